@@ -1,0 +1,427 @@
+"""The ``redline`` command: a thin shell over the stages; all logic lives in the packages it calls."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from typer._click.exceptions import NoArgsIsHelpError, UsageError
+
+from redline import __version__
+from redline.config import Settings, get_settings
+from redline.ingest.records import CsvColumns, UsageProblem
+from redline.store import SchemaOutOfDate, ensure_schema, make_engine, migrate
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+
+app = typer.Typer(
+    name="redline",
+    help="Find, match, review, act on and measure terrorist and violent extremist content.\n\n"
+    "Settings come from REDLINE_* environment variables (see `redline config`); the database "
+    "is REDLINE_DATABASE_URL (default: sqlite:///./redline.db).",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+db_app = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
+quarantine_app = typer.Typer(help="Inspect records that could not be stored.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(quarantine_app, name="quarantine")
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"redline {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """Find, match, review, act on and measure terrorist and violent extremist content."""
+
+
+def _safe_url(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@contextmanager
+def _store() -> Iterator[tuple[Settings, Engine]]:
+    """Settings and an engine on a database with redline's schema (created when empty)."""
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    try:
+        if ensure_schema(engine):
+            err.print(f"Created a new redline database at {_safe_url(settings.database_url)}")
+        yield settings, engine
+    finally:
+        engine.dispose()
+
+
+def _print_json(data: Any) -> None:
+    out.out(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+# --- ingest -------------------------------------------------------------------------------------
+
+
+@app.command(epilog="Example: redline ingest export/result.json --source channel-a")
+def ingest(
+    path: Annotated[Path, typer.Argument(help="File or folder to read.", show_default=False)],
+    source: Annotated[
+        str, typer.Option("--source", "-s", help="Name of the source these records come from.")
+    ],
+    format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            help="auto, twitter-csv, telegram-json, jsonl, csv, media-dir or url-list.",
+        ),
+    ] = "auto",
+    text_column: Annotated[str | None, typer.Option(help="CSV column holding the text.")] = None,
+    id_column: Annotated[str | None, typer.Option(help="CSV column holding record ids.")] = None,
+    time_column: Annotated[str | None, typer.Option(help="CSV column holding post times.")] = None,
+    time_format: Annotated[
+        str | None, typer.Option(help="strptime format of the time column, e.g. %d/%m/%Y.")
+    ] = None,
+    account_column: Annotated[
+        str | None, typer.Option(help="CSV column naming the posting account.")
+    ] = None,
+    as_json: JsonFlag = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="List every duplicate and problem.")
+    ] = False,
+) -> None:
+    """Read an export, CSV, JSONL, media folder or URL list into the store.
+
+    Records are validated and deduplicated: running the same ingest twice stores nothing new, a
+    known id with changed content is kept as a new revision, and records that cannot be read go
+    to quarantine (see `redline quarantine list`) without stopping the run.
+    """
+    from redline.ingest.run import ingest as run_ingest
+    from redline.ingest.run import input_size
+    from redline.store.audit import cli_actor
+
+    if not path.exists():
+        raise UsageProblem(f"{path}: no such file or directory")
+    columns = CsvColumns(text_column, id_column, time_column, time_format, account_column)
+    with _store() as (settings, engine):
+        progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TextColumn("{task.fields[records]:,} records"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            transient=True,
+            disable=not err.is_terminal,
+        )
+        with progress:
+            task = progress.add_task(f"ingest {path.name}", total=input_size(path), records=0)
+            summary = run_ingest(
+                path,
+                source,
+                engine=engine,
+                settings=settings,
+                actor=cli_actor(),
+                format_name=format,
+                columns=columns,
+                on_bytes=lambda n: progress.advance(task, n),
+                on_records=lambda n: progress.update(
+                    task, records=progress.tasks[task].fields["records"] + n
+                ),
+            )
+    if as_json:
+        data = summary.as_dict()
+        data["duplicates_seen"] = [str(p) for p in summary.duplicate_examples]
+        _print_json(data)
+        return
+    out.print(
+        f"Ingested [bold]{escape(str(path))}[/] into source [bold]{escape(source)}[/] "
+        f"as {summary.format}"
+    )
+    out.print(
+        f"  {summary.records:,} records: {summary.stored:,} stored"
+        f" ({summary.revisions:,} as new revisions), {summary.duplicates:,} duplicates,"
+        f" {summary.quarantined + summary.already_quarantined:,} quarantined"
+        + (f" ({summary.already_quarantined:,} already)" if summary.already_quarantined else "")
+        + (f", {summary.skipped:,} skipped (not content)" if summary.skipped else "")
+    )
+    out.print(f"  {summary.elapsed:.2f} s, {summary.rate:,.0f} records/s")
+    limit = None if verbose else 10
+    if summary.problems:
+        out.print("[bold red]Quarantined:[/]")
+        for problem in summary.problems[:limit]:
+            out.print(f"  {escape(str(problem))}")
+        hidden = summary.quarantined + summary.already_quarantined - len(summary.problems[:limit])
+        if hidden > 0:
+            out.print(f"  ... and {hidden:,} more: see `redline quarantine list`")
+    if verbose and summary.duplicate_examples:
+        out.print("[bold]Duplicates:[/]")
+        for problem in summary.duplicate_examples:
+            out.print(f"  {escape(str(problem))}")
+
+
+# --- status -------------------------------------------------------------------------------------
+
+
+@app.command()
+def status(as_json: JsonFlag = False) -> None:
+    """Show what the store holds: counts per table and per source."""
+    from redline.store.status import store_status
+
+    with _store() as (settings, engine):
+        data = store_status(engine)
+        data["database"] = _safe_url(settings.database_url)
+    if as_json:
+        _print_json(data)
+        return
+    out.print(f"Database {data['database']} (schema {data['schema_revision']})")
+    for key in ("sources", "items", "revisions", "texts", "reposted_texts", "media", "signals",
+                "quarantined", "audit_events"):  # fmt: skip
+        out.print(f"  {key.replace('_', ' '):<15} {data[key]:>12,}")
+    if data["per_source"]:
+        table = Table("source", "items", "revisions", "media", "quarantined", "first post", "last post")
+        for name, counts in data["per_source"].items():
+            table.add_row(
+                escape(name),
+                f"{counts['items']:,}",
+                f"{counts['revisions']:,}",
+                f"{counts['media']:,}",
+                f"{counts['quarantined']:,}",
+                (counts["first_posted"] or "")[:10],
+                (counts["last_posted"] or "")[:10],
+            )
+        out.print(table)
+
+
+# --- quarantine ---------------------------------------------------------------------------------
+
+
+@quarantine_app.command("list")
+def quarantine_list(
+    source: Annotated[str | None, typer.Option("--source", "-s", help="Only this source.")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="Show at most this many, newest first.")] = 100,
+    as_json: JsonFlag = False,
+) -> None:
+    """List quarantined records: file, place in the file, and why each was refused."""
+    from redline.store.quarantine import list_quarantine
+
+    with _store() as (_settings, engine):
+        entries = list_quarantine(engine, source=source, limit=limit)
+    if as_json:
+        _print_json([e.as_dict() for e in entries])
+        return
+    if not entries:
+        out.print("Nothing in quarantine.")
+        return
+    table = Table("id", "source", "file", "where", "reason", "bytes")
+    for e in entries:
+        table.add_row(str(e.id), escape(e.source), escape(e.file), e.location, escape(e.reason),
+                      f"{e.raw_size:,}")  # fmt: skip
+    out.print(table)
+
+
+@quarantine_app.command("show")
+def quarantine_show(
+    entry_id: Annotated[int, typer.Argument(help="Quarantine id (from `quarantine list`).")],
+    raw: Annotated[bool, typer.Option("--raw", help="Write only the raw bytes to stdout.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Show one quarantined record with its raw bytes."""
+    from redline.store.quarantine import get_quarantine
+
+    with _store() as (_settings, engine):
+        entry = get_quarantine(engine, entry_id)
+    if entry is None:
+        raise UsageProblem(f"no quarantined record with id {entry_id}")
+    if raw:
+        sys.stdout.buffer.write(entry.raw)
+        return
+    if as_json:
+        data = entry.as_dict()
+        data["raw_base64"] = base64.b64encode(entry.raw).decode("ascii")
+        _print_json(data)
+        return
+    for key, value in entry.as_dict().items():
+        out.print(f"{key:>12}: {escape(str(value))}")
+    out.print(f"{'raw':>12}: {escape(entry.raw[:2000].decode('utf-8', 'backslashreplace'))}")
+
+
+# --- db -----------------------------------------------------------------------------------------
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database schema to this version of redline."""
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    try:
+        before = migrate.current_revision(engine)
+        migrate.upgrade(engine)
+        after = migrate.current_revision(engine)
+    finally:
+        engine.dispose()
+    where = _safe_url(settings.database_url)
+    if before == after:
+        out.print(f"{where} is up to date (schema {after})")
+    else:
+        out.print(f"{where}: schema {before or 'none'} -> {after}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the schema revision the database is at."""
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    try:
+        out.print(migrate.current_revision(engine) or "none")
+    finally:
+        engine.dispose()
+
+
+# --- formats, config ----------------------------------------------------------------------------
+
+
+@app.command()
+def formats(as_json: JsonFlag = False) -> None:
+    """List the input formats `redline ingest` reads."""
+    from redline.ingest import FORMATS
+
+    if as_json:
+        _print_json([{"name": f.name, "description": f.description} for f in FORMATS.values()])
+        return
+    for f in FORMATS.values():
+        out.print(f"{f.name:<15} {f.description}")
+
+
+@app.command()
+def config(as_json: JsonFlag = False) -> None:
+    """Show the settings in effect and the environment variable behind each."""
+    settings = get_settings()
+    rows = []
+    for name, info in Settings.model_fields.items():
+        value = getattr(settings, name)
+        if name == "database_url":
+            value = _safe_url(value)
+        rows.append({"setting": f"REDLINE_{name.upper()}", "value": value,
+                     "description": info.description})  # fmt: skip
+    if as_json:
+        _print_json(rows)
+        return
+    for row in rows:
+        out.print(f"{row['setting']:<28} {row['value']!s:<34} {row['description']}")
+
+
+# --- demo ---------------------------------------------------------------------------------------
+
+
+@app.command()
+def demo(
+    output: Annotated[
+        Path | None,
+        typer.Option(help="Where to write the demo files (default: REDLINE_DATA_DIR/demo)."),
+    ] = None,
+    ingest_files: Annotated[
+        bool, typer.Option("--ingest/--no-ingest", help="Ingest the files once written.")
+    ] = True,
+) -> None:
+    """Build the harmless synthetic demo data set and ingest it.
+
+    Generated images and transformed copies, short generic posts in English, Arabic and French,
+    a Telegram export, a CSV and a URL list. No real or extremist content is involved.
+    """
+    from redline.demo import build_demo
+    from redline.ingest.run import ingest as run_ingest
+    from redline.store.audit import cli_actor
+
+    with _store() as (settings, engine):
+        target = output or settings.data_dir / "demo"
+        demo_set = build_demo(target)
+        out.print(f"Demo data written to {target}")
+        if not ingest_files:
+            return
+        for source, (path, fmt) in demo_set.sources.items():
+            summary = run_ingest(
+                path, source, engine=engine, settings=settings, actor=cli_actor(), format_name=fmt
+            )
+            out.print(
+                f"  {source:<16} {summary.format:<14} {summary.stored:>4} stored, "
+                f"{summary.duplicates:>3} duplicates, "
+                f"{summary.quarantined + summary.already_quarantined:>2} quarantined"
+            )
+
+
+# --- entry point --------------------------------------------------------------------------------
+
+
+def _fail(message: str, code: int) -> None:
+    err.print(f"redline: {escape(message)}", soft_wrap=True)
+    raise SystemExit(code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI: usage errors are one line and exit code 2; nothing ends in a traceback."""
+    try:
+        app(args=argv, prog_name="redline", standalone_mode=False)
+    except NoArgsIsHelpError as help_request:
+        out.print(help_request.format_message())
+        raise SystemExit(0) from None
+    except UsageError as error:
+        _fail(f"error: {error.format_message()}", 2)
+    except UsageProblem as error:
+        _fail(f"error: {error}", 2)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"REDLINE_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in error.errors()
+        )
+        _fail(f"error: bad setting: {problems}", 2)
+    except SchemaOutOfDate as error:
+        _fail(f"error: {error}", 1)
+    except OperationalError as error:
+        _fail(f"error: database error: {str(error.orig or error).splitlines()[0]}", 1)
+    except (typer.Abort, KeyboardInterrupt):
+        _fail("interrupted", 130)
+    except typer.Exit as done:
+        raise SystemExit(done.exit_code) from None
+    except Exception as error:  # the last line of defence: never a traceback for users
+        if os.environ.get("REDLINE_DEBUG"):
+            raise
+        _fail(
+            f"internal error: {type(error).__name__}: {error} (set REDLINE_DEBUG=1 for the traceback)",
+            1,
+        )

@@ -1,0 +1,68 @@
+"""One settings object for the whole of redline; every field has a safe default and a REDLINE_* variable."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Configuration read from the environment (``REDLINE_*``) and an optional ``.env`` file."""
+
+    model_config = SettingsConfigDict(env_prefix="REDLINE_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///./redline.db",
+        description="SQLAlchemy URL; sqlite:///path or postgresql://user@host/db.",
+    )
+    data_dir: Path = Field(
+        default=Path("./redline-data"),
+        description="Where media files, indexes and model artifacts are kept.",
+    )
+    broker_url: str | None = Field(
+        default=None,
+        description="Celery broker (amqp:// or redis://); unset runs every task in-process.",
+    )
+    max_field_bytes: int = Field(
+        default=1_000_000,
+        gt=0,
+        description="A record with a field larger than this is quarantined, not stored.",
+    )
+    max_media_bytes: int = Field(
+        default=2_000_000_000,
+        gt=0,
+        description="A media file larger than this is quarantined, not stored.",
+    )
+    max_quarantine_bytes: int = Field(
+        default=4_000_000,
+        gt=0,
+        description="Raw bytes kept per quarantined record; longer raw input is cut, and says so.",
+    )
+    ingest_batch_size: int = Field(
+        default=5000,
+        gt=0,
+        description="Records written per transaction; a killed ingest loses at most one batch of work.",
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _use_psycopg3(cls, url: str) -> str:
+        # psycopg 3 is the driver we ship; plain postgresql:// would make SQLAlchemy look for psycopg2.
+        for prefix in ("postgresql://", "postgres://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url[len(prefix) :]
+        return url
+
+    @property
+    def media_dir(self) -> Path:
+        """Content-addressed store of ingested media files."""
+        return self.data_dir / "media"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process, read once."""
+    return Settings()

@@ -1,0 +1,231 @@
+"""Builds the demo data set: generated images and altered copies, short generic posts in English,
+Arabic and French, a Telegram Desktop export, a CSV and a URL list.
+
+Everything is made here from a fixed seed, so the set is the same on every machine and needs no
+download and no real data. None of it is extremist or real: the posts are everyday notices, the
+images are shapes and gradients with "DEMO" written on them. Later stages add what they need to
+show (a demo bank, flagged examples) next to this.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageEnhance, ImageFont, ImageOps
+
+SEED = 20261123
+START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+
+# Everyday notices, the same few things said in three languages.
+POSTS = {
+    "en": [
+        "Road works on the main street until Friday, please use the bridge.",
+        "The library opens late on Thursdays this month.",
+        "Lovely weather for the football match today!",
+        "Community clean-up this Saturday at 10am, everyone welcome.",
+        "The bakery on the corner has fresh bread again.",
+        "Bus line 4 is running every 20 minutes during the holidays.",
+    ],
+    "ar": [
+        "أعمال صيانة في الشارع الرئيسي حتى يوم الجمعة، يرجى استخدام الجسر.",
+        "تفتح المكتبة حتى وقت متأخر أيام الخميس هذا الشهر.",
+        "طقس جميل لمباراة كرة القدم اليوم!",
+        "حملة تنظيف الحي يوم السبت الساعة العاشرة صباحا، الجميع مرحب بهم.",
+        "المخبز في الزاوية لديه خبز طازج مرة أخرى.",
+    ],
+    "fr": [
+        "Travaux sur la rue principale jusqu'à vendredi, merci de prendre le pont.",
+        "La bibliothèque ouvre tard le jeudi ce mois-ci.",
+        "Beau temps pour le match de football aujourd'hui !",
+        "Nettoyage du quartier samedi à 10h, tout le monde est bienvenu.",
+        "La boulangerie du coin a de nouveau du pain frais.",
+    ],
+}
+ACCOUNTS = ["town_notices", "river_walkers", "corner_bakery", "bus_line_4", "quartier_nord",
+            "ahl_alhay", "weekend_league"]  # fmt: skip
+URLS = [
+    "https://example.org/notices/road-works?utm_source=demo&utm_medium=post",
+    "HTTPS://Example.ORG:443/notices/road-works",
+    "https://l.facebook.com/l.php?u=https%3A%2F%2Fexample.org%2Flibrary%3Ffbclid%3Dabc&h=AT0",
+    "https://t.co/DEMO1234",
+    "https://x.com/town_notices/status/1001?s=20",
+    "https://youtu.be/demoVIDEO01?si=share",
+    "https://files.example.net/download/demo.pdf",
+    "not a url at all",
+]
+
+
+@dataclass
+class DemoSet:
+    """Where the demo files are: source name -> (path, format to ingest it as)."""
+
+    root: Path
+    sources: dict[str, tuple[Path, str]] = field(default_factory=dict)
+
+
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    return ImageFont.load_default(size=size)
+
+
+def base_image(index: int, rng: random.Random, size: tuple[int, int] = (640, 480)) -> Image.Image:
+    """A gradient with random shapes and the word DEMO: distinct per index, harmless."""
+    width, height = size
+    top = tuple(rng.randrange(256) for _ in range(3))
+    bottom = tuple(rng.randrange(256) for _ in range(3))
+    image = Image.new("RGB", size)
+    draw = ImageDraw.Draw(image)
+    for y in range(height):
+        t = y / (height - 1)
+        draw.line([(0, y), (width, y)], fill=tuple(int(a + (b - a) * t) for a, b in zip(top, bottom, strict=True)))
+    for _ in range(6 + index % 4):
+        x0, y0 = rng.randrange(width - 60), rng.randrange(height - 60)
+        x1, y1 = x0 + rng.randrange(40, 260), y0 + rng.randrange(40, 200)
+        colour = tuple(rng.randrange(256) for _ in range(3))
+        if rng.random() < 0.5:
+            draw.ellipse([x0, y0, x1, y1], fill=colour, outline=(0, 0, 0), width=3)
+        else:
+            draw.rectangle([x0, y0, x1, y1], fill=colour, outline=(255, 255, 255), width=3)
+    draw.text((24, height - 110), f"DEMO {index + 1}", font=_font(72), fill=(255, 255, 255),
+              stroke_width=3, stroke_fill=(0, 0, 0))  # fmt: skip
+    return image
+
+
+def variants(image: Image.Image) -> dict[str, Image.Image]:
+    """Altered copies as re-uploads make them: smaller, cropped, marked, recoloured."""
+    width, height = image.size
+    marked = image.copy()
+    ImageDraw.Draw(marked).text((width - 230, 20), "reposted", font=_font(40), fill=(255, 255, 0),
+                                stroke_width=2, stroke_fill=(0, 0, 0))  # fmt: skip
+    dx, dy = width * 5 // 100, height * 5 // 100
+    return {
+        "resized": image.resize((width // 2, height // 2), Image.Resampling.LANCZOS),
+        "cropped": image.crop((dx, dy, width - dx, height - dy)),
+        "watermarked": marked,
+        "letterboxed": ImageOps.expand(image, border=(0, 60), fill=(0, 0, 0)),
+        "brighter": ImageEnhance.Brightness(image).enhance(1.3),
+    }
+
+
+def _write_images(folder: Path, rng: random.Random) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for index in range(6):
+        image = base_image(index, rng)
+        original = folder / f"demo-{index + 1}.png"
+        image.save(original, optimize=False)
+        written.append(original)
+        # A re-encoded JPEG copy of every image, and altered copies of the first three.
+        jpeg = folder / f"demo-{index + 1}-reencoded.jpg"
+        image.save(jpeg, quality=60)
+        written.append(jpeg)
+        if index < 3:
+            for name, copy in variants(image).items():
+                path = folder / f"demo-{index + 1}-{name}.jpg"
+                copy.save(path, quality=85)
+                written.append(path)
+    return written
+
+
+def _posts(rng: random.Random) -> list[dict[str, str]]:
+    rows = []
+    number = 1
+    when = START
+    for lang, texts in POSTS.items():
+        for text in texts:
+            account = rng.choice(ACCOUNTS)
+            rows.append({"id": f"p{number}", "account": account, "time": when.isoformat(),
+                         "lang": lang, "text": text})  # fmt: skip
+            number += 1
+            when += timedelta(minutes=rng.randrange(5, 90))
+    # The same notice re-posted by other accounts: stored once, counted as re-posts.
+    for account in ACCOUNTS[:3]:
+        rows.append({"id": f"p{number}", "account": account, "time": when.isoformat(),
+                     "lang": "en", "text": POSTS["en"][0]})  # fmt: skip
+        number += 1
+        when += timedelta(minutes=7)
+    # An edited post: the same id with new text becomes a second revision.
+    edited = dict(rows[1])
+    edited["text"] = rows[1]["text"] + " (updated: also on Fridays)"
+    rows.append(edited)
+    return rows
+
+
+def _write_csv(path: Path, rows: list[dict[str, str]]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as stream:
+        writer = csv.DictWriter(stream, fieldnames=["id", "account", "time", "lang", "text"])
+        writer.writeheader()
+        writer.writerows(rows)
+        stream.write("p999,town_notices\n")  # a truncated last row, as real exports have
+
+
+def _write_telegram(folder: Path, rng: random.Random, images: list[Path]) -> None:
+    photos = folder / "photos"
+    photos.mkdir(parents=True, exist_ok=True)
+    messages: list[dict[str, object]] = [
+        {"id": 1, "type": "service", "date": START.strftime("%Y-%m-%dT%H:%M:%S"),
+         "date_unixtime": str(int(START.timestamp())), "actor": "Demo Channel",
+         "action": "create_channel", "title": "Demo Channel", "text": ""},
+    ]  # fmt: skip
+    when = START + timedelta(minutes=5)
+    for index, image_path in enumerate(images[:8]):
+        target = photos / f"photo_{index + 1}@{when:%d-%m-%Y_%H-%M-%S}.jpg"
+        with Image.open(image_path) as image:
+            image.convert("RGB").save(target, quality=80)
+        lang = ("en", "ar", "fr")[index % 3]
+        text: object = POSTS[lang][index % len(POSTS[lang])]
+        if index % 2 == 0:
+            text = [
+                {"type": "bold", "text": "Notice: "},
+                str(text) + " ",
+                {"type": "hashtag", "text": "#demo"},
+                " ",
+                {"type": "text_link", "text": "details", "href": "https://example.org/notices?utm_source=tg"},
+            ]
+        messages.append({
+            "id": index + 2, "type": "message", "date": when.strftime("%Y-%m-%dT%H:%M:%S"),
+            "date_unixtime": str(int(when.timestamp())), "from": "Demo Channel",
+            "from_id": "channel1000000001", "photo": f"photos/{target.name}",
+            "width": 640, "height": 480, "text": text,
+        })  # fmt: skip
+        when += timedelta(minutes=rng.randrange(10, 120))
+    messages.append({
+        "id": 20, "type": "message", "date": when.strftime("%Y-%m-%dT%H:%M:%S"),
+        "date_unixtime": str(int(when.timestamp())), "from": "Demo Channel",
+        "from_id": "channel1000000001", "file": "(File not included. Change data exporting settings to download.)",
+        "media_type": "video_file", "mime_type": "video/mp4", "text": "Video of the match (not exported)",
+    })  # fmt: skip
+    export = {"name": "Demo Channel", "type": "public_channel", "id": 1000000001,
+              "messages": messages}  # fmt: skip
+    (folder / "result.json").write_text(json.dumps(export, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def build_demo(root: Path) -> DemoSet:
+    """Write the demo data set under ``root`` (overwriting an earlier one) and say where it is."""
+    rng = random.Random(SEED)
+    root.mkdir(parents=True, exist_ok=True)
+    media = root / "media"
+    images = _write_images(media, rng)
+    sidecar = {"id": "poster-1", "text": "Poster for the community clean-up",
+               "account": "town_notices", "time": START.isoformat()}  # fmt: skip
+    (media / "demo-1.png.json").write_text(json.dumps(sidecar), encoding="utf-8")
+    (media / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a JPEG")
+    csv_path = root / "posts.csv"
+    _write_csv(csv_path, _posts(rng))
+    telegram = root / "telegram"
+    _write_telegram(telegram, rng, images)
+    urls = root / "outlinks.txt"
+    urls.write_text("# outlinks collected for the demo\n" + "\n".join(URLS) + "\n", encoding="utf-8")
+    return DemoSet(
+        root,
+        {
+            "demo-media": (media, "media-dir"),
+            "demo-csv": (csv_path, "csv"),
+            "demo-telegram": (telegram, "telegram-json"),
+            "demo-urls": (urls, "url-list"),
+        },
+    )

@@ -1,0 +1,160 @@
+"""JSON Lines: one JSON object per line. The schema (every field optional but one of text/media/url):
+
+``id``        the record's id in its source (string or integer); without it the record is named
+              by its content hash
+``text``      the post's text
+``time``      when it was posted: ISO 8601, or epoch seconds (also read from ``posted_at``,
+              ``created_at``, ``date``); times without an offset are UTC
+``account``   the account that posted it, as the source names it (also ``username``,
+              ``screen_name``); ``account_name`` its display name (also ``name``)
+``url``       where it was posted
+``media``     list of media file paths, relative to the JSONL file's folder
+anything else is kept as the item's extra metadata.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from redline.ingest.records import MediaFile, Read, ReadContext, Record, Rejection
+from redline.ingest.times import BadTime, parse_time
+
+_ALIASES = {
+    "id": "id",
+    "external_id": "id",
+    "text": "text",
+    "time": "time",
+    "posted_at": "time",
+    "created_at": "time",
+    "date": "time",
+    "account": "account",
+    "username": "account",
+    "screen_name": "account",
+    "account_name": "account_name",
+    "name": "account_name",
+    "url": "url",
+    "media": "media",
+}
+
+
+class BadRecord(ValueError):
+    """A JSON object that does not fit the schema."""
+
+
+def _string(key: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise BadRecord(f"field {key!r} must be a string, got {type(value).__name__}")
+    return str(value)
+
+
+def record_from_object(
+    obj: Any, *, base_dir: Path, file: str, location: str, raw: bytes
+) -> Record:
+    """A Record from one JSON object of the documented schema; BadRecord says what is wrong."""
+    if not isinstance(obj, dict):
+        raise BadRecord(f"expected a JSON object, got {type(obj).__name__}")
+    fields: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    for key, value in obj.items():
+        canonical = _ALIASES.get(key)
+        if canonical is None or canonical in fields:
+            extra[key] = value
+        else:
+            fields[canonical] = value
+    posted_at = _time(fields.get("time"))
+    media = fields.get("media") or []
+    if isinstance(media, str):
+        media = [media]
+    if not isinstance(media, list) or not all(isinstance(m, str) and m for m in media):
+        raise BadRecord("field 'media' must be a list of file paths")
+    text = fields.get("text")
+    if text is not None and not isinstance(text, str):
+        raise BadRecord(f"field 'text' must be a string, got {type(text).__name__}")
+    return Record(
+        external_id=_string("id", fields.get("id")),
+        file=file,
+        location=location,
+        raw=raw,
+        text=text,
+        account=_string("account", fields.get("account")),
+        account_name=_string("account_name", fields.get("account_name")),
+        posted_at=posted_at,
+        url=_string("url", fields.get("url")),
+        media=[MediaFile(base_dir / m, m) for m in media],
+        extra=extra or None,
+        encoding="utf-8",
+    )
+
+
+def _time(value: Any) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise BadRecord("field 'time' must be a string or a number")
+    if isinstance(value, int | float):
+        try:
+            return datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError) as error:
+            raise BadRecord(f"field 'time': {value} is not a valid epoch time") from error
+    if not isinstance(value, str):
+        raise BadRecord("field 'time' must be a string or a number")
+    try:
+        return parse_time(value)
+    except BadTime as error:
+        raise BadRecord(f"field 'time': {error}") from error
+
+
+def json_error(error: json.JSONDecodeError) -> str:
+    """A one-line description of where JSON parsing failed."""
+    return f"not valid JSON: {error.msg} at column {error.colno}"
+
+
+class Jsonl:
+    """One JSON object per line (the schema is in this module's docstring)."""
+
+    name = "jsonl"
+    description = "JSON Lines, one object per line: id, text, time, account, url, media, ..."
+
+    def sniff(self, path: Path) -> bool:
+        if not path.is_file():
+            return False
+        if path.suffix.lower() in {".jsonl", ".ndjson"}:
+            return True
+        with path.open("rb") as stream:
+            for line in stream:
+                if line.strip():
+                    return line.lstrip().startswith(b"{") and line.rstrip().endswith(b"}")
+        return False
+
+    def read(self, path: Path, ctx: ReadContext) -> Iterator[Read]:
+        display = str(path)
+        with ctx.open(path) as stream:
+            for number, raw in enumerate(stream, start=1):
+                if not raw.strip():
+                    continue
+                location = f"line {number}"
+                if len(raw) > ctx.max_field_bytes * 2:
+                    reason = f"line is {len(raw):,} bytes, over the limit (REDLINE_MAX_FIELD_BYTES)"
+                    yield Rejection(display, location, reason, raw)
+                    continue
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as error:
+                    reason = f"not UTF-8 (JSON must be): bad byte at offset {error.start}"
+                    yield Rejection(display, location, reason, raw)
+                    continue
+                try:
+                    obj = json.loads(line)
+                    yield record_from_object(
+                        obj, base_dir=path.parent, file=display, location=location, raw=raw
+                    )
+                except json.JSONDecodeError as error:
+                    yield Rejection(display, location, json_error(error), raw)
+                except BadRecord as error:
+                    yield Rejection(display, location, str(error), raw)

@@ -1,0 +1,356 @@
+"""Writing ingested content: one transaction per batch, deduplicated, safe to repeat.
+
+Every batch is written in a single transaction, and every table is keyed so that writing the same
+content twice changes nothing. An ingest killed at any point and started again therefore ends
+with each record stored exactly once: the batch in flight was rolled back and is written again,
+the batches before it are found and skipped as duplicates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from redline.model import Item, ItemMedia, Media, Quarantine, Signal, Source
+from redline.model.base import utcnow
+from redline.store.audit import record_event
+
+_LOOKUP_CHUNK = 500  # ids per IN (...) query, well under every driver's parameter limit
+
+
+@dataclass(slots=True)
+class NewMedia:
+    """A stored media file and the name it had in the input."""
+
+    sha256: str
+    md5: str
+    size: int
+    kind: str
+    mime: str | None
+    width: int | None
+    height: int | None
+    path: str
+    original_name: str
+
+
+@dataclass(slots=True)
+class NewSignal:
+    """A signal to store on the item."""
+
+    signal_type: str
+    value: str
+    meta: dict[str, Any] | None
+
+
+@dataclass(slots=True)
+class NewItem:
+    """A validated record, hashed and ready to store."""
+
+    external_id: str
+    content_sha256: str
+    text: str | None
+    text_sha256: str | None
+    account: str | None
+    account_name: str | None
+    posted_at: datetime | None
+    url: str | None
+    encoding: str | None
+    file: str
+    location: str
+    extra: dict[str, Any] | None
+    media: list[NewMedia] = field(default_factory=list)
+    signals: list[NewSignal] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class NewQuarantine:
+    """A rejected record for the quarantine table."""
+
+    format: str
+    file: str
+    location: str
+    reason: str
+    raw: bytes
+    raw_size: int
+
+
+@dataclass(slots=True)
+class BatchResult:
+    """What one batch changed."""
+
+    stored: int = 0
+    revisions: int = 0
+    duplicates: list[tuple[NewItem, str]] = field(default_factory=list)  # (item, where seen first)
+    quarantined: int = 0
+
+
+def _insert(connection: Connection, table: Table) -> Any:
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+def insert_ignoring_duplicates(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING, batched; the same statement on SQLite and PostgreSQL."""
+    if rows:
+        connection.execute(_insert(connection, table).on_conflict_do_nothing(), list(rows))
+
+
+def source_id(engine: Engine, name: str, fmt: str | None, actor: str) -> int:
+    """The id of the source called ``name``, created (and audited) on first use."""
+    with engine.begin() as connection:
+        found = connection.scalar(select(Source.id).where(Source.name == name))
+        if found is not None:
+            return int(found)
+        now = utcnow()
+        statement = _insert(connection, Source.__table__).on_conflict_do_nothing()
+        connection.execute(statement, {"name": name, "format": fmt, "created_at": now})
+        created = int(connection.scalar(select(Source.id).where(Source.name == name)) or 0)
+        record_event(
+            connection, actor, "source.create", "source", name, after={"name": name, "format": fmt}
+        )
+        return created
+
+
+class KnownContents:
+    """Which contents each external id of one source already has, and its newest revision.
+
+    Looked up from the database per batch, and remembered for the rest of the run so that a file
+    read into an empty source (the common case) needs no look-ups at all.
+    """
+
+    MAX_REMEMBERED = 2_000_000  # ids; past this the run falls back to database look-ups
+
+    def __init__(self, source_was_empty: bool) -> None:
+        self._seen: dict[str, tuple[dict[str, str], int]] = {}
+        self._complete = source_was_empty  # True while _seen holds every stored id of the source
+
+    def load(self, connection: Connection, source: int, external_ids: Iterable[str]) -> None:
+        """Fetch what the database knows about ``external_ids`` (unless the run already knows)."""
+        if self._complete:
+            return
+        wanted = [i for i in dict.fromkeys(external_ids) if i not in self._seen]
+        for start in range(0, len(wanted), _LOOKUP_CHUNK):
+            chunk = wanted[start : start + _LOOKUP_CHUNK]
+            rows = connection.execute(
+                select(Item.external_id, Item.content_sha256, Item.revision, Item.file,
+                       Item.location)
+                .where(Item.source_id == source, Item.external_id.in_(chunk))
+            )  # fmt: skip
+            for external_id, digest, revision, file, location in rows:
+                contents, newest = self._seen.setdefault(external_id, ({}, 0))
+                contents[digest] = f"{file} {location}" if file else str(location)
+                self._seen[external_id] = (contents, max(newest, revision))
+
+    def classify(self, item: NewItem) -> tuple[int, str | None]:
+        """(revision to store the item as, 0 for a duplicate; where its content was seen first)."""
+        contents, newest = self._seen.get(item.external_id, ({}, 0))
+        first = contents.get(item.content_sha256)
+        if first is not None:
+            return 0, first
+        contents[item.content_sha256] = f"{item.file} {item.location}"
+        self._seen[item.external_id] = (contents, newest + 1)
+        return newest + 1, None
+
+    def forget(self) -> None:
+        """Drop what the run remembers; later batches look up the database."""
+        self._seen.clear()
+        self._complete = False
+
+    def forget_if_large(self) -> None:
+        """Bound memory on very large runs."""
+        if len(self._seen) > self.MAX_REMEMBERED:
+            self.forget()
+
+
+def source_is_empty(engine: Engine, source: int) -> bool:
+    """True when the source has no items yet."""
+    with engine.connect() as connection:
+        return connection.scalar(select(Item.id).where(Item.source_id == source).limit(1)) is None
+
+
+_ITEM_COLUMNS = ("id", "source_id", "external_id", "revision", "content_sha256", "text_sha256",
+                 "account", "account_name", "posted_at", "url", "encoding", "file", "location",
+                 "extra", "ingested_at")  # fmt: skip
+
+
+def _sqlite_time(value: datetime | None) -> str | None:
+    # The text form SQLAlchemy's SQLite DATETIME reads back (UTCDateTime stores naive UTC).
+    return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _json(value: dict[str, Any] | None) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False)
+
+
+def _write_texts_and_items(
+    connection: Connection, source: int, fresh: list[tuple[NewItem, int]], now: datetime
+) -> list[int]:
+    """Bulk-insert the batch's texts and items with the driver's fastest form; returns item ids.
+
+    This is the ingest hot path: building SQLAlchemy parameters per row costs more than SQLite
+    takes to store it, so rows go to the driver as tuples (SQLite) or arrays (PostgreSQL).
+    """
+    texts: dict[str, str] = {}
+    for item, _ in fresh:
+        if item.text_sha256 is not None and item.text is not None:
+            texts[item.text_sha256] = item.text
+    if connection.dialect.name == "postgresql":
+        if texts:
+            connection.exec_driver_sql(
+                "INSERT INTO texts (sha256, body) SELECT * FROM unnest(%s::text[], %s::text[]) "
+                "ON CONFLICT DO NOTHING",
+                (list(texts), list(texts.values())),
+            )
+        ids = list(
+            connection.exec_driver_sql(
+                "SELECT nextval(pg_get_serial_sequence('items', 'id')) FROM generate_series(1, %s)",
+                (len(fresh),),
+            ).scalars()
+        )
+        columns = list(zip(*(
+            (item_id, source, i.external_id, revision, i.content_sha256, i.text_sha256, i.account,
+             i.account_name, i.posted_at, i.url, i.encoding, i.file, i.location, _json(i.extra),
+             now)
+            for item_id, (i, revision) in zip(ids, fresh, strict=True)
+        ), strict=True))  # fmt: skip
+        types = ("bigint", "bigint", "text", "int", "text", "text", "text", "text", "timestamptz",
+                 "text", "text", "text", "text", "jsonb", "timestamptz")  # fmt: skip
+        casts = ", ".join(f"%s::{t if t != 'jsonb' else 'text'}[]" for t in types)
+        connection.exec_driver_sql(
+            f"INSERT INTO items ({', '.join(_ITEM_COLUMNS)}) "  # noqa: S608 - fixed column names
+            f"SELECT id, source_id, external_id, revision, content_sha256, text_sha256, account, "
+            f"account_name, posted_at, url, encoding, file, location, extra::jsonb, ingested_at "
+            f"FROM unnest({casts}) AS t({', '.join(_ITEM_COLUMNS)})",
+            tuple(list(c) for c in columns),
+        )
+        return ids
+    if texts:
+        connection.exec_driver_sql(
+            "INSERT OR IGNORE INTO texts (sha256, body) VALUES (?, ?)", list(texts.items())
+        )
+    # The transaction holds SQLite's write lock (taken in write_batch), so these ids are ours.
+    first = int(connection.exec_driver_sql("SELECT coalesce(max(id), 0) FROM items").scalar() or 0)
+    ids = list(range(first + 1, first + 1 + len(fresh)))
+    stamp = _sqlite_time(now)
+    connection.exec_driver_sql(
+        f"INSERT INTO items ({', '.join(_ITEM_COLUMNS)}) "  # noqa: S608 - fixed column names
+        f"VALUES ({', '.join('?' * len(_ITEM_COLUMNS))})",
+        [
+            (item_id, source, i.external_id, revision, i.content_sha256, i.text_sha256, i.account,
+             i.account_name, _sqlite_time(i.posted_at), i.url, i.encoding, i.file, i.location,
+             _json(i.extra), stamp)
+            for item_id, (i, revision) in zip(ids, fresh, strict=True)
+        ],
+    )  # fmt: skip
+    return ids
+
+
+def write_batch(
+    engine: Engine,
+    source: int,
+    items: Sequence[NewItem],
+    rejected: Sequence[NewQuarantine],
+    known: KnownContents,
+) -> BatchResult:
+    """Store one batch of items and quarantined records atomically."""
+    for attempt in range(3):
+        try:
+            return _write_batch_once(engine, source, items, rejected, known)
+        except IntegrityError:
+            # Another ingest wrote to this source since our look-ups: forget them and redo.
+            if attempt == 2:
+                raise
+            known.forget()
+    raise AssertionError("unreachable")
+
+
+def _write_batch_once(
+    engine: Engine,
+    source: int,
+    items: Sequence[NewItem],
+    rejected: Sequence[NewQuarantine],
+    known: KnownContents,
+) -> BatchResult:
+    result = BatchResult()
+    now = utcnow()
+    with engine.begin() as connection:
+        # Take the source's row lock first: concurrent ingests into one source write their
+        # batches in turn, so look-ups, revision numbers and SQLite's id range below are ours.
+        connection.execute(update(Source).where(Source.id == source).values(format=Source.format))
+        known.load(connection, source, (item.external_id for item in items))
+        fresh: list[tuple[NewItem, int]] = []
+        for item in items:
+            revision, first_seen = known.classify(item)
+            if first_seen is not None:
+                result.duplicates.append((item, first_seen))
+                continue
+            fresh.append((item, revision))
+            if revision > 1:
+                result.revisions += 1
+        result.stored = len(fresh)
+        media = {m.sha256: m for i, _ in fresh for m in i.media}
+        insert_ignoring_duplicates(
+            connection,
+            Media.__table__,
+            [
+                {"sha256": m.sha256, "md5": m.md5, "size": m.size, "kind": m.kind, "mime": m.mime,
+                 "width": m.width, "height": m.height, "path": m.path, "created_at": now}
+                for m in media.values()
+            ],
+        )  # fmt: skip
+        if fresh:
+            ids = _write_texts_and_items(connection, source, fresh, now)
+            _write_links(connection, [i for i, _ in fresh], ids, now)
+        result.quarantined = _quarantine(connection, source, rejected, now)
+    known.forget_if_large()
+    return result
+
+
+def _write_links(connection: Connection, items: list[NewItem], ids: Sequence[int], now: datetime) -> None:
+    links = [
+        {"item_id": item_id, "position": position, "media_sha256": m.sha256,
+         "original_name": m.original_name}
+        for item, item_id in zip(items, ids, strict=True)
+        for position, m in enumerate(item.media)
+    ]  # fmt: skip
+    if links:
+        connection.execute(ItemMedia.__table__.insert(), links)
+    signals = [
+        {"item_id": item_id, "signal_type": s.signal_type, "value": s.value, "meta": s.meta,
+         "created_at": now}
+        for item, item_id in zip(items, ids, strict=True)
+        for s in item.signals
+    ]  # fmt: skip
+    insert_ignoring_duplicates(connection, Signal.__table__, signals)
+
+
+def _quarantine(
+    connection: Connection, source: int, rejected: Sequence[NewQuarantine], now: datetime
+) -> int:
+    """Insert quarantine rows not already there; returns how many were new."""
+    new = 0
+    table = Quarantine.__table__
+    for q in rejected:
+        statement = (
+            _insert(connection, table)
+            .values(source_id=source, format=q.format, file=q.file, location=q.location,
+                    reason=q.reason, raw=q.raw, raw_size=q.raw_size,
+                    raw_sha256=hashlib.sha256(q.raw).hexdigest(), created_at=now)
+            .on_conflict_do_nothing()
+            .returning(table.c.id)
+        )  # fmt: skip
+        new += len(connection.execute(statement).all())
+    return new
+
+
+def count_rows(connection: Connection, table: Table) -> int:
+    """Rows in ``table``."""
+    return int(connection.scalar(select(func.count()).select_from(table)) or 0)

@@ -1,0 +1,63 @@
+"""Schema migrations (Alembic), run from redline itself: ``redline db upgrade``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, inspect
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+# The revision this code expects. tests/store/test_migrations.py checks it is Alembic's head, so
+# start-up can compare one string instead of loading every migration script.
+SCHEMA_REVISION = "0001"
+
+
+class SchemaOutOfDate(RuntimeError):
+    """The database is at an older (or unknown) schema revision than this code needs."""
+
+
+def _config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the database to ``revision`` (default: the newest)."""
+    config = _config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The schema revision the database is at, or None for a database redline never touched."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def ensure_schema(engine: Engine) -> bool:
+    """Create the schema in an empty database; refuse to run against an outdated one.
+
+    Returns True when the schema was just created. An existing database is never upgraded behind
+    the user's back: that is ``redline db upgrade``'s job, run deliberately (and backed up first).
+    """
+    revision = current_revision(engine)
+    if revision == SCHEMA_REVISION:
+        return False
+    if revision is None:
+        if inspect(engine).get_table_names():
+            raise SchemaOutOfDate(
+                "the database has tables but no redline schema revision; "
+                "point REDLINE_DATABASE_URL at an empty database or a redline one"
+            )
+        upgrade(engine)
+        return True
+    raise SchemaOutOfDate(
+        f"the database schema is at revision {revision}, this redline needs {SCHEMA_REVISION}: "
+        "run `redline db upgrade`"
+    )

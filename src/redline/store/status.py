@@ -1,0 +1,85 @@
+"""Counts of what the store holds, overall and per source (``redline status``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, case, distinct, func, select
+
+from redline.model import AuditEvent, Item, ItemMedia, Media, Quarantine, Signal, Source, TextBody
+from redline.store.content import count_rows
+from redline.store.migrate import current_revision
+
+
+def store_status(engine: Engine) -> dict[str, Any]:
+    """Table counts and per-source counts.
+
+    ``items`` counts records (source, external id); ``revisions`` counts the later versions kept
+    when a record's content changed under the same id.
+    """
+    first_revision = case((Item.revision == 1, 1), else_=0)
+    later_revision = case((Item.revision > 1, 1), else_=0)
+    with engine.connect() as connection:
+        items, revisions = connection.execute(
+            select(func.coalesce(func.sum(first_revision), 0), func.coalesce(func.sum(later_revision), 0))
+        ).one()
+        reposted = connection.scalar(
+            select(func.count()).select_from(
+                select(Item.text_sha256)
+                .where(Item.text_sha256.is_not(None))
+                .group_by(Item.text_sha256)
+                .having(func.count() > 1)
+                .subquery()
+            )
+        )
+        per_source: dict[str, dict[str, Any]] = {}
+        for name, in connection.execute(select(Source.name).order_by(Source.name)):
+            per_source[name] = {"items": 0, "revisions": 0, "media": 0, "quarantined": 0,
+                                "first_posted": None, "last_posted": None}  # fmt: skip
+        rows = connection.execute(
+            select(Source.name, func.sum(first_revision), func.sum(later_revision),
+                   func.min(Item.posted_at), func.max(Item.posted_at))
+            .join(Item, Item.source_id == Source.id)
+            .group_by(Source.name)
+        )  # fmt: skip
+        for name, source_items, source_revisions, first, last in rows:
+            per_source[name].update(
+                items=int(source_items or 0),
+                revisions=int(source_revisions or 0),
+                first_posted=_iso(first),
+                last_posted=_iso(last),
+            )
+        media_rows = connection.execute(
+            select(Source.name, func.count(distinct(ItemMedia.media_sha256)))
+            .join(Item, Item.source_id == Source.id)
+            .join(ItemMedia, ItemMedia.item_id == Item.id)
+            .group_by(Source.name)
+        )
+        for name, count in media_rows:
+            per_source[name]["media"] = int(count)
+        quarantine_rows = connection.execute(
+            select(Source.name, func.count(Quarantine.id))
+            .join(Quarantine, Quarantine.source_id == Source.id)
+            .group_by(Source.name)
+        )
+        for name, count in quarantine_rows:
+            per_source[name]["quarantined"] = int(count)
+        return {
+            "schema_revision": current_revision(engine),
+            "sources": len(per_source),
+            "items": int(items),
+            "revisions": int(revisions),
+            "texts": count_rows(connection, TextBody.__table__),
+            "reposted_texts": int(reposted or 0),
+            "media": count_rows(connection, Media.__table__),
+            "signals": count_rows(connection, Signal.__table__),
+            "quarantined": count_rows(connection, Quarantine.__table__),
+            "audit_events": count_rows(connection, AuditEvent.__table__),
+            "per_source": per_source,
+        }
+
+
+def _iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    return str(value.isoformat()) if hasattr(value, "isoformat") else str(value)
