@@ -138,10 +138,24 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
     return run
 
 
-def run_redline(*args: str, env: dict[str, str] | None = None, **kwargs: object) -> subprocess.CompletedProcess[str]:
+def run_redline(
+    *args: str, env: dict[str, str] | None = None, **kwargs: object
+) -> subprocess.CompletedProcess[str]:
     """Run the installed ``redline`` in a real subprocess."""
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(  # type: ignore[call-overload, no-any-return]
-        [sys.executable, "-m", "redline", *args], env=full_env, capture_output=True, text=True,
-        timeout=300, **kwargs,
+        [sys.executable, "-m", "redline", *args],
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        **kwargs,
     )
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A run in which no test passed is a failure, even when every test was skipped."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    passed = len(reporter.stats.get("passed", [])) if reporter is not None else 0
+    if exitstatus == pytest.ExitCode.OK and passed == 0:
+        session.exitstatus = pytest.ExitCode.NO_TESTS_COLLECTED

@@ -1,4 +1,4 @@
-"""The ``redline`` command: a thin shell over the stages; all logic lives in the packages it calls."""
+"""The ``redline`` command: a thin shell; the logic lives in the packages it calls."""
 
 from __future__ import annotations
 
@@ -215,7 +215,9 @@ def status(as_json: JsonFlag = False) -> None:
                 "quarantined", "audit_events"):  # fmt: skip
         out.print(f"  {key.replace('_', ' '):<15} {data[key]:>12,}")
     if data["per_source"]:
-        table = Table("source", "items", "revisions", "media", "quarantined", "first post", "last post")
+        table = Table(
+            "source", "items", "revisions", "media", "quarantined", "first post", "last post"
+        )
         for name, counts in data["per_source"].items():
             table.add_row(
                 escape(name),
@@ -402,12 +404,14 @@ def main(argv: list[str] | None = None) -> None:
         out.print(help_request.format_message())
         raise SystemExit(0) from None
     except UsageError as error:
-        _fail(f"error: {error.format_message()}", 2)
+        where = error.ctx.command_path if error.ctx is not None else "redline"
+        _fail(f"error: {error.format_message()} (see `{where} --help`)", 2)
     except UsageProblem as error:
         _fail(f"error: {error}", 2)
     except ValidationError as error:
         problems = "; ".join(
-            f"REDLINE_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in error.errors()
+            f"REDLINE_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            for e in error.errors()
         )
         _fail(f"error: bad setting: {problems}", 2)
     except SchemaOutOfDate as error:
@@ -422,6 +426,7 @@ def main(argv: list[str] | None = None) -> None:
         if os.environ.get("REDLINE_DEBUG"):
             raise
         _fail(
-            f"internal error: {type(error).__name__}: {error} (set REDLINE_DEBUG=1 for the traceback)",
+            f"internal error: {type(error).__name__}: {error} "
+            "(set REDLINE_DEBUG=1 for the traceback)",
             1,
         )

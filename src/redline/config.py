@@ -1,4 +1,4 @@
-"""One settings object for the whole of redline; every field has a safe default and a REDLINE_* variable."""
+"""One settings object for redline: each field has a safe default and a REDLINE_* variable."""
 
 from __future__ import annotations
 
@@ -44,13 +44,13 @@ class Settings(BaseSettings):
     ingest_batch_size: int = Field(
         default=5000,
         gt=0,
-        description="Records written per transaction; a killed ingest loses at most one batch of work.",
+        description="Records written per transaction; a killed ingest redoes at most one batch.",
     )
 
     @field_validator("database_url")
     @classmethod
     def _use_psycopg3(cls, url: str) -> str:
-        # psycopg 3 is the driver we ship; plain postgresql:// would make SQLAlchemy look for psycopg2.
+        # psycopg 3 is the driver redline ships; plain postgresql:// would ask for psycopg2.
         for prefix in ("postgresql://", "postgres://"):
             if url.startswith(prefix):
                 return "postgresql+psycopg://" + url[len(prefix) :]

@@ -14,8 +14,7 @@ def rows(data: bytes, limit: int = 1_000_000) -> list[CsvRow | CsvError]:
 
 def test_each_record_is_decoded_on_its_own() -> None:
     data = (
-        "id,text\n"
-        "1,caf\u00e9 in UTF-8\n".encode()
+        "id,text\n1,caf\u00e9 in UTF-8\n".encode()
         + b"2,smart \x93quotes\x94 from Windows\n"
         + "3,\u0645\u0631\u062d\u0628\u0627 again UTF-8\n".encode()
         + b"4,a \x95\x81 byte Windows leaves undefined\n"
@@ -75,6 +74,9 @@ def test_oversize_field_is_an_error_and_reading_goes_on() -> None:
 
 def test_bom_blank_lines_and_delimiters() -> None:
     tsv = rows(b"\xef\xbb\xbfid\ttext\n\n1\thello, world\r\n")
-    assert [r.fields for r in tsv if isinstance(r, CsvRow)] == [["id", "text"], ["1", "hello, world"]]
+    assert [r.fields for r in tsv if isinstance(r, CsvRow)] == [
+        ["id", "text"],
+        ["1", "hello, world"],
+    ]
     semicolon = rows(b"id;text\n1;bonjour\n")
     assert [r.fields for r in semicolon if isinstance(r, CsvRow)][1] == ["1", "bonjour"]

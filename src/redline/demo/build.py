@@ -81,7 +81,10 @@ def base_image(index: int, rng: random.Random, size: tuple[int, int] = (640, 480
     draw = ImageDraw.Draw(image)
     for y in range(height):
         t = y / (height - 1)
-        draw.line([(0, y), (width, y)], fill=tuple(int(a + (b - a) * t) for a, b in zip(top, bottom, strict=True)))
+        draw.line(
+            [(0, y), (width, y)],
+            fill=tuple(int(a + (b - a) * t) for a, b in zip(top, bottom, strict=True)),
+        )
     for _ in range(6 + index % 4):
         x0, y0 = rng.randrange(width - 60), rng.randrange(height - 60)
         x1, y1 = x0 + rng.randrange(40, 260), y0 + rng.randrange(40, 200)
@@ -184,7 +187,11 @@ def _write_telegram(folder: Path, rng: random.Random, images: list[Path]) -> Non
                 str(text) + " ",
                 {"type": "hashtag", "text": "#demo"},
                 " ",
-                {"type": "text_link", "text": "details", "href": "https://example.org/notices?utm_source=tg"},
+                {
+                    "type": "text_link",
+                    "text": "details",
+                    "href": "https://example.org/notices?utm_source=tg",
+                },
             ]
         messages.append({
             "id": index + 2, "type": "message", "date": when.strftime("%Y-%m-%dT%H:%M:%S"),
@@ -196,17 +203,21 @@ def _write_telegram(folder: Path, rng: random.Random, images: list[Path]) -> Non
     messages.append({
         "id": 20, "type": "message", "date": when.strftime("%Y-%m-%dT%H:%M:%S"),
         "date_unixtime": str(int(when.timestamp())), "from": "Demo Channel",
-        "from_id": "channel1000000001", "file": "(File not included. Change data exporting settings to download.)",
-        "media_type": "video_file", "mime_type": "video/mp4", "text": "Video of the match (not exported)",
+        "from_id": "channel1000000001",
+        "file": "(File not included. Change data exporting settings to download.)",
+        "media_type": "video_file", "mime_type": "video/mp4",
+        "text": "Video of the match (not exported)",
     })  # fmt: skip
     export = {"name": "Demo Channel", "type": "public_channel", "id": 1000000001,
               "messages": messages}  # fmt: skip
-    (folder / "result.json").write_text(json.dumps(export, ensure_ascii=False, indent=1), encoding="utf-8")
+    (folder / "result.json").write_text(
+        json.dumps(export, ensure_ascii=False, indent=1), encoding="utf-8"
+    )
 
 
 def build_demo(root: Path) -> DemoSet:
     """Write the demo data set under ``root`` (overwriting an earlier one) and say where it is."""
-    rng = random.Random(SEED)
+    rng = random.Random(SEED)  # noqa: S311 - reproducible pictures, not secrets
     root.mkdir(parents=True, exist_ok=True)
     media = root / "media"
     images = _write_images(media, rng)
@@ -219,7 +230,9 @@ def build_demo(root: Path) -> DemoSet:
     telegram = root / "telegram"
     _write_telegram(telegram, rng, images)
     urls = root / "outlinks.txt"
-    urls.write_text("# outlinks collected for the demo\n" + "\n".join(URLS) + "\n", encoding="utf-8")
+    urls.write_text(
+        "# outlinks collected for the demo\n" + "\n".join(URLS) + "\n", encoding="utf-8"
+    )
     return DemoSet(
         root,
         {

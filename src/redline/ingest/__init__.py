@@ -38,7 +38,9 @@ def get_format(name: str, path: Path) -> Format:
     try:
         return FORMATS[name]
     except KeyError:
-        raise UsageProblem(f"unknown format {name!r}: use one of auto, {', '.join(FORMATS)}") from None
+        raise UsageProblem(
+            f"unknown format {name!r}: use one of auto, {', '.join(FORMATS)}"
+        ) from None
 
 
 __all__ = ["FORMATS", "Format", "UsageProblem", "get_format", "guess_format"]

@@ -51,7 +51,9 @@ def _chosen(header: list[str], given: str | None, option: str, path: Path) -> in
         return None
     index = find_column(header, (given.lower(),))
     if index is None:
-        raise UsageProblem(f"{path}: no column {given!r} for {option} (columns: {', '.join(header)})")
+        raise UsageProblem(
+            f"{path}: no column {given!r} for {option} (columns: {', '.join(header)})"
+        )
     return index
 
 
@@ -148,7 +150,9 @@ def read_mapped_csv(
                 (fields[name_at].strip() or None) if name_at is not None else None,
                 posted_at,
                 (fields[url_at].strip() or None) if url_at is not None else None,
-                extra=({name: fields[i] for i, name in others if fields[i]} or None) if others else None,
+                extra=({name: fields[i] for i, name in others if fields[i]} or None)
+                if others
+                else None,
                 encoding=row.encoding,
             )
 

@@ -125,6 +125,7 @@ def read_rows(stream: IO[bytes], max_field_bytes: int) -> Iterator[CsvRow | CsvE
                 return
             reason = f"unreadable CSV: {error}"
             if len(spanned) > 1:
-                reason += f" (the record ran over {len(spanned)} lines; re-reading from line {number + 1})"
+                spans = f"the record ran over {len(spanned)} lines"
+                reason += f" ({spans}; re-reading from line {number + 1})"
             yield CsvError(number, reason, spanned[0].encode("latin-1"))
             lines.push_back(spanned[1:])

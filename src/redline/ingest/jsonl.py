@@ -1,4 +1,4 @@
-"""JSON Lines: one JSON object per line. The schema (every field optional but one of text/media/url):
+"""JSON Lines: one JSON object per line. Schema (all optional, but one of text, media or url):
 
 ``id``        the record's id in its source (string or integer); without it the record is named
               by its content hash
@@ -53,9 +53,7 @@ def _string(key: str, value: Any) -> str | None:
     return str(value)
 
 
-def record_from_object(
-    obj: Any, *, base_dir: Path, file: str, location: str, raw: bytes
-) -> Record:
+def record_from_object(obj: Any, *, base_dir: Path, file: str, location: str, raw: bytes) -> Record:
     """A Record from one JSON object of the documented schema; BadRecord says what is wrong."""
     if not isinstance(obj, dict):
         raise BadRecord(f"expected a JSON object, got {type(obj).__name__}")
@@ -112,7 +110,7 @@ def _time(value: Any) -> datetime | None:
 
 def json_error(error: json.JSONDecodeError) -> str:
     """A one-line description of where JSON parsing failed."""
-    return f"not valid JSON: {error.msg} at column {error.colno}"
+    return f"not valid JSON: {error.msg.removesuffix(' at')} at column {error.colno}"
 
 
 class Jsonl:
@@ -144,7 +142,7 @@ class Jsonl:
                     yield Rejection(display, location, reason, raw)
                     continue
                 try:
-                    line = raw.decode("utf-8")
+                    line = raw.rstrip(b"\r\n").decode("utf-8")
                 except UnicodeDecodeError as error:
                     reason = f"not UTF-8 (JSON must be): bad byte at offset {error.start}"
                     yield Rejection(display, location, reason, raw)

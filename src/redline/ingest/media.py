@@ -96,7 +96,9 @@ def store_media(source: Path, data_dir: Path, max_bytes: int) -> StoredMedia:
     if size == 0:
         raise BadMedia("empty file (0 bytes)")
     if size > max_bytes:
-        raise BadMedia(f"file is {size:,} bytes, over the limit of {max_bytes:,} (REDLINE_MAX_MEDIA_BYTES)")
+        raise BadMedia(
+            f"file is {size:,} bytes, over the limit of {max_bytes:,} (REDLINE_MAX_MEDIA_BYTES)"
+        )
     media_root = data_dir / "media"
     (media_root / "incoming").mkdir(parents=True, exist_ok=True)
     sha256, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
@@ -117,14 +119,18 @@ def store_media(source: Path, data_dir: Path, max_bytes: int) -> StoredMedia:
             temp.unlink()
         else:
             final.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(temp, final)  # atomic: a killed ingest never leaves a half-written file
-        return StoredMedia(digest, md5.hexdigest(), size, kind, mime, width, height, relative.as_posix())
+            temp.replace(final)  # atomic: a killed ingest never leaves a half-written file
+        return StoredMedia(
+            digest, md5.hexdigest(), size, kind, mime, width, height, relative.as_posix()
+        )
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
 
 
-def _identify(copy: Path, source: Path, head: bytes) -> tuple[str, str | None, str, int | None, int | None]:
+def _identify(
+    copy: Path, source: Path, head: bytes
+) -> tuple[str, str | None, str, int | None, int | None]:
     suffix = source.suffix.lower()
     video = _video_type(head)
     if video is not None:

@@ -50,7 +50,11 @@ class MediaDir:
     def read(self, path: Path, ctx: ReadContext) -> Iterator[Read]:
         root = path if path.is_dir() else path.parent
         files = list(_files(path)) if path.is_dir() else [path]
-        sidecars = {s for f in files if (s := _sidecar(f)) is not None and f.suffix.lower() in MEDIA_SUFFIXES}
+        sidecars = {
+            s
+            for f in files
+            if (s := _sidecar(f)) is not None and f.suffix.lower() in MEDIA_SUFFIXES
+        }
         for file in files:
             relative = file.relative_to(root).as_posix()
             if file in sidecars:
@@ -72,7 +76,9 @@ class MediaDir:
         where = f"sidecar {sidecar.name}"
         try:
             obj = json.loads(raw.decode("utf-8"))
-            record = record_from_object(obj, base_dir=root, file=display, location="whole file", raw=raw)
+            record = record_from_object(
+                obj, base_dir=root, file=display, location="whole file", raw=raw
+            )
         except UnicodeDecodeError:
             return Rejection(display, "whole file", f"{where} is not UTF-8", raw)
         except json.JSONDecodeError as error:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -147,7 +147,9 @@ def ingest(
             except Invalid as error:
                 reject(read.file, read.location, str(error), read.raw)
             except BadMedia as error:
-                reject(read.file, read.location, str(error), read.raw or _media_head(read, settings))
+                reject(
+                    read.file, read.location, str(error), read.raw or _media_head(read, settings)
+                )
         if len(batch) >= settings.ingest_batch_size:
             flush()
     flush()
@@ -165,11 +167,12 @@ def _prepare(record: Record, settings: Settings) -> NewItem:
     media: list[NewMedia] = []
     for file in record.media:
         try:
-            stored: StoredMedia = store_media(file.path, settings.data_dir, settings.max_media_bytes)
+            stored: StoredMedia = store_media(
+                file.path, settings.data_dir, settings.max_media_bytes
+            )
         except BadMedia as error:
             raise BadMedia(f"{file.original_name}: {error}") from None
-        media.append(NewMedia(stored.sha256, stored.md5, stored.size, stored.kind, stored.mime,
-                              stored.width, stored.height, stored.path, file.original_name))  # fmt: skip
+        media.append(NewMedia(**asdict(stored), original_name=file.original_name))
     digest = content_sha256(text.sha256, [m.sha256 for m in media], record.url)
     external_id = record.external_id.strip() if record.external_id else f"sha256:{digest}"
     return NewItem(

@@ -24,7 +24,8 @@ RESULT_FILE = "result.json"
 _NOT_EXPORTED = ("(File not included", "(File exceeds maximum size")
 _MEDIA_FIELDS = ("photo", "file")
 _EXTRA_FIELDS = ("forwarded_from", "reply_to_message_id", "edited", "via_bot", "media_type",
-                 "mime_type", "duration_seconds", "sticker_emoji", "author", "saved_from")  # fmt: skip
+                 "mime_type", "duration_seconds", "sticker_emoji", "author",
+                 "saved_from")  # fmt: skip
 
 
 class BadMessage(ValueError):

@@ -31,7 +31,7 @@ def _aware(value: datetime) -> datetime:
 
 
 def parse_us_minutes(text: str) -> datetime:
-    """Fast path for ``M/D/YYYY H:MM``, the Twitter CSV exports' form (a tenth of strptime's cost)."""
+    """Fast path for ``M/D/YYYY H:MM``, the Twitter CSV exports' form (a tenth of strptime)."""
     try:
         day_part, time_part = text.split(" ")
         month, day, year = day_part.split("/")

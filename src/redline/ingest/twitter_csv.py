@@ -1,4 +1,7 @@
-"""Twitter/X CSV exports (as in the "How ISIS uses Twitter" set: name,username,tweetid,time,tweets)."""
+"""Twitter/X CSV exports, as in the "How ISIS uses Twitter" set.
+
+Columns: name, username, tweetid, time, tweets (and the usual alternative names).
+"""
 
 from __future__ import annotations
 

@@ -80,7 +80,9 @@ def check_text(record: Record, max_bytes: int) -> CheckedText:
         except UnicodeEncodeError:
             raise Invalid("metadata is not valid Unicode (an unpaired surrogate)") from None
         if len(encoded) > max_bytes:
-            raise Invalid(f"metadata is {len(encoded):,} characters, over the limit of {max_bytes:,}")
+            raise Invalid(
+                f"metadata is {len(encoded):,} characters, over the limit of {max_bytes:,}"
+            )
     return CheckedText(body, digest)
 
 

@@ -131,7 +131,7 @@ class Signal(Base):
 
 
 class Quarantine(Base):
-    """A record that could not be accepted, kept with its raw bytes and the reason, never dropped."""
+    """A record that could not be accepted, kept with its raw bytes and why; never dropped."""
 
     __tablename__ = "quarantine"
     __table_args__ = (UniqueConstraint("source_id", "file", "location", "raw_sha256"),)

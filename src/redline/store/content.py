@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, func, select, update
+from sqlalchemy import Connection, Engine, Table, Text, any_, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -23,7 +23,7 @@ from redline.model import Item, ItemMedia, Media, Quarantine, Signal, Source
 from redline.model.base import utcnow
 from redline.store.audit import record_event
 
-_LOOKUP_CHUNK = 500  # ids per IN (...) query, well under every driver's parameter limit
+_LOOKUP_CHUNK = 500  # ids per IN (...) query on SQLite, well under its parameter limit
 
 
 @dataclass(slots=True)
@@ -97,7 +97,9 @@ def _insert(connection: Connection, table: Table) -> Any:
     return dialect.insert(table)
 
 
-def insert_ignoring_duplicates(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+def insert_ignoring_duplicates(
+    connection: Connection, table: Table, rows: Sequence[dict[str, Any]]
+) -> None:
     """INSERT ... ON CONFLICT DO NOTHING, batched; the same statement on SQLite and PostgreSQL."""
     if rows:
         connection.execute(_insert(connection, table).on_conflict_do_nothing(), list(rows))
@@ -137,12 +139,22 @@ class KnownContents:
         if self._complete:
             return
         wanted = [i for i in dict.fromkeys(external_ids) if i not in self._seen]
-        for start in range(0, len(wanted), _LOOKUP_CHUNK):
-            chunk = wanted[start : start + _LOOKUP_CHUNK]
+        postgres = connection.dialect.name == "postgresql"
+        step = len(wanted) or 1 if postgres else _LOOKUP_CHUNK
+        for start in range(0, len(wanted), step):
+            chunk = wanted[start : start + step]
+            # On PostgreSQL one array parameter, not an IN list: psycopg prepares repeated
+            # statements, and the generic plan of a 500-parameter IN list scans the whole source
+            # (measured: 1 s per batch at 40,000 items, against 3 ms for = ANY(array)).
+            matches = (
+                Item.external_id == any_(bindparam("ids", chunk, type_=postgresql.ARRAY(Text)))
+                if postgres
+                else Item.external_id.in_(chunk)
+            )
             rows = connection.execute(
                 select(Item.external_id, Item.content_sha256, Item.revision, Item.file,
                        Item.location)
-                .where(Item.source_id == source, Item.external_id.in_(chunk))
+                .where(Item.source_id == source, matches)
             )  # fmt: skip
             for external_id, digest, revision, file, location in rows:
                 contents, newest = self._seen.setdefault(external_id, ({}, 0))
@@ -314,7 +326,9 @@ def _write_batch_once(
     return result
 
 
-def _write_links(connection: Connection, items: list[NewItem], ids: Sequence[int], now: datetime) -> None:
+def _write_links(
+    connection: Connection, items: list[NewItem], ids: Sequence[int], now: datetime
+) -> None:
     links = [
         {"item_id": item_id, "position": position, "media_sha256": m.sha256,
          "original_name": m.original_name}

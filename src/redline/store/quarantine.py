@@ -47,7 +47,9 @@ def _select() -> Any:
     ).join(Source, Source.id == Quarantine.source_id)  # fmt: skip
 
 
-def list_quarantine(engine: Engine, *, source: str | None = None, limit: int = 100) -> list[QuarantineEntry]:
+def list_quarantine(
+    engine: Engine, *, source: str | None = None, limit: int = 100
+) -> list[QuarantineEntry]:
     """Quarantined records, newest first."""
     query = _select().order_by(Quarantine.id.desc()).limit(limit)
     if source is not None:

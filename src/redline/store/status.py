@@ -21,7 +21,10 @@ def store_status(engine: Engine) -> dict[str, Any]:
     later_revision = case((Item.revision > 1, 1), else_=0)
     with engine.connect() as connection:
         items, revisions = connection.execute(
-            select(func.coalesce(func.sum(first_revision), 0), func.coalesce(func.sum(later_revision), 0))
+            select(
+                func.coalesce(func.sum(first_revision), 0),
+                func.coalesce(func.sum(later_revision), 0),
+            )
         ).one()
         reposted = connection.scalar(
             select(func.count()).select_from(
@@ -33,7 +36,7 @@ def store_status(engine: Engine) -> dict[str, Any]:
             )
         )
         per_source: dict[str, dict[str, Any]] = {}
-        for name, in connection.execute(select(Source.name).order_by(Source.name)):
+        for (name,) in connection.execute(select(Source.name).order_by(Source.name)):
             per_source[name] = {"items": 0, "revisions": 0, "media": 0, "quarantined": 0,
                                 "first_posted": None, "last_posted": None}  # fmt: skip
         rows = connection.execute(

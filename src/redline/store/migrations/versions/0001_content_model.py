@@ -73,7 +73,9 @@ def upgrade() -> None:
         sa.Column("ingested_at", UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_items"),
         sa.ForeignKeyConstraint(["source_id"], ["sources.id"], name="fk_items_source_id_sources"),
-        sa.ForeignKeyConstraint(["text_sha256"], ["texts.sha256"], name="fk_items_text_sha256_texts"),
+        sa.ForeignKeyConstraint(
+            ["text_sha256"], ["texts.sha256"], name="fk_items_text_sha256_texts"
+        ),
         sa.UniqueConstraint(
             "source_id", "external_id", "revision", name="uq_items_source_id_external_id_revision"
         ),

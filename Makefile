@@ -1,0 +1,43 @@
+# redline: `make run` for a working demo, `make test` for the whole suite. Both start from a
+# fresh clone: they create .venv, install redline into it, and install missing system packages.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: run test lint bench install clean
+
+run: $(INSTALLED)
+	$(BIN)/redline db upgrade
+	$(BIN)/redline demo
+	$(BIN)/redline status
+
+test: $(INSTALLED)
+	scripts/system-deps.sh test
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy --strict src
+	$(BIN)/pytest
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy --strict src
+
+bench: $(INSTALLED)
+	scripts/system-deps.sh bench
+	$(BIN)/python benchmarks/ingest.py
+
+install: $(INSTALLED)
+
+$(BIN)/python:
+	scripts/system-deps.sh python
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(INSTALLED): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,61 @@
+"""The demo data set: built from code alone, the same every time, and fully ingested."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from PIL import Image
+
+from redline.demo import build_demo
+from tests.conftest import CliResult
+
+
+def digests(root: Path) -> dict[str, str]:
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}  # fmt: skip
+
+
+def test_demo_files_are_deterministic_and_complete(tmp_path: Path) -> None:
+    first = build_demo(tmp_path / "a")
+    build_demo(tmp_path / "b")
+    assert digests(tmp_path / "a") == digests(tmp_path / "b")
+    assert set(first.sources) == {"demo-media", "demo-csv", "demo-telegram", "demo-urls"}
+    media = first.sources["demo-media"][0]
+    originals = sorted(media.glob("demo-?.png"))
+    assert len(originals) == 6
+    with (
+        Image.open(media / "demo-1-cropped.jpg") as cropped,
+        Image.open(media / "demo-1.png") as original,
+    ):
+        assert cropped.size[0] < original.size[0]  # altered copies really are altered
+    export = json.loads(
+        (first.sources["demo-telegram"][0] / "result.json").read_text(encoding="utf-8")
+    )
+    assert any(isinstance(m.get("text"), list) for m in export["messages"])  # entity-formatted text
+    posts = first.sources["demo-csv"][0].read_text(encoding="utf-8")
+    assert (
+        "Road works" in posts
+        and "\u0627\u0644\u0645\u0643\u062a\u0628\u0629" in posts
+        and "boulangerie" in posts
+    )
+
+
+def test_redline_demo_ingests_everything(
+    cli: Callable[..., CliResult], settings: object, tmp_path: Path
+) -> None:
+    result = cli("demo", "--output", str(tmp_path / "demo"))
+    assert result.code == 0, result.err
+    status = json.loads(cli("status", "--json").out)
+    per_source = status["per_source"]
+    assert set(per_source) == {"demo-media", "demo-csv", "demo-telegram", "demo-urls"}
+    assert per_source["demo-media"]["items"] == 27 and per_source["demo-media"]["media"] == 27
+    assert per_source["demo-csv"]["revisions"] == 1  # the edited post
+    assert per_source["demo-telegram"]["media"] == 8
+    assert status["reposted_texts"] >= 1  # the same notice posted by three accounts
+    # One deliberate problem per file shows the quarantine: a broken JPEG, a cut-off row, a bad URL.
+    assert status["quarantined"] == 3
+    again = cli("demo", "--output", str(tmp_path / "demo"))
+    assert again.code == 0 and json.loads(cli("status", "--json").out)["items"] == status["items"]
