@@ -121,7 +121,10 @@ def ingest(
         summary.duplicates += len(written.duplicates)
         summary.quarantined += written.quarantined
         summary.already_quarantined += len(batch.rejected) - written.quarantined
-        for item, first in written.duplicates[: MAX_REPORTED - len(summary.duplicate_examples)]:
+        for item, (file, location) in written.duplicates[
+            : MAX_REPORTED - len(summary.duplicate_examples)
+        ]:
+            first = location if file == item.file else f"{file} {location}"
             reason = f"duplicate of {first} (id {item.external_id})"
             summary.duplicate_examples.append(Problem(item.file, item.location, reason))
         on_records(len(batch))

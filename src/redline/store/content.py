@@ -88,7 +88,8 @@ class BatchResult:
 
     stored: int = 0
     revisions: int = 0
-    duplicates: list[tuple[NewItem, str]] = field(default_factory=list)  # (item, where seen first)
+    # (item, (file, location) where its content was seen first)
+    duplicates: list[tuple[NewItem, tuple[str, str]]] = field(default_factory=list)
     quarantined: int = 0
 
 
@@ -131,7 +132,8 @@ class KnownContents:
     MAX_REMEMBERED = 2_000_000  # ids; past this the run falls back to database look-ups
 
     def __init__(self, source_was_empty: bool) -> None:
-        self._seen: dict[str, tuple[dict[str, str], int]] = {}
+        # external id -> ({content hash: (file, location) first seen}, newest revision)
+        self._seen: dict[str, tuple[dict[str, tuple[str, str]], int]] = {}
         self._complete = source_was_empty  # True while _seen holds every stored id of the source
 
     def load(self, connection: Connection, source: int, external_ids: Iterable[str]) -> None:
@@ -158,16 +160,20 @@ class KnownContents:
             )  # fmt: skip
             for external_id, digest, revision, file, location in rows:
                 contents, newest = self._seen.setdefault(external_id, ({}, 0))
-                contents[digest] = f"{file} {location}" if file else str(location)
+                contents[digest] = (file or "", location or "")
                 self._seen[external_id] = (contents, max(newest, revision))
 
-    def classify(self, item: NewItem) -> tuple[int, str | None]:
-        """(revision to store the item as, 0 for a duplicate; where its content was seen first)."""
-        contents, newest = self._seen.get(item.external_id, ({}, 0))
+    def classify(self, item: NewItem) -> tuple[int, tuple[str, str] | None]:
+        """(revision to store the item as, 0 for a duplicate; (file, location) seen first)."""
+        known = self._seen.get(item.external_id)
+        if known is None:  # the common case: an id never seen
+            self._seen[item.external_id] = ({item.content_sha256: (item.file, item.location)}, 1)
+            return 1, None
+        contents, newest = known
         first = contents.get(item.content_sha256)
         if first is not None:
             return 0, first
-        contents[item.content_sha256] = f"{item.file} {item.location}"
+        contents[item.content_sha256] = (item.file, item.location)
         self._seen[item.external_id] = (contents, newest + 1)
         return newest + 1, None
 
@@ -217,7 +223,7 @@ def _write_texts_and_items(
     if connection.dialect.name == "postgresql":
         if texts:
             connection.exec_driver_sql(
-                "INSERT INTO texts (sha256, body) SELECT * FROM unnest(%s::text[], %s::text[]) "
+                "INSERT INTO texts (sha256, body) SELECT * FROM unnest(%b::text[], %b::text[]) "
                 "ON CONFLICT DO NOTHING",
                 (list(texts), list(texts.values())),
             )
@@ -235,7 +241,9 @@ def _write_texts_and_items(
         ), strict=True))  # fmt: skip
         types = ("bigint", "bigint", "text", "int", "text", "text", "text", "text", "timestamptz",
                  "text", "text", "text", "text", "jsonb", "timestamptz")  # fmt: skip
-        casts = ", ".join(f"%s::{t if t != 'jsonb' else 'text'}[]" for t in types)
+        # %b: arrays go in binary; psycopg escapes text-format array elements one by one in
+        # Python, which made sending them cost more than PostgreSQL took to store the rows.
+        casts = ", ".join(f"%b::{t if t != 'jsonb' else 'text'}[]" for t in types)
         connection.exec_driver_sql(
             f"INSERT INTO items ({', '.join(_ITEM_COLUMNS)}) "  # noqa: S608 - fixed column names
             f"SELECT id, source_id, external_id, revision, content_sha256, text_sha256, account, "
