@@ -29,8 +29,9 @@ IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
 def shared_data_dir() -> Path | None:
-    """The project's real public data sets (../shared/data), when this checkout has them."""
-    candidates = [os.environ.get("REDLINE_SHARED_DATA"), ROOT.parent / "shared" / "data"]
+    """The real public data sets (a shared/data beside this checkout or above it), if there."""
+    candidates = [os.environ.get("REDLINE_SHARED_DATA")]
+    candidates += [str(parent / "shared" / "data") for parent in ROOT.parents]
     for candidate in candidates:
         if candidate and (Path(candidate) / "isis_fanboy_tweets.csv").is_file():
             return Path(candidate)

@@ -35,7 +35,8 @@ from redline.config import Settings, get_settings
 from redline.ingest.records import CsvColumns, UsageProblem
 from redline.store import SchemaOutOfDate, ensure_schema, make_engine, migrate
 
-out = Console(highlight=False, soft_wrap=True)
+# Piped output gets room for whole tables instead of rich's 80-column guess.
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, highlight=False)
 
 app = typer.Typer(
@@ -77,16 +78,23 @@ def _safe_url(url: str) -> str:
 
 
 @contextmanager
-def _store() -> Iterator[tuple[Settings, Engine]]:
-    """Settings and an engine on a database with redline's schema (created when empty)."""
+def _database() -> Iterator[tuple[Settings, Engine]]:
+    """The settings in effect and an engine on their database, whatever its schema."""
     settings = get_settings()
     engine = make_engine(settings.database_url)
     try:
-        if ensure_schema(engine):
-            err.print(f"Created a new redline database at {_safe_url(settings.database_url)}")
         yield settings, engine
     finally:
         engine.dispose()
+
+
+@contextmanager
+def _store() -> Iterator[tuple[Settings, Engine]]:
+    """Settings and an engine on a database with redline's schema (created when empty)."""
+    with _database() as (settings, engine):
+        if ensure_schema(engine):
+            err.print(f"Created a new redline database at {_safe_url(settings.database_url)}")
+        yield settings, engine
 
 
 def _print_json(data: Any) -> None:
@@ -290,14 +298,10 @@ def quarantine_show(
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the database schema to this version of redline."""
-    settings = get_settings()
-    engine = make_engine(settings.database_url)
-    try:
+    with _database() as (settings, engine):
         before = migrate.current_revision(engine)
         migrate.upgrade(engine)
         after = migrate.current_revision(engine)
-    finally:
-        engine.dispose()
     where = _safe_url(settings.database_url)
     if before == after:
         out.print(f"{where} is up to date (schema {after})")
@@ -308,12 +312,8 @@ def db_upgrade() -> None:
 @db_app.command("current")
 def db_current() -> None:
     """Print the schema revision the database is at."""
-    settings = get_settings()
-    engine = make_engine(settings.database_url)
-    try:
+    with _database() as (_settings, engine):
         out.print(migrate.current_revision(engine) or "none")
-    finally:
-        engine.dispose()
 
 
 # --- formats, config ----------------------------------------------------------------------------
@@ -414,6 +414,9 @@ def main(argv: list[str] | None = None) -> None:
             for e in error.errors()
         )
         _fail(f"error: bad setting: {problems}", 2)
+    except OSError as error:  # an unreadable input file or data dir, say
+        where = f"{error.filename}: " if error.filename else ""
+        _fail(f"error: {where}{error.strerror or error}", 1)
     except SchemaOutOfDate as error:
         _fail(f"error: {error}", 1)
     except OperationalError as error:

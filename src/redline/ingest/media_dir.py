@@ -60,10 +60,13 @@ class MediaDir:
             if file in sidecars:
                 continue
             if file.suffix.lower() not in MEDIA_SUFFIXES:
+                ctx.on_bytes(file.stat().st_size)
                 reason = f"not an image or video ({file.suffix or 'no extension'})"
                 yield Rejection(str(file), "whole file", reason, _head(file, ctx.max_field_bytes))
                 continue
-            ctx.on_bytes(file.stat().st_size)
+            sidecar = _sidecar(file)
+            if sidecar is not None:
+                ctx.on_bytes(sidecar.stat().st_size)
             yield self._record(file, relative, root)
 
     def _record(self, file: Path, relative: str, root: Path) -> Record | Rejection:

@@ -146,7 +146,7 @@ def ingest(
             reject(read.file, read.location, read.reason, read.raw)
         else:
             try:
-                batch.items.append(_prepare(read, settings))
+                batch.items.append(_prepare(read, settings, on_bytes))
             except Invalid as error:
                 reject(read.file, read.location, str(error), read.raw)
             except BadMedia as error:
@@ -164,7 +164,7 @@ def ingest(
     return summary
 
 
-def _prepare(record: Record, settings: Settings) -> NewItem:
+def _prepare(record: Record, settings: Settings, on_bytes: Callable[[int], None]) -> NewItem:
     """Validate, hash and store the media of one record (Invalid/BadMedia when it cannot be)."""
     text = check_text(record, settings.max_field_bytes)
     media: list[NewMedia] = []
@@ -175,6 +175,7 @@ def _prepare(record: Record, settings: Settings) -> NewItem:
             )
         except BadMedia as error:
             raise BadMedia(f"{file.original_name}: {error}") from None
+        on_bytes(stored.size)
         media.append(NewMedia(**asdict(stored), original_name=file.original_name))
     digest = content_sha256(text.sha256, [m.sha256 for m in media], record.url)
     external_id = record.external_id.strip() if record.external_id else f"sha256:{digest}"
