@@ -36,7 +36,8 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(INSTALLED): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	scripts/system-deps.sh python
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	touch $@
 
 clean:

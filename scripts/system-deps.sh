@@ -10,10 +10,16 @@ set -euo pipefail
 packages_for() {
     case "$1" in
         # venv and ensurepip are split out of Debian's python3 package.
-        python) command -v python3.11 >/dev/null 2>&1 || echo python3.11
-                python3 -c 'import ensurepip, venv' 2>/dev/null || echo python3-venv ;;
-        # Everything the test suite needs from the system (later issues add chromium, ffmpeg -dev).
-        test)   ;;
+        python) echo ffmpeg  # the demo makes its sample video with it
+                command -v python3.11 >/dev/null 2>&1 || echo python3.11
+                python3 -c 'import ensurepip, venv' 2>/dev/null || echo python3-venv
+                # vpdq compiles against FFmpeg's libraries when pip installs it.
+                python3 -c 'import sysconfig, os, sys; sys.exit(not os.path.exists(sysconfig.get_paths()["include"] + "/Python.h"))' 2>/dev/null || echo python3-dev
+                command -v g++ >/dev/null 2>&1 || echo g++
+                echo pkg-config libavdevice-dev libavfilter-dev libavformat-dev libavcodec-dev \
+                     libswresample-dev libswscale-dev libavutil-dev ;;
+        # Everything the test suite needs from the system: ffmpeg makes the test videos.
+        test)   echo ffmpeg ;;
         # The benchmarks compare against sqlite3's .import (PostgreSQL COPY goes through psycopg).
         bench)  echo sqlite3 ;;
         *) echo "system-deps.sh: unknown group '$1' (python, test, bench)" >&2; exit 2 ;;
@@ -25,7 +31,7 @@ for group in "$@"; do
     for package in $(packages_for "$group"); do
         if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
             # A package named for a command may be satisfied by the command alone (pyenv Pythons).
-            if [ "$package" = python3.11 ] || [ "$package" = sqlite3 ]; then
+            if [ "$package" = python3.11 ] || [ "$package" = sqlite3 ] || [ "$package" = g++ ] || [ "$package" = ffmpeg ]; then
                 command -v "$package" >/dev/null 2>&1 && continue
             fi
             missing+=("$package")

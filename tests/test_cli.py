@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from redline import __version__
+from redline.store.migrate import SCHEMA_REVISION
 from tests.conftest import CliResult, run_redline
 
 Cli = Callable[..., CliResult]
@@ -116,4 +117,4 @@ def test_the_installed_command_never_prints_a_traceback(tmp_path: Path) -> None:
         == f"redline: error: {tmp_path / 'missing.jsonl'}: no such file or directory"
     )
     upgraded = run_redline("db", "upgrade", env=env)
-    assert upgraded.returncode == 0 and "schema none -> 0001" in upgraded.stdout
+    assert upgraded.returncode == 0 and f"schema none -> {SCHEMA_REVISION}" in upgraded.stdout

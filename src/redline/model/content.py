@@ -127,6 +127,8 @@ class Signal(Base):
     value: Mapped[str] = mapped_column(Text)
     quality: Mapped[int | None]
     meta: Mapped[dict[str, Any] | None]
+    # The ``banks`` counter value this signal was last matched at; behind it, it is matched again.
+    matched_generation: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -134,10 +136,15 @@ class Quarantine(Base):
     """A record that could not be accepted, kept with its raw bytes and why; never dropped."""
 
     __tablename__ = "quarantine"
-    __table_args__ = (UniqueConstraint("source_id", "file", "location", "raw_sha256"),)
+    __table_args__ = (
+        UniqueConstraint("source_id", "file", "location", "raw_sha256"),
+        UniqueConstraint("bank_id", "file", "location", "raw_sha256"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"), index=True)
+    # Records come from a source's input, or from a file imported into a bank.
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id"), index=True)
+    bank_id: Mapped[int | None] = mapped_column(ForeignKey("banks.id", ondelete="SET NULL"))
     format: Mapped[str] = mapped_column(String(40))
     file: Mapped[str] = mapped_column(Text)
     location: Mapped[str] = mapped_column(String(100))

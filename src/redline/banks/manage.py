@@ -1,0 +1,510 @@
+"""Creating, changing and filling banks. Every change is audited and moves the bank's version
+and the ``banks`` counter, which is how indexes and scans learn they are out of date."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, func, select, update
+
+from redline.model import Bank, BankEntry, BankSignal, Media
+from redline.model.base import utcnow
+from redline.signals import BadSignal, Hash, signal_type
+from redline.signals.pdq import QUALITY_THRESHOLD, PdqSignal
+from redline.store import counters
+from redline.store.audit import record_event
+from redline.store.content import insert_ignoring_duplicates
+
+BANK_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
+
+
+class UnknownBank(LookupError):
+    """No bank has that name."""
+
+
+class BankExists(ValueError):
+    """A bank with that name already exists."""
+
+
+class UnknownEntry(LookupError):
+    """No bank entry has that id."""
+
+
+@dataclass(frozen=True, slots=True)
+class BankInfo:
+    """A bank as listed."""
+
+    id: int
+    name: str
+    description: str | None
+    enabled: bool
+    enabled_ratio: float
+    pdq_threshold: int
+    dihedral: bool
+    confirmed: bool
+    version: int
+    entries: int
+    signals: dict[str, int]
+    created_at: datetime
+    updated_at: datetime
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for --json and the API."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "description": self.description,
+            "enabled": self.enabled,
+            "enabled_ratio": self.enabled_ratio,
+            "pdq_threshold": self.pdq_threshold,
+            "dihedral": self.dihedral,
+            "confirmed": self.confirmed,
+            "version": self.version,
+            "entries": self.entries,
+            "signals": self.signals,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class EntryInfo:
+    """A bank entry with its signals."""
+
+    id: int
+    bank: str
+    signals: dict[str, list[str]]
+    category: str | None
+    source_org: str | None
+    note: str | None
+    tags: str | None
+    enabled: bool
+    added_at: datetime
+    added_by: str
+    provenance: dict[str, Any] | None = None
+    media_sha256: str | None = None
+    qualities: dict[str, int | None] = field(default_factory=dict)
+
+
+def check_name(name: str) -> str:
+    """The bank name, or ValueError saying what a name may be."""
+    if not BANK_NAME.fullmatch(name):
+        raise ValueError(
+            f"bad bank name {name[:120]!r}: up to 100 letters, digits, _ . -"
+            " (not starting with . or -)"
+        )
+    return name
+
+
+def _bank_id(connection: Connection, name: str) -> int:
+    found = connection.scalar(select(Bank.id).where(Bank.name == name))
+    if found is None:
+        raise UnknownBank(f"no bank called {name!r}")
+    return int(found)
+
+
+def _touch(connection: Connection, bank_id: int) -> int:
+    """Record a change to a bank: its version and the global counter move on."""
+    connection.execute(
+        update(Bank).where(Bank.id == bank_id).values(version=Bank.version + 1, updated_at=utcnow())
+    )
+    return counters.bump(connection, counters.BANKS)
+
+
+def _info(connection: Connection, bank: Any) -> BankInfo:
+    entries = connection.scalar(
+        select(func.count()).select_from(BankEntry).where(BankEntry.bank_id == bank.id)
+    )
+    by_type = connection.execute(
+        select(BankSignal.signal_type, func.count())
+        .join(BankEntry, BankEntry.id == BankSignal.entry_id)
+        .where(BankEntry.bank_id == bank.id)
+        .group_by(BankSignal.signal_type)
+    ).all()
+    return BankInfo(
+        id=bank.id,
+        name=bank.name,
+        description=bank.description,
+        enabled=bank.enabled,
+        enabled_ratio=bank.enabled_ratio,
+        pdq_threshold=bank.pdq_threshold,
+        dihedral=bank.dihedral,
+        confirmed=bank.confirmed,
+        version=bank.version,
+        entries=int(entries or 0),
+        signals={kind: int(count) for kind, count in by_type},
+        created_at=bank.created_at,
+        updated_at=bank.updated_at,
+    )
+
+
+_BANK_COLUMNS = [c for c in Bank.__table__.columns]
+
+
+def create_bank(
+    engine: Engine,
+    name: str,
+    *,
+    actor: str,
+    description: str | None = None,
+    enabled: bool = True,
+    enabled_ratio: float = 1.0,
+    pdq_threshold: int = 31,
+    dihedral: bool = False,
+    confirmed: bool = True,
+) -> BankInfo:
+    """Create an empty bank."""
+    check_name(name)
+    if not 0 <= pdq_threshold <= 63:
+        raise ValueError(f"PDQ threshold {pdq_threshold} is outside 0..63")
+    if not 0.0 <= enabled_ratio <= 1.0:
+        raise ValueError(f"enabled ratio {enabled_ratio} is outside 0..1")
+    now = utcnow()
+    values = {
+        "name": name,
+        "description": description,
+        "enabled": enabled,
+        "enabled_ratio": enabled_ratio,
+        "pdq_threshold": pdq_threshold,
+        "dihedral": dihedral,
+        "confirmed": confirmed,
+        "version": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
+    with engine.begin() as connection:
+        if connection.scalar(select(Bank.id).where(Bank.name == name)) is not None:
+            raise BankExists(f"a bank called {name!r} already exists")
+        connection.execute(Bank.__table__.insert(), values)
+        counters.bump(connection, counters.BANKS)
+        after = {k: v for k, v in values.items() if k not in {"created_at", "updated_at"}}
+        record_event(connection, actor, "bank.create", "bank", name, after=after)
+        return _info(
+            connection, connection.execute(select(*_BANK_COLUMNS).where(Bank.name == name)).one()
+        )
+
+
+def list_banks(engine: Engine) -> list[BankInfo]:
+    """Every bank, by name."""
+    with engine.connect() as connection:
+        rows = connection.execute(select(*_BANK_COLUMNS).order_by(Bank.name)).all()
+        return [_info(connection, row) for row in rows]
+
+
+def get_bank(engine: Engine, name: str) -> BankInfo:
+    """One bank; UnknownBank when there is none of that name."""
+    with engine.connect() as connection:
+        row = connection.execute(select(*_BANK_COLUMNS).where(Bank.name == name)).first()
+        if row is None:
+            raise UnknownBank(f"no bank called {name!r}")
+        return _info(connection, row)
+
+
+_UPDATABLE = {
+    "name",
+    "description",
+    "enabled",
+    "enabled_ratio",
+    "pdq_threshold",
+    "dihedral",
+    "confirmed",
+}
+
+
+def update_bank(engine: Engine, name: str, changes: Mapping[str, Any], *, actor: str) -> BankInfo:
+    """Change a bank's settings (name, enabled, ratio, thresholds...), audited with before/after."""
+    unknown = set(changes) - _UPDATABLE
+    if unknown:
+        raise ValueError(f"cannot change {', '.join(sorted(unknown))}")
+    if "name" in changes:
+        check_name(str(changes["name"]))
+    if "pdq_threshold" in changes and not 0 <= int(changes["pdq_threshold"]) <= 63:
+        raise ValueError(f"PDQ threshold {changes['pdq_threshold']} is outside 0..63")
+    if "enabled_ratio" in changes and not 0.0 <= float(changes["enabled_ratio"]) <= 1.0:
+        raise ValueError(f"enabled ratio {changes['enabled_ratio']} is outside 0..1")
+    with engine.begin() as connection:
+        row = connection.execute(select(*_BANK_COLUMNS).where(Bank.name == name)).first()
+        if row is None:
+            raise UnknownBank(f"no bank called {name!r}")
+        new_name = changes.get("name", name)
+        if new_name != name and connection.scalar(select(Bank.id).where(Bank.name == new_name)):
+            raise BankExists(f"a bank called {new_name!r} already exists")
+        before = {k: getattr(row, k) for k in changes}
+        connection.execute(update(Bank).where(Bank.id == row.id).values(**changes))
+        _touch(connection, row.id)
+        record_event(
+            connection, actor, "bank.update", "bank", new_name, before=before, after=dict(changes)
+        )
+        return _info(
+            connection, connection.execute(select(*_BANK_COLUMNS).where(Bank.id == row.id)).one()
+        )
+
+
+def delete_bank(engine: Engine, name: str, *, actor: str) -> bool:
+    """Delete a bank with its entries (and their matches); False when there was no such bank."""
+    with engine.begin() as connection:
+        bank_id = connection.scalar(select(Bank.id).where(Bank.name == name))
+        if bank_id is None:
+            return False
+        entries = connection.scalar(
+            select(func.count()).select_from(BankEntry).where(BankEntry.bank_id == bank_id)
+        )
+        connection.execute(delete(Bank).where(Bank.id == bank_id))
+        counters.bump(connection, counters.BANKS)
+        record_event(
+            connection,
+            actor,
+            "bank.delete",
+            "bank",
+            name,
+            before={"name": name, "entries": entries},
+        )
+        return True
+
+
+def _validated(signals: Mapping[str, str]) -> dict[str, str]:
+    if not signals:
+        raise BadSignal("no signals given")
+    return {kind: signal_type(kind).validate(value) for kind, value in signals.items()}
+
+
+def add_entry(
+    engine: Engine,
+    bank: str,
+    signals: Mapping[str, str],
+    *,
+    actor: str,
+    category: str | None = None,
+    source_org: str | None = None,
+    note: str | None = None,
+    tags: str | None = None,
+    provenance: dict[str, Any] | None = None,
+    media_sha256: str | None = None,
+    hashes: Mapping[str, list[Hash]] | None = None,
+) -> EntryInfo:
+    """Add one piece of known content by its hashes (``{"pdq": "..."}``), audited.
+
+    ``hashes`` carries computed hashes with qualities and extra values (a file's crop hashes)
+    when the entry was made from a file; ``signals`` is then their first value per type.
+    """
+    clean = _validated(signals)
+    computed = dict(hashes or {kind: [Hash(value)] for kind, value in clean.items()})
+    now = utcnow()
+    with engine.begin() as connection:
+        bank_id = _bank_id(connection, bank)
+        entry_id = connection.execute(
+            BankEntry.__table__.insert().returning(BankEntry.id),
+            {
+                "bank_id": bank_id,
+                "category": category,
+                "source_org": source_org,
+                "note": note,
+                "tags": tags,
+                "provenance": provenance,
+                "media_sha256": media_sha256,
+                "enabled": True,
+                "added_at": now,
+                "added_by": actor,
+            },
+        ).scalar_one()
+        rows = [
+            {
+                "entry_id": entry_id,
+                "signal_type": kind,
+                "value": h.value,
+                "quality": h.quality,
+                "meta": h.meta,
+            }
+            for kind, values in computed.items()
+            for h in values
+        ]
+        insert_ignoring_duplicates(connection, BankSignal.__table__, rows)
+        _touch(connection, bank_id)
+        after = {"signals": clean, "category": category, "source_org": source_org, "note": note}
+        record_event(
+            connection,
+            actor,
+            "bank.entry.add",
+            "bank_entry",
+            str(entry_id),
+            after=after,
+            detail={"bank": bank},
+        )
+    return get_entry(engine, int(entry_id))
+
+
+def hash_file(path: Path, kind: str) -> dict[str, list[Hash]]:
+    """Every signal redline banks for a media file of ``kind`` (image or video)."""
+    from redline.signals import MEDIA_SIGNALS
+
+    hashes: dict[str, list[Hash]] = {}
+    for name, cls in MEDIA_SIGNALS.items():
+        if kind in cls.media_kinds and name != "video_md5":
+            hashes[name] = cls.compute(path)
+    if kind == "video":
+        hashes["video_md5"] = hashes["md5"]
+    return hashes
+
+
+def add_media(
+    engine: Engine,
+    data_dir: Path,
+    bank: str,
+    path: Path,
+    *,
+    actor: str,
+    max_bytes: int = 2_000_000_000,
+    **labels: Any,
+) -> EntryInfo:
+    """Add known content from a media file: stored like ingested media, then hashed."""
+    from redline.ingest.media import BadMedia, store_media
+
+    try:
+        stored = store_media(path, data_dir, max_bytes)
+    except BadMedia as error:
+        raise BadSignal(f"{path.name}: {error}") from None
+    if stored.kind not in {"image", "video"}:
+        raise BadSignal(f"{path.name}: not an image or video")
+    hashes = hash_file(data_dir / stored.path, stored.kind)
+    if stored.kind == "image":
+        quality = hashes[PdqSignal.name][0].quality or 0
+        if quality < QUALITY_THRESHOLD:
+            raise BadSignal(
+                f"{path.name}: image quality {quality} is below {QUALITY_THRESHOLD}:"
+                " PDQ would never match it"
+            )
+    with engine.begin() as connection:
+        insert_ignoring_duplicates(
+            connection,
+            Media.__table__,
+            [
+                {
+                    "sha256": stored.sha256,
+                    "md5": stored.md5,
+                    "size": stored.size,
+                    "kind": stored.kind,
+                    "mime": stored.mime,
+                    "width": stored.width,
+                    "height": stored.height,
+                    "path": stored.path,
+                    "created_at": utcnow(),
+                }
+            ],
+        )
+    first = {kind: values[0].value for kind, values in hashes.items() if values}
+    provenance = {"file": path.name, **(labels.pop("provenance", None) or {})}
+    return add_entry(
+        engine,
+        bank,
+        first,
+        actor=actor,
+        hashes=hashes,
+        media_sha256=stored.sha256,
+        provenance=provenance,
+        **labels,
+    )
+
+
+def get_entry(engine: Engine, entry_id: int) -> EntryInfo:
+    """One bank entry with its signals; UnknownEntry when there is none."""
+    with engine.connect() as connection:
+        row = connection.execute(
+            select(*BankEntry.__table__.columns, Bank.name.label("bank_name"))
+            .join(Bank, Bank.id == BankEntry.bank_id)
+            .where(BankEntry.id == entry_id)
+        ).first()
+        if row is None:
+            raise UnknownEntry(f"no bank entry {entry_id}")
+        signals: dict[str, list[str]] = {}
+        qualities: dict[str, int | None] = {}
+        for kind, value, quality in connection.execute(
+            select(BankSignal.signal_type, BankSignal.value, BankSignal.quality)
+            .where(BankSignal.entry_id == entry_id)
+            .order_by(BankSignal.id)
+        ):
+            signals.setdefault(kind, []).append(value)
+            qualities.setdefault(kind, quality)
+    return EntryInfo(
+        row.id,
+        row.bank_name,
+        signals,
+        row.category,
+        row.source_org,
+        row.note,
+        row.tags,
+        row.enabled,
+        row.added_at,
+        row.added_by,
+        row.provenance,
+        row.media_sha256,
+        qualities,
+    )
+
+
+def set_entry_enabled(engine: Engine, entry_id: int, enabled: bool, *, actor: str) -> EntryInfo:
+    """Enable or disable one entry (a disabled entry never matches), audited."""
+    with engine.begin() as connection:
+        row = connection.execute(
+            select(BankEntry.bank_id, BankEntry.enabled).where(BankEntry.id == entry_id)
+        ).first()
+        if row is None:
+            raise UnknownEntry(f"no bank entry {entry_id}")
+        connection.execute(
+            update(BankEntry).where(BankEntry.id == entry_id).values(enabled=enabled)
+        )
+        _touch(connection, row.bank_id)
+        record_event(
+            connection,
+            actor,
+            "bank.entry.enable" if enabled else "bank.entry.disable",
+            "bank_entry",
+            str(entry_id),
+            before={"enabled": row.enabled},
+            after={"enabled": enabled},
+        )
+    return get_entry(engine, entry_id)
+
+
+def update_entry(
+    engine: Engine, entry_id: int, changes: Mapping[str, Any], *, actor: str
+) -> EntryInfo:
+    """Change an entry's labels (category, source_org, note, tags), audited."""
+    allowed = {"category", "source_org", "note", "tags"}
+    if set(changes) - allowed:
+        raise ValueError(f"cannot change {', '.join(sorted(set(changes) - allowed))}")
+    with engine.begin() as connection:
+        row = connection.execute(
+            select(*BankEntry.__table__.columns).where(BankEntry.id == entry_id)
+        ).first()
+        if row is None:
+            raise UnknownEntry(f"no bank entry {entry_id}")
+        before = {k: getattr(row, k) for k in changes}
+        connection.execute(update(BankEntry).where(BankEntry.id == entry_id).values(**changes))
+        _touch(connection, row.bank_id)
+        record_event(
+            connection,
+            actor,
+            "bank.entry.update",
+            "bank_entry",
+            str(entry_id),
+            before=before,
+            after=dict(changes),
+        )
+    return get_entry(engine, entry_id)
+
+
+def delete_entry(engine: Engine, entry_id: int, *, actor: str) -> bool:
+    """Delete one entry (and its matches); False when there was none."""
+    with engine.begin() as connection:
+        row = connection.execute(select(BankEntry.bank_id).where(BankEntry.id == entry_id)).first()
+        if row is None:
+            return False
+        connection.execute(delete(BankEntry).where(BankEntry.id == entry_id))
+        _touch(connection, row.bank_id)
+        record_event(connection, actor, "bank.entry.delete", "bank_entry", str(entry_id))
+        return True

@@ -1,0 +1,257 @@
+"""Importing hash lists into banks and exporting banks, in the formats of ``formats``.
+
+Importing validates every row: a malformed hash (wrong length, not hex, unknown signal type)
+goes to quarantine with the file, line and reason, and the rest of the file goes on. A hash the
+bank already holds is counted as a duplicate and not added again, so importing the same list
+twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from redline.banks.formats import CSV_COLUMNS, BadRow, HashRow, guess_format, read_rows, write_csv
+from redline.banks.manage import _bank_id, _touch, get_bank
+from redline.model import BankEntry, BankSignal, Quarantine
+from redline.model.base import utcnow
+from redline.signals import BadSignal, signal_type
+from redline.store.audit import record_event
+from redline.store.content import insert_ignoring_duplicates
+
+BATCH = 5000
+
+
+@dataclass(slots=True)
+class ImportSummary:
+    """What an import did."""
+
+    bank: str
+    file: str
+    format: str
+    added: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "bank": self.bank,
+            "file": self.file,
+            "format": self.format,
+            "added": self.added,
+            "duplicates": self.duplicates,
+            "quarantined": self.quarantined,
+            "problems": self.problems[:50],
+        }
+
+
+def import_file(
+    engine: Engine,
+    bank: str,
+    path: Path,
+    *,
+    actor: str,
+    fmt: str | None = None,
+    default_type: str = "pdq",
+) -> ImportSummary:
+    """Import a hash list file into ``bank``."""
+    data = path.read_bytes()
+    fmt = fmt or guess_format(data, path.name)
+    if fmt not in {"csv", "json", "plain"}:
+        raise ValueError(f"unknown hash list format {fmt!r} (csv, json, plain)")
+    summary = ImportSummary(bank, str(path), fmt)
+    now = utcnow()
+    with engine.begin() as connection:
+        bank_id = _bank_id(connection, bank)
+        known = {
+            (kind, value)
+            for kind, value in connection.execute(
+                select(BankSignal.signal_type, BankSignal.value)
+                .join(BankEntry, BankEntry.id == BankSignal.entry_id)
+                .where(BankEntry.bank_id == bank_id)
+            )
+        }
+        pending: list[tuple[HashRow, dict[str, str]]] = []
+
+        def quarantine(location: str, reason: str, raw: bytes) -> None:
+            statement = _quarantine_insert(
+                connection, bank_id, fmt, str(path), location, reason, raw
+            )
+            summary.quarantined += len(connection.execute(statement).all())
+            summary.problems.append(f"{path} {location}: {reason}")
+
+        def flush() -> None:
+            if not pending:
+                return
+            entry_ids = (
+                connection.execute(
+                    BankEntry.__table__.insert().returning(
+                        BankEntry.id, sort_by_parameter_order=True
+                    ),
+                    [
+                        {
+                            "bank_id": bank_id,
+                            "category": row.labels.get("category"),
+                            "source_org": row.labels.get("source_org"),
+                            "note": row.labels.get("note"),
+                            "tags": row.labels.get("tags"),
+                            "enabled": True,
+                            "added_at": now,
+                            "added_by": actor,
+                            "provenance": {
+                                "file": path.name,
+                                "location": row.location,
+                                **(
+                                    {"added_at": row.labels["added_at"]}
+                                    if "added_at" in row.labels
+                                    else {}
+                                ),
+                            },
+                        }
+                        for row, _ in pending
+                    ],
+                )
+                .scalars()
+                .all()
+            )
+            insert_ignoring_duplicates(
+                connection,
+                BankSignal.__table__,
+                [
+                    {
+                        "entry_id": entry_id,
+                        "signal_type": kind,
+                        "value": value,
+                        "quality": None,
+                        "meta": None,
+                    }
+                    for entry_id, (_, signals) in zip(entry_ids, pending, strict=True)
+                    for kind, value in signals.items()
+                ],
+            )
+            summary.added += len(pending)
+            pending.clear()
+
+        for row in read_rows(data, fmt, default_type):
+            if isinstance(row, BadRow):
+                quarantine(row.location, row.reason, row.raw)
+                continue
+            try:
+                if not row.signals:
+                    raise BadSignal("no signal in this entry")
+                signals = {
+                    kind: signal_type(kind).validate(value) for kind, value in row.signals.items()
+                }
+            except BadSignal as error:
+                quarantine(row.location, str(error), row.raw)
+                continue
+            fresh = {k: v for k, v in signals.items() if (k, v) not in known}
+            if not fresh:
+                summary.duplicates += 1
+                continue
+            known.update(fresh.items())
+            pending.append((row, fresh))
+            if len(pending) >= BATCH:
+                flush()
+        flush()
+        if summary.added:
+            _touch(connection, bank_id)
+        record_event(connection, actor, "bank.import", "bank", bank, detail=summary.as_dict())
+    return summary
+
+
+def _quarantine_insert(
+    connection: Any, bank_id: int, fmt: str, file: str, location: str, reason: str, raw: bytes
+) -> Any:
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    return (
+        dialect.insert(Quarantine.__table__)
+        .values(
+            source_id=None,
+            bank_id=bank_id,
+            format=f"bank-{fmt}",
+            file=file,
+            location=location,
+            reason=reason,
+            raw=raw,
+            raw_size=len(raw),
+            raw_sha256=hashlib.sha256(raw).hexdigest(),
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing()
+        .returning(Quarantine.id)
+    )
+
+
+def export_bank(
+    engine: Engine, bank: str, fmt: str = "csv", *, signal_types: set[str] | None = None
+) -> bytes:
+    """The bank's entries as a hash list (csv, json or plain)."""
+    info = get_bank(engine, bank)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(
+                BankEntry.id,
+                BankEntry.category,
+                BankEntry.tags,
+                BankEntry.source_org,
+                BankEntry.added_at,
+                BankEntry.note,
+                BankEntry.enabled,
+                BankSignal.signal_type,
+                BankSignal.value,
+            )
+            .join(BankSignal, BankSignal.entry_id == BankEntry.id)
+            .where(BankEntry.bank_id == info.id)
+            .order_by(BankEntry.id, BankSignal.id)
+        ).all()
+    wanted = [r for r in rows if signal_types is None or r.signal_type in signal_types]
+    if fmt == "csv":
+        return write_csv(
+            [
+                {
+                    "signal_type": r.signal_type,
+                    "signal": r.value,
+                    "category": r.category or "",
+                    "tags": r.tags or "",
+                    "source_org": r.source_org or "",
+                    "added_at": r.added_at.isoformat(),
+                    "note": r.note or "",
+                }
+                for r in wanted
+            ]
+        )
+    if fmt == "plain":
+        return "".join(f"{r.signal_type} {r.value}\n" for r in wanted).encode("utf-8")
+    if fmt == "json":
+        entries: dict[int, dict[str, Any]] = {}
+        for r in wanted:
+            entry = entries.setdefault(
+                r.id,
+                {
+                    "id": r.id,
+                    "signals": {},
+                    "category": r.category,
+                    "tags": r.tags,
+                    "source_org": r.source_org,
+                    "added_at": r.added_at.isoformat(),
+                    "note": r.note,
+                    "enabled": r.enabled,
+                },
+            )
+            entry["signals"].setdefault(r.signal_type, r.value)  # one value per type, as HMA
+        document = {
+            "bank": info.as_dict(),
+            "columns": list(CSV_COLUMNS),
+            "entries": list(entries.values()),
+        }
+        return json.dumps(document, indent=1, ensure_ascii=False).encode("utf-8")
+    raise ValueError(f"unknown export format {fmt!r} (csv, json, plain)")

@@ -1,0 +1,1 @@
+"""Fast nearest-neighbour indexes over signals."""

@@ -1,0 +1,87 @@
+"""Hash banks: named lists of known content's hashes, with labels and provenance.
+
+A BankEntry is one piece of known content (HMA's "bank content"; its id is HMA's
+``bank_content_id``) and carries one or more BankSignals: a PDQ hash, an MD5, crop hashes...
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from redline.model.base import Base, BigId, utcnow
+
+
+class Bank(Base):
+    """A named list of hashes of known content."""
+
+    __tablename__ = "banks"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(default=True)
+    # HMA's "matching_enabled_ratio": the share of look-ups this bank takes part in (0..1).
+    enabled_ratio: Mapped[float] = mapped_column(default=1.0)
+    pdq_threshold: Mapped[int] = mapped_column(default=31)
+    dihedral: Mapped[bool] = mapped_column(default=False)  # also match rotations and flips
+    # True for banks of content a human confirmed as violating: matches to them rank first.
+    confirmed: Mapped[bool] = mapped_column(default=True)
+    version: Mapped[int] = mapped_column(default=0)  # bumped on every change of its entries
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    entries: Mapped[list[BankEntry]] = relationship(back_populates="bank", lazy="raise")
+
+
+class BankEntry(Base):
+    """One piece of known content in a bank, with its labels and where it came from."""
+
+    __tablename__ = "bank_entries"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id", ondelete="CASCADE"), index=True)
+    category: Mapped[str | None] = mapped_column(String(100))  # taxonomy label
+    source_org: Mapped[str | None] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[str | None] = mapped_column(Text)  # space-separated, as in ThreatExchange CSVs
+    provenance: Mapped[dict[str, Any] | None]  # file imported from, HMA metadata, who added it
+    media_sha256: Mapped[str | None] = mapped_column(String(64))  # when added from a file
+    enabled: Mapped[bool] = mapped_column(default=True)
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+    added_by: Mapped[str] = mapped_column(String(200))
+
+    bank: Mapped[Bank] = relationship(back_populates="entries", lazy="raise")
+    signals: Mapped[list[BankSignal]] = relationship(back_populates="entry", lazy="raise")
+
+
+class BankSignal(Base):
+    """A hash of a bank entry."""
+
+    __tablename__ = "bank_signals"
+    __table_args__ = (
+        UniqueConstraint("entry_id", "signal_type", "value"),
+        Index("ix_bank_signals_type_value", "signal_type", "value"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("bank_entries.id", ondelete="CASCADE"))
+    signal_type: Mapped[str] = mapped_column(String(40))
+    value: Mapped[str] = mapped_column(Text)
+    quality: Mapped[int | None]
+    meta: Mapped[dict[str, Any] | None]
+
+    entry: Mapped[BankEntry] = relationship(back_populates="signals", lazy="raise")
+
+
+class Counter(Base):
+    """A named, ever-increasing number: ``banks`` moves on every bank change, so indexes and
+    scans know whether what they computed is still current."""
+
+    __tablename__ = "counters"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(default=0)

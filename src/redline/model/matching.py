@@ -1,0 +1,44 @@
+"""Matches between stored content and bank entries, and the Cases they open for review."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from redline.model.base import Base, BigId, utcnow
+
+
+class Match(Base):
+    """A media file (or, later, a text) found close enough to a bank entry."""
+
+    __tablename__ = "matches"
+    __table_args__ = (
+        UniqueConstraint("media_sha256", "bank_entry_id", "signal_type"),
+        Index("ix_matches_bank_entry", "bank_entry_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    media_sha256: Mapped[str | None] = mapped_column(ForeignKey("media.sha256"), index=True)
+    bank_entry_id: Mapped[int] = mapped_column(ForeignKey("bank_entries.id", ondelete="CASCADE"))
+    signal_type: Mapped[str] = mapped_column(String(40))
+    distance: Mapped[float]
+    detail: Mapped[dict[str, Any] | None]  # query hash, transform, vPDQ percentages
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Case(Base):
+    """An item someone has to look at, because a signal fired on it. One per item."""
+
+    __tablename__ = "cases"
+    __table_args__ = (Index("ix_cases_status_priority", "status", "priority"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), unique=True)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    priority: Mapped[int] = mapped_column(default=0)  # higher first
+    reason: Mapped[str] = mapped_column(String(300))  # why it was opened, in one line
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

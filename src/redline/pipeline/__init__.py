@@ -1,0 +1,1 @@
+"""Stages that turn stored content into matches, scores and cases."""

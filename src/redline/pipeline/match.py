@@ -1,0 +1,271 @@
+"""Looking hashes up in the banks: index hits turned into matches to enabled bank entries.
+
+Used by ``scan`` for stored media and by the HMA-compatible API for hashes sent to it, so both
+apply the same rules: an entry matches when it and its bank are enabled, the hash is of matchable
+quality, and the distance is within the bank's own threshold (PDQ) or the frame shares are met
+(vPDQ). Banks with dihedral matching on are also searched with the query's rotations and flips.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine, select
+
+from redline.index.mih import hex_to_codes
+from redline.index.store import FRAME_BITS, IndexStore
+from redline.model import Bank, BankEntry, BankSignal
+from redline.signals import pdq, vpdq
+
+
+@dataclass(frozen=True, slots=True)
+class BankMatch:
+    """A query hash that matched a bank entry."""
+
+    bank: str
+    bank_id: int
+    entry_id: int
+    signal_type: str
+    distance: float
+    category: str | None = None
+    confirmed: bool = True
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class _Bank:
+    id: int
+    name: str
+    enabled: bool
+    enabled_ratio: float
+    threshold: int
+    dihedral: bool
+    confirmed: bool
+
+
+class Matcher:
+    """Bank look-ups over one database's indexes."""
+
+    def __init__(self, engine: Engine, indexes: IndexStore) -> None:
+        self.engine = engine
+        self.indexes = indexes
+
+    def banks(self) -> dict[int, _Bank]:
+        """Every bank's matching settings, by id."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(
+                    Bank.id,
+                    Bank.name,
+                    Bank.enabled,
+                    Bank.enabled_ratio,
+                    Bank.pdq_threshold,
+                    Bank.dihedral,
+                    Bank.confirmed,
+                )
+            ).all()
+        return {r.id: _Bank(*r) for r in rows}
+
+    def _entries(
+        self, signal_ids: Iterable[int]
+    ) -> dict[int, tuple[int, int, bool, str | None, str]]:
+        """bank signal id -> (entry id, bank id, entry enabled, category, value)."""
+        wanted = sorted(set(signal_ids))
+        found: dict[int, tuple[int, int, bool, str | None, str]] = {}
+        with self.engine.connect() as connection:
+            for start in range(0, len(wanted), 500):
+                rows = connection.execute(
+                    select(
+                        BankSignal.id,
+                        BankEntry.id,
+                        BankEntry.bank_id,
+                        BankEntry.enabled,
+                        BankEntry.category,
+                        BankSignal.value,
+                    )
+                    .join(BankEntry, BankEntry.id == BankSignal.entry_id)
+                    .where(BankSignal.id.in_(wanted[start : start + 500]))
+                ).all()
+                for signal_id, entry_id, bank_id, enabled, category, value in rows:
+                    found[signal_id] = (entry_id, bank_id, enabled, category, value)
+        return found
+
+    def match_pdq(
+        self,
+        hashes: Sequence[str],
+        *,
+        dihedral: Sequence[Sequence[str]] | None = None,
+        qualities: Sequence[int | None] | None = None,
+        include_disabled: bool = False,
+    ) -> list[list[BankMatch]]:
+        """Matches of each PDQ hash; ``dihedral[i]`` are hash ``i``'s 7 other orientations."""
+        banks = self.banks()
+        usable = [b for b in banks.values() if include_disabled or b.enabled]
+        results: list[list[BankMatch]] = [[] for _ in hashes]
+        if not hashes or not usable:
+            return results
+        radius = max(b.threshold for b in usable)
+        index = self.indexes.get("pdq")
+        queries: list[str] = []
+        owners: list[tuple[int, str]] = []  # (query position, transform)
+        for position, value in enumerate(hashes):
+            if qualities is not None and (qualities[position] or 0) < pdq.QUALITY_THRESHOLD:
+                continue  # kept in the store, never matched, as python-threatexchange does
+            queries.append(value)
+            owners.append((position, "original"))
+            if dihedral is not None and any(b.dihedral for b in usable):
+                for name, variant in zip(pdq.DIHEDRAL[1:], dihedral[position], strict=False):
+                    queries.append(variant)
+                    owners.append((position, name))
+        if not queries:
+            return results
+        hits = index.search(hex_to_codes(queries), radius)
+        entries = self._entries(h.signal_id for query_hits in hits for h in query_hits)
+        best: dict[tuple[int, int], BankMatch] = {}
+        for query_number, ((position, transform), query_hits) in enumerate(
+            zip(owners, hits, strict=True)
+        ):
+            for hit in query_hits:
+                entry = entries.get(hit.signal_id)
+                if entry is None:
+                    continue  # deleted since the index was built
+                entry_id, bank_id, entry_enabled, category, _value = entry
+                bank = banks.get(bank_id)
+                if bank is None or not (include_disabled or (bank.enabled and entry_enabled)):
+                    continue
+                if hit.distance > bank.threshold or (transform != "original" and not bank.dihedral):
+                    continue
+                detail = {"query": queries[query_number]}
+                if transform != "original":
+                    detail["transform"] = transform
+                match = BankMatch(
+                    bank.name,
+                    bank.id,
+                    entry_id,
+                    "pdq",
+                    float(hit.distance),
+                    category,
+                    bank.confirmed,
+                    detail,
+                )
+                key = (position, entry_id)
+                if key not in best or match.distance < best[key].distance:
+                    best[key] = match
+        for (position, _entry), match in sorted(
+            best.items(), key=lambda kv: (kv[0][0], kv[1].distance)
+        ):
+            results[position].append(match)
+        return results
+
+    def match_vpdq(
+        self, values: Sequence[str], *, include_disabled: bool = False
+    ) -> list[list[BankMatch]]:
+        """Matches of each vPDQ hash: >= 80% of its good frames found in a banked video."""
+        banks = self.banks()
+        results: list[list[BankMatch]] = [[] for _ in values]
+        index = self.indexes.get("vpdq")
+        for position, value in enumerate(values):
+            frames = vpdq.matchable(vpdq.parse(value))
+            if not frames:
+                continue
+            hits = index.search(hex_to_codes(frames), vpdq.DISTANCE_THRESHOLD)
+            query_frames: dict[int, set[int]] = defaultdict(set)
+            bank_frames: dict[int, set[int]] = defaultdict(set)
+            for frame_number, frame_hits in enumerate(hits):
+                for hit in frame_hits:
+                    signal_id = hit.signal_id >> FRAME_BITS
+                    query_frames[signal_id].add(frame_number)
+                    bank_frames[signal_id].add(hit.signal_id & ((1 << FRAME_BITS) - 1))
+            entries = self._entries(query_frames)
+            for signal_id, matched in query_frames.items():
+                entry = entries.get(signal_id)
+                if entry is None:
+                    continue
+                entry_id, bank_id, entry_enabled, category, bank_value = entry
+                bank = banks.get(bank_id)
+                if bank is None or not (include_disabled or (bank.enabled and entry_enabled)):
+                    continue
+                query_percent = 100 * len(matched) / len(frames)
+                bank_count = len(vpdq.matchable(vpdq.parse(bank_value))) or 1
+                compared_percent = 100 * len(bank_frames[signal_id]) / bank_count
+                if (
+                    query_percent < vpdq.QUERY_MATCH_PERCENT
+                    or compared_percent < vpdq.INDEX_MATCH_PERCENT
+                ):
+                    continue
+                detail = {
+                    "query_match_percent": round(query_percent, 2),
+                    "compared_match_percent": round(compared_percent, 2),
+                }
+                results[position].append(
+                    BankMatch(
+                        bank.name,
+                        bank.id,
+                        entry_id,
+                        "vpdq",
+                        round(100 - query_percent, 2),
+                        category,
+                        bank.confirmed,
+                        detail,
+                    )
+                )
+        return results
+
+    def match_exact(
+        self, signal_type: str, values: Sequence[str], *, include_disabled: bool = False
+    ) -> list[list[BankMatch]]:
+        """Matches of exact hashes (md5, video_md5, sha256) by equality."""
+        banks = self.banks()
+        types = ("md5", "video_md5") if signal_type in {"md5", "video_md5"} else (signal_type,)
+        results: list[list[BankMatch]] = [[] for _ in values]
+        positions: dict[str, list[int]] = defaultdict(list)
+        for position, value in enumerate(values):
+            positions[value].append(position)
+        with self.engine.connect() as connection:
+            keys = list(positions)
+            for start in range(0, len(keys), 500):
+                rows = connection.execute(
+                    select(
+                        BankSignal.value,
+                        BankSignal.signal_type,
+                        BankEntry.id,
+                        BankEntry.bank_id,
+                        BankEntry.enabled,
+                        BankEntry.category,
+                    )
+                    .join(BankEntry, BankEntry.id == BankSignal.entry_id)
+                    .where(
+                        BankSignal.signal_type.in_(types),
+                        BankSignal.value.in_(keys[start : start + 500]),
+                    )
+                ).all()
+                seen: set[tuple[str, int]] = set()
+                for value, _kind, entry_id, bank_id, entry_enabled, category in rows:
+                    bank = banks.get(bank_id)
+                    if bank is None or not (include_disabled or (bank.enabled and entry_enabled)):
+                        continue
+                    if (value, entry_id) in seen:
+                        continue
+                    seen.add((value, entry_id))
+                    for position in positions[value]:
+                        results[position].append(
+                            BankMatch(
+                                bank.name,
+                                bank.id,
+                                entry_id,
+                                signal_type,
+                                0.0,
+                                category,
+                                bank.confirmed,
+                            )
+                        )
+        return results
+
+
+def pdq_codes(hashes: Sequence[str]) -> np.ndarray:
+    """PDQ hex hashes as index codes."""
+    return hex_to_codes(list(hashes))

@@ -1,0 +1,88 @@
+"""PDQ: Meta's perceptual hash for photos, as python-threatexchange and HMA compute and compare it.
+
+The hex form is the 256 bits of ``pdqhash.compute`` read as one binary number, most significant
+bit first, which is python-threatexchange's order and so every shared hash list's order.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import pdqhash
+from PIL import Image, UnidentifiedImageError
+
+from redline.signals.base import BadSignal, Comparison, Hash, SignalType
+
+MATCH_THRESHOLD = 31  # python-threatexchange's PDQ_CONFIDENT_MATCH_THRESHOLD
+QUALITY_THRESHOLD = 50  # below this a hash is kept but never matched, as in python-threatexchange
+HEX_DIGITS = frozenset("0123456789abcdef")
+# pdqhash.compute_dihedral's order.
+DIHEDRAL = ("original", "rotate90", "rotate180", "rotate270", "flip_x", "flip_y", "flip_plus1",
+            "flip_minus1")  # fmt: skip
+# JPEGs are decoded at a reduced scale no smaller than this: PDQ works on a 64x64 summary, and
+# full-size decoding costs several times more for hashes within a bit or two of each other.
+DRAFT_SIZE = (512, 512)
+
+
+def to_hex(bits: np.ndarray) -> str:
+    """Hex of a 256-element 0/1 vector, most significant bit first."""
+    return np.packbits(bits.astype(np.uint8)).tobytes().hex()
+
+
+def load_rgb(path: Path, *, draft: bool = True) -> np.ndarray:
+    """An image file as an RGB uint8 array; BadSignal when it cannot be decoded."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            with Image.open(path) as image:
+                if draft and image.format == "JPEG":
+                    image.draft("RGB", DRAFT_SIZE)
+                return np.asarray(image.convert("RGB"))
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as error:
+            raise BadSignal(f"unreadable image: {error}") from None
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+            raise BadSignal(f"refused as a decompression bomb: {error}") from None
+
+
+def hash_array(rgb: np.ndarray) -> Hash:
+    """The PDQ hash of an RGB array."""
+    bits, quality = pdqhash.compute(rgb)
+    return Hash(to_hex(bits), int(quality))
+
+
+def dihedral_hashes(rgb: np.ndarray) -> list[str]:
+    """The eight PDQ hashes of the image's rotations and flips (``DIHEDRAL`` order)."""
+    vectors, _quality = pdqhash.compute_dihedral(rgb)
+    return [to_hex(v) for v in vectors]
+
+
+def distance(a: str, b: str) -> int:
+    """Hamming distance between two PDQ hex hashes."""
+    return (int(a, 16) ^ int(b, 16)).bit_count()
+
+
+class PdqSignal(SignalType):
+    """PDQ for images: 64 hex characters, match at Hamming distance <= 31, quality 0-100."""
+
+    name: ClassVar[str] = "pdq"
+    media_kinds: ClassVar[frozenset[str]] = frozenset({"image"})
+    default_threshold: ClassVar[float] = MATCH_THRESHOLD
+
+    @classmethod
+    def validate(cls, value: str) -> str:
+        text = value.strip().lower()
+        if len(text) != 64 or not set(text) <= HEX_DIGITS:
+            raise BadSignal(f"invalid PDQ hash {value[:80]!r}: expected 64 hex digits")
+        return text
+
+    @classmethod
+    def compute(cls, path: Path) -> list[Hash]:
+        return [hash_array(load_rgb(path))]
+
+    @classmethod
+    def compare(cls, a: str, b: str, threshold: float | None = None) -> Comparison:
+        d = distance(cls.validate(a), cls.validate(b))
+        return Comparison(d <= (MATCH_THRESHOLD if threshold is None else threshold), d)

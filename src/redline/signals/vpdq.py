@@ -1,0 +1,127 @@
+"""vPDQ: PDQ over a video's frames, matched by the share of frames that find a partner.
+
+Serialised as python-threatexchange does: a JSON array of ``"<pdq hex>,<quality>,<seconds>"``
+strings, one per hashed frame. Two videos match when at least 80% of the query's distinct,
+good-quality frames are within PDQ distance 31 of some frame of the other (and at least 0% the
+other way round), python-threatexchange's VPDQ_QUERY_MATCH_THRESHOLD_PERCENT and
+VPDQ_INDEX_MATCH_THRESHOLD_PERCENT, so a clip cut from a banked video still matches it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import vpdq
+
+from redline.signals import pdq
+from redline.signals.base import BadSignal, Comparison, Hash, SignalType
+
+QUALITY_THRESHOLD = 50
+DISTANCE_THRESHOLD = 31
+QUERY_MATCH_PERCENT = 80.0
+INDEX_MATCH_PERCENT = 0.0
+SECONDS_PER_HASH = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One hashed frame."""
+
+    pdq_hex: str
+    quality: int
+    seconds: float
+
+    def __str__(self) -> str:
+        return f"{self.pdq_hex},{self.quality},{self.seconds:.3f}"
+
+
+def parse(value: str) -> list[Frame]:
+    """Frames of a serialised vPDQ hash; BadSignal names the first bad frame."""
+    try:
+        items = json.loads(value) if value.strip() else []
+    except json.JSONDecodeError as error:
+        raise BadSignal(f"invalid vPDQ hash: not a JSON list ({error.msg})") from None
+    if not isinstance(items, list):
+        raise BadSignal("invalid vPDQ hash: not a JSON list")
+    frames = []
+    for position, item in enumerate(items):
+        parts = item.split(",") if isinstance(item, str) else []
+        if len(parts) != 3:
+            raise BadSignal(f"invalid vPDQ frame {position}: expected 'hex,quality,seconds'")
+        try:
+            hex_value = pdq.PdqSignal.validate(parts[0])
+            quality, seconds = int(parts[1]), float(parts[2])
+        except (BadSignal, ValueError) as error:
+            raise BadSignal(f"invalid vPDQ frame {position}: {error}") from None
+        if not 0 <= quality <= 100 or seconds < 0:
+            raise BadSignal(f"invalid vPDQ frame {position}: quality or time out of range")
+        frames.append(Frame(hex_value, quality, seconds))
+    return frames
+
+
+def serialise(frames: list[Frame]) -> str:
+    """The JSON text form of ``frames``."""
+    return json.dumps([str(f) for f in frames])
+
+
+def matchable(frames: list[Frame]) -> list[str]:
+    """Distinct PDQ hashes of the frames good enough to match on, in order."""
+    return list(dict.fromkeys(f.pdq_hex for f in frames if f.quality >= QUALITY_THRESHOLD))
+
+
+def match_percents(query: list[str], other: list[str]) -> tuple[float, float]:
+    """(share of ``query`` frames with a partner in ``other``, and the reverse), in percent."""
+    if not query or not other:
+        return 0.0, 0.0
+    ints_q = [int(h, 16) for h in query]
+    ints_o = [int(h, 16) for h in other]
+    matched_o: set[int] = set()
+    matched_q = 0
+    for q in ints_q:
+        found = False
+        for j, o in enumerate(ints_o):
+            if (q ^ o).bit_count() <= DISTANCE_THRESHOLD:
+                found = True
+                matched_o.add(j)
+        matched_q += found
+    return matched_q * 100 / len(query), len(matched_o) * 100 / len(other)
+
+
+class VpdqSignal(SignalType):
+    """vPDQ for videos: per-frame PDQ hashes with timestamps."""
+
+    name: ClassVar[str] = "vpdq"
+    media_kinds: ClassVar[frozenset[str]] = frozenset({"video"})
+    default_threshold: ClassVar[float] = QUERY_MATCH_PERCENT
+
+    @classmethod
+    def validate(cls, value: str) -> str:
+        frames = parse(value)
+        if not frames:
+            raise BadSignal("invalid vPDQ hash: no frames")
+        return serialise(frames)
+
+    @classmethod
+    def compute(cls, path: Path) -> list[Hash]:
+        try:
+            features = vpdq.computeHash(str(path), seconds_per_hash=SECONDS_PER_HASH)
+        except Exception as error:  # vpdq raises bare Exception when FFmpeg cannot decode
+            raise BadSignal(f"unreadable video: {error}") from None
+        frames = [Frame(f.hex, int(f.quality), float(f.timestamp)) for f in features]
+        if not frames:
+            raise BadSignal("unreadable video: no frames decoded")
+        good = matchable(frames)
+        quality = round(100 * len(good) / len(frames))
+        return [Hash(serialise(frames), quality, {"frames": len(frames), "matchable": len(good)})]
+
+    @classmethod
+    def compare(cls, a: str, b: str, threshold: float | None = None) -> Comparison:
+        query, other = matchable(parse(a)), matchable(parse(b))
+        query_percent, other_percent = match_percents(query, other)
+        needed = QUERY_MATCH_PERCENT if threshold is None else threshold
+        is_match = query_percent >= needed and other_percent >= INDEX_MATCH_PERCENT and bool(query)
+        detail = {"query_match_percent": query_percent, "compared_match_percent": other_percent}
+        return Comparison(is_match, 100 - query_percent, detail)
