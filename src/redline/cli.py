@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -52,8 +53,14 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
 quarantine_app = typer.Typer(help="Inspect records that could not be stored.", no_args_is_help=True)
+bank_app = typer.Typer(
+    help="Manage hash banks: lists of known content's hashes.", no_args_is_help=True
+)
+index_app = typer.Typer(help="Inspect and rebuild the bank indexes.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(quarantine_app, name="quarantine")
+app.add_typer(bank_app, name="bank")
+app.add_typer(index_app, name="index")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
@@ -386,6 +393,348 @@ def demo(
                 f"{summary.duplicates:>3} duplicates, "
                 f"{summary.quarantined + summary.already_quarantined:>2} quarantined"
             )
+
+
+# --- banks ------------------------------------------------------------------------------------
+
+
+@contextmanager
+def _as_usage_errors() -> Iterator[None]:
+    """Domain refusals (no such bank, bad hash, bad name) are the user's to fix: exit code 2."""
+    from redline.banks import BankExists, UnknownBank, UnknownEntry
+    from redline.signals import BadSignal
+
+    try:
+        yield
+    except (UnknownBank, UnknownEntry, BankExists, BadSignal, ValueError) as error:
+        raise UsageProblem(str(error).strip("'\"")) from None
+
+
+def _print_bank(info: Any) -> None:
+    state = "enabled" if info.enabled else "disabled"
+    signals = ", ".join(f"{k} {v:,}" for k, v in sorted(info.signals.items())) or "no hashes"
+    extras = [f"pdq<={info.pdq_threshold}"]
+    if info.dihedral:
+        extras.append("dihedral")
+    if not info.confirmed:
+        extras.append("unconfirmed")
+    out.print(
+        f"{escape(info.name):<24} {state:<8} {info.entries:>8,} entries  {signals}"
+        f"  ({', '.join(extras)})"
+    )
+
+
+@bank_app.command("create")
+def bank_create(
+    name: Annotated[str, typer.Argument(help="Bank name: letters, digits, _ . -")],
+    description: Annotated[str | None, typer.Option(help="What the bank holds.")] = None,
+    threshold: Annotated[int, typer.Option(min=0, max=63, help="PDQ match distance.")] = 31,
+    dihedral: Annotated[bool, typer.Option(help="Also match rotated and flipped copies.")] = False,
+    confirmed: Annotated[
+        bool, typer.Option(help="Content a human confirmed: its matches are reviewed first.")
+    ] = True,
+    as_json: JsonFlag = False,
+) -> None:
+    """Create an empty bank."""
+    from redline.banks import create_bank
+    from redline.store.audit import cli_actor
+
+    with _store() as (_settings, engine), _as_usage_errors():
+        info = create_bank(engine, name, actor=cli_actor(), description=description,
+                           pdq_threshold=threshold, dihedral=dihedral,
+                           confirmed=confirmed)  # fmt: skip
+    if as_json:
+        _print_json(info.as_dict())
+    else:
+        _print_bank(info)
+
+
+@bank_app.command("list")
+def bank_list(as_json: JsonFlag = False) -> None:
+    """List banks with their sizes and settings."""
+    from redline.banks import list_banks
+
+    with _store() as (_settings, engine):
+        banks = list_banks(engine)
+    if as_json:
+        _print_json([b.as_dict() for b in banks])
+        return
+    if not banks:
+        out.print("No banks yet: `redline bank create NAME`.")
+    for info in banks:
+        _print_bank(info)
+
+
+@bank_app.command(
+    "add", epilog="Example: redline bank add known-media poster.jpg --category propaganda"
+)
+def bank_add(
+    name: Annotated[str, typer.Argument(help="Bank to add to.")],
+    files: Annotated[list[Path] | None, typer.Argument(help="Media files to hash and add.")] = None,
+    hashes: Annotated[
+        list[str] | None,
+        typer.Option("--hash", help="A hash to add, as TYPE:VALUE (pdq:…, md5:…)."),
+    ] = None,
+    category: Annotated[str | None, typer.Option(help="Taxonomy label.")] = None,
+    source_org: Annotated[
+        str | None, typer.Option(help="Organisation the content came from.")
+    ] = None,
+    note: Annotated[str | None, typer.Option(help="Free text.")] = None,
+    tags: Annotated[str | None, typer.Option(help="Space-separated tags.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Add known content to a bank, by media file or by hash (every change is audited)."""
+    from redline.banks import add_entry, add_media
+    from redline.store.audit import cli_actor
+
+    if not files and not hashes:
+        raise UsageProblem("give media files or --hash TYPE:VALUE")
+    labels: dict[str, Any] = {
+        "category": category,
+        "source_org": source_org,
+        "note": note,
+        "tags": tags,
+    }
+    added = []
+    with _store() as (settings, engine), _as_usage_errors():
+        for value in hashes or []:
+            kind, sep, text = value.partition(":")
+            if not sep:
+                raise UsageProblem(f"--hash {value!r}: write it as TYPE:VALUE, e.g. pdq:f8f8…")
+            added.append(add_entry(engine, name, {kind: text}, actor=cli_actor(), **labels))
+        for path in files or []:
+            if not path.is_file():
+                raise UsageProblem(f"{path}: no such file")
+            added.append(add_media(engine, settings.data_dir, name, path, actor=cli_actor(),
+                                   max_bytes=settings.max_media_bytes, **labels))  # fmt: skip
+    if as_json:
+        _print_json([{"id": e.id, "bank": e.bank, "signals": e.signals} for e in added])
+        return
+    for entry in added:
+        kinds = ", ".join(f"{k} {v[0][:16]}…" for k, v in entry.signals.items())
+        out.print(f"added entry {entry.id} to {escape(entry.bank)}: {kinds}")
+
+
+@bank_app.command("import")
+def bank_import(
+    name: Annotated[str, typer.Argument(help="Bank to import into.")],
+    path: Annotated[Path, typer.Argument(help="CSV, JSON or plain hash list.")],
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="auto, csv, json or plain.")
+    ] = "auto",
+    signal_type: Annotated[
+        str, typer.Option(help="Type of the hashes in a plain list without types.")
+    ] = "pdq",
+    as_json: JsonFlag = False,
+) -> None:
+    """Import a hash list (ThreatExchange/HMA CSV or JSON, or plain); bad rows go to quarantine."""
+    from redline.banks import import_file
+    from redline.store.audit import cli_actor
+
+    if not path.is_file():
+        raise UsageProblem(f"{path}: no such file")
+    with _store() as (_settings, engine), _as_usage_errors():
+        summary = import_file(engine, name, path, actor=cli_actor(),
+                              fmt=None if format == "auto" else format,
+                              default_type=signal_type)  # fmt: skip
+    if as_json:
+        _print_json(summary.as_dict())
+        return
+    out.print(f"Imported {escape(str(path))} ({summary.format}) into {escape(name)}: "
+              f"{summary.added:,} added, {summary.duplicates:,} already there, "
+              f"{summary.quarantined:,} quarantined")  # fmt: skip
+    for problem in summary.problems[:10]:
+        out.print(f"  {escape(problem)}")
+
+
+@bank_app.command("export")
+def bank_export(
+    name: Annotated[str, typer.Argument(help="Bank to export.")],
+    format: Annotated[str, typer.Option("--format", "-f", help="csv, json or plain.")] = "csv",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File (default: stdout).")
+    ] = None,
+) -> None:
+    """Export a bank as a hash list other tools (HMA, python-threatexchange) read."""
+    from redline.banks import export_bank
+
+    with _store() as (_settings, engine), _as_usage_errors():
+        data = export_bank(engine, name, format)
+    if output is None:
+        sys.stdout.buffer.write(data)
+    else:
+        output.write_bytes(data)
+        err.print(f"Wrote {len(data):,} bytes to {output}")
+
+
+def _set_enabled(name: str, entry: int | None, enabled: bool) -> None:
+    from redline.banks import set_entry_enabled, update_bank
+    from redline.store.audit import cli_actor
+
+    with _store() as (_settings, engine), _as_usage_errors():
+        if entry is None:
+            _print_bank(update_bank(engine, name, {"enabled": enabled}, actor=cli_actor()))
+        else:
+            done = set_entry_enabled(engine, entry, enabled, actor=cli_actor())
+            out.print(
+                f"entry {done.id} of {escape(done.bank)} {'enabled' if enabled else 'disabled'}"
+            )
+
+
+@bank_app.command("disable")
+def bank_disable(
+    name: Annotated[str, typer.Argument(help="Bank.")],
+    entry: Annotated[int | None, typer.Option(help="Only this entry id.")] = None,
+) -> None:
+    """Stop a bank (or one entry) from matching; nothing is deleted."""
+    _set_enabled(name, entry, False)
+
+
+@bank_app.command("enable")
+def bank_enable(
+    name: Annotated[str, typer.Argument(help="Bank.")],
+    entry: Annotated[int | None, typer.Option(help="Only this entry id.")] = None,
+) -> None:
+    """Let a disabled bank (or entry) match again."""
+    _set_enabled(name, entry, True)
+
+
+# --- scan, matches, index ---------------------------------------------------------------------
+
+
+@app.command()
+def scan(
+    source: Annotated[str | None, typer.Option("--source", "-s", help="Only this source.")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only items ingested since (ISO date or time, UTC).")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Hashing processes (default: cores).")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Hash new media, match everything new against the banks, open cases for matched items."""
+    from redline.index.store import IndexStore
+    from redline.ingest.times import BadTime, parse_time
+    from redline.pipeline.scan import scan as run_scan
+    from redline.store.audit import cli_actor
+
+    when: datetime | None = None
+    if since is not None:
+        try:
+            when = parse_time(since)
+        except BadTime as error:
+            raise UsageProblem(f"--since: {error}") from None
+    with _store() as (settings, engine):
+        progress = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(),
+            TextColumn("{task.completed:,}/{task.total:,}"),
+            TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True,
+            disable=not err.is_terminal,
+        )  # fmt: skip
+        tasks: dict[str, Any] = {}
+
+        def stage(name: str, total: int) -> None:
+            tasks["current"] = progress.add_task(name, total=total)
+
+        try:
+            with progress:
+                summary = run_scan(
+                    engine, settings, IndexStore(engine, settings.data_dir), actor=cli_actor(),
+                    source=source, since=when, workers=workers, on_stage=stage,
+                    on_advance=lambda n: progress.advance(tasks["current"], n),
+                )  # fmt: skip
+        except LookupError as error:
+            raise UsageProblem(str(error).strip("'\"")) from None
+    if as_json:
+        _print_json(summary.as_dict())
+        return
+    out.print(
+        f"Scanned {summary.media_in_scope:,} media files: {summary.hashed:,} hashed"
+        f" ({summary.hash_errors:,} unreadable), {summary.signals_matched:,} signals matched,"
+        f" {summary.new_matches:,} new matches, {summary.cases_opened:,} cases opened,"
+        f" {summary.cases_updated:,} updated ({summary.elapsed:.1f} s)"
+    )
+    for problem in summary.problems[:10]:
+        out.print(f"  [red]{escape(problem)}[/]")
+
+
+@app.command()
+def matches(
+    source: Annotated[str | None, typer.Option("--source", "-s", help="Only this source.")] = None,
+    bank: Annotated[str | None, typer.Option("--bank", "-b", help="Only this bank.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="At most this many rows.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """List matches with the item, the bank entry's label and the distance."""
+    from redline.store.matches import list_matches
+
+    with _store() as (_settings, engine):
+        rows = list_matches(engine, source=source, bank=bank, limit=limit)
+    if as_json:
+        _print_json([r.as_dict() for r in rows])
+        return
+    if not rows:
+        out.print("No matches. Add hashes to a bank and run `redline scan`.")
+        return
+    table = Table("item", "source", "id / file", "bank", "entry", "label", "signal", "distance")
+    for r in rows:
+        table.add_row(str(r.item_id), escape(r.source), escape(r.file_name or r.external_id),
+                      escape(r.bank), str(r.entry_id), escape(r.label or ""), r.signal_type,
+                      f"{r.distance:g}")  # fmt: skip
+    out.print(table)
+
+
+@index_app.command("status")
+def index_status(as_json: JsonFlag = False) -> None:
+    """Show each bank index: present, size, and whether it is current."""
+    from redline.index.store import IndexStore
+    from redline.store import counters
+
+    with _store() as (settings, engine):
+        status = IndexStore(engine, settings.data_dir).status()
+        with engine.connect() as connection:
+            generation = counters.current(connection, counters.BANKS)
+    for entry in status.values():
+        entry["current"] = entry["generation"] == generation
+    if as_json:
+        _print_json(status)
+        return
+    for kind, entry in status.items():
+        state = "current" if entry["current"] else ("stale" if entry["present"] else "not built")
+        out.print(f"{kind:<6} {entry['size']:>10,} hashes  {state}")
+
+
+@index_app.command("rebuild")
+def index_rebuild(
+    signal_type: Annotated[str | None, typer.Argument(help="pdq or vpdq (default: both).")] = None,
+) -> None:
+    """Rebuild bank indexes from the database now."""
+    from redline.index.store import INDEXED_TYPES, IndexStore
+
+    kinds = [signal_type] if signal_type else list(INDEXED_TYPES)
+    with _store() as (settings, engine):
+        store = IndexStore(engine, settings.data_dir)
+        for kind in kinds:
+            if kind not in INDEXED_TYPES:
+                raise UsageProblem(f"no index for {kind!r}: one of {', '.join(INDEXED_TYPES)}")
+            out.print(f"{kind}: {len(store.rebuild(kind)):,} hashes indexed")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8000,
+) -> None:
+    """Serve the HTTP API (HMA-compatible routes under /hma)."""
+    import uvicorn
+
+    from redline.web.app import create_app
+
+    with _store() as (settings, _engine):
+        application = create_app(settings)
+    out.print(f"redline on http://{host}:{port}  (HMA API at http://{host}:{port}/hma)")
+    uvicorn.run(application, host=host, port=port, log_level="info")
 
 
 # --- entry point --------------------------------------------------------------------------------

@@ -294,7 +294,11 @@ class MihIndex:
         if len(self) == 0 or count == 0:
             empty = np.zeros(0, dtype=np.int64)
             return Results(np.zeros(count + 1, dtype=np.int64), empty, empty.astype(np.int32))
-        radii = part_radii(len(self.starts), radius)
+        try:
+            radii = part_radii(len(self.starts), radius)
+        except ValueError:
+            # Beyond what the parts can probe (radius > 47 with 12 parts): still exact, by a scan.
+            return brute_force(self.codes, self.ids, queries, radius)
         if self._buffer.shape[0] == 0:
             self._buffer = np.empty(1 << 16, dtype=np.uint32)
         found = np.empty(max(1024, 4 * count), dtype=np.int64)

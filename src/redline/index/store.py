@@ -28,7 +28,7 @@ from redline.store import counters
 
 FRAME_BITS = 20  # vPDQ rows: id = (bank signal id << FRAME_BITS) | frame number
 DELTA_LIMIT = 50_000  # signals searched by brute force before the saved index is rebuilt
-INDEXED_TYPES = ("pdq", "vpdq")
+INDEXED_TYPES = ("pdq", "pdq_crop", "vpdq")
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,9 +17,9 @@ import numpy as np
 from sqlalchemy import Engine, select
 
 from redline.index.mih import hex_to_codes
-from redline.index.store import FRAME_BITS, IndexStore
+from redline.index.store import FRAME_BITS, Hit, IndexStore
 from redline.model import Bank, BankEntry, BankSignal
-from redline.signals import pdq, vpdq
+from redline.signals import pdq, pdq_crop, vpdq
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +34,16 @@ class BankMatch:
     category: str | None = None
     confirmed: bool = True
     detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    entry_id: int
+    bank_id: int
+    enabled: bool
+    category: str | None
+    value: str
+    meta: dict[str, Any] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,28 +80,20 @@ class Matcher:
             ).all()
         return {r.id: _Bank(*r) for r in rows}
 
-    def _entries(
-        self, signal_ids: Iterable[int]
-    ) -> dict[int, tuple[int, int, bool, str | None, str]]:
-        """bank signal id -> (entry id, bank id, entry enabled, category, value)."""
+    def _entries(self, signal_ids: Iterable[int]) -> dict[int, _Entry]:
+        """The bank entries behind bank signal ids."""
         wanted = sorted(set(signal_ids))
-        found: dict[int, tuple[int, int, bool, str | None, str]] = {}
+        found: dict[int, _Entry] = {}
         with self.engine.connect() as connection:
             for start in range(0, len(wanted), 500):
                 rows = connection.execute(
-                    select(
-                        BankSignal.id,
-                        BankEntry.id,
-                        BankEntry.bank_id,
-                        BankEntry.enabled,
-                        BankEntry.category,
-                        BankSignal.value,
-                    )
+                    select(BankSignal.id, BankEntry.id, BankEntry.bank_id, BankEntry.enabled,
+                           BankEntry.category, BankSignal.value, BankSignal.meta)
                     .join(BankEntry, BankEntry.id == BankSignal.entry_id)
                     .where(BankSignal.id.in_(wanted[start : start + 500]))
-                ).all()
-                for signal_id, entry_id, bank_id, enabled, category, value in rows:
-                    found[signal_id] = (entry_id, bank_id, enabled, category, value)
+                ).all()  # fmt: skip
+                for signal_id, *entry in rows:
+                    found[signal_id] = _Entry(*entry)
         return found
 
     def match_pdq(
@@ -99,17 +101,21 @@ class Matcher:
         hashes: Sequence[str],
         *,
         dihedral: Sequence[Sequence[str]] | None = None,
+        trimmed: Sequence[str | None] | None = None,
         qualities: Sequence[int | None] | None = None,
         include_disabled: bool = False,
     ) -> list[list[BankMatch]]:
-        """Matches of each PDQ hash; ``dihedral[i]`` are hash ``i``'s 7 other orientations."""
+        """Matches of each PDQ hash, best first, one per bank entry.
+
+        ``dihedral[i]`` are hash ``i``'s seven other orientations (searched for banks with
+        dihedral matching on); ``trimmed[i]`` its hash without uniform borders. Each hash, and
+        its trimmed form, is also looked up among the banks' crop hashes (``pdq_crop``).
+        """
         banks = self.banks()
         usable = [b for b in banks.values() if include_disabled or b.enabled]
         results: list[list[BankMatch]] = [[] for _ in hashes]
         if not hashes or not usable:
             return results
-        radius = max(b.threshold for b in usable)
-        index = self.indexes.get("pdq")
         queries: list[str] = []
         owners: list[tuple[int, str]] = []  # (query position, transform)
         for position, value in enumerate(hashes):
@@ -117,46 +123,40 @@ class Matcher:
                 continue  # kept in the store, never matched, as python-threatexchange does
             queries.append(value)
             owners.append((position, "original"))
+            if trimmed is not None and trimmed[position]:
+                queries.append(str(trimmed[position]))
+                owners.append((position, "trimmed"))
             if dihedral is not None and any(b.dihedral for b in usable):
                 for name, variant in zip(pdq.DIHEDRAL[1:], dihedral[position], strict=False):
                     queries.append(variant)
                     owners.append((position, name))
         if not queries:
             return results
-        hits = index.search(hex_to_codes(queries), radius)
-        entries = self._entries(h.signal_id for query_hits in hits for h in query_hits)
+        codes = hex_to_codes(queries)
+        plain = self.indexes.get("pdq").search(codes, max(b.threshold for b in usable))
+        # Crops are searched with the upright query (and its trimmed form) only.
+        upright = [i for i, (_p, t) in enumerate(owners) if t in {"original", "trimmed"}]
+        cropped_hits = self.indexes.get("pdq_crop").search(codes[upright], pdq_crop.THRESHOLD)
+        cropped: list[list[Hit]] = [[] for _ in queries]
+        for slot, hits in zip(upright, cropped_hits, strict=True):
+            cropped[slot] = hits
+        entries = self._entries(
+            h.signal_id for hit_lists in (plain, cropped) for hits in hit_lists for h in hits
+        )
         best: dict[tuple[int, int], BankMatch] = {}
-        for query_number, ((position, transform), query_hits) in enumerate(
-            zip(owners, hits, strict=True)
-        ):
-            for hit in query_hits:
-                entry = entries.get(hit.signal_id)
-                if entry is None:
-                    continue  # deleted since the index was built
-                entry_id, bank_id, entry_enabled, category, _value = entry
-                bank = banks.get(bank_id)
-                if bank is None or not (include_disabled or (bank.enabled and entry_enabled)):
-                    continue
-                if hit.distance > bank.threshold or (transform != "original" and not bank.dihedral):
-                    continue
-                detail = {"query": queries[query_number]}
-                if transform != "original":
-                    detail["transform"] = transform
-                match = BankMatch(
-                    bank.name,
-                    bank.id,
-                    entry_id,
-                    "pdq",
-                    float(hit.distance),
-                    category,
-                    bank.confirmed,
-                    detail,
-                )
-                key = (position, entry_id)
-                if key not in best or match.distance < best[key].distance:
-                    best[key] = match
+        for number, (position, transform) in enumerate(owners):
+            for kind, hits in (("pdq", plain[number]), ("pdq_crop", cropped[number])):
+                for hit in hits:
+                    match = _pdq_match(kind, hit, transform, queries[number], entries, banks,
+                                       include_disabled)  # fmt: skip
+                    if match is None:
+                        continue
+                    key = (position, match.entry_id)
+                    # A whole-image match wins over a crop match; then the closer one.
+                    if key not in best or _rank(match) < _rank(best[key]):
+                        best[key] = match
         for (position, _entry), match in sorted(
-            best.items(), key=lambda kv: (kv[0][0], kv[1].distance)
+            best.items(), key=lambda kv: (kv[0][0], _rank(kv[1]))
         ):
             results[position].append(match)
         return results
@@ -185,10 +185,10 @@ class Matcher:
                 entry = entries.get(signal_id)
                 if entry is None:
                     continue
-                entry_id, bank_id, entry_enabled, category, bank_value = entry
-                bank = banks.get(bank_id)
-                if bank is None or not (include_disabled or (bank.enabled and entry_enabled)):
+                bank = banks.get(entry.bank_id)
+                if bank is None or not (include_disabled or (bank.enabled and entry.enabled)):
                     continue
+                entry_id, category, bank_value = entry.entry_id, entry.category, entry.value
                 query_percent = 100 * len(matched) / len(frames)
                 bank_count = len(vpdq.matchable(vpdq.parse(bank_value))) or 1
                 compared_percent = 100 * len(bank_frames[signal_id]) / bank_count
@@ -264,6 +264,35 @@ class Matcher:
                             )
                         )
         return results
+
+
+def _rank(match: BankMatch) -> tuple[bool, float]:
+    return (match.signal_type != "pdq", match.distance)
+
+
+def _pdq_match(
+    kind: str, hit: Hit, transform: str, query: str, entries: dict[int, _Entry],
+    banks: dict[int, _Bank], include_disabled: bool,
+) -> BankMatch | None:  # fmt: skip
+    """The match a PDQ index hit makes, or None when the entry, bank or transform rules it out."""
+    entry = entries.get(hit.signal_id)
+    if entry is None:
+        return None  # deleted since the index was built
+    bank = banks.get(entry.bank_id)
+    if bank is None or not (include_disabled or (bank.enabled and entry.enabled)):
+        return None
+    threshold = bank.threshold if kind == "pdq" else min(bank.threshold, pdq_crop.THRESHOLD)
+    if hit.distance > threshold:
+        return None
+    if transform not in {"original", "trimmed"} and not bank.dihedral:
+        return None
+    detail: dict[str, Any] = {"query": query}
+    if transform != "original":
+        detail["transform"] = transform
+    if kind == "pdq_crop":
+        detail["crop"] = (entry.meta or {}).get("crop")
+    return BankMatch(bank.name, bank.id, entry.entry_id, kind, float(hit.distance),
+                     entry.category, bank.confirmed, detail)  # fmt: skip
 
 
 def pdq_codes(hashes: Sequence[str]) -> np.ndarray:

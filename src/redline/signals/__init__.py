@@ -8,10 +8,12 @@ from __future__ import annotations
 from redline.signals.base import BadSignal, Comparison, Hash, SignalType
 from redline.signals.exact import Md5Signal, Sha256Signal, VideoMd5Signal
 from redline.signals.pdq import PdqSignal
+from redline.signals.pdq_crop import PdqCropSignal
 from redline.signals.vpdq import VpdqSignal
 
 MEDIA_SIGNALS: dict[str, type[SignalType]] = {
-    cls.name: cls for cls in (PdqSignal, VpdqSignal, Md5Signal, VideoMd5Signal, Sha256Signal)
+    cls.name: cls
+    for cls in (PdqSignal, PdqCropSignal, VpdqSignal, Md5Signal, VideoMd5Signal, Sha256Signal)
 }
 
 

@@ -19,9 +19,10 @@ from redline.signals.base import BadSignal, Comparison, Hash, SignalType
 MATCH_THRESHOLD = 31  # python-threatexchange's PDQ_CONFIDENT_MATCH_THRESHOLD
 QUALITY_THRESHOLD = 50  # below this a hash is kept but never matched, as in python-threatexchange
 HEX_DIGITS = frozenset("0123456789abcdef")
-# pdqhash.compute_dihedral's order.
-DIHEDRAL = ("original", "rotate90", "rotate180", "rotate270", "flip_x", "flip_y", "flip_plus1",
-            "flip_minus1")  # fmt: skip
+# pdqhash.compute_dihedral's order (its flipX, flipY, flipPlus1, flipMinus1), in plain words:
+# flipping about the x axis turns the image upside down; about the y axis mirrors it left-right.
+DIHEDRAL = ("original", "rotate90", "rotate180", "rotate270", "upside_down", "mirror",
+            "transpose", "transverse")  # fmt: skip
 # JPEGs are decoded at a reduced scale no smaller than this: PDQ works on a 64x64 summary, and
 # full-size decoding costs several times more for hashes within a bit or two of each other.
 DRAFT_SIZE = (512, 512)

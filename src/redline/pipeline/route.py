@@ -1,0 +1,75 @@
+"""Routing: turning fired signals into Cases for review, one Case per item.
+
+A new reason opens a Case; on an item that already has one, it raises the Case's priority when
+stronger and marks it updated. Priorities: a match to a bank of confirmed content (100) ranks
+above a match to other banks (50); the classifier adds its own levels later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, select, update
+
+from redline.model import Case, ItemMedia
+
+
+@dataclass(frozen=True, slots=True)
+class CaseReason:
+    """Why an item needs review, and how urgently."""
+
+    priority: int
+    text: str
+
+
+def open_cases(
+    connection: Connection, by_media: Mapping[str, CaseReason], now: datetime
+) -> tuple[int, int]:
+    """Open or update the Case of every item carrying the given media; (opened, updated)."""
+    if not by_media:
+        return 0, 0
+    reasons: dict[int, CaseReason] = {}
+    hashes = list(by_media)
+    for start in range(0, len(hashes), 500):
+        rows = connection.execute(
+            select(ItemMedia.item_id, ItemMedia.media_sha256).where(
+                ItemMedia.media_sha256.in_(hashes[start : start + 500])
+            )
+        )
+        for item_id, media_sha256 in rows:
+            reason = by_media[media_sha256]
+            if item_id not in reasons or reason.priority > reasons[item_id].priority:
+                reasons[item_id] = reason
+    return open_item_cases(connection, reasons, now)
+
+
+def open_item_cases(
+    connection: Connection, reasons: Mapping[int, CaseReason], now: datetime
+) -> tuple[int, int]:
+    """Open or update the Case of each item id; (opened, updated)."""
+    item_ids = list(reasons)
+    existing: dict[int, tuple[int, int]] = {}
+    for start in range(0, len(item_ids), 500):
+        for case_id, item_id, priority in connection.execute(
+            select(Case.id, Case.item_id, Case.priority).where(
+                Case.item_id.in_(item_ids[start : start + 500])
+            )
+        ):
+            existing[item_id] = (case_id, priority)
+    new_rows = [
+        {"item_id": item_id, "status": "open", "priority": reason.priority,
+         "reason": reason.text[:300], "opened_at": now, "updated_at": now}
+        for item_id, reason in reasons.items()
+        if item_id not in existing
+    ]  # fmt: skip
+    if new_rows:
+        connection.execute(Case.__table__.insert(), new_rows)
+    for item_id, (case_id, priority) in existing.items():
+        reason = reasons[item_id]
+        values: dict[str, object] = {"updated_at": now}
+        if reason.priority > priority:
+            values.update(priority=reason.priority, reason=reason.text[:300])
+        connection.execute(update(Case).where(Case.id == case_id).values(**values))
+    return len(new_rows), len(existing)

@@ -1,0 +1,322 @@
+"""``redline scan``: hash what is not hashed yet, match what is not matched yet, open cases.
+
+1. Every media file of the items in scope gets its signals once: MD5 and SHA-256 (already known
+   from ingest), PDQ with its dihedral variants for images, vPDQ for videos (process pool). A file
+   that cannot be hashed is quarantined with the reason and marked so it is not retried.
+2. Every signal not yet matched at the current ``banks`` counter is looked up in the banks; new
+   matches are stored once (a Match per media file, bank entry and signal type).
+3. Each item carrying newly matched media gets a Case, opened or updated.
+Running it again changes nothing until new content or new bank entries arrive.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Select, and_, exists, literal, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from redline.config import Settings
+from redline.index.store import IndexStore
+from redline.model import Item, ItemMedia, Match, Media, Quarantine, Signal, Source
+from redline.model.base import utcnow
+from redline.pipeline.hashing import HashJob, HashResult, hash_many
+from redline.pipeline.match import BankMatch, Matcher
+from redline.pipeline.route import CaseReason, open_cases
+from redline.store import counters
+from redline.store.audit import record_event
+from redline.store.content import insert_ignoring_duplicates
+
+MATCH_BATCH = 2000
+PERCEPTUAL = {"image": "pdq", "video": "vpdq"}
+MATCHED_TYPES = ("pdq", "vpdq", "md5", "sha256")
+
+
+@dataclass(slots=True)
+class ScanSummary:
+    """What a scan did."""
+
+    media_in_scope: int = 0
+    hashed: int = 0
+    hash_errors: int = 0
+    signals_matched: int = 0
+    new_matches: int = 0
+    cases_opened: int = 0
+    cases_updated: int = 0
+    elapsed: float = 0.0
+    problems: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for --json and the audit trail."""
+        return {
+            "media_in_scope": self.media_in_scope,
+            "hashed": self.hashed,
+            "hash_errors": self.hash_errors,
+            "signals_matched": self.signals_matched,
+            "new_matches": self.new_matches,
+            "cases_opened": self.cases_opened,
+            "cases_updated": self.cases_updated,
+            "elapsed_s": round(self.elapsed, 3),
+            "problems": self.problems[:50],
+        }
+
+
+def _scope(source_id: int | None, since: datetime | None) -> Select[Any]:
+    """The media files of the items a scan covers."""
+    query = select(ItemMedia.media_sha256).join(Item, Item.id == ItemMedia.item_id)
+    if source_id is not None:
+        query = query.where(Item.source_id == source_id)
+    if since is not None:
+        query = query.where(Item.ingested_at >= since)
+    return query.distinct()
+
+
+def _insert(connection: Connection) -> Any:
+    return postgresql if connection.dialect.name == "postgresql" else sqlite
+
+
+def scan(
+    engine: Engine,
+    settings: Settings,
+    indexes: IndexStore,
+    *,
+    actor: str,
+    source: str | None = None,
+    since: datetime | None = None,
+    workers: int | None = None,
+    on_stage: Callable[[str, int], None] = lambda _stage, _total: None,
+    on_advance: Callable[[int], None] = lambda _n: None,
+) -> ScanSummary:
+    """Scan the store (or one source, or what was ingested since a time)."""
+    started = time.perf_counter()
+    summary = ScanSummary()
+    with engine.connect() as connection:
+        source_id = None
+        if source is not None:
+            source_id = connection.scalar(select(Source.id).where(Source.name == source))
+            if source_id is None:
+                raise LookupError(f"no source called {source!r}")
+        scope = _scope(source_id, since)
+        summary.media_in_scope = len(connection.execute(scope).all())
+    _record_exact_signals(engine, scope)
+    _hash_new_media(engine, settings, scope, workers, summary, on_stage, on_advance)
+    _match_signals(engine, indexes, scope, summary, on_stage, on_advance)
+    summary.elapsed = time.perf_counter() - started
+    with engine.begin() as connection:
+        detail = {
+            **summary.as_dict(),
+            "source": source,
+            "since": since.isoformat() if since else None,
+        }
+        record_event(connection, actor, "scan", "source" if source else None, source, detail=detail)
+    return summary
+
+
+def _record_exact_signals(engine: Engine, scope: Select[Any]) -> None:
+    """MD5 and SHA-256 signal rows for media that lack them (ingest computed the values)."""
+    with engine.begin() as connection:
+        now = utcnow()
+        for kind, column in (("md5", Media.md5), ("sha256", Media.sha256)):
+            missing = (
+                select(Media.sha256, literal(kind), column, literal(now))
+                .where(Media.sha256.in_(scope))
+                .where(
+                    ~exists().where(Signal.media_sha256 == Media.sha256, Signal.signal_type == kind)
+                )
+            )
+            connection.execute(
+                Signal.__table__.insert().from_select(
+                    ["media_sha256", "signal_type", "value", "created_at"], missing
+                )
+            )
+
+
+def _hash_new_media(
+    engine: Engine,
+    settings: Settings,
+    scope: Select[Any],
+    workers: int | None,
+    summary: ScanSummary,
+    on_stage: Callable[[str, int], None],
+    on_advance: Callable[[int], None],
+) -> None:
+    with engine.connect() as connection:
+        pending = connection.execute(
+            select(Media.sha256, Media.kind, Media.path)
+            .where(Media.sha256.in_(scope), Media.kind.in_(list(PERCEPTUAL)))
+            .where(
+                ~exists().where(
+                    Signal.media_sha256 == Media.sha256,
+                    or_(
+                        and_(Media.kind == "image", Signal.signal_type == "pdq"),
+                        and_(Media.kind == "video", Signal.signal_type == "vpdq"),
+                    ),
+                )
+            )
+            .order_by(Media.sha256)
+        ).all()
+    jobs = [HashJob(sha, kind, settings.data_dir / path) for sha, kind, path in pending]
+    on_stage("hashing", len(jobs))
+    batch: list[HashResult] = []
+    for result in hash_many(jobs, workers):
+        batch.append(result)
+        on_advance(1)
+        if len(batch) >= 500:
+            _store_hashes(engine, settings, batch, summary)
+            batch = []
+    _store_hashes(engine, settings, batch, summary)
+
+
+def _store_hashes(
+    engine: Engine, settings: Settings, results: Sequence[HashResult], summary: ScanSummary
+) -> None:
+    if not results:
+        return
+    now = utcnow()
+    rows: list[dict[str, Any]] = []
+    for result in results:
+        if result.error is None:
+            summary.hashed += 1
+            rows.extend(
+                {"media_sha256": result.sha256, "signal_type": kind, "value": value,
+                 "quality": quality, "meta": meta, "created_at": now}
+                for kind, value, quality, meta in result.signals
+            )  # fmt: skip  # fmt: skip
+        else:
+            summary.hash_errors += 1
+            # An empty value marks "tried, failed" so later scans do not retry it forever.
+            rows.append({"media_sha256": result.sha256, "signal_type": PERCEPTUAL[result.kind],
+                         "value": "", "quality": None, "meta": {"error": result.error},
+                         "created_at": now})  # fmt: skip
+    with engine.begin() as connection:
+        insert_ignoring_duplicates(connection, Signal.__table__, rows)
+        for result in results:
+            if result.error is not None:
+                problem = _quarantine_media(connection, settings, result, now)
+                if problem:
+                    summary.problems.append(problem)
+
+
+def _quarantine_media(
+    connection: Connection, settings: Settings, result: HashResult, now: datetime
+) -> str | None:
+    """File a media file that could not be hashed under the source of an item carrying it."""
+    owner = connection.execute(
+        select(Item.source_id, ItemMedia.original_name, Media.path)
+        .join(ItemMedia, ItemMedia.item_id == Item.id)
+        .join(Media, Media.sha256 == ItemMedia.media_sha256)
+        .where(ItemMedia.media_sha256 == result.sha256)
+        .limit(1)
+    ).first()
+    if owner is None:
+        return None
+    path = settings.data_dir / owner.path
+    try:
+        with path.open("rb") as stream:
+            raw = stream.read(settings.max_quarantine_bytes)
+        size = path.stat().st_size
+    except OSError:
+        raw, size = b"", 0
+    statement = (
+        _insert(connection)
+        .insert(Quarantine.__table__)
+        .values(source_id=owner.source_id, format="scan", file=owner.original_name or owner.path,
+                location=f"media {result.sha256[:12]}", reason=result.error or "", raw=raw,
+                raw_size=size, raw_sha256=hashlib.sha256(raw).hexdigest(), created_at=now)
+        .on_conflict_do_nothing()
+    )  # fmt: skip
+    connection.execute(statement)
+    return f"{owner.original_name or owner.path}: {result.error}"
+
+
+def _match_signals(
+    engine: Engine,
+    indexes: IndexStore,
+    scope: Select[Any],
+    summary: ScanSummary,
+    on_stage: Callable[[str, int], None],
+    on_advance: Callable[[int], None],
+) -> None:
+    matcher = Matcher(engine, indexes)
+    with engine.connect() as connection:
+        generation = counters.current(connection, counters.BANKS)
+        stale = (Signal.matched_generation.is_(None)) | (Signal.matched_generation < generation)
+        todo = connection.execute(
+            select(Signal.id, Signal.media_sha256, Signal.signal_type, Signal.value, Signal.quality,
+                   Signal.meta)
+            .where(Signal.media_sha256.in_(scope), Signal.signal_type.in_(MATCHED_TYPES))
+            .where(Signal.value != "", stale)
+            .order_by(Signal.id)
+        ).all()  # fmt: skip
+    on_stage("matching", len(todo))
+    by_type: dict[str, list[Any]] = defaultdict(list)
+    for row in todo:
+        by_type[row.signal_type].append(row)
+    for kind, rows in by_type.items():
+        for start in range(0, len(rows), MATCH_BATCH):
+            chunk = rows[start : start + MATCH_BATCH]
+            if kind == "pdq":
+                found = matcher.match_pdq(
+                    [r.value for r in chunk],
+                    dihedral=[(r.meta or {}).get("dihedral", []) for r in chunk],
+                    trimmed=[(r.meta or {}).get("trimmed") for r in chunk],
+                    qualities=[r.quality for r in chunk],
+                )
+            elif kind == "vpdq":
+                found = matcher.match_vpdq([r.value for r in chunk])
+            else:
+                found = matcher.match_exact(kind, [r.value for r in chunk])
+            _store_matches(engine, chunk, found, generation, summary)
+            summary.signals_matched += len(chunk)
+            on_advance(len(chunk))
+
+
+def _store_matches(
+    engine: Engine, rows: Sequence[Any], found: Sequence[Sequence[BankMatch]], generation: int,
+    summary: ScanSummary,
+) -> None:  # fmt: skip
+    now = utcnow()
+    with engine.begin() as connection:
+        reasons: dict[str, CaseReason] = {}
+        for row, matches in zip(rows, found, strict=True):
+            for match in matches:
+                statement = (
+                    _insert(connection)
+                    .insert(Match.__table__)
+                    .values(media_sha256=row.media_sha256, bank_entry_id=match.entry_id,
+                            signal_type=match.signal_type, distance=match.distance,
+                            detail={**match.detail, "bank": match.bank}, created_at=now)
+                    .on_conflict_do_nothing()
+                    .returning(Match.__table__.c.id)
+                )  # fmt: skip
+                if connection.execute(statement).first() is None:
+                    continue  # matched before
+                summary.new_matches += 1
+                reason = CaseReason(
+                    priority=100 if match.confirmed else 50,
+                    text=f"matches bank {match.bank} entry {match.entry_id} "
+                    f"({match.signal_type} distance {match.distance:g})",
+                )
+                previous = reasons.get(row.media_sha256)
+                if previous is None or reason.priority > previous.priority:
+                    reasons[row.media_sha256] = reason
+        connection.execute(
+            update(Signal)
+            .where(Signal.id.in_([row.id for row in rows]))
+            .values(matched_generation=generation)
+        )
+        opened, updated = open_cases(connection, reasons, now)
+        summary.cases_opened += opened
+        summary.cases_updated += updated
+
+
+def media_path(settings: Settings, relative: str) -> Path:
+    """Where a stored media file is."""
+    return settings.data_dir / relative

@@ -1,0 +1,71 @@
+"""Reading matches: each match with the items carrying the matched content (``redline matches``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from redline.model import Bank, BankEntry, Item, ItemMedia, Match, Source
+
+
+@dataclass(frozen=True, slots=True)
+class MatchRow:
+    """One match, seen from one item that carries the matched media."""
+
+    match_id: int
+    item_id: int
+    source: str
+    external_id: str
+    file_name: str | None
+    media_sha256: str
+    bank: str
+    entry_id: int
+    label: str | None
+    signal_type: str
+    distance: float
+    detail: dict[str, Any] | None
+    matched_at: datetime
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for --json."""
+        return {
+            "match_id": self.match_id,
+            "item": {"id": self.item_id, "source": self.source, "external_id": self.external_id,
+                     "file_name": self.file_name},
+            "media_sha256": self.media_sha256,
+            "bank": self.bank,
+            "entry_id": self.entry_id,
+            "label": self.label,
+            "signal_type": self.signal_type,
+            "distance": self.distance,
+            "detail": self.detail,
+            "matched_at": self.matched_at.isoformat(),
+        }  # fmt: skip
+
+
+def list_matches(
+    engine: Engine, *, source: str | None = None, bank: str | None = None, limit: int | None = None
+) -> list[MatchRow]:
+    """Matches, newest first, one row per (match, item carrying the media)."""
+    query = (
+        select(Match.id, Item.id, Source.name, Item.external_id, ItemMedia.original_name,
+               Match.media_sha256, Bank.name, BankEntry.id, BankEntry.category, Match.signal_type,
+               Match.distance, Match.detail, Match.created_at)
+        .join(BankEntry, BankEntry.id == Match.bank_entry_id)
+        .join(Bank, Bank.id == BankEntry.bank_id)
+        .join(ItemMedia, ItemMedia.media_sha256 == Match.media_sha256)
+        .join(Item, Item.id == ItemMedia.item_id)
+        .join(Source, Source.id == Item.source_id)
+        .order_by(Match.id.desc(), Item.id)
+    )  # fmt: skip
+    if source is not None:
+        query = query.where(Source.name == source)
+    if bank is not None:
+        query = query.where(Bank.name == bank)
+    if limit is not None:
+        query = query.limit(limit)
+    with engine.connect() as connection:
+        return [MatchRow(*tuple(row)) for row in connection.execute(query)]

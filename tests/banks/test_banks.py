@@ -1,0 +1,182 @@
+"""Banks: create, change, fill by hash and by file, import and export hash lists; all audited."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from redline import banks
+from redline.config import Settings
+from redline.model import AuditEvent, Media
+from redline.signals import BadSignal
+from tests.helpers import quarantined
+from tests.media_fixtures import generated, make_video, photo
+
+H1 = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
+H2 = "62c9789627838f69f23cf98c29e37836d61c87c31c59587c4b49a783f496725c"
+
+
+def audit(engine: Engine) -> list[AuditEvent]:
+    with Session(engine) as session:
+        return list(
+            session.scalars(
+                select(AuditEvent).where(AuditEvent.action.like("bank%")).order_by(AuditEvent.id)
+            )
+        )
+
+
+def test_bank_life_cycle_is_audited(engine: Engine) -> None:
+    created = banks.create_bank(engine, "known-media", actor="alice", description="confirmed items")
+    assert (created.name, created.enabled, created.pdq_threshold, created.entries) == (
+        "known-media",
+        True,
+        31,
+        0,
+    )
+    with pytest.raises(banks.BankExists):
+        banks.create_bank(engine, "known-media", actor="alice")
+    for bad in ("", "-dash-first", "has space", "x" * 101):
+        with pytest.raises(ValueError, match="bad bank name"):
+            banks.create_bank(engine, bad, actor="alice")
+    changed = banks.update_bank(
+        engine, "known-media", {"pdq_threshold": 20, "dihedral": True}, actor="bob"
+    )
+    assert (changed.pdq_threshold, changed.dihedral, changed.version) == (20, True, 1)
+    renamed = banks.update_bank(engine, "known-media", {"name": "known"}, actor="bob")
+    assert renamed.name == "known" and [b.name for b in banks.list_banks(engine)] == ["known"]
+    with pytest.raises(banks.UnknownBank):
+        banks.get_bank(engine, "known-media")
+    assert banks.delete_bank(engine, "known", actor="carol") is True
+    assert banks.delete_bank(engine, "known", actor="carol") is False
+    events = [(e.actor, e.action, e.before, e.after) for e in audit(engine)]
+    assert [(actor, action) for actor, action, *_ in events] == [
+        ("alice", "bank.create"),
+        ("bob", "bank.update"),
+        ("bob", "bank.update"),
+        ("carol", "bank.delete"),
+    ]
+    assert events[1][2] == {"pdq_threshold": 31, "dihedral": False}
+    assert events[1][3] == {"pdq_threshold": 20, "dihedral": True}
+
+
+def test_entries_by_hash_and_by_file(engine: Engine, settings: Settings, tmp_path: Path) -> None:
+    banks.create_bank(engine, "b", actor="t")
+    entry = banks.add_entry(
+        engine,
+        "b",
+        {"pdq": H1.upper(), "md5": "D41D8CD98F00B204E9800998ECF8427E"},
+        actor="t",
+        category="support_glorification",
+        source_org="partner",
+    )
+    assert entry.signals == {"pdq": [H1], "md5": ["d41d8cd98f00b204e9800998ecf8427e"]}
+    with pytest.raises(BadSignal, match="expected 64 hex digits"):
+        banks.add_entry(engine, "b", {"pdq": "abc"}, actor="t")
+    with pytest.raises(BadSignal, match="unknown signal type"):
+        banks.add_entry(engine, "b", {"phash": H1}, actor="t")
+    image = tmp_path / "poster.jpg"
+    photo("rocket").save(image, quality=92)
+    from_file = banks.add_media(
+        engine, settings.data_dir, "b", image, actor="t", note="from a takedown"
+    )
+    assert set(from_file.signals) == {"pdq", "pdq_crop", "md5", "sha256"}
+    assert len(from_file.signals["pdq_crop"]) >= 48 and from_file.qualities["pdq"] == 100
+    assert from_file.provenance == {"file": "poster.jpg"}
+    with engine.connect() as connection:
+        stored = connection.execute(
+            select(Media.kind, Media.path).where(Media.sha256 == from_file.media_sha256)
+        ).one()
+    assert (
+        stored.kind == "image"
+        and (settings.data_dir / stored.path).read_bytes() == image.read_bytes()
+    )
+    video = make_video(tmp_path / "clip.mp4", [generated(i) for i in range(3)])
+    from_video = banks.add_media(engine, settings.data_dir, "b", video, actor="t")
+    assert set(from_video.signals) == {"vpdq", "md5", "video_md5", "sha256"}
+    flat = tmp_path / "flat.png"
+    from PIL import Image
+
+    Image.new("RGB", (64, 64), (128, 128, 128)).save(flat)
+    with pytest.raises(BadSignal, match="quality 0 is below 50"):
+        banks.add_media(engine, settings.data_dir, "b", flat, actor="t")
+    disabled = banks.set_entry_enabled(engine, entry.id, False, actor="t")
+    assert disabled.enabled is False
+    assert banks.get_bank(engine, "b").signals["pdq"] == 2
+
+
+def test_import_reads_threatexchange_csv_json_and_plain_lists(
+    engine: Engine, tmp_path: Path
+) -> None:
+    banks.create_bank(engine, "shared", actor="t")
+    te_csv = tmp_path / "dataset.csv"
+    te_csv.write_text(
+        "signal_type,signal_str,collab,category,tags\n"
+        f"pdq,{H1},Partner Org,POSITIVE_CLASS,logo flag\n"
+        "pdq,not-a-hash,Partner Org,,\n"
+        f"video_md5,D41D8CD98F00B204E9800998ECF8427E,Partner Org,,\n"
+        "pdq\n",
+        encoding="utf-8",
+    )
+    summary = banks.import_file(engine, "shared", te_csv, actor="t")
+    assert (summary.format, summary.added, summary.quarantined, summary.duplicates) == (
+        "csv",
+        2,
+        2,
+        0,
+    )
+    reasons = {q.location: q.reason for q in quarantined(engine)}
+    assert reasons["line 3"] == "invalid PDQ hash 'not-a-hash': expected 64 hex digits"
+    assert reasons["line 5"] == "row has a different number of fields than the header"
+    assert all(q.bank_id is not None and q.source_id is None for q in quarantined(engine))
+    again = banks.import_file(engine, "shared", te_csv, actor="t")
+    assert (again.added, again.duplicates) == (0, 2)  # importing twice changes nothing
+    plain = tmp_path / "hashes.txt"
+    plain.write_text(
+        f"# one per line\n{H2}\npdq {H1}\nsha256 {'ab' * 32}\nphash 1234\n", encoding="utf-8"
+    )
+    summary = banks.import_file(engine, "shared", plain, actor="t")
+    assert (summary.format, summary.added, summary.duplicates, summary.quarantined) == (
+        "plain",
+        2,
+        1,
+        1,
+    )
+    hma_json = tmp_path / "hma.json"
+    hma_json.write_text(
+        json.dumps(
+            [
+                {"pdq": "1" * 64, "note": "from HMA"},
+                {"signal_type": "pdq", "signal": "2" * 64},
+                "not an object",
+            ]
+        ),
+        encoding="utf-8",
+    )
+    summary = banks.import_file(engine, "shared", hma_json, actor="t")
+    assert (summary.format, summary.added, summary.quarantined) == ("json", 2, 1)
+    info = banks.get_bank(engine, "shared")
+    assert info.signals == {"pdq": 4, "video_md5": 1, "sha256": 1}
+
+
+def test_export_then_import_reproduces_the_bank(engine: Engine, tmp_path: Path) -> None:
+    banks.create_bank(engine, "a", actor="t")
+    banks.add_entry(
+        engine, "a", {"pdq": H1}, actor="t", category="recruitment", tags="x y", note="n"
+    )
+    banks.add_entry(engine, "a", {"md5": "0" * 32}, actor="t")
+    for fmt in ("csv", "json", "plain"):
+        path = tmp_path / f"a.{fmt if fmt != 'plain' else 'txt'}"
+        path.write_bytes(banks.export_bank(engine, "a", fmt))
+        banks.create_bank(engine, f"copy-{fmt}", actor="t")
+        summary = banks.import_file(engine, f"copy-{fmt}", path, actor="t")
+        assert summary.added == 2 and summary.quarantined == 0
+        assert banks.get_bank(engine, f"copy-{fmt}").signals == {"pdq": 1, "md5": 1}
+    exported = banks.export_bank(engine, "a", "csv").decode().splitlines()
+    assert exported[0] == "signal_type,signal,category,tags,source_org,added_at,note"
+    assert exported[1].startswith(f"pdq,{H1},recruitment,x y,,")
+    document = json.loads(banks.export_bank(engine, "a", "json"))
+    assert document["entries"][0]["signals"] == {"pdq": H1}

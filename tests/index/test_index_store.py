@@ -1,0 +1,82 @@
+"""Bank indexes: built on first use, saved, reloaded, updated when banks change, never stale."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from redline import banks
+from redline.config import Settings
+from redline.index import store as index_store
+from redline.index.store import IndexStore
+from redline.pipeline.match import Matcher
+
+H1 = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
+
+
+def near(value: str, bits: int) -> str:
+    return format(int(value, 16) ^ ((1 << bits) - 1), "064x")
+
+
+def test_index_is_built_saved_and_kept_current(
+    engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    banks.create_bank(engine, "b", actor="t")
+    first = banks.add_entry(engine, "b", {"pdq": H1}, actor="t")
+    store = IndexStore(engine, settings.data_dir)
+    assert store.status()["pdq"]["present"] is False
+    matcher = Matcher(engine, store)
+    (hits,) = matcher.match_pdq([near(H1, 5)])
+    assert [(m.entry_id, m.distance) for m in hits] == [(first.id, 5.0)]
+    assert (settings.data_dir / "index" / "pdq" / "meta.json").exists()
+    # A new process finds the saved index and uses it as is.
+    fresh = IndexStore(engine, settings.data_dir)
+    assert fresh.status()["pdq"] == {**store.status()["pdq"]}
+    assert len(fresh.get("pdq")) == 1
+    # New entries are searched at once, without a rebuild (brute force beside the saved index).
+    second = banks.add_entry(engine, "b", {"pdq": near(H1, 20)}, actor="t")
+    (hits,) = Matcher(engine, fresh).match_pdq([H1])
+    assert sorted(m.entry_id for m in hits) == [first.id, second.id]
+    assert fresh.get("pdq").delta_ids.shape[0] == 1
+    # Past the delta limit the index is rebuilt and saved again.
+    monkeypatch.setattr(index_store, "DELTA_LIMIT", 1)
+    banks.add_entry(engine, "b", {"pdq": near(H1, 40)}, actor="t")
+    rebuilt = fresh.get("pdq")
+    assert rebuilt.delta_ids.shape[0] == 0 and len(rebuilt) == 3
+
+
+def test_disabled_and_deleted_entries_never_match(engine: Engine, settings: Settings) -> None:
+    banks.create_bank(engine, "b", actor="t")
+    entry = banks.add_entry(engine, "b", {"pdq": H1}, actor="t")
+    matcher = Matcher(engine, IndexStore(engine, settings.data_dir))
+    assert len(matcher.match_pdq([H1])[0]) == 1
+    banks.set_entry_enabled(engine, entry.id, False, actor="t")
+    assert matcher.match_pdq([H1]) == [[]]
+    assert len(matcher.match_pdq([H1], include_disabled=True)[0]) == 1
+    banks.set_entry_enabled(engine, entry.id, True, actor="t")
+    banks.update_bank(engine, "b", {"enabled": False}, actor="t")
+    assert matcher.match_pdq([H1]) == [[]]
+    banks.update_bank(engine, "b", {"enabled": True}, actor="t")
+    banks.delete_entry(engine, entry.id, actor="t")
+    assert matcher.match_pdq([H1]) == [[]]
+
+
+def test_per_bank_thresholds_and_quality(engine: Engine, settings: Settings) -> None:
+    banks.create_bank(engine, "strict", actor="t", pdq_threshold=10)
+    banks.create_bank(engine, "default", actor="t")
+    banks.add_entry(engine, "strict", {"pdq": H1}, actor="t")
+    banks.add_entry(engine, "default", {"pdq": H1}, actor="t")
+    matcher = Matcher(engine, IndexStore(engine, settings.data_dir))
+    assert [m.bank for m in matcher.match_pdq([near(H1, 8)])[0]] == ["default", "strict"] or [
+        m.bank for m in matcher.match_pdq([near(H1, 8)])[0]
+    ] == ["strict", "default"]
+    assert [m.bank for m in matcher.match_pdq([near(H1, 20)])[0]] == ["default"]
+    # Hashes below quality 50 are kept but never matched, as python-threatexchange does.
+    assert matcher.match_pdq([H1], qualities=[49]) == [[]]
+
+
+def test_status_of_a_database_without_indexes(engine: Engine, tmp_path: Path) -> None:
+    status = IndexStore(engine, tmp_path).status()
+    assert status["pdq"] == {"present": False, "size": 0, "built_to": -1, "generation": -1}

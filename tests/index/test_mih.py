@@ -1,0 +1,83 @@
+"""The PDQ index returns exactly what a brute-force scan returns, at any radius."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from redline.index.mih import MihIndex, brute_force, codes_to_hex, hex_to_codes, part_radii
+
+
+def random_codes(rng: np.random.Generator, count: int) -> np.ndarray:
+    return rng.integers(0, 2**64 - 1, size=(count, 4), dtype=np.uint64, endpoint=True)
+
+
+def near(rng: np.random.Generator, codes: np.ndarray, count: int, max_flips: int) -> np.ndarray:
+    picked = codes[rng.integers(0, len(codes), size=count)].copy()
+    for row in picked:
+        for bit in rng.choice(256, size=rng.integers(0, max_flips + 1), replace=False):
+            row[bit // 64] ^= np.uint64(1) << np.uint64(63 - bit % 64)
+    return picked
+
+
+@pytest.mark.parametrize("parts", [16, 12])
+@pytest.mark.parametrize("radius", [0, 8, 31, 47, 63])
+def test_results_equal_brute_force(parts: int, radius: int) -> None:
+    rng = np.random.default_rng(radius * 100 + parts)
+    codes = random_codes(rng, 6000)
+    # Real hashes cluster: a thousand near-copies of a few images, and exact duplicates.
+    codes[:1000] = near(rng, codes[1000:1010], 1000, 20)
+    codes[1000:1050] = codes[2000]
+    ids = np.arange(len(codes)) * 7 + 3
+    index = MihIndex.build(codes, ids, parts=parts)
+    queries = np.concatenate([near(rng, codes, 150, radius + 5), random_codes(rng, 50)])
+    got, expected = index.search(queries, radius), brute_force(codes, ids, queries, radius)
+    for query in range(len(queries)):
+        assert sorted(got.of(query)) == sorted(expected.of(query))
+    assert len(expected.ids) > 0
+
+
+def test_pigeonhole_radii_cover_the_radius() -> None:
+    for parts, largest in ((12, 47), (16, 63)):
+        for radius in range(largest + 1):
+            radii = part_radii(parts, radius)
+            # If every part were one beyond its radius the total would exceed the radius.
+            assert int((radii + 1).sum()) > radius
+        with pytest.raises(ValueError, match="too large"):
+            part_radii(parts, largest + 1)
+
+
+def test_saved_index_loads_memory_mapped_and_answers_the_same(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    codes = random_codes(rng, 3000)
+    index = MihIndex.build(codes, np.arange(3000))
+    index.save(tmp_path / "idx", {"generation": 4})
+    loaded, meta = MihIndex.load(tmp_path / "idx")
+    assert meta == {"generation": 4} and isinstance(loaded.codes, np.memmap)
+    queries = near(rng, codes, 50, 31)
+    assert loaded.search(queries, 31).of(7) == index.search(queries, 31).of(7)
+
+
+def test_empty_index_and_empty_batches() -> None:
+    empty = MihIndex.build(np.zeros((0, 4), dtype=np.uint64), np.zeros(0, dtype=np.int64))
+    result = empty.search(np.zeros((3, 4), dtype=np.uint64), 31)
+    assert [result.of(q) for q in range(3)] == [[], [], []]
+    index = MihIndex.build(np.zeros((2, 4), dtype=np.uint64), np.array([5, 6]))
+    assert index.search(np.zeros((0, 4), dtype=np.uint64), 31).offsets.tolist() == [0]
+
+
+def test_crowded_buckets_grow_the_buffers() -> None:
+    # Ten thousand identical hashes all land in every probed bucket of every part.
+    codes = np.tile(np.array([[1, 2, 3, 4]], dtype=np.uint64), (10000, 1))
+    index = MihIndex.build(codes, np.arange(10000))
+    result = index.search(codes[:3], 0)
+    assert [len(result.of(q)) for q in range(3)] == [10000, 10000, 10000]
+
+
+def test_hex_round_trip_keeps_python_threatexchange_bit_order() -> None:
+    value = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
+    codes = hex_to_codes([value])
+    assert codes_to_hex(codes) == [value]
+    assert int(codes[0, 0]) == int(value[:16], 16)  # most significant word first

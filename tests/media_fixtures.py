@@ -1,0 +1,51 @@
+"""Realistic media for tests: scikit-image's bundled photographs, generated images, test videos."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from redline.demo.build import base_image
+
+
+def photo(name: str = "astronaut") -> Image.Image:
+    """A real photograph shipped inside scikit-image (no download)."""
+    import skimage.data
+
+    array = getattr(skimage.data, name)()
+    if array.ndim == 2:
+        array = np.stack([array] * 3, axis=-1)
+    return Image.fromarray(np.ascontiguousarray(array[..., :3]))
+
+
+def generated(index: int, size: tuple[int, int] = (640, 480)) -> Image.Image:
+    """A distinct synthetic image (gradient, shapes, the word DEMO)."""
+    return base_image(index, random.Random(index), size)
+
+
+def make_video(
+    path: Path, frames: list[Image.Image], fps: int = 1, scale: str | None = None
+) -> Path:
+    """An H.264 video showing each frame for 1/fps seconds (ffmpeg, installed by make test)."""
+    if shutil.which("ffmpeg") is None:
+        pytest.fail(
+            "ffmpeg is needed to make test videos (scripts/system-deps.sh test installs it)"
+        )
+    folder = path.parent / f".{path.stem}-frames"
+    folder.mkdir(parents=True, exist_ok=True)
+    for number, frame in enumerate(frames):
+        frame.convert("RGB").save(folder / f"{number:03d}.png")
+    command = ["ffmpeg", "-loglevel", "error", "-y", "-framerate", str(fps), "-i",
+               str(folder / "%03d.png"), "-c:v", "libx264", "-pix_fmt", "yuv420p", "-r", "10",
+               "-threads", "1"]  # fmt: skip
+    if scale:
+        command += ["-vf", f"scale={scale}"]
+    subprocess.run([*command, str(path)], check=True)
+    shutil.rmtree(folder)
+    return path
