@@ -11,6 +11,8 @@ INSTALLED := $(VENV)/.installed
 run: $(INSTALLED)
 	$(BIN)/redline db upgrade
 	$(BIN)/redline demo
+	$(BIN)/redline scan
+	$(BIN)/redline matches --limit 15
 	$(BIN)/redline status
 
 test: $(INSTALLED)

@@ -51,11 +51,23 @@ def test_redline_demo_ingests_everything(
     status = json.loads(cli("status", "--json").out)
     per_source = status["per_source"]
     assert set(per_source) == {"demo-media", "demo-csv", "demo-telegram", "demo-urls"}
-    assert per_source["demo-media"]["items"] == 27 and per_source["demo-media"]["media"] == 27
+    assert per_source["demo-media"]["items"] == 28 and per_source["demo-media"]["media"] == 28
     assert per_source["demo-csv"]["revisions"] == 1  # the edited post
     assert per_source["demo-telegram"]["media"] == 8
     assert status["reposted_texts"] >= 1  # the same notice posted by three accounts
-    # One deliberate problem per file shows the quarantine: a broken JPEG, a cut-off row, a bad URL.
-    assert status["quarantined"] == 3
+    # One deliberate problem per file shows the quarantine: a broken JPEG, a cut-off row, a bad
+    # URL, a malformed hash in the partner's list.
+    assert status["quarantined"] == 4
     again = cli("demo", "--output", str(tmp_path / "demo"))
     assert again.code == 0 and json.loads(cli("status", "--json").out)["items"] == status["items"]
+    banks = {b["name"]: b for b in json.loads(cli("bank", "list", "--json").out)}
+    assert banks["demo-known-media"]["entries"] == 4 and banks["demo-partner-list"]["entries"] == 2
+    # The scan `make run` does shows every kind of match the demo was built for.
+    assert cli("scan").code == 0
+    matches = json.loads(cli("matches", "--json").out)
+    kinds = {(m["bank"], m["signal_type"]) for m in matches}
+    assert {("demo-known-media", "pdq"), ("demo-known-media", "pdq_crop"),
+            ("demo-known-media", "vpdq"), ("demo-known-media", "sha256"),
+            ("demo-partner-list", "pdq")} <= kinds  # fmt: skip
+    altered = {m["item"]["file_name"] for m in matches if m["bank"] == "demo-known-media"}
+    assert {"demo-1-cropped.jpg", "demo-1-letterboxed.jpg", "demo-clip-small.mp4"} <= altered

@@ -374,7 +374,7 @@ def demo(
     Generated images and transformed copies, short generic posts in English, Arabic and French,
     a Telegram export, a CSV and a URL list. No real or extremist content is involved.
     """
-    from redline.demo import build_demo
+    from redline.demo import build_demo, seed_demo_banks
     from redline.ingest.run import ingest as run_ingest
     from redline.store.audit import cli_actor
 
@@ -393,6 +393,10 @@ def demo(
                 f"{summary.duplicates:>3} duplicates, "
                 f"{summary.quarantined + summary.already_quarantined:>2} quarantined"
             )
+        banks = seed_demo_banks(engine, settings.data_dir, demo_set, cli_actor())
+        for bank, entries in banks.items():
+            out.print(f"  bank {bank:<20} {entries:>4} entries")
+        out.print("Next: `redline scan`, then `redline matches`.")
 
 
 # --- banks ------------------------------------------------------------------------------------

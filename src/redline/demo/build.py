@@ -12,11 +12,15 @@ from __future__ import annotations
 import csv
 import json
 import random
+import shutil
+import subprocess
+import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageEnhance, ImageFont, ImageOps
+from sqlalchemy import Engine
 
 SEED = 20261123
 START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -62,10 +66,13 @@ URLS = [
 
 @dataclass
 class DemoSet:
-    """Where the demo files are: source name -> (path, format to ingest it as)."""
+    """Where the demo files are: source name -> (path, format to ingest it as), and the known
+    content and hash list the demo banks are made from."""
 
     root: Path
     sources: dict[str, tuple[Path, str]] = field(default_factory=dict)
+    known_media: list[Path] = field(default_factory=list)
+    partner_list: Path | None = None
 
 
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
@@ -132,6 +139,36 @@ def _write_images(folder: Path, rng: random.Random) -> list[Path]:
                 copy.save(path, quality=85)
                 written.append(path)
     return written
+
+
+def _write_video(path: Path, frames: list[Image.Image], scale: str | None = None) -> bool:
+    """An H.264 video showing each frame for a second, made with ffmpeg; False without it."""
+    if shutil.which("ffmpeg") is None:
+        return False
+    with tempfile.TemporaryDirectory() as folder:
+        for number, frame in enumerate(frames):
+            frame.save(Path(folder) / f"{number:03d}.png")
+        command = ["ffmpeg", "-loglevel", "error", "-y", "-framerate", "1", "-i",
+                   str(Path(folder) / "%03d.png"), "-c:v", "libx264", "-pix_fmt", "yuv420p",
+                   "-r", "10", "-threads", "1"]  # fmt: skip
+        if scale:
+            command += ["-vf", f"scale={scale}"]
+        subprocess.run([*command, str(path)], check=True)
+    return True
+
+
+def _write_partner_list(path: Path, images: list[Path]) -> None:
+    """A hash list as a partner organisation would share it (python-threatexchange's CSV)."""
+    from redline.signals.pdq import PdqSignal
+
+    with path.open("w", encoding="utf-8", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(["signal_type", "signal_str", "collab", "category", "tags"])
+        for image in images:
+            writer.writerow(
+                ["pdq", PdqSignal.compute(image)[0].value, "Demo Partner", "POSITIVE_CLASS", "demo"]
+            )
+        writer.writerow(["pdq", "not-a-hash", "Demo Partner", "", ""])  # quarantined on import
 
 
 def _posts(rng: random.Random) -> list[dict[str, str]]:
@@ -233,6 +270,16 @@ def build_demo(root: Path) -> DemoSet:
     urls.write_text(
         "# outlinks collected for the demo\n" + "\n".join(URLS) + "\n", encoding="utf-8"
     )
+    # Known content the demo banks hold: three originals, and a clip whose smaller copy is posted.
+    known = [media / f"demo-{n}.png" for n in (1, 2, 3)]
+    clip_frames = [base_image(20 + n, random.Random(20 + n)) for n in range(5)]  # noqa: S311
+    known_video = root / "known" / "demo-clip.mp4"
+    known_video.parent.mkdir(exist_ok=True)
+    if _write_video(known_video, clip_frames):
+        _write_video(media / "demo-clip-small.mp4", clip_frames, scale="320:240")
+        known.append(known_video)
+    partner_list = root / "partner-hashes.csv"
+    _write_partner_list(partner_list, [media / "demo-4.png", media / "demo-5.png"])
     return DemoSet(
         root,
         {
@@ -241,4 +288,27 @@ def build_demo(root: Path) -> DemoSet:
             "demo-telegram": (telegram, "telegram-json"),
             "demo-urls": (urls, "url-list"),
         },
+        known_media=known,
+        partner_list=partner_list,
     )
+
+
+def seed_demo_banks(engine: Engine, data_dir: Path, demo: DemoSet, actor: str) -> dict[str, int]:
+    """Create the demo banks (once): known media added from files, a partner's hash list imported.
+
+    Returns how many entries each demo bank holds.
+    """
+    from redline import banks
+
+    existing = {b.name for b in banks.list_banks(engine)}
+    if "demo-known-media" not in existing:
+        banks.create_bank(engine, "demo-known-media", actor=actor,
+                          description="Synthetic 'known content' for the demo")  # fmt: skip
+        for path in demo.known_media:
+            banks.add_media(engine, data_dir, "demo-known-media", path, actor=actor,
+                            category="demo_known_content", source_org="redline demo")  # fmt: skip
+    if "demo-partner-list" not in existing and demo.partner_list is not None:
+        banks.create_bank(engine, "demo-partner-list", actor=actor, confirmed=False,
+                          description="A hash list shared by a (fictional) partner")  # fmt: skip
+        banks.import_file(engine, "demo-partner-list", demo.partner_list, actor=actor)
+    return {b.name: b.entries for b in banks.list_banks(engine) if b.name.startswith("demo-")}

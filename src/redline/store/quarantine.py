@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, literal, or_, select
 
-from redline.model import Quarantine, Source
+from redline.model import Bank, Quarantine, Source
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,10 +41,14 @@ class QuarantineEntry:
 
 
 def _select() -> Any:
-    return select(
-        Quarantine.id, Source.name, Quarantine.format, Quarantine.file, Quarantine.location,
-        Quarantine.reason, Quarantine.raw, Quarantine.raw_size, Quarantine.created_at,
-    ).join(Source, Source.id == Quarantine.source_id)  # fmt: skip
+    # A record comes from a source's input or from a hash list imported into a bank.
+    origin = func.coalesce(Source.name, literal("bank ") + Bank.name, literal("?"))
+    return (
+        select(Quarantine.id, origin, Quarantine.format, Quarantine.file, Quarantine.location,
+               Quarantine.reason, Quarantine.raw, Quarantine.raw_size, Quarantine.created_at)
+        .outerjoin(Source, Source.id == Quarantine.source_id)
+        .outerjoin(Bank, Bank.id == Quarantine.bank_id)
+    )  # fmt: skip
 
 
 def list_quarantine(
@@ -53,7 +57,7 @@ def list_quarantine(
     """Quarantined records, newest first."""
     query = _select().order_by(Quarantine.id.desc()).limit(limit)
     if source is not None:
-        query = query.where(Source.name == source)
+        query = query.where(or_(Source.name == source, literal("bank ") + Bank.name == source))
     with engine.connect() as connection:
         return [QuarantineEntry(*row) for row in connection.execute(query)]
 
