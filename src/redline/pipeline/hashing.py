@@ -42,7 +42,7 @@ class HashResult:
 def hash_image(path: Path) -> list[tuple[str, str, int | None, dict[str, Any] | None]]:
     """PDQ of an image, with its other seven orientations kept for dihedral matching and, when
     it has uniform borders, the PDQ of the image without them (letterboxed re-uploads)."""
-    rgb = pdq.load_rgb(path)
+    rgb = pdq.load_for_pdq(path)
     vectors, quality = pdqhash.compute_dihedral(rgb)
     hexes = [pdq.to_hex(v) for v in vectors]
     meta: dict[str, Any] = {"dihedral": hexes[1:]}

@@ -7,6 +7,8 @@ bit first, which is python-threatexchange's order and so every shared hash list'
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import ClassVar
 
@@ -23,9 +25,11 @@ HEX_DIGITS = frozenset("0123456789abcdef")
 # flipping about the x axis turns the image upside down; about the y axis mirrors it left-right.
 DIHEDRAL = ("original", "rotate90", "rotate180", "rotate270", "upside_down", "mirror",
             "transpose", "transverse")  # fmt: skip
-# JPEGs are decoded at a reduced scale no smaller than this: PDQ works on a 64x64 summary, and
-# full-size decoding costs several times more for hashes within a bit or two of each other.
-DRAFT_SIZE = (512, 512)
+# Big JPEGs are decoded at a reduced scale no smaller than this (Pillow draft): hashing a 12 MP
+# photo at full size takes most of a second. Not smaller: other organisations hash at full size,
+# and a 1600x1200 photo decoded at 800x600 already drifted by up to 14 bits (measured), which
+# would eat into the match threshold. benchmarks/hashing.py reports the drift on its corpus.
+DRAFT_SIZE = (1024, 1024)
 
 
 def to_hex(bits: np.ndarray) -> str:
@@ -33,19 +37,42 @@ def to_hex(bits: np.ndarray) -> str:
     return np.packbits(bits.astype(np.uint8)).tobytes().hex()
 
 
-def load_rgb(path: Path, *, draft: bool = True) -> np.ndarray:
-    """An image file as an RGB uint8 array; BadSignal when it cannot be decoded."""
+@contextmanager
+def _decoding(path: Path) -> Iterator[Image.Image]:
+    """Open an image; BadSignal for anything that cannot be decoded, bombs included."""
     with warnings.catch_warnings():
+        # Pillow only warns between 1x and 2x its pixel limit; redline refuses both.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             with Image.open(path) as image:
-                if draft and image.format == "JPEG":
-                    image.draft("RGB", DRAFT_SIZE)
-                return np.asarray(image.convert("RGB"))
+                yield image
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as error:
             raise BadSignal(f"unreadable image: {error}") from None
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
             raise BadSignal(f"refused as a decompression bomb: {error}") from None
+
+
+def load_rgb(path: Path, *, draft: bool = True) -> np.ndarray:
+    """An image file as an RGB uint8 array (big JPEGs drafted unless ``draft`` is False)."""
+    with _decoding(path) as image:
+        if draft and image.format == "JPEG":
+            image.draft("RGB", DRAFT_SIZE)
+        return np.asarray(image.convert("RGB"))
+
+
+def load_for_pdq(path: Path) -> np.ndarray:
+    """An image as PDQ needs it: an (H, W, 3) uint8 array whose luminance is the image's.
+
+    JPEGs are decoded to their luminance channel only (and drafted when big), then shown as three
+    equal channels without copying: JPEG's Y uses PDQ's own luma weights (0.299, 0.587, 0.114), so
+    the hash is the same (measured: 0 bits from a colour decode) and decoding costs half.
+    """
+    with _decoding(path) as image:
+        if image.format != "JPEG" or image.mode not in {"RGB", "YCbCr", "L"}:
+            return np.asarray(image.convert("RGB"))
+        image.draft("L", DRAFT_SIZE)
+        luma = np.asarray(image.convert("L"))
+        return np.broadcast_to(luma[..., None], (*luma.shape, 3))
 
 
 def hash_array(rgb: np.ndarray) -> Hash:
@@ -81,7 +108,7 @@ class PdqSignal(SignalType):
 
     @classmethod
     def compute(cls, path: Path) -> list[Hash]:
-        return [hash_array(load_rgb(path))]
+        return [hash_array(load_for_pdq(path))]
 
     @classmethod
     def compare(cls, a: str, b: str, threshold: float | None = None) -> Comparison:

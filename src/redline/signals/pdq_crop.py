@@ -21,7 +21,7 @@ from typing import ClassVar
 import numpy as np
 
 from redline.signals.base import Comparison, Hash, SignalType
-from redline.signals.pdq import MATCH_THRESHOLD, PdqSignal, hash_array, load_rgb
+from redline.signals.pdq import MATCH_THRESHOLD, PdqSignal, hash_array, load_for_pdq
 
 # (name, left, top, right, bottom) as fractions of width and height. PDQ moves by tens of bits
 # when a crop is off by half a percent on sharp-edged images (measured on the demo's generated
@@ -67,26 +67,32 @@ def crop_hashes(rgb: np.ndarray) -> list[Hash]:
 
 
 def trim_borders(rgb: np.ndarray) -> np.ndarray | None:
-    """The image without uniform borders, or None when it has none worth trimming."""
-    grey = rgb.astype(np.int16).mean(axis=2)
-    height, width = grey.shape
+    """The image without uniform borders, or None when it has none worth trimming.
 
-    def uniform(line: np.ndarray, colour: float) -> bool:
-        return bool(np.abs(line - colour).max() <= BORDER_TOLERANCE)
-
+    Works on a copy subsampled to about 256 pixels a side: borders are many pixels thick, and the
+    full-size pass took longer than hashing itself.
+    """
+    height, width = rgb.shape[:2]
+    step = max(1, min(height, width) // 256)
+    small = rgb[::step, ::step]
+    # Sum of the channels, not their mean: the same test at a third of the cost.
+    grey = small[..., 0].astype(np.int16) + small[..., 1] + small[..., 2]
     corner = float(np.median([grey[0, 0], grey[0, -1], grey[-1, 0], grey[-1, -1]]))
-    top = 0
-    while top < height // 3 and uniform(grey[top], corner):
-        top += 1
-    bottom = height
-    while bottom > height - height // 3 and uniform(grey[bottom - 1], corner):
-        bottom -= 1
-    left = 0
-    while left < width // 3 and uniform(grey[top:bottom, left], corner):
-        left += 1
-    right = width
-    while right > width - width // 3 and uniform(grey[top:bottom, right - 1], corner):
-        right -= 1
+    deviation = np.abs(grey - corner) > 3 * BORDER_TOLERANCE
+    content_rows = np.flatnonzero(deviation.any(axis=1))
+    content_cols = np.flatnonzero(deviation.any(axis=0))
+    if content_rows.size == 0 or content_cols.size == 0:
+        return None  # a blank image has no picture inside any border
+    # Round inwards to whole subsampled pixels: a sliver of border left costs less than picture lost.
+    top, bottom = int(content_rows[0]) * step, min(height, (int(content_rows[-1]) + 1) * step)
+    left, right = int(content_cols[0]) * step, min(width, (int(content_cols[-1]) + 1) * step)
+    if (
+        top > height // 3
+        or left > width // 3
+        or bottom < height - height // 3
+        or right < width - width // 3
+    ):
+        return None  # more "border" than that is a picture with a plain area, not a frame
     trimmed_share = max((top + height - bottom) / height, (left + width - right) / width)
     if trimmed_share < MIN_TRIM:
         return None
@@ -106,7 +112,7 @@ class PdqCropSignal(SignalType):
 
     @classmethod
     def compute(cls, path: Path) -> list[Hash]:
-        return cls.compute_array(load_rgb(path))
+        return cls.compute_array(load_for_pdq(path))
 
     @classmethod
     def compute_array(cls, rgb: np.ndarray) -> list[Hash]:
