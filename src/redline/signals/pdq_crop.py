@@ -83,7 +83,7 @@ def trim_borders(rgb: np.ndarray) -> np.ndarray | None:
     content_cols = np.flatnonzero(deviation.any(axis=0))
     if content_rows.size == 0 or content_cols.size == 0:
         return None  # a blank image has no picture inside any border
-    # Round inwards to whole subsampled pixels: a sliver of border left costs less than picture lost.
+    # Round inwards to whole subsampled pixels: a sliver of border costs less than lost picture.
     top, bottom = int(content_rows[0]) * step, min(height, (int(content_rows[-1]) + 1) * step)
     left, right = int(content_cols[0]) * step, min(width, (int(content_cols[-1]) + 1) * step)
     if (
