@@ -488,7 +488,7 @@ def bank_add(
     as_json: JsonFlag = False,
 ) -> None:
     """Add known content to a bank, by media file or by hash (every change is audited)."""
-    from redline.banks import add_entry, add_media
+    from redline.banks import add_entry, add_media_files
     from redline.store.audit import cli_actor
 
     if not files and not hashes:
@@ -509,14 +509,22 @@ def bank_add(
         for path in files or []:
             if not path.is_file():
                 raise UsageProblem(f"{path}: no such file")
-            added.append(add_media(engine, settings.data_dir, name, path, actor=cli_actor(),
-                                   max_bytes=settings.max_media_bytes, **labels))  # fmt: skip
+        entries, problems = add_media_files(
+            engine, settings.data_dir, name, list(files or []), actor=cli_actor(),
+            max_bytes=settings.max_media_bytes, **labels,
+        )  # fmt: skip
+        added.extend(entries)
     if as_json:
-        _print_json([{"id": e.id, "bank": e.bank, "signals": e.signals} for e in added])
-        return
+        _print_json({"added": [{"id": e.id, "bank": e.bank, "signals": e.signals} for e in added],
+                     "quarantined": problems})  # fmt: skip
+        raise typer.Exit(1 if problems else 0)
     for entry in added:
         kinds = ", ".join(f"{k} {v[0][:16]}…" for k, v in entry.signals.items())
         out.print(f"added entry {entry.id} to {escape(entry.bank)}: {kinds}")
+    for problem in problems:
+        err.print(f"[red]quarantined[/] {escape(problem)}")
+    if problems:
+        raise typer.Exit(1)
 
 
 @bank_app.command("import")
@@ -752,7 +760,10 @@ def _fail(message: str, code: int) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI: usage errors are one line and exit code 2; nothing ends in a traceback."""
     try:
-        app(args=argv, prog_name="redline", standalone_mode=False)
+        # Outside standalone mode click returns typer.Exit's code instead of raising it.
+        code = app(args=argv, prog_name="redline", standalone_mode=False)
+        if isinstance(code, int) and code != 0:
+            raise SystemExit(code)
     except NoArgsIsHelpError as help_request:
         out.print(help_request.format_message())
         raise SystemExit(0) from None

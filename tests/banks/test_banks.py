@@ -180,3 +180,37 @@ def test_export_then_import_reproduces_the_bank(engine: Engine, tmp_path: Path) 
     assert exported[1].startswith(f"pdq,{H1},recruitment,x y,,")
     document = json.loads(banks.export_bank(engine, "a", "json"))
     assert document["entries"][0]["signals"] == {"pdq": H1}
+
+
+def test_adding_files_quarantines_the_bad_ones_and_adds_the_rest(
+    engine: Engine, settings: Settings, tmp_path: Path, cli
+) -> None:  # type: ignore[no-untyped-def]
+    from tests.ingest.test_media_dir import png_claiming
+
+    good = tmp_path / "good.jpg"
+    photo("coffee").save(good, quality=90)
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    (tmp_path / "bomb.png").write_bytes(png_claiming(50_000, 50_000))
+    (tmp_path / "truncated.jpg").write_bytes(good.read_bytes()[:2000])
+    assert cli("bank", "create", "known").code == 0
+    files = [str(tmp_path / n) for n in ("empty.jpg", "good.jpg", "bomb.png", "truncated.jpg")]
+    result = cli("bank", "add", "known", *files, "--json")
+    assert result.code == 1
+    report = json.loads(result.out)
+    assert [e["signals"]["pdq"] for e in report["added"]] != [] and len(report["added"]) == 1
+    reasons = {Path(q.file).name: q.reason for q in quarantined(engine)}
+    assert reasons["empty.jpg"] == "empty file (0 bytes)"
+    assert reasons["bomb.png"].startswith("refused as a decompression bomb")
+    assert reasons["truncated.jpg"].startswith("unreadable image")
+    listed = json.loads(cli("quarantine", "list", "--json").out)
+    assert {q["source"] for q in listed} == {"bank known"}
+    assert cli("bank", "add", "nope", str(good)).code == 2
+
+
+def test_labels_with_nul_characters_are_refused(engine: Engine) -> None:
+    banks.create_bank(engine, "b", actor="t")
+    with pytest.raises(ValueError, match="note contains a NUL character"):
+        banks.add_entry(engine, "b", {"pdq": H1}, actor="t", note="a\x00b")
+    entry = banks.add_entry(engine, "b", {"pdq": H1}, actor="t")
+    with pytest.raises(ValueError, match="category contains a NUL character"):
+        banks.update_entry(engine, entry.id, {"category": "\x00"}, actor="t")

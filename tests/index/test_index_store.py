@@ -54,10 +54,11 @@ def test_disabled_and_deleted_entries_never_match(engine: Engine, settings: Sett
     assert len(matcher.match_pdq([H1])[0]) == 1
     banks.set_entry_enabled(engine, entry.id, False, actor="t")
     assert matcher.match_pdq([H1]) == [[]]
-    assert len(matcher.match_pdq([H1], include_disabled=True)[0]) == 1
+    assert matcher.match_pdq([H1], include_disabled_banks=True) == [[]]  # entries: never
     banks.set_entry_enabled(engine, entry.id, True, actor="t")
     banks.update_bank(engine, "b", {"enabled": False}, actor="t")
     assert matcher.match_pdq([H1]) == [[]]
+    assert len(matcher.match_pdq([H1], include_disabled_banks=True)[0]) == 1  # HMA's coinflip
     banks.update_bank(engine, "b", {"enabled": True}, actor="t")
     banks.delete_entry(engine, entry.id, actor="t")
     assert matcher.match_pdq([H1]) == [[]]
@@ -80,3 +81,20 @@ def test_per_bank_thresholds_and_quality(engine: Engine, settings: Settings) -> 
 def test_status_of_a_database_without_indexes(engine: Engine, tmp_path: Path) -> None:
     status = IndexStore(engine, tmp_path).status()
     assert status["pdq"] == {"present": False, "size": 0, "built_to": -1, "generation": -1}
+
+
+def test_deleting_the_newest_entry_then_adding_another_keeps_the_index_right(
+    engine: Engine, settings: Settings
+) -> None:
+    banks.create_bank(engine, "b", actor="t")
+    keep = banks.add_entry(engine, "b", {"pdq": H1}, actor="t")
+    store = IndexStore(engine, settings.data_dir)
+    matcher = Matcher(engine, store)
+    gone = banks.add_entry(engine, "b", {"pdq": near(H1, 60)}, actor="t")
+    assert len(matcher.match_pdq([near(H1, 60)])[0]) == 1  # indexed, as a delta
+    banks.delete_entry(engine, gone.id, actor="t")
+    new = banks.add_entry(engine, "b", {"pdq": "0" * 64}, actor="t")
+    assert new.id > gone.id  # ids are never reused, so nothing old can pass for something new
+    assert [m.entry_id for m in matcher.match_pdq(["0" * 64])[0]] == [new.id]
+    assert [m.entry_id for m in matcher.match_pdq([near(H1, 60)])[0]] == []
+    assert [m.entry_id for m in matcher.match_pdq([H1])[0]] == [keep.id]

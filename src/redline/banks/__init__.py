@@ -18,7 +18,7 @@ from redline.banks.manage import (
     update_bank,
     update_entry,
 )
-from redline.banks.transfer import ImportSummary, export_bank, import_file
+from redline.banks.transfer import ImportSummary, add_media_files, export_bank, import_file
 
 __all__ = [
     "BankExists",
@@ -29,6 +29,7 @@ __all__ = [
     "UnknownEntry",
     "add_entry",
     "add_media",
+    "add_media_files",
     "create_bank",
     "delete_bank",
     "delete_entry",

@@ -160,6 +160,7 @@ def create_bank(
 ) -> BankInfo:
     """Create an empty bank."""
     check_name(name)
+    _check_text(description=description)
     if not 0 <= pdq_threshold <= 63:
         raise ValueError(f"PDQ threshold {pdq_threshold} is outside 0..63")
     if not 0.0 <= enabled_ratio <= 1.0:
@@ -267,6 +268,13 @@ def delete_bank(engine: Engine, name: str, *, actor: str) -> bool:
         return True
 
 
+def _check_text(**fields: Any) -> None:
+    """Refuse label text that no database can store faithfully (PostgreSQL rejects NUL)."""
+    for name, value in fields.items():
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError(f"{name} contains a NUL character")
+
+
 def _validated(signals: Mapping[str, str]) -> dict[str, str]:
     if not signals:
         raise BadSignal("no signals given")
@@ -293,6 +301,7 @@ def add_entry(
     when the entry was made from a file; ``signals`` is then their first value per type.
     """
     clean = _validated(signals)
+    _check_text(category=category, source_org=source_org, note=note, tags=tags)
     computed = dict(hashes or {kind: [Hash(value)] for kind, value in clean.items()})
     now = utcnow()
     with engine.begin() as connection:
@@ -477,6 +486,7 @@ def update_entry(
     allowed = {"category", "source_org", "note", "tags"}
     if set(changes) - allowed:
         raise ValueError(f"cannot change {', '.join(sorted(set(changes) - allowed))}")
+    _check_text(**changes)
     with engine.begin() as connection:
         row = connection.execute(
             select(*BankEntry.__table__.columns).where(BankEntry.id == entry_id)

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from redline.banks.formats import CSV_COLUMNS, BadRow, HashRow, guess_format, read_rows, write_csv
-from redline.banks.manage import _bank_id, _touch, get_bank
+from redline.banks.manage import EntryInfo, _bank_id, _touch, add_media, get_bank
 from redline.model import BankEntry, BankSignal, Quarantine
 from redline.model.base import utcnow
 from redline.signals import BadSignal, signal_type
@@ -189,6 +189,41 @@ def _quarantine_insert(
         .on_conflict_do_nothing()
         .returning(Quarantine.id)
     )
+
+
+def add_media_files(
+    engine: Engine, data_dir: Path, bank: str, paths: list[Path], *, actor: str,
+    max_bytes: int = 2_000_000_000, **labels: Any,
+) -> tuple[list[EntryInfo], list[str]]:  # fmt: skip
+    """Add several media files to a bank; a file that cannot be hashed is quarantined with the
+    reason and the others are still added. Returns (entries added, problems)."""
+    added: list[EntryInfo] = []
+    problems: list[str] = []
+    for path in paths:
+        try:
+            added.append(
+                add_media(engine, data_dir, bank, path, actor=actor, max_bytes=max_bytes, **labels)
+            )
+        except BadSignal as error:
+            reason = str(error).removeprefix(f"{path.name}: ")
+            raw = _head(path)
+            with engine.begin() as connection:
+                bank_id = _bank_id(connection, bank)
+                connection.execute(
+                    _quarantine_insert(
+                        connection, bank_id, "media", str(path), "whole file", reason, raw
+                    )
+                )
+            problems.append(f"{path}: {reason}")
+    return added, problems
+
+
+def _head(path: Path, limit: int = 4_000_000) -> bytes:
+    try:
+        with path.open("rb") as stream:
+            return stream.read(limit)
+    except OSError:
+        return b""
 
 
 def export_bank(

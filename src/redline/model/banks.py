@@ -41,6 +41,9 @@ class BankEntry(Base):
     """One piece of known content in a bank, with its labels and where it came from."""
 
     __tablename__ = "bank_entries"
+    # Ids are never reused after a delete (SQLite would reuse the highest): HMA clients hold on
+    # to content ids, and the indexes read new signals as "ids above the last one seen".
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id", ondelete="CASCADE"), index=True)
@@ -65,6 +68,7 @@ class BankSignal(Base):
     __table_args__ = (
         UniqueConstraint("entry_id", "signal_type", "value"),
         Index("ix_bank_signals_type_value", "signal_type", "value"),
+        {"sqlite_autoincrement": True},  # see BankEntry: ids are never reused
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

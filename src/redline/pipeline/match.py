@@ -103,7 +103,7 @@ class Matcher:
         dihedral: Sequence[Sequence[str]] | None = None,
         trimmed: Sequence[str | None] | None = None,
         qualities: Sequence[int | None] | None = None,
-        include_disabled: bool = False,
+        include_disabled_banks: bool = False,
     ) -> list[list[BankMatch]]:
         """Matches of each PDQ hash, best first, one per bank entry.
 
@@ -112,7 +112,7 @@ class Matcher:
         its trimmed form, is also looked up among the banks' crop hashes (``pdq_crop``).
         """
         banks = self.banks()
-        usable = [b for b in banks.values() if include_disabled or b.enabled]
+        usable = [b for b in banks.values() if include_disabled_banks or b.enabled]
         results: list[list[BankMatch]] = [[] for _ in hashes]
         if not hashes or not usable:
             return results
@@ -148,7 +148,7 @@ class Matcher:
             for kind, hits in (("pdq", plain[number]), ("pdq_crop", cropped[number])):
                 for hit in hits:
                     match = _pdq_match(kind, hit, transform, queries[number], entries, banks,
-                                       include_disabled)  # fmt: skip
+                                       include_disabled_banks)  # fmt: skip
                     if match is None:
                         continue
                     key = (position, match.entry_id)
@@ -162,7 +162,7 @@ class Matcher:
         return results
 
     def match_vpdq(
-        self, values: Sequence[str], *, include_disabled: bool = False
+        self, values: Sequence[str], *, include_disabled_banks: bool = False
     ) -> list[list[BankMatch]]:
         """Matches of each vPDQ hash: >= 80% of its good frames found in a banked video."""
         banks = self.banks()
@@ -186,7 +186,7 @@ class Matcher:
                 if entry is None:
                     continue
                 bank = banks.get(entry.bank_id)
-                if bank is None or not (include_disabled or (bank.enabled and entry.enabled)):
+                if bank is None or not _usable(bank, entry.enabled, include_disabled_banks):
                     continue
                 entry_id, category, bank_value = entry.entry_id, entry.category, entry.value
                 query_percent = 100 * len(matched) / len(frames)
@@ -216,7 +216,7 @@ class Matcher:
         return results
 
     def match_exact(
-        self, signal_type: str, values: Sequence[str], *, include_disabled: bool = False
+        self, signal_type: str, values: Sequence[str], *, include_disabled_banks: bool = False
     ) -> list[list[BankMatch]]:
         """Matches of exact hashes (md5, video_md5, sha256) by equality."""
         banks = self.banks()
@@ -246,7 +246,7 @@ class Matcher:
                 seen: set[tuple[str, int]] = set()
                 for value, _kind, entry_id, bank_id, entry_enabled, category in rows:
                     bank = banks.get(bank_id)
-                    if bank is None or not (include_disabled or (bank.enabled and entry_enabled)):
+                    if bank is None or not _usable(bank, entry_enabled, include_disabled_banks):
                         continue
                     if (value, entry_id) in seen:
                         continue
@@ -266,20 +266,26 @@ class Matcher:
         return results
 
 
+def _usable(bank: _Bank, entry_enabled: bool, include_disabled_banks: bool) -> bool:
+    """Whether a hit may match: a disabled entry never does; a disabled bank only when asked
+    (HMA's coinflip decides bank by bank itself)."""
+    return entry_enabled and (include_disabled_banks or bank.enabled)
+
+
 def _rank(match: BankMatch) -> tuple[bool, float]:
     return (match.signal_type != "pdq", match.distance)
 
 
 def _pdq_match(
     kind: str, hit: Hit, transform: str, query: str, entries: dict[int, _Entry],
-    banks: dict[int, _Bank], include_disabled: bool,
+    banks: dict[int, _Bank], include_disabled_banks: bool,
 ) -> BankMatch | None:  # fmt: skip
     """The match a PDQ index hit makes, or None when the entry, bank or transform rules it out."""
     entry = entries.get(hit.signal_id)
     if entry is None:
         return None  # deleted since the index was built
     bank = banks.get(entry.bank_id)
-    if bank is None or not (include_disabled or (bank.enabled and entry.enabled)):
+    if bank is None or not _usable(bank, entry.enabled, include_disabled_banks):
         return None
     threshold = bank.threshold if kind == "pdq" else min(bank.threshold, pdq_crop.THRESHOLD)
     if hit.distance > threshold:

@@ -44,6 +44,8 @@ def parse(value: str) -> list[Frame]:
         items = json.loads(value) if value.strip() else []
     except json.JSONDecodeError as error:
         raise BadSignal(f"invalid vPDQ hash: not a JSON list ({error.msg})") from None
+    except RecursionError:  # "[[[[...": nested past Python's recursion limit
+        raise BadSignal("invalid vPDQ hash: nested too deeply") from None
     if not isinstance(items, list):
         raise BadSignal("invalid vPDQ hash: not a JSON list")
     frames = []

@@ -62,6 +62,8 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["bank_id"], ["banks.id"], name="fk_bank_entries_bank_id_banks", ondelete="CASCADE"
         ),
+        # Never reuse ids after a delete: HMA clients keep content ids, indexes read by id.
+        sqlite_autoincrement=True,
     )
     op.create_index("ix_bank_entries_bank_id", "bank_entries", ["bank_id"])
     op.create_table(
@@ -82,6 +84,7 @@ def upgrade() -> None:
         sa.UniqueConstraint(
             "entry_id", "signal_type", "value", name="uq_bank_signals_entry_id_signal_type_value"
         ),
+        sqlite_autoincrement=True,
     )
     op.create_index("ix_bank_signals_type_value", "bank_signals", ["signal_type", "value"])
     op.create_table(

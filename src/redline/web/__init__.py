@@ -1,0 +1,36 @@
+"""redline's web app: FastAPI routers that are thin shells over the domain functions.
+
+``redline.web.app.create_app`` builds the app. Every router gets the database, the bank indexes
+and the matcher through ``Depends(services)``, so one app holds one set of them and a test can
+build an app on its own database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import cast
+
+from fastapi import Request
+from sqlalchemy import Engine
+
+from redline.config import Settings
+from redline.index.store import IndexStore
+from redline.pipeline.match import Matcher
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """What the app's endpoints work with: built once per app by ``create_app``."""
+
+    settings: Settings
+    engine: Engine
+    indexes: IndexStore
+    matcher: Matcher
+
+
+def services(request: Request) -> Services:
+    """The app's Services (use as ``Depends(services)``)."""
+    return cast(Services, request.app.state.services)
+
+
+__all__ = ["Services", "services"]

@@ -1,0 +1,24 @@
+"""The HMA-compatible API: Meta's Hasher-Matcher-Actioner ("Open Media Match") routes over redline.
+
+Mounted under ``/hma`` by ``create_app``, so a client of HMA 1.1 configured with the base URL
+``http://host:port/hma`` works unchanged: the same paths, arguments, JSON shapes, status codes
+and ``{"message": ...}`` error bodies. Where redline deliberately differs (it never fetches
+URLs; it never answers a bad input with 500) the route's docstring says so.
+
+- ``/m``: look-ups, compare, index status (``matching``)
+- ``/h``: hashing uploads (``hashing``)
+- ``/c``: banks and bank content (``curation``)
+- ``/status``, ``/status/live``, ``/site-map`` (``health``)
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from redline.web.hma import curation, hashing, health, matching
+
+router = APIRouter()
+for part in (matching.router, hashing.router, curation.router, health.router):
+    router.include_router(part)
+
+__all__ = ["router"]

@@ -1,0 +1,42 @@
+"""HMA's hashing routes (``/h``): the hashes of an uploaded photo or video.
+
+redline never fetches content from URLs (no outbound requests from the server: no SSRF, no
+fetching material on a caller's say-so), so ``GET /h/hash?url=`` is refused with a message
+saying to upload the file instead.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from redline.signals import BadSignal
+from redline.signals.pdq import QUALITY_THRESHOLD
+from redline.web.hma.errors import HmaRoute, abort
+from redline.web.hma.matching import NO_FETCH, upload_signal_types
+from redline.web.hma.payloads import FormBody, saved_upload, without_paths
+from redline.web.hma.signals import hash_upload
+
+router = APIRouter(route_class=HmaRoute, tags=["HMA hashing"])
+
+
+@router.get("/h/hash")
+def hash_url() -> dict[str, str]:
+    """Refused: redline does not fetch URLs."""
+    abort(400, NO_FETCH.format(route="/h/hash"))
+
+
+@router.post("/h/hash")
+def hash_post(form: FormBody, types: str | None = None) -> dict[str, str]:
+    """The hashes of an uploaded file: ``{"pdq": "..."}`` for a photo, ``video_md5`` and
+    ``vpdq`` for a video. As in HMA, a photo too plain to match on (PDQ quality under 50)
+    hashes as ``""``."""
+    with saved_upload(form) as upload:
+        kinds = upload_signal_types(upload.content_type, types)
+        try:
+            hashes = hash_upload(upload.path, kinds)
+        except BadSignal as error:
+            abort(400, f"invalid signal: {without_paths(str(error))}")
+    return {
+        kind.name: ("" if kind.name == "pdq" and (h.quality or 0) < QUALITY_THRESHOLD else h.value)
+        for kind, h in hashes
+    }
