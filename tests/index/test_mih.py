@@ -81,3 +81,19 @@ def test_hex_round_trip_keeps_python_threatexchange_bit_order() -> None:
     codes = hex_to_codes([value])
     assert codes_to_hex(codes) == [value]
     assert int(codes[0, 0]) == int(value[:16], 16)  # most significant word first
+
+
+def test_concurrent_searches_get_their_own_answers() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(3)
+    codes = random_codes(rng, 20000)
+    index = MihIndex.build(codes, np.arange(20000))
+    queries = [near(rng, codes, 20, 20) for _ in range(16)]
+    expected = [brute_force(codes, np.arange(20000), q, 31) for q in queries]
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(lambda q: index.search(q, 31), queries))
+    for mine, reference in zip(got, expected, strict=True):
+        assert [sorted(mine.of(i)) for i in range(20)] == [
+            sorted(reference.of(i)) for i in range(20)
+        ]

@@ -3,7 +3,7 @@
 PDQ hashes the whole frame, so cutting a few percent off the edges moves the hash by 50 to 130
 bits (measured on scikit-image's photographs), far past the match threshold of 31, and re-framing
 is exactly how re-uploads dodge hash matching. For each image added to a bank from its file,
-redline also stores the PDQ hashes of a grid of 48 crops of it: centred (1% to 10% off every
+redline also stores the PDQ hashes of a grid of 64 crops of it: centred (1% to 10% off every
 side), one edge, two opposite edges, and corners, each from 2-3% to 10%. A re-upload cropped
 close to one of them hashes within the threshold of that crop's hash (measured: 12 to 32 bits
 where the whole-image hash was 44 to 136 bits away). Queries cost nothing extra: their ordinary
@@ -28,10 +28,10 @@ from redline.signals.pdq import MATCH_THRESHOLD, PdqSignal, hash_array, load_for
 # images; photographs tolerate about 1%), so the common re-framings get fine steps.
 CROPS: tuple[tuple[str, float, float, float, float], ...] = (
     *((f"centre{p}", p / 100, p / 100, p / 100, p / 100) for p in range(1, 11)),
-    *((f"left{p}", p / 100, 0.0, 0.0, 0.0) for p in (2, 4, 6, 8, 10)),
-    *((f"top{p}", 0.0, p / 100, 0.0, 0.0) for p in (2, 4, 6, 8, 10)),
-    *((f"right{p}", 0.0, 0.0, p / 100, 0.0) for p in (2, 4, 6, 8, 10)),
-    *((f"bottom{p}", 0.0, 0.0, 0.0, p / 100) for p in (2, 4, 6, 8, 10)),
+    *((f"left{p}", p / 100, 0.0, 0.0, 0.0) for p in range(2, 11)),
+    *((f"top{p}", 0.0, p / 100, 0.0, 0.0) for p in range(2, 11)),
+    *((f"right{p}", 0.0, 0.0, p / 100, 0.0) for p in range(2, 11)),
+    *((f"bottom{p}", 0.0, 0.0, 0.0, p / 100) for p in range(2, 11)),
     *((f"sides{p}", p / 100, 0.0, p / 100, 0.0) for p in (3, 6, 10)),
     *((f"topbottom{p}", 0.0, p / 100, 0.0, p / 100) for p in (3, 6, 10)),
     *((f"topleft{p}", p / 100, p / 100, 0.0, 0.0) for p in (3, 6, 10)),

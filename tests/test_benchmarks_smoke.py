@@ -1,0 +1,82 @@
+"""The PDQ benchmarks run end to end at tiny sizes and print the JSON their figures come from."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+FAMILIES = {"jpeg", "resize", "crop", "crop_one_side", "border", "overlay", "brightness",
+            "contrast", "grayscale", "flip", "rotate", "screenshot"}  # fmt: skip
+EXACT = {"recall": 1.0, "mismatched_queries": 0}
+
+
+def run_benchmark(script: str, *args: str, cache: Path) -> dict[str, Any]:
+    completed = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env={**os.environ, "REDLINE_BENCH_CACHE": str(cache)},
+    )
+    assert completed.returncode == 0, completed.stderr
+    result: dict[str, Any] = json.loads(completed.stdout)
+    return result
+
+
+def test_pdq_index_results_equal_faiss_flat(tmp_path: Path) -> None:
+    result = run_benchmark(
+        "pdq_index.py",
+        *("--size", "1000", "--size", "3000", "--queries", "50", "--real-size", "300"),
+        *("--skip-pdqindex-above", "2000", "--repeat", "1"),
+        cache=tmp_path,
+    )
+    small, large = result["random"]
+    real = result["real"]
+    for section in (small, large, real):
+        assert section["recall"]["redline_batch"] == EXACT
+        assert section["recall"]["redline_single"] == EXACT
+        assert section["goal_met"]["recall_exact"] is True
+        assert section["query_us"]["redline_batch"] > 0
+        assert section["query_us"]["faiss_flat"] > 0
+    for section in (small, large):  # a planted query is within 31 of the hash it came from
+        assert section["planted_queries_with_hits"] == section["queries_planted_near"] == 25
+    assert small["recall"]["pdqindex"] == EXACT
+    assert large["build_s"]["pdqindex"] is None and large["pdqindex_skipped"]
+    assert real["recall"]["pdqindex"] == EXACT
+    assert real["planted_queries_with_hits"] > 0
+    assert list(tmp_path.glob("real-pdq-*.npz")), "the real hashes are cached"
+    assert {"python", "cpus", "system"} <= set(result["machine"])
+
+
+def test_robustness_measures_every_transform_family(tmp_path: Path) -> None:
+    result = run_benchmark(
+        "robustness.py", "--generated", "6", "--photos", "3", "--quick", cache=tmp_path
+    )
+    rows = {row["name"]: row for row in result["transforms"]}
+    assert {row["family"] for row in rows.values()} == FAMILIES
+    assert set(result["summary"]["families"]) == FAMILIES
+    assert result["corpus"]["photos"] == ["astronaut", "camera", "chelsea"]
+    assert result["corpus"]["images_measured"] == 9
+    for row in rows.values():
+        assert set(row["detection"]) == {"pdq", "pdq+dihedral", "redline", "redline+dihedral"}
+        assert row["images"] == 9
+        assert 0 <= row["distance"]["median"] <= row["distance"]["p95"] <= 256
+    # Sanity of the measurement itself: lossless or near-lossless changes are found, a quarter
+    # turn only with dihedral matching, and distinct images never match each other.
+    assert rows["grayscale"]["detection"]["pdq"] >= 0.9
+    assert rows["rotate_90"]["detection"]["pdq"] == 0
+    assert rows["rotate_90"]["detection"]["pdq+dihedral"] >= 0.5
+    # redline's scan (border-trimmed hash, crop grid) finds letterboxed and cropped copies that
+    # plain PDQ cannot.
+    assert rows["letterbox_black_12pct"]["detection"]["pdq"] == 0
+    assert rows["letterbox_black_12pct"]["detection"]["redline"] >= 0.9
+    assert rows["crop_2pct_each_side"]["detection"]["redline"] > rows["crop_2pct_each_side"]["detection"]["pdq"]
+    assert result["false_matches"]["original_pairs_matching"]["redline+dihedral"] == 0
+    assert result["false_matches"]["original_pairs"] == 36
+    assert result["false_matches"]["original_pairs_matching"]["pdq"] == 0
