@@ -76,7 +76,10 @@ def test_robustness_measures_every_transform_family(tmp_path: Path) -> None:
     # plain PDQ cannot.
     assert rows["letterbox_black_12pct"]["detection"]["pdq"] == 0
     assert rows["letterbox_black_12pct"]["detection"]["redline"] >= 0.9
-    assert rows["crop_2pct_each_side"]["detection"]["redline"] > rows["crop_2pct_each_side"]["detection"]["pdq"]
+    assert (
+        rows["crop_2pct_each_side"]["detection"]["redline"]
+        > rows["crop_2pct_each_side"]["detection"]["pdq"]
+    )
     assert result["false_matches"]["original_pairs_matching"]["redline+dihedral"] == 0
     assert result["false_matches"]["original_pairs"] == 36
     assert result["false_matches"]["original_pairs_matching"]["pdq"] == 0
