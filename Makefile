@@ -28,7 +28,12 @@ lint: $(INSTALLED)
 
 bench: $(INSTALLED)
 	scripts/system-deps.sh bench
-	$(BIN)/python benchmarks/ingest.py
+	mkdir -p benchmarks/results
+	$(BIN)/python benchmarks/ingest.py > benchmarks/results/ingest.json
+	$(BIN)/python benchmarks/pdq_index.py --size 1000000 --size 10000000 > benchmarks/results/pdq_index.json
+	$(BIN)/python benchmarks/hashing.py > benchmarks/results/hashing.json
+	$(BIN)/python benchmarks/robustness.py > benchmarks/results/robustness.json
+	@echo "Results in benchmarks/results/"
 
 install: $(INSTALLED)
 
