@@ -189,7 +189,7 @@ def test_export_then_import_reproduces_the_bank(engine: Engine, tmp_path: Path) 
 def test_adding_files_quarantines_the_bad_ones_and_adds_the_rest(
     engine: Engine, settings: Settings, tmp_path: Path, cli
 ) -> None:  # type: ignore[no-untyped-def]
-    from tests.ingest.test_media_dir import png_claiming
+    from tests.media_fixtures import png_claiming
 
     good = tmp_path / "good.jpg"
     photo("coffee").save(good, quality=90)

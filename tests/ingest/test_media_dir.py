@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import struct
-import zlib
 from pathlib import Path
 
 from PIL import Image
@@ -13,23 +11,7 @@ from sqlalchemy import Engine, select
 from redline.config import Settings
 from redline.model import Media
 from tests.helpers import items, quarantined, run_ingest
-
-
-def png_claiming(width: int, height: int) -> bytes:
-    """A tiny PNG whose header claims a huge image: a decompression bomb's calling card."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-        )
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
-        + chunk(b"IEND", b"")
-    )
+from tests.media_fixtures import png_claiming
 
 
 def test_images_videos_and_sidecars(tmp_path: Path, engine: Engine, settings: Settings) -> None:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import io
 import shutil
-import struct
 import subprocess
-import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -17,6 +15,7 @@ from PIL import Image
 
 from redline.config import Settings
 from redline.web.app import create_app
+from tests.media_fixtures import png_claiming
 
 ClientFactory = Callable[..., TestClient]
 
@@ -65,18 +64,7 @@ class Media:
 
     def bomb(self, width: int = 50_000, height: int = 50_000) -> bytes:
         """A tiny PNG whose header claims a huge image: a decompression bomb's calling card."""
-
-        def chunk(kind: bytes, data: bytes) -> bytes:
-            crc = struct.pack(">I", zlib.crc32(kind + data))
-            return struct.pack(">I", len(data)) + kind + data + crc
-
-        header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-        return (
-            b"\x89PNG\r\n\x1a\n"
-            + chunk(b"IHDR", header)
-            + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
-            + chunk(b"IEND", b"")
-        )
+        return png_claiming(width, height)
 
     def video(self, pattern: str = "testsrc", seconds: int = 3) -> bytes:
         """A short real MP4 made by FFmpeg (skips the test when FFmpeg is not installed)."""

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from redline.signals import BadSignal
 from redline.signals.pdq import QUALITY_THRESHOLD
 from redline.web.hma.errors import HmaRoute, abort
-from redline.web.hma.matching import NO_FETCH, upload_signal_types
-from redline.web.hma.payloads import FormBody, saved_upload, without_paths
-from redline.web.hma.signals import hash_upload
+from redline.web.hma.matching import NO_FETCH, hash_uploaded
+from redline.web.hma.payloads import FormBody
 
 router = APIRouter(route_class=HmaRoute, tags=["HMA hashing"])
 
@@ -30,12 +28,7 @@ def hash_post(form: FormBody, types: str | None = None) -> dict[str, str]:
     """The hashes of an uploaded file: ``{"pdq": "..."}`` for a photo, ``video_md5`` and
     ``vpdq`` for a video. As in HMA, a photo too plain to match on (PDQ quality under 50)
     hashes as ``""``."""
-    with saved_upload(form) as upload:
-        kinds = upload_signal_types(upload.content_type, types)
-        try:
-            hashes = hash_upload(upload.path, kinds)
-        except BadSignal as error:
-            abort(400, f"invalid signal: {without_paths(str(error))}")
+    hashes = hash_uploaded(form, types)
     return {
         kind.name: ("" if kind.name == "pdq" and (h.quality or 0) < QUALITY_THRESHOLD else h.value)
         for kind, h in hashes

@@ -63,6 +63,17 @@ def upload_signal_types(content_type: str, types: str | None) -> list[HmaSignalT
         abort(400, str(error))
 
 
+def hash_uploaded(form: FormBody, types: str | None) -> list[tuple[HmaSignalType, Hash]]:
+    """Save the upload, choose its signal types (HMA's ``types=``) and hash it; 400 in HMA's
+    words when the file cannot be hashed."""
+    with saved_upload(form) as upload:
+        kinds = upload_signal_types(upload.content_type, types)
+        try:
+            return hash_upload(upload.path, kinds)
+        except BadSignal as error:
+            abort(400, f"invalid signal: {without_paths(str(error))}")
+
+
 def lookup(
     app: Services,
     kind: HmaSignalType,
@@ -143,12 +154,7 @@ def lookup_post(
     types: str | None = None,
 ) -> dict[str, MatchesByBank]:
     """Matches of an uploaded photo or video, by signal type then bank."""
-    with saved_upload(form) as upload:
-        kinds = upload_signal_types(upload.content_type, types)
-        try:
-            hashes = hash_upload(upload.path, kinds)
-        except BadSignal as error:
-            abort(400, f"invalid signal: {without_paths(str(error))}")
+    hashes = hash_uploaded(form, types)
     response: dict[str, MatchesByBank] = {}
     for kind, computed in hashes:
         if kind.name == "pdq" and (computed.quality or 0) < QUALITY_THRESHOLD:
