@@ -64,6 +64,9 @@ def test_redline_demo_ingests_everything(
     assert banks["demo-known-media"]["entries"] == 4 and banks["demo-partner-list"]["entries"] == 2
     # The scan `make run` does shows every kind of match the demo was built for.
     assert cli("scan").code == 0
+    after = json.loads(cli("status", "--json").out)
+    assert (after["banks"], after["bank_entries"]) == (2, 6)
+    assert after["matches"] >= 30 and after["cases_open"] >= 25
     matches = json.loads(cli("matches", "--json").out)
     kinds = {(m["bank"], m["signal_type"]) for m in matches}
     assert {("demo-known-media", "pdq"), ("demo-known-media", "pdq_crop"),

@@ -227,7 +227,8 @@ def status(as_json: JsonFlag = False) -> None:
         return
     out.print(f"Database {data['database']} (schema {data['schema_revision']})")
     for key in ("sources", "items", "revisions", "texts", "reposted_texts", "media", "signals",
-                "quarantined", "audit_events"):  # fmt: skip
+                "quarantined", "banks", "bank_entries", "matches", "cases_open",
+                "audit_events"):  # fmt: skip
         out.print(f"  {key.replace('_', ' '):<15} {data[key]:>12,}")
     if data["per_source"]:
         table = Table(

@@ -6,7 +6,20 @@ from typing import Any
 
 from sqlalchemy import Engine, case, distinct, func, select
 
-from redline.model import AuditEvent, Item, ItemMedia, Media, Quarantine, Signal, Source, TextBody
+from redline.model import (
+    AuditEvent,
+    Bank,
+    BankEntry,
+    Case,
+    Item,
+    ItemMedia,
+    Match,
+    Media,
+    Quarantine,
+    Signal,
+    Source,
+    TextBody,
+)
 from redline.store.content import count_rows
 from redline.store.migrate import current_revision
 
@@ -78,6 +91,12 @@ def store_status(engine: Engine) -> dict[str, Any]:
             "signals": count_rows(connection, Signal.__table__),
             "quarantined": count_rows(connection, Quarantine.__table__),
             "audit_events": count_rows(connection, AuditEvent.__table__),
+            "banks": count_rows(connection, Bank.__table__),
+            "bank_entries": count_rows(connection, BankEntry.__table__),
+            "matches": count_rows(connection, Match.__table__),
+            "cases_open": int(
+                connection.scalar(select(func.count()).where(Case.status == "open")) or 0
+            ),
             "per_source": per_source,
         }
 
