@@ -1,12 +1,14 @@
-"""Signal types: one module each, registered in ``MEDIA_SIGNALS`` (and ``url`` for links in text).
+"""Signal types: one module each, registered in ``MEDIA_SIGNALS`` and ``TEXT_SIGNALS`` (and
+``url``/``outlinks`` for links in text).
 
-A new media signal type is one module with a ``SignalType`` subclass and one line here.
+A new signal type is one module with a ``SignalType`` subclass and one line here.
 """
 
 from __future__ import annotations
 
 from redline.signals.base import BadSignal, Comparison, Hash, SignalType
 from redline.signals.exact import Md5Signal, Sha256Signal, VideoMd5Signal
+from redline.signals.minhash import TextMinHashSignal
 from redline.signals.pdq import PdqSignal
 from redline.signals.pdq_crop import PdqCropSignal
 from redline.signals.vpdq import VpdqSignal
@@ -17,13 +19,27 @@ MEDIA_SIGNALS: dict[str, type[SignalType]] = {
 }
 
 
+# Signals of texts, banked like media hashes (text banks).
+TEXT_SIGNALS: dict[str, type[SignalType]] = {TextMinHashSignal.name: TextMinHashSignal}
+BANKABLE = {**MEDIA_SIGNALS, **TEXT_SIGNALS}
+
+
 def signal_type(name: str) -> type[SignalType]:
-    """The signal type called ``name``; BadSignal for an unknown name."""
+    """The bankable signal type called ``name``; BadSignal for an unknown name."""
     try:
-        return MEDIA_SIGNALS[name]
+        return BANKABLE[name]
     except KeyError:
-        known = ", ".join(MEDIA_SIGNALS)
+        known = ", ".join(BANKABLE)
         raise BadSignal(f"unknown signal type {name!r} (known: {known})") from None
 
 
-__all__ = ["MEDIA_SIGNALS", "BadSignal", "Comparison", "Hash", "SignalType", "signal_type"]
+__all__ = [
+    "BANKABLE",
+    "MEDIA_SIGNALS",
+    "TEXT_SIGNALS",
+    "BadSignal",
+    "Comparison",
+    "Hash",
+    "SignalType",
+    "signal_type",
+]
