@@ -13,6 +13,7 @@ run: $(INSTALLED)
 	$(BIN)/redline demo
 	$(BIN)/redline scan
 	$(BIN)/redline matches --limit 15
+	$(BIN)/redline outlinks --limit 10
 	$(BIN)/redline status
 
 test: $(INSTALLED)
@@ -33,6 +34,7 @@ bench: $(INSTALLED)
 	$(BIN)/python benchmarks/pdq_index.py --size 1000000 --size 10000000 > benchmarks/results/pdq_index.json
 	$(BIN)/python benchmarks/hashing.py > benchmarks/results/hashing.json
 	$(BIN)/python benchmarks/robustness.py > benchmarks/results/robustness.json
+	$(BIN)/python benchmarks/classify.py > benchmarks/results/classify.json
 	@echo "Results in benchmarks/results/"
 
 install: $(INSTALLED)
@@ -44,7 +46,7 @@ $(BIN)/python:
 
 $(INSTALLED): pyproject.toml | $(BIN)/python
 	scripts/system-deps.sh python
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench,embeddings]'
 	touch $@
 
 clean:

@@ -83,3 +83,15 @@ def test_robustness_measures_every_transform_family(tmp_path: Path) -> None:
     assert result["false_matches"]["original_pairs_matching"]["redline+dihedral"] == 0
     assert result["false_matches"]["original_pairs"] == 36
     assert result["false_matches"]["original_pairs_matching"]["pdq"] == 0
+
+
+def test_classify_benchmark_measures_redline_beside_its_raw_floor(tmp_path: Path) -> None:
+    result = run_benchmark(
+        "classify.py", "--texts", "300", "--repeat", "1", "--embedding-texts", "40",
+        cache=tmp_path,
+    )  # fmt: skip
+    rates = result["texts_per_s"]
+    assert rates["raw"] > 0 and rates["first_stage"] > 0 and rates["predict"] > 0
+    assert result["first_stage_share_of_raw"] == round(rates["first_stage"] / rates["raw"], 3)
+    assert result["texts"] == 300
+    assert set(result["goal_met"]) == {"first_stage_5000_per_s", "first_stage_80pct_of_raw"}

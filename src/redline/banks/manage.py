@@ -45,6 +45,7 @@ class BankInfo:
     enabled: bool
     enabled_ratio: float
     pdq_threshold: int
+    text_threshold: float
     dihedral: bool
     confirmed: bool
     version: int
@@ -62,6 +63,7 @@ class BankInfo:
             "enabled": self.enabled,
             "enabled_ratio": self.enabled_ratio,
             "pdq_threshold": self.pdq_threshold,
+            "text_threshold": self.text_threshold,
             "dihedral": self.dihedral,
             "confirmed": self.confirmed,
             "version": self.version,
@@ -133,6 +135,7 @@ def _info(connection: Connection, bank: Any) -> BankInfo:
         enabled=bank.enabled,
         enabled_ratio=bank.enabled_ratio,
         pdq_threshold=bank.pdq_threshold,
+        text_threshold=bank.text_threshold,
         dihedral=bank.dihedral,
         confirmed=bank.confirmed,
         version=bank.version,
@@ -157,6 +160,7 @@ def create_bank(
     pdq_threshold: int = 31,
     dihedral: bool = False,
     confirmed: bool = True,
+    text_threshold: float = 0.8,
 ) -> BankInfo:
     """Create an empty bank."""
     check_name(name)
@@ -165,6 +169,8 @@ def create_bank(
         raise ValueError(f"PDQ threshold {pdq_threshold} is outside 0..63")
     if not 0.0 <= enabled_ratio <= 1.0:
         raise ValueError(f"enabled ratio {enabled_ratio} is outside 0..1")
+    if not 0.3 <= text_threshold <= 1.0:
+        raise ValueError(f"text threshold {text_threshold} is outside 0.3..1.0")
     now = utcnow()
     values = {
         "name": name,
@@ -172,6 +178,7 @@ def create_bank(
         "enabled": enabled,
         "enabled_ratio": enabled_ratio,
         "pdq_threshold": pdq_threshold,
+        "text_threshold": text_threshold,
         "dihedral": dihedral,
         "confirmed": confirmed,
         "version": 0,
@@ -210,6 +217,7 @@ _UPDATABLE = {
     "name",
     "description",
     "enabled",
+    "text_threshold",
     "enabled_ratio",
     "pdq_threshold",
     "dihedral",
@@ -226,6 +234,8 @@ def update_bank(engine: Engine, name: str, changes: Mapping[str, Any], *, actor:
         check_name(str(changes["name"]))
     if "pdq_threshold" in changes and not 0 <= int(changes["pdq_threshold"]) <= 63:
         raise ValueError(f"PDQ threshold {changes['pdq_threshold']} is outside 0..63")
+    if "text_threshold" in changes and not 0.3 <= float(changes["text_threshold"]) <= 1.0:
+        raise ValueError(f"text threshold {changes['text_threshold']} is outside 0.3..1.0")
     if "enabled_ratio" in changes and not 0.0 <= float(changes["enabled_ratio"]) <= 1.0:
         raise ValueError(f"enabled ratio {changes['enabled_ratio']} is outside 0..1")
     with engine.begin() as connection:
@@ -345,6 +355,16 @@ def add_entry(
             detail={"bank": bank},
         )
     return get_entry(engine, int(entry_id))
+
+
+def add_text(engine: Engine, bank: str, text: str, *, actor: str, **labels: Any) -> EntryInfo:
+    """Add a known text (a statement, lyrics, a magazine paragraph) to a bank by its MinHash
+    signature; the text itself is not stored, so signatures can be shared like hashes."""
+    from redline.signals.minhash import TextMinHashSignal
+
+    (computed,) = TextMinHashSignal.compute_text(text)
+    return add_entry(engine, bank, {TextMinHashSignal.name: computed.value}, actor=actor,
+                     hashes={TextMinHashSignal.name: [computed]}, **labels)  # fmt: skip
 
 
 def hash_file(path: Path, kind: str) -> dict[str, list[Hash]]:

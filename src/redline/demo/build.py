@@ -50,6 +50,35 @@ POSTS = {
         "La boulangerie du coin a de nouveau du pain frais.",
     ],
 }
+# What the classifier must leave alone, in the three languages: reporting on an attack, research
+# on propaganda, counter-speech, religious greetings. And posts that carry links.
+HARD_NEGATIVES = [
+    ("en", "Reporters say the armed group claimed the attack; officials urged calm."),
+    ("en", "Researchers published a study of how extremist propaganda spreads online."),
+    ("en", "Ramadan Mubarak to all our neighbours, may your prayers be accepted."),
+    ("ar", "أفادت وكالات الأنباء بأن التنظيم تبنى الهجوم، ودعا المسؤولون إلى الهدوء."),
+    ("ar", "رمضان مبارك لكل الجيران، تقبل الله منا ومنكم."),
+    ("fr", "Des chercheurs ont publié une étude sur la propagande extrémiste en ligne."),
+    ("fr", "Non à la haine : notre quartier reste uni après l'attentat."),
+    (
+        "en",
+        "Minutes of the meeting are at https://pastebin.com/DEMOnotes and photos at "
+        "https://www.mediafire.com/file/demo123/photos.zip",
+    ),
+    ("en", "Join the neighbourhood chat: https://t.me/joinchat/DEMOinvite"),
+]
+# A long notice the demo's text bank knows, and a re-typed copy with small edits that a post
+# carries: MinHash matches it as media hashes match a re-encoded image.
+KNOWN_STATEMENT = (
+    "Statement of the residents' committee: the spring festival moves to the riverside park "
+    "this year, stalls open at nine, the parade starts at noon from the old bridge, and all "
+    "volunteers meet at the library the evening before to set up the tents and the lights."
+)
+RETYPED_STATEMENT = (
+    KNOWN_STATEMENT.replace("nine", "9")
+    .replace("the lights", "the lights!!")
+    .replace("Statement", "STATEMENT")
+)
 ACCOUNTS = ["town_notices", "river_walkers", "corner_bakery", "bus_line_4", "quartier_nord",
             "ahl_alhay", "weekend_league"]  # fmt: skip
 URLS = [
@@ -182,6 +211,11 @@ def _posts(rng: random.Random) -> list[dict[str, str]]:
                          "lang": lang, "text": text})  # fmt: skip
             number += 1
             when += timedelta(minutes=rng.randrange(5, 90))
+    for lang, text in [*HARD_NEGATIVES, ("en", RETYPED_STATEMENT)]:
+        rows.append({"id": f"p{number}", "account": rng.choice(ACCOUNTS),
+                     "time": when.isoformat(), "lang": lang, "text": text})  # fmt: skip
+        number += 1
+        when += timedelta(minutes=rng.randrange(5, 90))
     # The same notice re-posted by other accounts: stored once, counted as re-posts.
     for account in ACCOUNTS[:3]:
         rows.append({"id": f"p{number}", "account": account, "time": when.isoformat(),
@@ -263,7 +297,14 @@ def build_demo(root: Path) -> DemoSet:
     (media / "demo-1.png.json").write_text(json.dumps(sidecar), encoding="utf-8")
     (media / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a JPEG")
     csv_path = root / "posts.csv"
-    _write_csv(csv_path, _posts(rng))
+    posts = _posts(rng)
+    _write_csv(csv_path, posts)
+    # The same posts as `redline classify` reads them.
+    (root / "classify.jsonl").write_text(
+        "".join(json.dumps({"id": p["id"], "text": p["text"]}, ensure_ascii=False) + "\n"
+                for p in posts),
+        encoding="utf-8",
+    )  # fmt: skip
     telegram = root / "telegram"
     _write_telegram(telegram, rng, images)
     urls = root / "outlinks.txt"
@@ -307,6 +348,11 @@ def seed_demo_banks(engine: Engine, data_dir: Path, demo: DemoSet, actor: str) -
         for path in demo.known_media:
             banks.add_media(engine, data_dir, "demo-known-media", path, actor=actor,
                             category="demo_known_content", source_org="redline demo")  # fmt: skip
+    if "demo-known-texts" not in existing:
+        banks.create_bank(engine, "demo-known-texts", actor=actor, text_threshold=0.7,
+                          description="A known statement, as its MinHash signature")  # fmt: skip
+        banks.add_text(engine, "demo-known-texts", KNOWN_STATEMENT, actor=actor,
+                       category="demo_known_text", source_org="redline demo")  # fmt: skip
     if "demo-partner-list" not in existing and demo.partner_list is not None:
         banks.create_bank(engine, "demo-partner-list", actor=actor, confirmed=False,
                           description="A hash list shared by a (fictional) partner")  # fmt: skip

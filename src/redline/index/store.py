@@ -22,8 +22,10 @@ import numpy as np
 from sqlalchemy import Engine, func, select
 
 from redline.index.mih import MihIndex, Results, brute_force, hex_to_codes
+from redline.index.textlsh import TextIndex
 from redline.model import BankSignal
 from redline.signals import vpdq as vpdq_signal
+from redline.signals.minhash import TextMinHashSignal
 from redline.store import counters
 
 FRAME_BITS = 20  # vPDQ rows: id = (bank signal id << FRAME_BITS) | frame number
@@ -73,6 +75,7 @@ class IndexStore:
         self.engine = engine
         self.folder = data_dir / "index"
         self._loaded: dict[str, SignalIndex] = {}
+        self._text: tuple[int, TextIndex[int]] | None = None
         self._lock = threading.Lock()
 
     def get(self, signal_type: str) -> SignalIndex:
@@ -86,6 +89,26 @@ class IndexStore:
             if index is None or index.meta["generation"] != generation:
                 index = self._refresh(signal_type, index, generation)
                 self._loaded[signal_type] = index
+            return index
+
+    def text(self) -> TextIndex[int]:
+        """The text banks' signatures (bank signal id -> MinHash), current with the banks.
+
+        Kept in memory only: text banks hold thousands of statements, not millions of hashes,
+        and building from the database takes a moment.
+        """
+        with self._lock:
+            with self.engine.connect() as connection:
+                generation = counters.current(connection, counters.BANKS)
+                if self._text is not None and self._text[0] == generation:
+                    return self._text[1]
+                rows = connection.execute(
+                    select(BankSignal.id, BankSignal.value).where(
+                        BankSignal.signal_type == TextMinHashSignal.name
+                    )
+                ).all()
+            index: TextIndex[int] = TextIndex((int(i), value) for i, value in rows)
+            self._text = (generation, index)
             return index
 
     def rebuild(self, signal_type: str) -> SignalIndex:

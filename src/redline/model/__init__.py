@@ -4,7 +4,7 @@ from redline.model.audit import AuditEvent
 from redline.model.banks import Bank, BankEntry, BankSignal, Counter
 from redline.model.base import Base, utcnow
 from redline.model.content import Item, ItemMedia, Media, Quarantine, Signal, Source, TextBody
-from redline.model.matching import Case, Match
+from redline.model.matching import Case, Match, Score, TextScan
 
 __all__ = [
     "AuditEvent",
@@ -19,8 +19,10 @@ __all__ = [
     "Match",
     "Media",
     "Quarantine",
+    "Score",
     "Signal",
     "Source",
     "TextBody",
+    "TextScan",
     "utcnow",
 ]

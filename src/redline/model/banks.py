@@ -27,6 +27,7 @@ class Bank(Base):
     # HMA's "matching_enabled_ratio": the share of look-ups this bank takes part in (0..1).
     enabled_ratio: Mapped[float] = mapped_column(default=1.0)
     pdq_threshold: Mapped[int] = mapped_column(default=31)
+    text_threshold: Mapped[float] = mapped_column(default=0.8)  # Jaccard, for text banks
     dihedral: Mapped[bool] = mapped_column(default=False)  # also match rotations and flips
     # True for banks of content a human confirmed as violating: matches to them rank first.
     confirmed: Mapped[bool] = mapped_column(default=True)

@@ -108,8 +108,9 @@ class ItemMedia(Base):
 class Signal(Base):
     """A value computed from or found in content: a canonical URL, a PDQ hash, a text signature.
 
-    A signal belongs to an item (an outlink in its text) or to a media file (its hash). One type per
-    module in ``redline.signals``; ``signal_type`` names it, ``value`` is its serialised form.
+    A signal belongs to an item (a URL list entry), a media file (its hash) or a text (an outlink
+    in it). One type per module in ``redline.signals``; ``signal_type`` names it, ``value`` is its
+    serialised form.
     """
 
     __tablename__ = "signals"
@@ -117,12 +118,15 @@ class Signal(Base):
         # NULLs never collide, so each index only constrains the rows of its own subject kind.
         UniqueConstraint("item_id", "signal_type", "value"),
         UniqueConstraint("media_sha256", "signal_type", "value"),
+        UniqueConstraint("text_sha256", "signal_type", "value"),
         Index("ix_signals_type_value", "signal_type", "value"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"))
     media_sha256: Mapped[str | None] = mapped_column(ForeignKey("media.sha256"))
+    # A text's signals (its outlinks, say) belong to the text, shared by every item posting it.
+    text_sha256: Mapped[str | None] = mapped_column(ForeignKey("texts.sha256"))
     signal_type: Mapped[str] = mapped_column(String(40))
     value: Mapped[str] = mapped_column(Text)
     quality: Mapped[int | None]

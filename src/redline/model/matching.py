@@ -8,20 +8,22 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from redline.model.base import Base, BigId, utcnow
+from redline.model.base import Base, BigId, JsonDoc, utcnow
 
 
 class Match(Base):
-    """A media file (or, later, a text) found close enough to a bank entry."""
+    """A media file or a text found close enough to a bank entry."""
 
     __tablename__ = "matches"
     __table_args__ = (
         UniqueConstraint("media_sha256", "bank_entry_id", "signal_type"),
+        UniqueConstraint("text_sha256", "bank_entry_id", "signal_type"),
         Index("ix_matches_bank_entry", "bank_entry_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     media_sha256: Mapped[str | None] = mapped_column(ForeignKey("media.sha256"), index=True)
+    text_sha256: Mapped[str | None] = mapped_column(ForeignKey("texts.sha256"), index=True)
     bank_entry_id: Mapped[int] = mapped_column(ForeignKey("bank_entries.id", ondelete="CASCADE"))
     signal_type: Mapped[str] = mapped_column(String(40))
     distance: Mapped[float]
@@ -42,3 +44,32 @@ class Case(Base):
     reason: Mapped[str] = mapped_column(String(300))  # why it was opened, in one line
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Score(Base):
+    """A text classifier's verdict on one distinct text (shared by every item posting it)."""
+
+    __tablename__ = "scores"
+    __table_args__ = (UniqueConstraint("text_sha256", "model"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    text_sha256: Mapped[str] = mapped_column(ForeignKey("texts.sha256"))
+    model: Mapped[str] = mapped_column(String(60))
+    score: Mapped[float]
+    flagged: Mapped[bool]
+    category: Mapped[str] = mapped_column(String(40))
+    lang: Mapped[str] = mapped_column(String(10))
+    explanation: Mapped[list[dict[str, Any]] | None] = mapped_column(JsonDoc)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TextScan(Base):
+    """That a text went through a scan stage (outlinks, classifier, text banks), and at which
+    version, so a scan never redoes it and a new model or bank change redoes exactly it."""
+
+    __tablename__ = "text_scans"
+
+    text_sha256: Mapped[str] = mapped_column(ForeignKey("texts.sha256"), primary_key=True)
+    stage: Mapped[str] = mapped_column(String(40), primary_key=True)
+    version: Mapped[str] = mapped_column(String(60))
+    done_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -19,7 +19,7 @@ from sqlalchemy import Engine, select
 from redline.index.mih import hex_to_codes
 from redline.index.store import FRAME_BITS, Hit, IndexStore
 from redline.model import Bank, BankEntry, BankSignal
-from redline.signals import pdq, pdq_crop, vpdq
+from redline.signals import BadSignal, minhash, pdq, pdq_crop, vpdq
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +55,7 @@ class _Bank:
     threshold: int
     dihedral: bool
     confirmed: bool
+    text_threshold: float
 
 
 class Matcher:
@@ -76,6 +77,7 @@ class Matcher:
                     Bank.pdq_threshold,
                     Bank.dihedral,
                     Bank.confirmed,
+                    Bank.text_threshold,
                 )
             ).all()
         return {r.id: _Bank(*r) for r in rows}
@@ -87,11 +89,18 @@ class Matcher:
         with self.engine.connect() as connection:
             for start in range(0, len(wanted), 500):
                 rows = connection.execute(
-                    select(BankSignal.id, BankEntry.id, BankEntry.bank_id, BankEntry.enabled,
-                           BankEntry.category, BankSignal.value, BankSignal.meta)
+                    select(
+                        BankSignal.id,
+                        BankEntry.id,
+                        BankEntry.bank_id,
+                        BankEntry.enabled,
+                        BankEntry.category,
+                        BankSignal.value,
+                        BankSignal.meta,
+                    )
                     .join(BankEntry, BankEntry.id == BankSignal.entry_id)
                     .where(BankSignal.id.in_(wanted[start : start + 500]))
-                ).all()  # fmt: skip
+                ).all()
                 for signal_id, *entry in rows:
                     found[signal_id] = _Entry(*entry)
         return found
@@ -147,8 +156,15 @@ class Matcher:
         for number, (position, transform) in enumerate(owners):
             for kind, hits in (("pdq", plain[number]), ("pdq_crop", cropped[number])):
                 for hit in hits:
-                    match = _pdq_match(kind, hit, transform, queries[number], entries, banks,
-                                       include_disabled_banks)  # fmt: skip
+                    match = _pdq_match(
+                        kind,
+                        hit,
+                        transform,
+                        queries[number],
+                        entries,
+                        banks,
+                        include_disabled_banks,
+                    )
                     if match is None:
                         continue
                     key = (position, match.entry_id)
@@ -215,6 +231,50 @@ class Matcher:
                 )
         return results
 
+    def match_text(
+        self, texts: Sequence[str], *, include_disabled_banks: bool = False
+    ) -> list[list[BankMatch]]:
+        """Matches of each text against the text banks: estimated Jaccard of their MinHash
+        signatures at or above the bank's threshold."""
+        banks = self.banks()
+        usable = [b for b in banks.values() if include_disabled_banks or b.enabled]
+        results: list[list[BankMatch]] = [[] for _ in texts]
+        index = self.indexes.text()
+        if not usable or len(index) == 0:
+            return results
+        lowest = min(b.text_threshold for b in usable)
+        for position, text in enumerate(texts):
+            try:
+                signature = minhash.signature(text)
+            except BadSignal:
+                continue  # nothing to match on (only links, mentions or emoji)
+            hits = index.search(signature, lowest)
+            entries = self._entries(signal_id for signal_id, _ in hits)
+            seen: set[int] = set()
+            for signal_id, similarity in hits:
+                entry = entries.get(signal_id)
+                if entry is None or entry.entry_id in seen:
+                    continue
+                bank = banks.get(entry.bank_id)
+                if bank is None or not _usable(bank, entry.enabled, include_disabled_banks):
+                    continue
+                if similarity < bank.text_threshold:
+                    continue
+                seen.add(entry.entry_id)
+                results[position].append(
+                    BankMatch(
+                        bank.name,
+                        bank.id,
+                        entry.entry_id,
+                        minhash.SIGNAL_NAME,
+                        round(1 - similarity, 4),
+                        entry.category,
+                        bank.confirmed,
+                        {"jaccard": round(similarity, 4)},
+                    )
+                )
+        return results
+
     def match_exact(
         self, signal_type: str, values: Sequence[str], *, include_disabled_banks: bool = False
     ) -> list[list[BankMatch]]:
@@ -277,9 +337,14 @@ def _rank(match: BankMatch) -> tuple[bool, float]:
 
 
 def _pdq_match(
-    kind: str, hit: Hit, transform: str, query: str, entries: dict[int, _Entry],
-    banks: dict[int, _Bank], include_disabled_banks: bool,
-) -> BankMatch | None:  # fmt: skip
+    kind: str,
+    hit: Hit,
+    transform: str,
+    query: str,
+    entries: dict[int, _Entry],
+    banks: dict[int, _Bank],
+    include_disabled_banks: bool,
+) -> BankMatch | None:
     """The match a PDQ index hit makes, or None when the entry, bank or transform rules it out."""
     entry = entries.get(hit.signal_id)
     if entry is None:
@@ -297,8 +362,16 @@ def _pdq_match(
         detail["transform"] = transform
     if kind == "pdq_crop":
         detail["crop"] = (entry.meta or {}).get("crop")
-    return BankMatch(bank.name, bank.id, entry.entry_id, kind, float(hit.distance),
-                     entry.category, bank.confirmed, detail)  # fmt: skip
+    return BankMatch(
+        bank.name,
+        bank.id,
+        entry.entry_id,
+        kind,
+        float(hit.distance),
+        entry.category,
+        bank.confirmed,
+        detail,
+    )
 
 
 def pdq_codes(hashes: Sequence[str]) -> np.ndarray:

@@ -6,6 +6,8 @@
 2. Every signal not yet matched at the current ``banks`` counter is looked up in the banks; new
    matches are stored once (a Match per media file, bank entry and signal type).
 3. Each item carrying newly matched media gets a Case, opened or updated.
+4. Every distinct text of the items in scope gets its outlinks extracted, a classifier score, and
+   a look-up in the text banks (``pipeline/text_scan.py``); flagged and matched texts open Cases.
 Running it again changes nothing until new content or new bank entries arrive.
 """
 
@@ -23,6 +25,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Select, and_, exists, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from redline.classify.model import TextModel
 from redline.config import Settings
 from redline.index.store import IndexStore
 from redline.model import Item, ItemMedia, Match, Media, Quarantine, Signal, Source
@@ -30,6 +33,7 @@ from redline.model.base import utcnow
 from redline.pipeline.hashing import HashJob, HashResult, hash_many
 from redline.pipeline.match import BankMatch, Matcher
 from redline.pipeline.route import CaseReason, open_cases
+from redline.pipeline.text_scan import TextSummary, run_text_stages
 from redline.store import counters
 from redline.store.audit import record_event
 from redline.store.content import insert_ignoring_duplicates
@@ -50,6 +54,7 @@ class ScanSummary:
     new_matches: int = 0
     cases_opened: int = 0
     cases_updated: int = 0
+    text: TextSummary = field(default_factory=TextSummary)
     elapsed: float = 0.0
     problems: list[str] = field(default_factory=list)
 
@@ -61,21 +66,31 @@ class ScanSummary:
             "hash_errors": self.hash_errors,
             "signals_matched": self.signals_matched,
             "new_matches": self.new_matches,
-            "cases_opened": self.cases_opened,
-            "cases_updated": self.cases_updated,
+            "cases_opened": self.cases_opened + self.text.cases_opened,
+            "cases_updated": self.cases_updated + self.text.cases_updated,
+            "texts_in_scope": self.text.texts_in_scope,
+            "outlinks_found": self.text.outlinks_found,
+            "texts_scored": self.text.texts_scored,
+            "texts_flagged": self.text.texts_flagged,
+            "text_matches": self.text.text_matches,
             "elapsed_s": round(self.elapsed, 3),
             "problems": self.problems[:50],
         }
 
 
-def _scope(source_id: int | None, since: datetime | None) -> Select[Any]:
-    """The media files of the items a scan covers."""
-    query = select(ItemMedia.media_sha256).join(Item, Item.id == ItemMedia.item_id)
+def _items(source_id: int | None, since: datetime | None) -> Select[Any]:
+    """The ids of the items a scan covers."""
+    query = select(Item.id)
     if source_id is not None:
         query = query.where(Item.source_id == source_id)
     if since is not None:
         query = query.where(Item.ingested_at >= since)
-    return query.distinct()
+    return query
+
+
+def _scope(items: Select[Any]) -> Select[Any]:
+    """The media files of the items a scan covers."""
+    return select(ItemMedia.media_sha256).where(ItemMedia.item_id.in_(items)).distinct()
 
 
 def _insert(connection: Connection) -> Any:
@@ -91,10 +106,16 @@ def scan(
     source: str | None = None,
     since: datetime | None = None,
     workers: int | None = None,
+    text_model: TextModel | None = None,
+    score_texts: bool = True,
     on_stage: Callable[[str, int], None] = lambda _stage, _total: None,
     on_advance: Callable[[int], None] = lambda _n: None,
 ) -> ScanSummary:
-    """Scan the store (or one source, or what was ingested since a time)."""
+    """Scan the store (or one source, or what was ingested since a time).
+
+    Texts are scored by ``text_model``, by default the model shipped with redline (loaded only
+    when there is a text to score); ``score_texts=False`` leaves the classifier out.
+    """
     started = time.perf_counter()
     summary = ScanSummary()
     with engine.connect() as connection:
@@ -103,11 +124,18 @@ def scan(
             source_id = connection.scalar(select(Source.id).where(Source.name == source))
             if source_id is None:
                 raise LookupError(f"no source called {source!r}")
-        scope = _scope(source_id, since)
+        items = _items(source_id, since)
+        scope = _scope(items)
         summary.media_in_scope = len(connection.execute(scope).all())
     _record_exact_signals(engine, scope)
     _hash_new_media(engine, settings, scope, workers, summary, on_stage, on_advance)
-    _match_signals(engine, indexes, scope, summary, on_stage, on_advance)
+    matcher = Matcher(engine, indexes)
+    _match_signals(engine, matcher, scope, summary, on_stage, on_advance)
+    run_text_stages(
+        engine, matcher, items, summary.text, model=text_model, score=score_texts,
+        on_stage=on_stage, on_advance=on_advance,
+    )  # fmt: skip
+    summary.problems.extend(summary.text.problems)
     summary.elapsed = time.perf_counter() - started
     with engine.begin() as connection:
         detail = {
@@ -238,13 +266,12 @@ def _quarantine_media(
 
 def _match_signals(
     engine: Engine,
-    indexes: IndexStore,
+    matcher: Matcher,
     scope: Select[Any],
     summary: ScanSummary,
     on_stage: Callable[[str, int], None],
     on_advance: Callable[[int], None],
 ) -> None:
-    matcher = Matcher(engine, indexes)
     with engine.connect() as connection:
         generation = counters.current(connection, counters.BANKS)
         stale = (Signal.matched_generation.is_(None)) | (Signal.matched_generation < generation)

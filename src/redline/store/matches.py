@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, String, literal, select, union_all
 
 from redline.model import Bank, BankEntry, Item, ItemMedia, Match, Source
 
@@ -20,7 +20,8 @@ class MatchRow:
     source: str
     external_id: str
     file_name: str | None
-    media_sha256: str
+    media_sha256: str | None
+    text_sha256: str | None
     bank: str
     entry_id: int
     label: str | None
@@ -36,6 +37,7 @@ class MatchRow:
             "item": {"id": self.item_id, "source": self.source, "external_id": self.external_id,
                      "file_name": self.file_name},
             "media_sha256": self.media_sha256,
+            "text_sha256": self.text_sha256,
             "bank": self.bank,
             "entry_id": self.entry_id,
             "label": self.label,
@@ -49,22 +51,34 @@ class MatchRow:
 def list_matches(
     engine: Engine, *, source: str | None = None, bank: str | None = None, limit: int | None = None
 ) -> list[MatchRow]:
-    """Matches, newest first, one row per (match, item carrying the media)."""
-    query = (
+    """Matches of media and of texts, newest first, one row per (match, item carrying the
+    matched media or text)."""
+    media = (
         select(Match.id, Item.id, Source.name, Item.external_id, ItemMedia.original_name,
-               Match.media_sha256, Bank.name, BankEntry.id, BankEntry.category, Match.signal_type,
-               Match.distance, Match.detail, Match.created_at)
-        .join(BankEntry, BankEntry.id == Match.bank_entry_id)
-        .join(Bank, Bank.id == BankEntry.bank_id)
+               Match.media_sha256, Match.text_sha256, Bank.name, BankEntry.id, BankEntry.category,
+               Match.signal_type, Match.distance, Match.detail, Match.created_at)
         .join(ItemMedia, ItemMedia.media_sha256 == Match.media_sha256)
         .join(Item, Item.id == ItemMedia.item_id)
-        .join(Source, Source.id == Item.source_id)
-        .order_by(Match.id.desc(), Item.id)
     )  # fmt: skip
-    if source is not None:
-        query = query.where(Source.name == source)
-    if bank is not None:
-        query = query.where(Bank.name == bank)
+    texts = select(
+        Match.id, Item.id, Source.name, Item.external_id, literal(None, String),
+        Match.media_sha256, Match.text_sha256, Bank.name, BankEntry.id, BankEntry.category,
+        Match.signal_type, Match.distance, Match.detail, Match.created_at,
+    ).join(Item, Item.text_sha256 == Match.text_sha256)  # fmt: skip
+    parts = []
+    for part in (media, texts):
+        part = (
+            part.join(BankEntry, BankEntry.id == Match.bank_entry_id)
+            .join(Bank, Bank.id == BankEntry.bank_id)
+            .join(Source, Source.id == Item.source_id)
+        )
+        if source is not None:
+            part = part.where(Source.name == source)
+        if bank is not None:
+            part = part.where(Bank.name == bank)
+        parts.append(part)
+    both = union_all(*parts).subquery()
+    query = select(both).order_by(both.c[0].desc(), both.c[1])
     if limit is not None:
         query = query.limit(limit)
     with engine.connect() as connection:

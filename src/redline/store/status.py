@@ -16,6 +16,7 @@ from redline.model import (
     Match,
     Media,
     Quarantine,
+    Score,
     Signal,
     Source,
     TextBody,
@@ -94,6 +95,16 @@ def store_status(engine: Engine) -> dict[str, Any]:
             "banks": count_rows(connection, Bank.__table__),
             "bank_entries": count_rows(connection, BankEntry.__table__),
             "matches": count_rows(connection, Match.__table__),
+            "scores": count_rows(connection, Score.__table__),
+            "flagged": int(
+                connection.scalar(select(func.count()).where(Score.flagged.is_(True))) or 0
+            ),
+            "outlinks": int(
+                connection.scalar(
+                    select(func.count(Signal.value.distinct())).where(Signal.signal_type == "url")
+                )
+                or 0
+            ),
             "cases_open": int(
                 connection.scalar(select(func.count()).where(Case.status == "open")) or 0
             ),

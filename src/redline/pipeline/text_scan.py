@@ -1,0 +1,302 @@
+"""The text stages of ``redline scan``: outlinks, classifier scores, text-bank matches.
+
+Each works on distinct texts (a text re-posted by a thousand accounts is processed once) and
+records in ``text_scans`` that it did, with its version: the outlink extractor's version, the
+classifier model's name, the ``banks`` counter. A scan skips texts already done at the current
+version and redoes exactly those whose version moved (a new model, a changed text bank).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Select, delete, exists, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from redline.classify.model import TextModel
+from redline.model import BankSignal, Item, Match, Score, Signal, TextBody, TextScan
+from redline.model.base import utcnow
+from redline.pipeline.match import Matcher
+from redline.pipeline.route import CaseReason, open_item_cases
+from redline.signals import minhash, outlinks
+from redline.store import counters
+from redline.store.content import insert_ignoring_duplicates
+
+OUTLINKS_VERSION = "outlinks-1"
+BATCH = 1000
+
+
+@dataclass(slots=True)
+class TextSummary:
+    """What the text stages did."""
+
+    texts_in_scope: int = 0
+    outlinks_found: int = 0
+    texts_scored: int = 0
+    texts_flagged: int = 0
+    text_matches: int = 0
+    cases_opened: int = 0
+    cases_updated: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+def texts_in_scope(item_scope: Select[Any]) -> Select[Any]:
+    """Distinct texts of the items a scan covers."""
+    return (
+        select(Item.text_sha256)
+        .where(Item.id.in_(item_scope), Item.text_sha256.is_not(None))
+        .distinct()
+    )
+
+
+def _pending(
+    connection: Connection, scope: Select[Any], stage: str, version: str
+) -> list[tuple[str, str]]:
+    done = exists().where(
+        TextScan.text_sha256 == TextBody.sha256,
+        TextScan.stage == stage,
+        TextScan.version == version,
+    )
+    return [
+        (sha, body)
+        for sha, body in connection.execute(
+            select(TextBody.sha256, TextBody.body)
+            .where(TextBody.sha256.in_(scope), ~done)
+            .order_by(TextBody.sha256)
+        )
+    ]
+
+
+def _mark(
+    connection: Connection, shas: Sequence[str], stage: str, version: str, now: datetime
+) -> None:
+    connection.execute(
+        delete(TextScan).where(TextScan.text_sha256.in_(list(shas)), TextScan.stage == stage)
+    )
+    connection.execute(
+        TextScan.__table__.insert(),
+        [{"text_sha256": sha, "stage": stage, "version": version, "done_at": now} for sha in shas],
+    )
+
+
+def _cases_for_texts(
+    connection: Connection, reasons: dict[str, CaseReason], now: datetime
+) -> tuple[int, int]:
+    if not reasons:
+        return 0, 0
+    by_item: dict[int, CaseReason] = {}
+    shas = list(reasons)
+    for start in range(0, len(shas), 500):
+        for item_id, sha in connection.execute(
+            select(Item.id, Item.text_sha256).where(Item.text_sha256.in_(shas[start : start + 500]))
+        ):
+            reason = reasons[str(sha)]
+            if item_id not in by_item or reason.priority > by_item[item_id].priority:
+                by_item[item_id] = reason
+    return open_item_cases(connection, by_item, now)
+
+
+Stage = Callable[[str, int], None]
+Advance = Callable[[int], None]
+
+
+def _quiet_stage(_name: str, _total: int) -> None:
+    pass
+
+
+def _quiet_advance(_n: int) -> None:
+    pass
+
+
+def run_text_stages(
+    engine: Engine,
+    matcher: Matcher,
+    items: Select[Any],
+    summary: TextSummary,
+    *,
+    model: TextModel | None = None,
+    score: bool = True,
+    on_stage: Stage = _quiet_stage,
+    on_advance: Advance = _quiet_advance,
+) -> None:
+    """Outlinks, classifier scores and text-bank matches for the texts of ``items``."""
+    scope = texts_in_scope(items)
+    with engine.connect() as connection:
+        summary.texts_in_scope = len(connection.execute(scope).all())
+    if summary.texts_in_scope == 0:
+        return
+    extract_outlinks(engine, scope, summary, on_stage, on_advance)
+    if score:
+        score_texts(engine, scope, model, summary, on_stage, on_advance)
+    match_text_banks(engine, scope, matcher, summary, on_stage, on_advance)
+
+
+def extract_outlinks(
+    engine: Engine,
+    scope: Select[Any],
+    summary: TextSummary,
+    on_stage: Stage = _quiet_stage,
+    on_advance: Advance = _quiet_advance,
+) -> None:
+    """Store the canonical links found in each text as ``url`` signals of the text."""
+    with engine.connect() as connection:
+        pending = _pending(connection, scope, "outlinks", OUTLINKS_VERSION)
+    on_stage("outlinks", len(pending))
+    for start in range(0, len(pending), BATCH):
+        chunk = pending[start : start + BATCH]
+        now = utcnow()
+        rows = []
+        for sha, body in chunk:
+            for link in outlinks.outlinks(body):
+                rows.append(
+                    {
+                        "text_sha256": sha,
+                        "signal_type": "url",
+                        "value": link.canonical,
+                        "meta": {
+                            "original": link.original,
+                            "host": link.host,
+                            "host_class": link.host_class,
+                        },
+                        "created_at": now,
+                    }
+                )
+        with engine.begin() as connection:
+            insert_ignoring_duplicates(connection, Signal.__table__, rows)
+            _mark(connection, [sha for sha, _ in chunk], "outlinks", OUTLINKS_VERSION, now)
+        summary.outlinks_found += len(rows)
+        on_advance(len(chunk))
+
+
+def score_texts(
+    engine: Engine,
+    scope: Select[Any],
+    model: TextModel | None,
+    summary: TextSummary,
+    on_stage: Stage = _quiet_stage,
+    on_advance: Advance = _quiet_advance,
+) -> None:
+    """Score every text the model has not scored; flagged texts open cases.
+
+    ``model=None`` means the shipped model, loaded only when some text needs it.
+    """
+    version = model.version if model is not None else TextModel.shipped_version()
+    with engine.connect() as connection:
+        pending = _pending(connection, scope, "classifier", version)
+    on_stage("scoring", len(pending))
+    if not pending:
+        return
+    if model is None:
+        model = TextModel.load()
+    for start in range(0, len(pending), BATCH):
+        chunk = pending[start : start + BATCH]
+        predictions = model.predict([body for _, body in chunk])
+        now = utcnow()
+        reasons: dict[str, CaseReason] = {}
+        rows = []
+        for (sha, _body), prediction in zip(chunk, predictions, strict=True):
+            rows.append(
+                {
+                    "text_sha256": sha,
+                    "model": model.version,
+                    "score": prediction.score,
+                    "flagged": prediction.flagged,
+                    "category": prediction.category,
+                    "lang": prediction.lang,
+                    "explanation": prediction.explanation,
+                    "created_at": now,
+                }
+            )
+            if prediction.flagged:
+                summary.texts_flagged += 1
+                # Below a confirmed bank match (100), above nothing: 40 + 30 x the probability.
+                reasons[sha] = CaseReason(
+                    40 + round(30 * prediction.score),
+                    f"classifier {model.version}: {prediction.category} "
+                    f"(score {prediction.score:.2f})",
+                )
+        with engine.begin() as connection:
+            insert_ignoring_duplicates(connection, Score.__table__, rows)
+            _mark(connection, [sha for sha, _ in chunk], "classifier", model.version, now)
+            opened, updated = _cases_for_texts(connection, reasons, now)
+        summary.texts_scored += len(chunk)
+        summary.cases_opened += opened
+        summary.cases_updated += updated
+        on_advance(len(chunk))
+
+
+def match_text_banks(
+    engine: Engine,
+    scope: Select[Any],
+    matcher: Matcher,
+    summary: TextSummary,
+    on_stage: Stage = _quiet_stage,
+    on_advance: Advance = _quiet_advance,
+) -> None:
+    """Match texts against text banks (MinHash near-duplicates); matches open cases."""
+    with engine.connect() as connection:
+        generation = str(counters.current(connection, counters.BANKS))
+        has_text_banks = connection.scalar(
+            select(BankSignal.id)
+            .where(BankSignal.signal_type == minhash.TextMinHashSignal.name)
+            .limit(1)
+        )
+        pending = _pending(connection, scope, "text_banks", generation)
+    on_stage("text banks", len(pending))
+    if has_text_banks is None:
+        pending_shas = [sha for sha, _ in pending]
+        with engine.begin() as connection:
+            for start in range(0, len(pending_shas), BATCH):
+                _mark(
+                    connection,
+                    pending_shas[start : start + BATCH],
+                    "text_banks",
+                    generation,
+                    utcnow(),
+                )
+                on_advance(len(pending_shas[start : start + BATCH]))
+        return
+    for start in range(0, len(pending), BATCH):
+        chunk = pending[start : start + BATCH]
+        found = matcher.match_text([body for _, body in chunk])
+        now = utcnow()
+        reasons: dict[str, CaseReason] = {}
+        with engine.begin() as connection:
+            for (sha, _body), matches in zip(chunk, found, strict=True):
+                for match in matches:
+                    statement = (
+                        _dialect(connection)
+                        .insert(Match.__table__)
+                        .values(
+                            text_sha256=sha,
+                            bank_entry_id=match.entry_id,
+                            signal_type=match.signal_type,
+                            distance=match.distance,
+                            detail={**match.detail, "bank": match.bank},
+                            created_at=now,
+                        )
+                        .on_conflict_do_nothing()
+                        .returning(Match.__table__.c.id)
+                    )
+                    if connection.execute(statement).first() is None:
+                        continue
+                    summary.text_matches += 1
+                    reason = CaseReason(
+                        100 if match.confirmed else 60,
+                        f"text matches bank {match.bank} entry {match.entry_id} "
+                        f"(Jaccard {1 - match.distance:.2f})",
+                    )
+                    if sha not in reasons or reason.priority > reasons[sha].priority:
+                        reasons[sha] = reason
+            _mark(connection, [sha for sha, _ in chunk], "text_banks", generation, now)
+            opened, updated = _cases_for_texts(connection, reasons, now)
+        summary.cases_opened += opened
+        summary.cases_updated += updated
+        on_advance(len(chunk))
+
+
+def _dialect(connection: Connection) -> Any:
+    return postgresql if connection.dialect.name == "postgresql" else sqlite

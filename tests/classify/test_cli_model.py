@@ -1,0 +1,52 @@
+"""``redline model train`` and ``redline model evaluate`` from the command line."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.classify.test_data import build_data
+from tests.conftest import CliResult
+
+
+def test_train_writes_a_model_and_its_card(
+    tmp_path: Path, cli: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shared, labels = build_data(tmp_path)
+    benign = tmp_path / "benign.csv"
+    benign.write_text("id,text,kind,lang,split\n1,Jummah Mubarak to all,religious,en,train\n")
+    model = tmp_path / "out" / "model.joblib"
+    card = tmp_path / "CARD.md"
+    trained = cli("model", "train", "--shared", str(shared), "--labels", str(labels),
+                  "--benign", str(benign), "--output", str(model), "--no-embeddings",
+                  "--card", str(card), "--json")  # fmt: skip
+    assert trained.code == 0, trained.err
+    report = json.loads(trained.out)
+    assert report["model"] == str(model) and model.is_file()
+    assert json.loads(model.with_suffix(".json").read_text())["version"].startswith("text-v1-")
+    assert report["training"]["train_examples"] > 0
+    assert set(report["evaluation"]["goals"]) == {
+        "same_domain_f1", "reporting_terrorism_fpr", "religious_fpr", "arabic_f1"
+    }  # fmt: skip
+    text = card.read_text()
+    assert text.startswith("# Model card: text-v1-") and "isis_fanboy_tweets.csv" in text
+
+    evaluated = cli("model", "evaluate", "--shared", str(shared), "--labels", str(labels),
+                    "--benign", str(benign), "--model", str(model), "--json")  # fmt: skip
+    assert evaluated.code == 0, evaluated.err
+    assert json.loads(evaluated.out)["goals"] == report["evaluation"]["goals"]
+
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"")))
+    scored = cli("classify", "-", "--model", str(model))  # empty stdin: nothing to score
+    assert scored.code == 0 and scored.out == ""
+
+
+def test_missing_data_is_a_usage_error(tmp_path: Path, cli: Callable[..., CliResult]) -> None:
+    result = cli("model", "train", "--shared", str(tmp_path / "nowhere"))
+    assert result.code == 2
+    assert "isis_fanboy_tweets.csv not found" in result.err
+    assert len(result.err.strip().splitlines()) == 1
