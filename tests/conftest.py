@@ -23,7 +23,7 @@ from redline.config import Settings, get_settings
 from redline.model import Base
 from redline.store import ensure_schema, make_engine
 
-pytest_plugins = ["tests.text_model"]  # the tiny text model fixtures
+pytest_plugins = ["tests.text_model", "tests.review_desk"]  # tiny text model; a review desk
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_SERVER = os.environ.get("REDLINE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")

@@ -47,6 +47,26 @@ class Settings(BaseSettings):
         description="Records written per transaction; a killed ingest redoes at most one batch.",
     )
 
+    four_eyes: bool = Field(
+        default=True,
+        description="A violating decision (which leads to removal) needs a second reviewer.",
+    )
+    secure_cookies: bool = Field(
+        default=False,
+        description="Mark session cookies Secure; set it when serving over HTTPS behind a proxy"
+        " (requests that arrive over HTTPS get Secure cookies either way).",
+    )
+    max_form_bytes: int = Field(
+        default=256_000,
+        gt=0,
+        description="Largest request body the console and API accept (413 beyond it).",
+    )
+    max_upload_bytes: int = Field(
+        default=50_000_000,
+        gt=0,
+        description="Largest hash list a bank import accepts through the console or API.",
+    )
+
     @field_validator("database_url")
     @classmethod
     def _use_psycopg3(cls, url: str) -> str:

@@ -538,3 +538,40 @@ def delete_entry(engine: Engine, entry_id: int, *, actor: str) -> bool:
         _touch(connection, row.bank_id)
         record_event(connection, actor, "bank.entry.delete", "bank_entry", str(entry_id))
         return True
+
+
+def search_entries(
+    engine: Engine, bank: str, text: str = "", *, offset: int = 0, limit: int = 50
+) -> tuple[int, list[dict[str, Any]]]:
+    """A bank's entries whose category, note, tags, source or hash contain ``text``, newest
+    first: (how many match, one page of them)."""
+    with engine.connect() as connection:
+        bank_id = _bank_id(connection, bank)
+        query = select(BankEntry.id).where(BankEntry.bank_id == bank_id)
+        if text:
+            like = f"%{text.lower()}%"
+            hashes = select(BankSignal.entry_id).where(func.lower(BankSignal.value).like(like))
+            query = query.where(
+                func.lower(BankEntry.category).like(like)
+                | func.lower(BankEntry.note).like(like)
+                | func.lower(BankEntry.tags).like(like)
+                | func.lower(BankEntry.source_org).like(like)
+                | BankEntry.id.in_(hashes)
+            )
+        total = connection.scalar(select(func.count()).select_from(query.subquery())) or 0
+        ids = [row.id for row in connection.execute(
+            query.order_by(BankEntry.id.desc()).offset(offset).limit(limit)
+        )]  # fmt: skip
+        if not ids:
+            return total, []
+        rows = connection.execute(
+            select(BankEntry.__table__).where(BankEntry.id.in_(ids)).order_by(BankEntry.id.desc())
+        ).all()
+        kinds: dict[int, set[str]] = {}
+        for entry_id, kind in connection.execute(
+            select(BankSignal.entry_id, BankSignal.signal_type).where(BankSignal.entry_id.in_(ids))
+        ):
+            kinds.setdefault(entry_id, set()).add(kind)
+    return total, [
+        {**row._mapping, "signal_types": sorted(kinds.get(row.id, set()))} for row in rows
+    ]

@@ -12,10 +12,17 @@ from pathlib import Path
 from typing import Any
 
 import sklearn
+from sqlalchemy import Engine
 
 from redline.classify import embedding
 from redline.classify.card import render
-from redline.classify.data import Example, fingerprint, load_examples
+from redline.classify.data import (
+    Example,
+    decisions,
+    decisions_fingerprint,
+    fingerprint,
+    load_examples,
+)
 from redline.classify.evaluate import evaluate
 from redline.classify.model import TextModel
 from redline.classify.train import train
@@ -28,6 +35,8 @@ class DataPaths:
     shared: Path
     labels: Path
     benign: Path
+    # The review database: its final decisions on texts are labelled examples too.
+    reviews: Engine | None = None
 
     def check(self) -> None:
         """ValueError naming what is missing."""
@@ -53,7 +62,15 @@ class DataPaths:
         ]
 
     def examples(self) -> list[Example]:
-        return load_examples(self.shared, self.labels, self.benign)
+        reviewed = decisions(self.reviews) if self.reviews is not None else []
+        return [*load_examples(self.shared, self.labels, self.benign), *reviewed]
+
+    def fingerprint(self) -> dict[str, str]:
+        """SHA-256 of every input: the files, and the review decisions when read."""
+        digests = fingerprint(self.files())
+        if self.reviews is not None:
+            digests["review decisions"] = decisions_fingerprint(decisions(self.reviews))
+        return digests
 
 
 def train_model(
@@ -76,7 +93,7 @@ def train_model(
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "sklearn": sklearn.__version__,
         "python": platform.python_version(),
-        "data": fingerprint(paths.files()),
+        "data": paths.fingerprint(),
     }
     model, report = train(
         examples, meta, embeddings_cache=embeddings_cache, on_stage=on_stage,

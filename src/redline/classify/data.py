@@ -28,6 +28,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import Engine
+
 from redline.classify.language import detect
 from redline.ingest.encoding import decode_bytes
 from redline.signals.textnorm import tokens_for_matching
@@ -227,3 +229,53 @@ def load_examples(shared: Path, labels: Path, benign_path: Path) -> list[Example
 def fingerprint(paths: list[Path]) -> dict[str, str]:
     """SHA-256 of each input file, for the model card."""
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in paths if p.is_file()}
+
+
+def decisions(engine: Engine) -> list[Example]:
+    """Reviewers' final decisions on texts, as labelled examples: the console's decisions are
+    the classifier's next training data.
+
+    One example per distinct text (its latest final decision wins), split by the text's hash
+    like every other group, so a text decided in review is never on both sides of a split.
+    """
+    from sqlalchemy import select
+
+    from redline.model import Case, Decision, Item, TextBody
+
+    final = ("violating", "not_violating")
+    query = (
+        select(
+            Item.text_sha256,
+            TextBody.body,
+            Case.status,
+            Case.category,
+            Case.lang,
+            Decision.reason,
+            Decision.created_at,
+        )
+        .join(Item, Item.id == Case.item_id)
+        .join(TextBody, TextBody.sha256 == Item.text_sha256)
+        .join(Decision, Decision.case_id == Case.id)
+        .where(Case.status.in_(final), Decision.status_after == Case.status)
+        .where(Decision.undone_at.is_(None))
+        .order_by(Decision.created_at, Decision.id)
+    )
+    latest: dict[str, Example] = {}
+    with engine.connect() as connection:
+        for sha, body, status, category, lang, reason, _at in connection.execute(query):
+            violating = status == "violating"
+            label_category = category if violating and category in CATEGORIES else "none"
+            latest[str(sha)] = Example(
+                body, int(violating), label_category if violating else "none", "review",
+                f"review:{sha}", split_of(f"review:{sha}"), lang or detect(body),
+                "propaganda" if violating else (reason or "other"),
+            )  # fmt: skip
+    return list(latest.values())
+
+
+def decisions_fingerprint(examples: list[Example]) -> str:
+    """One SHA-256 over the review-decision examples, for the model's data hashes."""
+    digest = hashlib.sha256()
+    for example in sorted(examples, key=lambda e: e.group):
+        digest.update(f"{example.group}\t{example.label}\t{example.category}\n".encode())
+    return digest.hexdigest()

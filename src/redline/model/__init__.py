@@ -5,8 +5,10 @@ from redline.model.banks import Bank, BankEntry, BankSignal, Counter
 from redline.model.base import Base, utcnow
 from redline.model.content import Item, ItemMedia, Media, Quarantine, Signal, Source, TextBody
 from redline.model.matching import Case, Match, Score, TextScan
+from redline.model.review import ApiToken, Decision, User, UserSession
 
 __all__ = [
+    "ApiToken",
     "AuditEvent",
     "Bank",
     "BankEntry",
@@ -14,6 +16,7 @@ __all__ = [
     "Base",
     "Case",
     "Counter",
+    "Decision",
     "Item",
     "ItemMedia",
     "Match",
@@ -24,5 +27,7 @@ __all__ = [
     "Source",
     "TextBody",
     "TextScan",
+    "User",
+    "UserSession",
     "utcnow",
 ]

@@ -15,7 +15,11 @@ class AuditEvent(Base):
     """One thing that happened: an ingest, a bank change, a view, a decision. Never updated."""
 
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_events_subject", "subject_type", "subject_id"),)
+    __table_args__ = (
+        Index("ix_audit_events_subject", "subject_type", "subject_id"),
+        # Per-user, per-action counts over a time range: exposure counters, login rate limits.
+        Index("ix_audit_events_actor_action_at", "actor", "action", "at"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

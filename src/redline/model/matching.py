@@ -35,13 +35,20 @@ class Case(Base):
     """An item someone has to look at, because a signal fired on it. One per item."""
 
     __tablename__ = "cases"
-    __table_args__ = (Index("ix_cases_status_priority", "status", "priority"),)
+    __table_args__ = (Index("ix_cases_queue", "status", "priority", "opened_at"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), unique=True)
     status: Mapped[str] = mapped_column(String(20), default="open")
     priority: Mapped[int] = mapped_column(default=0)  # higher first
     reason: Mapped[str] = mapped_column(String(300))  # why it was opened, in one line
+    # What fired, copied from the strongest reason so the queue filters without joins.
+    signal: Mapped[str | None] = mapped_column(String(20))  # bank | classifier
+    category: Mapped[str | None] = mapped_column(String(40))
+    lang: Mapped[str | None] = mapped_column(String(10))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    claimed_at: Mapped[datetime | None]
+    decided_at: Mapped[datetime | None]
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

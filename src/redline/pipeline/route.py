@@ -2,7 +2,7 @@
 
 A new reason opens a Case; on an item that already has one, it raises the Case's priority when
 stronger and marks it updated. Priorities: a match to a bank of confirmed content (100) ranks
-above a match to other banks (50); the classifier adds its own levels later.
+above a match to other banks (50-60) and classifier flags (40 + 30 x score).
 """
 
 from __future__ import annotations
@@ -22,6 +22,9 @@ class CaseReason:
 
     priority: int
     text: str
+    signal: str = "bank"  # what fired: bank | classifier (the queue filters on it)
+    category: str | None = None
+    lang: str | None = None
 
 
 def open_cases(
@@ -60,7 +63,8 @@ def open_item_cases(
             existing[item_id] = (case_id, priority)
     new_rows = [
         {"item_id": item_id, "status": "open", "priority": reason.priority,
-         "reason": reason.text[:300], "opened_at": now, "updated_at": now}
+         "reason": reason.text[:300], "signal": reason.signal, "category": reason.category,
+         "lang": reason.lang, "opened_at": now, "updated_at": now}
         for item_id, reason in reasons.items()
         if item_id not in existing
     ]  # fmt: skip
@@ -70,6 +74,8 @@ def open_item_cases(
         reason = reasons[item_id]
         values: dict[str, object] = {"updated_at": now}
         if reason.priority > priority:
-            values.update(priority=reason.priority, reason=reason.text[:300])
+            values.update(priority=reason.priority, reason=reason.text[:300],
+                          signal=reason.signal, category=reason.category,
+                          lang=reason.lang)  # fmt: skip
         connection.execute(update(Case).where(Case.id == case_id).values(**values))
     return len(new_rows), len(existing)

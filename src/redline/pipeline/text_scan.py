@@ -217,6 +217,9 @@ def score_texts(
                     40 + round(30 * prediction.score),
                     f"classifier {model.version}: {prediction.category} "
                     f"(score {prediction.score:.2f})",
+                    signal="classifier",
+                    category=prediction.category,
+                    lang=prediction.lang,
                 )
         with engine.begin() as connection:
             insert_ignoring_duplicates(connection, Score.__table__, rows)

@@ -1,0 +1,281 @@
+"""Users, roles, passwords and signed-in sessions.
+
+Passwords are hashed with argon2id (argon2-cffi's defaults, parameters stored in the hash). A
+session is a random token in an HttpOnly cookie; the database keeps only its SHA-256 and the
+session's CSRF token, so signing a user out everywhere is deleting their rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Connection, RowMapping, delete, func, select, update
+
+from redline.model import AuditEvent, User, UserSession
+from redline.review.errors import Conflict, Forbidden, Invalid, NotFound, ReviewError
+from redline.store.audit import record_event
+
+ROLES: Final = ("reviewer", "lead", "admin", "auditor")
+
+_REVIEWER: Final = frozenset(
+    {"queue.view", "case.view", "case.claim", "case.decide", "media.reveal", "bank.view"}
+)
+_LEAD: Final = _REVIEWER | {"case.assign", "case.escalated", "audit.view", "bank.edit"}
+# What each role may do. An auditor reads everything and changes nothing.
+PERMISSIONS: Final[dict[str, frozenset[str]]] = {
+    "reviewer": _REVIEWER,
+    "lead": _LEAD,
+    "admin": _LEAD | {"user.manage", "token.manage"},
+    "auditor": frozenset({"queue.view", "case.view", "media.reveal", "bank.view", "audit.view"}),
+}
+
+SESSION_LIFETIME: Final = timedelta(hours=12)
+MIN_PASSWORD: Final = 12
+# Five wrong passwords for one username within a quarter of an hour locks that username for
+# the rest of the quarter: slow enough to stop guessing, short enough not to lock a team out.
+MAX_FAILURES: Final = 5
+FAILURE_WINDOW: Final = timedelta(minutes=15)
+_USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,62}")
+_hasher = PasswordHasher()
+# Verified against when the username does not exist, so a wrong username costs the same time
+# as a wrong password and does not reveal which accounts exist.
+_DUMMY_HASH: Final = _hasher.hash("redline-no-such-user")
+
+
+class LoginRefused(ReviewError):
+    """Wrong username or password, or a disabled account (one message for all three)."""
+
+    status = 401
+
+
+class TooManyAttempts(ReviewError):
+    """Too many failed logins for this username; try again later."""
+
+    status = 429
+
+
+@dataclass(frozen=True, slots=True)
+class Reviewer:
+    """The signed-in user as every review function sees them."""
+
+    id: int
+    username: str
+    role: str
+    always_blur: bool = False
+    break_after: int = 50
+
+    @property
+    def actor(self) -> str:
+        """How this user appears in the audit trail."""
+        return f"user:{self.username}"
+
+    def can(self, permission: str) -> bool:
+        """Whether this user's role allows ``permission``."""
+        return permission in PERMISSIONS.get(self.role, frozenset())
+
+    def require(self, permission: str) -> None:
+        """Forbidden unless this user's role allows ``permission``."""
+        if not self.can(permission):
+            raise Forbidden(f"a {self.role} may not do this ({permission})")
+
+
+def _reviewer(user: RowMapping) -> Reviewer:
+    return Reviewer(
+        user["id"], user["username"], user["role"], user["always_blur"], user["break_after"]
+    )
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise Invalid(f"password too short: at least {MIN_PASSWORD} characters")
+    if len(password) > 1024:
+        raise Invalid("password too long: at most 1024 characters")
+
+
+def add_user(
+    connection: Connection, username: str, role: str, password: str, actor: str
+) -> Reviewer:
+    """Create a user; Invalid for a bad name, role or password, Conflict if the name is taken."""
+    if not _USERNAME.fullmatch(username):
+        raise Invalid(
+            f"bad username {username!r}: 2-63 characters, lower-case letters, digits, . _ -"
+        )
+    if role not in ROLES:
+        raise Invalid(f"unknown role {role!r} (roles: {', '.join(ROLES)})")
+    _check_password(password)
+    if connection.scalar(select(User.id).where(User.username == username)) is not None:
+        raise Conflict(f"user {username!r} exists already")
+    user_id = connection.execute(
+        User.__table__.insert().returning(User.id),
+        {"username": username, "password_hash": _hasher.hash(password), "role": role,
+         "disabled": False, "always_blur": False, "break_after": 50},
+    ).scalar_one()  # fmt: skip
+    record_event(connection, actor, "user.add", "user", username, after={"role": role})
+    return Reviewer(user_id, username, role)
+
+
+def get_user(connection: Connection, username: str) -> RowMapping:
+    """The row of the user called ``username``; NotFound otherwise."""
+    row = connection.execute(select(User.__table__).where(User.username == username)).first()
+    if row is None:
+        raise NotFound(f"no user {username!r}")
+    return row._mapping
+
+
+def list_users(connection: Connection) -> list[dict[str, object]]:
+    """Every user with role and state, by name."""
+    rows = connection.execute(
+        select(User.username, User.role, User.disabled, User.created_at).order_by(User.username)
+    )
+    return [dict(row._mapping) for row in rows]
+
+
+def set_password(connection: Connection, username: str, password: str, actor: str) -> None:
+    """Replace a user's password and sign them out everywhere."""
+    _check_password(password)
+    user = get_user(connection, username)
+    connection.execute(
+        update(User).where(User.id == user["id"]).values(password_hash=_hasher.hash(password))
+    )
+    end_all_sessions(connection, user["id"])
+    record_event(connection, actor, "user.passwd", "user", username)
+
+
+def set_disabled(connection: Connection, username: str, disabled: bool, actor: str) -> None:
+    """Disable (and sign out everywhere) or re-enable a user."""
+    user = get_user(connection, username)
+    connection.execute(update(User).where(User.id == user["id"]).values(disabled=disabled))
+    if disabled:
+        end_all_sessions(connection, user["id"])
+    record_event(
+        connection, actor, "user.disable" if disabled else "user.enable", "user", username,
+        before={"disabled": user["disabled"]}, after={"disabled": disabled},
+    )  # fmt: skip
+
+
+def set_protection(
+    connection: Connection, reviewer: Reviewer, always_blur: bool, break_after: int
+) -> None:
+    """A user's own protection settings: keep media blurred, reveals per day before a break."""
+    if not 1 <= break_after <= 10_000:
+        raise Invalid("break reminder must be between 1 and 10000 reveals")
+    connection.execute(
+        update(User)
+        .where(User.id == reviewer.id)
+        .values(always_blur=always_blur, break_after=break_after)
+    )
+    record_event(
+        connection, reviewer.actor, "user.protection", "user", reviewer.username,
+        after={"always_blur": always_blur, "break_after": break_after},
+    )  # fmt: skip
+
+
+def authenticate(
+    connection: Connection, username: str, password: str, now: datetime, client: str = ""
+) -> Reviewer:
+    """The user if the password is right; LoginRefused or TooManyAttempts otherwise.
+
+    A success is audited here; the caller records a refusal with ``record_refusal`` in a
+    transaction of its own, since the refused one is rolled back.
+    """
+    username = username.strip().lower()[:100]
+    failures = connection.scalar(
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.actor == f"login:{username}")
+        .where(AuditEvent.action == "login.failed")
+        .where(AuditEvent.at >= now - FAILURE_WINDOW)
+    )
+    if (failures or 0) >= MAX_FAILURES:
+        raise TooManyAttempts("too many failed logins for this user: try again in 15 minutes")
+    row = connection.execute(select(User.__table__).where(User.username == username)).first()
+    user = row._mapping if row is not None else None
+    try:
+        _hasher.verify(user["password_hash"] if user else _DUMMY_HASH, password[:1024])
+        ok = user is not None and not user["disabled"]
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if not ok or user is None:
+        raise LoginRefused("wrong username or password")
+    record_event(connection, f"user:{username}", "login", "user", username,
+                 detail={"client": client})  # fmt: skip
+    return _reviewer(user)
+
+
+def record_refusal(
+    connection: Connection, username: str, refusal: ReviewError, client: str = ""
+) -> None:
+    """Audit a refused login; failures count towards the username's lock-out."""
+    action = "login.locked" if isinstance(refusal, TooManyAttempts) else "login.failed"
+    name = username.strip().lower()[:100]
+    record_event(connection, f"login:{name}", action, "user", name, detail={"client": client})
+
+
+def start_session(connection: Connection, reviewer: Reviewer, now: datetime) -> tuple[str, str]:
+    """A new session for ``reviewer``: (cookie token, CSRF token)."""
+    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    connection.execute(
+        UserSession.__table__.insert(),
+        {"token_sha256": _sha256(token), "user_id": reviewer.id, "csrf": csrf,
+         "created_at": now, "expires_at": now + SESSION_LIFETIME},
+    )  # fmt: skip
+    return token, csrf
+
+
+def session_user(connection: Connection, token: str, now: datetime) -> tuple[Reviewer, str] | None:
+    """The user and CSRF token of a live session; None if forged, expired or disabled."""
+    if not token or len(token) > 200:
+        return None
+    row = connection.execute(
+        select(User.__table__, UserSession.csrf)
+        .join(UserSession, UserSession.user_id == User.id)
+        .where(UserSession.token_sha256 == _sha256(token))
+        .where(UserSession.expires_at > now)
+        .where(User.disabled.is_(False))
+    ).first()
+    if row is None:
+        return None
+    return _reviewer(row._mapping), row.csrf
+
+
+def end_session(connection: Connection, token: str) -> None:
+    """Sign this browser out."""
+    connection.execute(delete(UserSession).where(UserSession.token_sha256 == _sha256(token)))
+
+
+def end_all_sessions(connection: Connection, user_id: int) -> int:
+    """Sign a user out of every browser; how many sessions ended."""
+    result = connection.execute(delete(UserSession).where(UserSession.user_id == user_id))
+    return result.rowcount or 0
+
+
+def _sha256(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+__all__ = [
+    "PERMISSIONS",
+    "ROLES",
+    "LoginRefused",
+    "Reviewer",
+    "TooManyAttempts",
+    "add_user",
+    "authenticate",
+    "end_all_sessions",
+    "end_session",
+    "get_user",
+    "list_users",
+    "record_refusal",
+    "session_user",
+    "set_disabled",
+    "set_password",
+    "set_protection",
+    "start_session",
+]

@@ -1,0 +1,257 @@
+"""Deciding on cases: verdicts, the four-eyes rule, escalation, clusters, and undo.
+
+A case moves ``open`` -> (``second_review`` | ``escalated``) -> ``violating`` | ``not_violating``.
+With the four-eyes rule on (the default), a "violating" verdict, which leads to removal, only
+becomes final when a second, different reviewer agrees; if the second reviewer disagrees the
+case goes to a lead. Every decision is a row in ``decisions`` and an audit event; an undo marks
+the decision undone and puts the case back, it deletes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from sqlalchemy import Connection, select, union, update
+
+from redline.model import Case, Decision, Item, ItemMedia
+from redline.review.accounts import Reviewer
+from redline.review.errors import Conflict, Forbidden, Invalid, NotFound
+from redline.review.queue import FINAL_STATUSES, OPEN_STATUSES, case_status, holds_claim
+from redline.review.taxonomy import (
+    CATEGORIES,
+    ESCALATE,
+    NOT_VIOLATING,
+    REASONS,
+    SECOND_REVIEW,
+    VERDICTS,
+    VIOLATING,
+)
+from redline.store.audit import record_event
+
+UNDO_WINDOW: Final = timedelta(seconds=30)
+MAX_NOTE: Final = 4000
+MAX_CLUSTER: Final = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What a reviewer decided, before it is applied to a case."""
+
+    verdict: str
+    category: str | None = None
+    reason: str | None = None
+    note: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.verdict not in VERDICTS:
+            raise Invalid(f"unknown verdict {self.verdict!r} (verdicts: {', '.join(VERDICTS)})")
+        if self.verdict == VIOLATING and self.category not in CATEGORIES:
+            raise Invalid(
+                f"a violating decision needs a category (one of: {', '.join(CATEGORIES)})"
+            )
+        if self.verdict == NOT_VIOLATING and self.reason not in REASONS:
+            raise Invalid(f"a not-violating decision needs a reason (one of: {', '.join(REASONS)})")
+        if self.note is not None and len(self.note) > MAX_NOTE:
+            raise Invalid(f"note too long: at most {MAX_NOTE} characters")
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a decision did to one case."""
+
+    case_id: int
+    decision_id: int
+    status_before: str
+    status_after: str
+
+
+def _pending(connection: Connection, case_id: int) -> Any:
+    """The latest decision still in force on a case (None when there is none)."""
+    return connection.execute(
+        select(Decision.id, Decision.user_id, Decision.verdict, Decision.category)
+        .where(Decision.case_id == case_id, Decision.undone_at.is_(None))
+        .order_by(Decision.created_at.desc(), Decision.id.desc())
+        .limit(1)
+    ).first()
+
+
+def _next_status(
+    connection: Connection, reviewer: Reviewer, case_id: int, status: str,
+    verdict: Verdict, four_eyes: bool,
+) -> str:  # fmt: skip
+    if status == "escalated":
+        if not reviewer.can("case.escalated"):
+            raise Forbidden(f"case {case_id} is escalated: a lead decides it")
+        if verdict.verdict in (VIOLATING, NOT_VIOLATING):
+            return verdict.verdict
+        return SECOND_REVIEW if verdict.verdict == SECOND_REVIEW else "escalated"
+    if verdict.verdict == ESCALATE:
+        return "escalated"
+    if verdict.verdict == SECOND_REVIEW:
+        return SECOND_REVIEW
+    if status == SECOND_REVIEW:
+        first = _pending(connection, case_id)
+        if first is not None and first.user_id == reviewer.id:
+            raise Forbidden(
+                f"four-eyes rule: case {case_id} needs a reviewer other than the first one"
+            )
+        if first is not None and first.verdict == VIOLATING and verdict.verdict != VIOLATING:
+            return "escalated"  # two reviewers disagree: a lead decides
+        if (first is not None and first.verdict == NOT_VIOLATING
+                and verdict.verdict == VIOLATING and four_eyes):  # fmt: skip
+            return "escalated"
+        return verdict.verdict
+    if verdict.verdict == VIOLATING and four_eyes:
+        return SECOND_REVIEW
+    return verdict.verdict
+
+
+def decide(
+    connection: Connection,
+    reviewer: Reviewer,
+    case_id: int,
+    verdict: Verdict,
+    now: datetime,
+    *,
+    four_eyes: bool = True,
+    applied_from: int | None = None,
+) -> Outcome:
+    """Record ``reviewer``'s verdict on a case and move the case on; audited.
+
+    Refused with NotFound (no such case), Conflict (decided already, or claimed by another
+    reviewer) or Forbidden (role, or the four-eyes rule).
+    """
+    reviewer.require("case.decide")
+    row = case_status(connection, case_id)
+    if row.status in FINAL_STATUSES:
+        raise Conflict(f"case {case_id} is decided already ({row.status})")
+    if holds_claim(row, reviewer, now):
+        raise Conflict(f"case {case_id} is claimed by another reviewer")
+    status_after = _next_status(connection, reviewer, case_id, row.status, verdict, four_eyes)
+    decision_id = connection.execute(
+        Decision.__table__.insert().returning(Decision.id),
+        {"case_id": case_id, "user_id": reviewer.id, "verdict": verdict.verdict,
+         "category": verdict.category, "reason": verdict.reason, "note": verdict.note,
+         "applied_from": applied_from, "status_before": row.status,
+         "status_after": status_after, "created_at": now},
+    ).scalar_one()  # fmt: skip
+    final = status_after in FINAL_STATUSES
+    changes: dict[str, Any] = {"status": status_after, "updated_at": now,
+                               "assignee_id": None, "claimed_at": None,
+                               "decided_at": now if final else None}  # fmt: skip
+    if verdict.category:
+        changes["category"] = verdict.category
+    # Conditional on the status read above, so two decisions racing on one case cannot both land.
+    moved = connection.execute(
+        update(Case).where(Case.id == case_id, Case.status == row.status).values(**changes)
+    ).rowcount
+    if not moved:
+        raise Conflict(f"case {case_id} changed while deciding; reload it")
+    record_event(
+        connection, reviewer.actor, "case.decide", "case", str(case_id),
+        before={"status": row.status},
+        after={"status": status_after, "verdict": verdict.verdict, "category": verdict.category,
+               "reason": verdict.reason},
+        detail={"decision": int(decision_id), "note": verdict.note, "applied_from": applied_from},
+    )  # fmt: skip
+    return Outcome(case_id, int(decision_id), row.status, status_after)
+
+
+def undo(connection: Connection, reviewer: Reviewer, decision_id: int, now: datetime) -> Outcome:
+    """Take back one's own latest decision on a case within ``UNDO_WINDOW``; audited."""
+    row = connection.execute(select(Decision.__table__).where(Decision.id == decision_id)).first()
+    if row is None:
+        raise NotFound(f"no decision {decision_id}")
+    if row.user_id != reviewer.id:
+        raise Forbidden("only the reviewer who made a decision can undo it")
+    if row.undone_at is not None:
+        raise Conflict(f"decision {decision_id} is undone already")
+    if now - row.created_at > UNDO_WINDOW:
+        raise Conflict(f"too late to undo: decisions can be undone for {UNDO_WINDOW.seconds} s")
+    latest = _pending(connection, row.case_id)
+    if latest is None or latest.id != decision_id:
+        raise Conflict("a later decision on this case stands; it cannot be undone from here")
+    moved = connection.execute(
+        update(Case)
+        .where(Case.id == row.case_id, Case.status == row.status_after)
+        .values(
+            status=row.status_before,
+            decided_at=None,
+            updated_at=now,
+            assignee_id=reviewer.id,
+            claimed_at=now,
+        )
+    ).rowcount
+    if not moved:
+        raise Conflict(f"case {row.case_id} changed since; it cannot be undone from here")
+    connection.execute(update(Decision).where(Decision.id == decision_id).values(undone_at=now))
+    record_event(
+        connection, reviewer.actor, "case.undo", "case", str(row.case_id),
+        before={"status": row.status_after}, after={"status": row.status_before},
+        detail={"decision": decision_id},
+    )  # fmt: skip
+    return Outcome(row.case_id, decision_id, row.status_after, row.status_before)
+
+
+def cluster(connection: Connection, case_id: int) -> list[int]:
+    """Other undecided cases whose items carry the same text or the same media file."""
+    item = connection.execute(
+        select(Item.id, Item.text_sha256)
+        .join(Case, Case.item_id == Item.id)
+        .where(Case.id == case_id)
+    ).first()
+    if item is None:
+        raise NotFound(f"no case {case_id}")
+    media = select(ItemMedia.media_sha256).where(ItemMedia.item_id == item.id)
+    same = [select(ItemMedia.item_id).where(ItemMedia.media_sha256.in_(media))]
+    if item.text_sha256 is not None:
+        same.append(select(Item.id).where(Item.text_sha256 == item.text_sha256))
+    rows = connection.execute(
+        select(Case.id)
+        .where(
+            Case.item_id.in_(
+                union(*same).scalar_subquery() if len(same) > 1 else same[0].scalar_subquery()
+            )
+        )
+        .where(Case.id != case_id, Case.status.in_(OPEN_STATUSES))
+        .order_by(Case.id)
+        .limit(MAX_CLUSTER)
+    )
+    return [int(r.id) for r in rows]
+
+
+def decide_cluster(
+    connection: Connection,
+    reviewer: Reviewer,
+    case_id: int,
+    verdict: Verdict,
+    now: datetime,
+    *,
+    four_eyes: bool = True,
+) -> list[Outcome]:
+    """One verdict on a case and its near-duplicate cluster. Cases another reviewer holds, or
+    that need someone else (four-eyes, escalation), are left alone and not counted."""
+    outcomes = [decide(connection, reviewer, case_id, verdict, now, four_eyes=four_eyes)]
+    for other in cluster(connection, case_id):
+        try:
+            with connection.begin_nested():
+                outcomes.append(decide(connection, reviewer, other, verdict, now,
+                                       four_eyes=four_eyes, applied_from=case_id))  # fmt: skip
+        except (Conflict, Forbidden):
+            continue
+    return outcomes
+
+
+def history(connection: Connection, case_id: int) -> list[dict[str, Any]]:
+    """Every decision on a case, oldest first, with who made it."""
+    from redline.model import User
+
+    rows = connection.execute(
+        select(Decision.__table__, User.username)
+        .join(User, User.id == Decision.user_id)
+        .where(Decision.case_id == case_id)
+        .order_by(Decision.created_at, Decision.id)
+    )
+    return [dict(r._mapping) for r in rows]

@@ -1,0 +1,86 @@
+"""Reviewer protection: media stay blurred and grey until a deliberate reveal, each reveal is
+audited, and each reviewer's reveals of the day are counted against their break reminder."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import datetime, time
+from pathlib import Path
+from typing import Final
+
+from PIL import Image, ImageFilter, ImageOps
+from sqlalchemy import Connection, func, select
+
+from redline.model import AuditEvent, Case, ItemMedia, Media
+from redline.review.accounts import Reviewer
+from redline.review.errors import NotFound
+from redline.store.audit import record_event
+
+PREVIEW_SIZE: Final = 480
+# Strong enough that shapes and colours of violence do not read, weak enough that a reviewer
+# can tell a screenshot of text from a photo before deciding to reveal.
+BLUR_RADIUS: Final = 18
+
+
+@dataclass(frozen=True, slots=True)
+class Exposure:
+    """How many media a reviewer revealed today (UTC) and whether a break is due."""
+
+    today: int
+    break_after: int
+
+    @property
+    def break_due(self) -> bool:
+        """Whether the reviewer has reached their break reminder."""
+        return self.today >= self.break_after
+
+
+def exposure(connection: Connection, reviewer: Reviewer, now: datetime) -> Exposure:
+    """``reviewer``'s reveals since midnight UTC."""
+    midnight = datetime.combine(now.date(), time(), now.tzinfo)
+    count = connection.scalar(
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.actor == reviewer.actor, AuditEvent.action == "media.reveal")
+        .where(AuditEvent.at >= midnight)
+    )
+    return Exposure(count or 0, reviewer.break_after)
+
+
+def media_of_case(connection: Connection, case_id: int, sha256: str) -> tuple[str, str]:
+    """(path, kind) of a media file of the case's item; NotFound for any other file."""
+    row = connection.execute(
+        select(Media.path, Media.kind)
+        .join(ItemMedia, ItemMedia.media_sha256 == Media.sha256)
+        .join(Case, Case.item_id == ItemMedia.item_id)
+        .where(Case.id == case_id, Media.sha256 == sha256)
+    ).first()
+    if row is None:
+        raise NotFound(f"case {case_id} has no media {sha256[:16]}")
+    return row.path, row.kind
+
+
+def reveal(
+    connection: Connection, reviewer: Reviewer, case_id: int, sha256: str, now: datetime
+) -> Exposure:
+    """Record that ``reviewer`` chose to see a media file unblurred; their exposure after."""
+    reviewer.require("media.reveal")
+    media_of_case(connection, case_id, sha256)
+    record_event(connection, reviewer.actor, "media.reveal", "media", sha256,
+                 detail={"case": case_id})  # fmt: skip
+    return exposure(connection, reviewer, now)
+
+
+def protected_preview(path: Path) -> bytes:
+    """A small, blurred, greyscale JPEG of an image: what the console shows before a reveal.
+
+    Made on the server, so the browser never receives the original until the reveal.
+    """
+    with Image.open(path) as image:
+        image.thumbnail((PREVIEW_SIZE, PREVIEW_SIZE))
+        grey = ImageOps.grayscale(image.convert("RGB"))
+        blurred = grey.filter(ImageFilter.GaussianBlur(BLUR_RADIUS))
+    out = io.BytesIO()
+    blurred.save(out, "JPEG", quality=70)
+    return out.getvalue()

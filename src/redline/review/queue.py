@@ -1,0 +1,268 @@
+"""The review queue: what waits, in which order, and who is working on what.
+
+Order is priority (a confirmed bank match first, then classifier scores, high to low), then age.
+A claim gives one reviewer a case for ``CLAIM_TTL``; a claim left alone that long lapses, so a
+reviewer who walks away does not hold cases hostage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from sqlalchemy import Connection, Select, and_, func, or_, select, update
+
+from redline.model import Case, Item, Source, TextBody, User
+from redline.review.accounts import Reviewer
+from redline.review.errors import Conflict, Invalid, NotFound
+from redline.store.audit import record_event
+
+CLAIM_TTL: Final = timedelta(minutes=30)
+PAGE: Final = 50
+# Statuses that still need someone; the others are decided.
+OPEN_STATUSES: Final = ("open", "second_review", "escalated")
+FINAL_STATUSES: Final = ("violating", "not_violating")
+STATUSES: Final = OPEN_STATUSES + FINAL_STATUSES
+SIGNALS: Final = ("bank", "classifier")
+
+
+def sla(priority: int) -> timedelta:
+    """How long a case of this priority may wait for a decision."""
+    if priority >= 100:  # confirmed propaganda: the one-hour world of removal orders
+        return timedelta(hours=1)
+    if priority >= 60:
+        return timedelta(hours=4)
+    return timedelta(hours=24)
+
+
+@dataclass(frozen=True, slots=True)
+class QueueFilter:
+    """What a queue page shows; empty fields do not filter."""
+
+    status: str = "open"
+    source: str | None = None
+    lang: str | None = None
+    signal: str | None = None
+    category: str | None = None
+    assignee: str | None = None  # a username, or "me" / "none"
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise Invalid(f"unknown status {self.status!r} (statuses: {', '.join(STATUSES)})")
+        if self.signal is not None and self.signal not in SIGNALS:
+            raise Invalid(f"unknown signal {self.signal!r} (signals: {', '.join(SIGNALS)})")
+        for name in ("source", "lang", "category", "assignee"):
+            value = getattr(self, name)
+            if value is not None and len(value) > 200:
+                raise Invalid(f"{name} filter too long")
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRow:
+    """One case as the queue lists it."""
+
+    id: int
+    status: str
+    priority: int
+    reason: str
+    signal: str | None
+    category: str | None
+    lang: str | None
+    source: str
+    account_name: str | None
+    snippet: str
+    opened_at: datetime
+    due_at: datetime
+    assignee: str | None
+    claimed_live: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for JSON."""
+        return {
+            "id": self.id, "status": self.status, "priority": self.priority,
+            "reason": self.reason, "signal": self.signal, "category": self.category,
+            "lang": self.lang, "source": self.source, "account_name": self.account_name,
+            "snippet": self.snippet, "opened_at": self.opened_at.isoformat(),
+            "due_at": self.due_at.isoformat(), "assignee": self.assignee,
+        }  # fmt: skip
+
+
+def _query(reviewer: Reviewer, where: QueueFilter) -> Select[Any]:
+    columns = (
+        Case.id,
+        Case.status,
+        Case.priority,
+        Case.reason,
+        Case.signal,
+        Case.category,
+        Case.lang,
+        Case.opened_at,
+        Case.claimed_at,
+        Source.name.label("source"),
+        Item.account_name,
+        func.substr(TextBody.body, 1, 160).label("snippet"),
+        User.username.label("assignee"),
+    )
+    query = (
+        select(*columns)
+        .join(Item, Item.id == Case.item_id)
+        .join(Source, Source.id == Item.source_id)
+        .outerjoin(TextBody, TextBody.sha256 == Item.text_sha256)
+        .outerjoin(User, User.id == Case.assignee_id)
+        .where(Case.status == where.status)
+    )
+    if where.source:
+        query = query.where(Source.name == where.source)
+    for column, value in ((Case.lang, where.lang), (Case.signal, where.signal),
+                          (Case.category, where.category)):  # fmt: skip
+        if value:
+            query = query.where(column == value)
+    if where.assignee == "me":
+        query = query.where(Case.assignee_id == reviewer.id)
+    elif where.assignee == "none":
+        query = query.where(Case.assignee_id.is_(None))
+    elif where.assignee:
+        query = query.where(User.username == where.assignee)
+    return query
+
+
+def list_queue(
+    connection: Connection,
+    reviewer: Reviewer,
+    where: QueueFilter,
+    now: datetime,
+    *,
+    offset: int = 0,
+    limit: int = PAGE,
+) -> list[QueueRow]:
+    """One page of the queue under ``where``, in review order."""
+    reviewer.require("queue.view")
+    if not (0 <= offset <= 10_000_000 and 1 <= limit <= 500):
+        raise Invalid("offset or limit out of range")
+    order = (Case.priority.desc(), Case.opened_at, Case.id)
+    if where.status in FINAL_STATUSES:  # decided cases: the latest first
+        order = (Case.decided_at.desc(), Case.id.desc())  # type: ignore[assignment]
+    rows = connection.execute(_query(reviewer, where).order_by(*order).offset(offset).limit(limit))
+    return [
+        QueueRow(
+            id=r.id,
+            status=r.status,
+            priority=r.priority,
+            reason=r.reason,
+            signal=r.signal,
+            category=r.category,
+            lang=r.lang,
+            source=r.source,
+            account_name=r.account_name,
+            snippet=r.snippet or "",
+            opened_at=r.opened_at,
+            due_at=r.opened_at + sla(r.priority),
+            assignee=r.assignee,
+            claimed_live=r.claimed_at is not None and r.claimed_at > now - CLAIM_TTL,
+        )
+        for r in rows
+    ]
+
+
+def count_open(connection: Connection) -> dict[str, int]:
+    """Cases per open status, for the queue's tabs."""
+    rows = connection.execute(
+        select(Case.status, func.count())
+        .where(Case.status.in_(OPEN_STATUSES))
+        .group_by(Case.status)
+    )
+    counts = dict.fromkeys(OPEN_STATUSES, 0)
+    counts.update({status: n for status, n in rows})
+    return counts
+
+
+def case_status(connection: Connection, case_id: int) -> Any:
+    """The case's status, assignee and claim time; NotFound when there is no such case."""
+    row = connection.execute(
+        select(Case.id, Case.status, Case.assignee_id, Case.claimed_at, Case.priority).where(
+            Case.id == case_id
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"no case {case_id}")
+    return row
+
+
+def claim(connection: Connection, reviewer: Reviewer, case_id: int, now: datetime) -> None:
+    """Take a case. Conflict if another reviewer holds a live claim or it is decided."""
+    reviewer.require("case.claim")
+    claimable = and_(
+        Case.id == case_id,
+        Case.status.in_(OPEN_STATUSES),
+        or_(Case.assignee_id.is_(None), Case.assignee_id == reviewer.id,
+            Case.claimed_at.is_(None), Case.claimed_at <= now - CLAIM_TTL),
+    )  # fmt: skip
+    # One conditional UPDATE: two reviewers claiming at once cannot both win.
+    taken = connection.execute(
+        update(Case).where(claimable).values(assignee_id=reviewer.id, claimed_at=now)
+    ).rowcount
+    if taken:
+        return
+    row = case_status(connection, case_id)
+    if row.status in FINAL_STATUSES:
+        raise Conflict(f"case {case_id} is decided already ({row.status})")
+    raise Conflict(f"case {case_id} is claimed by another reviewer")
+
+
+def release(connection: Connection, reviewer: Reviewer, case_id: int) -> None:
+    """Give a claimed case back to the queue (one's own, or any for a lead)."""
+    row = case_status(connection, case_id)
+    if row.assignee_id not in (None, reviewer.id) and not reviewer.can("case.assign"):
+        raise Conflict(f"case {case_id} is claimed by another reviewer")
+    connection.execute(
+        update(Case).where(Case.id == case_id).values(assignee_id=None, claimed_at=None)
+    )
+
+
+def assign(
+    connection: Connection, lead: Reviewer, case_id: int, username: str, now: datetime
+) -> None:
+    """A lead hands a case to a reviewer, whoever holds it now; audited."""
+    lead.require("case.assign")
+    row = case_status(connection, case_id)
+    if row.status in FINAL_STATUSES:
+        raise Conflict(f"case {case_id} is decided already ({row.status})")
+    user = connection.execute(
+        select(User.id, User.role, User.disabled).where(User.username == username)
+    ).first()
+    if user is None or user.disabled or user.role == "auditor":
+        raise Invalid(f"{username!r} is not an active user who can review")
+    connection.execute(
+        update(Case).where(Case.id == case_id).values(assignee_id=user.id, claimed_at=now)
+    )
+    record_event(connection, lead.actor, "case.assign", "case", str(case_id),
+                 before={"assignee_id": row.assignee_id}, after={"assignee": username})  # fmt: skip
+
+
+def holds_claim(row: Any, reviewer: Reviewer, now: datetime) -> bool:
+    """Whether another reviewer's live claim keeps ``reviewer`` off this case."""
+    return not (
+        row.assignee_id in (None, reviewer.id)
+        or row.claimed_at is None
+        or row.claimed_at <= now - CLAIM_TTL
+    )
+
+
+def next_case(
+    connection: Connection, reviewer: Reviewer, where: QueueFilter, now: datetime
+) -> int | None:
+    """Claim and return the first case in ``where`` that nobody else holds; None when empty."""
+    reviewer.require("case.claim")
+    free = or_(Case.assignee_id.is_(None), Case.assignee_id == reviewer.id,
+               Case.claimed_at <= now - CLAIM_TTL)  # fmt: skip
+    query = (
+        _query(reviewer, where).where(free).order_by(Case.priority.desc(), Case.opened_at, Case.id)
+    )
+    for row in connection.execute(query.limit(20)):
+        try:
+            claim(connection, reviewer, row.id, now)
+        except Conflict:  # taken between the read and the claim: try the next one
+            continue
+        return int(row.id)
+    return None

@@ -1,0 +1,100 @@
+"""API tokens for /api/v1: scoped, shown once, stored as SHA-256, revocable."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+from typing import Any, Final
+
+from sqlalchemy import Connection, select, update
+
+from redline.model import ApiToken, User
+from redline.model.base import utcnow
+from redline.review.accounts import Reviewer
+from redline.review.errors import Invalid, NotFound
+from redline.store.audit import record_event
+
+# What a token may do; a request needs the scope of its route and its user's role must allow it.
+SCOPES: Final[dict[str, str]] = {
+    "cases:read": "list and read cases, items and matches",
+    "cases:write": "claim cases and record decisions",
+    "banks:read": "list banks and entries",
+    "banks:write": "create banks and add or disable entries",
+}
+PREFIX: Final = "rl_"
+
+
+def create_token(
+    connection: Connection, user: str, name: str, scopes: list[str], actor: str
+) -> str:
+    """A new token for ``user`` with ``scopes``; the only time the secret is seen."""
+    unknown = sorted(set(scopes) - set(SCOPES))
+    if unknown or not scopes:
+        raise Invalid(f"unknown or no scopes {unknown} (scopes: {', '.join(SCOPES)})")
+    if not 1 <= len(name) <= 100:
+        raise Invalid("token name: 1-100 characters")
+    user_id = connection.scalar(select(User.id).where(User.username == user))
+    if user_id is None:
+        raise NotFound(f"no user {user!r}")
+    secret = PREFIX + secrets.token_urlsafe(32)
+    token_id = connection.execute(
+        ApiToken.__table__.insert().returning(ApiToken.id),
+        {"user_id": user_id, "name": name, "token_sha256": _sha256(secret),
+         "scopes": sorted(set(scopes)), "created_at": utcnow()},
+    ).scalar_one()  # fmt: skip
+    record_event(connection, actor, "token.create", "api_token", str(token_id),
+                 after={"user": user, "name": name, "scopes": sorted(set(scopes))})  # fmt: skip
+    return secret
+
+
+def token_user(
+    connection: Connection, secret: str, now: datetime
+) -> tuple[Reviewer, frozenset[str]] | None:
+    """The user and scopes of a live token; None for unknown, revoked or disabled."""
+    if not secret.startswith(PREFIX) or len(secret) > 200:
+        return None
+    row = connection.execute(
+        select(ApiToken.id, ApiToken.scopes, User.id.label("user_id"), User.username, User.role)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_sha256 == _sha256(secret))
+        .where(ApiToken.revoked_at.is_(None), User.disabled.is_(False))
+    ).first()
+    if row is None:
+        return None
+    connection.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
+    return Reviewer(row.user_id, row.username, row.role), frozenset(row.scopes)
+
+
+def list_tokens(connection: Connection) -> list[dict[str, Any]]:
+    """Every token (never its secret), newest first."""
+    rows = connection.execute(
+        select(
+            ApiToken.id,
+            ApiToken.name,
+            ApiToken.scopes,
+            ApiToken.created_at,
+            ApiToken.last_used_at,
+            ApiToken.revoked_at,
+            User.username.label("user"),
+        )
+        .join(User, User.id == ApiToken.user_id)
+        .order_by(ApiToken.id.desc())
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+def revoke_token(connection: Connection, token_id: int, now: datetime, actor: str) -> None:
+    """Revoke a token; NotFound when there is no such live token."""
+    done = connection.execute(
+        update(ApiToken)
+        .where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    ).rowcount
+    if not done:
+        raise NotFound(f"no live token {token_id}")
+    record_event(connection, actor, "token.revoke", "api_token", str(token_id))
+
+
+def _sha256(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
