@@ -15,6 +15,8 @@ run: $(INSTALLED)
 	$(BIN)/redline matches --limit 15
 	$(BIN)/redline outlinks --limit 10
 	$(BIN)/redline status
+	$(BIN)/redline user add admin --role admin --random-password --if-missing
+	$(BIN)/redline serve
 
 test: $(INSTALLED)
 	scripts/system-deps.sh test

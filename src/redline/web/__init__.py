@@ -8,9 +8,9 @@ build an app on its own database.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import cast
+from typing import Annotated, cast
 
-from fastapi import Request
+from fastapi import Depends, Request
 from sqlalchemy import Engine
 
 from redline.config import Settings
@@ -33,4 +33,6 @@ def services(request: Request) -> Services:
     return cast(Services, request.app.state.services)
 
 
-__all__ = ["Services", "services"]
+App = Annotated[Services, Depends(services)]
+
+__all__ = ["App", "Services", "services"]

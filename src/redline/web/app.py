@@ -2,7 +2,11 @@
 
 Serve it with ``uvicorn --factory redline.web.app:create_app`` (settings from ``REDLINE_*``).
 Routers are mounted under their own prefix: ``/hma`` is the HMA-compatible API, so an existing
-Hasher-Matcher-Actioner client works unchanged with ``http://host:port/hma`` as its base URL.
+Hasher-Matcher-Actioner client works unchanged with ``http://host:port/hma`` as its base URL;
+``/api/v1`` is redline's own JSON API; everything else is the review console.
+
+Refusals come out in the shape of where they happened: JSON ``{"message": ...}`` under the APIs,
+an HTML page (or a redirect to sign in) in the console, with the status code saying why.
 """
 
 from __future__ import annotations
@@ -10,18 +14,29 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import InterfaceError, OperationalError
+from starlette.exceptions import HTTPException
 
 from redline import __version__
 from redline.config import Settings, get_settings
 from redline.index.store import IndexStore
 from redline.pipeline.match import Matcher
+from redline.review.errors import ReviewError
 from redline.store import ensure_schema, make_engine
 from redline.web import Services
+from redline.web.api import router as api_router
+from redline.web.auth import NotSignedIn
 from redline.web.hma import router as hma_router
+from redline.web.security import Guard, TooLarge
+from redline.web.ui import router as ui_router
+from redline.web.ui.render import HERE as UI_DIR
+from redline.web.ui.render import page
 
 log = logging.getLogger(__name__)
 
@@ -39,13 +54,76 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         engine.dispose()
 
-    app = FastAPI(title="redline", version=__version__, lifespan=lifespan)
+    app = FastAPI(
+        title="redline", version=__version__, lifespan=lifespan,
+        docs_url=None, redoc_url=None, openapi_url="/api/openapi.json",
+    )  # fmt: skip
     app.state.services = services
     app.include_router(hma_router, prefix="/hma")
+    app.include_router(api_router, prefix="/api/v1")
+    app.include_router(ui_router)
+    app.add_api_route("/api/docs", _api_docs, include_in_schema=False)
+    app.mount("/static", StaticFiles(directory=UI_DIR / "static"), name="static")
+    app.add_middleware(Guard, max_body=settings.max_form_bytes,
+                       max_upload=settings.max_upload_bytes, upload_paths=("/import",))  # fmt: skip
     for unavailable in (OperationalError, InterfaceError):
         app.add_exception_handler(unavailable, _database_unavailable)
+    app.add_exception_handler(ReviewError, _refused)
+    app.add_exception_handler(RequestValidationError, _invalid)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(TooLarge, _too_large)
     app.add_exception_handler(Exception, _unexpected)
     return app
+
+
+def _api_docs(request: Request) -> Response:
+    # FastAPI's own docs page loads Swagger UI from a CDN with inline script; this one is served
+    # from the vendored copy, and starts it from a file, so the CSP stays strict.
+    return page(request, "api_docs.html", None)
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith(("/api/", "/hma/"))
+
+
+def _refusal(request: Request, status: int, message: str) -> Response:
+    if _is_api(request):
+        return JSONResponse({"message": message}, status_code=status)
+    titles = {401: "Sign in", 403: "Not allowed", 404: "Not found", 409: "Conflict",
+              413: "Too large", 422: "Not valid", 429: "Too many attempts"}  # fmt: skip
+    return page(request, "error.html", None, status_code=status,
+                title=titles.get(status, "Refused"), message=message, status=status)  # fmt: skip
+
+
+async def _refused(request: Request, error: Exception) -> Response:
+    assert isinstance(error, ReviewError)
+    if isinstance(error, NotSignedIn) and not _is_api(request):
+        if request.method == "GET" and request.headers.get("hx-request") != "true":
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+        response = _refusal(request, 401, str(error))
+        response.headers["HX-Redirect"] = "/login"
+        return response
+    return _refusal(request, error.status, str(error))
+
+
+async def _invalid(request: Request, error: Exception) -> Response:
+    assert isinstance(error, RequestValidationError)
+    problems = "; ".join(
+        f"{'.'.join(str(p) for p in e.get('loc', ()) if p not in {'body', 'query', 'path'})}: "
+        f"{e.get('msg', 'invalid')}"
+        for e in error.errors()
+    )
+    return _refusal(request, 422, problems or "invalid request")
+
+
+async def _http_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, HTTPException)
+    return _refusal(request, error.status_code, str(error.detail))
+
+
+async def _too_large(request: Request, error: Exception) -> Response:
+    return _refusal(request, 413, "request body too large")
 
 
 async def _database_unavailable(request: Request, error: Exception) -> JSONResponse:

@@ -1,0 +1,231 @@
+"""/api/v1: cases, decisions, banks, items and matches, as JSON, with bearer tokens.
+
+Each route names the scope it needs (``api_user("cases:read")``); the token's user's role is
+then checked by the same domain functions the console calls.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from redline.banks import manage
+from redline.model import Item, Source, TextBody
+from redline.model.base import utcnow
+from redline.review import decisions, queue
+from redline.review.accounts import Reviewer
+from redline.review.casefile import case_file
+from redline.review.errors import Conflict, Invalid, NotFound
+from redline.store.audit import record_event
+from redline.store.matches import list_matches
+from redline.web import App
+from redline.web.auth import api_user
+
+router = APIRouter(tags=["review"])
+
+CasesRead = Annotated[Reviewer, api_user("cases:read")]
+CasesWrite = Annotated[Reviewer, api_user("cases:write")]
+BanksRead = Annotated[Reviewer, api_user("banks:read")]
+BanksWrite = Annotated[Reviewer, api_user("banks:write")]
+
+
+class DecisionIn(BaseModel):
+    """A decision on a case."""
+
+    verdict: str = Field(
+        max_length=40, description="violating, not_violating, escalate, second_review"
+    )
+    category: str | None = Field(None, max_length=40, description="violation category")
+    reason: str | None = Field(None, max_length=40, description="why not violating")
+    note: str | None = Field(None, max_length=decisions.MAX_NOTE)
+    cluster: bool = Field(False, description="apply to the undecided near-duplicate cluster too")
+
+
+class BankIn(BaseModel):
+    """A new bank."""
+
+    name: str = Field(max_length=100)
+    description: str | None = Field(None, max_length=2000)
+    confirmed: bool = True
+
+
+@router.get("/cases", summary="List cases in review order")
+def cases(
+    me: CasesRead,
+    app: App,
+    status: Annotated[str, Query(max_length=20)] = "open",
+    source: Annotated[str | None, Query(max_length=200)] = None,
+    lang: Annotated[str | None, Query(max_length=10)] = None,
+    signal: Annotated[str | None, Query(max_length=20)] = None,
+    category: Annotated[str | None, Query(max_length=40)] = None,
+    assignee: Annotated[str | None, Query(max_length=100)] = None,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> dict[str, Any]:
+    """Cases under the filters, highest priority and oldest first."""
+    where = queue.QueueFilter(status, source, lang, signal, category, assignee)
+    with app.engine.begin() as connection:
+        rows = queue.list_queue(connection, me, where, utcnow(), offset=offset, limit=limit)
+    return {"cases": [r.as_dict() for r in rows], "offset": offset, "limit": limit}
+
+
+@router.get("/cases/{case_id}", summary="One case with its item, signals and history")
+def case(me: CasesRead, app: App, case_id: int) -> dict[str, Any]:
+    """Everything the case page shows, as data (the view is audited)."""
+    with app.engine.begin() as connection:
+        found = case_file(connection, me, case_id)
+        record_event(connection, me.actor, "case.view", "case", str(case_id),
+                     detail={"via": "api"})  # fmt: skip
+    return found.as_dict()
+
+
+@router.post("/cases/{case_id}/claim", summary="Claim a case")
+def claim(me: CasesWrite, app: App, case_id: int) -> dict[str, Any]:
+    """Take a case for this token's user; 409 if someone else holds it."""
+    with app.engine.begin() as connection:
+        queue.claim(connection, me, case_id, utcnow())
+        record_event(connection, me.actor, "case.claim", "case", str(case_id))
+    return {"case": case_id, "assignee": me.username}
+
+
+class AssignIn(BaseModel):
+    """Whom to give a case to."""
+
+    user: str = Field(max_length=100)
+
+
+@router.post("/cases/{case_id}/assign", summary="Assign a case (leads)")
+def assign(me: CasesWrite, app: App, case_id: int, body: AssignIn) -> dict[str, Any]:
+    """Hand a case to a reviewer, whoever holds it now."""
+    with app.engine.begin() as connection:
+        queue.assign(connection, me, case_id, body.user, utcnow())
+    return {"case": case_id, "assignee": body.user}
+
+
+@router.post("/cases/{case_id}/decisions", status_code=201, summary="Decide on a case")
+def decide(me: CasesWrite, app: App, case_id: int, body: DecisionIn) -> dict[str, Any]:
+    """Record a decision; the four-eyes rule and roles apply as in the console."""
+    verdict = decisions.Verdict(body.verdict, body.category, body.reason, body.note)
+    now = utcnow()
+    with app.engine.begin() as connection:
+        if body.cluster:
+            outcomes = decisions.decide_cluster(connection, me, case_id, verdict, now,
+                                                four_eyes=app.settings.four_eyes)  # fmt: skip
+        else:
+            outcomes = [decisions.decide(connection, me, case_id, verdict, now,
+                                         four_eyes=app.settings.four_eyes)]  # fmt: skip
+    return {"decisions": [
+        {"case": o.case_id, "decision": o.decision_id, "status_before": o.status_before,
+         "status_after": o.status_after} for o in outcomes
+    ]}  # fmt: skip
+
+
+@router.post("/decisions/{decision_id}/undo", summary="Undo one's own decision")
+def undo(me: CasesWrite, app: App, decision_id: int) -> dict[str, Any]:
+    """Within the undo window, put the case back as it was."""
+    with app.engine.begin() as connection:
+        outcome = decisions.undo(connection, me, decision_id, utcnow())
+    return {"case": outcome.case_id, "status": outcome.status_after}
+
+
+@router.get("/items/{item_id}", summary="One item")
+def item(me: CasesRead, app: App, item_id: int) -> dict[str, Any]:
+    """An item as ingested: source, record id, account as given, text."""
+    me.require("case.view")
+    with app.engine.begin() as connection:
+        row = connection.execute(
+            select(
+                Item.id,
+                Source.name.label("source"),
+                Item.external_id,
+                Item.revision,
+                Item.account,
+                Item.account_name,
+                Item.posted_at,
+                Item.url,
+                TextBody.body.label("text"),
+            )
+            .join(Source, Source.id == Item.source_id)
+            .outerjoin(TextBody, TextBody.sha256 == Item.text_sha256)
+            .where(Item.id == item_id)
+        ).first()
+    if row is None:
+        raise NotFound(f"no item {item_id}")
+    data = dict(row._mapping)
+    data["posted_at"] = data["posted_at"].isoformat() if data["posted_at"] else None
+    return data
+
+
+@router.get("/matches", summary="Bank matches, newest first")
+def matches(
+    me: CasesRead,
+    app: App,
+    bank: Annotated[str | None, Query(max_length=100)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    """Media and text matches to bank entries."""
+    me.require("case.view")
+    rows = list_matches(app.engine, bank=bank, limit=limit)
+    return {"matches": [r.as_dict() for r in rows]}
+
+
+@router.get("/banks", summary="List banks")
+def banks(me: BanksRead, app: App) -> dict[str, Any]:
+    """Every bank with its thresholds and size."""
+    me.require("bank.view")
+    return {"banks": [b.as_dict() for b in manage.list_banks(app.engine)]}
+
+
+@router.post("/banks", status_code=201, summary="Create a bank")
+def create_bank(me: BanksWrite, app: App, body: BankIn) -> dict[str, Any]:
+    """An empty bank; 409 if the name is taken."""
+    me.require("bank.edit")
+    try:
+        info = manage.create_bank(
+            app.engine, manage.check_name(body.name), actor=me.actor,
+            description=body.description, confirmed=body.confirmed,
+        )  # fmt: skip
+    except manage.BankExists:
+        raise Conflict(f"a bank called {body.name!r} exists already") from None
+    except ValueError as error:
+        raise Invalid(str(error)) from None
+    return info.as_dict()
+
+
+@router.get("/banks/{name}/entries", summary="Search a bank's entries")
+def entries(
+    me: BanksRead,
+    app: App,
+    name: str,
+    q: Annotated[str, Query(max_length=200)] = "",
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> dict[str, Any]:
+    """Entries whose labels or hashes contain ``q``."""
+    me.require("bank.view")
+    try:
+        total, rows = manage.search_entries(app.engine, name, q, offset=offset, limit=limit)
+    except manage.UnknownBank:
+        raise NotFound(f"no bank {name!r}") from None
+    for row in rows:
+        row["added_at"] = row["added_at"].isoformat()
+    return {"total": total, "entries": rows}
+
+
+@router.post("/banks/{name}/entries/{entry_id}/{state}", summary="Disable or enable an entry")
+def set_entry(me: BanksWrite, app: App, name: str, entry_id: int, state: str) -> dict[str, Any]:
+    """A disabled entry no longer matches."""
+    me.require("bank.edit")
+    if state not in {"disable", "enable"}:
+        raise NotFound(f"no action {state!r}")
+    try:
+        entry = manage.get_entry(app.engine, entry_id)
+        if entry.bank != name:
+            raise NotFound(f"bank {name!r} has no entry {entry_id}")
+        manage.set_entry_enabled(app.engine, entry_id, state == "enable", actor=me.actor)
+    except manage.UnknownEntry:
+        raise NotFound(f"no entry {entry_id}") from None
+    return {"entry": entry_id, "enabled": state == "enable"}

@@ -1,0 +1,88 @@
+"""Who is asking: the console's session cookie (with its CSRF token) or an API bearer token.
+
+Both end in a ``Reviewer``; the domain functions check what that reviewer's role allows.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from typing import Annotated, Final
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from redline.model.base import utcnow
+from redline.review.accounts import Reviewer, session_user
+from redline.review.errors import Forbidden, ReviewError
+from redline.review.tokens import token_user
+from redline.web import App
+
+COOKIE: Final = "redline_session"
+
+
+class NotSignedIn(ReviewError):
+    """No session, or a forged or expired one."""
+
+    status = 401
+
+
+@dataclass(frozen=True, slots=True)
+class Visitor:
+    """A signed-in console user and their session's CSRF token."""
+
+    reviewer: Reviewer
+    csrf: str
+    token: str
+
+
+def visitor(app: App, request: Request) -> Visitor:
+    """The signed-in user of a console request; NotSignedIn otherwise."""
+    token = request.cookies.get(COOKIE, "")
+    with app.engine.begin() as connection:
+        found = session_user(connection, token, utcnow())
+    if found is None:
+        raise NotSignedIn("sign in first")
+    return Visitor(found[0], found[1], token)
+
+
+async def checked_visitor(app: App, request: Request) -> Visitor:
+    """``visitor`` for a state-changing request: the form field ``csrf`` or the header
+    ``X-CSRF-Token`` must equal the session's token, or the request is refused with 403."""
+    signed_in = visitor(app=app, request=request)
+    sent = request.headers.get("x-csrf-token")
+    if sent is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()
+        value = form.get("csrf")
+        sent = value if isinstance(value, str) else None
+    if not sent or not hmac.compare_digest(sent.encode(), signed_in.csrf.encode()):
+        raise Forbidden("missing or wrong CSRF token: reload the page and try again")
+    return signed_in
+
+
+# Declared as a security scheme, so the API docs offer "Authorize" for a token.
+_bearer = HTTPBearer(auto_error=False, description="An API token from `redline token create`.")
+Me = Annotated[Visitor, Depends(visitor)]
+Checked = Annotated[Visitor, Depends(checked_visitor)]
+
+
+def api_user(scope: str) -> object:
+    """A dependency: the user of an API request's bearer token, if it carries ``scope``."""
+
+    def dependency(
+        app: App, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    ) -> Reviewer:
+        if credentials is None or not credentials.credentials:
+            raise NotSignedIn("an API token is required: Authorization: Bearer <token>")
+        with app.engine.begin() as connection:
+            found = token_user(connection, credentials.credentials.strip(), utcnow())
+        if found is None:
+            raise NotSignedIn("unknown or revoked API token")
+        reviewer, scopes = found
+        if scope not in scopes:
+            raise Forbidden(f"this token lacks the {scope} scope")
+        return reviewer
+
+    return Depends(dependency)

@@ -1,0 +1,21 @@
+"""The review console: server-rendered pages (Jinja2) with htmx for the small updates.
+
+Routes are thin: read the form, call a ``redline.review`` function inside one transaction,
+render. Templates only display; they decide nothing.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from redline.web.ui.admin_pages import router as admin_router
+from redline.web.ui.audit_pages import router as audit_router
+from redline.web.ui.bank_pages import router as bank_router
+from redline.web.ui.case_pages import router as case_router
+from redline.web.ui.session_pages import router as session_router
+
+router = APIRouter()
+for part in (session_router, case_router, bank_router, audit_router, admin_router):
+    router.include_router(part)
+
+__all__ = ["router"]

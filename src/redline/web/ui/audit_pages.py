@@ -1,0 +1,122 @@
+"""The audit trail page (leads, admins, auditors) with filters and CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import Connection, select
+
+from redline.model import AuditEvent
+from redline.review.errors import Invalid
+from redline.web import App
+from redline.web.auth import Me
+from redline.web.ui.render import page
+
+router = APIRouter()
+PAGE = 100
+CSV_LIMIT = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    """Which events to show; empty fields do not filter."""
+
+    actor: str = ""
+    action: str = ""
+    subject: str = ""
+    since: str = ""
+    until: str = ""
+
+    def times(self) -> tuple[datetime | None, datetime | None]:
+        """``since`` and ``until`` parsed (ISO dates or times, UTC); Invalid otherwise."""
+        out: list[datetime | None] = []
+        for name in ("since", "until"):
+            value = getattr(self, name)
+            try:
+                parsed = datetime.fromisoformat(value) if value else None
+            except ValueError:
+                raise Invalid(f"{name}: not a date or time: {value!r}") from None
+            if parsed is not None and parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=UTC)
+            out.append(parsed)
+        return out[0], out[1]
+
+
+def _audit_filter(
+    actor: Annotated[str, Query(max_length=200)] = "",
+    action: Annotated[str, Query(max_length=60)] = "",
+    subject: Annotated[str, Query(max_length=200)] = "",
+    since: Annotated[str, Query(max_length=40)] = "",
+    until: Annotated[str, Query(max_length=40)] = "",
+) -> AuditFilter:
+    return AuditFilter(actor, action, subject, since, until)
+
+
+Filter = Annotated[AuditFilter, Depends(_audit_filter)]
+
+
+def events(
+    connection: Connection, where: AuditFilter, offset: int, limit: int
+) -> list[dict[str, Any]]:
+    """Audit events under ``where``, newest first."""
+    since, until = where.times()
+    query = select(AuditEvent.__table__)
+    if where.actor:
+        query = query.where(AuditEvent.actor == where.actor)
+    if where.action:
+        query = query.where(AuditEvent.action == where.action)
+    if where.subject:
+        kind, _, ident = where.subject.partition(":")
+        query = query.where(AuditEvent.subject_type == kind)
+        if ident:
+            query = query.where(AuditEvent.subject_id == ident)
+    if since:
+        query = query.where(AuditEvent.at >= since)
+    if until:
+        query = query.where(AuditEvent.at < until)
+    rows = connection.execute(
+        query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).offset(offset).limit(limit)
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+@router.get("/audit", response_class=HTMLResponse, include_in_schema=False)
+def audit_page(
+    me: Me,
+    app: App,
+    request: Request,
+    where: Filter,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> Response:
+    """The audit trail, newest first."""
+    me.reviewer.require("audit.view")
+    with app.engine.begin() as connection:
+        rows = events(connection, where, offset, PAGE)
+    return page(request, "audit.html", me, rows=rows, where=where, offset=offset, page_size=PAGE)
+
+
+@router.get("/audit.csv", include_in_schema=False)
+def audit_csv(me: Me, app: App, where: Filter) -> Response:
+    """The filtered audit trail as CSV (at most 100,000 events per file)."""
+    me.reviewer.require("audit.view")
+    with app.engine.begin() as connection:
+        rows = events(connection, where, 0, CSV_LIMIT)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["id", "at", "actor", "action", "subject_type", "subject_id", "before",
+                     "after", "detail"])  # fmt: skip
+    for r in rows:
+        writer.writerow([r["id"], r["at"].isoformat(), r["actor"], r["action"],
+                         r["subject_type"] or "", r["subject_id"] or "",
+                         *(json.dumps(r[k], sort_keys=True) if r[k] is not None else ""
+                           for k in ("before", "after", "detail"))])  # fmt: skip
+    disposition = 'attachment; filename="audit.csv"'
+    return Response(out.getvalue(), media_type="text/csv",
+                    headers={"content-disposition": disposition})  # fmt: skip

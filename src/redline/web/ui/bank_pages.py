@@ -1,0 +1,126 @@
+"""Bank pages: list, create, search entries, disable/enable entries, import and export."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from redline.banks import manage, transfer
+from redline.review.errors import Conflict, Invalid, NotFound
+from redline.signals import BadSignal
+from redline.web import App
+from redline.web.auth import Checked, Me
+from redline.web.ui.render import page
+
+router = APIRouter()
+FORMATS = {"csv": "text/csv", "json": "application/json", "plain": "text/plain"}
+
+
+@router.get("/banks", response_class=HTMLResponse, include_in_schema=False)
+def banks_page(me: Me, app: App, request: Request) -> Response:
+    """Every bank with its size, thresholds and state."""
+    me.reviewer.require("bank.view")
+    return page(request, "banks.html", me, banks=manage.list_banks(app.engine))
+
+
+@router.post("/banks", include_in_schema=False)
+def create_bank(
+    me: Checked,
+    app: App,
+    name: Annotated[str, Form(max_length=100)],
+    description: Annotated[str, Form(max_length=2000)] = "",
+    confirmed: Annotated[str, Form(max_length=10)] = "",
+) -> RedirectResponse:
+    """Create an empty bank."""
+    me.reviewer.require("bank.edit")
+    try:
+        manage.create_bank(
+            app.engine, manage.check_name(name), actor=me.reviewer.actor,
+            description=description or None, confirmed=confirmed == "on",
+        )  # fmt: skip
+    except manage.BankExists:
+        raise Conflict(f"a bank called {name!r} exists already") from None
+    except ValueError as error:
+        raise Invalid(str(error)) from None
+    return RedirectResponse(f"/banks/{name}", status_code=303)
+
+
+@router.get("/banks/{name}", response_class=HTMLResponse, include_in_schema=False)
+def bank_page(
+    me: Me,
+    app: App,
+    request: Request,
+    name: str,
+    q: Annotated[str, Query(max_length=200)] = "",
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> Response:
+    """One bank's entries, searchable."""
+    me.reviewer.require("bank.view")
+    try:
+        info = manage.get_bank(app.engine, name)
+        total, entries = manage.search_entries(app.engine, name, q, offset=offset)
+    except manage.UnknownBank:
+        raise NotFound(f"no bank {name!r}") from None
+    return page(request, "bank.html", me, bank=info, entries=entries, total=total, q=q,
+                offset=offset)  # fmt: skip
+
+
+@router.post("/banks/{name}/entries/{entry_id}/{state}", include_in_schema=False)
+def set_entry(me: Checked, app: App, name: str, entry_id: int, state: str) -> RedirectResponse:
+    """Disable or enable one entry (a disabled entry no longer matches)."""
+    me.reviewer.require("bank.edit")
+    if state not in {"disable", "enable"}:
+        raise NotFound(f"no action {state!r}")
+    try:
+        entry = manage.get_entry(app.engine, entry_id)
+        if entry.bank != name:
+            raise NotFound(f"bank {name!r} has no entry {entry_id}")
+        manage.set_entry_enabled(app.engine, entry_id, state == "enable", actor=me.reviewer.actor)
+    except manage.UnknownEntry:
+        raise NotFound(f"no entry {entry_id}") from None
+    return RedirectResponse(f"/banks/{name}", status_code=303)
+
+
+@router.post("/banks/{name}/import", include_in_schema=False)
+async def import_list(
+    me: Checked, app: App, name: str, file: Annotated[UploadFile, File()]
+) -> Response:
+    """Import a hash list (ThreatExchange CSV, HMA JSON or plain) into the bank."""
+    me.reviewer.require("bank.edit")
+    data = await file.read()
+    if not data:
+        raise Invalid("the uploaded file is empty")
+    with tempfile.TemporaryDirectory() as folder:
+        # The file's own name (not a path) tells the format; it is checked by import_file.
+        path = Path(folder) / (Path(file.filename or "upload").name or "upload")
+        path.write_bytes(data)
+        try:
+            summary = transfer.import_file(app.engine, name, path, actor=me.reviewer.actor)
+        except manage.UnknownBank:
+            raise NotFound(f"no bank {name!r}") from None
+        except (ValueError, BadSignal) as error:
+            raise Invalid(f"{path.name}: {error}") from None
+    return RedirectResponse(
+        f"/banks/{name}?imported={summary.added}&duplicates={summary.duplicates}"
+        f"&quarantined={summary.quarantined}",
+        status_code=303,
+    )
+
+
+@router.get("/banks/{name}/export", include_in_schema=False)
+def export_list(me: Me, app: App, name: str, format: str = "csv") -> Response:
+    """The bank as a hash list file."""
+    me.reviewer.require("bank.view")
+    if format not in FORMATS:
+        raise Invalid(f"unknown format {format!r} (csv, json, plain)")
+    try:
+        data = transfer.export_bank(app.engine, name, format)
+    except manage.UnknownBank:
+        raise NotFound(f"no bank {name!r}") from None
+    extension = "txt" if format == "plain" else format
+    return Response(data, media_type=FORMATS[format], headers={
+        "content-disposition": f'attachment; filename="{name}.{extension}"'})  # fmt: skip

@@ -1,0 +1,248 @@
+"""The queue, the case page, decisions, undo, and protected media."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from redline.banks import manage
+from redline.model import AuditEvent, Media
+from redline.model.base import utcnow
+from redline.review import decisions, protection, queue
+from redline.review.casefile import case_file
+from redline.review.errors import Conflict, Forbidden, Invalid
+from redline.signals import BadSignal
+from redline.store.audit import record_event
+from redline.web import App, Services
+from redline.web.auth import Checked, Me
+from redline.web.ui.render import page
+
+router = APIRouter()
+# A full-size media file is served only shortly after its audited reveal by the same user.
+REVEAL_GRANT = timedelta(minutes=10)
+
+
+def _filter(
+    status: str = "open",
+    source: str | None = None,
+    lang: str | None = None,
+    signal: str | None = None,
+    category: str | None = None,
+    assignee: str | None = None,
+) -> queue.QueueFilter:
+    return queue.QueueFilter(status, source or None, lang or None, signal or None,
+                             category or None, assignee or None)  # fmt: skip
+
+
+Filter = Annotated[queue.QueueFilter, Depends(_filter)]
+
+
+@router.get("/queue", response_class=HTMLResponse, include_in_schema=False)
+def queue_page(
+    where: Filter,
+    me: Me,
+    app: App,
+    request: Request,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> Response:
+    """Cases in review order, with filters and tabs per status."""
+    now = utcnow()
+    with app.engine.begin() as connection:
+        rows = queue.list_queue(connection, me.reviewer, where, now, offset=offset)
+        counts = queue.count_open(connection)
+    return page(request, "queue.html", me, rows=rows, where=where, counts=counts,
+                offset=offset, page_size=queue.PAGE)  # fmt: skip
+
+
+@router.post("/queue/next", include_in_schema=False)
+def next_case(where: Filter, me: Checked, app: App) -> RedirectResponse:
+    """Claim the next free case of the queue and open it."""
+    with app.engine.begin() as connection:
+        case_id = queue.next_case(connection, me.reviewer, where, utcnow())
+    if case_id is None:
+        return RedirectResponse(f"/queue?status={where.status}&empty=1", status_code=303)
+    return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
+
+@router.get("/cases/{case_id}", response_class=HTMLResponse, include_in_schema=False)
+def case_page(
+    me: Me, app: App, request: Request, case_id: int, decided: int | None = None
+) -> Response:
+    """One case: the item in context, every signal and why it fired, and the decision form."""
+    now = utcnow()
+    with app.engine.begin() as connection:
+        found = case_file(connection, me.reviewer, case_id)
+        record_event(connection, me.reviewer.actor, "case.view", "case", str(case_id))
+        seen = protection.exposure(connection, me.reviewer, now)
+    mine = found.assignee == me.reviewer.username
+    taken = found.assignee is not None and not mine and found.claimed_at is not None and (
+        found.claimed_at > now - queue.CLAIM_TTL
+    )  # fmt: skip
+    undoable = next(
+        (d for d in found.decisions if d["id"] == decided and d["user_id"] == me.reviewer.id
+         and d["undone_at"] is None and now - d["created_at"] <= decisions.UNDO_WINDOW),
+        None,
+    )  # fmt: skip
+    return page(request, "case.html", me, case=found, mine=mine, taken=taken, exposure=seen,
+                undoable=undoable, undo_seconds=decisions.UNDO_WINDOW.seconds)  # fmt: skip
+
+
+@router.post("/cases/{case_id}/claim", include_in_schema=False)
+def claim(me: Checked, app: App, case_id: int) -> RedirectResponse:
+    """Take the case, so no other reviewer works on it."""
+    with app.engine.begin() as connection:
+        queue.claim(connection, me.reviewer, case_id, utcnow())
+        record_event(connection, me.reviewer.actor, "case.claim", "case", str(case_id))
+    return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
+
+@router.post("/cases/{case_id}/assign", include_in_schema=False)
+def assign(
+    me: Checked, app: App, case_id: int, user: Annotated[str, Form(max_length=100)]
+) -> RedirectResponse:
+    """A lead hands the case to a reviewer."""
+    with app.engine.begin() as connection:
+        queue.assign(connection, me.reviewer, case_id, user, utcnow())
+    return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
+
+@router.post("/cases/{case_id}/release", include_in_schema=False)
+def release(me: Checked, app: App, case_id: int) -> RedirectResponse:
+    """Give the case back to the queue."""
+    with app.engine.begin() as connection:
+        queue.release(connection, me.reviewer, case_id)
+        record_event(connection, me.reviewer.actor, "case.release", "case", str(case_id))
+    return RedirectResponse("/queue", status_code=303)
+
+
+@router.post("/cases/{case_id}/decide", include_in_schema=False)
+def decide(
+    me: Checked,
+    app: App,
+    case_id: int,
+    verdict: Annotated[str, Form(max_length=40)],
+    category: Annotated[str, Form(max_length=40)] = "",
+    reason: Annotated[str, Form(max_length=40)] = "",
+    note: Annotated[str, Form(max_length=decisions.MAX_NOTE)] = "",
+    cluster: Annotated[str, Form(max_length=10)] = "",
+) -> RedirectResponse:
+    """Record a decision (on the whole near-duplicate cluster when asked)."""
+    chosen = decisions.Verdict(
+        verdict, category or None if verdict == "violating" else None,
+        reason or None if verdict == "not_violating" else None, note.strip() or None,
+    )  # fmt: skip
+    now = utcnow()
+    with app.engine.begin() as connection:
+        if cluster == "on":
+            outcomes = decisions.decide_cluster(connection, me.reviewer, case_id, chosen, now,
+                                                four_eyes=app.settings.four_eyes)  # fmt: skip
+        else:
+            outcomes = [decisions.decide(connection, me.reviewer, case_id, chosen, now,
+                                         four_eyes=app.settings.four_eyes)]  # fmt: skip
+    return RedirectResponse(f"/cases/{case_id}?decided={outcomes[0].decision_id}",
+                            status_code=303)  # fmt: skip
+
+
+@router.post("/decisions/{decision_id}/undo", include_in_schema=False)
+def undo(me: Checked, app: App, decision_id: int) -> RedirectResponse:
+    """Take one's own decision back, within the undo window."""
+    with app.engine.begin() as connection:
+        outcome = decisions.undo(connection, me.reviewer, decision_id, utcnow())
+    return RedirectResponse(f"/cases/{outcome.case_id}", status_code=303)
+
+
+@router.get("/cases/{case_id}/cluster", response_class=HTMLResponse, include_in_schema=False)
+def cluster_preview(me: Me, app: App, request: Request, case_id: int) -> Response:
+    """What a decision on the whole cluster would cover (an htmx fragment)."""
+    me.reviewer.require("case.view")
+    with app.engine.begin() as connection:
+        others = decisions.cluster(connection, case_id)
+    return page(request, "cluster.html", me, case_id=case_id, others=others)
+
+
+@router.post("/cases/{case_id}/media/{sha256}/reveal", include_in_schema=False)
+def reveal(me: Checked, app: App, request: Request, case_id: int, sha256: str) -> Response:
+    """Show one media file unblurred: a deliberate, audited act."""
+    if me.reviewer.always_blur:
+        raise Forbidden("you chose to keep all media blurred (change it in Settings)")
+    with app.engine.begin() as connection:
+        seen = protection.reveal(connection, me.reviewer, case_id, sha256, utcnow())
+        kind = connection.scalar(select(Media.kind).where(Media.sha256 == sha256))
+    if request.headers.get("hx-request") != "true":
+        return RedirectResponse(f"/cases/{case_id}#media-{sha256[:12]}", status_code=303)
+    return page(request, "revealed.html", me, case_id=case_id, sha256=sha256, kind=kind,
+                exposure=seen)  # fmt: skip
+
+
+@router.get("/cases/{case_id}/media/{sha256}/preview", include_in_schema=False)
+def preview(me: Me, app: App, case_id: int, sha256: str) -> Response:
+    """The blurred, greyscale preview of an image of the case."""
+    me.reviewer.require("case.view")
+    with app.engine.begin() as connection:
+        path, kind = protection.media_of_case(connection, case_id, sha256)
+    if kind != "image":
+        raise Invalid("only images have previews")
+    data = protection.protected_preview(app.settings.data_dir / path)
+    return Response(data, media_type="image/jpeg", headers={"cache-control": "private"})
+
+
+@router.get("/cases/{case_id}/media/{sha256}/full", include_in_schema=False)
+def full(me: Me, app: App, case_id: int, sha256: str) -> Response:
+    """The original file, only after this user's audited reveal of it."""
+    if me.reviewer.always_blur:
+        raise Forbidden("you chose to keep all media blurred (change it in Settings)")
+    now = utcnow()
+    with app.engine.begin() as connection:
+        path, _kind = protection.media_of_case(connection, case_id, sha256)
+        mime = connection.scalar(select(Media.mime).where(Media.sha256 == sha256))
+        granted = connection.scalar(
+            select(AuditEvent.id)
+            .where(AuditEvent.actor == me.reviewer.actor, AuditEvent.action == "media.reveal")
+            .where(AuditEvent.subject_id == sha256, AuditEvent.at >= now - REVEAL_GRANT)
+            .limit(1)
+        )
+    if granted is None:
+        raise Forbidden("reveal the media first (the reveal is recorded)")
+    data = (app.settings.data_dir / path).read_bytes()
+    return Response(data, media_type=mime or "application/octet-stream",
+                    headers={"cache-control": "no-store"})  # fmt: skip
+
+
+@router.post("/cases/{case_id}/bank", include_in_schema=False)
+def add_to_bank(
+    me: Checked, app: App, case_id: int, bank: Annotated[str, Form(max_length=100)]
+) -> RedirectResponse:
+    """Add a confirmed case's text and media to a bank, so re-uploads match."""
+    me.reviewer.require("bank.edit")
+    with app.engine.begin() as connection:
+        found = case_file(connection, me.reviewer, case_id)
+    if found.status != "violating":
+        raise Conflict("only content confirmed as violating can be added to a bank")
+    labels: dict[str, Any] = {"category": found.category, "provenance": {"case": case_id},
+                              "note": f"from case {case_id}"}  # fmt: skip
+    try:
+        added = 0
+        if found.item["text"]:
+            manage.add_text(app.engine, bank, found.item["text"], actor=me.reviewer.actor,
+                            **labels)  # fmt: skip
+            added += 1
+        for media in found.media:
+            if media["kind"] in {"image", "video"}:
+                manage.add_media(app.engine, app.settings.data_dir, bank,
+                                 app.settings.data_dir / _media_path(app, media["sha256"]),
+                                 actor=me.reviewer.actor, **labels)  # fmt: skip
+                added += 1
+    except manage.UnknownBank:
+        raise Invalid(f"no bank {bank!r}") from None
+    except BadSignal as error:
+        raise Invalid(str(error)) from None
+    return RedirectResponse(f"/cases/{case_id}?banked={added}", status_code=303)
+
+
+def _media_path(app: Services, sha256: str) -> str:
+    with app.engine.connect() as connection:
+        return str(connection.scalar(select(Media.path).where(Media.sha256 == sha256)))

@@ -1,0 +1,129 @@
+"""Signing in and out, and a user's own settings."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from redline.model.base import utcnow
+from redline.review import accounts
+from redline.review.errors import ReviewError
+from redline.review.protection import exposure
+from redline.store.audit import record_event
+from redline.web import App, Services
+from redline.web.auth import COOKIE, Checked, Me
+from redline.web.ui.render import page
+
+router = APIRouter()
+# Before sign-in there is no session to hold a CSRF token: the login form carries one that must
+# equal this cookie (double submit), so another site cannot sign a browser in to its account.
+LOGIN_COOKIE = "redline_login"
+
+
+def _secure(request: Request, app: Services) -> bool:
+    return app.settings.secure_cookies or request.url.scheme == "https"
+
+
+def _safe_next(target: str) -> str:
+    # Only local paths: an open redirect after login is a phishing tool.
+    if target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return "/queue"
+
+
+@router.get("/", include_in_schema=False)
+def home() -> RedirectResponse:
+    """The console starts at the queue."""
+    return RedirectResponse("/queue", status_code=303)
+
+
+@router.get("/login", response_class=HTMLResponse, include_in_schema=False)
+def login_form(app: App, request: Request, next: str = "/queue") -> Response:
+    """The sign-in form."""
+    token = secrets.token_urlsafe(24)
+    response = page(request, "login.html", None, login_csrf=token, next=_safe_next(next))
+    response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict",
+                        secure=_secure(request, app), max_age=3600)  # fmt: skip
+    return response
+
+
+@router.post("/login", include_in_schema=False)
+def login(
+    app: App,
+    request: Request,
+    username: Annotated[str, Form(max_length=200)],
+    password: Annotated[str, Form(max_length=1024)],
+    csrf: Annotated[str, Form(max_length=200)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "/queue",
+) -> Response:
+    """Check the password, start a session, go where the user was going."""
+    expected = request.cookies.get(LOGIN_COOKIE, "")
+    if not expected or not hmac.compare_digest(csrf.encode(), expected.encode()):
+        return page(request, "login.html", None, status_code=403, next=_safe_next(next),
+                    login_csrf=expected, error="The form expired: sign in again.")  # fmt: skip
+    client = request.client.host if request.client else ""
+    now = utcnow()
+    try:
+        with app.engine.begin() as connection:
+            reviewer = accounts.authenticate(connection, username, password, now, client)
+            token, _csrf = accounts.start_session(connection, reviewer, now)
+    except ReviewError as refused:
+        with app.engine.begin() as connection:
+            accounts.record_refusal(connection, username, refused, client)
+        return page(request, "login.html", None, status_code=refused.status,
+                    login_csrf=expected, next=_safe_next(next), error=str(refused))  # fmt: skip
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(COOKIE, token, httponly=True, samesite="strict",
+                        secure=_secure(request, app),
+                        max_age=int(accounts.SESSION_LIFETIME.total_seconds()))  # fmt: skip
+    response.delete_cookie(LOGIN_COOKIE)
+    return response
+
+
+@router.post("/logout", include_in_schema=False)
+def logout(me: Checked, app: App) -> RedirectResponse:
+    """End this browser's session."""
+    with app.engine.begin() as connection:
+        accounts.end_session(connection, me.token)
+        record_event(connection, me.reviewer.actor, "logout", "user",
+                              me.reviewer.username)  # fmt: skip
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(COOKIE)
+    return response
+
+
+@router.post("/logout-everywhere", include_in_schema=False)
+def logout_everywhere(me: Checked, app: App) -> RedirectResponse:
+    """End every session of this user, on every device."""
+    with app.engine.begin() as connection:
+        ended = accounts.end_all_sessions(connection, me.reviewer.id)
+        record_event(connection, me.reviewer.actor, "logout.everywhere", "user",
+                              me.reviewer.username, detail={"sessions": ended})  # fmt: skip
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(COOKIE)
+    return response
+
+
+@router.get("/settings", response_class=HTMLResponse, include_in_schema=False)
+def settings_page(me: Me, app: App, request: Request) -> Response:
+    """The user's protection settings and today's exposure."""
+    with app.engine.begin() as connection:
+        seen = exposure(connection, me.reviewer, utcnow())
+    return page(request, "settings.html", me, exposure=seen)
+
+
+@router.post("/settings", include_in_schema=False)
+def save_settings(
+    me: Checked,
+    app: App,
+    break_after: Annotated[int, Form(ge=1, le=10_000)],
+    always_blur: Annotated[str, Form(max_length=10)] = "",
+) -> RedirectResponse:
+    """Save the protection settings."""
+    with app.engine.begin() as connection:
+        accounts.set_protection(connection, me.reviewer, always_blur == "on", break_after)
+    return RedirectResponse("/settings?saved=1", status_code=303)

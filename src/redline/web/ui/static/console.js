@@ -1,0 +1,93 @@
+// redline console: keyboard map and the CSRF header for htmx. No inline script anywhere (the
+// Content-Security-Policy forbids it), so every behaviour lives here.
+(function () {
+  "use strict";
+  const csrf = () => document.querySelector('meta[name="csrf-token"]').content;
+
+  document.addEventListener("htmx:configRequest", (event) => {
+    event.detail.headers["X-CSRF-Token"] = csrf();
+  });
+
+  const keymap = () => document.getElementById("keymap");
+  function toggleKeymap(show) {
+    const dialog = keymap();
+    dialog.hidden = show === undefined ? !dialog.hidden : !show;
+    if (!dialog.hidden) dialog.querySelector("button").focus();
+  }
+  document.addEventListener("click", (event) => {
+    if (event.target.closest("[data-keymap]")) toggleKeymap(true);
+    if (event.target.closest("[data-keymap-close]")) toggleKeymap(false);
+  });
+
+  const submit = (id) => { const form = document.getElementById(id); if (form) form.requestSubmit(); return !!form; };
+  const hint = (text) => { const el = document.getElementById("key-hint"); if (el) el.textContent = text; };
+
+  // Queue page: j/k move the selection, Enter opens (the row's link has focus).
+  function moveSelection(step) {
+    const rows = Array.from(document.querySelectorAll("tr.case-row"));
+    if (!rows.length) return false;
+    let at = rows.findIndex((row) => row.classList.contains("selected"));
+    if (at >= 0) rows[at].classList.remove("selected");
+    at = Math.max(0, Math.min(rows.length - 1, at + step));
+    rows[at].classList.add("selected");
+    rows[at].querySelector("a.case-link").focus();
+    return true;
+  }
+
+  // Case page: a/n need a category/reason; when none is picked yet, the next digit picks it.
+  let pending = null; // "violating" | "not_violating" | null
+  function decide(verdict) {
+    const form = document.getElementById("decision-form");
+    if (!form) return false;
+    form.querySelector(`input[name="verdict"][value="${verdict}"]`).checked = true;
+    const needs = { violating: "category", not_violating: "reason" }[verdict];
+    if (needs && !form.elements[needs].value) {
+      pending = verdict;
+      hint(`Pick the ${needs} with 1-${form.elements[needs].options.length - 1}`);
+      return true;
+    }
+    form.requestSubmit();
+    return true;
+  }
+  function pick(digit) {
+    const form = document.getElementById("decision-form");
+    if (!form) return false;
+    const field = form.elements[pending === "not_violating" ? "reason" : "category"];
+    if (digit >= field.options.length) return true;
+    field.selectedIndex = digit;
+    if (pending) { const verdict = pending; pending = null; hint(""); decide(verdict); }
+    else hint(`Category: ${field.value}. Press a to decide violating.`);
+    return true;
+  }
+  function revealNext() {
+    const button = document.querySelector(".reveal-form:not([data-done]) .reveal-button");
+    if (!button) return false;
+    button.closest("form").setAttribute("data-done", "");
+    button.click();
+    return true;
+  }
+
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") { toggleKeymap(false); pending = null; hint(""); return; }
+    const tag = (event.target.tagName || "").toLowerCase();
+    if (["input", "textarea", "select"].includes(tag) || event.ctrlKey || event.metaKey || event.altKey) return;
+    const onCase = document.body.classList.contains("case-page");
+    const onQueue = document.body.classList.contains("queue-page");
+    let done = false;
+    if (event.key === "?") { toggleKeymap(); done = true; }
+    else if (onQueue && event.key === "j") done = moveSelection(+1);
+    else if (onQueue && event.key === "k") done = moveSelection(-1);
+    else if (onCase && event.key === "j") done = submit("next-form");
+    else if (onCase && (event.key === "k" || event.key === "q")) { window.location.assign("/queue"); done = true; }
+    else if (onCase && event.key === "c") done = submit("claim-form");
+    else if (onCase && event.key === "u") done = submit("undo-form");
+    else if (onCase && event.key === "v") done = revealNext();
+    else if (onCase && event.key === "a") done = decide("violating");
+    else if (onCase && event.key === "n") done = decide("not_violating");
+    else if (onCase && event.key === "e") done = decide("escalate");
+    else if (onCase && event.key === "s") done = decide("second_review");
+    else if (onCase && event.key === "x") { const box = document.getElementById("cluster"); if (box) { box.click(); done = true; } }
+    else if (onCase && /^[1-9]$/.test(event.key)) done = pick(Number(event.key));
+    if (done) event.preventDefault();
+  });
+})();

@@ -1,0 +1,79 @@
+"""Bank pages in the console, and adding a confirmed case to a bank."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from redline.banks import manage
+from redline.model import AuditEvent
+from redline.model.base import utcnow
+from redline.review.decisions import Verdict, decide
+from redline.web.app import create_app
+from tests.review_desk import Desk
+from tests.web.test_console import sign_in
+
+PDQ_A = "f" * 64
+PDQ_B = "0f" * 32
+HASH_LIST = (
+    "signal_type,signal,category,tags,source_org,added_at,note\n"
+    f"pdq,{PDQ_A},support_glorification,,ngo-x,,poster one\n"
+    f"pdq,{PDQ_B},recruitment,,ngo-x,,poster two\n"
+    "pdq,not-a-hash,recruitment,,ngo-x,,broken row\n"
+)
+
+
+def test_a_lead_creates_fills_searches_and_exports_a_bank(desk: Desk) -> None:
+    client = TestClient(create_app(desk.settings), follow_redirects=False)
+    csrf = sign_in(client, "lead1")
+    made = client.post("/banks", data={"csrf": csrf, "name": "posters", "confirmed": "on",
+                                       "description": "known posters"})  # fmt: skip
+    assert made.status_code == 303 and made.headers["location"] == "/banks/posters"
+    assert client.post("/banks", data={"csrf": csrf, "name": "posters"}).status_code == 409
+    assert client.post("/banks", data={"csrf": csrf, "name": "bad name!"}).status_code == 422
+    imported = client.post("/banks/posters/import", data={"csrf": csrf},
+                           files={"file": ("list.csv", HASH_LIST.encode())})  # fmt: skip
+    assert imported.status_code == 303
+    assert "imported=2" in imported.headers["location"]
+    assert "quarantined=1" in imported.headers["location"]
+    page = client.get("/banks/posters?q=poster two")
+    assert "poster two" in page.text and "poster one" not in page.text
+    entry = re.search(r"/banks/posters/entries/(\d+)/disable", page.text)
+    assert entry is not None
+    off = client.post(f"/banks/posters/entries/{entry.group(1)}/disable", data={"csrf": csrf})
+    assert off.status_code == 303
+    assert manage.get_entry(desk.engine, int(entry.group(1))).enabled is False
+    exported = client.get("/banks/posters/export?format=plain")
+    assert exported.status_code == 200 and PDQ_A in exported.text
+    assert client.get("/banks/posters/export?format=xml").status_code == 422
+    listing = client.get("/banks")
+    assert "posters" in listing.text and "known posters" in listing.text
+    with desk.engine.connect() as connection:
+        actions = set(connection.scalars(
+            select(AuditEvent.action).where(AuditEvent.actor == "user:lead1")
+        ))  # fmt: skip
+    assert {"login", "bank.create", "bank.import", "bank.entry.disable"} <= actions
+
+
+def test_a_confirmed_case_goes_into_a_text_bank_from_its_page(desk: Desk) -> None:
+    manage.create_bank(desk.engine, "statements", actor="test")
+    case = desk.cases["p3"]
+    now = utcnow()
+    client = TestClient(create_app(desk.settings), follow_redirects=False)
+    csrf = sign_in(client, "lead1")
+    early = client.post(f"/cases/{case}/bank", data={"csrf": csrf, "bank": "statements"})
+    assert early.status_code == 409  # not confirmed yet
+    with desk.engine.begin() as connection:
+        for reviewer in ("rev1", "rev2"):
+            decide(connection, desk.users[reviewer], case,
+                   Verdict("violating", category="recruitment"), now)  # fmt: skip
+    page = client.get(f"/cases/{case}")
+    assert "Add to bank" in page.text
+    added = client.post(f"/cases/{case}/bank", data={"csrf": csrf, "bank": "statements"})
+    assert added.status_code == 303 and "banked=1" in added.headers["location"]
+    bank = manage.get_bank(desk.engine, "statements")
+    assert bank.entries == 1
+    missing = client.post(f"/cases/{case}/bank", data={"csrf": csrf, "bank": "nope"})
+    assert missing.status_code == 422 and "no bank" in missing.text
