@@ -37,6 +37,7 @@ bench: $(INSTALLED)
 	$(BIN)/python benchmarks/hashing.py > benchmarks/results/hashing.json
 	$(BIN)/python benchmarks/robustness.py > benchmarks/results/robustness.json
 	$(BIN)/python benchmarks/classify.py > benchmarks/results/classify.json
+	$(BIN)/python benchmarks/web.py > benchmarks/results/web.json
 	@echo "Results in benchmarks/results/"
 
 install: $(INSTALLED)

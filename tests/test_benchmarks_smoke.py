@@ -95,3 +95,34 @@ def test_classify_benchmark_measures_redline_beside_its_raw_floor(tmp_path: Path
     assert result["first_stage_share_of_raw"] == round(rates["first_stage"] / rates["raw"], 3)
     assert result["texts"] == 300
     assert set(result["goal_met"]) == {"first_stage_5000_per_s", "first_stage_80pct_of_raw"}
+
+
+def test_web_benchmark_measures_console_latency_beside_a_trivial_endpoint(tmp_path: Path) -> None:
+    result = run_benchmark(
+        "web.py", "--cases", "300", "--requests", "5", "--databases", "sqlite", cache=tmp_path
+    )
+    assert result["benchmark"] == "web"
+    assert (result["cases"], result["requests"], result["goals_apply"]) == (300, 5, False)
+    assert "postgresql" not in result
+    sqlite = result["sqlite"]
+    assert sqlite["rows"]["cases"] == sqlite["rows"]["items"] == 300
+    assert sqlite["rows"]["users"] == 3 and sqlite["rows"]["scores"] > 0
+    assert 0 < sqlite["open_cases"] < 300
+    endpoints = sqlite["endpoints"]
+    assert set(endpoints) == {"queue", "queue_lang", "queue_signal", "case", "decide", "claim",
+                              "status", "static"}  # fmt: skip
+    for figure in endpoints.values():
+        assert 0 < figure["p50_ms"] <= figure["p95_ms"] <= figure["p99_ms"] <= figure["max_ms"]
+        assert figure["p95_vs_trivial"] > 0
+    assert endpoints["status"]["p95_vs_trivial"] == 1.0
+    assert endpoints["queue"]["mean_bytes"] > 0 and endpoints["case"]["mean_bytes"] > 0
+    assert set(sqlite["goal_met"]) == {
+        "queue_p95_le_150ms", "queue_lang_p95_le_150ms", "queue_signal_p95_le_150ms",
+        "case_p95_le_150ms", "decide_p95_le_100ms",
+    }  # fmt: skip
+    assert sqlite["all_goals_met"] == all(sqlite["goal_met"].values())
+    assert result["all_goals_met"] == {"sqlite": sqlite["all_goals_met"]}
+    assert set(sqlite["sql"]) == {"queue", "queue_lang", "queue_signal", "case", "decide"}
+    for profile in sqlite["sql"].values():
+        assert profile["statements_per_call"] > 0 and profile["handler_ms_per_call"] > 0
+        assert profile["slowest"] and profile["slowest"][0]["sql"]

@@ -71,7 +71,8 @@ class Item(Base):
         # constraint and retries (one index less to maintain on every insert).
         UniqueConstraint("source_id", "external_id", "revision"),
         Index("ix_items_source_posted", "source_id", "posted_at"),
-        Index("ix_items_source_account", "source_id", "account"),
+        # An account's items in time order: the case page's "same account" list.
+        Index("ix_items_source_account_posted", "source_id", "account", "posted_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

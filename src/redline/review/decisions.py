@@ -205,16 +205,15 @@ def cluster(connection: Connection, case_id: int) -> list[int]:
     if item is None:
         raise NotFound(f"no case {case_id}")
     media = select(ItemMedia.media_sha256).where(ItemMedia.item_id == item.id)
-    same = [select(ItemMedia.item_id).where(ItemMedia.media_sha256.in_(media))]
+    same = [select(ItemMedia.item_id.label("item_id")).where(ItemMedia.media_sha256.in_(media))]
     if item.text_sha256 is not None:
-        same.append(select(Item.id).where(Item.text_sha256 == item.text_sha256))
+        same.append(select(Item.id.label("item_id")).where(Item.text_sha256 == item.text_sha256))
+    # A join, not IN (...): with IN, SQLite walks every open case by status instead of looking
+    # each clustered item up by its unique index (100 ms against 1 ms at 100,000 cases).
+    items = union(*same).subquery()
     rows = connection.execute(
         select(Case.id)
-        .where(
-            Case.item_id.in_(
-                union(*same).scalar_subquery() if len(same) > 1 else same[0].scalar_subquery()
-            )
-        )
+        .join(items, Case.item_id == items.c.item_id)
         .where(Case.id != case_id, Case.status.in_(OPEN_STATUSES))
         .order_by(Case.id)
         .limit(MAX_CLUSTER)

@@ -4,6 +4,8 @@ audited, and each reviewer's reveals of the day are counted against their break 
 from __future__ import annotations
 
 import io
+import shutil
+import subprocess
 from dataclasses import dataclass
 from datetime import datetime, time
 from pathlib import Path
@@ -72,12 +74,38 @@ def reveal(
     return exposure(connection, reviewer, now)
 
 
-def protected_preview(path: Path) -> bytes:
-    """A small, blurred, greyscale JPEG of an image: what the console shows before a reveal.
+class NoPreview(Exception):
+    """The file has no frame to show (not an image, or a video FFmpeg cannot read)."""
+
+
+def video_frame(path: Path) -> bytes:
+    """One frame of a video (a second in, or the first) as PNG, read with FFmpeg."""
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        raise NoPreview("ffmpeg is not installed")
+    for start in ("1", "0"):
+        done = subprocess.run(
+            [ffmpeg, "-v", "error", "-ss", start, "-i", str(path), "-frames:v", "1",
+             "-f", "image2pipe", "-vcodec", "png", "-"],
+            capture_output=True, timeout=30, check=False,
+        )  # fmt: skip
+        if done.returncode == 0 and done.stdout:
+            return done.stdout
+    raise NoPreview(f"no frame could be read from {path.name}")
+
+
+def protected_preview(path: Path, kind: str = "image") -> bytes:
+    """A small, blurred, greyscale JPEG of an image or of a video's frame: what the console
+    shows before a reveal.
 
     Made on the server, so the browser never receives the original until the reveal.
     """
-    with Image.open(path) as image:
+    source: Path | io.BytesIO = path
+    if kind == "video":
+        source = io.BytesIO(video_frame(path))
+    elif kind != "image":
+        raise NoPreview(f"a {kind} file has no preview")
+    with Image.open(source) as image:
         image.thumbnail((PREVIEW_SIZE, PREVIEW_SIZE))
         grey = ImageOps.grayscale(image.convert("RGB"))
         blurred = grey.filter(ImageFilter.GaussianBlur(BLUR_RADIUS))

@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, Select, and_, func, or_, select, update
 
-from redline.model import Case, Item, Source, TextBody, User
+from redline.model import Case, Decision, Item, Source, TextBody, User
 from redline.review.accounts import Reviewer
 from redline.review.errors import Conflict, Invalid, NotFound
 from redline.store.audit import record_event
@@ -71,6 +71,7 @@ class QueueRow:
     lang: str | None
     source: str
     account_name: str | None
+    account: str | None
     snippet: str
     opened_at: datetime
     due_at: datetime
@@ -83,6 +84,7 @@ class QueueRow:
             "id": self.id, "status": self.status, "priority": self.priority,
             "reason": self.reason, "signal": self.signal, "category": self.category,
             "lang": self.lang, "source": self.source, "account_name": self.account_name,
+            "account": self.account,
             "snippet": self.snippet, "opened_at": self.opened_at.isoformat(),
             "due_at": self.due_at.isoformat(), "assignee": self.assignee,
         }  # fmt: skip
@@ -101,6 +103,7 @@ def _query(reviewer: Reviewer, where: QueueFilter) -> Select[Any]:
         Case.claimed_at,
         Source.name.label("source"),
         Item.account_name,
+        Item.account,
         func.substr(TextBody.body, 1, 160).label("snippet"),
         User.username.label("assignee"),
     )
@@ -155,6 +158,7 @@ def list_queue(
             lang=r.lang,
             source=r.source,
             account_name=r.account_name,
+            account=r.account,
             snippet=r.snippet or "",
             opened_at=r.opened_at,
             due_at=r.opened_at + sla(r.priority),
@@ -165,15 +169,16 @@ def list_queue(
     ]
 
 
+COUNT_CAP: Final = 1000
+
+
 def count_open(connection: Connection) -> dict[str, int]:
-    """Cases per open status, for the queue's tabs."""
-    rows = connection.execute(
-        select(Case.status, func.count())
-        .where(Case.status.in_(OPEN_STATUSES))
-        .group_by(Case.status)
-    )
-    counts = dict.fromkeys(OPEN_STATUSES, 0)
-    counts.update({status: n for status, n in rows})
+    """Cases per open status for the queue's tabs, counted up to ``COUNT_CAP`` + 1 (shown as
+    "1000+"): an exact count would read every open case on every queue page."""
+    counts = {}
+    for status in OPEN_STATUSES:
+        capped = select(Case.id).where(Case.status == status).limit(COUNT_CAP + 1).subquery()
+        counts[status] = connection.scalar(select(func.count()).select_from(capped)) or 0
     return counts
 
 
@@ -256,9 +261,16 @@ def next_case(
     reviewer.require("case.claim")
     free = or_(Case.assignee_id.is_(None), Case.assignee_id == reviewer.id,
                Case.claimed_at <= now - CLAIM_TTL)  # fmt: skip
-    query = (
-        _query(reviewer, where).where(free).order_by(Case.priority.desc(), Case.opened_at, Case.id)
-    )
+    query = _query(reviewer, where).where(free)
+    if where.status == "second_review":
+        # A case waiting for a second reviewer is never handed back to the first one.
+        query = query.where(Case.id.not_in(
+            select(Decision.case_id).where(
+                Decision.user_id == reviewer.id, Decision.status_after == "second_review",
+                Decision.undone_at.is_(None),
+            )
+        ))  # fmt: skip
+    query = query.order_by(Case.priority.desc(), Case.opened_at, Case.id)
     for row in connection.execute(query.limit(20)):
         try:
             claim(connection, reviewer, row.id, now)

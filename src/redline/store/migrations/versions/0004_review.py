@@ -75,7 +75,10 @@ def upgrade() -> None:
         batch.create_foreign_key("fk_cases_assignee_id_users", "users", ["assignee_id"], ["id"])
         batch.create_index("ix_cases_assignee_id", ["assignee_id"])
         batch.drop_index("ix_cases_status_priority")
-        batch.create_index("ix_cases_queue", ["status", "priority", "opened_at"])
+    # Outside the batch: SQLite's batch mode cannot recreate an index on an expression.
+    op.create_index(
+        "ix_cases_queue", "cases", ["status", sa.text("priority DESC"), "opened_at", "id"]
+    )
     op.create_table(
         "decisions",
         sa.Column("id", ID, nullable=False),
@@ -99,13 +102,21 @@ def upgrade() -> None:
     )
     op.create_index("ix_decisions_case", "decisions", ["case_id", "created_at"])
     op.create_index("ix_audit_events_actor_action_at", "audit_events", ["actor", "action", "at"])
+    # An account's items in time order (the case page's "same account"); the old two-column
+    # index is a prefix of it.
+    op.drop_index("ix_items_source_account", table_name="items")
+    op.create_index(
+        "ix_items_source_account_posted", "items", ["source_id", "account", "posted_at"]
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_items_source_account_posted", table_name="items")
+    op.create_index("ix_items_source_account", "items", ["source_id", "account"])
     op.drop_index("ix_audit_events_actor_action_at", table_name="audit_events")
     op.drop_table("decisions")
+    op.drop_index("ix_cases_queue", table_name="cases")
     with op.batch_alter_table("cases") as batch:
-        batch.drop_index("ix_cases_queue")
         batch.create_index("ix_cases_status_priority", ["status", "priority"])
         batch.drop_index("ix_cases_assignee_id")
         batch.drop_constraint("fk_cases_assignee_id_users", type_="foreignkey")
