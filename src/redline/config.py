@@ -56,6 +56,11 @@ class Settings(BaseSettings):
         description="Mark session cookies Secure; set it when serving over HTTPS behind a proxy"
         " (requests that arrive over HTTPS get Secure cookies either way).",
     )
+    hma_auth: bool = Field(
+        default=True,
+        description="The /hma API needs a bearer token (banks:read, banks:write); false only for"
+        " HMA clients that cannot send one, on a trusted network.",
+    )
     max_form_bytes: int = Field(
         default=256_000,
         gt=0,

@@ -20,13 +20,37 @@ from tests.media_fixtures import png_claiming
 ClientFactory = Callable[..., TestClient]
 
 
+def hma_token(settings: Settings) -> dict[str, str]:
+    """The header of an HMA client's token (a lead's, with both bank scopes), made once per
+    database: the /hma API needs one, as an HMA deployment behind redline would."""
+    from sqlalchemy import select
+
+    from redline.model import User
+    from redline.review.accounts import add_user
+    from redline.review.tokens import create_token
+    from redline.store import ensure_schema, make_engine
+
+    engine = make_engine(settings.database_url)
+    try:
+        ensure_schema(engine)
+        with engine.begin() as connection:
+            if connection.scalar(select(User.id).where(User.username == "hma-client")) is None:
+                add_user(connection, "hma-client", "lead", "hma client password", "test")
+            secret = create_token(connection, "hma-client", "hma", ["banks:read", "banks:write"],
+                                  "test")  # fmt: skip
+    finally:
+        engine.dispose()
+    return {"Authorization": f"Bearer {secret}"}
+
+
 @pytest.fixture
 def make_client(settings: Settings) -> Iterator[ClientFactory]:
     """Build a TestClient on the test database; keyword arguments override settings."""
     opened: list[TestClient] = []
 
     def make(**overrides: object) -> TestClient:
-        client = TestClient(create_app(settings.model_copy(update=overrides)))
+        configured = settings.model_copy(update=overrides)
+        client = TestClient(create_app(configured), headers=hma_token(configured))
         client.__enter__()  # runs the app's lifespan, so its engine is disposed at the end
         opened.append(client)
         return client

@@ -116,7 +116,7 @@ def test_a_bug_is_a_json_500_never_a_crash(
     make_client: ClientFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client = make_client()
-    client_500 = TestClient(client.app, raise_server_exceptions=False)
+    client_500 = TestClient(client.app, raise_server_exceptions=False, headers=client.headers)
 
     def bug(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("a bug")
@@ -767,3 +767,58 @@ def test_no_bad_input_is_a_500(client: TestClient, media: Media) -> None:
         response = client.request(method.upper(), path, **arguments)
         assert 400 <= response.status_code < 500, (path, response.status_code, response.text)
         assert "message" in response.json() or "detail" in response.json()
+
+
+def test_hma_routes_need_a_bank_token_but_health_checks_do_not(
+    make_client: Any, settings: Any
+) -> None:
+    from fastapi.testclient import TestClient as Plain
+
+    from tests.web.conftest import hma_token
+
+    app = make_client().app
+    anonymous = Plain(app)
+    assert anonymous.get("/hma/c/banks").status_code == 401
+    assert anonymous.post("/hma/c/banks", json={"name": "X"}).status_code == 401
+    assert anonymous.get("/hma/status").status_code == 200
+    # A reviewer's read token reads banks but cannot change them, whatever its scopes.
+    from redline.review.accounts import add_user
+    from redline.review.tokens import create_token
+    from redline.store import make_engine
+
+    engine = make_engine(settings.database_url)
+    with engine.begin() as connection:
+        add_user(connection, "reader", "reviewer", "a long password here", "test")
+        secret = create_token(connection, "reader", "r", ["banks:read", "banks:write"], "test")
+    engine.dispose()
+    reader = Plain(app, headers={"Authorization": f"Bearer {secret}"})
+    assert reader.get("/hma/c/banks").status_code == 200
+    refused = reader.post("/hma/c/banks", json={"name": "READER_BANK"})
+    assert refused.status_code == 403 and "bank.edit" in refused.json()["message"]
+    lead = Plain(app, headers=hma_token(settings))
+    assert lead.post("/hma/c/banks", json={"name": "LEAD_BANK"}).status_code == 201
+    open_app = make_client(hma_auth=False).app
+    assert Plain(open_app).get("/hma/c/banks").status_code == 200
+
+
+def test_every_hma_route_but_health_refuses_anonymous_callers(make_client: Any) -> None:
+    from fastapi.routing import APIRoute
+    from fastapi.testclient import TestClient as Plain
+
+    from redline.web.hma import curation, hashing, health, matching
+
+    anonymous = Plain(make_client().app)
+    routes = [
+        (method, route.path)
+        for module in (curation, hashing, matching)
+        for route in module.router.routes
+        if isinstance(route, APIRoute)
+        for method in route.methods - {"HEAD"}
+    ]
+    assert len(routes) >= 15
+    for method, path in routes:
+        concrete = path.replace("{bank_name}", "SOME_BANK").replace("{content_id}", "1")
+        response = anonymous.request(method, "/hma" + concrete)
+        assert response.status_code == 401, (method, path, response.status_code)
+    open_paths = {route.path for route in health.router.routes if isinstance(route, APIRoute)}
+    assert "/status" in open_paths

@@ -29,6 +29,7 @@ from PIL import Image
 
 from redline.config import Settings
 from redline.web.app import create_app
+from tests.web.conftest import hma_token
 
 threatexchange = pytest.importorskip("threatexchange")
 requests = pytest.importorskip("requests")
@@ -49,9 +50,10 @@ SPECIMEN_2 = "facd8bcb2a49bcebdec1985228d5ae84bcd006c187c598c720c2b087b3fdb318"
 class HttpClient:
     """The calls the sequences make, over real HTTP to a base URL ending in ``/hma``."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, headers: dict[str, str]) -> None:
         self.base_url = base_url
         self.session = requests.Session()
+        self.session.headers.update(headers)
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
         return self.session.request(method, self.base_url + path, timeout=60, **kwargs)
@@ -440,7 +442,7 @@ SEQUENCES: list[Sequence] = [
 def hma(make_client: ClientFactory) -> TestClient:
     """A client configured as HMA's clients are: base URL ending in /hma, HMA's own paths."""
     client = make_client()
-    return TestClient(client.app, base_url="http://testserver/hma")
+    return TestClient(client.app, base_url="http://testserver/hma", headers=client.headers)
 
 
 @pytest.mark.parametrize("sequence", SEQUENCES, ids=lambda s: s.__name__)
@@ -480,7 +482,7 @@ def served(settings: Settings) -> Iterator[HttpClient]:
         while not server.started:
             assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
             time.sleep(0.02)
-        yield HttpClient(f"http://127.0.0.1:{port}/hma")
+        yield HttpClient(f"http://127.0.0.1:{port}/hma", hma_token(settings))
     finally:
         server.should_exit = True
         thread.join(timeout=30)

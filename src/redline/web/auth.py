@@ -16,7 +16,7 @@ from redline.model.base import utcnow
 from redline.review.accounts import Reviewer, session_user
 from redline.review.errors import Forbidden, ReviewError
 from redline.review.tokens import token_user
-from redline.web import App
+from redline.web import App, Services
 
 COOKIE: Final = "redline_session"
 
@@ -68,21 +68,39 @@ Me = Annotated[Visitor, Depends(visitor)]
 Checked = Annotated[Visitor, Depends(checked_visitor)]
 
 
+Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def token_reviewer(app: Services, credentials: HTTPAuthorizationCredentials | None,
+                   scope: str) -> Reviewer:  # fmt: skip
+    """The user of a bearer token that carries ``scope``; NotSignedIn or Forbidden otherwise."""
+    if credentials is None or not credentials.credentials:
+        raise NotSignedIn("an API token is required: Authorization: Bearer <token>")
+    with app.engine.begin() as connection:
+        found = token_user(connection, credentials.credentials.strip(), utcnow())
+    if found is None:
+        raise NotSignedIn("unknown or revoked API token")
+    reviewer, scopes = found
+    if scope not in scopes:
+        raise Forbidden(f"this token lacks the {scope} scope")
+    return reviewer
+
+
 def api_user(scope: str) -> object:
     """A dependency: the user of an API request's bearer token, if it carries ``scope``."""
 
-    def dependency(
-        app: App, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-    ) -> Reviewer:
-        if credentials is None or not credentials.credentials:
-            raise NotSignedIn("an API token is required: Authorization: Bearer <token>")
-        with app.engine.begin() as connection:
-            found = token_user(connection, credentials.credentials.strip(), utcnow())
-        if found is None:
-            raise NotSignedIn("unknown or revoked API token")
-        reviewer, scopes = found
-        if scope not in scopes:
-            raise Forbidden(f"this token lacks the {scope} scope")
-        return reviewer
+    def dependency(app: App, credentials: Bearer) -> Reviewer:
+        return token_reviewer(app, credentials, scope)
 
     return Depends(dependency)
+
+
+def hma_access(app: App, request: Request, credentials: Bearer) -> None:
+    """The HMA routes' guard: reads need a ``banks:read`` token, bank changes a ``banks:write``
+    token of a user who may edit banks. Off with ``REDLINE_HMA_AUTH=false``, for HMA clients
+    that cannot send a token, on a network that is trusted."""
+    if not app.settings.hma_auth:
+        return
+    changes = request.method not in {"GET", "HEAD"} and "/c/" in request.url.path
+    reviewer = token_reviewer(app, credentials, "banks:write" if changes else "banks:read")
+    reviewer.require("bank.edit" if changes else "bank.view")

@@ -13,12 +13,15 @@ URLs; it never answers a bad input with 500) the route's docstring says so.
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
+from redline.web.auth import hma_access
 from redline.web.hma import curation, hashing, health, matching
 
 router = APIRouter()
-for part in (matching.router, hashing.router, curation.router, health.router):
-    router.include_router(part)
+for part in (matching.router, hashing.router, curation.router):
+    router.include_router(part, dependencies=[Depends(hma_access)])
+# Health checks stay open: load balancers and monitors call them without credentials.
+router.include_router(health.router)
 
 __all__ = ["router"]
