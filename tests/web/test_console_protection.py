@@ -107,3 +107,30 @@ def test_audit_page_filters_and_exports_csv(desk: Desk) -> None:
     assert {r["action"] for r in rows} == {"login", "case.view"}
     assert all(r["actor"] == "user:rev1" for r in rows)
     assert auditor.get("/audit?since=yesterday").status_code == 422
+
+
+def test_video_preview_is_a_blurred_frame_and_the_revealed_video_is_muted(
+    desk: Desk, tmp_path: Path
+) -> None:
+    import hashlib
+
+    from tests.media_fixtures import generated, make_video
+
+    video = make_video(tmp_path / "clip.mp4", [generated(1), generated(2)])
+    export = tmp_path / "with-video.jsonl"
+    export.write_text(json.dumps({"id": "v1", "text": "clip", "media": ["clip.mp4"]}) + "\n")
+    ingest(export, "video-export", engine=desk.engine, settings=desk.settings, actor="test")
+    with desk.engine.begin() as connection:
+        item = connection.scalar(select(Item.id).where(Item.external_id == "v1"))
+        assert item is not None
+        open_item_cases(connection, {item: CaseReason(100, "bank match")}, utcnow())
+        case = connection.scalar(select(Case.id).where(Case.item_id == item))
+    sha = hashlib.sha256(video.read_bytes()).hexdigest()
+    client = TestClient(create_app(desk.settings), follow_redirects=False)
+    csrf = sign_in(client, "rev1")
+    preview = client.get(f"/cases/{case}/media/{sha}/preview")
+    assert preview.status_code == 200 and Image.open(io.BytesIO(preview.content)).mode == "L"
+    revealed = client.post(f"/cases/{case}/media/{sha}/reveal",
+                           headers={"X-CSRF-Token": csrf, "HX-Request": "true"})  # fmt: skip
+    assert "<video" in revealed.text and "muted" in revealed.text
+    assert "autoplay" not in revealed.text

@@ -12,6 +12,7 @@ an HTML page (or a redirect to sign in) in the console, with the status code say
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from urllib.parse import quote
@@ -31,7 +32,7 @@ from redline.review.errors import ReviewError
 from redline.store import ensure_schema, make_engine
 from redline.web import Services
 from redline.web.api import router as api_router
-from redline.web.auth import NotSignedIn
+from redline.web.auth import NotSignedIn, Visitor, visitor
 from redline.web.hma import router as hma_router
 from redline.web.security import Guard, TooLarge
 from redline.web.ui import router as ui_router
@@ -91,8 +92,18 @@ def _refusal(request: Request, status: int, message: str) -> Response:
         return JSONResponse({"message": message}, status_code=status)
     titles = {401: "Sign in", 403: "Not allowed", 404: "Not found", 409: "Conflict",
               413: "Too large", 422: "Not valid", 429: "Too many attempts"}  # fmt: skip
-    return page(request, "error.html", None, status_code=status,
+    # A signed-in user keeps the navigation on an error page, and goes back to the case.
+    try:
+        who: Visitor | None = visitor(request.app.state.services, request)
+    except (ReviewError, OperationalError, InterfaceError):
+        who = None
+    case = _CASE_PATH.match(request.url.path)
+    back = f"/cases/{case.group(1)}" if case else "/queue"
+    return page(request, "error.html", who, status_code=status, back=back,
                 title=titles.get(status, "Refused"), message=message, status=status)  # fmt: skip
+
+
+_CASE_PATH = re.compile(r"^/cases/(\d+)(?:/|$)")
 
 
 async def _refused(request: Request, error: Exception) -> Response:

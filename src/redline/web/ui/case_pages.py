@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from redline.banks import manage
 from redline.model import AuditEvent, Media
 from redline.model.base import utcnow
 from redline.review import decisions, protection, queue
 from redline.review.casefile import case_file
-from redline.review.errors import Conflict, Forbidden, Invalid
+from redline.review.errors import Conflict, Forbidden, Invalid, NotFound
 from redline.signals import BadSignal
 from redline.store.audit import record_event
 from redline.web import App, Services
-from redline.web.auth import Checked, Me
+from redline.web.auth import Checked, Me, Visitor
 from redline.web.ui.render import page
 
 router = APIRouter()
@@ -70,7 +70,12 @@ def next_case(where: Filter, me: Checked, app: App) -> RedirectResponse:
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse, include_in_schema=False)
 def case_page(
-    me: Me, app: App, request: Request, case_id: int, decided: int | None = None
+    me: Me,
+    app: App,
+    request: Request,
+    case_id: int,
+    decided: int | None = None,
+    revealed: Annotated[str, Query(max_length=64)] = "",
 ) -> Response:
     """One case: the item in context, every signal and why it fired, and the decision form."""
     now = utcnow()
@@ -78,6 +83,7 @@ def case_page(
         found = case_file(connection, me.reviewer, case_id)
         record_event(connection, me.reviewer.actor, "case.view", "case", str(case_id))
         seen = protection.exposure(connection, me.reviewer, now)
+        shown = revealed if revealed and _granted(connection, me, revealed, now) else ""
     mine = found.assignee == me.reviewer.username
     taken = found.assignee is not None and not mine and found.claimed_at is not None and (
         found.claimed_at > now - queue.CLAIM_TTL
@@ -87,8 +93,29 @@ def case_page(
          and d["undone_at"] is None and now - d["created_at"] <= decisions.UNDO_WINDOW),
         None,
     )  # fmt: skip
+    # The first reviewer of a case waiting for a second one sees that, not a form they cannot use.
+    awaiting_other = found.status == "second_review" and any(
+        d["user_id"] == me.reviewer.id and d["status_after"] == "second_review"
+        and d["undone_at"] is None for d in found.decisions
+    )  # fmt: skip
     return page(request, "case.html", me, case=found, mine=mine, taken=taken, exposure=seen,
-                undoable=undoable, undo_seconds=decisions.UNDO_WINDOW.seconds)  # fmt: skip
+                undoable=undoable, undo_seconds=decisions.UNDO_WINDOW.seconds,
+                awaiting_other=awaiting_other, revealed=shown)  # fmt: skip
+
+
+def _granted(connection: Connection, me: Visitor, sha256: str, now: datetime) -> bool:
+    """Whether ``me`` revealed this media file recently (the full file is theirs to see)."""
+    if me.reviewer.always_blur:
+        return False
+    return (
+        connection.scalar(
+            select(AuditEvent.id)
+            .where(AuditEvent.actor == me.reviewer.actor, AuditEvent.action == "media.reveal")
+            .where(AuditEvent.subject_id == sha256, AuditEvent.at >= now - REVEAL_GRANT)
+            .limit(1)
+        )
+        is not None
+    )
 
 
 @router.post("/cases/{case_id}/claim", include_in_schema=False)
@@ -172,21 +199,23 @@ def reveal(me: Checked, app: App, request: Request, case_id: int, sha256: str) -
     with app.engine.begin() as connection:
         seen = protection.reveal(connection, me.reviewer, case_id, sha256, utcnow())
         kind = connection.scalar(select(Media.kind).where(Media.sha256 == sha256))
-    if request.headers.get("hx-request") != "true":
-        return RedirectResponse(f"/cases/{case_id}#media-{sha256[:12]}", status_code=303)
+    if request.headers.get("hx-request") != "true":  # without JavaScript: the page shows it
+        return RedirectResponse(f"/cases/{case_id}?revealed={sha256}#media-{sha256[:12]}",
+                                status_code=303)  # fmt: skip
     return page(request, "revealed.html", me, case_id=case_id, sha256=sha256, kind=kind,
                 exposure=seen)  # fmt: skip
 
 
 @router.get("/cases/{case_id}/media/{sha256}/preview", include_in_schema=False)
 def preview(me: Me, app: App, case_id: int, sha256: str) -> Response:
-    """The blurred, greyscale preview of an image of the case."""
+    """The blurred, greyscale preview of an image (or a video's frame) of the case."""
     me.reviewer.require("case.view")
     with app.engine.begin() as connection:
         path, kind = protection.media_of_case(connection, case_id, sha256)
-    if kind != "image":
-        raise Invalid("only images have previews")
-    data = protection.protected_preview(app.settings.data_dir / path)
+    try:
+        data = protection.protected_preview(app.settings.data_dir / path, kind)
+    except protection.NoPreview as error:
+        raise NotFound(str(error)) from None
     return Response(data, media_type="image/jpeg", headers={"cache-control": "private"})
 
 
@@ -199,13 +228,8 @@ def full(me: Me, app: App, case_id: int, sha256: str) -> Response:
     with app.engine.begin() as connection:
         path, _kind = protection.media_of_case(connection, case_id, sha256)
         mime = connection.scalar(select(Media.mime).where(Media.sha256 == sha256))
-        granted = connection.scalar(
-            select(AuditEvent.id)
-            .where(AuditEvent.actor == me.reviewer.actor, AuditEvent.action == "media.reveal")
-            .where(AuditEvent.subject_id == sha256, AuditEvent.at >= now - REVEAL_GRANT)
-            .limit(1)
-        )
-    if granted is None:
+        granted = _granted(connection, me, sha256, now)
+    if not granted:
         raise Forbidden("reveal the media first (the reveal is recorded)")
     data = (app.settings.data_dir / path).read_bytes()
     return Response(data, media_type=mime or "application/octet-stream",

@@ -8,12 +8,24 @@
     event.detail.headers["X-CSRF-Token"] = csrf();
   });
 
+  // The map is a native modal <dialog>: it keeps focus inside, Esc closes it, and focus goes
+  // back to where it was.
   const keymap = () => document.getElementById("keymap");
+  let opener = null;
   function toggleKeymap(show) {
     const dialog = keymap();
-    dialog.hidden = show === undefined ? !dialog.hidden : !show;
-    if (!dialog.hidden) dialog.querySelector("button").focus();
+    const open = show === undefined ? !dialog.open : show;
+    if (open && !dialog.open) {
+      opener = document.activeElement;
+      dialog.showModal();
+      dialog.querySelector("button").focus();
+    } else if (!open && dialog.open) {
+      dialog.close();
+    }
   }
+  document.addEventListener("DOMContentLoaded", () => {
+    keymap().addEventListener("close", () => { if (opener && opener.focus) opener.focus(); });
+  });
   document.addEventListener("click", (event) => {
     if (event.target.closest("[data-keymap]")) toggleKeymap(true);
     if (event.target.closest("[data-keymap-close]")) toggleKeymap(false);
@@ -68,13 +80,14 @@
   }
 
   document.addEventListener("keydown", (event) => {
-    if (event.key === "Escape") { toggleKeymap(false); pending = null; hint(""); return; }
+    if (event.key === "Escape") { pending = null; hint(""); return; } // the dialog closes itself
     const tag = (event.target.tagName || "").toLowerCase();
     if (["input", "textarea", "select"].includes(tag) || event.ctrlKey || event.metaKey || event.altKey) return;
     const onCase = document.body.classList.contains("case-page");
     const onQueue = document.body.classList.contains("queue-page");
     let done = false;
-    if (event.key === "?") { toggleKeymap(); done = true; }
+    if (keymap().open) { if (event.key === "?") { toggleKeymap(false); event.preventDefault(); } return; }
+    if (event.key === "?") { toggleKeymap(true); done = true; }
     else if (onQueue && event.key === "j") done = moveSelection(+1);
     else if (onQueue && event.key === "k") done = moveSelection(-1);
     else if (onCase && event.key === "j") done = submit("next-form");
