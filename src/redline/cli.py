@@ -62,6 +62,12 @@ model_app = typer.Typer(help="Train and evaluate the text classifier.", no_args_
 user_app = typer.Typer(help="Manage console users: reviewers, leads, admins, auditors.",
                        no_args_is_help=True)  # fmt: skip
 token_app = typer.Typer(help="Manage API tokens for /api/v1.", no_args_is_help=True)
+order_app = typer.Typer(help="Removal orders (Regulation 2021/784): register, act, report.",
+                        no_args_is_help=True)  # fmt: skip
+referral_app = typer.Typer(help="Referrals of confirmed content to hosting services.",
+                           no_args_is_help=True)  # fmt: skip
+service_app = typer.Typer(help="The registry of hosting services referrals go to.",
+                          no_args_is_help=True)  # fmt: skip
 app.add_typer(db_app, name="db")
 app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(bank_app, name="bank")
@@ -69,6 +75,9 @@ app.add_typer(index_app, name="index")
 app.add_typer(model_app, name="model")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
+app.add_typer(order_app, name="order")
+app.add_typer(referral_app, name="referral")
+app.add_typer(service_app, name="service")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
@@ -1196,6 +1205,234 @@ def token_revoke(
     with _store() as (_settings, engine), engine.begin() as connection:
         tokens.revoke_token(connection, token_id, utcnow(), cli_actor())
     out.print(f"Revoked token {token_id}")
+
+
+# --- actions: removal orders, referrals, liveness checks ----------------------------------------
+
+
+@order_app.command("register", epilog="Example: redline order register --authority 'NCA' "
+                   "--reference TCO-1 --issued 2026-11-23T09:55+01:00 --received "
+                   "2026-11-23T10:00+01:00 --url https://host.example/p/1 "
+                   "--reasons '...'")  # fmt: skip
+def order_register(
+    authority: Annotated[str, typer.Option(help="The issuing competent authority.")],
+    reference: Annotated[str, typer.Option(help="The order's reference number.")],
+    issued: Annotated[str, typer.Option(help="Time of issue, ISO 8601 with offset.")],
+    received: Annotated[str, typer.Option(help="Time of receipt, ISO 8601 with offset.")],
+    url: Annotated[list[str], typer.Option(help="A URL the order names (repeat).")],
+    reasons: Annotated[str, typer.Option(help="The order's statement of reasons.")],
+    legal_basis: Annotated[str, typer.Option(help="Legal basis.")] = (
+        "Regulation (EU) 2021/784, Article 3"
+    ),
+    confidential_reason: Annotated[
+        str | None, typer.Option(help="The authority asked not to inform the provider: why.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Register a removal order; its one-hour deadline runs from the receipt time."""
+    from redline.actions import orders
+    from redline.model.base import utcnow
+    from redline.store.audit import cli_actor
+
+    new = orders.OrderIn(
+        authority, reference, orders.parse_time(issued, "--issued"),
+        orders.parse_time(received, "--received"), url, reasons, legal_basis,
+        confidential_reason is not None, confidential_reason,
+    )  # fmt: skip
+    now = utcnow()
+    with _store() as (_settings, engine), engine.begin() as connection:
+        order_id = orders.register_order(connection, cli_actor(), new, now)
+        view = orders.get_order(connection, order_id)
+    if as_json:
+        _print_json(view.as_dict(now))
+        return
+    out.print(f"Order {order_id} registered; deadline {view.deadline_at.isoformat()} "
+              f"({view.seconds_left(now) // 60} min left)")  # fmt: skip
+
+
+@order_app.command("list")
+def order_list(
+    open_only: Annotated[bool, typer.Option("--open", help="Only orders still open.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Removal orders, nearest deadline first, with the time left."""
+    from redline.actions import orders
+    from redline.model.base import utcnow
+
+    now = utcnow()
+    with _store() as (_settings, engine), engine.connect() as connection:
+        found = orders.list_orders(connection, open_only=open_only)
+    if as_json:
+        _print_json([o.as_dict(now) for o in found])
+        return
+    table = Table("id", "authority", "reference", "received", "deadline", "left", "status")
+    for o in found:
+        left = o.seconds_left(now)
+        shown = f"{left // 60} min" if left >= 0 else f"overdue {-left // 60} min"
+        table.add_row(str(o.id), escape(o.authority), escape(o.reference),
+                      o.received_at.isoformat()[:16], o.deadline_at.isoformat()[:16],
+                      shown if o.status in ("received", "in_progress") else "-",
+                      o.status)  # fmt: skip
+    out.print(table)
+
+
+@order_app.command("execute")
+def order_execute(
+    order_id: Annotated[int, typer.Argument(help="Order id.")],
+    url: Annotated[str, typer.Argument(help="A URL of the order.")],
+    action: Annotated[str, typer.Option(help="removed or disabled.")] = "removed",
+) -> None:
+    """Record that a URL of the order was removed or disabled (now)."""
+    from redline.actions import orders
+    from redline.model.base import utcnow
+    from redline.store.audit import cli_actor
+
+    with _store() as (_settings, engine), engine.begin() as connection:
+        status = orders.execute(connection, cli_actor(), order_id, url, action, utcnow())
+    out.print(f"Order {order_id}: {escape(url)} {action}; order {status.replace('_', ' ')}")
+
+
+@order_app.command("not-executed")
+def order_not_executed(
+    order_id: Annotated[int, typer.Argument(help="Order id.")],
+    url: Annotated[str, typer.Argument(help="A URL of the order.")],
+    reason: Annotated[str, typer.Option(help="Why it could not be executed.")],
+) -> None:
+    """Record that a URL of the order could not be executed, and why."""
+    from redline.actions import orders
+    from redline.model.base import utcnow
+    from redline.store.audit import cli_actor
+
+    with _store() as (_settings, engine), engine.begin() as connection:
+        status = orders.not_executed(connection, cli_actor(), order_id, url, reason, utcnow())
+    out.print(f"Order {order_id}: {escape(url)} not executed; order {status.replace('_', ' ')}")
+
+
+@order_app.command("report")
+def order_report(
+    order_id: Annotated[int, typer.Argument(help="Order id.")],
+    provider: Annotated[str, typer.Option(help="Your service's name.")] = "hosting service",
+) -> None:
+    """The report back to the issuing authority."""
+    from redline.actions import orders
+
+    with _store() as (_settings, engine), engine.connect() as connection:
+        view = orders.get_order(connection, order_id)
+    out.out(orders.report(view, provider), end="")
+
+
+@service_app.command("add", epilog="Example: redline service add VideoHost --domain "
+                     "videohost.example --channel email "
+                     "--contact abuse@videohost.example")  # fmt: skip
+def service_add(
+    name: Annotated[str, typer.Argument(help="The service's name.")],
+    domain: Annotated[list[str], typer.Option(help="A domain it hosts (repeat).")],
+    contact: Annotated[str, typer.Option(help="E-mail address, form URL or API endpoint.")],
+    channel: Annotated[str, typer.Option(help="email, web_form or api.")] = "email",
+    language: Annotated[str, typer.Option(help="Language of its referrals.")] = "en",
+) -> None:
+    """Add a hosting service to the registry."""
+    from redline.actions import referrals
+    from redline.store.audit import cli_actor
+
+    with _store() as (_settings, engine), engine.begin() as connection:
+        referrals.add_service(connection, cli_actor(), name, domain, channel, contact, language)
+    out.print(f"Added {escape(name)}")
+
+
+@service_app.command("list")
+def service_list(as_json: JsonFlag = False) -> None:
+    """The registry of hosting services."""
+    from redline.actions import referrals
+
+    with _store() as (_settings, engine), engine.connect() as connection:
+        services = referrals.list_services(connection)
+    if as_json:
+        _print_json(services)
+        return
+    table = Table("name", "domains", "channel", "contact", "language")
+    for s in services:
+        table.add_row(escape(s["name"]), " ".join(s["domains"]), s["contact_channel"],
+                      escape(s["contact"]), s["language"])  # fmt: skip
+    out.print(table)
+
+
+@referral_app.command("create")
+def referral_create(
+    case_id: Annotated[int, typer.Argument(help="A case confirmed as violating.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Draft a referral for every URL of a confirmed case (its address and its links)."""
+    from redline.actions import referrals
+    from redline.model.base import utcnow
+    from redline.store.audit import cli_actor
+
+    with _store() as (_settings, engine), engine.begin() as connection:
+        made = referrals.create_referrals(connection, cli_actor(), case_id, utcnow())
+    if as_json:
+        _print_json({"referrals": made})
+        return
+    out.print(f"{len(made)} referral(s) drafted: {', '.join(map(str, made)) or '-'}")
+
+
+@referral_app.command("list")
+def referral_list(
+    status: Annotated[str | None, typer.Option(help="Only this status.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Referrals with service, status and time to removal."""
+    from redline.actions import referrals
+
+    with _store() as (_settings, engine), engine.connect() as connection:
+        found = referrals.list_referrals(connection, status)
+    if as_json:
+        _print_json(found)
+        return
+    table = Table("id", "case", "url", "service", "status", "time to removal")
+    for r in found:
+        ttr = r["time_to_removal_s"]
+        table.add_row(str(r["id"]), str(r["case_id"]), escape(r["url"]),
+                      escape(r["service"] or "-"),
+                      r["status"], f"{ttr / 3600:.1f} h" if ttr is not None else "")  # fmt: skip
+    out.print(table)
+
+
+@referral_app.command("show")
+def referral_show(
+    referral_id: Annotated[int, typer.Argument(help="Referral id.")],
+    format: Annotated[str, typer.Option(help="json, csv or text (the e-mail body).")] = "json",
+    sender: Annotated[str, typer.Option(help="Who refers (text format).")] = "redline user",
+) -> None:
+    """A referral's evidence package, as JSON, CSV or the notice's text."""
+    from redline.actions import referrals
+
+    if format not in {"json", "csv", "text"}:
+        raise UsageProblem(f"unknown format {format!r} (json, csv, text)")
+    with _store() as (_settings, engine), engine.connect() as connection:
+        found = referrals.get_referral(connection, referral_id)
+    if format == "json":
+        _print_json(found)
+    elif format == "csv":
+        out.out(referrals.evidence_csv([found]), end="")
+    else:
+        out.out(referrals.email_body(found, sender), end="")
+
+
+@referral_app.command("status")
+def referral_status(
+    referral_id: Annotated[int, typer.Argument(help="Referral id.")],
+    status: Annotated[
+        str, typer.Argument(help="sent, acknowledged, removed, rejected, no_response")
+    ],
+) -> None:
+    """Move a referral on; the time of each step is recorded."""
+    from redline.actions import referrals
+    from redline.model.base import utcnow
+    from redline.store.audit import cli_actor
+
+    with _store() as (_settings, engine), engine.begin() as connection:
+        referrals.set_status(connection, cli_actor(), referral_id, status, utcnow())
+    out.print(f"Referral {referral_id}: {status}")
 
 
 # --- entry point --------------------------------------------------------------------------------

@@ -59,7 +59,10 @@ def test_decisions_through_the_api_follow_four_eyes(api: TestClient, desk: Desk)
      ("POST", "/api/v1/cases/1/decisions"), ("POST", "/api/v1/cases/1/assign"), ("POST", "/api/v1/decisions/1/undo"),
      ("GET", "/api/v1/items/1"), ("GET", "/api/v1/matches"), ("GET", "/api/v1/banks"),
      ("POST", "/api/v1/banks"), ("GET", "/api/v1/banks/x/entries"),
-     ("POST", "/api/v1/banks/x/entries/1/disable")],
+     ("POST", "/api/v1/banks/x/entries/1/disable"), ("GET", "/api/v1/orders"),
+     ("POST", "/api/v1/orders"), ("GET", "/api/v1/orders/1"),
+     ("POST", "/api/v1/orders/1/steps"), ("GET", "/api/v1/referrals"),
+     ("POST", "/api/v1/cases/1/referrals"), ("POST", "/api/v1/referrals/1/status")],
 )  # fmt: skip
 def test_every_api_route_needs_a_token_with_its_scope(
     api: TestClient, desk: Desk, method: str, path: str
@@ -70,9 +73,10 @@ def test_every_api_route_needs_a_token_with_its_scope(
     assert revoked_like.status_code == 401
     # A token with every scope but the route's own.
     needed = {"GET": "read", "POST": "write"}[method]
-    kind = "banks" if "/banks" in path else "cases"
-    others = [s for s in ("cases:read", "cases:write", "banks:read", "banks:write")
-              if s != f"{kind}:{needed}"]  # fmt: skip
+    kind = ("banks" if "/banks" in path else
+            "actions" if ("/orders" in path or "referrals" in path) else "cases")  # fmt: skip
+    others = [s for s in ("cases:read", "cases:write", "banks:read", "banks:write",
+                          "actions:read", "actions:write") if s != f"{kind}:{needed}"]  # fmt: skip
     wrong_scope = api.request(method, path, headers=token(desk, "admin1", *others))
     assert wrong_scope.status_code == 403 and "scope" in wrong_scope.json()["message"]
 

@@ -52,6 +52,8 @@ ROUTES: list[tuple[str, str, set[str]]] = [
     ("POST", "/settings", {"reviewer", "lead", "admin", "auditor"}),
     ("POST", "/logout", {"reviewer", "lead", "admin", "auditor"}),
     ("POST", "/logout-everywhere", {"reviewer", "lead", "admin", "auditor"}),
+    ("GET", "/orders", {"lead", "admin", "auditor"}),
+    ("POST", "/orders/{order}/steps", {"lead", "admin"}),
 ]
 # Complete forms, so a refusal can only come from the role check.
 VALID_FORMS = {
@@ -62,6 +64,7 @@ VALID_FORMS = {
     "/admin/users": {"username": "newuser", "role": "reviewer", "password": PASSWORD},
     "/admin/tokens": {"user": "rev1", "name": "t", "scope": "cases:read"},
     "/settings": {"break_after": "10"},
+    "/orders/{order}/steps": {"url": "https://host.example/x", "action": "removed"},
 }
 PUBLIC = {("GET", "/"), ("GET", "/login"), ("POST", "/login")}
 USER_OF_ROLE = {"reviewer": "rev1", "lead": "lead1", "admin": "admin1", "auditor": "aud1"}
@@ -90,13 +93,20 @@ def console(desk: Desk) -> Callable[[], TestClient]:
 
 def fill(path: str, desk: Desk, decision: int = 1) -> str:
     return path.format(case=desk.cases["p3"], decision=decision, sha="0" * 64, bank="nobank",
-                       entry=1, state="disable", username="rev2", token=1)  # fmt: skip
+                       entry=1, state="disable", username="rev2", token=1, order=1)  # fmt: skip
 
 
 def test_the_route_table_covers_every_console_route() -> None:
-    from redline.web.ui import admin_pages, audit_pages, bank_pages, case_pages, session_pages
+    from redline.web.ui import (
+        admin_pages,
+        audit_pages,
+        bank_pages,
+        case_pages,
+        order_pages,
+        session_pages,
+    )
 
-    pages = (admin_pages, audit_pages, bank_pages, case_pages, session_pages)
+    pages = (admin_pages, audit_pages, bank_pages, case_pages, order_pages, session_pages)
     actual = {
         (method, route.path)
         for module in pages
@@ -106,7 +116,8 @@ def test_the_route_table_covers_every_console_route() -> None:
     }
     listed = {(method, path.replace("{case}", "{case_id}").replace("{decision}", "{decision_id}")
                .replace("{sha}", "{sha256}").replace("{bank}", "{name}")
-               .replace("{entry}", "{entry_id}").replace("{token}", "{token_id}"))
+               .replace("{entry}", "{entry_id}").replace("{token}", "{token_id}")
+               .replace("{order}", "{order_id}"))
               for method, path, _ in ROUTES}  # fmt: skip
     assert actual - PUBLIC == listed
 

@@ -1,5 +1,12 @@
 """SQLAlchemy ORM tables. Import from here; each table lives in exactly one module."""
 
+from redline.model.actions import (
+    HostingService,
+    Referral,
+    RemovalOrder,
+    RemovalOrderUrl,
+    UrlCheck,
+)
 from redline.model.audit import AuditEvent
 from redline.model.banks import Bank, BankEntry, BankSignal, Counter
 from redline.model.base import Base, utcnow
@@ -17,16 +24,21 @@ __all__ = [
     "Case",
     "Counter",
     "Decision",
+    "HostingService",
     "Item",
     "ItemMedia",
     "Match",
     "Media",
     "Quarantine",
+    "Referral",
+    "RemovalOrder",
+    "RemovalOrderUrl",
     "Score",
     "Signal",
     "Source",
     "TextBody",
     "TextScan",
+    "UrlCheck",
     "User",
     "UserSession",
     "utcnow",

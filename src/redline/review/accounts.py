@@ -27,13 +27,22 @@ ROLES: Final = ("reviewer", "lead", "admin", "auditor")
 _REVIEWER: Final = frozenset(
     {"queue.view", "case.view", "case.claim", "case.decide", "media.reveal", "bank.view"}
 )
-_LEAD: Final = _REVIEWER | {"case.assign", "case.escalated", "audit.view", "bank.edit"}
+_LEAD: Final = _REVIEWER | {
+    "case.assign",
+    "case.escalated",
+    "audit.view",
+    "bank.edit",
+    "action.view",
+    "action.manage",
+}
 # What each role may do. An auditor reads everything and changes nothing.
 PERMISSIONS: Final[dict[str, frozenset[str]]] = {
     "reviewer": _REVIEWER,
     "lead": _LEAD,
     "admin": _LEAD | {"user.manage", "token.manage"},
-    "auditor": frozenset({"queue.view", "case.view", "media.reveal", "bank.view", "audit.view"}),
+    "auditor": frozenset(
+        {"queue.view", "case.view", "media.reveal", "bank.view", "audit.view", "action.view"}
+    ),
 }
 
 SESSION_LIFETIME: Final = timedelta(hours=12)

@@ -60,17 +60,18 @@ class CaseFile:
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-able data (timestamps as ISO 8601)."""
-        data: dict[str, Any] = _jsonable(asdict(self))
+        data: dict[str, Any] = jsonable(asdict(self))
         return data
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """``value`` with every datetime inside it as ISO 8601 text."""
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     return value
 
 

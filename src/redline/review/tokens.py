@@ -21,6 +21,8 @@ SCOPES: Final[dict[str, str]] = {
     "cases:write": "claim cases and record decisions",
     "banks:read": "list banks and entries",
     "banks:write": "create banks and add or disable entries",
+    "actions:read": "read removal orders and referrals",
+    "actions:write": "register and execute removal orders, make and update referrals",
 }
 PREFIX: Final = "rl_"
 

@@ -1,5 +1,8 @@
 """The JSON API under /api/v1: the same review functions as the console, behind scoped tokens."""
 
+from redline.web.api.actions import router as actions_router
 from redline.web.api.v1 import router
+
+router.include_router(actions_router)
 
 __all__ = ["router"]

@@ -4,6 +4,18 @@
   "use strict";
   const csrf = () => document.querySelector('meta[name="csrf-token"]').content;
 
+  // Removal-order countdowns tick every second from the deadline the server rendered (UTC).
+  function tick() {
+    document.querySelectorAll("[data-deadline]").forEach((el) => {
+      const left = Math.round((Date.parse(el.dataset.deadline) - Date.now()) / 1000);
+      const span = Math.abs(left);
+      const text = `${Math.floor(span / 3600)} h ${String(Math.floor(span / 60) % 60).padStart(2, "0")} min ${String(span % 60).padStart(2, "0")} s`;
+      el.textContent = left >= 0 ? `due in ${text}` : `overdue by ${text}`;
+      el.classList.toggle("overdue", left < 0);
+    });
+  }
+  document.addEventListener("DOMContentLoaded", () => { tick(); setInterval(tick, 1000); });
+
   document.addEventListener("htmx:configRequest", (event) => {
     event.detail.headers["X-CSRF-Token"] = csrf();
   });

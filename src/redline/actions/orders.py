@@ -1,0 +1,349 @@
+"""Removal orders under EU Regulation 2021/784 (terrorist content online, "TCO").
+
+A hosting service must remove or disable the content an order names within one hour of
+receiving it. The deadline is computed once, in UTC, from the recorded receipt time; local
+clocks, daylight-saving changes and midnight play no part. Every step is audited with the
+order's legal basis, and a step that fails changes nothing (one transaction per step).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+from sqlalchemy import Connection, or_, select, update
+
+from redline.model import Item, RemovalOrder, RemovalOrderUrl, Signal
+from redline.review.errors import Conflict, Invalid, NotFound
+from redline.signals import url as url_signal
+from redline.store.audit import record_event
+
+ORDER_WINDOW: Final = timedelta(hours=1)  # Article 3(3)
+WARN_BEFORE: Final = timedelta(minutes=15)
+ACTIONS: Final = ("removed", "disabled")
+OPEN: Final = ("received", "in_progress")
+
+
+def parse_time(text: str, name: str) -> datetime:
+    """An ISO 8601 time with its UTC offset (``2026-03-29T01:30:00+01:00``); Invalid for a
+    time without one: a receipt time whose zone is guessed gives a wrong legal deadline."""
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise Invalid(f"{name}: not an ISO 8601 time: {text!r}") from None
+    if value.tzinfo is None:
+        raise Invalid(f"{name}: {text!r} has no UTC offset (write e.g. +01:00 or Z)")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class OrderIn:
+    """A removal order as received (the fields of Annex I that redline keeps)."""
+
+    authority: str
+    reference: str
+    issued_at: datetime
+    received_at: datetime
+    urls: list[str]
+    reasons: str
+    legal_basis: str = "Regulation (EU) 2021/784, Article 3"
+    confidential: bool = False
+    confidential_reason: str | None = None
+
+    def problems(self) -> list[str]:
+        """Everything wrong with the order's fields, in one list."""
+        found = []
+        for name, limit in (("authority", 300), ("reference", 200), ("reasons", 20_000),
+                            ("legal_basis", 2_000)):  # fmt: skip
+            value = getattr(self, name).strip()
+            if not value:
+                found.append(f"{name} is empty")
+            elif len(value) > limit:
+                found.append(f"{name} is longer than {limit} characters")
+        for name in ("issued_at", "received_at"):
+            if getattr(self, name).tzinfo is None:
+                found.append(f"{name} has no UTC offset")
+        if not found and self.received_at < self.issued_at:
+            found.append("received_at is before issued_at")
+        if not self.urls:
+            found.append("no URL")
+        if len(self.urls) > 1000:
+            found.append("more than 1000 URLs in one order")
+        if self.confidential and not (self.confidential_reason or "").strip():
+            found.append("a confidential order needs the authority's reason for confidentiality")
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class OrderView:
+    """An order with its URLs and what was done, as the console, API and report show it."""
+
+    id: int
+    authority: str
+    reference: str
+    issued_at: datetime
+    received_at: datetime
+    deadline_at: datetime
+    status: str
+    reasons: str
+    legal_basis: str
+    confidential: bool
+    confidential_reason: str | None
+    closed_at: datetime | None
+    urls: list[dict[str, Any]] = field(default_factory=list)
+
+    def seconds_left(self, now: datetime) -> int:
+        """Seconds until the deadline (negative once it has passed)."""
+        return int((self.deadline_at - now).total_seconds())
+
+    def as_dict(self, now: datetime) -> dict[str, Any]:
+        """Plain data for JSON, with the countdown at ``now``."""
+        return {
+            "id": self.id, "authority": self.authority, "reference": self.reference,
+            "issued_at": self.issued_at.isoformat(), "received_at": self.received_at.isoformat(),
+            "deadline_at": self.deadline_at.isoformat(), "seconds_left": self.seconds_left(now),
+            "status": self.status, "reasons": self.reasons, "legal_basis": self.legal_basis,
+            "confidential": self.confidential, "confidential_reason": self.confidential_reason,
+            "closed_at": self.closed_at.isoformat() if self.closed_at else None,
+            "urls": [{**u, "acted_at": u["acted_at"].isoformat() if u["acted_at"] else None}
+                     for u in self.urls],
+        }  # fmt: skip
+
+
+def _items_by_url(connection: Connection, canonical: url_signal.CanonicalUrl) -> int | None:
+    """The item the store has at this address: an item posted at it, or a URL-list entry."""
+    posted = connection.scalar(
+        select(Item.id)
+        .where(or_(Item.url == canonical.original, Item.url == canonical.canonical))
+        .order_by(Item.id)
+        .limit(1)
+    )
+    if posted is not None:
+        return int(posted)
+    listed = connection.scalar(
+        select(Signal.item_id)
+        .where(Signal.signal_type == url_signal.SIGNAL_TYPE, Signal.value == canonical.canonical)
+        .where(Signal.item_id.is_not(None))
+        .order_by(Signal.item_id)
+        .limit(1)
+    )
+    return int(listed) if listed is not None else None
+
+
+def register_order(connection: Connection, actor: str, order: OrderIn, now: datetime) -> int:
+    """Record a received order; Invalid (bad field, malformed URL, URL not in the store) or
+    Conflict (the authority's reference number is already registered). Nothing is stored
+    unless everything is right."""
+    problems = order.problems()
+    resolved: dict[str, int] = {}
+    for raw in order.urls:
+        try:
+            canonical = url_signal.canonicalise(raw)
+        except url_signal.BadUrl as error:
+            problems.append(f"{raw!r}: {error}")
+            continue
+        item = _items_by_url(connection, canonical)
+        if item is None:
+            problems.append(f"{canonical.canonical}: no item with this URL in the store")
+        else:
+            resolved[canonical.canonical] = item
+    if problems:
+        raise Invalid("; ".join(problems))
+    taken = connection.scalar(
+        select(RemovalOrder.id).where(
+            RemovalOrder.authority == order.authority.strip(),
+            RemovalOrder.reference == order.reference.strip(),
+        )
+    )
+    if taken is not None:
+        raise Conflict(f"order {order.reference!r} of {order.authority!r} is registered already"
+                       f" (order {taken})")  # fmt: skip
+    deadline = order.received_at + ORDER_WINDOW
+    order_id = connection.execute(
+        RemovalOrder.__table__.insert().returning(RemovalOrder.id),
+        {"authority": order.authority.strip(), "reference": order.reference.strip(),
+         "issued_at": order.issued_at, "received_at": order.received_at,
+         "deadline_at": deadline, "reasons": order.reasons.strip(),
+         "legal_basis": order.legal_basis.strip(), "confidential": order.confidential,
+         "confidential_reason": order.confidential_reason, "status": "received",
+         "created_by": actor, "created_at": now},
+    ).scalar_one()  # fmt: skip
+    connection.execute(
+        RemovalOrderUrl.__table__.insert(),
+        [{"order_id": order_id, "url": url, "item_id": item} for url, item in resolved.items()],
+    )
+    record_event(
+        connection, actor, "order.register", "removal_order", str(order_id),
+        after={"authority": order.authority, "reference": order.reference,
+               "received_at": order.received_at.isoformat(), "deadline_at": deadline.isoformat(),
+               "urls": list(resolved)},
+        detail={"legal_basis": order.legal_basis},
+    )  # fmt: skip
+    return int(order_id)
+
+
+def get_order(connection: Connection, order_id: int) -> OrderView:
+    """An order with its URLs; NotFound when there is none."""
+    row = connection.execute(
+        select(RemovalOrder.__table__).where(RemovalOrder.id == order_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"no removal order {order_id}")
+    urls = [
+        dict(r._mapping)
+        for r in connection.execute(
+            select(
+                RemovalOrderUrl.url,
+                RemovalOrderUrl.item_id,
+                RemovalOrderUrl.action,
+                RemovalOrderUrl.acted_at,
+                RemovalOrderUrl.not_executed_reason,
+            )
+            .where(RemovalOrderUrl.order_id == order_id)
+            .order_by(RemovalOrderUrl.id)
+        )
+    ]
+    o = row._mapping
+    return OrderView(
+        o["id"], o["authority"], o["reference"], o["issued_at"], o["received_at"],
+        o["deadline_at"], o["status"], o["reasons"], o["legal_basis"], o["confidential"],
+        o["confidential_reason"], o["closed_at"], urls,
+    )  # fmt: skip
+
+
+def list_orders(connection: Connection, *, open_only: bool = False) -> list[OrderView]:
+    """Orders, the nearest deadline first."""
+    query = select(RemovalOrder.id).order_by(RemovalOrder.deadline_at, RemovalOrder.id)
+    if open_only:
+        query = query.where(RemovalOrder.status.in_(OPEN))
+    return [get_order(connection, int(i)) for i in connection.scalars(query)]
+
+
+def _settle(connection: Connection, order_id: int, now: datetime) -> str:
+    """Move the order's status on from its URLs' state; the new status."""
+    rows = connection.execute(
+        select(RemovalOrderUrl.action, RemovalOrderUrl.not_executed_reason).where(
+            RemovalOrderUrl.order_id == order_id
+        )
+    ).all()
+    acted = sum(1 for r in rows if r.action)
+    refused = sum(1 for r in rows if r.not_executed_reason)
+    if acted + refused < len(rows):
+        status, closed = "in_progress", None
+    elif refused == 0:
+        status, closed = "executed", now
+    elif acted == 0:
+        status, closed = "not_executed", now
+    else:
+        status, closed = "partially_executed", now
+    connection.execute(
+        update(RemovalOrder).where(RemovalOrder.id == order_id)
+        .values(status=status, closed_at=closed)
+    )  # fmt: skip
+    return status
+
+
+def _order_url(connection: Connection, order_id: int, url: str) -> Any:
+    order = get_order(connection, order_id)
+    try:
+        canonical = url_signal.canonicalise(url).canonical
+    except url_signal.BadUrl as error:
+        raise Invalid(f"{url!r}: {error}") from None
+    row = connection.execute(
+        select(RemovalOrderUrl.__table__).where(
+            RemovalOrderUrl.order_id == order_id, RemovalOrderUrl.url == canonical
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"order {order_id} does not name {canonical}")
+    if row.action or row.not_executed_reason:
+        raise Conflict(f"{canonical} of order {order_id} is settled already")
+    return order, row
+
+
+def execute(
+    connection: Connection, actor: str, order_id: int, url: str, action: str, now: datetime
+) -> str:
+    """Record that a URL of the order was removed or its access disabled; the order's status.
+
+    Audited with the legal basis and whether the one-hour deadline was kept.
+    """
+    if action not in ACTIONS:
+        raise Invalid(f"unknown action {action!r} (actions: {', '.join(ACTIONS)})")
+    order, row = _order_url(connection, order_id, url)
+    connection.execute(
+        update(RemovalOrderUrl).where(RemovalOrderUrl.id == row.id)
+        .values(action=action, acted_at=now)
+    )  # fmt: skip
+    status = _settle(connection, order_id, now)
+    record_event(
+        connection, actor, f"order.{action}", "removal_order", str(order_id),
+        before={"url": row.url, "action": None, "order_status": order.status},
+        after={"url": row.url, "action": action, "order_status": status},
+        detail={"legal_basis": order.legal_basis, "item": row.item_id,
+                "within_deadline": now <= order.deadline_at},
+    )  # fmt: skip
+    return status
+
+
+def not_executed(
+    connection: Connection, actor: str, order_id: int, url: str, reason: str, now: datetime
+) -> str:
+    """Record that a URL could not be acted on, and why (Article 3(7), 3(8)); the status."""
+    if not reason.strip() or len(reason) > 5000:
+        raise Invalid("the reason is required (at most 5000 characters)")
+    order, row = _order_url(connection, order_id, url)
+    connection.execute(
+        update(RemovalOrderUrl).where(RemovalOrderUrl.id == row.id)
+        .values(not_executed_reason=reason.strip(), acted_at=now)
+    )  # fmt: skip
+    status = _settle(connection, order_id, now)
+    record_event(
+        connection, actor, "order.not_executed", "removal_order", str(order_id),
+        before={"url": row.url, "order_status": order.status},
+        after={"url": row.url, "not_executed_reason": reason.strip(), "order_status": status},
+        detail={"legal_basis": order.legal_basis},
+    )  # fmt: skip
+    return status
+
+
+def alerts(connection: Connection, now: datetime) -> list[tuple[OrderView, str]]:
+    """Open orders that need attention: ``due_soon`` (less than WARN_BEFORE left) or
+    ``overdue``; the scheduler sends these, nothing depends on a browser being open."""
+    found = []
+    for order in list_orders(connection, open_only=True):
+        if now >= order.deadline_at:
+            found.append((order, "overdue"))
+        elif now >= order.deadline_at - WARN_BEFORE:
+            found.append((order, "due_soon"))
+    return found
+
+
+def report(order: OrderView, provider: str) -> str:
+    """The report back to the issuing authority (Article 3(6)): what was done, when, and what
+    could not be done and why."""
+    lines = [
+        f"To: {order.authority}",
+        f"Re: removal order {order.reference}",
+        f"From: {provider}",
+        "",
+        f"Order received: {order.received_at.isoformat()} (UTC {_utc(order.received_at)})",
+        f"Deadline: {_utc(order.deadline_at)} UTC",
+        f"Status: {order.status.replace('_', ' ')}",
+        "",
+    ]
+    for u in order.urls:
+        if u["action"]:
+            kept = "within" if u["acted_at"] <= order.deadline_at else "AFTER"
+            lines.append(f"- {u['url']}: {u['action']} at {_utc(u['acted_at'])} UTC "
+                         f"({kept} the one-hour deadline)")  # fmt: skip
+        elif u["not_executed_reason"]:
+            lines.append(f"- {u['url']}: not executed: {u['not_executed_reason']}")
+        else:
+            lines.append(f"- {u['url']}: pending")
+    return "\n".join(lines) + "\n"
+
+
+def _utc(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")

@@ -1,0 +1,103 @@
+"""Actions: referrals to hosting services (and the liveness checks of what was referred), and
+removal orders received under EU Regulation 2021/784 with what was done about each URL."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from redline.model.base import Base, BigId, JsonDoc, utcnow
+
+
+class HostingService(Base):
+    """A service that hosts content, and how to reach it with a referral."""
+
+    __tablename__ = "hosting_services"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    domains: Mapped[list[str]] = mapped_column(JsonDoc)  # example.com also covers www.example.com
+    contact_channel: Mapped[str] = mapped_column(String(20))  # email | web_form | api
+    contact: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(10), default="en")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Referral(Base):
+    """A request to a hosting service to remove one URL of a confirmed case."""
+
+    __tablename__ = "referrals"
+    __table_args__ = (UniqueConstraint("case_id", "url"), Index("ix_referrals_status", "status"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    url: Mapped[str] = mapped_column(Text)  # canonical
+    service_id: Mapped[int | None] = mapped_column(ForeignKey("hosting_services.id"))
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    category: Mapped[str | None] = mapped_column(String(40))
+    reason: Mapped[str | None] = mapped_column(Text)
+    # What was sent: frozen when the referral is created, so a later change does not rewrite it.
+    evidence: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    acknowledged_at: Mapped[datetime | None]
+    removed_at: Mapped[datetime | None]
+    rejected_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UrlCheck(Base):
+    """One liveness check of a referred URL."""
+
+    __tablename__ = "url_checks"
+    __table_args__ = (Index("ix_url_checks_referral", "referral_id", "checked_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id", ondelete="CASCADE"))
+    state: Mapped[str] = mapped_column(String(10))  # up | down | changed | error
+    http_status: Mapped[int | None]
+    final_url: Mapped[str | None] = mapped_column(Text)
+    content_sha256: Mapped[str | None] = mapped_column(String(64))
+    error: Mapped[str | None] = mapped_column(Text)
+    checked_at: Mapped[datetime]
+
+
+class RemovalOrder(Base):
+    """A removal order (Regulation 2021/784, Annex I), with its one-hour deadline."""
+
+    __tablename__ = "removal_orders"
+    __table_args__ = (UniqueConstraint("authority", "reference"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    authority: Mapped[str] = mapped_column(String(300))  # the issuing competent authority
+    reference: Mapped[str] = mapped_column(String(200))  # its reference number
+    issued_at: Mapped[datetime]
+    received_at: Mapped[datetime]
+    deadline_at: Mapped[datetime]  # received_at + 1 hour, in UTC
+    reasons: Mapped[str] = mapped_column(Text)  # the statement of reasons of the order
+    legal_basis: Mapped[str] = mapped_column(Text)
+    confidential: Mapped[bool] = mapped_column(default=False)  # do not inform the provider
+    confidential_reason: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="received")
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None]
+
+
+class RemovalOrderUrl(Base):
+    """One URL of a removal order, the item it names, and what was done about it."""
+
+    __tablename__ = "removal_order_urls"
+    __table_args__ = (UniqueConstraint("order_id", "url"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("removal_orders.id", ondelete="CASCADE"))
+    url: Mapped[str] = mapped_column(Text)  # canonical
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    action: Mapped[str | None] = mapped_column(String(20))  # removed | disabled
+    acted_at: Mapped[datetime | None]
+    not_executed_reason: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,154 @@
+"""Removal orders: registration, the one-hour deadline in UTC, execution, the report."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+
+from redline.actions import orders
+from redline.model import AuditEvent, Item, RemovalOrder
+from redline.review import Conflict, Invalid, NotFound
+from tests.review_desk import Desk
+
+BRUSSELS = ZoneInfo("Europe/Brussels")
+
+
+@pytest.fixture
+def hosted(desk: Desk) -> list[str]:
+    """Give two of the desk's items the URLs they were posted at."""
+    from sqlalchemy import update
+
+    urls = ["https://host.example/post/1", "https://host.example/post/3"]
+    with desk.engine.begin() as connection:
+        for external, url in zip(("p1", "p3"), urls, strict=True):
+            connection.execute(update(Item).where(Item.external_id == external).values(url=url))
+    return urls
+
+
+def order(urls: list[str], received: datetime, reference: str = "TCO-2026-0042") -> orders.OrderIn:
+    return orders.OrderIn(
+        authority="Example national competent authority", reference=reference,
+        issued_at=received - timedelta(minutes=3), received_at=received, urls=urls,
+        reasons="The content disseminates terrorist content (Article 2(7)(a)).",
+    )  # fmt: skip
+
+
+def register(desk: Desk, new: orders.OrderIn, now: datetime) -> int:
+    with desk.engine.begin() as connection:
+        return orders.register_order(connection, "user:lead1", new, now)
+
+
+def test_deadline_is_one_hour_after_receipt_in_utc_across_a_dst_change(
+    desk: Desk, hosted: list[str]
+) -> None:
+    # Received 01:30 CET on 29 March 2026; clocks jump from 02:00 to 03:00 that night.
+    received = orders.parse_time("2026-03-29T01:30:00+01:00", "received_at")
+    order_id = register(desk, order(hosted, received), received)
+    with desk.engine.connect() as connection:
+        view = orders.get_order(connection, order_id)
+    assert view.deadline_at == datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
+    # One real hour later, local clocks read 03:30, not 02:30.
+    assert view.deadline_at.astimezone(BRUSSELS).hour == 3
+    assert view.seconds_left(received + timedelta(minutes=45)) == 15 * 60
+
+
+def test_an_order_received_just_before_midnight_is_due_the_next_day(
+    desk: Desk, hosted: list[str]
+) -> None:
+    received = datetime(2026, 12, 31, 23, 30, tzinfo=UTC)
+    order_id = register(desk, order(hosted, received), received)
+    with desk.engine.connect() as connection:
+        view = orders.get_order(connection, order_id)
+    assert view.deadline_at == datetime(2027, 1, 1, 0, 30, tzinfo=UTC)
+
+
+def test_alerts_come_before_and_at_the_deadline(desk: Desk, hosted: list[str]) -> None:
+    received = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    register(desk, order(hosted, received), received)
+    with desk.engine.connect() as connection:
+        assert orders.alerts(connection, received + timedelta(minutes=30)) == []
+        soon = orders.alerts(connection, received + timedelta(minutes=46))
+        late = orders.alerts(connection, received + timedelta(minutes=61))
+    assert [kind for _, kind in soon] == ["due_soon"]
+    assert [kind for _, kind in late] == ["overdue"]
+
+
+def test_executing_every_url_closes_the_order_and_the_report_says_so(
+    desk: Desk, hosted: list[str]
+) -> None:
+    received = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    order_id = register(desk, order(hosted, received), received)
+    with desk.engine.begin() as connection:
+        first = orders.execute(connection, "user:lead1", order_id, hosted[0], "removed",
+                               received + timedelta(minutes=20))  # fmt: skip
+        second = orders.not_executed(
+            connection, "user:lead1", order_id, hosted[1],
+            "the URL points to content of another service", received + timedelta(minutes=25),
+        )  # fmt: skip
+        view = orders.get_order(connection, order_id)
+        events = connection.execute(
+            select(AuditEvent).where(AuditEvent.subject_type == "removal_order")
+            .order_by(AuditEvent.id)
+        ).all()  # fmt: skip
+        with pytest.raises(Conflict, match="settled already"):
+            orders.execute(connection, "user:lead1", order_id, hosted[0], "disabled",
+                           received)  # fmt: skip
+    assert (first, second) == ("in_progress", "partially_executed")
+    assert view.closed_at == received + timedelta(minutes=25)
+    text = orders.report(view, "Example hosting service")
+    assert "https://host.example/post/1: removed at 2026-11-23 10:20:00 UTC (within" in text
+    assert "not executed: the URL points to content of another service" in text
+    assert [e.action for e in events] == ["order.register", "order.removed", "order.not_executed"]
+    assert events[1].detail["legal_basis"].startswith("Regulation (EU) 2021/784")
+    assert events[1].detail["within_deadline"] is True
+    assert events[1].before["action"] is None and events[1].after["action"] == "removed"
+
+
+@pytest.mark.parametrize(
+    ("urls", "message"),
+    [
+        (["not a url at all"], "a URL cannot contain spaces"),
+        (["https://host.example/never-seen"], "no item with this URL in the store"),
+        (None, "no URL"),
+    ],
+)
+def test_bad_orders_are_refused_and_nothing_is_stored(
+    desk: Desk, hosted: list[str], urls: list[str] | None, message: str
+) -> None:
+    received = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    given = [] if urls is None else [hosted[0], *urls]  # a good URL does not save a bad one
+    with pytest.raises(Invalid, match=message):
+        register(desk, order(given, received), received)
+    with desk.engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(RemovalOrder)) == 0
+
+
+def test_a_reference_number_is_registered_once(desk: Desk, hosted: list[str]) -> None:
+    received = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    register(desk, order(hosted, received), received)
+    with pytest.raises(Conflict, match="registered already"):
+        register(desk, order(hosted, received), received)
+
+
+def test_times_without_an_offset_are_refused() -> None:
+    with pytest.raises(Invalid, match="no UTC offset"):
+        orders.parse_time("2026-11-23T10:00:00", "received_at")
+    with pytest.raises(Invalid, match="not an ISO 8601 time"):
+        orders.parse_time("yesterday", "received_at")
+    assert orders.parse_time("2026-11-23T10:00:00Z", "x") == datetime(2026, 11, 23, 10, tzinfo=UTC)
+
+
+def test_unknown_orders_and_urls_are_not_found(desk: Desk, hosted: list[str]) -> None:
+    received = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    order_id = register(desk, order(hosted, received), received)
+    with desk.engine.begin() as connection:
+        with pytest.raises(NotFound):
+            orders.execute(connection, "x", 999, hosted[0], "removed", received)
+        with pytest.raises(NotFound, match="does not name"):
+            orders.execute(connection, "x", order_id, "https://other.example/", "removed",
+                           received)  # fmt: skip
+        with pytest.raises(Invalid, match="unknown action"):
+            orders.execute(connection, "x", order_id, hosted[0], "deleted", received)
