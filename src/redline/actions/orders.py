@@ -14,6 +14,7 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, or_, select, update
 
+from redline.actions.preservation import take_down
 from redline.model import Item, RemovalOrder, RemovalOrderUrl, Signal
 from redline.review.errors import Conflict, Invalid, NotFound
 from redline.signals import url as url_signal
@@ -273,9 +274,13 @@ def execute(
         raise Invalid(f"unknown action {action!r} (actions: {', '.join(ACTIONS)})")
     order, row = _order_url(connection, order_id, url)
     connection.execute(
-        update(RemovalOrderUrl).where(RemovalOrderUrl.id == row.id)
+        update(RemovalOrderUrl)
+        .where(RemovalOrderUrl.id == row.id)
         .values(action=action, acted_at=now)
-    )  # fmt: skip
+    )
+    # The item goes out of view and into preservation, in the same transaction as the step.
+    take_down(connection, actor, row.item_id, action, now, order_id=order_id,
+              legal_basis=order.legal_basis)  # fmt: skip  # fmt: skip
     status = _settle(connection, order_id, now)
     record_event(
         connection, actor, f"order.{action}", "removal_order", str(order_id),

@@ -1,7 +1,9 @@
 """SQLAlchemy ORM tables. Import from here; each table lives in exactly one module."""
 
 from redline.model.actions import (
+    Complaint,
     HostingService,
+    Preservation,
     Referral,
     RemovalOrder,
     RemovalOrderUrl,
@@ -22,6 +24,7 @@ __all__ = [
     "BankSignal",
     "Base",
     "Case",
+    "Complaint",
     "Counter",
     "Decision",
     "HostingService",
@@ -29,6 +32,7 @@ __all__ = [
     "ItemMedia",
     "Match",
     "Media",
+    "Preservation",
     "Quarantine",
     "Referral",
     "RemovalOrder",

@@ -101,3 +101,41 @@ class RemovalOrderUrl(Base):
     action: Mapped[str | None] = mapped_column(String(20))  # removed | disabled
     acted_at: Mapped[datetime | None]
     not_executed_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class Preservation(Base):
+    """Removed content kept as evidence (Regulation 2021/784, Article 6): six months from its
+    removal, longer under a hold, then purged; the hashes of what was kept outlive the purge."""
+
+    __tablename__ = "preservations"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), unique=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("removal_orders.id"))
+    removed_at: Mapped[datetime]
+    keep_until: Mapped[datetime]
+    hold_until: Mapped[datetime | None]
+    hold_reason: Mapped[str | None] = mapped_column(Text)
+    # What was kept: the item's record, its text's and media files' SHA-256, for proof later.
+    manifest: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+    purged_at: Mapped[datetime | None]
+
+
+class Complaint(Base):
+    """A complaint against a decision (Regulation 2021/784, Article 10): decided within two
+    weeks; upheld, it reinstates the content."""
+
+    __tablename__ = "complaints"
+    __table_args__ = (Index("ix_complaints_status_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    decision_id: Mapped[int] = mapped_column(ForeignKey("decisions.id"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    text: Mapped[str] = mapped_column(Text)
+    contact: Mapped[str | None] = mapped_column(Text)  # where to send the answer, if given
+    received_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(10), default="open")  # open | upheld | rejected
+    outcome_reason: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None]

@@ -90,6 +90,8 @@ class Item(Base):
     location: Mapped[str | None] = mapped_column(String(100))
     extra: Mapped[dict[str, Any] | None]
     ingested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # On a hosting service: whether the item is shown (visible), removed or access-disabled.
+    visibility: Mapped[str] = mapped_column(String(10), default="visible", server_default="visible")
 
     source: Mapped[Source] = relationship(back_populates="items", lazy="raise")
     text: Mapped[TextBody | None] = relationship(lazy="raise")

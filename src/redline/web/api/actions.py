@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from redline.actions import orders, referrals
+from redline.actions import complaints, orders, referrals
 from redline.model.base import utcnow
 from redline.review.accounts import Reviewer
 from redline.review.casefile import jsonable
@@ -127,3 +127,51 @@ def referral_status(me: ActionsWrite, app: App, referral_id: int, body: StatusIn
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
     result: dict[str, Any] = jsonable(data)
     return result
+
+
+class ComplaintIn(BaseModel):
+    """A complaint received by another channel (letter, e-mail), registered by the team."""
+
+    decision_id: int
+    text: str = Field(max_length=10_000)
+    contact: str | None = Field(None, max_length=500)
+    received_at: str | None = Field(None, max_length=40, description="default: now")
+
+
+class ComplaintDecisionIn(BaseModel):
+    """The decision on a complaint."""
+
+    upheld: bool
+    reason: str = Field(max_length=5000)
+
+
+@router.get("/complaints", summary="Complaints, the nearest deadline first")
+def list_complaints(me: ActionsRead, app: App) -> dict[str, Any]:
+    """Open complaints due within two days or overdue, with their state."""
+    me.require("action.view")
+    with app.engine.connect() as connection:
+        due = complaints.due_complaints(connection, utcnow())
+    return {"due": [{**jsonable(c), "alert": kind} for c, kind in due]}
+
+
+@router.post("/complaints", status_code=201, summary="Register a complaint")
+def file_complaint(me: ActionsWrite, app: App, body: ComplaintIn) -> dict[str, Any]:
+    """404 for an unknown decision; the two weeks run from ``received_at``."""
+    me.require("action.manage")
+    received = orders.parse_time(body.received_at, "received_at") if body.received_at else utcnow()
+    with app.engine.begin() as connection:
+        number = complaints.file_complaint(connection, body.decision_id, body.text, received,
+                                           body.contact, actor=me.actor)  # fmt: skip
+        return _jsonable(complaints.get_complaint(connection, number))
+
+
+@router.post("/complaints/{complaint_id}/decision", summary="Decide on a complaint")
+def decide_complaint(
+    me: ActionsWrite, app: App, complaint_id: int, body: ComplaintDecisionIn
+) -> dict[str, Any]:
+    """Upheld reinstates the content; 409 if decided already."""
+    me.require("action.manage")
+    with app.engine.begin() as connection:
+        complaints.decide_complaint(connection, me.actor, complaint_id, body.upheld,
+                                    body.reason, utcnow())  # fmt: skip
+        return _jsonable(complaints.get_complaint(connection, complaint_id))

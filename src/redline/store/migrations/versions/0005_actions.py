@@ -121,9 +121,56 @@ def upgrade() -> None:
         ),
         sa.UniqueConstraint("order_id", "url", name="uq_removal_order_urls_order_id_url"),
     )
+    op.create_table(
+        "preservations",
+        sa.Column("id", ID, nullable=False),
+        sa.Column("item_id", ID, nullable=False),
+        sa.Column("order_id", ID),
+        sa.Column("removed_at", UTCDateTime(), nullable=False),
+        sa.Column("keep_until", UTCDateTime(), nullable=False),
+        sa.Column("hold_until", UTCDateTime()),
+        sa.Column("hold_reason", sa.Text()),
+        sa.Column("manifest", JSON, nullable=False),
+        sa.Column("purged_at", UTCDateTime()),
+        sa.PrimaryKeyConstraint("id", name="pk_preservations"),
+        sa.ForeignKeyConstraint(["item_id"], ["items.id"], name="fk_preservations_item_id_items"),
+        sa.ForeignKeyConstraint(
+            ["order_id"], ["removal_orders.id"], name="fk_preservations_order_id_removal_orders"
+        ),
+        sa.UniqueConstraint("item_id", name="uq_preservations_item_id"),
+    )
+    op.create_table(
+        "complaints",
+        sa.Column("id", ID, nullable=False),
+        sa.Column("decision_id", ID, nullable=False),
+        sa.Column("item_id", ID, nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("contact", sa.Text()),
+        sa.Column("received_at", UTCDateTime(), nullable=False),
+        sa.Column("due_at", UTCDateTime(), nullable=False),
+        sa.Column("status", sa.String(10), nullable=False),
+        sa.Column("outcome_reason", sa.Text()),
+        sa.Column("decided_by", sa.String(200)),
+        sa.Column("decided_at", UTCDateTime()),
+        sa.PrimaryKeyConstraint("id", name="pk_complaints"),
+        sa.ForeignKeyConstraint(
+            ["decision_id"], ["decisions.id"], name="fk_complaints_decision_id_decisions"
+        ),
+        sa.ForeignKeyConstraint(["item_id"], ["items.id"], name="fk_complaints_item_id_items"),
+    )
+    op.create_index("ix_complaints_status_due", "complaints", ["status", "due_at"])
+    with op.batch_alter_table("items") as batch:
+        batch.add_column(
+            sa.Column("visibility", sa.String(10), nullable=False, server_default="visible")
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("items") as batch:
+        batch.drop_column("visibility")
+    op.drop_index("ix_complaints_status_due", table_name="complaints")
+    op.drop_table("complaints")
+    op.drop_table("preservations")
     op.drop_table("removal_order_urls")
     op.drop_table("removal_orders")
     op.drop_index("ix_url_checks_referral", table_name="url_checks")

@@ -1,0 +1,101 @@
+"""Complaints against decisions (Regulation 2021/784, Article 10; DSA Article 20).
+
+Anyone whose content was acted on can complain; each complaint is decided by a person within
+two weeks of receipt (the timer is computed in UTC and the scheduler warns before it runs out).
+An upheld complaint reinstates the content and is recorded; a rejected one keeps its reason.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from sqlalchemy import Connection, select, update
+
+from redline.actions.preservation import reinstate
+from redline.model import Case, Complaint, Decision, Item
+from redline.review.errors import Conflict, Invalid, NotFound
+from redline.store.audit import record_event
+
+DECIDE_WITHIN: Final = timedelta(days=14)
+WARN_BEFORE: Final = timedelta(days=2)
+MAX_TEXT: Final = 10_000
+
+
+def file_complaint(
+    connection: Connection, decision_id: int, text: str, received_at: datetime,
+    contact: str | None = None, actor: str = "complainant",
+) -> int:  # fmt: skip
+    """Register a complaint about a final decision; its id. NotFound for an unknown or undone
+    decision, Invalid for an empty or oversized text."""
+    if not text.strip() or len(text) > MAX_TEXT:
+        raise Invalid(f"the complaint needs a text of at most {MAX_TEXT} characters")
+    if contact is not None and len(contact) > 500:
+        raise Invalid("contact: at most 500 characters")
+    decision = connection.execute(
+        select(Decision.id, Decision.status_after, Decision.undone_at, Case.item_id)
+        .join(Case, Case.id == Decision.case_id)
+        .where(Decision.id == decision_id)
+    ).first()
+    if decision is None or decision.undone_at is not None:
+        raise NotFound(f"no decision {decision_id}")
+    if decision.status_after not in ("violating", "not_violating"):
+        raise Invalid(
+            f"decision {decision_id} is not final: there is nothing to complain about yet"
+        )
+    complaint_id = connection.execute(
+        Complaint.__table__.insert().returning(Complaint.id),
+        {"decision_id": decision_id, "item_id": decision.item_id, "text": text.strip(),
+         "contact": contact, "received_at": received_at,
+         "due_at": received_at + DECIDE_WITHIN, "status": "open"},
+    ).scalar_one()  # fmt: skip
+    record_event(connection, actor, "complaint.file", "complaint", str(complaint_id),
+                 after={"decision": decision_id, "due_at": (received_at + DECIDE_WITHIN)
+                        .isoformat()})  # fmt: skip
+    return int(complaint_id)
+
+
+def get_complaint(connection: Connection, complaint_id: int) -> dict[str, Any]:
+    """One complaint; NotFound when there is none."""
+    row = connection.execute(
+        select(Complaint.__table__).where(Complaint.id == complaint_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"no complaint {complaint_id}")
+    return dict(row._mapping)
+
+
+def decide_complaint(
+    connection: Connection, actor: str, complaint_id: int, upheld: bool, reason: str,
+    now: datetime,
+) -> str:  # fmt: skip
+    """Uphold (and reinstate the content) or reject a complaint, with the reason; the status.
+    Everything in one transaction: a reinstatement that cannot happen decides nothing."""
+    complaint = get_complaint(connection, complaint_id)
+    if complaint["status"] != "open":
+        raise Conflict(f"complaint {complaint_id} is decided already ({complaint['status']})")
+    if not reason.strip():
+        raise Invalid("a decision on a complaint needs its reason")
+    status = "upheld" if upheld else "rejected"
+    visibility = connection.scalar(select(Item.visibility).where(Item.id == complaint["item_id"]))
+    if upheld and visibility != "visible":
+        reinstate(connection, actor, complaint["item_id"], f"complaint {complaint_id}", now)
+    connection.execute(
+        update(Complaint).where(Complaint.id == complaint_id)
+        .values(status=status, outcome_reason=reason.strip(), decided_by=actor, decided_at=now)
+    )  # fmt: skip
+    record_event(connection, actor, f"complaint.{status}", "complaint", str(complaint_id),
+                 before={"status": "open"}, after={"status": status, "reason": reason.strip()},
+                 detail={"within_deadline": now <= complaint["due_at"],
+                         "reinstated": upheld and visibility != "visible"})  # fmt: skip
+    return status
+
+
+def due_complaints(connection: Connection, now: datetime) -> list[tuple[dict[str, Any], str]]:
+    """Open complaints near (``due_soon``) or past (``overdue``) their two weeks."""
+    rows = connection.execute(
+        select(Complaint.__table__)
+        .where(Complaint.status == "open", Complaint.due_at <= now + WARN_BEFORE)
+        .order_by(Complaint.due_at)
+    )
+    return [(dict(r._mapping), "overdue" if r.due_at <= now else "due_soon") for r in rows]

@@ -1,0 +1,59 @@
+"""The complaint form: the one page for people outside the team, whose content was acted on.
+
+It needs no account (the complainant has none); it takes the decision reference given in the
+notice, the complaint and an optional contact, and answers with the complaint's number. A
+double-submit token stops other sites from filing complaints through a visitor's browser.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, Response
+
+from redline.actions import complaints
+from redline.model.base import utcnow
+from redline.review.errors import ReviewError
+from redline.web import App
+from redline.web.ui.render import page
+
+router = APIRouter()
+FORM_COOKIE = "redline_complaint"
+
+
+@router.get("/complaints/new", response_class=HTMLResponse, include_in_schema=False)
+def complaint_form(request: Request, decision: int | None = None) -> Response:
+    """The form, with the decision reference filled in from the notice's link."""
+    token = secrets.token_urlsafe(24)
+    response = page(request, "complaint.html", None, form_csrf=token, decision=decision)
+    response.set_cookie(FORM_COOKIE, token, httponly=True, samesite="strict", max_age=3600)
+    return response
+
+
+@router.post("/complaints/new", response_class=HTMLResponse, include_in_schema=False)
+def file_complaint(
+    app: App,
+    request: Request,
+    decision: Annotated[int, Form(ge=1)],
+    text: Annotated[str, Form(max_length=complaints.MAX_TEXT)],
+    contact: Annotated[str, Form(max_length=500)] = "",
+    csrf: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """File it; the answer gives its number and when it will be decided by."""
+    expected = request.cookies.get(FORM_COOKIE, "")
+    if not expected or not hmac.compare_digest(csrf.encode(), expected.encode()):
+        return page(request, "complaint.html", None, status_code=403, form_csrf=expected,
+                    decision=decision, error="The form expired: please send it again.")  # fmt: skip
+    now = utcnow()
+    try:
+        with app.engine.begin() as connection:
+            number = complaints.file_complaint(connection, decision, text, now,
+                                               contact.strip() or None)  # fmt: skip
+            filed = complaints.get_complaint(connection, number)
+    except ReviewError as refused:
+        return page(request, "complaint.html", None, status_code=refused.status,
+                    form_csrf=expected, decision=decision, error=str(refused))  # fmt: skip
+    return page(request, "complaint.html", None, status_code=201, filed=filed)
