@@ -1,0 +1,111 @@
+"""The one scheduler: deadlines and periodic work, run by ``redline worker`` (in-process, every
+minute), or by Celery beat when a broker is configured. Nothing waits for a browser.
+
+Each tick: alerts for removal orders near or past their hour and complaints near or past their
+two weeks (each alert once, recorded in the audit trail), purges of preservations that have run
+out, and liveness checks of referred URLs not checked for ``check_every``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Final
+
+from sqlalchemy import Connection, Engine, func, select
+
+from redline.actions import complaints, orders, preservation, referrals
+from redline.model import AuditEvent, Referral, UrlCheck
+from redline.store.audit import record_event
+
+ACTOR: Final = "scheduler"
+CHECK_EVERY: Final = timedelta(hours=6)
+
+
+@dataclass
+class Tick:
+    """What one tick did."""
+
+    alerts: list[str] = field(default_factory=list)
+    purged: list[int] = field(default_factory=list)
+    checked: dict[int, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for --json."""
+        return {"alerts": self.alerts, "purged": self.purged,
+                "checked": {str(k): v for k, v in self.checked.items()}}  # fmt: skip
+
+
+def _alert_once(
+    connection: Connection, subject_type: str, subject_id: int, kind: str, text: str
+) -> bool:
+    """Record an alert unless the same one was recorded before; whether it is new."""
+    seen = connection.scalar(
+        select(func.count()).select_from(AuditEvent)
+        .where(AuditEvent.action == f"{subject_type}.alert")
+        .where(AuditEvent.subject_id == str(subject_id))
+        .where(AuditEvent.after["kind"].as_string() == kind)
+    )  # fmt: skip
+    if seen:
+        return False
+    record_event(connection, ACTOR, f"{subject_type}.alert", subject_type, str(subject_id),
+                 after={"kind": kind}, detail={"text": text})  # fmt: skip
+    return True
+
+
+def due_referrals(connection: Connection, now: datetime, every: timedelta) -> list[int]:
+    """Referrals out with a hosting service whose URL was not checked for ``every``."""
+    last = (
+        select(UrlCheck.referral_id, func.max(UrlCheck.checked_at).label("at"))
+        .group_by(UrlCheck.referral_id)
+        .subquery()
+    )
+    rows = connection.execute(
+        select(Referral.id)
+        .outerjoin(last, last.c.referral_id == Referral.id)
+        .where(Referral.status.in_(referrals.LIVE))
+        .where((last.c.at.is_(None)) | (last.c.at <= now - every))
+        .order_by(Referral.id)
+    )
+    return [int(r.id) for r in rows]
+
+
+def tick(
+    engine: Engine,
+    data_dir: Path,
+    now: datetime,
+    check: Callable[[str, datetime], Any] | None = None,
+    check_every: timedelta = CHECK_EVERY,
+) -> Tick:
+    """One round of the scheduler; each part in its own transaction, so one failure does not
+    undo the others."""
+    done = Tick()
+    with engine.begin() as connection:
+        for order, kind in orders.alerts(connection, now):
+            text = (f"removal order {order.reference} ({order.authority}): {kind.replace('_', ' ')}"
+                    f", deadline {order.deadline_at.isoformat()}")  # fmt: skip
+            if _alert_once(connection, "removal_order", order.id, kind, text):
+                done.alerts.append(text)
+        for complaint, kind in complaints.due_complaints(connection, now):
+            text = (
+                f"complaint {complaint['id']}: {kind.replace('_', ' ')}, due {complaint['due_at']}"
+            )
+            if _alert_once(connection, "complaint", complaint["id"], kind, text):
+                done.alerts.append(text)
+    with engine.begin() as connection:
+        for item_id in preservation.due_purges(connection, now):
+            preservation.purge(connection, ACTOR, item_id, data_dir, now)
+            done.purged.append(item_id)
+    if check is not None:
+        with engine.connect() as connection:
+            due = due_referrals(connection, now, check_every)
+        for referral_id in due:
+            with engine.begin() as connection:
+                url = referrals.get_referral(connection, referral_id)["url"]
+                result = check(url, now)
+                done.checked[referral_id] = referrals.record_check(
+                    connection, ACTOR, referral_id, result
+                )
+    return done

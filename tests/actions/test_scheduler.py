@@ -1,0 +1,37 @@
+"""The scheduler with a controlled clock: alerts once each, purges when due."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, update
+
+from redline.actions import orders, scheduler
+from redline.model import Item, Preservation
+from tests.review_desk import Desk
+
+NOW = datetime(2026, 10, 25, 0, 30, tzinfo=UTC)  # the night European clocks go back
+URL = "https://host.example/post/1"
+
+
+def test_order_alerts_come_once_each_then_the_purge_after_six_months(desk: Desk) -> None:
+    with desk.engine.begin() as connection:
+        connection.execute(update(Item).where(Item.external_id == "p1").values(url=URL))
+        order = orders.register_order(connection, "user:lead1", orders.OrderIn(
+            "Example authority", "TCO-11", NOW, NOW, [URL], "Art. 2(7)"), NOW)  # fmt: skip
+    data = desk.settings.data_dir
+    assert scheduler.tick(desk.engine, data, NOW + timedelta(minutes=10)).alerts == []
+    soon = scheduler.tick(desk.engine, data, NOW + timedelta(minutes=50)).alerts
+    assert soon == [f"removal order TCO-11 (Example authority): due soon, deadline "
+                    f"{(NOW + timedelta(hours=1)).isoformat()}"]  # fmt: skip
+    assert scheduler.tick(desk.engine, data, NOW + timedelta(minutes=55)).alerts == []
+    late = scheduler.tick(desk.engine, data, NOW + timedelta(minutes=61)).alerts
+    assert len(late) == 1 and "overdue" in late[0]
+    with desk.engine.begin() as connection:
+        orders.execute(connection, "user:lead1", order, URL, "removed", NOW + timedelta(hours=2))
+        keep_until = connection.scalar(select(Preservation.keep_until))
+    assert keep_until == datetime(2027, 4, 25, 2, 30, tzinfo=UTC)
+    assert scheduler.tick(desk.engine, data, keep_until - timedelta(minutes=1)).purged == []
+    item = scheduler.tick(desk.engine, data, keep_until).purged
+    assert len(item) == 1
+    assert scheduler.tick(desk.engine, data, keep_until + timedelta(days=1)).purged == []
