@@ -11,6 +11,7 @@ packages_for() {
     case "$1" in
         # venv and ensurepip are split out of Debian's python3 package.
         python) echo ffmpeg  # the demo makes its sample video with it
+                echo libpango-1.0-0 libpangoft2-1.0-0  # WeasyPrint renders the PDF report
                 command -v python3.11 >/dev/null 2>&1 || echo python3.11
                 python3 -c 'import ensurepip, venv' 2>/dev/null || echo python3-venv
                 # vpdq compiles against FFmpeg's libraries when pip installs it.
@@ -20,7 +21,7 @@ packages_for() {
                      libswresample-dev libswscale-dev libavutil-dev ;;
         # Everything the test suite needs from the system: ffmpeg makes the test videos,
         # chromium is the headless browser the e2e tests drive (never Playwright's download).
-        test)   echo ffmpeg chromium ;;
+        test)   echo ffmpeg chromium poppler-utils ;;  # pdftoppm: the report's PDF as PNG
         # The benchmarks compare against sqlite3's .import (PostgreSQL COPY goes through psycopg).
         bench)  echo sqlite3 ;;
         *) echo "system-deps.sh: unknown group '$1' (python, test, bench)" >&2; exit 2 ;;

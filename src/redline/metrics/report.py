@@ -1,0 +1,95 @@
+"""The transparency report: the figures of ``outcomes.figures`` as JSON, CSV, HTML with plots,
+or PDF (the HTML rendered by WeasyPrint, no browser needed)."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any, Final
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: no display on a server
+import matplotlib.pyplot as plt
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+FORMATS: Final = ("json", "csv", "html", "pdf")
+
+
+def _png(figure: Any) -> str:
+    out = io.BytesIO()
+    figure.savefig(out, format="png", dpi=110, bbox_inches="tight")
+    plt.close(figure)
+    return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
+
+
+def _histogram(values: list[float], label: str, title: str) -> str | None:
+    if not values:
+        return None
+    figure, axes = plt.subplots(figsize=(6, 2.6))
+    axes.hist(values, bins=min(20, max(5, len(values))), color="#0b5cad")
+    axes.set_xlabel(label)
+    axes.set_ylabel("count")
+    axes.set_title(title)
+    return _png(figure)
+
+
+def plots(figures: dict[str, Any]) -> dict[str, str | None]:
+    """The report's charts as PNG data URLs: where people would rather look than read."""
+    weeks = figures["reuploads_per_week"]
+    reuploads = None
+    if weeks:
+        figure, axes = plt.subplots(figsize=(6, 2.6))
+        axes.plot(list(weeks), list(weeks.values()), marker="o", color="#a40e26")
+        axes.set_ylabel("re-uploads")
+        axes.set_title("Re-uploads of removed content, per week")
+        axes.tick_params(axis="x", labelrotation=45)
+        reuploads = _png(figure)
+    return {
+        "decision": _histogram(
+            figures["time_to_decision_hours"]["values"], "hours", "Time to decision"
+        ),
+        "removal": _histogram(
+            figures["referral_hours_to_removal"]["values"], "hours", "Time from referral to removal"
+        ),
+        "reuploads": reuploads,
+    }
+
+
+def html(figures: dict[str, Any]) -> str:
+    """The report as one self-contained HTML page."""
+    environment = Environment(
+        loader=FileSystemLoader(Path(__file__).parent / "templates"),
+        autoescape=select_autoescape(default=True),
+    )
+    return environment.get_template("report.html").render(f=figures, plots=plots(figures))
+
+
+def render(figures: dict[str, Any], fmt: str) -> bytes:
+    """The report in ``fmt`` (json, csv, html, pdf)."""
+    if fmt == "json":
+        return json.dumps(figures, indent=2, ensure_ascii=False).encode()
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["section", "key", "value"])
+        for section, value in figures.items():
+            if isinstance(value, dict):
+                for key, inner in value.items():
+                    if not isinstance(inner, list | dict):
+                        writer.writerow([section, key, inner])
+            elif isinstance(value, list):
+                for row in value:
+                    writer.writerow([section, row.get("service", ""), json.dumps(row)])
+        return out.getvalue().encode()
+    if fmt == "html":
+        return html(figures).encode()
+    if fmt == "pdf":
+        from weasyprint import HTML
+
+        pdf: bytes = HTML(string=html(figures)).write_pdf()
+        return pdf
+    raise ValueError(f"unknown format {fmt!r} ({', '.join(FORMATS)})")
