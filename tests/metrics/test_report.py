@@ -120,3 +120,20 @@ def test_the_pdf_report_renders_and_is_looked_at(
     assert as_json["removals"] == {"removal_order": 1, "own_initiative": 1}
     bad = cli("report", "--from", "yesterday", "--to", "2026-01-01")
     assert bad.code == 2 and "not an ISO date" in bad.err
+
+
+def test_the_dashboard_shows_the_same_figures(desk: Desk, tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from redline.web.app import create_app
+    from tests.web.test_console import sign_in
+
+    period = history(desk, tmp_path)
+    browser = TestClient(create_app(desk.settings), follow_redirects=False)
+    sign_in(browser, "aud1")
+    page = browser.get(f"/dashboard?from={period.start.date()}&to={period.end.date()}")
+    assert page.status_code == 200
+    assert "Removed by removal order: <strong>1</strong>" in page.text
+    assert "<td>VideoHost</td><td>1</td><td>1</td><td>100%</td>" in page.text
+    assert page.text.count("data:image/png;base64,") == 3  # decision, removal, re-upload charts
+    assert browser.get("/dashboard?from=junk").status_code == 422

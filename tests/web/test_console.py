@@ -53,6 +53,7 @@ ROUTES: list[tuple[str, str, set[str]]] = [
     ("POST", "/logout", {"reviewer", "lead", "admin", "auditor"}),
     ("POST", "/logout-everywhere", {"reviewer", "lead", "admin", "auditor"}),
     ("GET", "/orders", {"lead", "admin", "auditor"}),
+    ("GET", "/dashboard", {"lead", "admin", "auditor"}),
     ("POST", "/orders/{order}/steps", {"lead", "admin"}),
 ]
 # Complete forms, so a refusal can only come from the role check.
@@ -105,12 +106,13 @@ def test_the_route_table_covers_every_console_route() -> None:
         bank_pages,
         case_pages,
         complaint_pages,
+        dashboard_pages,
         order_pages,
         session_pages,
     )
 
-    pages = (admin_pages, audit_pages, bank_pages, case_pages, complaint_pages, order_pages,
-             session_pages)  # fmt: skip
+    pages = (admin_pages, audit_pages, bank_pages, case_pages, complaint_pages, dashboard_pages,
+             order_pages, session_pages)  # fmt: skip
     actual = {
         (method, route.path)
         for module in pages
