@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -1471,6 +1471,61 @@ def report(
     else:
         output.write_bytes(data)
         err.print(f"Report written to {output}")
+
+
+AllowHost = Annotated[
+    list[str] | None,
+    typer.Option("--allow-host", help="host:port that may be private (a test server; repeat)."),
+]
+
+
+@app.command("check-urls")
+def check_urls(allow_host: AllowHost = None, as_json: JsonFlag = False) -> None:
+    """Re-check every referred URL now (SSRF-safe: private addresses are refused)."""
+    from functools import partial
+
+    from redline.actions import liveness, scheduler
+    from redline.model.base import utcnow
+
+    check = partial(liveness.check_url, allow_hosts=allow_host or ())
+    with _store() as (_settings, engine):
+        statuses = scheduler.check_referrals(engine, utcnow(), check, timedelta(0))
+    if as_json:
+        _print_json({str(k): v for k, v in statuses.items()})
+        return
+    for referral_id, status in statuses.items():
+        out.print(f"referral {referral_id}: {status}")
+    out.print(f"{len(statuses)} URL(s) checked")
+
+
+@app.command()
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="One round, then exit.")] = False,
+    interval: Annotated[int, typer.Option(min=5, help="Seconds between rounds.")] = 60,
+    check_hours: Annotated[
+        float, typer.Option(min=0.1, help="Re-check each referred URL this often.")
+    ] = 6.0,
+    allow_host: AllowHost = None,
+) -> None:
+    """The scheduler: removal-order and complaint alerts, preservation purges, liveness checks."""
+    import time
+    from functools import partial
+
+    from redline.actions import liveness, scheduler
+    from redline.model.base import utcnow
+
+    check = partial(liveness.check_url, allow_hosts=allow_host or ())
+    with _store() as (settings, engine):
+        while True:
+            done = scheduler.tick(engine, settings.data_dir, utcnow(), check,
+                                  timedelta(hours=check_hours))  # fmt: skip
+            for alert in done.alerts:
+                err.print(f"ALERT {escape(alert)}")
+            if done.purged or done.checked:
+                out.print(f"purged {len(done.purged)}, checked {len(done.checked)}")
+            if once:
+                return
+            time.sleep(interval)
 
 
 # --- entry point --------------------------------------------------------------------------------

@@ -99,13 +99,22 @@ def tick(
             preservation.purge(connection, ACTOR, item_id, data_dir, now)
             done.purged.append(item_id)
     if check is not None:
-        with engine.connect() as connection:
-            due = due_referrals(connection, now, check_every)
-        for referral_id in due:
-            with engine.begin() as connection:
-                url = referrals.get_referral(connection, referral_id)["url"]
-                result = check(url, now)
-                done.checked[referral_id] = referrals.record_check(
-                    connection, ACTOR, referral_id, result
-                )
+        done.checked = check_referrals(engine, now, check, check_every)
     return done
+
+
+def check_referrals(
+    engine: Engine, now: datetime, check: Callable[[str, datetime], Any], every: timedelta
+) -> dict[int, str]:
+    """Liveness-check every referred URL not checked for ``every``; referral id -> status after.
+    Each check is stored in its own transaction: a slow host does not hold the others."""
+    with engine.connect() as connection:
+        due = due_referrals(connection, now, every)
+    statuses = {}
+    for referral_id in due:
+        with engine.connect() as connection:
+            url = referrals.get_referral(connection, referral_id)["url"]
+        result = check(url, now)  # outside any transaction: it can take seconds
+        with engine.begin() as connection:
+            statuses[referral_id] = referrals.record_check(connection, ACTOR, referral_id, result)
+    return statuses
