@@ -81,3 +81,22 @@ def _visibility(connection: Connection, item_id: int) -> str:
 
 def _date(text: str) -> date:
     return datetime.fromisoformat(text).date()
+
+
+def statements_between(
+    connection: Connection, start: datetime, end: datetime
+) -> tuple[list[sor.StatementOfReasons], list[tuple[int, str]]]:
+    """The statements of every take-down in [start, end), and the items whose statement is not
+    valid yet, with every problem named (fix the data, then export again)."""
+    made: list[sor.StatementOfReasons] = []
+    problems: list[tuple[int, str]] = []
+    for (item_id,) in connection.execute(
+        select(Preservation.item_id)
+        .where(Preservation.removed_at >= start, Preservation.removed_at < end)
+        .order_by(Preservation.removed_at, Preservation.item_id)
+    ):
+        try:
+            made.append(statement_for(connection, int(item_id)))
+        except sor.InvalidStatement as error:
+            problems.append((int(item_id), str(error)))
+    return made, problems
