@@ -1611,6 +1611,35 @@ def statements_submit(
         raise typer.Exit(1)
 
 
+@app.command(epilog="Example: redline notice 42 --order 3 --lang fr --reason 'terrorist "
+             "content' --complaint-url https://example.org/complaints/new")  # fmt: skip
+def notice(
+    item_id: Annotated[int, typer.Argument(help="The item taken down.")],
+    reason: Annotated[str, typer.Option(help="Why it was taken down.")],
+    complaint_url: Annotated[str, typer.Option(help="Where the provider can complain.")],
+    order: Annotated[int | None, typer.Option(help="The removal order, if any.")] = None,
+    action: Annotated[str, typer.Option(help="removed or disabled.")] = "removed",
+    basis: Annotated[str, typer.Option(help="Legal basis.")] = "Regulation (EU) 2021/784",
+    decision: Annotated[str, typer.Option(help="Reference the provider quotes.")] = "",
+    lang: Annotated[str, typer.Option(help="en, fr or ar.")] = "en",
+) -> None:
+    """The notice to the content provider (withheld, and recorded so, for a confidential order)."""
+    from redline.actions import notices
+    from redline.model.base import utcnow
+    from redline.store.audit import cli_actor
+
+    with _store() as (_settings, engine), engine.begin() as connection:
+        text = notices.provider_notice(
+            connection, cli_actor(), item_id, action=action, reason=reason, basis=basis,
+            decision=decision or f"item-{item_id}", complaint_url=complaint_url, now=utcnow(),
+            lang=lang, order_id=order,
+        )  # fmt: skip
+    if text is None:
+        err.print("Notice withheld: the removal order is confidential (recorded in the audit)")
+        return
+    out.out(text, end="")
+
+
 # --- entry point --------------------------------------------------------------------------------
 
 

@@ -47,3 +47,17 @@ def test_a_confidential_order_withholds_the_notice_and_records_why(desk: Desk) -
             select(AuditEvent).where(AuditEvent.action == "notice.withheld")
         ).one()
     assert sent is None and event.detail == {"order": order_id, "reason": "ongoing investigation"}
+
+
+def test_the_notice_command_prints_or_withholds(cli: object, desk: Desk) -> None:
+    from collections.abc import Callable
+
+    from tests.conftest import CliResult
+
+    run: Callable[..., CliResult] = cli  # type: ignore[assignment]
+    item = item_with_url(desk)
+    shown = run("notice", str(item), "--reason", "terrorist content", "--lang", "fr",
+                "--complaint-url", "https://example.org/complaints/new")  # fmt: skip
+    assert shown.code == 0 and "a été supprimé" in shown.out
+    missing = run("notice", "9999", "--reason", "x", "--complaint-url", "u")
+    assert missing.code == 1 and "no item 9999" in missing.err
