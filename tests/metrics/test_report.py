@@ -102,6 +102,11 @@ def test_the_pdf_report_renders_and_is_looked_at(
                "--format", "pdf", "--output", str(pdf))  # fmt: skip
     assert made.code == 0, made.err
     assert pdf.read_bytes().startswith(b"%PDF")
+    from PIL import ImageFile
+
+    # WeasyPrint's import flips a Pillow-wide switch; redline puts it back so truncated
+    # uploads are still refused in the same process.
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False
     if shutil.which("pdftoppm") is None:
         pytest.fail("pdftoppm is needed (scripts/system-deps.sh test installs poppler-utils)")
     artifacts = Path(__file__).parent.parent / "e2e" / "artifacts"

@@ -88,8 +88,20 @@ def render(figures: dict[str, Any], fmt: str) -> bytes:
     if fmt == "html":
         return html(figures).encode()
     if fmt == "pdf":
+        return _pdf(html(figures))
+    raise ValueError(f"unknown format {fmt!r} ({', '.join(FORMATS)})")
+
+
+def _pdf(page: str) -> bytes:
+    # Importing WeasyPrint sets Pillow's process-wide LOAD_TRUNCATED_IMAGES, after which a
+    # truncated upload would be hashed as garbage instead of refused: put the flag back.
+    from PIL import ImageFile
+
+    truncated = ImageFile.LOAD_TRUNCATED_IMAGES
+    try:
         from weasyprint import HTML
 
-        pdf: bytes = HTML(string=html(figures)).write_pdf()
-        return pdf
-    raise ValueError(f"unknown format {fmt!r} ({', '.join(FORMATS)})")
+        pdf: bytes = HTML(string=page).write_pdf()
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = truncated
+    return pdf
