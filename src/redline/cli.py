@@ -1511,13 +1511,21 @@ def worker(
     ] = 6.0,
     allow_host: AllowHost = None,
 ) -> None:
-    """The scheduler: removal-order and complaint alerts, preservation purges, liveness checks."""
+    """The scheduler: removal-order and complaint alerts, preservation purges, liveness checks.
+    In-process; with REDLINE_BROKER_URL set, a Celery worker with beat runs it instead."""
     import time
     from functools import partial
 
     from redline.actions import liveness, scheduler
     from redline.model.base import utcnow
 
+    if get_settings().broker_url and not once:
+        from redline.tasks import make_celery
+
+        with _store():
+            pass
+        make_celery().worker_main(["worker", "--beat", "--concurrency=1", "--loglevel=INFO"])
+        return
     check = partial(liveness.check_url, allow_hosts=allow_host or ())
     with _store() as (settings, engine):
         while True:

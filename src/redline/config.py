@@ -26,6 +26,11 @@ class Settings(BaseSettings):
         default=None,
         description="Celery broker (amqp:// or redis://); unset runs every task in-process.",
     )
+    scheduler_interval: float = Field(
+        default=60.0,
+        gt=0,
+        description="Seconds between scheduler rounds (removal-order alerts need minutes).",
+    )
     max_field_bytes: int = Field(
         default=1_000_000,
         gt=0,

@@ -1,0 +1,64 @@
+"""The scheduler on Celery: `redline worker` with a real Redis broker and beat raises the alert
+of a removal order near its deadline, and records it in the database."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from redline.actions import orders
+from redline.model import AuditEvent, Item
+from redline.model.base import utcnow
+from tests.review_desk import Desk
+
+BROKER = os.environ.get("REDLINE_TEST_BROKER", "redis://127.0.0.1:6379/15")
+URL = "https://host.example/post/1"
+
+
+def broker_up() -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(BROKER, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+def test_celery_beat_runs_the_scheduler_and_alerts_land_in_the_database(desk: Desk) -> None:
+    if not broker_up():
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            pytest.fail(f"the Redis broker at {BROKER} is needed in CI")
+        pytest.skip(f"no Redis broker at {BROKER}")
+    received = utcnow() - timedelta(minutes=50)
+    with desk.engine.begin() as connection:
+        connection.execute(update(Item).where(Item.external_id == "p1").values(url=URL))
+        orders.register_order(connection, "user:lead1", orders.OrderIn(
+            "Example authority", "TCO-C", received, received, [URL], "Art. 2(7)"), received)  # fmt: skip
+    env = {**os.environ, "REDLINE_DATABASE_URL": desk.settings.database_url,
+           "REDLINE_DATA_DIR": str(desk.settings.data_dir), "REDLINE_BROKER_URL": BROKER,
+           "REDLINE_SCHEDULER_INTERVAL": "1"}  # fmt: skip
+    worker = subprocess.Popen([sys.executable, "-m", "redline", "worker"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        alerts: list[AuditEvent] = []
+        while time.monotonic() < deadline and not alerts:
+            time.sleep(1)
+            assert worker.poll() is None, (
+                worker.stderr.read().decode()[-2000:] if worker.stderr else ""
+            )
+            with desk.engine.connect() as connection:
+                alerts = list(connection.execute(
+                    select(AuditEvent).where(AuditEvent.action == "removal_order.alert")
+                ).all())  # fmt: skip
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    assert len(alerts) == 1, "no alert within a minute"
+    assert alerts[0].actor == "scheduler" and alerts[0].after == {"kind": "due_soon"}
