@@ -1231,6 +1231,15 @@ def order_register(
     confidential_reason: Annotated[
         str | None, typer.Option(help="The authority asked not to inform the provider: why.")
     ] = None,
+    content_type: Annotated[
+        str | None,
+        typer.Option(
+            help="Article 2(7): incitement, solicitation, participation, instruction or threat."
+        ),
+    ] = None,
+    authority_contact: Annotated[str | None, typer.Option(help="Contact at the authority.")] = None,
+    redress: Annotated[str | None, typer.Option(help="Redress information given.")] = None,
+    signed_by: Annotated[str | None, typer.Option(help="Who signed the order.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Register a removal order; its one-hour deadline runs from the receipt time."""
@@ -1241,7 +1250,8 @@ def order_register(
     new = orders.OrderIn(
         authority, reference, orders.parse_time(issued, "--issued"),
         orders.parse_time(received, "--received"), url, reasons, legal_basis,
-        confidential_reason is not None, confidential_reason,
+        confidential_reason is not None, confidential_reason, authority_contact, content_type,
+        redress, signed_by,
     )  # fmt: skip
     now = utcnow()
     with _store() as (_settings, engine), engine.begin() as connection:

@@ -152,3 +152,20 @@ def test_unknown_orders_and_urls_are_not_found(desk: Desk, hosted: list[str]) ->
                            received)  # fmt: skip
         with pytest.raises(Invalid, match="unknown action"):
             orders.execute(connection, "x", order_id, hosted[0], "deleted", received)
+
+
+def test_the_annex_fields_are_kept_and_checked(desk: Desk, hosted: list[str]) -> None:
+    received = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    full = orders.OrderIn(
+        "Authority", "TCO-A", received, received, hosted[:1], "reasons",
+        authority_contact="duty officer, +00 000 000", content_type="incitement",
+        redress="Appeal to the administrative court within 30 days", signed_by="J. Doe",
+    )  # fmt: skip
+    order_id = register(desk, full, received)
+    with desk.engine.connect() as connection:
+        shown = orders.get_order(connection, order_id).as_dict(received)
+    assert shown["content_type"] == "incitement" and shown["signed_by"] == "J. Doe"
+    bad = orders.OrderIn("Authority", "TCO-B", received, received, hosted[:1], "reasons",
+                         content_type="propaganda")  # fmt: skip
+    with pytest.raises(Invalid, match="content_type must be one of"):
+        register(desk, bad, received)

@@ -24,6 +24,14 @@ ORDER_WINDOW: Final = timedelta(hours=1)  # Article 3(3)
 WARN_BEFORE: Final = timedelta(minutes=15)
 ACTIONS: Final = ("removed", "disabled")
 OPEN: Final = ("received", "in_progress")
+# Article 2(7): what the order says the content is.
+CONTENT_TYPES: Final = {
+    "incitement": "(a) incites the commission of terrorist offences",
+    "solicitation": "(b) solicits a person or group to commit or contribute to them",
+    "participation": "(c) solicits participation in the activities of a terrorist group",
+    "instruction": "(d) provides instruction on making or using weapons for terrorist purposes",
+    "threat": "(e) constitutes a threat to commit a terrorist offence",
+}
 
 
 def parse_time(text: str, name: str) -> datetime:
@@ -51,6 +59,10 @@ class OrderIn:
     legal_basis: str = "Regulation (EU) 2021/784, Article 3"
     confidential: bool = False
     confidential_reason: str | None = None
+    authority_contact: str | None = None
+    content_type: str | None = None
+    redress: str | None = None
+    signed_by: str | None = None
 
     def problems(self) -> list[str]:
         """Everything wrong with the order's fields, in one list."""
@@ -71,6 +83,11 @@ class OrderIn:
             found.append("no URL")
         if len(self.urls) > 1000:
             found.append("more than 1000 URLs in one order")
+        if self.content_type is not None and self.content_type not in CONTENT_TYPES:
+            found.append(f"content_type must be one of {', '.join(CONTENT_TYPES)}")
+        for name in ("authority_contact", "redress", "signed_by"):
+            if len(getattr(self, name) or "") > 5000:
+                found.append(f"{name} is longer than 5000 characters")
         if self.confidential and not (self.confidential_reason or "").strip():
             found.append("a confidential order needs the authority's reason for confidentiality")
         return found
@@ -93,6 +110,8 @@ class OrderView:
     confidential_reason: str | None
     closed_at: datetime | None
     urls: list[dict[str, Any]] = field(default_factory=list)
+    # authority_contact, content_type, redress, signed_by: the rest of the Annex I fields.
+    annex: dict[str, str | None] = field(default_factory=dict)
 
     def seconds_left(self, now: datetime) -> int:
         """Seconds until the deadline (negative once it has passed)."""
@@ -106,7 +125,7 @@ class OrderView:
             "deadline_at": self.deadline_at.isoformat(), "seconds_left": self.seconds_left(now),
             "status": self.status, "reasons": self.reasons, "legal_basis": self.legal_basis,
             "confidential": self.confidential, "confidential_reason": self.confidential_reason,
-            "closed_at": self.closed_at.isoformat() if self.closed_at else None,
+            "closed_at": self.closed_at.isoformat() if self.closed_at else None, **self.annex,
             "urls": [{**u, "acted_at": u["acted_at"].isoformat() if u["acted_at"] else None}
                      for u in self.urls],
         }  # fmt: skip
@@ -168,6 +187,8 @@ def register_order(connection: Connection, actor: str, order: OrderIn, now: date
          "deadline_at": deadline, "reasons": order.reasons.strip(),
          "legal_basis": order.legal_basis.strip(), "confidential": order.confidential,
          "confidential_reason": order.confidential_reason, "status": "received",
+         "authority_contact": order.authority_contact, "content_type": order.content_type,
+         "redress": order.redress, "signed_by": order.signed_by,
          "created_by": actor, "created_at": now},
     ).scalar_one()  # fmt: skip
     connection.execute(
@@ -210,6 +231,7 @@ def get_order(connection: Connection, order_id: int) -> OrderView:
         o["id"], o["authority"], o["reference"], o["issued_at"], o["received_at"],
         o["deadline_at"], o["status"], o["reasons"], o["legal_basis"], o["confidential"],
         o["confidential_reason"], o["closed_at"], urls,
+        {k: o[k] for k in ("authority_contact", "content_type", "redress", "signed_by")},
     )  # fmt: skip
 
 

@@ -45,6 +45,11 @@ NEXT: Final[dict[str, set[str]]] = {
     "removed": set(),
 }
 LIVE: Final = ("sent", "acknowledged", "no_response")
+# A referral asks a service to apply its own terms and the law; it orders nothing.
+REFERRAL_BASIS: Final = (
+    "voluntary referral for assessment under the service's terms and Regulation (EU) 2022/2065 "
+    "(Article 16 notice)"
+)
 _DOMAIN = re.compile(r"(?=.{1,253}$)([a-z0-9-]{1,63}\.)+[a-z]{2,63}")
 
 
@@ -173,7 +178,7 @@ def create_referrals(connection: Connection, actor: str, case_id: int, now: date
         record_event(connection, actor, "referral.create", "referral", str(referral_id),
                      after={"url": canonical.canonical, "status": "draft",
                             "service": service["name"] if service else None},
-                     detail={"case": case_id})  # fmt: skip
+                     detail={"case": case_id, "legal_basis": REFERRAL_BASIS})  # fmt: skip
         made.append(int(referral_id))
     return made
 
@@ -233,7 +238,8 @@ def set_status(
         values[f"{status}_at"] = now
     connection.execute(update(Referral).where(Referral.id == referral_id).values(**values))
     record_event(connection, actor, "referral.status", "referral", str(referral_id),
-                 before={"status": current["status"]}, after={"status": status})  # fmt: skip
+                 before={"status": current["status"]}, after={"status": status},
+                 detail={"legal_basis": REFERRAL_BASIS})  # fmt: skip
 
 
 def record_check(connection: Connection, actor: str, referral_id: int, check: Any) -> str:
@@ -255,7 +261,8 @@ def record_check(connection: Connection, actor: str, referral_id: int, check: An
         )  # fmt: skip
         record_event(connection, actor, "referral.status", "referral", str(referral_id),
                      before={"status": status}, after={"status": "removed"},
-                     detail={"by": "liveness check", "http_status": check.http_status})  # fmt: skip
+                     detail={"by": "liveness check", "http_status": check.http_status,
+                             "legal_basis": REFERRAL_BASIS})  # fmt: skip
         status = "removed"
     return str(status)
 

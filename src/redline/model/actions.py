@@ -80,6 +80,12 @@ class RemovalOrder(Base):
     deadline_at: Mapped[datetime]  # received_at + 1 hour, in UTC
     reasons: Mapped[str] = mapped_column(Text)  # the statement of reasons of the order
     legal_basis: Mapped[str] = mapped_column(Text)
+    # Further fields of the Annex I template: whom to contact at the authority, which kind of
+    # terrorist content (Article 2(7)(a)-(e)), how to seek redress, who signed it.
+    authority_contact: Mapped[str | None] = mapped_column(Text)
+    content_type: Mapped[str | None] = mapped_column(String(20))
+    redress: Mapped[str | None] = mapped_column(Text)
+    signed_by: Mapped[str | None] = mapped_column(Text)
     confidential: Mapped[bool] = mapped_column(default=False)  # do not inform the provider
     confidential_reason: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), default="received")

@@ -30,6 +30,10 @@ class OrderIn(BaseModel):
     reasons: str = Field(max_length=20_000)
     legal_basis: str = Field("Regulation (EU) 2021/784, Article 3", max_length=2000)
     confidential_reason: str | None = Field(None, max_length=5000)
+    authority_contact: str | None = Field(None, max_length=5000)
+    content_type: str | None = Field(None, max_length=20, description="incitement, ...")
+    redress: str | None = Field(None, max_length=5000)
+    signed_by: str | None = Field(None, max_length=5000)
 
 
 class OrderStep(BaseModel):
@@ -66,6 +70,7 @@ def register_order(me: ActionsWrite, app: App, body: OrderIn) -> dict[str, Any]:
         body.authority, body.reference, orders.parse_time(body.issued_at, "issued_at"),
         orders.parse_time(body.received_at, "received_at"), body.urls, body.reasons,
         body.legal_basis, body.confidential_reason is not None, body.confidential_reason,
+        body.authority_contact, body.content_type, body.redress, body.signed_by,
     )  # fmt: skip
     now = utcnow()
     with app.engine.begin() as connection:
