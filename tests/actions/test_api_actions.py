@@ -112,3 +112,38 @@ def test_the_console_lists_orders_with_a_countdown_and_records_steps(
     assert done.status_code == 303
     after = browser.get("/orders").text
     assert "not executed: content already gone" in after and "not executed</span>" in after
+
+
+def test_referrals_and_complaints_are_worked_from_the_console(api: TestClient, desk: Desk) -> None:
+    import re
+
+    from redline.model.base import utcnow
+    from redline.review.decisions import Verdict, decide
+    from tests.web.test_console import sign_in
+
+    with desk.engine.begin() as connection:
+        made = decide(connection, desk.users["rev1"], desk.cases["p1"],
+                      Verdict("violating", category="recruitment"), utcnow(), four_eyes=False)  # fmt: skip
+    browser = TestClient(create_app(desk.settings), follow_redirects=False)
+    csrf = sign_in(browser, "lead1")
+    assert "Refer to the hosting services" in browser.get(f"/cases/{desk.cases['p1']}").text
+    assert browser.post(f"/cases/{desk.cases['p1']}/referrals",
+                        data={"csrf": csrf}).status_code == 303  # fmt: skip
+    listing = browser.get("/referrals").text
+    referral = re.search(r'action="/referrals/(\d+)/status"', listing)
+    assert referral is not None and URL in listing
+    sent = browser.post(f"/referrals/{referral.group(1)}/status",
+                        data={"csrf": csrf, "status": "sent"})  # fmt: skip
+    assert sent.status_code == 303 and ">sent<" in browser.get("/referrals").text
+    back = browser.post(f"/referrals/{referral.group(1)}/status",
+                        data={"csrf": csrf, "status": "draft"})  # fmt: skip
+    assert back.status_code == 409
+    lead = token(desk, "lead1", "actions:write")
+    complaint = api.post("/api/v1/complaints", headers=lead, json={
+        "decision_id": made.decision_id, "text": "It was counter-speech."}).json()  # fmt: skip
+    page = browser.get("/complaints").text
+    assert "It was counter-speech." in page and "due in" in page
+    decided = browser.post(f"/complaints/{complaint['id']}/decision",
+                           data={"csrf": csrf, "outcome": "rejected", "reason": "propaganda"})  # fmt: skip
+    assert decided.status_code == 303
+    assert "decided" in browser.get("/complaints").text

@@ -54,6 +54,11 @@ ROUTES: list[tuple[str, str, set[str]]] = [
     ("POST", "/logout-everywhere", {"reviewer", "lead", "admin", "auditor"}),
     ("GET", "/orders", {"lead", "admin", "auditor"}),
     ("GET", "/dashboard", {"lead", "admin", "auditor"}),
+    ("GET", "/referrals", {"lead", "admin", "auditor"}),
+    ("POST", "/cases/{case}/referrals", {"lead", "admin"}),
+    ("POST", "/referrals/{referral}/status", {"lead", "admin"}),
+    ("GET", "/complaints", {"lead", "admin", "auditor"}),
+    ("POST", "/complaints/{complaint}/decision", {"lead", "admin"}),
     ("POST", "/orders/{order}/steps", {"lead", "admin"}),
 ]
 # Complete forms, so a refusal can only come from the role check.
@@ -66,6 +71,8 @@ VALID_FORMS = {
     "/admin/tokens": {"user": "rev1", "name": "t", "scope": "cases:read"},
     "/settings": {"break_after": "10"},
     "/orders/{order}/steps": {"url": "https://host.example/x", "action": "removed"},
+    "/referrals/{referral}/status": {"status": "sent"},
+    "/complaints/{complaint}/decision": {"outcome": "upheld", "reason": "x"},
 }
 # Open to all: the sign-in form, and the complaint form for people whose content was acted on.
 PUBLIC = {("GET", "/"), ("GET", "/login"), ("POST", "/login"), ("GET", "/complaints/new"),
@@ -96,7 +103,8 @@ def console(desk: Desk) -> Callable[[], TestClient]:
 
 def fill(path: str, desk: Desk, decision: int = 1) -> str:
     return path.format(case=desk.cases["p3"], decision=decision, sha="0" * 64, bank="nobank",
-                       entry=1, state="disable", username="rev2", token=1, order=1)  # fmt: skip
+                       entry=1, state="disable", username="rev2", token=1, order=1,
+                       referral=1, complaint=1)  # fmt: skip
 
 
 def test_the_route_table_covers_every_console_route() -> None:
@@ -107,12 +115,13 @@ def test_the_route_table_covers_every_console_route() -> None:
         case_pages,
         complaint_pages,
         dashboard_pages,
+        followup_pages,
         order_pages,
         session_pages,
     )
 
     pages = (admin_pages, audit_pages, bank_pages, case_pages, complaint_pages, dashboard_pages,
-             order_pages, session_pages)  # fmt: skip
+             followup_pages, order_pages, session_pages)  # fmt: skip
     actual = {
         (method, route.path)
         for module in pages
@@ -123,7 +132,8 @@ def test_the_route_table_covers_every_console_route() -> None:
     listed = {(method, path.replace("{case}", "{case_id}").replace("{decision}", "{decision_id}")
                .replace("{sha}", "{sha256}").replace("{bank}", "{name}")
                .replace("{entry}", "{entry_id}").replace("{token}", "{token_id}")
-               .replace("{order}", "{order_id}"))
+               .replace("{order}", "{order_id}").replace("{referral}", "{referral_id}")
+               .replace("{complaint}", "{complaint_id}"))
               for method, path, _ in ROUTES}  # fmt: skip
     assert actual - PUBLIC == listed
 
