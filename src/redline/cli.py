@@ -1658,6 +1658,23 @@ def notice(
     out.out(text, end="")
 
 
+@app.command(epilog="Example: redline hold 42 --until 2027-12-31T00:00:00Z --reason "
+             "'court order 12/2027'")  # fmt: skip
+def hold(
+    item_id: Annotated[int, typer.Argument(help="A taken-down, preserved item.")],
+    until: Annotated[str, typer.Option(help="Keep it until (ISO 8601 with offset).")],
+    reason: Annotated[str, typer.Option(help="Who asked, and their reference.")],
+) -> None:
+    """Keep a preserved item longer than six months, at an authority's or court's request."""
+    from redline.actions import orders, preservation
+    from redline.store.audit import cli_actor
+
+    end = orders.parse_time(until, "--until")
+    with _store() as (_settings, engine), engine.begin() as connection:
+        preservation.hold(connection, cli_actor(), item_id, end, reason)
+    out.print(f"Item {item_id} kept until {end.isoformat()}")
+
+
 # --- entry point --------------------------------------------------------------------------------
 
 

@@ -112,3 +112,22 @@ def test_reinstatement_shows_the_item_again_and_holds_need_reasons(desk: Desk) -
             .order_by(AuditEvent.id)
         ).all()  # fmt: skip
     assert visibility == "visible" and actions == ["item.removed", "item.reinstate"]
+
+
+def test_the_hold_command(desk: Desk, cli: object) -> None:
+    from collections.abc import Callable
+
+    from tests.conftest import CliResult
+
+    run: Callable[..., CliResult] = cli  # type: ignore[assignment]
+    item = item_of(desk, "p3")
+    with desk.engine.begin() as connection:
+        preservation.take_down(connection, "user:lead1", item, "removed", REMOVED)
+    done = run("hold", str(item), "--until", "2028-01-01T00:00:00Z", "--reason", "court order 1")
+    assert done.code == 0 and "kept until 2028-01-01" in done.out
+    with desk.engine.connect() as connection:
+        assert connection.scalar(select(Preservation.hold_reason)) == "court order 1"
+    naive = run("hold", str(item), "--until", "2029-01-01", "--reason", "x")
+    assert naive.code == 2 and "no UTC offset" in naive.err
+    missing = run("hold", "99999", "--until", "2029-01-01T00:00:00Z", "--reason", "x")
+    assert missing.code == 1 and "not preserved" in missing.err
