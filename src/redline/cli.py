@@ -1459,21 +1459,10 @@ def report(
 ) -> None:
     """The transparency report for a period: what was found, decided, removed and reinstated,
     how fast, referral acceptance per hosting service, and re-uploads after removal."""
-    from datetime import UTC
-
     from redline.metrics import outcomes
     from redline.metrics import report as render
 
-    def day(text: str, name: str) -> datetime:
-        try:
-            value = datetime.fromisoformat(text)
-        except ValueError:
-            raise UsageProblem(f"{name}: not an ISO date or time: {text!r}") from None
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-    period = outcomes.Period(day(start, "--from"), day(end, "--to"))
-    if period.end <= period.start:
-        raise UsageProblem("--to must be after --from")
+    period = outcomes.Period(*_period(start, end))
     if format not in render.FORMATS:
         raise UsageProblem(f"unknown format {format!r} ({', '.join(render.FORMATS)})")
     if format == "pdf" and output is None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
 
 from redline.actions import referrals
+from redline.actions.liveness import State, UrlCheck
 from redline.model import AuditEvent, Item, Signal
 from redline.review import Conflict, Invalid, NotFound
 from redline.review.decisions import Verdict, decide
@@ -20,16 +20,11 @@ from tests.review_desk import Desk
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
-@dataclass(frozen=True)
-class Check:
-    """A liveness check result, as redline.actions.liveness returns it."""
-
-    state: str
-    http_status: int | None
-    checked_at: datetime
-    final_url: str | None = None
-    content_sha256: str | None = None
-    error: str | None = None
+def check(state: State, status: int, at: datetime) -> UrlCheck:
+    """A liveness check's result, as ``liveness.check_url`` returns it."""
+    return UrlCheck(url="https://x.example/", final_url="https://x.example/", state=state,
+                    http_status=status, content_sha256=None, bytes_read=0, redirects=(),
+                    error=None, checked_at=at)  # fmt: skip
 
 
 @pytest.fixture
@@ -96,9 +91,9 @@ def test_status_moves_forward_only_and_a_down_check_marks_removal(
             referrals.set_status(connection, "user:lead1", first, "removed", NOW)
         referrals.set_status(connection, "user:lead1", first, "sent", NOW)
         up = referrals.record_check(connection, "worker", first,
-                                    Check("up", 200, NOW + timedelta(hours=1)))  # fmt: skip
+                                    check("up", 200, NOW + timedelta(hours=1)))  # fmt: skip
         down = referrals.record_check(connection, "worker", first,
-                                      Check("down", 404, NOW + timedelta(hours=5)))  # fmt: skip
+                                      check("down", 404, NOW + timedelta(hours=5)))  # fmt: skip
         done = referrals.get_referral(connection, first)
         with pytest.raises(Conflict):
             referrals.set_status(connection, "user:lead1", first, "sent", NOW)

@@ -6,7 +6,6 @@ import json
 import shutil
 import subprocess
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,20 +18,11 @@ from redline.metrics import outcomes
 from redline.model import Case, Item
 from redline.model.base import utcnow
 from redline.review.decisions import Verdict, decide
+from tests.actions.test_referrals import check
 from tests.conftest import CliResult
 from tests.review_desk import Desk
 
 URL = "https://host.example/post/1"
-
-
-@dataclass(frozen=True)
-class Check:
-    state: str
-    http_status: int
-    checked_at: object
-    final_url: None = None
-    content_sha256: None = None
-    error: None = None
 
 
 def history(desk: Desk, tmp_path: Path) -> outcomes.Period:
@@ -67,7 +57,7 @@ def history(desk: Desk, tmp_path: Path) -> outcomes.Period:
                                                  earlier)  # fmt: skip
         referrals.set_status(connection, "user:lead1", referral, "sent", earlier)
         referrals.record_check(connection, "worker", referral,
-                               Check("down", 404, earlier + timedelta(hours=5)))  # fmt: skip
+                               check("down", 404, earlier + timedelta(hours=5)))  # fmt: skip
     repost = tmp_path / "repost.jsonl"
     repost.write_text(json.dumps({"id": "r1", "account": "acct_z",
                                   "text": "Generic re-posted statement text, number one."}) + "\n")  # fmt: skip

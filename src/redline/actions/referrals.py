@@ -17,6 +17,7 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, select, update
 
+from redline.actions import liveness
 from redline.model import (
     Case,
     Decision,
@@ -242,9 +243,10 @@ def set_status(
                  detail={"legal_basis": REFERRAL_BASIS})  # fmt: skip
 
 
-def record_check(connection: Connection, actor: str, referral_id: int, check: Any) -> str:
-    """Store a liveness check (anything with state, http_status, final_url, content_sha256,
-    error, checked_at); the referral's status after it."""
+def record_check(
+    connection: Connection, actor: str, referral_id: int, check: liveness.UrlCheck
+) -> str:
+    """Store a liveness check; the referral's status after it."""
     current = get_referral(connection, referral_id)
     connection.execute(
         UrlCheck.__table__.insert(),

@@ -16,7 +16,7 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, Engine, func, select
 
-from redline.actions import complaints, orders, preservation, referrals
+from redline.actions import complaints, liveness, orders, preservation, referrals
 from redline.model import AuditEvent, Referral, UrlCheck
 from redline.store.audit import record_event
 
@@ -76,7 +76,7 @@ def tick(
     engine: Engine,
     data_dir: Path,
     now: datetime,
-    check: Callable[[str, datetime], Any] | None = None,
+    check: Callable[[str, datetime], liveness.UrlCheck] | None = None,
     check_every: timedelta = CHECK_EVERY,
 ) -> Tick:
     """One round of the scheduler; each part in its own transaction, so one failure does not
@@ -104,7 +104,10 @@ def tick(
 
 
 def check_referrals(
-    engine: Engine, now: datetime, check: Callable[[str, datetime], Any], every: timedelta
+    engine: Engine,
+    now: datetime,
+    check: Callable[[str, datetime], liveness.UrlCheck],
+    every: timedelta,
 ) -> dict[int, str]:
     """Liveness-check every referred URL not checked for ``every``; referral id -> status after.
     Each check is stored in its own transaction: a slow host does not hold the others."""

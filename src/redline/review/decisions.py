@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, select, union, update
 
-from redline.model import Case, Decision, Item, ItemMedia
+from redline.model import Case, Decision, Item, ItemMedia, User
 from redline.review.accounts import Reviewer
 from redline.review.errors import Conflict, Forbidden, Invalid, NotFound
 from redline.review.queue import FINAL_STATUSES, OPEN_STATUSES, case_status, holds_claim
@@ -245,8 +245,6 @@ def decide_cluster(
 
 def history(connection: Connection, case_id: int) -> list[dict[str, Any]]:
     """Every decision on a case, oldest first, with who made it."""
-    from redline.model import User
-
     rows = connection.execute(
         select(Decision.__table__, User.username)
         .join(User, User.id == Decision.user_id)

@@ -25,6 +25,8 @@ OPEN_STATUSES: Final = ("open", "second_review", "escalated")
 FINAL_STATUSES: Final = ("violating", "not_violating")
 STATUSES: Final = OPEN_STATUSES + FINAL_STATUSES
 SIGNALS: Final = ("bank", "classifier")
+# Review order, the order of the ix_cases_queue index: priority high to low, then oldest.
+QUEUE_ORDER: Final = (Case.priority.desc(), Case.opened_at, Case.id)
 
 
 def sla(priority: int) -> timedelta:
@@ -143,7 +145,7 @@ def list_queue(
     reviewer.require("queue.view")
     if not (0 <= offset <= 10_000_000 and 1 <= limit <= 500):
         raise Invalid("offset or limit out of range")
-    order = (Case.priority.desc(), Case.opened_at, Case.id)
+    order = QUEUE_ORDER
     if where.status in FINAL_STATUSES:  # decided cases: the latest first
         order = (Case.decided_at.desc(), Case.id.desc())  # type: ignore[assignment]
     rows = connection.execute(_query(reviewer, where).order_by(*order).offset(offset).limit(limit))
@@ -270,7 +272,7 @@ def next_case(
                 Decision.undone_at.is_(None),
             )
         ))  # fmt: skip
-    query = query.order_by(Case.priority.desc(), Case.opened_at, Case.id)
+    query = query.order_by(*QUEUE_ORDER)
     for row in connection.execute(query.limit(20)):
         try:
             claim(connection, reviewer, row.id, now)
