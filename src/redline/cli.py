@@ -71,6 +71,8 @@ referral_app = typer.Typer(help="Referrals of confirmed content to hosting servi
                            no_args_is_help=True)  # fmt: skip
 service_app = typer.Typer(help="The registry of hosting services referrals go to.",
                           no_args_is_help=True)  # fmt: skip
+notice_app = typer.Typer(help="Notices to content providers about take-downs.",
+                         no_args_is_help=True)  # fmt: skip
 app.add_typer(db_app, name="db")
 app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(bank_app, name="bank")
@@ -82,6 +84,7 @@ app.add_typer(order_app, name="order")
 app.add_typer(statements_app, name="statements")
 app.add_typer(referral_app, name="referral")
 app.add_typer(service_app, name="service")
+app.add_typer(notice_app, name="notice")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
@@ -1231,6 +1234,10 @@ def order_register(
     confidential_reason: Annotated[
         str | None, typer.Option(help="The authority asked not to inform the provider: why.")
     ] = None,
+    confidential_until: Annotated[
+        str | None,
+        typer.Option(help="Until when (ISO 8601 with offset; default six weeks from issue)."),
+    ] = None,
     content_type: Annotated[
         str | None,
         typer.Option(
@@ -1252,6 +1259,8 @@ def order_register(
         orders.parse_time(received, "--received"), url, reasons, legal_basis,
         confidential_reason is not None, confidential_reason, authority_contact, content_type,
         redress, signed_by,
+        orders.parse_time(confidential_until, "--confidential-until")
+        if confidential_until else None,
     )  # fmt: skip
     now = utcnow()
     with _store() as (_settings, engine), engine.begin() as connection:
@@ -1529,11 +1538,13 @@ def worker(
     with _store() as (settings, engine):
         while True:
             done = scheduler.tick(engine, settings.data_dir, utcnow(), check,
-                                  timedelta(hours=check_hours))  # fmt: skip
+                                  timedelta(hours=check_hours),
+                                  scheduler.Delivery.from_settings(settings))  # fmt: skip
             for alert in done.alerts:
                 err.print(f"ALERT {escape(alert)}")
-            if done.purged or done.checked:
-                out.print(f"purged {len(done.purged)}, checked {len(done.checked)}")
+            if done.purged or done.checked or done.released or done.delivered:
+                out.print(f"purged {len(done.purged)}, checked {len(done.checked)}, notices "
+                          f"released {len(done.released)}, delivered {done.delivered}")  # fmt: skip
             if once:
                 return
             time.sleep(interval)
@@ -1618,33 +1629,54 @@ def statements_submit(
         raise typer.Exit(1)
 
 
-@app.command(epilog="Example: redline notice 42 --order 3 --lang fr --reason 'terrorist "
-             "content' --complaint-url https://example.org/complaints/new")  # fmt: skip
-def notice(
-    item_id: Annotated[int, typer.Argument(help="The item taken down.")],
-    reason: Annotated[str, typer.Option(help="Why it was taken down.")],
-    complaint_url: Annotated[str, typer.Option(help="Where the provider can complain.")],
-    order: Annotated[int | None, typer.Option(help="The removal order, if any.")] = None,
-    action: Annotated[str, typer.Option(help="removed or disabled.")] = "removed",
-    basis: Annotated[str, typer.Option(help="Legal basis.")] = "Regulation (EU) 2021/784",
-    decision: Annotated[str, typer.Option(help="Reference the provider quotes.")] = "",
-    lang: Annotated[str, typer.Option(help="en, fr or ar.")] = "en",
+@notice_app.command("list", epilog="Example: redline notice list --status pending --json")
+def notice_list(
+    status: Annotated[
+        str | None, typer.Option(help="pending, withheld or sent (default: all).")
+    ] = None,
+    item: Annotated[int | None, typer.Option(help="Only this item's notices.")] = None,
+    as_json: JsonFlag = False,
 ) -> None:
-    """The notice to the content provider (withheld, and recorded so, for a confidential order)."""
+    """Notices to content providers, oldest first, with their text (none while withheld)."""
+    from redline.actions import notices
+
+    with _store() as (settings, engine), engine.connect() as connection:
+        found = notices.list_notices(connection, status, item)
+    if as_json:
+        _print_json([n.as_dict(settings.public_url) for n in found])
+        return
+    table = Table("id", "item", "order", "lang", "status", "created", "withheld because, until")
+    for n in found:
+        why = f"{n.withheld_reason}, {n.withheld_until:%Y-%m-%d}" if n.withheld_until else ""
+        table.add_row(str(n.id), str(n.item_id), str(n.order_id or ""), n.lang, n.status,
+                      f"{n.created_at:%Y-%m-%d %H:%M}", escape(why))  # fmt: skip
+    out.print(table)
+
+
+@notice_app.command("show")
+def notice_show(notice_id: Annotated[int, typer.Argument(help="The notice.")]) -> None:
+    """A notice's text as the provider reads it (refused while its order is confidential)."""
+    from redline.actions import notices
+    from redline.review.errors import Conflict
+
+    with _store() as (settings, engine), engine.connect() as connection:
+        found = notices.get_notice(connection, notice_id)
+    if found.status == "withheld":
+        raise Conflict(f"notice {notice_id} is withheld until {found.withheld_until:%Y-%m-%d}: "
+                       f"{found.withheld_reason}")  # fmt: skip
+    out.out(found.text(settings.public_url), end="")
+
+
+@notice_app.command("sent")
+def notice_sent(notice_id: Annotated[int, typer.Argument(help="The notice.")]) -> None:
+    """Record that a notice reached its provider (the audit keeps the text they got)."""
     from redline.actions import notices
     from redline.model.base import utcnow
     from redline.store.audit import cli_actor
 
-    with _store() as (_settings, engine), engine.begin() as connection:
-        text = notices.provider_notice(
-            connection, cli_actor(), item_id, action=action, reason=reason, basis=basis,
-            decision=decision or f"item-{item_id}", complaint_url=complaint_url, now=utcnow(),
-            lang=lang, order_id=order,
-        )  # fmt: skip
-    if text is None:
-        err.print("Notice withheld: the removal order is confidential (recorded in the audit)")
-        return
-    out.out(text, end="")
+    with _store() as (settings, engine), engine.begin() as connection:
+        notices.mark_sent(connection, cli_actor(), notice_id, utcnow(), settings.public_url)
+    out.print(f"Notice {notice_id} sent")
 
 
 @app.command(epilog="Example: redline hold 42 --until 2027-12-31T00:00:00Z --reason "
@@ -1662,6 +1694,33 @@ def hold(
     with _store() as (_settings, engine), engine.begin() as connection:
         preservation.hold(connection, cli_actor(), item_id, end, reason)
     out.print(f"Item {item_id} kept until {end.isoformat()}")
+
+
+@app.command("take-down", epilog="Example: redline take-down 42 --remove --basis "
+             "'Regulation (EU) 2021/784, Article 5; terms of service 4.2'")  # fmt: skip
+def take_down(
+    case_id: Annotated[int, typer.Argument(help="A case confirmed as violating.")],
+    disable: Annotated[
+        bool | None,
+        typer.Option("--disable/--remove", help="Disable access to the item, or remove it."),
+    ] = None,
+    basis: Annotated[str, typer.Option(help="The legal basis of the take-down.")] = "",
+) -> None:
+    """Take down, on this platform's own initiative, the item of a case whose final decision
+    is violating; it is kept as evidence for six months."""
+    from redline.actions import takedown
+    from redline.model.base import utcnow
+    from redline.store.audit import cli_actor
+
+    if disable is None:
+        raise UsageProblem("say what to do: --remove or --disable")
+    if not basis.strip():
+        raise UsageProblem("say on what legal basis: --basis TEXT")
+    visibility = "disabled" if disable else "removed"
+    with _store() as (_settings, engine), engine.begin() as connection:
+        kept = takedown.take_down_case(connection, cli_actor(), case_id, visibility, utcnow(),
+                                       basis)  # fmt: skip
+    out.print(f"Case {case_id}: item {visibility}; preservation {kept}")
 
 
 # --- entry point --------------------------------------------------------------------------------

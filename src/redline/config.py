@@ -31,6 +31,33 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds between scheduler rounds (removal-order alerts need minutes).",
     )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Where people outside the team reach this console: notices to content"
+        " providers link to its complaint form.",
+    )
+    smtp_url: str | None = Field(
+        default=None,
+        description="Mail server for alerts: smtp://[user:password@]host[:port] (STARTTLS when"
+        " the server offers it), smtps:// for TLS from the start.",
+    )
+    alert_email_to: str = Field(
+        default="",
+        description="Who gets alerts by e-mail (addresses separated by commas).",
+    )
+    alert_email_from: str = Field(
+        default="redline@localhost", description="The From address of alert e-mails."
+    )
+    alert_webhook_url: str | None = Field(
+        default=None,
+        description='Alerts are also POSTed here as JSON ({"text": ...}, as Slack and'
+        " Mattermost incoming webhooks take them).",
+    )
+    notice_webhook_url: str | None = Field(
+        default=None,
+        description="Notices to content providers are POSTed here as JSON, for the platform's"
+        " messaging to deliver; unset, they wait in /api/v1/notices to be collected.",
+    )
     max_field_bytes: int = Field(
         default=1_000_000,
         gt=0,

@@ -98,7 +98,11 @@ def test_the_public_form_files_a_complaint_and_refuses_bad_ones(desk: Desk) -> N
     assert filed.status_code == 201 and "Your complaint has number" in filed.text
     unknown = browser.post("/complaints/new", data={
         "csrf": token.group(1), "decision": 4242, "text": "x"})  # fmt: skip
-    assert unknown.status_code == 404 and "no decision 4242" in unknown.text
+    assert unknown.status_code == 404 and "could not find a decision" in unknown.text
+    assert ">x</textarea>" in unknown.text  # what was typed comes back
+    blank = browser.post("/complaints/new", data={
+        "csrf": token.group(1), "decision": decision, "text": "   "})  # fmt: skip
+    assert blank.status_code == 422 and "say why" in blank.text
     forged = TestClient(create_app(desk.settings)).post("/complaints/new", data={
         "csrf": "forged", "decision": decision, "text": "x"})  # fmt: skip
     assert forged.status_code == 403

@@ -60,6 +60,11 @@ ROUTES: list[tuple[str, str, set[str]]] = [
     ("GET", "/complaints", {"lead", "admin", "auditor"}),
     ("POST", "/complaints/{complaint}/decision", {"lead", "admin"}),
     ("POST", "/orders/{order}/steps", {"lead", "admin"}),
+    ("GET", "/preservations", {"lead", "admin", "auditor"}),
+    ("POST", "/preservations/{item}/hold", {"lead", "admin"}),
+    ("POST", "/cases/{case}/take-down", {"lead", "admin"}),
+    ("GET", "/notices", {"lead", "admin", "auditor"}),
+    ("POST", "/notices/{notice}/sent", {"lead", "admin"}),
 ]
 # Complete forms, so a refusal can only come from the role check.
 VALID_FORMS = {
@@ -73,6 +78,8 @@ VALID_FORMS = {
     "/orders/{order}/steps": {"url": "https://host.example/x", "action": "removed"},
     "/referrals/{referral}/status": {"status": "sent"},
     "/complaints/{complaint}/decision": {"outcome": "upheld", "reason": "x"},
+    "/preservations/{item}/hold": {"until": "2099-01-01T00:00", "reason": "court order"},
+    "/cases/{case}/take-down": {"visibility": "removed", "legal_basis": "terms of service"},
 }
 # Open to all: the sign-in form, and the complaint form for people whose content was acted on.
 PUBLIC = {("GET", "/"), ("GET", "/login"), ("POST", "/login"), ("GET", "/complaints/new"),
@@ -104,7 +111,7 @@ def console(desk: Desk) -> Callable[[], TestClient]:
 def fill(path: str, desk: Desk, decision: int = 1) -> str:
     return path.format(case=desk.cases["p3"], decision=decision, sha="0" * 64, bank="nobank",
                        entry=1, state="disable", username="rev2", token=1, order=1,
-                       referral=1, complaint=1)  # fmt: skip
+                       referral=1, complaint=1, item=1, notice=1)  # fmt: skip
 
 
 def test_the_route_table_covers_every_console_route() -> None:
@@ -117,11 +124,12 @@ def test_the_route_table_covers_every_console_route() -> None:
         dashboard_pages,
         followup_pages,
         order_pages,
+        preservation_pages,
         session_pages,
     )
 
     pages = (admin_pages, audit_pages, bank_pages, case_pages, complaint_pages, dashboard_pages,
-             followup_pages, order_pages, session_pages)  # fmt: skip
+             followup_pages, order_pages, preservation_pages, session_pages)  # fmt: skip
     actual = {
         (method, route.path)
         for module in pages
@@ -133,7 +141,8 @@ def test_the_route_table_covers_every_console_route() -> None:
                .replace("{sha}", "{sha256}").replace("{bank}", "{name}")
                .replace("{entry}", "{entry_id}").replace("{token}", "{token_id}")
                .replace("{order}", "{order_id}").replace("{referral}", "{referral_id}")
-               .replace("{complaint}", "{complaint_id}"))
+               .replace("{complaint}", "{complaint_id}").replace("{item}", "{item_id}")
+               .replace("{notice}", "{notice_id}"))
               for method, path, _ in ROUTES}  # fmt: skip
     assert actual - PUBLIC == listed
 

@@ -24,6 +24,7 @@ ORDER_WINDOW: Final = timedelta(hours=1)  # Article 3(3)
 WARN_BEFORE: Final = timedelta(minutes=15)
 ACTIONS: Final = ("removed", "disabled")
 OPEN: Final = ("received", "in_progress")
+MAX_SECRECY: Final = timedelta(weeks=12)
 # Article 2(7): what the order says the content is.
 CONTENT_TYPES: Final = {
     "incitement": "(a) incites the commission of terrorist offences",
@@ -63,6 +64,7 @@ class OrderIn:
     content_type: str | None = None
     redress: str | None = None
     signed_by: str | None = None
+    confidential_until: datetime | None = None  # default: six weeks from issue
 
     def problems(self) -> list[str]:
         """Everything wrong with the order's fields, in one list."""
@@ -90,6 +92,14 @@ class OrderIn:
                 found.append(f"{name} is longer than 5000 characters")
         if self.confidential and not (self.confidential_reason or "").strip():
             found.append("a confidential order needs the authority's reason for confidentiality")
+        if self.confidential_until is not None:
+            if not self.confidential:
+                found.append("confidential_until without a reason for confidentiality")
+            elif self.confidential_until.tzinfo is None:
+                found.append("confidential_until has no UTC offset")
+            elif not self.issued_at < self.confidential_until <= self.issued_at + MAX_SECRECY:
+                found.append("confidential_until must fall within twelve weeks of the issue"
+                             " (Article 11(3): six weeks, extended by six at most)")  # fmt: skip
         return found
 
 
@@ -112,6 +122,7 @@ class OrderView:
     urls: list[dict[str, Any]] = field(default_factory=list)
     # authority_contact, content_type, redress, signed_by: the rest of the Annex I fields.
     annex: dict[str, str | None] = field(default_factory=dict)
+    confidential_until: datetime | None = None
 
     def seconds_left(self, now: datetime) -> int:
         """Seconds until the deadline (negative once it has passed)."""
@@ -125,6 +136,8 @@ class OrderView:
             "deadline_at": self.deadline_at.isoformat(), "seconds_left": self.seconds_left(now),
             "status": self.status, "reasons": self.reasons, "legal_basis": self.legal_basis,
             "confidential": self.confidential, "confidential_reason": self.confidential_reason,
+            "confidential_until": (self.confidential_until.isoformat()
+                                   if self.confidential_until else None),
             "closed_at": self.closed_at.isoformat() if self.closed_at else None, **self.annex,
             "urls": [{**u, "acted_at": u["acted_at"].isoformat() if u["acted_at"] else None}
                      for u in self.urls],
@@ -189,6 +202,7 @@ def register_order(connection: Connection, actor: str, order: OrderIn, now: date
          "confidential_reason": order.confidential_reason, "status": "received",
          "authority_contact": order.authority_contact, "content_type": order.content_type,
          "redress": order.redress, "signed_by": order.signed_by,
+         "confidential_until": order.confidential_until if order.confidential else None,
          "created_by": actor, "created_at": now},
     ).scalar_one()  # fmt: skip
     connection.execute(
@@ -232,6 +246,7 @@ def get_order(connection: Connection, order_id: int) -> OrderView:
         o["deadline_at"], o["status"], o["reasons"], o["legal_basis"], o["confidential"],
         o["confidential_reason"], o["closed_at"], urls,
         {k: o[k] for k in ("authority_contact", "content_type", "redress", "signed_by")},
+        o["confidential_until"],
     )  # fmt: skip
 
 

@@ -15,6 +15,7 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, func, select, update
 
+from redline.actions import notices
 from redline.model import Item, ItemMedia, Media, Preservation, Source, TextBody
 from redline.review.errors import Conflict, Invalid, NotFound
 from redline.store.audit import record_event
@@ -68,7 +69,8 @@ def take_down(
     connection: Connection, actor: str, item_id: int, visibility: str, now: datetime,
     *, order_id: int | None = None, legal_basis: str = "own terms of service",
 ) -> int:  # fmt: skip
-    """Remove or disable an item and start keeping it for six months; the preservation id."""
+    """Remove or disable an item, start keeping it for six months and queue the notice to its
+    provider, all in the caller's transaction; the preservation id."""
     if visibility not in ("removed", "disabled"):
         raise Invalid(f"unknown take-down {visibility!r} (removed, disabled)")
     before = connection.scalar(select(Item.visibility).where(Item.id == item_id))
@@ -87,6 +89,8 @@ def take_down(
                  before={"visibility": before}, after={"visibility": visibility},
                  detail={"legal_basis": legal_basis, "order": order_id,
                          "preservation": int(existing)})  # fmt: skip
+    notices.queue_notice(connection, actor, item_id, visibility, now, order_id=order_id,
+                         legal_basis=legal_basis)  # fmt: skip
     return int(existing)
 
 

@@ -2,13 +2,15 @@
 minute), or by Celery beat when a broker is configured. Nothing waits for a browser.
 
 Each tick: alerts for removal orders near or past their hour and complaints near or past their
-two weeks (each alert once, recorded in the audit trail), purges of preservations that have run
-out, and liveness checks of referred URLs not checked for ``check_every``.
+two weeks (each alert once, recorded in the audit trail and put in the outbox of every
+configured channel), the release of notices whose confidentiality has ended, purges of
+preservations that have run out, liveness checks of referred URLs not checked for
+``check_every``, and last the delivery of what is in the outboxes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -16,12 +18,14 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, Engine, func, select
 
-from redline.actions import complaints, liveness, orders, preservation, referrals
+from redline.actions import complaints, liveness, notices, notify, orders, preservation, referrals
+from redline.config import Settings
 from redline.model import AuditEvent, Referral, UrlCheck
 from redline.store.audit import record_event
 
 ACTOR: Final = "scheduler"
 CHECK_EVERY: Final = timedelta(hours=6)
+_PAGES: Final = {"removal_order": "orders", "complaint": "complaints"}  # where an alert links
 
 
 @dataclass
@@ -31,17 +35,38 @@ class Tick:
     alerts: list[str] = field(default_factory=list)
     purged: list[int] = field(default_factory=list)
     checked: dict[int, str] = field(default_factory=dict)
+    released: list[int] = field(default_factory=list)  # notices no longer withheld
+    delivered: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for --json."""
         return {"alerts": self.alerts, "purged": self.purged,
-                "checked": {str(k): v for k, v in self.checked.items()}}  # fmt: skip
+                "checked": {str(k): v for k, v in self.checked.items()},
+                "released": self.released, "delivered": self.delivered}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Where the tick sends things: alert channels by name, the platform's webhook for notices
+    to providers (None: they wait in the API), and the console's public address for the
+    complaint links in notices."""
+
+    channels: Mapping[str, notify.Channel] = field(default_factory=dict)
+    notice_webhook: str | None = None
+    public_url: str = "http://127.0.0.1:8000"
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Delivery:
+        """What the deployment configured."""
+        return cls(notify.channels(settings), settings.notice_webhook_url, settings.public_url)
 
 
 def _alert_once(
-    connection: Connection, subject_type: str, subject_id: int, kind: str, text: str
-) -> bool:
-    """Record an alert unless the same one was recorded before; whether it is new."""
+    connection: Connection, subject_type: str, subject_id: int, kind: str, text: str,
+    delivery: Delivery, now: datetime,
+) -> bool:  # fmt: skip
+    """Record an alert unless the same one was recorded before, and put it in the outbox of
+    each channel; whether it is new."""
     seen = connection.scalar(
         select(func.count()).select_from(AuditEvent)
         .where(AuditEvent.action == f"{subject_type}.alert")
@@ -52,6 +77,10 @@ def _alert_once(
         return False
     record_event(connection, ACTOR, f"{subject_type}.alert", subject_type, str(subject_id),
                  after={"kind": kind}, detail={"text": text})  # fmt: skip
+    title = f"{subject_type.replace('_', ' ')} {subject_id}: {kind.replace('_', ' ')}"
+    notify.enqueue(connection, list(delivery.channels), subject_type, str(subject_id), kind,
+                   title, f"{text}\n\n{delivery.public_url.rstrip('/')}/{_PAGES[subject_type]}\n",
+                   now)  # fmt: skip
     return True
 
 
@@ -78,28 +107,39 @@ def tick(
     now: datetime,
     check: Callable[[str, datetime], liveness.UrlCheck] | None = None,
     check_every: timedelta = CHECK_EVERY,
+    delivery: Delivery | None = None,
 ) -> Tick:
     """One round of the scheduler; each part in its own transaction, so one failure does not
-    undo the others."""
+    undo the others. Without ``delivery`` nothing is sent (alerts are still recorded)."""
     done = Tick()
+    sending = delivery or Delivery()
     with engine.begin() as connection:
         for order, kind in orders.alerts(connection, now):
             text = (f"removal order {order.reference} ({order.authority}): {kind.replace('_', ' ')}"
                     f", deadline {order.deadline_at.isoformat()}")  # fmt: skip
-            if _alert_once(connection, "removal_order", order.id, kind, text):
+            if _alert_once(connection, "removal_order", order.id, kind, text, sending, now):
                 done.alerts.append(text)
         for complaint, kind in complaints.due_complaints(connection, now):
             text = (
                 f"complaint {complaint['id']}: {kind.replace('_', ' ')}, due {complaint['due_at']}"
             )
-            if _alert_once(connection, "complaint", complaint["id"], kind, text):
+            if _alert_once(connection, "complaint", complaint["id"], kind, text, sending, now):
                 done.alerts.append(text)
     with engine.begin() as connection:
         for item_id in preservation.due_purges(connection, now):
             preservation.purge(connection, ACTOR, item_id, data_dir, now)
             done.purged.append(item_id)
+    with engine.begin() as connection:
+        done.released = notices.release_due(connection, now)
     if check is not None:
         done.checked = check_referrals(engine, now, check, check_every)
+    if delivery is not None:
+        if delivery.channels:
+            done.delivered["alerts"] = notify.deliver(engine, delivery.channels, now)
+        if delivery.notice_webhook:
+            done.delivered["notices"] = notices.deliver(
+                engine, delivery.notice_webhook, now, delivery.public_url
+            )
     return done
 
 

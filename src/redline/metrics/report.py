@@ -30,7 +30,7 @@ def _histogram(values: list[float], label: str, title: str) -> str | None:
     if not values:
         return None
     figure, axes = plt.subplots(figsize=(6, 2.6))
-    axes.hist(values, bins=min(20, max(5, len(values))), color="#0b5cad")
+    axes.hist(values, bins=min(20, max(5, len(values))), color="#0b5cad", edgecolor="white")
     axes.set_xlabel(label)
     axes.set_ylabel("count")
     axes.set_title(title)
@@ -45,6 +45,7 @@ def plots(figures: dict[str, Any]) -> dict[str, str | None]:
         figure, axes = plt.subplots(figsize=(6, 2.6))
         axes.plot(list(weeks), list(weeks.values()), marker="o", color="#a40e26")
         axes.set_ylabel("re-uploads")
+        axes.set_ylim(bottom=0)  # a count: a one-week series must not float around its value
         axes.set_title("Re-uploads of removed content, per week")
         axes.tick_params(axis="x", labelrotation=45)
         reuploads = _png(figure)

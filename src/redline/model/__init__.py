@@ -3,6 +3,8 @@
 from redline.model.actions import (
     Complaint,
     HostingService,
+    Notice,
+    Notification,
     Preservation,
     Referral,
     RemovalOrder,
@@ -32,6 +34,8 @@ __all__ = [
     "ItemMedia",
     "Match",
     "Media",
+    "Notice",
+    "Notification",
     "Preservation",
     "Quarantine",
     "Referral",

@@ -88,6 +88,8 @@ class RemovalOrder(Base):
     signed_by: Mapped[str | None] = mapped_column(Text)
     confidential: Mapped[bool] = mapped_column(default=False)  # do not inform the provider
     confidential_reason: Mapped[str | None] = mapped_column(Text)
+    # Article 11(3): at most six weeks from the decision, unless the authority extends it.
+    confidential_until: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(20), default="received")
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -145,3 +147,55 @@ class Complaint(Base):
     outcome_reason: Mapped[str | None] = mapped_column(Text)
     decided_by: Mapped[str | None] = mapped_column(String(200))
     decided_at: Mapped[datetime | None]
+
+
+class Notice(Base):
+    """The notice to the content provider about a take-down (Regulation 2021/784, Article 11):
+    queued with the take-down, withheld while an authority's confidentiality lasts, and marked
+    sent by whoever delivers it (the platform's messaging, through the API or a webhook).
+
+    It keeps the parts, not the text: the text is rendered in the provider's language when it
+    is read or sent, and the audit record of the sending keeps exactly what was said."""
+
+    __tablename__ = "notices"
+    __table_args__ = (Index("ix_notices_status", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("removal_orders.id"))
+    decision_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id"))
+    action: Mapped[str] = mapped_column(String(20))  # removed | disabled
+    lang: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str] = mapped_column(Text)
+    legal_basis: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10))  # pending | withheld | sent
+    withheld_reason: Mapped[str | None] = mapped_column(Text)
+    withheld_until: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0)  # webhook deliveries tried
+    next_attempt_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class Notification(Base):
+    """An alert on its way to the team (e-mail, webhook): an outbox row, written in the same
+    transaction as the alert, sent after it, retried with back-off until it goes or gives up;
+    so an alert is never lost to a mail server that is down for a minute."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_due", "sent_at", "failed_at", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))  # email | webhook
+    subject_type: Mapped[str] = mapped_column(String(40))
+    subject_id: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(40))  # due_soon | overdue | ...
+    title: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    next_attempt_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None]
+    failed_at: Mapped[datetime | None]  # gave up after MAX_ATTEMPTS

@@ -95,7 +95,8 @@ def case_file(connection: Connection, reviewer: Reviewer, case_id: int) -> CaseF
     item = {
         key: item_row._mapping[key]
         for key in ("id", "source", "external_id", "revision", "account", "account_name",
-                    "posted_at", "url", "text", "text_sha256", "file", "ingested_at")
+                    "posted_at", "url", "text", "text_sha256", "file", "ingested_at",
+                    "visibility")
     }  # fmt: skip
     media = [
         dict(r._mapping)

@@ -1,4 +1,5 @@
-"""/api/v1 for actions: removal orders (with their countdown) and referrals."""
+"""/api/v1 for actions: removal orders (with their countdown), referrals, complaints,
+own-initiative take-downs of confirmed cases, and what is kept of removed content (holds)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from redline.actions import complaints, orders, referrals
+from redline.actions import complaints, orders, preservation, preserved, referrals, takedown
 from redline.model.base import utcnow
 from redline.review.accounts import Reviewer
 from redline.review.casefile import jsonable
@@ -30,6 +31,9 @@ class OrderIn(BaseModel):
     reasons: str = Field(max_length=20_000)
     legal_basis: str = Field("Regulation (EU) 2021/784, Article 3", max_length=2000)
     confidential_reason: str | None = Field(None, max_length=5000)
+    confidential_until: str | None = Field(
+        None, max_length=40, description="End of confidentiality (default: six weeks from issue)"
+    )
     authority_contact: str | None = Field(None, max_length=5000)
     content_type: str | None = Field(None, max_length=20, description="incitement, ...")
     redress: str | None = Field(None, max_length=5000)
@@ -71,6 +75,8 @@ def register_order(me: ActionsWrite, app: App, body: OrderIn) -> dict[str, Any]:
         orders.parse_time(body.received_at, "received_at"), body.urls, body.reasons,
         body.legal_basis, body.confidential_reason is not None, body.confidential_reason,
         body.authority_contact, body.content_type, body.redress, body.signed_by,
+        orders.parse_time(body.confidential_until, "confidential_until")
+        if body.confidential_until else None,
     )  # fmt: skip
     now = utcnow()
     with app.engine.begin() as connection:
@@ -180,3 +186,88 @@ def decide_complaint(
         complaints.decide_complaint(connection, me.actor, complaint_id, body.upheld,
                                     body.reason, utcnow())  # fmt: skip
         return _jsonable(complaints.get_complaint(connection, complaint_id))
+
+
+class HoldIn(BaseModel):
+    """A competent authority's or court's request to keep a preserved item longer."""
+
+    until: str = Field(max_length=40, description="ISO 8601 with its UTC offset")
+    reason: str = Field(max_length=5000, description="who asked, and their reference")
+
+
+class TakeDownIn(BaseModel):
+    """An own-initiative take-down of a case confirmed as violating."""
+
+    visibility: str = Field(max_length=20, description="removed or disabled")
+    legal_basis: str = Field(max_length=takedown.MAX_BASIS)
+
+
+@router.get("/preservations", summary="Preserved items: end of preservation, hold, purge")
+def list_preservations(
+    me: ActionsRead,
+    app: App,
+    state: Annotated[str | None, Query(max_length=10, description="kept, held or purged")] = None,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=preserved.PAGE)] = preserved.PAGE,
+) -> dict[str, Any]:
+    """The end of preservation nearest first, purged last; ``hashes`` outlive a purge."""
+    me.require("action.view")
+    now = utcnow()
+    with app.engine.connect() as connection:
+        found = preserved.list_preserved(connection, state, offset=offset, limit=limit)
+    return {"preservations": [p.as_dict(now) for p in found], "offset": offset, "limit": limit}
+
+
+@router.post("/items/{item_id}/hold", summary="Keep a preserved item longer")
+def hold_item(me: ActionsWrite, app: App, item_id: int, body: HoldIn) -> dict[str, Any]:
+    """404 for an item that is not preserved, 409 once purged, 422 for a time without its
+    offset, one not after the current end of preservation, or an empty reason."""
+    me.require("action.manage")
+    until = orders.parse_time(body.until, "until")
+    with app.engine.begin() as connection:
+        preservation.hold(connection, me.actor, item_id, until, body.reason)
+        return preserved.get_preserved(connection, item_id).as_dict(utcnow())
+
+
+@router.post("/cases/{case_id}/take-down", summary="Take down a confirmed case's item")
+def take_down_case(me: ActionsWrite, app: App, case_id: int, body: TakeDownIn) -> dict[str, Any]:
+    """Remove or disable the item of a case whose final decision is violating, and preserve it;
+    409, changing nothing, for a case not (or no longer) confirmed or an item already down."""
+    me.require("action.manage")
+    now = utcnow()
+    with app.engine.begin() as connection:
+        takedown.take_down_case(connection, me.actor, case_id, body.visibility, now,
+                                body.legal_basis)  # fmt: skip
+        return preserved.of_case(connection, case_id).as_dict(now)
+
+
+# --- notices to content providers ---------------------------------------------------------------
+
+
+@router.get("/notices", summary="Notices to content providers, oldest first")
+def list_notices(
+    me: ActionsRead,
+    app: App,
+    status: Annotated[str | None, Query(description="pending, withheld or sent")] = None,
+    item: Annotated[int | None, Query(description="only this item's notices")] = None,
+) -> dict[str, Any]:
+    """What to tell whom: a platform collects ``status=pending``, delivers each through its
+    own messaging and marks it sent. A withheld notice has no text (its order is
+    confidential until ``withheld_until``)."""
+    me.require("action.view")
+    from redline.actions import notices
+
+    with app.engine.connect() as connection:
+        found = notices.list_notices(connection, status, item)
+    return {"notices": [n.as_dict(app.settings.public_url) for n in found]}
+
+
+@router.post("/notices/{notice_id}/sent", summary="Record that a notice was delivered")
+def notice_sent(me: ActionsWrite, app: App, notice_id: int) -> dict[str, Any]:
+    """The audit keeps the text as delivered; 409 for a withheld notice or one sent already."""
+    me.require("action.manage")
+    from redline.actions import notices
+
+    with app.engine.begin() as connection:
+        sent = notices.mark_sent(connection, me.actor, notice_id, utcnow(), app.settings.public_url)
+    return sent.as_dict(app.settings.public_url)

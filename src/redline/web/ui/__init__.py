@@ -16,11 +16,12 @@ from redline.web.ui.complaint_pages import router as complaint_router
 from redline.web.ui.dashboard_pages import router as dashboard_router
 from redline.web.ui.followup_pages import router as followup_router
 from redline.web.ui.order_pages import router as order_router
+from redline.web.ui.preservation_pages import router as preservation_router
 from redline.web.ui.session_pages import router as session_router
 
 router = APIRouter()
 parts = (session_router, case_router, bank_router, audit_router, admin_router, order_router,
-         complaint_router, dashboard_router, followup_router)  # fmt: skip
+         complaint_router, dashboard_router, followup_router, preservation_router)  # fmt: skip
 for part in parts:
     router.include_router(part)
 

@@ -16,12 +16,14 @@ from fastapi.responses import HTMLResponse, Response
 
 from redline.actions import complaints
 from redline.model.base import utcnow
-from redline.review.errors import ReviewError
+from redline.review.errors import Invalid, NotFound, ReviewError
 from redline.web import App
 from redline.web.ui.render import page
 
 router = APIRouter()
 FORM_COOKIE = "redline_complaint"
+UNKNOWN = ("We could not find a decision open to complaint with this reference. Check the"
+           " reference in the notice you received.")  # fmt: skip
 
 
 @router.get("/complaints/new", response_class=HTMLResponse, include_in_schema=False)
@@ -46,14 +48,25 @@ def file_complaint(
     expected = request.cookies.get(FORM_COOKIE, "")
     if not expected or not hmac.compare_digest(csrf.encode(), expected.encode()):
         return page(request, "complaint.html", None, status_code=403, form_csrf=expected,
-                    decision=decision, error="The form expired: please send it again.")  # fmt: skip
+                    decision=decision, text=text, contact=contact,
+                    error="The form expired: please send it again.")  # fmt: skip
+
+    def refuse(status: int, error: str) -> Response:
+        return page(request, "complaint.html", None, status_code=status, form_csrf=expected,
+                    decision=decision, text=text, contact=contact, error=error)  # fmt: skip
+
+    if not text.strip():
+        return refuse(422, "Please say why the decision was wrong.")
     now = utcnow()
     try:
         with app.engine.begin() as connection:
             number = complaints.file_complaint(connection, decision, text, now,
                                                contact.strip() or None)  # fmt: skip
             filed = complaints.get_complaint(connection, number)
+    except (NotFound, Invalid):
+        # The text is fine (checked above), so the decision is unknown or not final; both get
+        # the same answer: the public form must not tell strangers which numbers are in use.
+        return refuse(404, UNKNOWN)
     except ReviewError as refused:
-        return page(request, "complaint.html", None, status_code=refused.status,
-                    form_csrf=expected, decision=decision, error=str(refused))  # fmt: skip
+        return refuse(refused.status, str(refused))
     return page(request, "complaint.html", None, status_code=201, filed=filed)

@@ -1,15 +1,16 @@
-"""Referrals and complaints in the console: the follow-up work after a decision."""
+"""Referrals, notices to providers and complaints in the console: the follow-up work after a
+decision."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
-from redline.actions import complaints, referrals
-from redline.model import Complaint
+from redline.actions import complaints, notices, referrals
+from redline.model import Complaint, Decision
 from redline.model.base import utcnow
 from redline.web import App
 from redline.web.auth import Checked, Me
@@ -47,6 +48,29 @@ def referral_status(
     return RedirectResponse("/referrals", status_code=303)
 
 
+@router.get("/notices", response_class=HTMLResponse, include_in_schema=False)
+def notices_page(
+    me: Me, app: App, request: Request, status: Annotated[str, Query(max_length=10)] = "pending"
+) -> Response:
+    """Notices to providers by status: pending ones to deliver, withheld ones with the
+    authority's reason and until when, sent ones with when."""
+    me.reviewer.require("action.view")
+    with app.engine.connect() as connection:
+        found = notices.list_notices(connection, status, limit=500)
+    return page(request, "notices.html", me, notices=found, status=status,
+                statuses=notices.STATUSES, public_url=app.settings.public_url)  # fmt: skip
+
+
+@router.post("/notices/{notice_id}/sent", include_in_schema=False)
+def notice_sent(me: Checked, app: App, notice_id: int) -> RedirectResponse:
+    """Record that a notice reached its provider (delivered outside redline)."""
+    me.reviewer.require("action.manage")
+    with app.engine.begin() as connection:
+        notices.mark_sent(connection, me.reviewer.actor, notice_id, utcnow(),
+                          app.settings.public_url)  # fmt: skip
+    return RedirectResponse("/notices", status_code=303)
+
+
 @router.get("/complaints", response_class=HTMLResponse, include_in_schema=False)
 def complaints_page(me: Me, app: App, request: Request) -> Response:
     """Complaints, open ones first by due date."""
@@ -55,7 +79,8 @@ def complaints_page(me: Me, app: App, request: Request) -> Response:
         rows = [
             dict(r._mapping)
             for r in connection.execute(
-                select(Complaint.__table__)
+                select(Complaint.__table__, Decision.case_id)
+                .join(Decision, Decision.id == Complaint.decision_id)
                 .order_by((Complaint.status != "open"), Complaint.due_at, Complaint.id)
                 .limit(500)
             )

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from redline import __version__
+from redline.actions.takedown import OWN_INITIATIVE_BASIS
 from redline.model.base import utcnow
 from redline.review import taxonomy
 from redline.web.auth import Visitor
@@ -57,6 +58,8 @@ templates.env.globals["highlight"] = _highlight
 templates.env.globals["version"] = __version__
 templates.env.globals["CATEGORIES"] = taxonomy.CATEGORIES
 templates.env.globals["REASONS"] = taxonomy.REASONS
+# The take-down form of a confirmed case starts from the usual basis of an own-initiative removal.
+templates.env.globals["OWN_INITIATIVE_BASIS"] = OWN_INITIATIVE_BASIS
 
 
 def page(
