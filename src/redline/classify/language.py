@@ -13,20 +13,15 @@ from typing import Any
 
 _URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
 _HANDLE = re.compile(r"[@#]\w+")
+_ARABIC_BLOCKS = re.compile("[\u0600-\u06ff\u0750-\u077f\ufb50-\ufeff]")
 
 
 def _arabic_share(text: str) -> tuple[int, int]:
-    arabic = letters = 0
-    for char in text:
-        if char.isalpha():
-            letters += 1
-            if (
-                "\u0600" <= char <= "\u06ff"
-                or "\u0750" <= char <= "\u077f"
-                or "\ufb50" <= char <= "\ufeff"
-            ):
-                arabic += 1
-    return arabic, letters
+    """(letters in the Arabic blocks, letters)."""
+    letters = sum(map(str.isalpha, text))
+    if not letters or text.isascii():
+        return 0, letters
+    return sum(map(str.isalpha, _ARABIC_BLOCKS.findall(text))), letters
 
 
 @lru_cache(maxsize=1)

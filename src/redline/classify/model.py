@@ -14,7 +14,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -56,17 +56,20 @@ class Prediction:
         }
 
 
+@cache  # one entry a character at most
+def _folded_character(char: str) -> str:
+    return normalise_arabic(unicodedata.normalize("NFKC", char).casefold())
+
+
 def _folded(text: str) -> tuple[str, list[int]]:
     """The text normalised as the classifier saw it (``textnorm``: NFKC, case-folded, Arabic
     folded, marks dropped), character by character, with each character's index in the
     original: what lets a feature's match be shown at its place in the text as written."""
-    out: list[str] = []
-    where: list[int] = []
-    for index, char in enumerate(text):
-        for piece in normalise_arabic(unicodedata.normalize("NFKC", char).casefold()):
-            out.append(piece)
-            where.append(index)
-    return "".join(out), where
+    if text.isascii():  # NFKC and the Arabic table leave ASCII as it is: one character each
+        return text.lower(), list(range(len(text)))
+    pieces = list(map(_folded_character, text))
+    where = [index for index, piece in enumerate(pieces) for _ in piece]
+    return "".join(pieces), where
 
 
 @lru_cache(maxsize=65536)
@@ -159,14 +162,25 @@ class TextModel:
         calibrated: np.ndarray = np.interp(raw, xs, ys)
         return calibrated
 
+    def distinct_features(self, texts: Sequence[str]) -> tuple[Any, np.ndarray]:
+        """The feature matrix of the texts' distinct prepared forms, and each text's row in it.
+
+        Retweets and posts that differ only in their links prepare alike, and are vectorised
+        once. A row depends on its own text only, so it is the same as without the others.
+        """
+        rows: dict[str, int] = {}
+        index = np.fromiter(
+            (rows.setdefault(prepare(t), len(rows)) for t in texts), dtype=np.intp, count=len(texts)
+        )
+        return self.features(list(rows)), index
+
     def scores(self, texts: Sequence[str]) -> np.ndarray:
         """First-stage calibrated probabilities only, without categories or explanations (the
         fast path)."""
         if not texts:
             return np.zeros(0)
-        return self.calibrate(
-            self.linear.decision_function(self.features([prepare(t) for t in texts]))
-        )
+        matrix, index = self.distinct_features(texts)
+        return self.calibrate(self.linear.decision_function(matrix)[index])
 
     def probabilities(
         self, texts: Sequence[str], matrix: Any, embeddings: bool | None = None
@@ -191,8 +205,9 @@ class TextModel:
         stage when available, False never, True insists)."""
         if not texts:
             return []
-        prepared = [prepare(t) for t in texts]
-        matrix = self.features(prepared)
+        matrix, rows = self.distinct_features(texts)
+        if matrix.shape[0] < len(texts):  # a row for each text, as the steps below expect
+            matrix = matrix[rows]
         probabilities, rescored, threshold = self.probabilities(texts, matrix, embeddings)
         flagged = probabilities >= threshold
         categories = ["none"] * len(texts)
