@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Final
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Where a console started by `redline serve` answers, until a deployment says otherwise.
+DEFAULT_PUBLIC_URL: Final = "http://127.0.0.1:8000"
 
 
 class Settings(BaseSettings):
@@ -32,7 +36,7 @@ class Settings(BaseSettings):
         description="Seconds between scheduler rounds (removal-order alerts need minutes).",
     )
     public_url: str = Field(
-        default="http://127.0.0.1:8000",
+        default=DEFAULT_PUBLIC_URL,
         description="Where people outside the team reach this console: notices to content"
         " providers link to its complaint form.",
     )

@@ -292,10 +292,8 @@ def deliver(engine: Engine, url: str, now: datetime, public_url: str) -> dict[st
         except notify.DeliveryFailed as error:
             with engine.begin() as connection:
                 connection.execute(
-                    update(Notice).where(Notice.id == notice.id).values(
-                        attempts=notice.attempts + 1, last_error=str(error)[:2000],
-                        next_attempt_at=now + notify.backoff(notice.attempts + 1),
-                    )
+                    update(Notice).where(Notice.id == notice.id)
+                    .values(**notify.failed_attempt(notice.attempts + 1, error, now))
                 )  # fmt: skip
             counts["retrying"] += 1
             continue

@@ -144,6 +144,13 @@ def backoff(attempts: int) -> timedelta:
     return min(FIRST_RETRY * (1 << max(attempts - 1, 0)), LONGEST_WAIT)
 
 
+def failed_attempt(attempts: int, error: DeliveryFailed, now: datetime) -> dict[str, Any]:
+    """An outbox row's retry columns after its ``attempts``-th failure (alerts and notices
+    share them, so the back-off policy is in one place)."""
+    return {"attempts": attempts, "last_error": str(error)[:2000],
+            "next_attempt_at": now + backoff(attempts)}  # fmt: skip
+
+
 def deliver(engine: Engine, found: Mapping[str, Channel], now: datetime) -> dict[str, int]:
     """Send every outbox row that is due; counts of ``sent``, ``retrying`` and ``failed``.
 
@@ -169,9 +176,7 @@ def deliver(engine: Engine, found: Mapping[str, Channel], now: datetime) -> dict
             with engine.begin() as connection:
                 connection.execute(
                     update(Notification).where(Notification.id == row.id).values(
-                        attempts=attempts, last_error=str(error)[:2000],
-                        next_attempt_at=now + backoff(attempts),
-                        failed_at=now if gave_up else None,
+                        **failed_attempt(attempts, error, now), failed_at=now if gave_up else None
                     )
                 )  # fmt: skip
                 if gave_up:

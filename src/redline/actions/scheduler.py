@@ -19,7 +19,7 @@ from typing import Any, Final
 from sqlalchemy import Connection, Engine, func, select
 
 from redline.actions import complaints, liveness, notices, notify, orders, preservation, referrals
-from redline.config import Settings
+from redline.config import DEFAULT_PUBLIC_URL, Settings
 from redline.model import AuditEvent, Referral, UrlCheck
 from redline.store.audit import record_event
 
@@ -53,7 +53,7 @@ class Delivery:
 
     channels: Mapping[str, notify.Channel] = field(default_factory=dict)
     notice_webhook: str | None = None
-    public_url: str = "http://127.0.0.1:8000"
+    public_url: str = DEFAULT_PUBLIC_URL
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Delivery:
