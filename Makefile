@@ -20,13 +20,13 @@ run: $(INSTALLED)
 
 test: $(INSTALLED)
 	scripts/system-deps.sh test
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src tests benchmarks scripts
 	$(BIN)/mypy --strict src
 	$(BIN)/pytest
 
 lint: $(INSTALLED)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/mypy --strict src
 
 bench: $(INSTALLED)
