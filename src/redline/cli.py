@@ -1056,6 +1056,47 @@ def model_evaluate(
     _print_goals(evaluation)
 
 
+@model_app.command(
+    "sample",
+    epilog="Example: redline model sample --size 200, then review the queue's `sample` cases "
+    "and run redline model train --reviews.",
+)
+def model_sample(
+    size: Annotated[int, typer.Option(min=1, max=10_000, help="Cases to open.")] = 100,
+    model: Annotated[
+        Path | None, typer.Option(help="Model file (default: the shipped one).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the random part of the sample.")] = 0,
+    as_json: JsonFlag = False,
+) -> None:
+    """Put texts the classifier did not flag in front of reviewers, as low-priority cases with
+    the signal `sample`: three quarters the highest-scoring unflagged texts, a quarter drawn at
+    random. Their decisions become training data (`redline model train --reviews`), including
+    the misses that flags alone never show."""
+    from redline.classify.model import TextModel
+    from redline.model.base import utcnow
+    from redline.review.sampling import open_labelling_sample
+    from redline.store.audit import cli_actor
+
+    path = _model_path(model)
+    if not path.is_file():
+        raise UsageProblem(f"{path}: no model there (train one with `redline model train`)")
+    version = TextModel.load(path).version
+    with _store() as (_settings, engine), engine.begin() as connection:
+        sample = open_labelling_sample(connection, version, size, cli_actor(), utcnow(), seed)
+    if sample.candidates == 0:
+        raise UsageProblem(
+            f"no unflagged text without a case was scored by {version}: run `redline scan` first"
+        )
+    if as_json:
+        _print_json(sample.as_dict())
+        return
+    out.print(
+        f"Opened {sample.opened} sample cases for {version}: {sample.near} among the highest "
+        f"unflagged scores, {sample.random} drawn at random ({sample.candidates} candidates)."
+    )
+
+
 # --- review console -----------------------------------------------------------------------------
 
 

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select, update
 
 from redline.actions import orders, statements
-from redline.model import Item
+from redline.model import Case, Item
 from redline.review import NotFound
 from redline.review.decisions import Verdict, decide
 from tests.review_desk import Desk
@@ -41,3 +41,21 @@ def test_an_order_take_down_gives_a_statement_naming_the_order(desk: Desk) -> No
     assert "calls to travel" in payload["decision_facts"]
     assert payload["application_date"] == "2026-11-23"
     assert payload["puid"] == "channel-export-p3"
+
+
+@pytest.mark.parametrize(("signal", "automated"), [("sample", "Yes"), ("referral", "No")])
+def test_automated_detection_follows_what_brought_the_case(
+    desk: Desk, signal: str, automated: str
+) -> None:
+    # A labelling sample was picked by the classifier's scores: automated means found it too.
+    with desk.engine.begin() as connection:
+        connection.execute(update(Item).where(Item.external_id == "p3").values(url=URL))
+        connection.execute(update(Case).where(Case.id == desk.cases["p3"]).values(signal=signal))
+        decide(connection, desk.users["lead1"], desk.cases["p3"],
+               Verdict("violating", category="recruitment"), NOW, four_eyes=False)  # fmt: skip
+        order = orders.register_order(connection, "user:lead1", orders.OrderIn(
+            "Example authority", "TCO-6", NOW, NOW, [URL], "Art. 2(7)"), NOW)  # fmt: skip
+        orders.execute(connection, "user:lead1", order, URL, "removed", NOW)
+        item = int(connection.scalar(select(Item.id).where(Item.external_id == "p3")) or 0)
+        payload = statements.statement_for(connection, item).payload()
+    assert payload["automated_detection"] == automated

@@ -64,7 +64,11 @@ def statement_for(connection: Connection, item_id: int) -> sor.StatementOfReason
             if order
             else "Removed on the service's own initiative as terrorist content."
         ),
-        automated_detection=bool(case is not None and case.signal in ("bank", "classifier")),
+        # A labelling sample was picked by the classifier's scores (or at random among them):
+        # automated means brought it to a reviewer too.
+        automated_detection=bool(
+            case is not None and case.signal in ("bank", "classifier", "sample")
+        ),
         source_type="SOURCE_TYPE_OTHER_NOTIFICATION" if order else sor.VOLUNTARY,
         source_identity=order.authority if order else None,
         decision_visibility=(

@@ -24,7 +24,7 @@ PAGE: Final = 50
 OPEN_STATUSES: Final = ("open", "second_review", "escalated")
 FINAL_STATUSES: Final = ("violating", "not_violating")
 STATUSES: Final = OPEN_STATUSES + FINAL_STATUSES
-SIGNALS: Final = ("bank", "classifier")
+SIGNALS: Final = ("bank", "classifier", "sample")
 # Review order, the order of the ix_cases_queue index: priority high to low, then oldest.
 QUEUE_ORDER: Final = (Case.priority.desc(), Case.opened_at, Case.id)
 
