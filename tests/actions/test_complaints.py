@@ -129,3 +129,61 @@ def test_complaints_through_the_api(desk: Desk) -> None:
         assert connection.scalar(select(Item.visibility).where(Item.id == item)) == "visible"
     missing = api.post("/api/v1/complaints", headers=lead, json={"decision_id": 999, "text": "x"})
     assert missing.status_code == 404
+
+
+def test_client_networks_keep_no_address() -> None:
+    assert complaints.client_network("203.0.113.77") == "203.0.113.0/24"
+    assert complaints.client_network("2001:db8:1234:5678::9") == "2001:db8:1234::/48"
+    assert complaints.client_network("testclient") == "unknown"
+    assert complaints.client_network("") == "unknown"
+
+
+def test_the_public_limit_counts_filed_and_refused_complaints_per_network(desk: Desk) -> None:
+    decision, _item = removed_case(desk)
+    now = datetime.now(UTC)
+    flood, other = "203.0.113.0/24", "198.51.100.0/24"
+    with desk.engine.begin() as connection:
+        for _ in range(complaints.MAX_PER_NETWORK - 5):
+            complaints.record_refused(connection, flood, 4242)
+        for _ in range(5):
+            complaints.file_public_complaint(connection, flood, decision, "Restore it.", now)
+    with desk.engine.begin() as connection, pytest.raises(complaints.TooManyComplaints):
+        complaints.file_public_complaint(connection, flood, decision, "Once more.", now)
+    with desk.engine.begin() as connection:
+        complaints.file_public_complaint(connection, other, decision, "Restore it.", now)
+        # An hour later the network may complain again.
+        complaints.check_network(connection, flood, now + complaints.NETWORK_WINDOW * 2)
+        actors = set(connection.scalars(select(AuditEvent.actor)
+                                        .where(AuditEvent.action == "complaint.file")).all())  # fmt: skip
+    assert actors == {f"complainant:{flood}", f"complainant:{other}"}
+
+
+def test_the_public_form_slows_a_scan_of_decision_numbers(desk: Desk) -> None:
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from redline.web.app import create_app
+
+    decision, _item = removed_case(desk)
+    app = create_app(desk.settings)
+    scanner = TestClient(app, follow_redirects=False, client=("203.0.113.7", 50000))
+    token = re.search(r'name="csrf" value="([^"]+)"', scanner.get("/complaints/new").text)
+    assert token is not None
+    for number in range(1000, 1000 + complaints.MAX_PER_NETWORK):
+        tried = scanner.post("/complaints/new", data={
+            "csrf": token.group(1), "decision": number, "text": "x"})  # fmt: skip
+        assert tried.status_code == 404
+    stopped = scanner.post("/complaints/new", data={
+        "csrf": token.group(1), "decision": decision, "text": "Now a real one"})  # fmt: skip
+    assert stopped.status_code == 429 and "try again in an hour" in stopped.text
+    assert ">Now a real one</textarea>" in stopped.text  # what was typed comes back
+    neighbour = TestClient(app, follow_redirects=False, client=("198.51.100.20", 50000))
+    token = re.search(r'name="csrf" value="([^"]+)"', neighbour.get("/complaints/new").text)
+    assert token is not None
+    filed = neighbour.post("/complaints/new", data={
+        "csrf": token.group(1), "decision": decision, "text": "It was satire."})  # fmt: skip
+    assert filed.status_code == 201
+    with desk.engine.connect() as connection:
+        actors = connection.scalars(select(AuditEvent.actor)).all()
+    assert not any("203.0.113.7" in a or "198.51.100.20" in a for a in actors)

@@ -7,19 +7,78 @@ An upheld complaint reinstates the content and is recorded; a rejected one keeps
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, func, select, update
 
 from redline.actions.preservation import reinstate
-from redline.model import Case, Complaint, Decision, Item
-from redline.review.errors import Conflict, Invalid, NotFound
+from redline.model import AuditEvent, Case, Complaint, Decision, Item
+from redline.review.errors import Conflict, Invalid, NotFound, ReviewError
 from redline.store.audit import record_event
 
 DECIDE_WITHIN: Final = timedelta(days=14)
 WARN_BEFORE: Final = timedelta(days=2)
 MAX_TEXT: Final = 10_000
+# The public form's limit: complaints filed or refused per client network and hour. Far above
+# what the people whose posts were taken down need, far below a flood or a scan of numbers.
+MAX_PER_NETWORK: Final = 20
+NETWORK_WINDOW: Final = timedelta(hours=1)
+
+
+class TooManyComplaints(ReviewError):
+    """The public form's limit for this client network is reached; try again later."""
+
+    status = 429
+
+
+def client_network(address: str) -> str:
+    """The network a public client's address is in (IPv4 /24, IPv6 /48): enough to slow a flood
+    or a scan of decision numbers, without keeping a member of the public's own address."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return "unknown"
+    return str(ipaddress.ip_network(f"{ip}/{24 if ip.version == 4 else 48}", strict=False))
+
+
+def _public_actor(network: str) -> str:
+    return f"complainant:{network}"
+
+
+def check_network(connection: Connection, network: str, now: datetime) -> None:
+    """TooManyComplaints when the network filed or was refused ``MAX_PER_NETWORK`` complaints
+    in the last ``NETWORK_WINDOW``."""
+    attempts = connection.scalar(
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.actor == _public_actor(network))
+        .where(AuditEvent.action.in_(("complaint.file", "complaint.refused")))
+        .where(AuditEvent.at >= now - NETWORK_WINDOW)
+    )
+    if (attempts or 0) >= MAX_PER_NETWORK:
+        raise TooManyComplaints(
+            "too many complaints from your network: please try again in an hour"
+        )
+
+
+def file_public_complaint(
+    connection: Connection, network: str, decision_id: int, text: str, now: datetime,
+    contact: str | None = None,
+) -> int:  # fmt: skip
+    """``file_complaint`` for the public form: within the network's limit, audited under the
+    network (never the address)."""
+    check_network(connection, network, now)
+    return file_complaint(connection, decision_id, text, now, contact, _public_actor(network))
+
+
+def record_refused(connection: Connection, network: str, decision_id: int) -> None:
+    """Audit a public complaint refused for an unknown or not-final decision (in a transaction of
+    its own, as the refused one is rolled back); refusals count towards the network's limit."""
+    record_event(
+        connection, _public_actor(network), "complaint.refused", "decision", str(decision_id)
+    )
 
 
 def file_complaint(

@@ -58,14 +58,17 @@ def file_complaint(
     if not text.strip():
         return refuse(422, "Please say why the decision was wrong.")
     now = utcnow()
+    network = complaints.client_network(request.client.host if request.client else "")
     try:
         with app.engine.begin() as connection:
-            number = complaints.file_complaint(connection, decision, text, now,
-                                               contact.strip() or None)  # fmt: skip
+            number = complaints.file_public_complaint(connection, network, decision, text, now,
+                                                      contact.strip() or None)  # fmt: skip
             filed = complaints.get_complaint(connection, number)
     except (NotFound, Invalid):
         # The text is fine (checked above), so the decision is unknown or not final; both get
         # the same answer: the public form must not tell strangers which numbers are in use.
+        with app.engine.begin() as connection:
+            complaints.record_refused(connection, network, decision)
         return refuse(404, UNKNOWN)
     except ReviewError as refused:
         return refuse(refused.status, str(refused))
