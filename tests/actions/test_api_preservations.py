@@ -240,7 +240,7 @@ def test_the_console_lists_preserved_items_and_records_a_hold(http: TestClient, 
 
 @pytest.mark.parametrize(
     ("form", "status", "message"),
-    [({"until": "whenever", "reason": "court"}, 422, "not a date and time"),
+    [({"until": "whenever", "reason": "court"}, 422, "not an ISO 8601 time"),
      ({"until": "2099-01-01T00:00", "reason": ""}, 422, "needs its reason"),
      ({"until": "2000-01-01T00:00", "reason": "court"}, 422, "must end after")],
 )  # fmt: skip

@@ -139,6 +139,11 @@ def test_times_without_an_offset_are_refused() -> None:
     with pytest.raises(Invalid, match="not an ISO 8601 time"):
         orders.parse_time("yesterday", "received_at")
     assert orders.parse_time("2026-11-23T10:00:00Z", "x") == datetime(2026, 11, 23, 10, tzinfo=UTC)
+    # A form that says its zone may leave the offset out; one written with its offset keeps it.
+    assumed = orders.parse_time("2026-03-29T01:30", "keep until", assume=UTC)
+    assert assumed == datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
+    kept = orders.parse_time("2026-03-29T03:30+02:00", "keep until", assume=UTC)
+    assert kept == datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
 
 
 def test_unknown_orders_and_urls_are_not_found(desk: Desk, hosted: list[str]) -> None:

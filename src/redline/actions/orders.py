@@ -9,7 +9,7 @@ order's legal basis, and a step that fails changes nothing (one transaction per 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Final
 
 from sqlalchemy import Connection, or_, select, update
@@ -35,15 +35,21 @@ CONTENT_TYPES: Final = {
 }
 
 
-def parse_time(text: str, name: str) -> datetime:
+def parse_time(text: str, name: str, assume: tzinfo | None = None) -> datetime:
     """An ISO 8601 time with its UTC offset (``2026-03-29T01:30:00+01:00``); Invalid for a
-    time without one: a receipt time whose zone is guessed gives a wrong legal deadline."""
+    time without one, unless ``assume`` gives its zone: a receipt time whose zone is guessed
+    gives a wrong legal deadline, but a form that says which zone it means may leave it out
+    (a browser's date-time field sends no offset)."""
     try:
         value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise Invalid(f"{name}: not an ISO 8601 time: {text!r}") from None
+        raise Invalid(
+            f"{name}: not an ISO 8601 time: {text!r} (e.g. 2027-12-31T00:00:00Z)"
+        ) from None
     if value.tzinfo is None:
-        raise Invalid(f"{name}: {text!r} has no UTC offset (write e.g. +01:00 or Z)")
+        if assume is None:
+            raise Invalid(f"{name}: {text!r} has no UTC offset (write e.g. +01:00 or Z)")
+        value = value.replace(tzinfo=assume)
     return value
 
 

@@ -4,15 +4,15 @@ from its page, for a hosting service acting on its own platform."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from redline.actions import preservation, preserved, takedown
+from redline.actions import orders, preservation, preserved, takedown
 from redline.model.base import utcnow
-from redline.review.errors import Invalid, ReviewError
+from redline.review.errors import ReviewError
 from redline.web import App
 from redline.web.auth import Checked, Me, Visitor
 from redline.web.ui.render import page
@@ -39,18 +39,6 @@ def preservations_page(me: Me, app: App, request: Request, state: StateFilter = 
     return _listing(app, request, me, state)
 
 
-def form_time(text: str) -> datetime:
-    """The hold form's end: a browser's date-time field sends no offset, and the form says UTC,
-    so a time without one is UTC; one written with its offset keeps it."""
-    try:
-        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise Invalid(
-            f"keep until: not a date and time: {text!r} (e.g. 2027-12-31T00:00)"
-        ) from None
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
 @router.post("/preservations/{item_id}/hold", response_class=HTMLResponse,
              include_in_schema=False)  # fmt: skip
 def hold(
@@ -64,7 +52,8 @@ def hold(
     """Keep a preserved item longer, at an authority's or court's request; back to the list."""
     me.reviewer.require("action.manage")
     try:
-        end = form_time(until)
+        # The form says UTC; a time written with its offset keeps it.
+        end = orders.parse_time(until, "keep until", assume=UTC)
         with app.engine.begin() as connection:
             preservation.hold(connection, me.reviewer.actor, item_id, end, reason)
     except ReviewError as refused:
