@@ -174,3 +174,34 @@ def test_the_annex_fields_are_kept_and_checked(desk: Desk, hosted: list[str]) ->
                          content_type="propaganda")  # fmt: skip
     with pytest.raises(Invalid, match="content_type must be one of"):
         register(desk, bad, received)
+
+
+def test_every_console_page_warns_of_orders_due_or_overdue(desk: Desk, hosted: list[str]) -> None:
+    from fastapi.testclient import TestClient
+
+    from redline.model.base import utcnow
+    from redline.web.app import create_app
+    from tests.web.test_console import sign_in
+
+    now = utcnow()
+    app = create_app(desk.settings)
+    lead, reviewer = (TestClient(app, follow_redirects=False) for _ in range(2))
+    sign_in(lead, "lead1")
+    sign_in(reviewer, "rev1")
+    assert 'id="order-banner"' not in lead.get("/queue").text  # nothing open yet
+    register(desk, order(hosted[:1], now - timedelta(minutes=50), "TCO-SOON"), now)
+    with desk.engine.connect() as connection:
+        assert orders.urgent(connection, now) == {"overdue": 0, "due_soon": 1}
+    soon = lead.get("/queue").text
+    assert 'id="order-banner"' in soon and "1 due within 15 minutes" in soon
+    assert "overdue</strong>" not in soon
+    late = register(desk, order(hosted[1:], now - timedelta(hours=2), "TCO-LATE"), now)
+    for path in ("/queue", "/banks", "/settings"):
+        text = lead.get(path).text
+        assert "<strong>1 overdue</strong>" in text and "1 due within 15 minutes" in text, path
+    # Reviewers do not act on orders: no banner for them.
+    assert 'id="order-banner"' not in reviewer.get("/queue").text
+    # Acting on the late order's URL takes it out of the count.
+    with desk.engine.begin() as connection:
+        orders.execute(connection, "user:lead1", late, hosted[1], "removed", now)
+        assert orders.urgent(connection, now) == {"overdue": 0, "due_soon": 1}

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Final
 
-from sqlalchemy import Connection, or_, select, update
+from sqlalchemy import Connection, func, or_, select, update
 
 from redline.actions.preservation import take_down
 from redline.model import Item, RemovalOrder, RemovalOrderUrl, Signal
@@ -366,6 +366,19 @@ def alerts(connection: Connection, now: datetime) -> list[tuple[OrderView, str]]
         elif now >= order.deadline_at - WARN_BEFORE:
             found.append((order, "due_soon"))
     return found
+
+
+def urgent(connection: Connection, now: datetime) -> dict[str, int]:
+    """How many open orders are overdue and how many are due within WARN_BEFORE: the console's
+    banner on every page, one indexed count rather than ``alerts``' full views."""
+    deadline = RemovalOrder.deadline_at
+    row = connection.execute(
+        select(
+            func.count().filter(deadline <= now),
+            func.count().filter(deadline > now, deadline <= now + WARN_BEFORE),
+        ).where(RemovalOrder.status.in_(OPEN))
+    ).one()
+    return {"overdue": int(row[0]), "due_soon": int(row[1])}
 
 
 def report(order: OrderView, provider: str) -> str:

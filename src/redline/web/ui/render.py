@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from redline import __version__
+from redline.actions import orders
 from redline.actions.takedown import OWN_INITIATIVE_BASIS
 from redline.model.base import utcnow
 from redline.review import taxonomy
@@ -69,11 +70,19 @@ def page(
     status_code: int = 200,
     **context: Any,
 ) -> HTMLResponse:
-    """Render template ``name`` with the signed-in user, their CSRF token and ``context``."""
+    """Render template ``name`` with the signed-in user, their CSRF token and ``context``; for
+    those who act on orders, the count of orders overdue or nearly so, shown on every page."""
+    now = utcnow()
+    urgent = None
+    if visitor is not None and visitor.reviewer.can("action.view"):
+        services = getattr(request.app.state, "services", None)
+        if services is not None:
+            with services.engine.connect() as connection:
+                urgent = orders.urgent(connection, now)
     return templates.TemplateResponse(
         request,
         name,
         {"me": visitor.reviewer if visitor else None, "csrf": visitor.csrf if visitor else "",
-         "now": utcnow(), **context},
+         "now": now, "urgent_orders": urgent, **context},
         status_code=status_code,
     )  # fmt: skip
