@@ -370,7 +370,7 @@ def alerts(connection: Connection, now: datetime) -> list[tuple[OrderView, str]]
 
 def urgent(connection: Connection, now: datetime) -> dict[str, int]:
     """How many open orders are overdue and how many are due within WARN_BEFORE: the console's
-    banner on every page, one indexed count rather than ``alerts``' full views."""
+    banner on every page, one count rather than ``alerts``' full views (orders are few)."""
     deadline = RemovalOrder.deadline_at
     row = connection.execute(
         select(
