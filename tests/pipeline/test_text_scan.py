@@ -94,11 +94,12 @@ def test_a_new_model_rescores_everything_once(
 ) -> None:
     ingest_posts(engine, settings, tmp_path)
     run_scan(engine, settings, tiny_model)
+    version = tiny_model.meta["version"]  # the session's model: put back what was there
     tiny_model.meta["version"] = "tiny-next"
     try:
         second = run_scan(engine, settings, tiny_model)
     finally:
-        tiny_model.meta["version"] = "tiny"
+        tiny_model.meta["version"] = version
     assert second.text.texts_scored == 4
     with engine.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(Score)) == 8  # both kept
