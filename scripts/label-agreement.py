@@ -2,11 +2,12 @@
 
     .venv/bin/python scripts/label-agreement.py [data/labels]
 
-``second_opinion.csv`` holds a second annotator's labels for 500 posts drawn at random (seeded)
-from the hand-labelled fanboy and mixed tweets; the annotator saw the texts only, never the first
-labels. Prints JSON: the label pairs, raw agreement and Cohen's kappa on the posts both decided,
-and the F1 of one annotation against the other (what a perfect model of one annotator would
-score against the other), with a bootstrap 95% interval.
+Each ``second_opinion*.csv`` holds a second annotator's labels for posts drawn at random (seeded)
+from the hand-labelled tweets (``second_opinion.csv``: 500 of the first two rounds' fanboy and
+mixed labels; ``second_opinion_round3.csv``: 400 of the third round's); the annotator saw the texts
+only, never the first labels. Prints JSON, per file: the label pairs, raw agreement and Cohen's
+kappa on the posts both decided, and the F1 of one annotation against the other (what a perfect
+model of one annotator would score against the other), with a bootstrap 95% interval.
 """
 
 from __future__ import annotations
@@ -36,9 +37,15 @@ def f1(pairs: list[tuple[str, str]]) -> float:
     return 2 * tp / (2 * tp + wrong) if tp else 0.0
 
 
-def main(labels: Path) -> dict[str, object]:
+def main(labels: Path) -> dict[str, dict[str, object]]:
     first = first_labels(labels)
-    with (labels / "second_opinion.csv").open(encoding="utf-8", newline="") as stream:
+    return {
+        path.name: agreement(first, path) for path in sorted(labels.glob("second_opinion*.csv"))
+    }
+
+
+def agreement(first: dict[str, str], path: Path) -> dict[str, object]:
+    with path.open(encoding="utf-8", newline="") as stream:
         second = {r["tweetid"]: r["label"] for r in csv.DictReader(stream)}
     pairs = [(first[key], label) for key, label in second.items() if key in first]
     decided = [(a, b) for a, b in pairs if "unsure" not in (a, b)]

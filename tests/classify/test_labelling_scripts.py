@@ -80,7 +80,15 @@ def test_agreement_between_two_annotations(tmp_path: Path) -> None:
     write_csv(labels / "second_opinion.csv", header, [*rows, ["mixed:0", "1", "recruitment",
               "propaganda", "en", "high", "r"]])  # fmt: skip
 
-    result = script("label-agreement").main(labels)
+    write_csv(labels / "second_opinion_round3.csv", header,
+              [["fanboy:0", "1", "none", "chatter", "en", "high", "r"],
+               ["fanboy:12", "1", "none", "chatter", "en", "high", "r"]])  # fmt: skip
+
+    results = script("label-agreement").main(labels)
+
+    assert set(results) == {"second_opinion.csv", "second_opinion_round3.csv"}
+    assert results["second_opinion_round3.csv"]["pairs"] == {"0/1": 1, "1/1": 1}
+    result = results["second_opinion.csv"]
 
     assert result["posts"] == 43 and result["both_decided"] == 40
     assert result["pairs"]["1/1"] == 9 and result["pairs"]["0/1"] == 2
