@@ -1075,6 +1075,7 @@ def model_sample(
     the misses that flags alone never show."""
     from redline.classify.model import TextModel
     from redline.model.base import utcnow
+    from redline.review.errors import Conflict
     from redline.review.sampling import open_labelling_sample
     from redline.store.audit import cli_actor
 
@@ -1082,12 +1083,11 @@ def model_sample(
     if not path.is_file():
         raise UsageProblem(f"{path}: no model there (train one with `redline model train`)")
     version = TextModel.load(path).version
-    with _store() as (_settings, engine), engine.begin() as connection:
-        sample = open_labelling_sample(connection, version, size, cli_actor(), utcnow(), seed)
-    if sample.candidates == 0:
-        raise UsageProblem(
-            f"no unflagged text without a case was scored by {version}: run `redline scan` first"
-        )
+    try:
+        with _store() as (_settings, engine), engine.begin() as connection:
+            sample = open_labelling_sample(connection, version, size, cli_actor(), utcnow(), seed)
+    except Conflict as nothing:
+        raise UsageProblem(str(nothing)) from None
     if as_json:
         _print_json(sample.as_dict())
         return

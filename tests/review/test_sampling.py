@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, select
 
 from redline.classify.data import decisions
@@ -19,6 +20,7 @@ from redline.model.base import utcnow
 from redline.pipeline.scan import scan
 from redline.review.accounts import add_user
 from redline.review.decisions import Verdict, decide
+from redline.review.errors import Conflict
 from redline.review.queue import QueueFilter, list_queue
 from redline.review.sampling import SAMPLE_PRIORITY, open_labelling_sample
 from tests.conftest import CliResult
@@ -99,9 +101,8 @@ def test_sample_takes_the_top_unflagged_scores_and_some_at_random(
         ).all()
     assert len(cases_per_text) == len({sha for sha, _ in cases_per_text})
     assert [e["opened"] for e in events] == [8, rest]
-    with engine.begin() as connection:
-        nothing = open_labelling_sample(connection, tiny_model.version, 5, "test", utcnow())
-    assert (nothing.candidates, nothing.opened) == (0, 0)
+    with engine.begin() as connection, pytest.raises(Conflict, match="no unflagged text"):
+        open_labelling_sample(connection, tiny_model.version, 5, "test", utcnow())
 
 
 def test_sample_cases_are_queued_apart_and_their_decisions_become_examples(
@@ -140,3 +141,54 @@ def test_model_sample_on_the_command_line(
     assert cli("model", "sample", "--size", "0").code == 2
     text = cli("model", "sample", "--size", "2", "--model", str(tiny_model_path))
     assert text.code == 0 and "Opened 2 sample cases" in text.out
+
+
+def test_leads_open_samples_in_the_console_and_the_api(
+    engine: Engine, settings: Settings, tmp_path: Path, tiny_model_path: Path
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from redline.review.tokens import create_token
+    from redline.web.app import create_app
+    from tests.web.test_console import sign_in
+
+    # Scores under the shipped model's name, which the console and the API sample from.
+    model = TextModel.load(tiny_model_path)
+    model.meta["version"] = TextModel.shipped_version()
+    with engine.begin() as connection:
+        for name, role in (("lead1", "lead"), ("rev1", "reviewer")):
+            add_user(connection, name, role, PASSWORD, "test")
+    app = create_app(settings)
+    lead, reviewer = (TestClient(app, follow_redirects=False) for _ in range(2))
+    csrf = sign_in(lead, "lead1", PASSWORD)
+    assert 'id="sample-form"' in lead.get("/queue").text
+    assert lead.post("/queue/sample", data={"csrf": csrf, "size": "3"}).status_code == 409
+    ingest_and_score(engine, settings, tmp_path, model)
+
+    opened = lead.post("/queue/sample", data={"csrf": csrf, "size": "3"})
+    assert opened.status_code == 303 and opened.headers["location"] == "/queue?signal=sample"
+    assert len(sample_cases(engine)) == 3
+    listed = lead.get("/queue?signal=sample").text
+    assert listed.count('class="case-link"') == 3 and "labelling sample" in listed
+    assert lead.post("/queue/sample", data={"csrf": "forged", "size": "3"}).status_code == 403
+    too_big = lead.post("/queue/sample", data={"csrf": csrf, "size": "5000"})
+    assert too_big.status_code == 422
+    rev_csrf = sign_in(reviewer, "rev1", PASSWORD)
+    assert 'id="sample-form"' not in reviewer.get("/queue").text
+    assert reviewer.post("/queue/sample", data={"csrf": rev_csrf, "size": "3"}).status_code == 403
+
+    with engine.begin() as connection:
+        lead_token = create_token(connection, "lead1", "ci", ["cases:write"], "test")
+        rev_token = create_token(connection, "rev1", "ci", ["cases:write"], "test")
+    api = TestClient(app)
+    made = api.post("/api/v1/samples", json={"size": 4},
+                    headers={"Authorization": f"Bearer {lead_token}"})  # fmt: skip
+    assert made.status_code == 201, made.text
+    assert made.json()["opened"] == 4 and made.json()["model"] == TextModel.shipped_version()
+    assert len(sample_cases(engine)) == 7
+    refused = api.post("/api/v1/samples", json={"size": 4},
+                       headers={"Authorization": f"Bearer {rev_token}"})  # fmt: skip
+    assert refused.status_code == 403
+    bad = api.post("/api/v1/samples", json={"size": 0},
+                   headers={"Authorization": f"Bearer {lead_token}"})  # fmt: skip
+    assert bad.status_code == 422

@@ -56,7 +56,7 @@ def test_decisions_through_the_api_follow_four_eyes(api: TestClient, desk: Desk)
 @pytest.mark.parametrize(
     ("method", "path"),
     [("GET", "/api/v1/cases"), ("GET", "/api/v1/cases/1"), ("POST", "/api/v1/cases/1/claim"),
-     ("POST", "/api/v1/cases/1/decisions"), ("POST", "/api/v1/cases/1/assign"), ("POST", "/api/v1/decisions/1/undo"),
+     ("POST", "/api/v1/cases/1/decisions"), ("POST", "/api/v1/cases/1/assign"), ("POST", "/api/v1/decisions/1/undo"), ("POST", "/api/v1/samples"),
      ("GET", "/api/v1/items/1"), ("GET", "/api/v1/matches"), ("GET", "/api/v1/banks"),
      ("POST", "/api/v1/banks"), ("GET", "/api/v1/banks/x/entries"),
      ("POST", "/api/v1/banks/x/entries/1/disable"), ("GET", "/api/v1/orders"),

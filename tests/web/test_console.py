@@ -28,6 +28,7 @@ ROUTES: list[tuple[str, str, set[str]]] = [
     ("POST", "/cases/{case}/claim", {"reviewer", "lead", "admin"}),
     ("POST", "/cases/{case}/release", {"reviewer", "lead", "admin", "auditor"}),
     ("POST", "/cases/{case}/assign", {"lead", "admin"}),
+    ("POST", "/queue/sample", {"lead", "admin"}),
     ("POST", "/cases/{case}/decide", {"reviewer", "lead", "admin"}),
     ("POST", "/decisions/{decision}/undo", set()),  # only the decision's own author
     ("GET", "/cases/{case}/cluster", {"reviewer", "lead", "admin", "auditor"}),

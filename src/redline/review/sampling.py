@@ -20,6 +20,7 @@ from sqlalchemy import Connection, func, select
 
 from redline.model import Case, Item, Score
 from redline.pipeline.route import CaseReason, open_item_cases
+from redline.review.errors import Conflict
 from redline.store.audit import record_event
 
 SAMPLE_PRIORITY: Final = 5
@@ -47,7 +48,7 @@ def open_labelling_sample(
 ) -> Sample:
     """Open up to ``size`` sample cases for texts ``model`` scored and did not flag, none of
     whose items has a case; audited. Texts with a case are never sampled again, so repeated
-    samples go on to new texts."""
+    samples go on to new texts; Conflict when there is none left (or none scored yet)."""
     if size < 1:
         raise ValueError("a sample needs a size of at least 1")
     has_case = select(Item.text_sha256).join(Case, Case.item_id == Item.id)
@@ -57,6 +58,10 @@ def open_labelling_sample(
         .where(Score.text_sha256.not_in(has_case.where(Item.text_sha256.is_not(None))))
         .order_by(Score.score.desc(), Score.text_sha256)
     ).all()
+    if not scored:
+        raise Conflict(
+            f"no unflagged text without a case was scored by {model}: run `redline scan` first"
+        )
     near_count = min(len(scored), round(size * NEAR_SHARE))
     near, rest = scored[:near_count], scored[near_count:]
     drawn = random.Random(seed).sample(rest, min(size - near_count, len(rest)))  # noqa: S311 - a sample, not a secret

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from redline.banks import manage
 from redline.model import Item, Source, TextBody
 from redline.model.base import utcnow
-from redline.review import decisions, queue
+from redline.review import decisions, queue, sampling
 from redline.review.accounts import Reviewer
 from redline.review.casefile import case_file
 from redline.review.errors import Conflict, Invalid, NotFound
@@ -103,6 +103,31 @@ def assign(me: CasesWrite, app: App, case_id: int, body: AssignIn) -> dict[str, 
     with app.engine.begin() as connection:
         queue.assign(connection, me, case_id, body.user, utcnow())
     return {"case": case_id, "assignee": body.user}
+
+
+class SampleIn(BaseModel):
+    """How many texts the classifier did not flag to put before reviewers."""
+
+    size: int = Field(default=100, ge=1, le=10_000)
+    seed: int = Field(default=0, ge=0, le=2**31)
+
+
+@router.post("/samples", status_code=201, summary="Open a labelling sample (leads)")
+def sample(me: CasesWrite, app: App, body: SampleIn) -> dict[str, Any]:
+    """Cases (signal ``sample``, lowest priority) for texts the shipped classifier did not flag:
+    three quarters the highest unflagged scores, a quarter at random. Their decisions become
+    training data (``redline model train --reviews``). 409 when no such text is left."""
+    me.require("case.assign")
+    # Imported here: the classifier's module loads numba and scikit-learn, which no other
+    # console page needs.
+    from redline.classify.model import TextModel
+
+    with app.engine.begin() as connection:
+        made = sampling.open_labelling_sample(
+            connection, TextModel.shipped_version(), body.size, f"user:{me.username}", utcnow(),
+            body.seed,
+        )  # fmt: skip
+    return made.as_dict()
 
 
 @router.post("/cases/{case_id}/decisions", status_code=201, summary="Decide on a case")

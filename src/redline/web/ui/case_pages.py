@@ -12,7 +12,7 @@ from sqlalchemy import Connection, select
 from redline.banks import manage
 from redline.model import AuditEvent, Media
 from redline.model.base import utcnow
-from redline.review import decisions, protection, queue
+from redline.review import decisions, protection, queue, sampling
 from redline.review.casefile import case_file
 from redline.review.errors import Conflict, Forbidden, Invalid, NotFound
 from redline.signals import BadSignal
@@ -66,6 +66,24 @@ def next_case(where: Filter, me: Checked, app: App) -> RedirectResponse:
     if case_id is None:
         return RedirectResponse(f"/queue?status={where.status}&empty=1", status_code=303)
     return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
+
+@router.post("/queue/sample", include_in_schema=False)
+def sample(
+    me: Checked, app: App, size: Annotated[int, Form(ge=1, le=1000)] = 50
+) -> RedirectResponse:
+    """Open a labelling sample (leads) and show its cases."""
+    me.reviewer.require("case.assign")
+    # Imported here: the classifier's module loads numba and scikit-learn, which no other
+    # console page needs.
+    from redline.classify.model import TextModel
+
+    with app.engine.begin() as connection:
+        sampling.open_labelling_sample(
+            connection, TextModel.shipped_version(), size, f"user:{me.reviewer.username}",
+            utcnow(),
+        )  # fmt: skip
+    return RedirectResponse("/queue?signal=sample", status_code=303)
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse, include_in_schema=False)
