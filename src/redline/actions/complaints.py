@@ -11,12 +11,12 @@ import ipaddress
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, select, update
 
 from redline.actions.preservation import reinstate
-from redline.model import AuditEvent, Case, Complaint, Decision, Item
+from redline.model import Case, Complaint, Decision, Item
 from redline.review.errors import Conflict, Invalid, NotFound, ReviewError
-from redline.store.audit import record_event
+from redline.store.audit import count_recent, record_event
 
 DECIDE_WITHIN: Final = timedelta(days=14)
 WARN_BEFORE: Final = timedelta(days=2)
@@ -50,14 +50,9 @@ def _public_actor(network: str) -> str:
 def check_network(connection: Connection, network: str, now: datetime) -> None:
     """TooManyComplaints when the network filed or was refused ``MAX_PER_NETWORK`` complaints
     in the last ``NETWORK_WINDOW``."""
-    attempts = connection.scalar(
-        select(func.count())
-        .select_from(AuditEvent)
-        .where(AuditEvent.actor == _public_actor(network))
-        .where(AuditEvent.action.in_(("complaint.file", "complaint.refused")))
-        .where(AuditEvent.at >= now - NETWORK_WINDOW)
-    )
-    if (attempts or 0) >= MAX_PER_NETWORK:
+    actions = ["complaint.file", "complaint.refused"]
+    attempts = count_recent(connection, _public_actor(network), actions, now - NETWORK_WINDOW)
+    if attempts >= MAX_PER_NETWORK:
         raise TooManyComplaints(
             "too many complaints from your network: please try again in an hour"
         )

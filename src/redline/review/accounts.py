@@ -16,11 +16,11 @@ from typing import Final
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, RowMapping, delete, func, select, update
+from sqlalchemy import Connection, RowMapping, delete, select, update
 
-from redline.model import AuditEvent, User, UserSession
+from redline.model import User, UserSession
 from redline.review.errors import Conflict, Forbidden, Invalid, NotFound, ReviewError
-from redline.store.audit import record_event
+from redline.store.audit import count_recent, record_event
 
 ROLES: Final = ("reviewer", "lead", "admin", "auditor")
 
@@ -195,14 +195,8 @@ def authenticate(
     transaction of its own, since the refused one is rolled back.
     """
     username = username.strip().lower()[:100]
-    failures = connection.scalar(
-        select(func.count())
-        .select_from(AuditEvent)
-        .where(AuditEvent.actor == f"login:{username}")
-        .where(AuditEvent.action == "login.failed")
-        .where(AuditEvent.at >= now - FAILURE_WINDOW)
-    )
-    if (failures or 0) >= MAX_FAILURES:
+    failures = count_recent(connection, f"login:{username}", ["login.failed"], now - FAILURE_WINDOW)
+    if failures >= MAX_FAILURES:
         raise TooManyAttempts("too many failed logins for this user: try again in 15 minutes")
     row = connection.execute(select(User.__table__).where(User.username == username)).first()
     user = row._mapping if row is not None else None

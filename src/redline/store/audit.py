@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import getpass
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, func, select
 
 from redline.model import AuditEvent
 from redline.model.base import utcnow
@@ -44,3 +46,16 @@ def record_event(
             "detail": detail,
         },
     )
+
+
+def count_recent(
+    connection: Connection, actor: str, actions: Sequence[str], since: datetime
+) -> int:
+    """How many events ``actor`` has of ``actions`` since ``since``: the audit trail doubles as
+    the memory of rate limits (failed logins, public complaints), so nothing else need keep it."""
+    found = connection.scalar(
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.actor == actor, AuditEvent.action.in_(actions), AuditEvent.at >= since)
+    )
+    return int(found or 0)
