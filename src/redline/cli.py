@@ -1085,7 +1085,9 @@ def model_sample(
     version = TextModel.load(path).version
     try:
         with _store() as (_settings, engine), engine.begin() as connection:
-            sample = open_labelling_sample(connection, version, size, cli_actor(), utcnow(), seed)
+            sample = open_labelling_sample(
+                connection, size, cli_actor(), utcnow(), seed, model=version
+            )
     except Conflict as nothing:
         raise UsageProblem(str(nothing)) from None
     if as_json:

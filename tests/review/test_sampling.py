@@ -73,7 +73,7 @@ def test_sample_takes_the_top_unflagged_scores_and_some_at_random(
     assert len(unflagged) >= 30 and flagged_cases is not None  # the tiny model flags releases
 
     with engine.begin() as connection:
-        first = open_labelling_sample(connection, tiny_model.version, 8, "test", utcnow())
+        first = open_labelling_sample(connection, 8, "test", utcnow(), model=tiny_model.version)
 
     assert (first.candidates, first.near, first.random, first.opened) == (len(unflagged), 6, 2, 8)
     chosen = sample_cases(engine)
@@ -86,7 +86,7 @@ def test_sample_takes_the_top_unflagged_scores_and_some_at_random(
 
     # A second sample goes on to other texts, and a text posted twice gets one case at most.
     with engine.begin() as connection:
-        second = open_labelling_sample(connection, tiny_model.version, 100, "test", utcnow())
+        second = open_labelling_sample(connection, 100, "test", utcnow(), model=tiny_model.version)
     rest = len(unflagged) - 8
     assert (second.candidates, second.opened) == (rest, rest)
     assert set(sample_cases(engine)) == set(unflagged)
@@ -102,7 +102,7 @@ def test_sample_takes_the_top_unflagged_scores_and_some_at_random(
     assert len(cases_per_text) == len({sha for sha, _ in cases_per_text})
     assert [e["opened"] for e in events] == [8, rest]
     with engine.begin() as connection, pytest.raises(Conflict, match="no unflagged text"):
-        open_labelling_sample(connection, tiny_model.version, 5, "test", utcnow())
+        open_labelling_sample(connection, 5, "test", utcnow(), model=tiny_model.version)
 
 
 def test_sample_cases_are_queued_apart_and_their_decisions_become_examples(
@@ -111,7 +111,7 @@ def test_sample_cases_are_queued_apart_and_their_decisions_become_examples(
     ingest_and_score(engine, settings, tmp_path, tiny_model)
     now = utcnow()
     with engine.begin() as connection:
-        open_labelling_sample(connection, tiny_model.version, 4, "test", now)
+        open_labelling_sample(connection, 4, "test", now, model=tiny_model.version)
         reviewer = add_user(connection, "rev1", "reviewer", PASSWORD, "test")
         queued = list_queue(connection, reviewer, QueueFilter(signal="sample"), now)
         flags = list_queue(connection, reviewer, QueueFilter(signal="classifier"), now)

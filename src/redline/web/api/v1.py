@@ -118,15 +118,10 @@ def sample(me: CasesWrite, app: App, body: SampleIn) -> dict[str, Any]:
     three quarters the highest unflagged scores, a quarter at random. Their decisions become
     training data (``redline model train --reviews``). 409 when no such text is left."""
     me.require("case.assign")
-    # Imported here: the classifier's module loads numba and scikit-learn, which no other
-    # console page needs.
-    from redline.classify.model import TextModel
-
     with app.engine.begin() as connection:
         made = sampling.open_labelling_sample(
-            connection, TextModel.shipped_version(), body.size, f"user:{me.username}", utcnow(),
-            body.seed,
-        )  # fmt: skip
+            connection, body.size, f"user:{me.username}", utcnow(), body.seed
+        )
     return made.as_dict()
 
 

@@ -74,15 +74,8 @@ def sample(
 ) -> RedirectResponse:
     """Open a labelling sample (leads) and show its cases."""
     me.reviewer.require("case.assign")
-    # Imported here: the classifier's module loads numba and scikit-learn, which no other
-    # console page needs.
-    from redline.classify.model import TextModel
-
     with app.engine.begin() as connection:
-        sampling.open_labelling_sample(
-            connection, TextModel.shipped_version(), size, f"user:{me.reviewer.username}",
-            utcnow(),
-        )  # fmt: skip
+        sampling.open_labelling_sample(connection, size, f"user:{me.reviewer.username}", utcnow())
     return RedirectResponse("/queue?signal=sample", status_code=303)
 
 
