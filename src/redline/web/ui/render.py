@@ -15,6 +15,7 @@ from redline.actions import orders
 from redline.actions.takedown import OWN_INITIATIVE_BASIS
 from redline.model.base import utcnow
 from redline.review import taxonomy
+from redline.web import services
 from redline.web.auth import Visitor
 
 HERE: Final = Path(__file__).parent
@@ -75,10 +76,8 @@ def page(
     now = utcnow()
     urgent = None
     if visitor is not None and visitor.reviewer.can("action.view"):
-        services = getattr(request.app.state, "services", None)
-        if services is not None:
-            with services.engine.connect() as connection:
-                urgent = orders.urgent(connection, now)
+        with services(request).engine.connect() as connection:
+            urgent = orders.urgent(connection, now)
     return templates.TemplateResponse(
         request,
         name,
