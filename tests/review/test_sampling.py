@@ -169,6 +169,7 @@ def test_leads_open_samples_in_the_console_and_the_api(
     assert opened.status_code == 303 and opened.headers["location"] == "/queue?signal=sample"
     assert len(sample_cases(engine)) == 3
     listed = lead.get("/queue?signal=sample").text
+    assert '<option value="sample" selected>' in listed  # the filter offers it, and keeps it
     assert listed.count('class="case-link"') == 3 and "labelling sample" in listed
     assert lead.post("/queue/sample", data={"csrf": "forged", "size": "3"}).status_code == 403
     too_big = lead.post("/queue/sample", data={"csrf": csrf, "size": "5000"})
