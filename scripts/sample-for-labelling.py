@@ -19,13 +19,25 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-from redline.classify.data import split_of
+from redline.classify.data import SPLITS, split_of
 from redline.signals.textnorm import tokens_for_matching
 
 LABELS = Path(__file__).resolve().parent.parent / "data" / "labels"
 
 
+def parse_batches(specs: list[str]) -> list[tuple[str, str, int]]:
+    """SPLIT:LETTER:SIZE specs; SystemExit naming the first bad one."""
+    parsed = []
+    for spec in specs:
+        parts = spec.split(":")
+        if len(parts) != 3 or parts[0] not in SPLITS or not parts[1] or not parts[2].isdigit():
+            raise SystemExit(f"bad batch {spec!r}: want SPLIT:LETTER:SIZE, SPLIT one of {SPLITS}")
+        parsed.append((parts[0], parts[1], int(parts[2])))
+    return parsed
+
+
 def main(shared: Path, out: Path, batches: list[str], labels: Path = LABELS) -> None:
+    wanted = parse_batches(batches)
     with (shared / "isis_fanboy_tweets.csv").open(encoding="utf-8", newline="") as stream:
         rows = [r for r in csv.DictReader(stream) if r.get("tweets") and r.get("username")]
     labelled: set[str] = set()
@@ -52,9 +64,8 @@ def main(shared: Path, out: Path, batches: list[str], labels: Path = LABELS) -> 
             order += [q.pop() for q in queues if q]
         drawn[split] = order
     out.mkdir(parents=True, exist_ok=True)
-    for spec in batches:
-        split, letter, size = spec.split(":")
-        chosen, drawn[split] = drawn[split][: int(size)], drawn[split][int(size) :]
+    for split, letter, size in wanted:
+        chosen, drawn[split] = drawn.get(split, [])[:size], drawn.get(split, [])[size:]
         with (out / f"batch_{letter}.csv").open("w", encoding="utf-8", newline="") as stream:
             writer = csv.writer(stream)
             writer.writerow(["tweetid", "text"])

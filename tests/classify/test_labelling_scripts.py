@@ -9,6 +9,8 @@ import json
 from pathlib import Path
 from types import ModuleType
 
+import pytest
+
 from redline.classify.data import split_of
 from tests.classify.test_data import build_data, write_csv
 
@@ -101,3 +103,11 @@ def test_agreement_between_two_annotations(tmp_path: Path) -> None:
     low, high = result["f1_95ci"]
     assert low <= result["f1_second_vs_first"] <= high
     json.dumps(result)  # printable as JSON
+
+
+def test_a_bad_batch_spec_is_named_before_anything_is_read(tmp_path: Path) -> None:
+    sampler = script("sample-for-labelling")
+    for spec in ("train:x", "nowhere:x:5", "train:x:many", "train::5"):
+        with pytest.raises(SystemExit, match="bad batch"):
+            sampler.main(tmp_path / "missing", tmp_path / "out", ["train:a:5", spec])
+    assert not (tmp_path / "out").exists()
