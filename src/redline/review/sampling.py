@@ -51,10 +51,10 @@ def open_labelling_sample(
     seed: int = 0,
     model: str | None = None,
 ) -> Sample:
-    """Open up to ``size`` sample cases for texts ``model`` (by default the shipped model)
-    scored and did not flag, none of whose items has a case; audited. Texts with a case are
-    never sampled again, so repeated samples go on to new texts; Conflict when there is none
-    left (or none scored yet)."""
+    """Open up to ``size`` sample cases for texts ``model`` (a scoring version; by default the
+    shipped model's, as a default scan stores it) scored and did not flag, none of whose items
+    has a case; audited. Texts with a case are never sampled again, so repeated samples go on
+    to new texts; Conflict when there is none left (or none scored yet)."""
     if size < 1:
         raise ValueError("a sample needs a size of at least 1")
     if model is None:
@@ -62,7 +62,7 @@ def open_labelling_sample(
         # classifier's (joblib, SciPy) has no business in their start-up.
         from redline.classify.model import TextModel
 
-        model = TextModel.shipped_version()
+        model = TextModel.shipped_scoring_version()
     has_case = select(Item.text_sha256).join(Case, Case.item_id == Item.id)
     scored = connection.execute(
         select(Score.text_sha256, Score.score, Score.lang)
