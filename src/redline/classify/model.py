@@ -296,10 +296,14 @@ def _shipped_meta() -> dict[str, Any]:
     return meta
 
 
+def _on_by_default(has_stage: bool, meta: dict[str, Any]) -> bool:
+    return has_stage and bool(meta.get("embedding_default", True))
+
+
 def _uses_embeddings(has_stage: bool, meta: dict[str, Any], wanted: bool | None) -> bool:
     if not has_stage or wanted is False:
         return False
-    if wanted is None and not meta.get("embedding_default", True):
+    if wanted is None and not _on_by_default(has_stage, meta):
         return False
     if not embedding.available():
         if wanted:
@@ -314,7 +318,6 @@ def _scoring_version(
     version: str, has_stage: bool, meta: dict[str, Any], wanted: bool | None
 ) -> str:
     runs = _uses_embeddings(has_stage, meta, wanted)
-    by_default = has_stage and bool(meta.get("embedding_default", True))
-    if runs == by_default:
+    if runs == _on_by_default(has_stage, meta):
         return version
     return f"{version}/first+embedding" if runs else f"{version}/first"

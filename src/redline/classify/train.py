@@ -245,6 +245,13 @@ def calibrate(raw: np.ndarray, labels: np.ndarray) -> Calibration:
     return centres.astype(np.float64), levels.astype(np.float64)
 
 
+def band_centre(raw: np.ndarray, calibration: Calibration, threshold: float) -> float:
+    """The raw first-stage score where the calibrated probability reaches the threshold: the
+    middle of the embedding stage's band."""
+    at_threshold = raw[np.interp(raw, *calibration) >= threshold]
+    return float(at_threshold.min()) if at_threshold.size else float(np.median(raw))
+
+
 def _embedding_stage(
     fit: Sequence[Example],
     check: Sequence[Example],
@@ -265,9 +272,7 @@ def _embedding_stage(
     head = LogisticRegression(C=EMBEDDING_C, class_weight="balanced", max_iter=5000)
     head.fit(vectors_fit, y_fit)
     embedded = head.decision_function(vectors_check)
-    # The raw first-stage score where the calibrated probability reaches the threshold.
-    at_threshold = raw_check[np.interp(raw_check, *first) >= first_threshold]
-    centre = float(at_threshold.min()) if at_threshold.size else float(np.median(raw_check))
+    centre = band_centre(raw_check, first, first_threshold)
     stage = EmbeddingStage(
         coef=np.asarray(head.coef_[0], dtype=np.float32),
         intercept=float(head.intercept_[0]),
