@@ -44,7 +44,14 @@ from e5image import LAYER_TENSORS, Image
 from redline.classify.data import Example, load_examples
 from redline.classify.features import prepare
 from redline.classify.model import TextModel
-from redline.classify.train import SAME_DOMAIN, _f1, calibrate, choose_threshold
+from redline.classify.train import (
+    EMBEDDING_BAND,
+    SAME_DOMAIN,
+    _f1,
+    band_centre,
+    calibrate,
+    choose_threshold,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 BATCH = 32
@@ -92,20 +99,28 @@ class Layer(nn.Module):
         return {n: w.detach().numpy().copy() for n, w in zip(self.names, self.weights, strict=True)}
 
 
-def embed_tokens(image: Image, batch: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Word + position + type embeddings, LayerNorm; padded batch and its mask."""
-    h = image.hidden
-    word = torch.from_numpy(image.array("emb.word")).view(-1, h)
-    width = max(len(ids) for ids in batch)
-    index = torch.full((len(batch), width), 1, dtype=torch.long)
-    mask = torch.zeros((len(batch), width), dtype=torch.bool)
-    for row, ids in enumerate(batch):
-        index[row, : len(ids)] = torch.tensor(ids)
-        mask[row, : len(ids)] = True
-    position = torch.from_numpy(image.array("emb.pos")).view(-1, h)[:width]
-    x = word[index] + position[None] + torch.from_numpy(image.array("emb.type")).view(-1, h)[0]
-    norm_w, norm_b = (torch.from_numpy(image.array(f"emb.ln.{p}")) for p in "wb")
-    return F.layer_norm(x, (h,), norm_w, norm_b, image.eps), mask
+class Embeddings:
+    """Word + position + type embeddings and their LayerNorm, dequantised once (the word table
+    alone is 96 million values)."""
+
+    def __init__(self, image: Image) -> None:
+        h = image.hidden
+        self.hidden, self.eps = h, image.eps
+        self.word = torch.from_numpy(image.array("emb.word")).view(-1, h)
+        self.position = torch.from_numpy(image.array("emb.pos")).view(-1, h)
+        self.type = torch.from_numpy(image.array("emb.type")).view(-1, h)[0]
+        self.norm_w, self.norm_b = (torch.from_numpy(image.array(f"emb.ln.{p}")) for p in "wb")
+
+    def __call__(self, batch: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The padded batch's embeddings and its mask."""
+        width = max(len(ids) for ids in batch)
+        index = torch.full((len(batch), width), 1, dtype=torch.long)
+        mask = torch.zeros((len(batch), width), dtype=torch.bool)
+        for row, ids in enumerate(batch):
+            index[row, : len(ids)] = torch.tensor(ids)
+            mask[row, : len(ids)] = True
+        x = self.word[index] + self.position[:width][None] + self.type
+        return F.layer_norm(x, (self.hidden,), self.norm_w, self.norm_b, self.eps), mask
 
 
 def pool(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -147,11 +162,10 @@ def figures(score: np.ndarray, examples: list[Example]) -> dict[str, float]:
 
 
 def blended(first: TextModel, raw: np.ndarray, tuned: np.ndarray, weight: float) -> np.ndarray:
-    """The embedding stage's blend (train.py): on the band of +-1.5 around the first stage's
-    operating point, (1 - w) * first + w * scale * tuned."""
-    at = raw[np.interp(raw, *first.calibration) >= first.threshold]
-    centre = float(at.min()) if at.size else float(np.median(raw))
-    band = (raw >= centre - 1.5) & (raw <= centre + 1.5)
+    """The embedding stage's blend (train.py): on the band around the first stage's operating
+    point, (1 - w) * first + w * scale * tuned."""
+    centre = band_centre(raw, first.calibration, first.threshold)
+    band = (raw >= centre - EMBEDDING_BAND) & (raw <= centre + EMBEDDING_BAND)
     out = raw.copy()
     scale = raw.std() / max(tuned.std(), 1e-9)
     out[band] = (1 - weight) * raw[band] + weight * scale * tuned[band]
@@ -182,9 +196,10 @@ def main() -> None:
     frozen, tuned = layers[: image.layers - args.layers], nn.ModuleList(layers[-args.layers :])
     # The frozen layers run once; the tuned ones start from their output every epoch.
     states: dict[int, torch.Tensor] = {}
+    embed = Embeddings(image)
     with torch.no_grad():
         for batch in by_length(fit + check, lengths, shuffle=False):
-            x, mask = embed_tokens(image, [tokens[i] for i in batch])
+            x, mask = embed([tokens[i] for i in batch])
             for layer in frozen:
                 x = layer(x, mask)
             for row, i in enumerate(batch):
