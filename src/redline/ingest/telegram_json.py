@@ -254,6 +254,7 @@ class _JsonStream:
             self.pos += 1
             return
         while True:
+            self.compact()
             key_at = self.pos
             key = self.value()
             if not isinstance(key, str):
