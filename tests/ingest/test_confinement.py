@@ -148,3 +148,21 @@ def test_media_folder_symlinks_and_sidecars_that_lead_outside(
     assert sorted(q.raw for q in entries) == [
         b"../secret.png", b"leak.png", b"notes.txt", b"other.png.json"
     ]  # fmt: skip
+
+
+def test_paths_and_ids_that_are_not_unicode_are_refused_not_a_crash(
+    tmp_path: Path, engine: Engine, settings: Settings
+) -> None:
+    # JSON can spell a lone surrogate; no file system or database can take one.
+    path = tmp_path / "posts.jsonl"
+    path.write_text('{"id": 1, "text": "x", "media": ["\\ud800.png"]}\n', encoding="utf-8")
+    assert run_ingest(path, "j", engine, settings).stored == 1
+    (entry,) = quarantined(engine)
+    assert entry.reason == "\\xed\\xa0\\x80.png: path is not valid Unicode (an unpaired surrogate)"
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / "result.json").write_text(
+        '{"name": "C", "id": 1, "messages": [{"id": "\\ud800", "type": "message", "text": "a"}]}'
+    )
+    assert run_ingest(export, "tg", engine, settings).quarantined == 1
+    assert quarantined(engine)[-1].location == "message 1 (id \\xed\\xa0\\x80)"

@@ -29,17 +29,34 @@ def store_files(database_url: str) -> frozenset[Path]:
     return frozenset(database.with_name(database.name + suffix) for suffix in suffixes)
 
 
+def input_bytes(reference: str) -> bytes:
+    """The bytes of a path (or any text read from an input) as the input had them."""
+    try:
+        return reference.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate written as a JSON escape
+        return reference.encode("utf-8", "surrogatepass")
+
+
+def storable_text(reference: str) -> str:
+    """Text any database stores (no lone surrogates): bytes that were not UTF-8 as ``\\xNN``."""
+    return input_bytes(reference).decode("utf-8", "backslashreplace")
+
+
 def confine(root: Path, reference: str, protected: frozenset[Path] = frozenset()) -> Path:
     """The regular file ``reference`` names under ``root``, symlinks resolved; RefusedPath if
     it lies outside ``root`` or is one of the ``protected`` files."""
     if "\x00" in reference:
         raise RefusedPath("path contains a NUL character")
+    try:  # undecodable bytes of a file name (surrogateescape) are fine, other surrogates not
+        reference.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raise RefusedPath("path is not valid Unicode (an unpaired surrogate)") from None
     base = root.resolve()
     # An absolute reference replaces ``base`` in the join; resolve() then removes every ``..``
     # and follows every symlink, so one containment check covers all three ways out.
     try:
         target = (base / reference).resolve()
-    except (OSError, RuntimeError) as error:  # a symlink loop, a name too long
+    except (OSError, RuntimeError, ValueError) as error:  # a symlink loop, a name too long
         raise RefusedPath(f"cannot resolve path: {error}") from None
     if not target.is_relative_to(base):
         raise RefusedPath("path leads outside the export's folder")

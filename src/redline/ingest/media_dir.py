@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from redline.ingest.confinement import RefusedPath
+from redline.ingest.confinement import RefusedPath, input_bytes, storable_text
 from redline.ingest.jsonl import BadRecord, json_error, record_from_object
 from redline.ingest.media import MEDIA_SUFFIXES
 from redline.ingest.records import MediaFile, Read, ReadContext, Record, Rejection
@@ -64,8 +64,8 @@ class MediaDir:
             try:
                 ctx.locate(root, relative)
             except RefusedPath as error:
-                raw = relative.encode("utf-8", "surrogateescape")
-                yield Rejection(str(file), "whole file", f"{relative}: {error}", raw)
+                reason = f"{storable_text(relative)}: {error}"
+                yield Rejection(str(file), "whole file", reason, input_bytes(relative))
                 continue
             if file.suffix.lower() not in MEDIA_SUFFIXES:
                 ctx.on_bytes(file.stat().st_size)
@@ -89,7 +89,7 @@ class MediaDir:
         try:
             raw = ctx.locate(root, sidecar.relative_to(root).as_posix()).read_bytes()
         except RefusedPath as error:
-            reference = sidecar.relative_to(root).as_posix().encode("utf-8", "surrogateescape")
+            reference = input_bytes(sidecar.relative_to(root).as_posix())
             return Rejection(display, "whole file", f"{where}: {error}", reference)
         try:
             obj = json.loads(raw.decode("utf-8"))

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from redline.config import Settings
 from redline.ingest import get_format
-from redline.ingest.confinement import RefusedPath, store_files
+from redline.ingest.confinement import RefusedPath, input_bytes, storable_text, store_files
 from redline.ingest.media import BadMedia, StoredMedia, store_media
 from redline.ingest.records import (
     CsvColumns,
@@ -201,7 +201,7 @@ def ingest(
         batch.size += len(item.text or "")
         for file, where, reason in refused:
             # The reference, never the file it names: that may be anyone's secret.
-            reject(record.file, where, reason, file.reference.encode("utf-8", "surrogateescape"))
+            reject(record.file, where, reason, input_bytes(file.reference))
         if record.warnings:
             summary.warned += 1
             if len(summary.warnings) < MAX_REPORTED:
@@ -253,7 +253,7 @@ def _prepare(
             path = ctx.locate(file.root, file.reference)
             stored: StoredMedia = store_media(path, settings.data_dir, settings.max_media_bytes)
         except (RefusedPath, BadMedia) as error:
-            reason = f"{file.reference}: {error}"
+            reason = f"{storable_text(file.reference)}: {error}"
             where = (
                 record.location if len(record.media) == 1 else f"{record.location} media {number}"
             )
@@ -263,7 +263,7 @@ def _prepare(
                 head = _head(path, settings.max_quarantine_bytes)
             continue
         ctx.on_bytes(stored.size)
-        media.append(NewMedia(**asdict(stored), original_name=file.reference))
+        media.append(NewMedia(**asdict(stored), original_name=storable_text(file.reference)))
     if refused and not media and text.body is None and record.url is None:
         raise _NoMediaLeft("; ".join(reason for _, _, reason in refused), head)
     digest = content_sha256(text.sha256, [m.sha256 for m in media], record.url)

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from redline.ingest.confinement import storable_text
 from redline.ingest.records import MediaFile, Read, ReadContext, Record, Rejection, Skipped
 from redline.ingest.times import BadTime, parse_time
 
@@ -385,7 +386,8 @@ class _ExportReader:
             ident = message.get("id") if isinstance(message, dict) else None
             if isinstance(ident, bool) or not isinstance(ident, int | str):
                 ident = None
-            location = f"{prefix}message {index + 1}" + (f" (id {ident})" if ident else "")
+            shown = f" (id {storable_text(str(ident))})" if ident else ""
+            location = f"{prefix}message {index + 1}{shown}"
             try:
                 yield message_record(message, chat, export_dir, self.display, location[:100], raw)
             except BadMessage as error:
