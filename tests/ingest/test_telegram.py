@@ -238,3 +238,21 @@ def test_full_account_exports_with_several_chats(
         ("1/1", "in A"),
         ("2/1", "in B"),
     ]
+
+
+def test_a_message_too_long_to_be_one_is_passed_over_and_the_rest_read(
+    tmp_path: Path, engine: Engine, settings: Settings
+) -> None:
+    settings.max_field_bytes = 1000  # a message may be 8 fields of this and 1 MB more
+    huge = 'x\\"\n' * 700_000  # 2.8 MB of text, escapes across every chunk boundary
+    export = {"name": "C", "id": 3, "messages": [
+        message(1, text="before"), message(2, text=["a", {"type": "bold", "text": huge}]),
+        message(3, text="after")]}  # fmt: skip
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps(export), encoding="utf-8")
+    summary = run_ingest(path, "tg", engine, settings)
+    assert [i["body"] for i in items(engine)] == ["before", "after"]
+    (long,) = quarantined(engine)
+    assert long.location == "message 2" and long.raw.startswith(b'{"id": 2, ')
+    assert long.raw_size > 2_800_000 and "too long for a Telegram message" in long.reason
+    assert summary.quarantined == 1

@@ -33,6 +33,7 @@ _MEDIA_FIELDS = ("photo", "file")
 _CHAT_FIELDS = ("name", "type", "id")
 _CHUNK = 1 << 20
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
+_STRING_BODY = re.compile(r'[^"\\]*(?:\\.[^"\\]*)*', re.DOTALL)
 _DECODER = json.JSONDecoder()
 _EXTRA_FIELDS = ("forwarded_from", "reply_to_message_id", "edited", "via_bot", "media_type",
                  "mime_type", "duration_seconds", "sticker_emoji", "author",
@@ -147,11 +148,16 @@ def message_record(
 
 
 class _Unreadable(ValueError):
-    """The export cannot be read from ``offset`` (a character position) on."""
+    """The export cannot be read from ``offset`` (a character position, or ``byte_offset``) on."""
 
-    def __init__(self, reason: str, offset: int) -> None:
+    def __init__(self, reason: str, offset: int, byte_offset: int | None = None) -> None:
         super().__init__(reason)
         self.offset = offset
+        self.byte_offset = byte_offset
+
+
+class _TooLong(_Unreadable):
+    """A value longer than a message can be: it is passed over, not parsed."""
 
 
 class _JsonStream:
@@ -241,7 +247,7 @@ class _JsonStream:
                     self.pos = end
                     return value
             if len(self.text) - self.pos > self._max_value:
-                raise _Unreadable(f"a value over {self._max_value:,} characters", self.pos)
+                raise _TooLong(f"over {self._max_value:,} characters", self.pos)
             # Reading as much again as is held keeps re-parsing a long value linear overall.
             self._fill(len(self.text) - self.pos)
 
@@ -296,8 +302,24 @@ class _JsonStream:
         elif char == "[":
             for _at in self.elements():
                 self.skip(depth + 1)
+        elif char == '"':
+            self._skip_string()
         else:
             self.value()
+
+    def _skip_string(self) -> None:
+        """Pass over a string of any length, a chunk at a time."""
+        self.pos += 1
+        while True:
+            match = _STRING_BODY.match(self.text, self.pos)
+            self.pos = match.end() if match else self.pos
+            if self.pos < len(self.text) and self.text[self.pos] == '"':
+                self.pos += 1
+                return
+            # The end of what was read, or a backslash just before it: read on.
+            self.compact()
+            if not self._fill(_CHUNK):
+                raise _Unreadable("not valid JSON: unterminated string", self.pos)
 
 
 class TelegramJson:
@@ -380,7 +402,11 @@ class _ExportReader:
         # Telegram writes a chat's name, type and id before its messages, so ``chat`` is known.
         export_dir = self.result.parent
         for index, start in enumerate(stream.elements()):
-            message = stream.value()
+            try:
+                message = stream.value()
+            except _TooLong as error:
+                yield self.too_long(stream, error, f"{prefix}message {index + 1}")
+                continue
             raw = stream.raw(start, stream.pos)
             self.messages += 1
             ident = message.get("id") if isinstance(message, dict) else None
@@ -393,13 +419,31 @@ class _ExportReader:
             except BadMessage as error:
                 yield Rejection(self.display, location[:100], str(error), raw)
 
-    def rest(self, stream: _JsonStream, error: _Unreadable) -> Rejection:
-        """The unreadable rest of the file, from where reading stopped, for the quarantine."""
-        offset = stream.byte_offset(error.offset)
-        size = self.result.stat().st_size
+    def too_long(self, stream: _JsonStream, error: _TooLong, location: str) -> Rejection:
+        """A message too long to be one (a crafted or corrupt file): passed over in bounded
+        memory and quarantined, and the messages after it are read."""
+        start = stream.byte_offset(error.offset)
+        try:
+            stream.skip()
+        except _Unreadable as broken:  # and it never ends: the rest goes, from its start
+            raise _Unreadable(str(broken), broken.offset, byte_offset=start) from None
+        size = stream.byte_offset(stream.pos) - start
+        reason = f"message {error} ({size:,} bytes), too long for a Telegram message"
+        return Rejection(self.display, location, reason, self._read(start), size)
+
+    def _read(self, offset: int) -> bytes:
         with self.result.open("rb") as raw_file:
             raw_file.seek(offset)
-            raw = raw_file.read(self.ctx.max_raw_bytes)
+            return raw_file.read(self.ctx.max_raw_bytes)
+
+    def rest(self, stream: _JsonStream, error: _Unreadable) -> Rejection:
+        """The unreadable rest of the file, from where reading stopped, for the quarantine."""
+        if error.byte_offset is not None:
+            offset = error.byte_offset
+        else:
+            offset = stream.byte_offset(error.offset)
+        size = self.result.stat().st_size
+        raw = self._read(offset)
         hint = " (truncated export?)" if stream.at_end and offset > 0 else ""
         kept = f"; the {self.messages:,} messages before it were read" if self.messages else ""
         reason = f"unreadable from byte {offset:,} of {size:,}: {error}{hint}{kept}"
