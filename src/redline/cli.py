@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -36,6 +36,10 @@ from redline.config import Settings, get_settings
 from redline.ingest.records import CsvColumns, UsageProblem
 from redline.review.errors import Invalid, ReviewError
 from redline.store import SchemaOutOfDate, ensure_schema, make_engine, migrate
+from redline.terminal import printable
+
+if TYPE_CHECKING:
+    from redline.ingest.run import IngestSummary
 
 # Piped output gets room for whole tables instead of rich's 80-column guess.
 out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
@@ -162,20 +166,61 @@ def ingest(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="List every duplicate and problem.")
     ] = False,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict", help="Exit 1 when anything was quarantined or dropped from a record."
+        ),
+    ] = False,
 ) -> None:
     """Read an export, CSV, JSONL, media folder or URL list into the store.
 
     Records are validated and deduplicated: running the same ingest twice stores nothing new, a
     known id with changed content is kept as a new revision, and records that cannot be read go
-    to quarantine (see `redline quarantine list`) without stopping the run.
+    to quarantine (see `redline quarantine list`) without stopping the run. A record with a bad
+    optional field (a time, a missing media file) is stored without it, with a warning. Files an
+    export names outside its own folder are never read: the reference goes to quarantine.
+
+    Exit status: 0 when the run stored (or had already stored) something; 1 when it stored
+    nothing and quarantined something, or the input is an empty file, or, with --strict,
+    anything was quarantined or dropped; 2 for a usage error (no such file, unknown format).
     """
-    from redline.ingest.run import ingest as run_ingest
-    from redline.ingest.run import input_size
-    from redline.store.audit import cli_actor
+    from redline.ingest.run import EmptyInput
 
     if not path.exists():
         raise UsageProblem(f"{path}: no such file or directory")
     columns = CsvColumns(text_column, id_column, time_column, time_format, account_column)
+    try:
+        summary = _run_ingest(path, source, format, columns)
+    except EmptyInput as error:
+        err.print(f"redline: error: {escape(printable(str(error)))}", soft_wrap=True)
+        raise typer.Exit(1) from None
+    failed = summary.failed(strict)
+    if as_json:
+        data = summary.as_dict()
+        data["duplicates_seen"] = [str(p) for p in summary.duplicate_examples]
+        _print_json(data)
+        if failed:
+            raise typer.Exit(1)
+        return
+    _print_ingest_summary(path, source, summary, verbose)
+    if failed:
+        refused = summary.quarantined + summary.already_quarantined
+        why = (
+            f"--strict, and {refused:,} quarantined, {summary.warned:,} stored with warnings"
+            if strict
+            else f"nothing was stored and {refused:,} quarantined"
+        )
+        err.print(f"redline: ingest failed: {why}")
+        raise typer.Exit(1)
+
+
+def _run_ingest(path: Path, source: str, format: str, columns: CsvColumns) -> IngestSummary:
+    """The ingest run behind a progress bar on the terminal."""
+    from redline.ingest.run import ingest as run_ingest
+    from redline.ingest.run import input_size
+    from redline.store.audit import cli_actor
+
     with _store() as (settings, engine):
         progress = Progress(
             TextColumn("[bold]{task.description}"),
@@ -191,7 +236,7 @@ def ingest(
         )
         with progress:
             task = progress.add_task(f"ingest {path.name}", total=input_size(path), records=0)
-            summary = run_ingest(
+            return run_ingest(
                 path,
                 source,
                 engine=engine,
@@ -204,14 +249,12 @@ def ingest(
                     task, records=progress.tasks[task].fields["records"] + n
                 ),
             )
-    if as_json:
-        data = summary.as_dict()
-        data["duplicates_seen"] = [str(p) for p in summary.duplicate_examples]
-        _print_json(data)
-        return
+
+
+def _print_ingest_summary(path: Path, source: str, summary: IngestSummary, verbose: bool) -> None:
     out.print(
-        f"Ingested [bold]{escape(str(path))}[/] into source [bold]{escape(source)}[/] "
-        f"as {summary.format}"
+        f"Ingested [bold]{escape(printable(str(path)))}[/] into source "
+        f"[bold]{escape(printable(source))}[/] as {summary.format}"
     )
     out.print(
         f"  {summary.records:,} records: {summary.stored:,} stored"
@@ -219,20 +262,28 @@ def ingest(
         f" {summary.quarantined + summary.already_quarantined:,} quarantined"
         + (f" ({summary.already_quarantined:,} already)" if summary.already_quarantined else "")
         + (f", {summary.skipped:,} skipped (not content)" if summary.skipped else "")
+        + (f", {summary.warned:,} stored with warnings" if summary.warned else "")
     )
     out.print(f"  {summary.elapsed:.2f} s, {summary.rate:,.0f} records/s")
     limit = None if verbose else 10
     if summary.problems:
         out.print("[bold red]Quarantined:[/]")
         for problem in summary.problems[:limit]:
-            out.print(f"  {escape(str(problem))}")
+            out.print(f"  {escape(printable(str(problem)))}")
         hidden = summary.quarantined + summary.already_quarantined - len(summary.problems[:limit])
         if hidden > 0:
             out.print(f"  ... and {hidden:,} more: see `redline quarantine list`")
+    if summary.warnings:
+        out.print("[bold yellow]Stored with warnings:[/]")
+        for problem in summary.warnings[:limit]:
+            out.print(f"  {escape(printable(str(problem)))}")
+        hidden = summary.warned - len(summary.warnings[:limit])
+        if hidden > 0:
+            out.print(f"  ... and {hidden:,} more (in each item's ingest_warnings)")
     if verbose and summary.duplicate_examples:
         out.print("[bold]Duplicates:[/]")
         for problem in summary.duplicate_examples:
-            out.print(f"  {escape(str(problem))}")
+            out.print(f"  {escape(printable(str(problem)))}")
 
 
 # --- status -------------------------------------------------------------------------------------
@@ -293,7 +344,8 @@ def quarantine_list(
         return
     table = Table("id", "source", "file", "where", "reason", "bytes")
     for e in entries:
-        table.add_row(str(e.id), escape(e.source), escape(e.file), e.location, escape(e.reason),
+        table.add_row(str(e.id), escape(printable(e.source)), escape(printable(e.file)),
+                      escape(printable(e.location)), escape(printable(e.reason)),
                       f"{e.raw_size:,}")  # fmt: skip
     out.print(table)
 
@@ -320,8 +372,9 @@ def quarantine_show(
         _print_json(data)
         return
     for key, value in entry.as_dict().items():
-        out.print(f"{key:>12}: {escape(str(value))}")
-    out.print(f"{'raw':>12}: {escape(entry.raw[:2000].decode('utf-8', 'backslashreplace'))}")
+        out.print(f"{key:>12}: {escape(printable(str(value)))}")
+    raw_text = entry.raw[:2000].decode("utf-8", "backslashreplace")
+    out.print(f"{'raw':>12}: {escape(printable(raw_text))}")
 
 
 # --- db -----------------------------------------------------------------------------------------
@@ -1788,7 +1841,7 @@ def take_down(
 
 
 def _fail(message: str, code: int) -> None:
-    err.print(f"redline: {escape(message)}", soft_wrap=True)
+    err.print(f"redline: {escape(printable(message))}", soft_wrap=True)
     raise SystemExit(code)
 
 

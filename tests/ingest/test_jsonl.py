@@ -65,8 +65,14 @@ def test_bad_lines_are_quarantined_and_the_batch_goes_on(
     path = tmp_path / "bad.jsonl"
     path.write_bytes(b"\n".join(raw_lines) + b"\n")
     summary = run_ingest(path, "j", engine, settings, fmt="jsonl")
-    assert [i["body"] for i in items(engine)] == ["good", "also good"]
-    assert summary.quarantined == 10
+    # A bad optional time is dropped with a warning; the record is stored, not quarantined.
+    assert [i["body"] for i in items(engine)] == ["good", "t", "also good"]
+    assert items(engine)[1]["extra"] == {
+        "ingest_warnings": [
+            "field 'time': unreadable time 'yesterday' (use --time-format) (field dropped)"
+        ]
+    }
+    assert (summary.quarantined, summary.warned) == (9, 1)
     reasons = {q.location: q.reason for q in quarantined(engine)}
     assert reasons["line 2"].startswith("not valid JSON: Unterminated string")
     assert reasons["line 3"] == "expected a JSON object, got list"
@@ -79,6 +85,6 @@ def test_bad_lines_are_quarantined_and_the_batch_goes_on(
     assert reasons["line 7"].startswith("text contains NUL characters")
     assert reasons["line 8"] == "text is not valid Unicode (an unpaired surrogate)"
     assert reasons["line 9"] == "empty record: no text, media or URL"
-    assert reasons["line 10"] == "field 'time': unreadable time 'yesterday' (use --time-format)"
+    assert "line 10" not in reasons
     assert reasons["line 11"] == "missing.jpg: file not found"
     assert {q.location: q.raw for q in quarantined(engine)}["line 5"] == raw_lines[4] + b"\n"

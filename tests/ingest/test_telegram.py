@@ -138,8 +138,14 @@ def test_bad_messages_are_quarantined_and_the_rest_stored(
     )
     (export / "photos" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
     summary = run_ingest(export, "tg", engine, settings)
-    assert summary.stored == 2
-    assert [i["body"] for i in items(engine)] == ["fine", "also fine"]
+    # A missing or broken photo is dropped from its message, which is stored with a warning;
+    # the photo's reference goes to quarantine.
+    assert (summary.stored, summary.warned) == (4, 2)
+    stored = items(engine)
+    assert [i["body"] for i in stored] == ["fine", "photo is missing", "broken photo", "also fine"]
+    assert stored[1]["extra"]["ingest_warnings"] == [
+        "media not stored: photos/gone.jpg: file not found"
+    ]
     reasons = {q.location: q.reason for q in quarantined(engine)}
     assert reasons == {
         "message 2 (id 2)": "photos/gone.jpg: file not found",
@@ -149,26 +155,73 @@ def test_bad_messages_are_quarantined_and_the_rest_stored(
         "message 6": "a message must be an object, got str",
     }
     assert reasons["message 5 (id 5)"].startswith("photos/broken.jpg: unreadable image")
-    raw = {q.location: json.loads(q.raw) for q in quarantined(engine)}
-    assert raw["message 2 (id 2)"]["photo"] == "photos/gone.jpg"
+    raw = {q.location: q.raw for q in quarantined(engine)}
+    assert raw["message 2 (id 2)"] == b"photos/gone.jpg"  # the reference, not the file
+    assert json.loads(raw["message 4 (id 4)"])["text"] == 42  # the message's own bytes
 
 
-def test_a_truncated_export_is_one_clear_quarantine_record(
+def test_a_truncated_export_keeps_every_complete_message(
     tmp_path: Path, engine: Engine, settings: Settings
 ) -> None:
+    # Today's reader parsed the file whole: a file cut in half stored none of its messages.
+    messages = [message(n, text=f"post number {n} café ✓") for n in range(1, 41)]
+    export = {"name": "C", "type": "public_channel", "id": 1, "messages": messages}
+    whole = json.dumps(export, ensure_ascii=False, indent=1).encode("utf-8")
+    cut_in = whole.index(b'"id": 31,')  # in message 31, as a copy that stopped half-way leaves it
+    data = whole[: cut_in + 40]
     folder = tmp_path / "export"
     folder.mkdir()
-    data = json.dumps({"name": "C", "id": 1, "messages": [message(1, text="x")]}).encode()[:-20]
     (folder / "result.json").write_bytes(data)
     summary = run_ingest(folder, "tg", engine, settings, fmt="telegram-json")
-    assert summary.stored == 0
+    assert (summary.stored, summary.quarantined) == (30, 1)
+    assert [i["body"] for i in items(engine)] == [f"post number {n} café ✓" for n in range(1, 31)]
+    (rest,) = quarantined(engine)
+    start = whole.rindex(b"{", 0, cut_in)  # message 31 begins here
+    assert rest.location == f"from byte {start}"
+    assert rest.raw == data[start:] and rest.raw_size == len(data) - start
+    assert rest.reason.startswith(f"unreadable from byte {start:,} of {len(data):,}: ")
+    assert "truncated export?" in rest.reason and "the 30 messages before it" in rest.reason
+
+
+def test_a_cut_inside_one_chat_of_a_whole_account_export(
+    tmp_path: Path, engine: Engine, settings: Settings
+) -> None:
+    document = {"about": "x", "personal_information": {"first_name": "A"}, "chats": {
+        "about": "y", "list": [
+            {"name": "A", "type": "public_channel", "id": 1,
+             "messages": [message(n, text=f"A{n}") for n in range(1, 6)]},
+            {"name": "B", "type": "public_channel", "id": 2,
+             "messages": [message(n, text=f"B{n}") for n in range(1, 6)]},
+        ]}}  # fmt: skip
+    whole = json.dumps(document).encode()
+    path = tmp_path / "result.json"
+    path.write_bytes(whole[: whole.index(b'"text": "B4"') + 5])
+    summary = run_ingest(path, "tg", engine, settings)
+    assert [(i["external_id"], i["body"]) for i in items(engine)] == [
+        *[(f"1/{n}", f"A{n}") for n in range(1, 6)],
+        *[(f"2/{n}", f"B{n}") for n in range(1, 4)],
+    ]
+    (rest,) = quarantined(engine)
+    assert rest.raw.startswith(b'{"id": 4,') and summary.quarantined == 1
+
+
+def test_a_bad_byte_spoils_only_its_message_and_a_bad_date_is_dropped(
+    tmp_path: Path, engine: Engine, settings: Settings
+) -> None:
+    export = {"name": "C", "id": 5, "messages": [
+        message(1, text="before"), message(2, text="BAD"),
+        message(3, text="bad date", date_unixtime="soon", date="not a date"),
+        message(4, text="after")]}  # fmt: skip
+    data = json.dumps(export).encode().replace(b"BAD", b"B\xffD")  # not UTF-8
+    path = tmp_path / "result.json"
+    path.write_bytes(data)
+    summary = run_ingest(path, "tg", engine, settings, fmt="telegram-json")
+    stored = items(engine)
+    assert [i["body"] for i in stored] == ["before", "bad date", "after"]
+    assert stored[1]["posted_at"] is None and len(stored[1]["extra"]["ingest_warnings"]) == 2
     (bad,) = quarantined(engine)
-    assert (
-        bad.location == "whole file"
-        and "not valid JSON" in bad.reason
-        and "truncated export?" in bad.reason
-    )
-    assert bad.raw == data
+    assert bad.location == "message 2 (id 2)" and b"B\xffD" in bad.raw
+    assert (summary.quarantined, summary.warned) == (1, 1)
 
 
 def test_full_account_exports_with_several_chats(
@@ -185,3 +238,21 @@ def test_full_account_exports_with_several_chats(
         ("1/1", "in A"),
         ("2/1", "in B"),
     ]
+
+
+def test_a_message_too_long_to_be_one_is_passed_over_and_the_rest_read(
+    tmp_path: Path, engine: Engine, settings: Settings
+) -> None:
+    settings.max_field_bytes = 1000  # a message may be 8 fields of this and 1 MB more
+    huge = 'x\\"\n' * 700_000  # 2.8 MB of text, escapes across every chunk boundary
+    export = {"name": "C", "id": 3, "messages": [
+        message(1, text="before"), message(2, text=["a", {"type": "bold", "text": huge}]),
+        message(3, text="after")]}  # fmt: skip
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps(export), encoding="utf-8")
+    summary = run_ingest(path, "tg", engine, settings)
+    assert [i["body"] for i in items(engine)] == ["before", "after"]
+    (long,) = quarantined(engine)
+    assert long.location == "message 2" and long.raw.startswith(b'{"id": 2, ')
+    assert long.raw_size > 2_800_000 and "too long for a Telegram message" in long.reason
+    assert summary.quarantined == 1

@@ -87,26 +87,27 @@ def test_a_text_reposted_by_many_accounts_is_stored_once(
     assert store_status(engine)["reposted_texts"] == 1
 
 
-def test_truncated_row_goes_to_quarantine_with_its_bytes(
+def test_truncated_row_goes_to_quarantine_with_its_bytes_a_bad_time_is_dropped(
     tmp_path: Path, engine: Engine, settings: Settings
 ) -> None:
     path = write(
         tmp_path / "t.csv", "A,a,1,1/6/2015 21:00,fine\nB,b,2,not a time,bad time\nGunsandCoffee\n"
     )
     summary = run_ingest(path, "s", engine, settings)
-    assert (summary.stored, summary.quarantined) == (1, 2)
-    bad = quarantined(engine)
-    assert [(q.location, q.raw) for q in bad] == [
-        ("line 3", b"B,b,2,not a time,bad time\n"),
-        ("line 4", b"GunsandCoffee\n"),
-    ]
-    assert "unreadable time 'not a time'" in bad[0].reason
-    assert bad[1].reason == "truncated row: 1 fields, the header has 5"
-    assert bad[1].file == str(path)
+    assert (summary.stored, summary.quarantined, summary.warned) == (2, 1, 1)
+    (bad,) = quarantined(engine)
+    assert (bad.location, bad.raw) == ("line 4", b"GunsandCoffee\n")
+    assert bad.reason == "truncated row: 1 fields, the header has 5"
+    assert bad.file == str(path)
+    # A bad time is optional: the tweet is stored without it, and the record says why.
+    dated = {i["external_id"]: i for i in items(engine)}["2"]
+    assert dated["body"] == "bad time" and dated["posted_at"] is None
+    (warning,) = dated["extra"]["ingest_warnings"]
+    assert "unreadable time 'not a time'" in warning
     # Quarantine is idempotent too: the same bad rows are not filed twice.
     again = run_ingest(path, "s", engine, settings)
-    assert (again.quarantined, again.already_quarantined) == (0, 2)
-    assert len(quarantined(engine)) == 2
+    assert (again.quarantined, again.already_quarantined) == (0, 1)
+    assert len(quarantined(engine)) == 1
 
 
 @pytest.mark.shared_data

@@ -130,13 +130,13 @@ def read_mapped_csv(
                 yield Rejection(display, f"line {row.line}", reason, row.raw)
                 continue
             posted_at = None
+            dropped = None
             if time_at is not None and fields[time_at]:
                 try:
                     posted_at = parse_at(fields[time_at])
                 except BadTime as error:
-                    reason = f"column {time_name!r}: {error}"
-                    yield Rejection(display, f"line {row.line}", reason, row.raw)
-                    continue
+                    # The time is optional: the post is stored without it, with a warning.
+                    dropped = [f"column {time_name!r}: {error} (field dropped)"]
             text = fields[text_at]
             if unescape_html and "&" in text:
                 text = html.unescape(text)
@@ -154,6 +154,7 @@ def read_mapped_csv(
                 if others
                 else None,
                 encoding=row.encoding,
+                warnings=dropped or [],
             )
 
 

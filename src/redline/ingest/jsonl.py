@@ -8,14 +8,15 @@
 ``account``   the account that posted it, as the source names it (also ``username``,
               ``screen_name``); ``account_name`` its display name (also ``name``)
 ``url``       where it was posted
-``media``     list of media file paths, relative to the JSONL file's folder
-anything else is kept as the item's extra metadata.
+``media``     list of media file paths, relative to the JSONL file's folder (and inside it)
+anything else is kept as the item's extra metadata. A record with an unreadable optional field
+(time, account, url, media) is stored without it, with a warning in its metadata.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -65,12 +66,15 @@ def record_from_object(obj: Any, *, base_dir: Path, file: str, location: str, ra
             extra[key] = value
         else:
             fields[canonical] = value
-    posted_at = _time(fields.get("time"))
-    media = fields.get("media") or []
-    if isinstance(media, str):
-        media = [media]
-    if not isinstance(media, list) or not all(isinstance(m, str) and m for m in media):
-        raise BadRecord("field 'media' must be a list of file paths")
+    warnings: list[str] = []
+
+    def optional(key: str, read: Callable[[Any], Any]) -> Any:
+        try:
+            return read(fields.get(key))
+        except BadRecord as error:
+            warnings.append(f"{error} (field dropped)")
+            return None
+
     text = fields.get("text")
     if text is not None and not isinstance(text, str):
         raise BadRecord(f"field 'text' must be a string, got {type(text).__name__}")
@@ -80,14 +84,24 @@ def record_from_object(obj: Any, *, base_dir: Path, file: str, location: str, ra
         location=location,
         raw=raw,
         text=text,
-        account=_string("account", fields.get("account")),
-        account_name=_string("account_name", fields.get("account_name")),
-        posted_at=posted_at,
-        url=_string("url", fields.get("url")),
-        media=[MediaFile(base_dir / m, m) for m in media],
+        account=optional("account", lambda v: _string("account", v)),
+        account_name=optional("account_name", lambda v: _string("account_name", v)),
+        posted_at=optional("time", _time),
+        url=optional("url", lambda v: _string("url", v)),
+        media=[MediaFile(base_dir, m) for m in optional("media", _media) or []],
         extra=extra or None,
         encoding="utf-8",
+        warnings=warnings,
     )
+
+
+def _media(value: Any) -> list[str]:
+    media = value or []
+    if isinstance(media, str):
+        media = [media]
+    if not isinstance(media, list) or not all(isinstance(m, str) and m for m in media):
+        raise BadRecord("field 'media' must be a list of file paths")
+    return media
 
 
 def _time(value: Any) -> datetime | None:

@@ -2,7 +2,8 @@
 
 A sidecar is ``photo.jpg.json`` or ``photo.json`` beside ``photo.jpg`` and uses the JSON Lines
 record schema (id, text, time, account, url, ...). Without one, the file's path under the folder
-is its id. Hidden files are ignored; other files are quarantined as not media.
+is its id. Hidden files are ignored; other files are quarantined as not media. A symlink that
+leads out of the folder is never followed: its name goes to quarantine instead.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+from redline.ingest.confinement import RefusedPath, input_bytes, storable_text
 from redline.ingest.jsonl import BadRecord, json_error, record_from_object
 from redline.ingest.media import MEDIA_SUFFIXES
 from redline.ingest.records import MediaFile, Read, ReadContext, Record, Rejection
@@ -59,6 +61,12 @@ class MediaDir:
             relative = file.relative_to(root).as_posix()
             if file in sidecars:
                 continue
+            try:
+                ctx.locate(root, relative)
+            except RefusedPath as error:
+                reason = f"{storable_text(relative)}: {error}"
+                yield Rejection(str(file), "whole file", reason, input_bytes(relative))
+                continue
             if file.suffix.lower() not in MEDIA_SUFFIXES:
                 ctx.on_bytes(file.stat().st_size)
                 reason = f"not an image or video ({file.suffix or 'no extension'})"
@@ -67,16 +75,22 @@ class MediaDir:
             sidecar = _sidecar(file)
             if sidecar is not None:
                 ctx.on_bytes(sidecar.stat().st_size)
-            yield self._record(file, relative, root)
+            yield self._record(file, relative, root, ctx)
 
-    def _record(self, file: Path, relative: str, root: Path) -> Record | Rejection:
+    def _record(
+        self, file: Path, relative: str, root: Path, ctx: ReadContext
+    ) -> Record | Rejection:
         display = str(file)
         sidecar = _sidecar(file)
         if sidecar is None:
             return Record(external_id=relative, file=display, location="whole file", raw=b"",
-                          media=[MediaFile(file, relative)])  # fmt: skip
-        raw = sidecar.read_bytes()
+                          media=[MediaFile(root, relative)])  # fmt: skip
         where = f"sidecar {sidecar.name}"
+        try:
+            raw = ctx.locate(root, sidecar.relative_to(root).as_posix()).read_bytes()
+        except RefusedPath as error:
+            reference = input_bytes(sidecar.relative_to(root).as_posix())
+            return Rejection(display, "whole file", f"{where}: {error}", reference)
         try:
             obj = json.loads(raw.decode("utf-8"))
             record = record_from_object(
@@ -89,5 +103,5 @@ class MediaDir:
         except BadRecord as error:
             return Rejection(display, "whole file", f"{where}: {error}", raw)
         record.external_id = record.external_id or relative
-        record.media = [MediaFile(file, relative), *record.media]
+        record.media = [MediaFile(root, relative), *record.media]
         return record

@@ -9,6 +9,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from redline.ingest.confinement import confine
+
 
 class UsageProblem(ValueError):
     """The input cannot be read as asked (no such file, a missing column): exit code 2."""
@@ -16,10 +18,14 @@ class UsageProblem(ValueError):
 
 @dataclass(slots=True)
 class MediaFile:
-    """A media file a record carries, still at its place in the input."""
+    """A media file a record carries: ``reference`` as the input names it, relative to ``root``.
 
-    path: Path
-    original_name: str
+    ``root`` is the export's folder; the file is only read if it lies inside it (see
+    ``confinement``), so a format never opens a path an export names itself.
+    """
+
+    root: Path
+    reference: str
 
 
 @dataclass(slots=True)
@@ -53,6 +59,8 @@ class Record:
     signals: list[SignalValue] = field(default_factory=list)
     extra: dict[str, Any] | None = None
     encoding: str | None = None
+    # Optional fields dropped because they could not be read: the record is stored without them.
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -63,6 +71,7 @@ class Rejection:
     location: str
     reason: str
     raw: bytes
+    raw_size: int | None = None  # of the whole input when ``raw`` is only its beginning
 
 
 @dataclass(slots=True)
@@ -95,6 +104,12 @@ class ReadContext:
     max_field_bytes: int
     columns: CsvColumns = field(default_factory=CsvColumns)
     on_bytes: Callable[[int], None] = lambda _n: None
+    protected: frozenset[Path] = frozenset()  # the store's own files, never read as input
+    max_raw_bytes: int = 4_000_000  # raw bytes a Rejection needs to carry at most
+
+    def locate(self, root: Path, reference: str) -> Path:
+        """The file ``reference`` names inside the export folder ``root``; RefusedPath if not."""
+        return confine(root, reference, self.protected)
 
     def open(self, path: Path) -> IO[bytes]:
         """Open ``path`` for reading; bytes read are reported to the progress display."""

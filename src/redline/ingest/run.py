@@ -11,14 +11,31 @@ from sqlalchemy import Engine
 
 from redline.config import Settings
 from redline.ingest import get_format
+from redline.ingest.confinement import RefusedPath, input_bytes, storable_text, store_files
 from redline.ingest.media import BadMedia, StoredMedia, store_media
-from redline.ingest.records import CsvColumns, ReadContext, Record, Rejection, Skipped, UsageProblem
+from redline.ingest.records import (
+    CsvColumns,
+    MediaFile,
+    ReadContext,
+    Record,
+    Rejection,
+    Skipped,
+    UsageProblem,
+)
 from redline.ingest.validate import Invalid, check_text, content_sha256
 from redline.store import content
 from redline.store.audit import record_event
 from redline.store.content import NewItem, NewMedia, NewQuarantine, NewSignal
 
 MAX_REPORTED = 200  # problems kept for the summary; the quarantine table has all of them
+# A batch is also written once it holds this much text: with long records (up to
+# REDLINE_MAX_FIELD_BYTES each) a batch of ingest_batch_size records could fill the memory.
+BATCH_BYTES = 8 << 20
+WARNINGS_KEY = "ingest_warnings"  # in an item's extra metadata: what was dropped from it, and why
+
+
+class EmptyInput(ValueError):
+    """The input file is empty (0 bytes): nothing to read, which is worth an error exit."""
 
 
 @dataclass(slots=True)
@@ -47,9 +64,22 @@ class IngestSummary:
     quarantined: int = 0
     already_quarantined: int = 0
     skipped: int = 0
+    warned: int = 0  # records stored with an unreadable optional field or media file dropped
     elapsed: float = 0.0
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
     duplicate_examples: list[Problem] = field(default_factory=list)
+
+    def failed(self, strict: bool = False) -> bool:
+        """Whether the run should end in exit status 1.
+
+        It failed when it refused something and accepted nothing (neither stored nor already
+        stored); with ``strict``, when anything at all was quarantined or dropped.
+        """
+        refused = self.quarantined + self.already_quarantined
+        if strict:
+            return refused > 0 or self.warned > 0
+        return refused > 0 and self.stored + self.duplicates == 0
 
     @property
     def rate(self) -> float:
@@ -69,9 +99,11 @@ class IngestSummary:
             "quarantined": self.quarantined,
             "already_quarantined": self.already_quarantined,
             "skipped": self.skipped,
+            "warned": self.warned,
             "elapsed_s": round(self.elapsed, 3),
             "records_per_s": round(self.rate, 1),
             "problems": [str(p) for p in self.problems],
+            "warnings": [str(p) for p in self.warnings],
         }
 
 
@@ -79,9 +111,14 @@ class IngestSummary:
 class _Batch:
     items: list[NewItem] = field(default_factory=list)
     rejected: list[NewQuarantine] = field(default_factory=list)
+    size: int = 0  # characters of text and bytes of raw input held
 
     def __len__(self) -> int:
         return len(self.items) + len(self.rejected)
+
+    def full(self, max_records: int) -> bool:
+        """Whether to write the batch now: by its records, or by what it holds in memory."""
+        return len(self) >= max_records or self.size >= BATCH_BYTES
 
 
 def input_size(path: Path) -> int:
@@ -103,14 +140,25 @@ def ingest(
     on_bytes: Callable[[int], None] = lambda _n: None,
     on_records: Callable[[int], None] = lambda _n: None,
 ) -> IngestSummary:
-    """Ingest ``path`` into the source ``source_name``; UsageProblem for a path or format error."""
+    """Ingest ``path`` into the source ``source_name``; UsageProblem for a path or format error,
+    EmptyInput for a 0-byte file."""
     if not path.exists():
         raise UsageProblem(f"{path}: no such file or directory")
-    fmt = get_format(format_name, path)
+    empty = path.is_file() and path.stat().st_size == 0
+    # An empty file has no format to guess, but a format name given is checked first (exit 2).
+    fmt = get_format(format_name, path) if not (empty and format_name == "auto") else None
+    if empty or fmt is None:
+        raise EmptyInput(f"{path}: empty file (0 bytes), nothing to ingest")
     started = time.perf_counter()
     summary = IngestSummary(source=source_name, format=fmt.name, path=str(path))
     source = content.source_id(engine, source_name, fmt.name, actor)
-    ctx = ReadContext(settings.max_field_bytes, columns or CsvColumns(), on_bytes)
+    ctx = ReadContext(
+        settings.max_field_bytes,
+        columns or CsvColumns(),
+        on_bytes,
+        protected=store_files(settings.database_url),
+        max_raw_bytes=settings.max_quarantine_bytes,
+    )
     batch = _Batch()
     known = content.KnownContents(source_was_empty=content.source_is_empty(engine, source))
 
@@ -130,12 +178,35 @@ def ingest(
         on_records(len(batch))
         batch.items.clear()
         batch.rejected.clear()
+        batch.size = 0
 
-    def reject(file: str, location: str, reason: str, raw: bytes) -> None:
+    def reject(file: str, location: str, reason: str, raw: bytes, size: int | None = None) -> None:
         kept = raw[: settings.max_quarantine_bytes]
-        batch.rejected.append(NewQuarantine(fmt.name, file, location, reason, kept, len(raw)))
+        size = len(raw) if size is None else size
+        batch.rejected.append(NewQuarantine(fmt.name, file, location, reason, kept, size))
+        batch.size += len(kept)
         if len(summary.problems) < MAX_REPORTED:
             summary.problems.append(Problem(file, location, reason))
+
+    def accept(record: Record) -> None:
+        try:
+            item, refused = _prepare(record, ctx, settings)
+        except Invalid as error:
+            reject(record.file, record.location, str(error), record.raw)
+            return
+        except _NoMediaLeft as error:
+            reject(record.file, record.location, str(error), record.raw or error.head)
+            return
+        batch.items.append(item)
+        batch.size += len(item.text or "")
+        for file, where, reason in refused:
+            # The reference, never the file it names: that may be anyone's secret.
+            reject(record.file, where, reason, input_bytes(file.reference))
+        if record.warnings:
+            summary.warned += 1
+            if len(summary.warnings) < MAX_REPORTED:
+                reason = "; ".join(record.warnings)
+                summary.warnings.append(Problem(record.file, record.location, reason))
 
     for read in fmt.read(path, ctx):
         if isinstance(read, Skipped):
@@ -143,17 +214,10 @@ def ingest(
             continue
         summary.records += 1
         if isinstance(read, Rejection):
-            reject(read.file, read.location, read.reason, read.raw)
+            reject(read.file, read.location, read.reason, read.raw, read.raw_size)
         else:
-            try:
-                batch.items.append(_prepare(read, settings, on_bytes))
-            except Invalid as error:
-                reject(read.file, read.location, str(error), read.raw)
-            except BadMedia as error:
-                reject(
-                    read.file, read.location, str(error), read.raw or _media_head(read, settings)
-                )
-        if len(batch) >= settings.ingest_batch_size:
+            accept(read)
+        if batch.full(settings.ingest_batch_size):
             flush()
     flush()
     summary.elapsed = time.perf_counter() - started
@@ -164,22 +228,50 @@ def ingest(
     return summary
 
 
-def _prepare(record: Record, settings: Settings, on_bytes: Callable[[int], None]) -> NewItem:
-    """Validate, hash and store the media of one record (Invalid/BadMedia when it cannot be)."""
+class _NoMediaLeft(ValueError):
+    """A record whose only content was media that could not be stored: it is quarantined whole."""
+
+    def __init__(self, reason: str, head: bytes) -> None:
+        super().__init__(reason)
+        self.head = head
+
+
+def _prepare(
+    record: Record, ctx: ReadContext, settings: Settings
+) -> tuple[NewItem, list[tuple[MediaFile, str, str]]]:
+    """Validate and hash a record and store its media (Invalid/_NoMediaLeft when it cannot be).
+
+    A media file that cannot be stored (outside the export, missing, unreadable) is dropped from
+    the record with a warning and comes back as (file, location, reason) for the quarantine.
+    """
     text = check_text(record, settings.max_field_bytes)
     media: list[NewMedia] = []
-    for file in record.media:
+    refused: list[tuple[MediaFile, str, str]] = []
+    head = b""
+    for number, file in enumerate(record.media, start=1):
         try:
-            stored: StoredMedia = store_media(
-                file.path, settings.data_dir, settings.max_media_bytes
+            path = ctx.locate(file.root, file.reference)
+            stored: StoredMedia = store_media(path, settings.data_dir, settings.max_media_bytes)
+        except (RefusedPath, BadMedia) as error:
+            reason = f"{storable_text(file.reference)}: {error}"
+            where = (
+                record.location if len(record.media) == 1 else f"{record.location} media {number}"
             )
-        except BadMedia as error:
-            raise BadMedia(f"{file.original_name}: {error}") from None
-        on_bytes(stored.size)
-        media.append(NewMedia(**asdict(stored), original_name=file.original_name))
+            refused.append((file, where[:100], reason))
+            record.warnings.append(f"media not stored: {reason}")
+            if isinstance(error, BadMedia) and not head:
+                head = _head(path, settings.max_quarantine_bytes)
+            continue
+        ctx.on_bytes(stored.size)
+        media.append(NewMedia(**asdict(stored), original_name=storable_text(file.reference)))
+    if refused and not media and text.body is None and record.url is None:
+        raise _NoMediaLeft("; ".join(reason for _, _, reason in refused), head)
     digest = content_sha256(text.sha256, [m.sha256 for m in media], record.url)
     external_id = record.external_id.strip() if record.external_id else f"sha256:{digest}"
-    return NewItem(
+    extra = record.extra
+    if record.warnings:
+        extra = {**(extra or {}), WARNINGS_KEY: record.warnings}
+    item = NewItem(
         external_id=external_id,
         content_sha256=digest,
         text=text.body,
@@ -191,18 +283,17 @@ def _prepare(record: Record, settings: Settings, on_bytes: Callable[[int], None]
         encoding=record.encoding,
         file=record.file,
         location=record.location,
-        extra=record.extra,
+        extra=extra,
         media=media,
         signals=[NewSignal(s.signal_type, s.value, s.meta) for s in record.signals],
     )
+    return item, refused
 
 
-def _media_head(record: Record, settings: Settings) -> bytes:
-    """The first bytes of the record's media file, to quarantine when the record had no raw form."""
-    for file in record.media:
-        try:
-            with file.path.open("rb") as stream:
-                return stream.read(settings.max_quarantine_bytes)
-        except OSError:
-            continue
-    return b""
+def _head(path: Path, limit: int) -> bytes:
+    """The first bytes of a media file inside the export, kept when its record is quarantined."""
+    try:
+        with path.open("rb") as stream:
+            return stream.read(limit)
+    except OSError:
+        return b""

@@ -43,7 +43,11 @@ def normalise_text(text: str | None) -> str | None:
 
 
 def check_text(record: Record, max_bytes: int) -> CheckedText:
-    """Validate the record's fields and text; Invalid names the first problem found."""
+    """Validate the record's text and fields; Invalid names the first problem that refuses it.
+
+    A bad optional field (account, display name, URL beside other content, metadata) is dropped
+    from ``record`` with a warning in ``record.warnings`` instead.
+    """
     body = normalise_text(record.text)
     digest = None
     if body is not None:
@@ -65,37 +69,58 @@ def check_text(record: Record, max_bytes: int) -> CheckedText:
         _check_field("id", record.external_id, MAX_ID_CHARS)
         if not record.external_id.strip():
             raise Invalid("empty id")
-    if record.account is not None:
-        _check_field("account", record.account, MAX_ACCOUNT_CHARS)
-    if record.account_name is not None:
-        _check_field("account name", record.account_name, MAX_ACCOUNT_CHARS)
-    if record.url is not None:
-        _check_field("url", record.url, max_bytes)
-    if record.extra:
-        encoded = json.dumps(record.extra, ensure_ascii=False, default=str)
-        if "\\u0000" in encoded:
-            raise Invalid("metadata contains NUL characters")
-        try:
-            encoded.encode("utf-8")
-        except UnicodeEncodeError:
-            raise Invalid("metadata is not valid Unicode (an unpaired surrogate)") from None
-        if len(encoded) > max_bytes:
-            raise Invalid(
-                f"metadata is {len(encoded):,} characters, over the limit of {max_bytes:,}"
-            )
+    # The fields below are optional: a bad one is dropped with a warning, the record kept.
+    if record.account is not None and (
+        problem := _field_problem("account", record.account, MAX_ACCOUNT_CHARS)
+    ):
+        record.account = None
+        record.warnings.append(f"{problem} (field dropped)")
+    if record.account_name is not None and (
+        problem := _field_problem("account name", record.account_name, MAX_ACCOUNT_CHARS)
+    ):
+        record.account_name = None
+        record.warnings.append(f"{problem} (field dropped)")
+    if record.url is not None and (problem := _field_problem("url", record.url, max_bytes)):
+        if body is None and not record.media:
+            raise Invalid(problem)  # the URL is all the record has
+        record.url = None
+        record.warnings.append(f"{problem} (field dropped)")
+    if record.extra and (problem := _extra_problem(record.extra, max_bytes)):
+        record.extra = None
+        record.warnings.append(f"{problem} (field dropped)")
     return CheckedText(body, digest)
 
 
-def _check_field(name: str, value: str, limit: int) -> None:
+def _field_problem(name: str, value: str, limit: int) -> str | None:
     if len(value) > limit:
-        raise Invalid(f"{name} is {len(value):,} characters, over the limit of {limit:,}")
+        return f"{name} is {len(value):,} characters, over the limit of {limit:,}"
     if "\x00" in value:
-        raise Invalid(f"{name} contains NUL characters")
+        return f"{name} contains NUL characters"
     if not value.isascii():
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
-            raise Invalid(f"{name} is not valid Unicode (an unpaired surrogate)") from None
+            return f"{name} is not valid Unicode (an unpaired surrogate)"
+    return None
+
+
+def _check_field(name: str, value: str, limit: int) -> None:
+    problem = _field_problem(name, value, limit)
+    if problem is not None:
+        raise Invalid(problem)
+
+
+def _extra_problem(extra: dict[str, object], max_bytes: int) -> str | None:
+    encoded = json.dumps(extra, ensure_ascii=False, default=str)
+    if "\\u0000" in encoded:
+        return "metadata contains NUL characters"
+    try:
+        encoded.encode("utf-8")
+    except UnicodeEncodeError:
+        return "metadata is not valid Unicode (an unpaired surrogate)"
+    if len(encoded) > max_bytes:
+        return f"metadata is {len(encoded):,} characters, over the limit of {max_bytes:,}"
+    return None
 
 
 def content_sha256(text_sha256: str | None, media_sha256s: list[str], url: str | None) -> str:
