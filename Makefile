@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test lint bench install clean
+.PHONY: run test fuzz lint bench install clean
 
 run: $(INSTALLED)
 	$(BIN)/redline db upgrade
@@ -24,6 +24,13 @@ test: $(INSTALLED)
 	$(BIN)/ruff format --check src tests benchmarks scripts
 	$(BIN)/mypy --strict src
 	$(BIN)/pytest
+
+# The fuzz harnesses and the API conformance run of `make test`, with many more inputs each and
+# random ones each run (REDLINE_FUZZ=long); failures are kept in .hypothesis/ and tried first next
+# time. Prints the inputs each harness ran. REDLINE_FUZZ_EXAMPLES / _API_EXAMPLES change the counts.
+fuzz: $(INSTALLED)
+	scripts/system-deps.sh test
+	REDLINE_FUZZ=long $(BIN)/pytest tests/fuzz tests/web/test_schemathesis.py
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check src tests benchmarks scripts

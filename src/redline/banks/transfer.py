@@ -142,6 +142,10 @@ def import_file(
             if isinstance(row, BadRow):
                 quarantine(row.location, row.reason, row.raw)
                 continue
+            problem = label_problem(row.labels)
+            if problem is not None:
+                quarantine(row.location, problem, row.raw)
+                continue
             try:
                 if not row.signals:
                     raise BadSignal("no signal in this entry")
@@ -164,6 +168,24 @@ def import_file(
             _touch(connection, bank_id)
         record_event(connection, actor, "bank.import", "bank", bank, detail=summary.as_dict())
     return summary
+
+
+def label_problem(labels: dict[str, str]) -> str | None:
+    """Why an entry's labels cannot be stored (None when they can): longer than their column,
+    or holding what PostgreSQL refuses in text (NUL, an unpaired surrogate). Checked per entry,
+    so one such entry is quarantined instead of failing the whole import."""
+    columns = BankEntry.__table__.c
+    for key, value in labels.items():
+        limit = getattr(columns[key].type, "length", None) if key in columns else None
+        if limit is not None and len(value) > limit:
+            return f"{key} is {len(value):,} characters, over the limit of {limit:,}"
+        if "\x00" in value:
+            return f"{key} contains NUL characters"
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return f"{key} is not valid Unicode (an unpaired surrogate)"
+    return None
 
 
 def _quarantine_insert(

@@ -46,6 +46,8 @@ def parse(value: str) -> list[Frame]:
         raise BadSignal(f"invalid vPDQ hash: not a JSON list ({error.msg})") from None
     except RecursionError:  # "[[[[...": nested past Python's recursion limit
         raise BadSignal("invalid vPDQ hash: nested too deeply") from None
+    except ValueError:  # a number of more digits than Python converts to an int
+        raise BadSignal("invalid vPDQ hash: not a JSON list (a number too long)") from None
     if not isinstance(items, list):
         raise BadSignal("invalid vPDQ hash: not a JSON list")
     frames = []

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -74,7 +75,70 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(TooLarge, _too_large)
     app.add_exception_handler(Exception, _unexpected)
+    app.openapi = _with_refusals(app.openapi)  # type: ignore[method-assign]
     return app
+
+
+# The refusals any operation can answer, whatever its route says: the handlers below and the
+# Guard give every route the same shape of error, so the API document says so once, here.
+REFUSALS: dict[int, str] = {
+    400: "Bad request (HMA's refusals, or a body that cannot be parsed)",
+    401: "No API token, or an unknown or revoked one",
+    403: "The token's scope or its user's role does not allow this",
+    404: "No such resource",
+    409: "Conflicts with the resource's current state",
+    413: "Request body too large",
+    422: "A parameter or the body is not valid",
+    429: "Too many requests: try again later",
+    503: "Service unavailable (database down, or too busy): try again later",
+}
+_AUTHENTICATED_ONLY = frozenset({401, 403})
+# Ids are 64-bit database integers: the document says so, so clients (and schemathesis's
+# boundary values) know that a larger number is refused, never stored.
+_INTEGER_FORMAT = "int64"
+_REFUSAL_SCHEMA = {
+    "type": "object",
+    "properties": {"message": {"type": "string"}},
+    "required": ["message"],
+}
+
+
+def _with_refusals(make_openapi: Callable[[], dict[str, Any]]) -> Callable[[], dict[str, Any]]:
+    """FastAPI's OpenAPI document with ``REFUSALS`` on every operation, as ``{"message": ...}``
+    (also replacing FastAPI's own 422 schema, which is not what redline answers), and every
+    integer without a format marked as 64-bit."""
+
+    def openapi() -> dict[str, Any]:
+        document = make_openapi()  # cached by FastAPI: the same dict on every call
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        if "Refusal" in schemas:
+            return document
+        schemas["Refusal"] = _REFUSAL_SCHEMA
+        refusal = {"application/json": {"schema": {"$ref": "#/components/schemas/Refusal"}}}
+        for operations in document.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                for status, description in REFUSALS.items():
+                    if status in _AUTHENTICATED_ONLY and not operation.get("security"):
+                        continue
+                    responses[str(status)] = {"description": description, "content": refusal}
+        for unused in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(unused, None)
+        _mark_integers(document)
+        return document
+
+    return openapi
+
+
+def _mark_integers(node: Any) -> None:
+    if isinstance(node, dict):
+        if node.get("type") == "integer" and "format" not in node:
+            node["format"] = _INTEGER_FORMAT
+        for value in node.values():
+            _mark_integers(value)
+    elif isinstance(node, list):
+        for value in node:
+            _mark_integers(value)
 
 
 def _api_docs(request: Request) -> Response:
