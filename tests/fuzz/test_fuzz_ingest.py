@@ -26,7 +26,7 @@ from sqlalchemy import Engine, select
 
 from redline.config import Settings
 from redline.ingest import UsageProblem
-from redline.ingest.run import IngestSummary, ingest
+from redline.ingest.run import EmptyInput, IngestSummary, ingest
 from redline.model import Item, Quarantine, Source
 from tests.fuzz.budget import executions, fuzz_settings
 from tests.fuzz.hostile import (
@@ -61,13 +61,8 @@ def ingested(
         try:
             summary = ingest(target, source, engine=engine, settings=settings, actor="fuzz",
                              format_name=fmt)  # fmt: skip
-        except UsageProblem as problem:
+        except (UsageProblem, EmptyInput) as problem:  # exit 2 and exit 1: a message, no trace
             assert str(problem)
-            return None, set()
-        except (ValueError, RecursionError) as error:
-            if not known_crash(error):
-                raise
-            executions[f"ingest {fmt}: known crash, kept in crashers/"] += 1
             return None, set()
     accounted = (summary.stored + summary.revisions + summary.duplicates + summary.quarantined
                  + summary.already_quarantined)  # fmt: skip
@@ -87,16 +82,6 @@ def ingested(
     for file, location, reason in quarantined:
         assert file and location and reason
     return summary, stored
-
-
-def known_crash(error: Exception) -> bool:
-    """The JSON parser's own limits escaping the JSON formats (jsonl, telegram-json, media-dir
-    sidecars): a number of more than 4300 digits (ValueError) or nesting deeper than its
-    recursion limit (RecursionError). Kept as xfail cases in ``test_crashers``; helper `ingest`
-    is rewriting these parsers. Remove this exemption when that work is merged."""
-    if isinstance(error, RecursionError):
-        return True
-    return "Exceeds the limit (4300 digits)" in str(error)
 
 
 def good_ids() -> set[str]:
@@ -333,19 +318,13 @@ def _media_folder(sidecar: bytes) -> dict[str, bytes]:
 @pytest.mark.parametrize(
     ("crasher", "fmt", "kept"),
     [
-        pytest.param("jsonl-huge-number.jsonl", "jsonl", {"good-0", "good-1"},
-                     marks=pytest.mark.xfail(strict=True, reason=PARSER_LIMITS)),
-        pytest.param("jsonl-deep-nesting.jsonl", "jsonl", {"good-0", "good-1"},
-                     marks=pytest.mark.xfail(strict=True, reason=PARSER_LIMITS)),
-        pytest.param("telegram-huge-number.json", "telegram-json", {"1/0"},
-                     marks=pytest.mark.xfail(strict=True, reason=PARSER_LIMITS)),
-        pytest.param("telegram-deep-nesting.json", "telegram-json", {"1/0"},
-                     marks=pytest.mark.xfail(strict=True, reason=PARSER_LIMITS)),
-        pytest.param("telegram-truncated.json", "telegram-json", {"1/0", "1/1"},
-                     marks=pytest.mark.xfail(strict=True, reason=TRUNCATED)),
+        pytest.param("jsonl-huge-number.jsonl", "jsonl", {"good-0", "good-1"}),
+        pytest.param("jsonl-deep-nesting.jsonl", "jsonl", {"good-0", "good-1"}),
+        pytest.param("telegram-huge-number.json", "telegram-json", {"1/0"}),
+        pytest.param("telegram-deep-nesting.json", "telegram-json", {"1/0"}),
+        pytest.param("telegram-truncated.json", "telegram-json", {"1/0", "1/1"}),
         pytest.param("media-dir-sidecar-huge-number.json", "media-dir",
-                     {"good-0.png", "good-1.png"},
-                     marks=pytest.mark.xfail(strict=True, reason=PARSER_LIMITS)),
+                     {"good-0.png", "good-1.png"}),
     ],
 )  # fmt: skip
 def test_crashers(

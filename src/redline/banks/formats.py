@@ -15,11 +15,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from redline import jsontext
 from redline.ingest.encoding import decode_bytes
 from redline.signals import MEDIA_SIGNALS
 
@@ -110,15 +110,9 @@ def _read_csv(data: bytes) -> Iterator[HashRow | BadRow]:
         yield HashRow(f"line {number}", raw, {row["signal_type"].strip(): signal}, labels)
 
 
-def _number(text: str) -> int | str:
-    # Python refuses to convert more digits than this into an int; JSON allows them. Such a
-    # number is no hash and no label anyone means: kept as its text, so only its entry is refused.
-    return int(text) if len(text) <= sys.get_int_max_str_digits() else text
-
-
 def _read_json(data: bytes) -> Iterator[HashRow | BadRow]:
     try:
-        document: Any = json.loads(data.decode("utf-8"), parse_int=_number)
+        document: Any = jsontext.loads(data.decode("utf-8"))
     except UnicodeDecodeError as error:
         yield BadRow(
             "whole file", f"not UTF-8 (JSON must be): bad byte at offset {error.start}", data
@@ -126,9 +120,6 @@ def _read_json(data: bytes) -> Iterator[HashRow | BadRow]:
         return
     except json.JSONDecodeError as error:
         yield BadRow("whole file", f"not valid JSON: {error.msg} at line {error.lineno}", data)
-        return
-    except RecursionError:
-        yield BadRow("whole file", "not a hash list: JSON nested too deeply to read", data)
         return
     entries = document.get("entries") if isinstance(document, dict) else document
     if not isinstance(entries, list):

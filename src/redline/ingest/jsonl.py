@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from redline import jsontext
 from redline.ingest.records import MediaFile, Read, ReadContext, Record, Rejection
 from redline.ingest.times import BadTime, parse_time
 
@@ -162,7 +163,7 @@ class Jsonl:
                     yield Rejection(display, location, reason, raw)
                     continue
                 try:
-                    obj = json.loads(line)
+                    obj = jsontext.loads(line)
                     yield record_from_object(
                         obj, base_dir=path.parent, file=display, location=location, raw=raw
                     )

@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+from redline import jsontext
 from redline.ingest.confinement import RefusedPath, input_bytes, storable_text
 from redline.ingest.jsonl import BadRecord, json_error, record_from_object
 from redline.ingest.media import MEDIA_SUFFIXES
@@ -92,7 +93,7 @@ class MediaDir:
             reference = input_bytes(sidecar.relative_to(root).as_posix())
             return Rejection(display, "whole file", f"{where}: {error}", reference)
         try:
-            obj = json.loads(raw.decode("utf-8"))
+            obj = jsontext.loads(raw.decode("utf-8"))
             record = record_from_object(
                 obj, base_dir=root, file=display, location="whole file", raw=raw
             )

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from redline import jsontext
 from redline.ingest.confinement import storable_text
 from redline.ingest.records import MediaFile, Read, ReadContext, Record, Rejection, Skipped
 from redline.ingest.times import BadTime, parse_time
@@ -34,7 +35,7 @@ _CHAT_FIELDS = ("name", "type", "id")
 _CHUNK = 1 << 20
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 _STRING_BODY = re.compile(r'[^"\\]*(?:\\.[^"\\]*)*', re.DOTALL)
-_DECODER = json.JSONDecoder()
+_DECODER = jsontext.DECODER
 _EXTRA_FIELDS = ("forwarded_from", "reply_to_message_id", "edited", "via_bot", "media_type",
                  "mime_type", "duration_seconds", "sticker_emoji", "author",
                  "saved_from")  # fmt: skip

@@ -1,0 +1,40 @@
+"""JSON written by someone else: read without letting the parser's own limits escape.
+
+Python refuses to turn a number of more than ``sys.get_int_max_str_digits()`` digits into an int
+(ValueError) and gives up on nesting deeper than its recursion limit (RecursionError); JSON allows
+both. Neither is a hash, an id or a label anyone means, so such a number is kept as its text (the
+field is then refused by whoever checks it) and too deep a nesting is a plain decoding error, which
+every reader already turns into one quarantined record instead of a stopped run.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+
+def number(text: str) -> int | str:
+    """A JSON integer as an int, or as its text when it has too many digits to convert."""
+    return int(text) if len(text) <= sys.get_int_max_str_digits() else text
+
+
+class Decoder(json.JSONDecoder):
+    """A JSON decoder whose long numbers stay text and whose deep nesting is a decode error."""
+
+    def __init__(self) -> None:
+        super().__init__(parse_int=number)
+
+    def raw_decode(self, s: str, idx: int = 0) -> tuple[Any, int]:
+        try:
+            return super().raw_decode(s, idx)
+        except RecursionError:
+            raise json.JSONDecodeError("nested too deeply", s, idx) from None
+
+
+DECODER = Decoder()
+
+
+def loads(text: str) -> Any:
+    """Parse ``text``; json.JSONDecodeError for anything that is not JSON we can hold."""
+    return DECODER.decode(text)
