@@ -225,7 +225,7 @@ def preview(me: Me, app: App, case_id: int, sha256: str) -> Response:
         path, kind = protection.media_of_case(connection, case_id, sha256)
     try:
         data = protection.protected_preview(app.settings.data_dir / path, kind)
-    except protection.NoPreview as error:
+    except (protection.NoPreview, BadSignal) as error:  # BadSignal: unreadable, or a bomb
         raise NotFound(str(error)) from None
     return Response(data, media_type="image/jpeg", headers={"cache-control": "private"})
 
