@@ -91,6 +91,17 @@ class Settings(BaseSettings):
         " are answered 503 with Retry-After. Worst-case memory is about this times"
         " max_image_pixels times 25 bytes.",
     )
+    video_hash_cpu_seconds: int = Field(
+        default=900,
+        gt=0,
+        description="CPU seconds a video's vPDQ hashing may take (in a child process); past it"
+        " the video is refused (quarantined by a scan) and the rest goes on.",
+    )
+    video_hash_memory_bytes: int = Field(
+        default=2_000_000_000,
+        gt=0,
+        description="Address space of the child process that hashes one video (RLIMIT_AS).",
+    )
     ingest_batch_size: int = Field(
         default=5000,
         gt=0,
