@@ -77,6 +77,31 @@ class Settings(BaseSettings):
         gt=0,
         description="Raw bytes kept per quarantined record; longer raw input is cut, and says so.",
     )
+    max_image_pixels: int = Field(
+        default=50_000_000,
+        gt=0,
+        description="Largest image (width x height, read from its header before decoding) that"
+        " is decoded; a larger JPEG is decoded at 1/2, 1/4 or 1/8 scale when that fits, anything"
+        " else is refused. Hashing costs about 25 bytes per pixel.",
+    )
+    hash_concurrency: int = Field(
+        default=2,
+        gt=0,
+        description="Uploads the web app hashes at once (HMA hash, look-up, bank content); more"
+        " are answered 503 with Retry-After. Worst-case memory is about this times"
+        " max_image_pixels times 25 bytes.",
+    )
+    video_hash_cpu_seconds: int = Field(
+        default=900,
+        gt=0,
+        description="CPU seconds a video's vPDQ hashing may take (in a child process); past it"
+        " the video is refused (quarantined by a scan) and the rest goes on.",
+    )
+    video_hash_memory_bytes: int = Field(
+        default=2_000_000_000,
+        gt=0,
+        description="Address space of the child process that hashes one video (RLIMIT_AS).",
+    )
     ingest_batch_size: int = Field(
         default=5000,
         gt=0,

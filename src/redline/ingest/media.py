@@ -17,6 +17,9 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
+from redline.signals.base import BadSignal
+from redline.signals.decoding import open_image
+
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff"})
 VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi", ".3gp", ".flv",
                             ".ts", ".mpg", ".mpeg", ".wmv", ".ogv"})  # fmt: skip
@@ -67,22 +70,23 @@ def _video_type(head: bytes) -> tuple[str, str] | None:
 
 def _probe_image(path: Path) -> tuple[str, int, int] | None:
     """(format, width, height) when ``path`` is a decodable image, None when not an image at all."""
-    with warnings.catch_warnings():
-        # Pillow only warns between 1x and 2x its pixel limit; redline refuses both.
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            with Image.open(path) as image:
-                fmt, (width, height) = image.format or "", image.size
-                if fmt == "JPEG":
-                    image.draft("RGB", (max(1, width // 8), max(1, height // 8)))
-                image.load()  # decodes: truncated or corrupt data fails here, not later
-                return fmt, width, height
-        except UnidentifiedImageError:
-            return None
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-            raise BadMedia(f"refused as a decompression bomb: {error}") from None
-        except (OSError, SyntaxError, ValueError, EOFError) as error:
-            raise BadMedia(f"unreadable image: {error}") from None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # open_image decides
+            with Image.open(path) as header:  # the header alone: is this an image at all?
+                fmt, (width, height) = header.format or "", header.size
+    except UnidentifiedImageError:
+        return None
+    except (Image.DecompressionBombError, OSError, SyntaxError, ValueError, EOFError):
+        pass  # an image, but a bad one: open_image says why
+    try:
+        # Decoded within the pixel budget (a JPEG at 1/8, as cheap as it gets): truncated or
+        # corrupt data fails here, not later; a bomb is refused before a pixel is allocated.
+        with open_image(path, draft=("RGB", (1, 1))) as image:
+            image.load()
+    except BadSignal as error:
+        raise BadMedia(str(error)) from None
+    return fmt, width, height
 
 
 def store_media(source: Path, data_dir: Path, max_bytes: int) -> StoredMedia:

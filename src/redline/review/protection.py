@@ -11,12 +11,13 @@ from datetime import datetime, time
 from pathlib import Path
 from typing import Final
 
-from PIL import Image, ImageFilter, ImageOps
+from PIL import ImageFilter, ImageOps
 from sqlalchemy import Connection, func, select
 
 from redline.model import AuditEvent, Case, ItemMedia, Media
 from redline.review.accounts import Reviewer
 from redline.review.errors import NotFound
+from redline.signals.decoding import open_image
 from redline.store.audit import record_event
 
 PREVIEW_SIZE: Final = 480
@@ -105,7 +106,7 @@ def protected_preview(path: Path, kind: str = "image") -> bytes:
         source = io.BytesIO(video_frame(path))
     elif kind != "image":
         raise NoPreview(f"a {kind} file has no preview")
-    with Image.open(source) as image:
+    with open_image(source) as image:
         image.thumbnail((PREVIEW_SIZE, PREVIEW_SIZE))
         grey = ImageOps.grayscale(image.convert("RGB"))
         blurred = grey.filter(ImageFilter.GaussianBlur(BLUR_RADIUS))

@@ -6,17 +6,14 @@ bit first, which is python-threatexchange's order and so every shared hash list'
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
 import pdqhash
-from PIL import Image, UnidentifiedImageError
 
 from redline.signals.base import BadSignal, Comparison, Hash, SignalType
+from redline.signals.decoding import open_image
 
 MATCH_THRESHOLD = 31  # python-threatexchange's PDQ_CONFIDENT_MATCH_THRESHOLD
 QUALITY_THRESHOLD = 50  # below this a hash is kept but never matched, as in python-threatexchange
@@ -37,26 +34,9 @@ def to_hex(bits: np.ndarray) -> str:
     return np.packbits(bits.astype(np.uint8)).tobytes().hex()
 
 
-@contextmanager
-def _decoding(path: Path) -> Iterator[Image.Image]:
-    """Open an image; BadSignal for anything that cannot be decoded, bombs included."""
-    with warnings.catch_warnings():
-        # Pillow only warns between 1x and 2x its pixel limit; redline refuses both.
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            with Image.open(path) as image:
-                yield image
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as error:
-            raise BadSignal(f"unreadable image: {error}") from None
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-            raise BadSignal(f"refused as a decompression bomb: {error}") from None
-
-
 def load_rgb(path: Path, *, draft: bool = True) -> np.ndarray:
     """An image file as an RGB uint8 array (big JPEGs drafted unless ``draft`` is False)."""
-    with _decoding(path) as image:
-        if draft and image.format == "JPEG":
-            image.draft("RGB", DRAFT_SIZE)
+    with open_image(path, draft=("RGB", DRAFT_SIZE) if draft else None) as image:
         return np.asarray(image.convert("RGB"))
 
 
@@ -67,10 +47,10 @@ def load_for_pdq(path: Path) -> np.ndarray:
     equal channels without copying: JPEG's Y uses PDQ's own luma weights (0.299, 0.587, 0.114), so
     the hash is the same (measured: 0 bits from a colour decode) and decoding costs half.
     """
-    with _decoding(path) as image:
-        if image.format != "JPEG" or image.mode not in {"RGB", "YCbCr", "L"}:
+    with open_image(path, draft=("L", DRAFT_SIZE)) as image:
+        # The draft makes an RGB or grey JPEG decode as L; anything else keeps its own mode.
+        if image.format != "JPEG" or image.mode != "L":
             return np.asarray(image.convert("RGB"))
-        image.draft("L", DRAFT_SIZE)
         luma = np.asarray(image.convert("L"))
         return np.broadcast_to(luma[..., None], (*luma.shape, 3))
 

@@ -10,13 +10,15 @@ VPDQ_INDEX_MATCH_THRESHOLD_PERCENT, so a clip cut from a banked video still matc
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-import vpdq
-
-from redline.signals import pdq
+from redline.config import get_settings
+from redline.signals import pdq, vpdq_worker
 from redline.signals.base import BadSignal, Comparison, Hash, SignalType
 
 QUALITY_THRESHOLD = 50
@@ -94,6 +96,41 @@ def match_percents(query: list[str], other: list[str]) -> tuple[float, float]:
     return matched_q * 100 / len(query), len(matched_o) * 100 / len(other)
 
 
+def hash_frames(path: Path) -> list[Frame]:
+    """The vPDQ frames of a video, computed in a child process within the settings' CPU-time
+    and memory limits (``redline.signals.vpdq_worker``); BadSignal says which limit a hostile
+    or broken file hit, or why FFmpeg could not read it."""
+    settings = get_settings()
+    cpu, memory = settings.video_hash_cpu_seconds, settings.video_hash_memory_bytes
+    command = [sys.executable, "-m", "redline.signals.vpdq_worker", str(cpu), str(memory),
+               str(path), str(SECONDS_PER_HASH)]  # fmt: skip
+    try:
+        # The wall-clock limit only catches a child that waits instead of computing.
+        done = subprocess.run(command, capture_output=True, timeout=2 * cpu + 30, check=False)
+    except subprocess.TimeoutExpired:
+        raise BadSignal(f"video hashing took over {2 * cpu + 30} seconds: refused") from None
+    said = done.stderr.decode(errors="replace")
+    # FFmpeg and vpdq report a failed allocation on stderr, and then fail in their usual way.
+    out_of_memory = any(sign in said for sign in ("Cannot allocate memory", "bad_alloc"))
+    if done.returncode == vpdq_worker.EXIT_MEMORY or (done.returncode != 0 and out_of_memory):
+        raise BadSignal(
+            f"video hashing needed more than {memory:,} bytes of memory"
+            " (REDLINE_VIDEO_HASH_MEMORY_BYTES): refused"
+        )
+    if done.returncode in {-signal.SIGXCPU, -signal.SIGKILL}:
+        raise BadSignal(
+            f"video hashing took over {cpu} CPU seconds (REDLINE_VIDEO_HASH_CPU_SECONDS): refused"
+        )
+    if done.returncode == vpdq_worker.EXIT_UNREADABLE:
+        reason = said.strip().splitlines()
+        raise BadSignal(f"unreadable video: {reason[-1] if reason else 'FFmpeg failed'}")
+    if done.returncode != 0:
+        how = f"signal {-done.returncode}" if done.returncode < 0 else f"status {done.returncode}"
+        raise BadSignal(f"unreadable video: the decoder failed ({how})")
+    return [Frame(str(h), int(q), float(t))
+            for h, q, t in (json.loads(line) for line in done.stdout.splitlines())]  # fmt: skip
+
+
 class VpdqSignal(SignalType):
     """vPDQ for videos: per-frame PDQ hashes with timestamps."""
 
@@ -110,11 +147,7 @@ class VpdqSignal(SignalType):
 
     @classmethod
     def compute(cls, path: Path) -> list[Hash]:
-        try:
-            features = vpdq.computeHash(str(path), seconds_per_hash=SECONDS_PER_HASH)
-        except Exception as error:  # vpdq raises bare Exception when FFmpeg cannot decode
-            raise BadSignal(f"unreadable video: {error}") from None
-        frames = [Frame(f.hex, int(f.quality), float(f.timestamp)) for f in features]
+        frames = hash_frames(path)
         if not frames:
             raise BadSignal("unreadable video: no frames decoded")
         good = matchable(frames)

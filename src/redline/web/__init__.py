@@ -7,8 +7,11 @@ build an app on its own database.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Annotated, cast
+from typing import Annotated, Final, cast
 
 from fastapi import Depends, Request
 from sqlalchemy import Engine
@@ -16,6 +19,30 @@ from sqlalchemy import Engine
 from redline.config import Settings
 from redline.index.store import IndexStore
 from redline.pipeline.match import Matcher
+
+RETRY_AFTER: Final = 2  # seconds: hashing an upload takes about that
+
+
+class Busy(Exception):
+    """Every hashing slot is taken: the client should retry after ``RETRY_AFTER`` seconds."""
+
+
+class HashingSlots:
+    """At most ``count`` uploads decoded and hashed at once, so memory and CPU under a flood of
+    uploads stay bounded; one more is refused (Busy, answered 503), never queued."""
+
+    def __init__(self, count: int) -> None:
+        self._free = threading.BoundedSemaphore(count)
+
+    @contextmanager
+    def taken(self) -> Iterator[None]:
+        """Hold a slot for the ``with`` block; Busy when none is free."""
+        if not self._free.acquire(blocking=False):
+            raise Busy("too many uploads being hashed: retry shortly")
+        try:
+            yield
+        finally:
+            self._free.release()
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +53,7 @@ class Services:
     engine: Engine
     indexes: IndexStore
     matcher: Matcher
+    hashing: HashingSlots
 
 
 def services(request: Request) -> Services:
@@ -35,4 +63,4 @@ def services(request: Request) -> Services:
 
 App = Annotated[Services, Depends(services)]
 
-__all__ = ["App", "Services", "services"]
+__all__ = ["RETRY_AFTER", "App", "Busy", "HashingSlots", "Services", "services"]

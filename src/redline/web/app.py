@@ -31,10 +31,11 @@ from redline.index.store import IndexStore
 from redline.pipeline.match import Matcher
 from redline.review.errors import ReviewError
 from redline.store import ensure_schema, make_engine
-from redline.web import Services
+from redline.web import HashingSlots, Services
 from redline.web.api import router as api_router
 from redline.web.auth import NotSignedIn, Visitor, visitor
 from redline.web.hma import router as hma_router
+from redline.web.hma.payloads import FORM_OVERHEAD
 from redline.web.security import Guard, TooLarge
 from redline.web.ui import router as ui_router
 from redline.web.ui.render import HERE as UI_DIR
@@ -49,7 +50,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = make_engine(settings.database_url)
     ensure_schema(engine)
     indexes = IndexStore(engine, settings.data_dir)
-    services = Services(settings, engine, indexes, Matcher(engine, indexes))
+    services = Services(settings, engine, indexes, Matcher(engine, indexes),
+                        HashingSlots(settings.hash_concurrency))  # fmt: skip
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -66,8 +68,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ui_router)
     app.add_api_route("/api/docs", _api_docs, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=UI_DIR / "static"), name="static")
-    app.add_middleware(Guard, max_body=settings.max_form_bytes,
-                       max_upload=settings.max_upload_bytes, upload_paths=("/import",))  # fmt: skip
+    limits = {"form": settings.max_form_bytes, "upload": settings.max_upload_bytes,
+              "media": settings.max_media_bytes + FORM_OVERHEAD}  # fmt: skip
+    app.add_middleware(Guard, limits=limits)
     for unavailable in (OperationalError, InterfaceError):
         app.add_exception_handler(unavailable, _database_unavailable)
     app.add_exception_handler(ReviewError, _refused)

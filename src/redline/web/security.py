@@ -2,13 +2,21 @@
 
 The Content-Security-Policy allows no inline script and nothing from other origins: whatever an
 item's text or an account name contains, the browser will not run it (templates escape it too;
-this is the second wall). Bodies beyond the limit get 413 before a handler reads them.
+this is the second wall).
+
+Body limits are declared per route (``openapi_extra=body_limit("media")``, so the API's
+description shows them too); a route that declares none takes forms only (``max_form_bytes``).
+The limit is looked up when the handler first reads the body, after routing: an unknown path
+answers 404 without a byte of its body read, and a declared length over the route's limit is
+refused with 413 before any is.
 """
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Mapping
+from typing import Any, Final, Literal
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CSP: Final = (
@@ -24,42 +32,57 @@ HEADERS: Final = [
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
 _TOO_LARGE: Final = b'{"message":"request body too large"}'
+BODY_LIMIT: Final = "x-body-limit"
+# form: console forms and JSON; upload: hash lists (bank imports); media: one photo or video.
+BodyKind = Literal["form", "upload", "media"]
 
 
-class TooLarge(Exception):
-    """The body went past the limit while streaming in."""
+def body_limit(kind: BodyKind) -> dict[str, Any]:
+    """A route's body-limit declaration, passed as its ``openapi_extra``."""
+    return {BODY_LIMIT: kind}
+
+
+def declared_kind(scope: Scope) -> str:
+    """The body kind the matched route declares; ``form`` when it declares none."""
+    extra = getattr(scope.get("route"), "openapi_extra", None) or {}
+    return str(extra.get(BODY_LIMIT, "form"))
+
+
+class TooLarge(HTTPException):
+    """The body is over its route's limit (declared, or found while streaming in).
+
+    An HTTPException, so frameworks that turn a failing body read into 400 pass it on as 413.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(413, "request body too large")
 
 
 class Guard:
     """Adds the security headers to every response and refuses oversized bodies with 413.
 
-    ``upload_paths`` (path suffixes) get ``max_upload`` instead of ``max_body``: bank imports
-    carry hash lists, forms carry a note.
+    ``limits`` maps each body kind (``body_limit``) to its largest size in bytes.
     """
 
-    def __init__(
-        self, app: ASGIApp, max_body: int, max_upload: int, upload_paths: tuple[str, ...]
-    ) -> None:
+    def __init__(self, app: ASGIApp, limits: Mapping[str, int]) -> None:
         self.app = app
-        self.max_body = max_body
-        self.max_upload = max_upload
-        self.upload_paths = upload_paths
+        self.limits = dict(limits)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path: str = scope["path"]
-        limit = self.max_upload if path.endswith(self.upload_paths) else self.max_body
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            await _refuse(send)
-            return
+        limit: int | None = None
         received = 0
         started = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal limit, received
+            if limit is None:  # the first read: routing is done, the route is in the scope
+                limit = self.limits[declared_kind(scope)]
+                declared = dict(scope["headers"]).get(b"content-length")
+                if declared is not None and (not declared.isdigit() or int(declared) > limit):
+                    raise TooLarge
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))

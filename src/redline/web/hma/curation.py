@@ -12,12 +12,9 @@ from __future__ import annotations
 import json
 import re
 import time
-import warnings
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
-from PIL import Image
 
 from redline.banks import (
     BankExists,
@@ -39,11 +36,13 @@ from redline.banks import (
 )
 from redline.banks.manage import BANK_NAME
 from redline.signals import BadSignal
+from redline.signals.decoding import ImageTooLarge, open_image
 from redline.web import Services, services
 from redline.web.hma.errors import HmaError, HmaRoute, abort
 from redline.web.hma.matching import NO_FETCH, upload_signal_types
 from redline.web.hma.payloads import FormBody, JsonBody, Upload, saved_upload, without_paths
 from redline.web.hma.signals import SIGNAL_TYPES
+from redline.web.security import body_limit
 
 ACTOR = "api:hma"
 HMA_BANK_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
@@ -159,19 +158,6 @@ def _disable_until_ts(value: Any) -> int:
     return stamp
 
 
-def _is_image(path: Path) -> bool:
-    """Whether the file is an image by its header (a bomb is an image: add_media refuses it)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        try:
-            with Image.open(path):
-                return True
-        except Image.DecompressionBombError:
-            return True
-        except (OSError, ValueError, SyntaxError, EOFError):
-            return False
-
-
 # --- banks ----------------------------------------------------------------------------------------
 
 
@@ -278,7 +264,7 @@ def _entry(app: Services, bank_name: str, content_id: str) -> EntryInfo:
     return entry
 
 
-@router.post("/c/bank/{bank_name}/signal")
+@router.post("/c/bank/{bank_name}/signal", openapi_extra=body_limit("upload"))
 def bank_add_signals(app: App, bank_name: str, body: JsonBody) -> dict[str, Any]:
     """Add content by its hashes: ``{"pdq": "...", "note"?: "..."}`` -> ``{"id", "signals"}``."""
     _bank(app, bank_name)
@@ -304,14 +290,22 @@ def bank_add_signals(app: App, bank_name: str, body: JsonBody) -> dict[str, Any]
 def _check_content_type(upload: Upload) -> None:
     # The form field says what the file is, and HMA hashes it as that; redline looks at the
     # bytes, so a file in the wrong field is refused rather than banked as something else.
-    image = _is_image(upload.path)
+    try:
+        with open_image(upload.path):
+            image = True
+    except ImageTooLarge as error:
+        if upload.content_type == "photo":
+            abort(422, f"Invalid photo: {error}")
+        image = True
+    except BadSignal:
+        image = False
     if upload.content_type == "photo" and not image:
         abort(400, "Invalid photo: unreadable image (not an image format redline reads)")
     if upload.content_type == "video" and image:
         abort(400, "Invalid video: the file is an image; upload it in the `photo` field")
 
 
-@router.post("/c/bank/{bank_name}/content")
+@router.post("/c/bank/{bank_name}/content", openapi_extra=body_limit("media"))
 def bank_add_content(
     app: App,
     bank_name: str,
@@ -331,16 +325,17 @@ def bank_add_content(
         kinds = upload_signal_types(upload.content_type, types)
         _check_content_type(upload)
         try:
-            entry = add_media(
-                app.engine,
-                app.settings.data_dir,
-                bank_name,
-                upload.path,
-                actor=ACTOR,
-                max_bytes=app.settings.max_media_bytes,
-                note=note,
-                provenance={"hma_metadata": metadata} if metadata else None,
-            )
+            with app.hashing.taken():
+                entry = add_media(
+                    app.engine,
+                    app.settings.data_dir,
+                    bank_name,
+                    upload.path,
+                    actor=ACTOR,
+                    max_bytes=app.settings.max_media_bytes,
+                    note=note,
+                    provenance={"hma_metadata": metadata} if metadata else None,
+                )
         except BadSignal as error:
             abort(400, f"Invalid {upload.content_type}: {without_paths(str(error))}")
     signals = _signals(entry)

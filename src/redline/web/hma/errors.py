@@ -2,7 +2,9 @@
 
 Endpoints call ``abort(status, message)``; ``HmaRoute`` turns that, FastAPI's own validation
 errors, and redline's domain refusals that slip past an endpoint's checks (a bank deleted between
-two statements) into that shape, so no bad input reaches the app's 500 handler.
+two statements) into that shape, so no bad input reaches the app's 500 handler. An image over
+the pixel budget is 422, a body over its limit 413, and every hashing slot taken 503 with
+``Retry-After``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,11 @@ from fastapi.routing import APIRoute
 
 from redline.banks import BankExists, UnknownBank, UnknownEntry
 from redline.signals import BadSignal
+from redline.signals.decoding import ImageTooLarge
+from redline.web import RETRY_AFTER, Busy
+from redline.web.security import TooLarge
+
+TOO_LARGE = "Content too large"
 
 
 class HmaError(Exception):
@@ -64,6 +71,14 @@ class HmaRoute(APIRoute):
                 return error_response(404, str(error))
             except BankExists as error:
                 return error_response(403, str(error))
+            except TooLarge:
+                return error_response(413, TOO_LARGE)
+            except Busy as error:
+                busy = error_response(503, str(error))
+                busy.headers["retry-after"] = str(RETRY_AFTER)
+                return busy
+            except ImageTooLarge as error:
+                return error_response(422, str(error))
             except BadSignal as error:
                 return error_response(400, str(error))
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from redline.signals.pdq import QUALITY_THRESHOLD
+from redline.web import App
 from redline.web.hma.errors import HmaRoute, abort
 from redline.web.hma.matching import NO_FETCH, hash_uploaded
 from redline.web.hma.payloads import FormBody
+from redline.web.security import body_limit
 
 router = APIRouter(route_class=HmaRoute, tags=["HMA hashing"])
 
@@ -23,12 +25,12 @@ def hash_url() -> dict[str, str]:
     abort(400, NO_FETCH.format(route="/h/hash"))
 
 
-@router.post("/h/hash")
-def hash_post(form: FormBody, types: str | None = None) -> dict[str, str]:
+@router.post("/h/hash", openapi_extra=body_limit("media"))
+def hash_post(app: App, form: FormBody, types: str | None = None) -> dict[str, str]:
     """The hashes of an uploaded file: ``{"pdq": "..."}`` for a photo, ``video_md5`` and
     ``vpdq`` for a video. As in HMA, a photo too plain to match on (PDQ quality under 50)
     hashes as ``""``."""
-    hashes = hash_uploaded(form, types)
+    hashes = hash_uploaded(app, form, types)
     return {
         kind.name: ("" if kind.name == "pdq" and (h.quality or 0) < QUALITY_THRESHOLD else h.value)
         for kind, h in hashes

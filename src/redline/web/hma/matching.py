@@ -19,11 +19,13 @@ from fastapi import APIRouter, Depends
 from redline.banks import list_banks
 from redline.index.store import INDEXED_TYPES
 from redline.signals import BadSignal, Hash
+from redline.signals.decoding import ImageTooLarge
 from redline.signals.pdq import QUALITY_THRESHOLD
 from redline.web import Services, services
 from redline.web.hma.errors import HmaRoute, abort
 from redline.web.hma.payloads import FormBody, JsonBody, saved_upload, without_paths
 from redline.web.hma.signals import SIGNAL_TYPES, HmaSignalType, for_content_type, hash_upload
+from redline.web.security import body_limit
 
 NO_FETCH = (
     "redline does not fetch URLs: POST the file as multipart/form-data to {route},"
@@ -63,13 +65,19 @@ def upload_signal_types(content_type: str, types: str | None) -> list[HmaSignalT
         abort(400, str(error))
 
 
-def hash_uploaded(form: FormBody, types: str | None) -> list[tuple[HmaSignalType, Hash]]:
-    """Save the upload, choose its signal types (HMA's ``types=``) and hash it; 400 in HMA's
-    words when the file cannot be hashed."""
+def hash_uploaded(
+    app: Services, form: FormBody, types: str | None
+) -> list[tuple[HmaSignalType, Hash]]:
+    """Save the upload, choose its signal types (HMA's ``types=``) and hash it in one of the
+    app's hashing slots; 400 in HMA's words when the file cannot be hashed, 422 when it is an
+    image over the pixel budget, 503 when every slot is taken."""
     with saved_upload(form) as upload:
         kinds = upload_signal_types(upload.content_type, types)
         try:
-            return hash_upload(upload.path, kinds)
+            with app.hashing.taken():
+                return hash_upload(upload.path, kinds)
+        except ImageTooLarge as error:
+            abort(422, f"invalid signal: {without_paths(str(error))}")
         except BadSignal as error:
             abort(400, f"invalid signal: {without_paths(str(error))}")
 
@@ -144,7 +152,7 @@ def lookup_get(
     )
 
 
-@router.post("/m/lookup")
+@router.post("/m/lookup", openapi_extra=body_limit("media"))
 def lookup_post(
     app: App,
     form: FormBody,
@@ -154,7 +162,7 @@ def lookup_post(
     types: str | None = None,
 ) -> dict[str, MatchesByBank]:
     """Matches of an uploaded photo or video, by signal type then bank."""
-    hashes = hash_uploaded(form, types)
+    hashes = hash_uploaded(app, form, types)
     response: dict[str, MatchesByBank] = {}
     for kind, computed in hashes:
         if kind.name == "pdq" and (computed.quality or 0) < QUALITY_THRESHOLD:
@@ -231,7 +239,7 @@ def index_status(app: App, signal_type: str | None = None) -> dict[str, dict[str
     return status
 
 
-@router.post("/m/compare")
+@router.post("/m/compare", openapi_extra=body_limit("upload"))
 def compare(body: JsonBody) -> dict[str, list[Any]]:
     """Compare pairs of hashes: ``{"pdq": [a, b]}`` -> ``{"pdq": [true, {"distance": 9}]}``."""
     if not isinstance(body, dict):

@@ -24,10 +24,9 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from redline.web import Services, services
-from redline.web.hma.errors import abort
+from redline.web.hma.errors import TOO_LARGE, abort
 
 CONTENT_TYPES = ("photo", "video")
-TOO_LARGE = "Content too large"
 MISSING_UPLOAD = "Missing multipart/form-data file upload"
 # Beside the file, a form carries part headers, boundaries and small fields (metadata, note).
 FORM_OVERHEAD = 1 << 20

@@ -6,14 +6,16 @@ import tempfile
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import UploadFile
 
 from redline.banks import manage, transfer
 from redline.review.errors import Conflict, Invalid, NotFound
 from redline.signals import BadSignal
 from redline.web import App
 from redline.web.auth import Checked, Me
+from redline.web.security import body_limit
 from redline.web.ui.render import page
 
 router = APIRouter()
@@ -85,12 +87,15 @@ def set_entry(me: Checked, app: App, name: str, entry_id: int, state: str) -> Re
     return RedirectResponse(f"/banks/{name}", status_code=303)
 
 
-@router.post("/banks/{name}/import", include_in_schema=False)
-async def import_list(
-    me: Checked, app: App, name: str, file: Annotated[UploadFile, File()]
-) -> Response:
+@router.post("/banks/{name}/import", include_in_schema=False, openapi_extra=body_limit("upload"))
+async def import_list(me: Checked, app: App, name: str, request: Request) -> Response:
     """Import a hash list (ThreatExchange CSV, HMA JSON or plain) into the bank."""
     me.reviewer.require("bank.edit")
+    # Read here, after the sign-in, CSRF and role checks: a File parameter would have the body
+    # parsed before any of them, so anyone could make the server take in the upload limit.
+    file = (await request.form()).get("file")
+    if not isinstance(file, UploadFile):
+        raise Invalid("choose a hash list file to import")
     data = await file.read()
     if not data:
         raise Invalid("the uploaded file is empty")

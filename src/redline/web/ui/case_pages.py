@@ -19,6 +19,7 @@ from redline.signals import BadSignal
 from redline.store.audit import record_event
 from redline.web import App, Services
 from redline.web.auth import Checked, Me, Visitor
+from redline.web.media import media_response
 from redline.web.ui.render import page
 
 router = APIRouter()
@@ -225,7 +226,7 @@ def preview(me: Me, app: App, case_id: int, sha256: str) -> Response:
         path, kind = protection.media_of_case(connection, case_id, sha256)
     try:
         data = protection.protected_preview(app.settings.data_dir / path, kind)
-    except protection.NoPreview as error:
+    except (protection.NoPreview, BadSignal) as error:  # BadSignal: unreadable, or a bomb
         raise NotFound(str(error)) from None
     return Response(data, media_type="image/jpeg", headers={"cache-control": "private"})
 
@@ -238,13 +239,10 @@ def full(me: Me, app: App, case_id: int, sha256: str) -> Response:
     now = utcnow()
     with app.engine.begin() as connection:
         path, _kind = protection.media_of_case(connection, case_id, sha256)
-        mime = connection.scalar(select(Media.mime).where(Media.sha256 == sha256))
         granted = _granted(connection, me, sha256, now)
     if not granted:
         raise Forbidden("reveal the media first (the reveal is recorded)")
-    data = (app.settings.data_dir / path).read_bytes()
-    return Response(data, media_type=mime or "application/octet-stream",
-                    headers={"cache-control": "no-store"})  # fmt: skip
+    return media_response((app.settings.data_dir / path).read_bytes(), f"{sha256}.bin")
 
 
 @router.post("/cases/{case_id}/bank", include_in_schema=False)
