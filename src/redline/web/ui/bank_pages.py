@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from redline.banks import manage, transfer
 from redline.review.errors import Conflict, Invalid, NotFound
 from redline.signals import BadSignal
-from redline.web import App
+from redline.web import App, RowId
 from redline.web.auth import Checked, Me
 from redline.web.ui.render import page
 
@@ -70,7 +70,7 @@ def bank_page(
 
 
 @router.post("/banks/{name}/entries/{entry_id}/{state}", include_in_schema=False)
-def set_entry(me: Checked, app: App, name: str, entry_id: int, state: str) -> RedirectResponse:
+def set_entry(me: Checked, app: App, name: str, entry_id: RowId, state: str) -> RedirectResponse:
     """Disable or enable one entry (a disabled entry no longer matches)."""
     me.reviewer.require("bank.edit")
     if state not in {"disable", "enable"}:
