@@ -104,6 +104,13 @@ def test_no_id_out_of_range_is_a_server_error(desk: Desk, signed_in: bool) -> No
     if signed_in:  # past the sign-in and role checks, the id itself is refused
         for route, statuses in answers.items():
             assert statuses <= {404, 422}, (route, statuses)
+    # The HMA API's content ids are strings (as in HMA) and checked against the same range.
+    for bad in BAD_IDS:
+        for method in ("GET", "PUT", "DELETE"):
+            response = client.request(method, f"/hma/c/bank/nobank/content/{bad}",
+                                      headers=headers, json={} if method == "PUT" else None)  # fmt: skip
+            assert response.status_code in ({404} if signed_in else {401, 403, 404}), (
+                method, bad, response.status_code)  # fmt: skip
 
 
 @pytest.mark.parametrize("bad", BAD_IDS)
