@@ -84,8 +84,9 @@ def _as_stored(document: dict[str, Any] | None) -> dict[str, Any] | None:
     return stored
 
 
-def _lock_head(connection: Connection) -> tuple[int | None, str, int]:
-    """The chain's head, locked until the caller's transaction ends.
+def _lock_head(connection: Connection) -> tuple[str, int]:
+    """The chain head's hash and the newest event id, the head locked until the caller's
+    transaction ends.
 
     Writing the row (to itself) before reading it takes its lock: PostgreSQL's row lock, SQLite's
     database write lock. A second writer waits here and then reads the head the first one left.
@@ -93,22 +94,25 @@ def _lock_head(connection: Connection) -> tuple[int | None, str, int]:
     lock = (
         update(AuditChainHead).where(AuditChainHead.id == HEAD_ROW)
         .values(events=AuditChainHead.events)
-        .returning(AuditChainHead.event_id, AuditChainHead.sha256, AuditChainHead.events)
+        .returning(AuditChainHead.sha256)
     )  # fmt: skip
     head = connection.execute(lock).first()
     if head is None:  # an emptied table (tests truncate every table): start from the newest event
-        newest = connection.execute(
+        last = connection.execute(
             select(AuditEvent.__table__).order_by(AuditEvent.id.desc()).limit(1)
         ).first()
         count = connection.scalar(select(func.count()).select_from(AuditEvent)) or 0
         seed = {"id": HEAD_ROW, "event_id": None, "sha256": GENESIS, "events": count}
-        if newest is not None:
-            seed.update(event_id=newest.id, sha256=event_sha256(dict(newest._mapping)))
+        if last is not None:
+            seed.update(event_id=last.id, sha256=event_sha256(dict(last._mapping)))
         dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
         # Two writers may both find it missing: the second one's insert does nothing.
         connection.execute(dialect.insert(AuditChainHead).values(seed).on_conflict_do_nothing())
         head = connection.execute(lock).one()
-    return head.event_id, head.sha256, head.events
+    # A statement of its own, after the lock: PostgreSQL would evaluate a subquery of the UPDATE
+    # above with the snapshot taken before it waited, missing the previous writer's event.
+    newest = connection.scalar(select(func.max(AuditEvent.id))) or 0
+    return head.sha256, int(newest)
 
 
 def record_event(
@@ -133,8 +137,8 @@ def append_events(connection: Connection, events: Sequence[Mapping[str, Any]]) -
     """Append ``events`` in order (each: actor, action, and optionally at, subject_type,
     subject_id, before, after, detail), chained after the newest, in the caller's transaction.
     An event without ``at`` happened now."""
-    _, previous, _ = _lock_head(connection)
-    first = (connection.scalar(select(func.max(AuditEvent.id))) or 0) + 1
+    previous, newest = _lock_head(connection)
+    first = newest + 1
     rows = []
     for number, given in enumerate(events, start=first):
         event = {
