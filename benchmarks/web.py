@@ -80,7 +80,7 @@ from redline.model.base import utcnow
 from redline.review import accounts, decisions, protection, queue
 from redline.review.casefile import case_file
 from redline.review.taxonomy import CATEGORIES
-from redline.store import ensure_schema, make_engine
+from redline.store import audit, ensure_schema, make_engine
 from redline.store.audit import record_event
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -308,7 +308,9 @@ def bulk_load(engine: Engine, dataset: Dataset) -> dict[str, int]:
             counts[table.name] = len(rows)
             if not rows:
                 continue
-            if postgres:
+            if table is AuditEvent.__table__:  # appended to the hash chain, as redline writes them
+                audit.append_events(connection, rows)
+            elif postgres:
                 copy_rows(connection, table, rows)
             else:
                 for start in range(0, len(rows), 20_000):

@@ -9,7 +9,6 @@ finds the URL gone after it was sent marks it removed, which gives the time to r
 from __future__ import annotations
 
 import contextlib
-import csv
 import io
 import re
 from datetime import datetime
@@ -32,6 +31,7 @@ from redline.model import (
 )
 from redline.review.errors import Conflict, Invalid, NotFound
 from redline.signals import url as url_signal
+from redline.spreadsheet import SpreadsheetSafeWriter
 from redline.store.audit import record_event
 
 CHANNELS: Final = ("email", "web_form", "api")
@@ -272,7 +272,7 @@ def record_check(
 def evidence_csv(referrals: list[dict[str, Any]]) -> str:
     """Evidence packages as CSV, one row per referral."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = SpreadsheetSafeWriter(out)
     columns = ["referral", "status", "service", "url", "canonical_url", "category", "reason",
                "found_at", "confirmed_at", "text_sha256", "media_sha256",
                "preserved_copy"]  # fmt: skip

@@ -22,6 +22,7 @@ from typing import Any
 from redline import jsontext
 from redline.ingest.encoding import decode_bytes
 from redline.signals import MEDIA_SIGNALS
+from redline.spreadsheet import SpreadsheetSafeWriter, unquote_cell
 
 CSV_COLUMNS = ("signal_type", "signal", "category", "tags", "source_org", "added_at", "note")
 _LABELS = ("category", "tags", "source_org", "note", "added_at")
@@ -104,7 +105,8 @@ def _read_csv(data: bytes) -> Iterator[HashRow | BadRow]:
             )
             continue
         signal = (row.get("signal") or row.get("signal_str") or "").strip()
-        labels = {k: row[k].strip() for k in _LABELS if row.get(k, "").strip()}
+        # Labels come back from redline's own export quoted against spreadsheet formulas.
+        labels = {k: unquote_cell(row[k].strip()) for k in _LABELS if row.get(k, "").strip()}
         if row.get("collab", "").strip() and "source_org" not in labels:
             labels["source_org"] = row["collab"].strip()
         yield HashRow(f"line {number}", raw, {row["signal_type"].strip(): signal}, labels)
@@ -147,11 +149,9 @@ def _read_json(data: bytes) -> Iterator[HashRow | BadRow]:
 
 
 def write_csv(rows: list[dict[str, Any]]) -> bytes:
-    """Rows (``CSV_COLUMNS`` keys) as CSV bytes."""
+    """Rows (``CSV_COLUMNS`` keys) as CSV bytes, labels safe to open in a spreadsheet."""
     out = io.StringIO()
-    writer = csv.DictWriter(
-        out, fieldnames=list(CSV_COLUMNS), extrasaction="ignore", lineterminator="\n"
-    )
-    writer.writeheader()
-    writer.writerows(rows)
+    writer = SpreadsheetSafeWriter(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    writer.writerows([row.get(column) for column in CSV_COLUMNS] for row in rows)
     return out.getvalue().encode("utf-8")

@@ -4,7 +4,6 @@ or PDF (the HTML rendered by WeasyPrint, no browser needed)."""
 from __future__ import annotations
 
 import base64
-import csv
 import io
 import json
 from pathlib import Path
@@ -15,6 +14,8 @@ import matplotlib
 matplotlib.use("Agg")  # files only: no display on a server
 import matplotlib.pyplot as plt
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from redline.spreadsheet import SpreadsheetSafeWriter
 
 FORMATS: Final = ("json", "csv", "html", "pdf")
 
@@ -75,7 +76,7 @@ def render(figures: dict[str, Any], fmt: str) -> bytes:
         return json.dumps(figures, indent=2, ensure_ascii=False).encode()
     if fmt == "csv":
         out = io.StringIO()
-        writer = csv.writer(out)
+        writer = SpreadsheetSafeWriter(out)
         writer.writerow(["section", "key", "value"])
         for section, value in figures.items():
             if isinstance(value, dict):

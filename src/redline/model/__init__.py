@@ -11,7 +11,7 @@ from redline.model.actions import (
     RemovalOrderUrl,
     UrlCheck,
 )
-from redline.model.audit import AuditEvent
+from redline.model.audit import AuditChainHead, AuditEvent
 from redline.model.banks import Bank, BankEntry, BankSignal, Counter
 from redline.model.base import Base, utcnow
 from redline.model.content import Item, ItemMedia, Media, Quarantine, Signal, Source, TextBody
@@ -20,6 +20,7 @@ from redline.model.review import ApiToken, Decision, User, UserSession
 
 __all__ = [
     "ApiToken",
+    "AuditChainHead",
     "AuditEvent",
     "Bank",
     "BankEntry",

@@ -1,11 +1,15 @@
-"""The audit trail: an append-only record of who did what, when, and what changed."""
+"""The audit trail: an append-only record of who did what, when, and what changed.
+
+Each event carries the SHA-256 of the event before it, so altering, deleting or inserting an
+event breaks the chain (``redline.store.audit`` defines the hashed form and checks it).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, String, Text
+from sqlalchemy import BigInteger, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from redline.model.base import Base, BigId, utcnow
@@ -30,3 +34,19 @@ class AuditEvent(Base):
     before: Mapped[dict[str, Any] | None]
     after: Mapped[dict[str, Any] | None]
     detail: Mapped[dict[str, Any] | None]
+    # The hash of the previous event (64 zeros for the first) and of this one.
+    prev_sha256: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(String(64))
+
+
+class AuditChainHead(Base):
+    """The newest event of the audit trail, in one row. Every append locks this row first, so
+    two writers never chain off the same event; ``audit verify`` checks the trail ends here, which
+    also catches the newest events being deleted."""
+
+    __tablename__ = "audit_chain"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    event_id: Mapped[int | None] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    events: Mapped[int] = mapped_column(BigInteger)

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated, Final, cast
 
+from annotated_types import Ge, Le
 from fastapi import Depends, Request
 from sqlalchemy import Engine
 
@@ -63,4 +64,19 @@ def services(request: Request) -> Services:
 
 App = Annotated[Services, Depends(services)]
 
-__all__ = ["RETRY_AFTER", "App", "Busy", "HashingSlots", "Services", "services"]
+# A row's id as a path, query, form or body parameter. Ids are 64-bit on PostgreSQL and SQLite,
+# so a bigger number (or zero, or a negative one) cannot name a row: refused with 422 before it
+# reaches the database driver, which would overflow converting it (a 500).
+LARGEST_ROW_ID = 2**63 - 1
+RowId = Annotated[int, Ge(1), Le(LARGEST_ROW_ID)]
+
+__all__ = [
+    "LARGEST_ROW_ID",
+    "RETRY_AFTER",
+    "App",
+    "Busy",
+    "HashingSlots",
+    "RowId",
+    "Services",
+    "services",
+]

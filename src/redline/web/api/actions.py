@@ -12,7 +12,7 @@ from redline.actions import complaints, orders, preservation, preserved, referra
 from redline.model.base import utcnow
 from redline.review.accounts import Reviewer
 from redline.review.casefile import jsonable
-from redline.web import App
+from redline.web import App, RowId
 from redline.web.auth import api_user
 
 router = APIRouter(tags=["actions"])
@@ -85,7 +85,7 @@ def register_order(me: ActionsWrite, app: App, body: OrderIn) -> dict[str, Any]:
 
 
 @router.get("/orders/{order_id}", summary="One removal order")
-def get_order(me: ActionsRead, app: App, order_id: int) -> dict[str, Any]:
+def get_order(me: ActionsRead, app: App, order_id: RowId) -> dict[str, Any]:
     """The order, its URLs and what was done, with the countdown."""
     me.require("action.view")
     with app.engine.connect() as connection:
@@ -93,7 +93,7 @@ def get_order(me: ActionsRead, app: App, order_id: int) -> dict[str, Any]:
 
 
 @router.post("/orders/{order_id}/steps", summary="Record what was done about a URL")
-def order_step(me: ActionsWrite, app: App, order_id: int, body: OrderStep) -> dict[str, Any]:
+def order_step(me: ActionsWrite, app: App, order_id: RowId, body: OrderStep) -> dict[str, Any]:
     """Either ``action`` (removed, disabled) or ``not_executed_reason``."""
     me.require("action.manage")
     now = utcnow()
@@ -118,7 +118,7 @@ def list_referrals(
 
 
 @router.post("/cases/{case_id}/referrals", status_code=201, summary="Refer a confirmed case")
-def create_referrals(me: ActionsWrite, app: App, case_id: int) -> dict[str, Any]:
+def create_referrals(me: ActionsWrite, app: App, case_id: RowId) -> dict[str, Any]:
     """A draft referral per URL of a case confirmed as violating."""
     me.require("action.manage")
     with app.engine.begin() as connection:
@@ -127,7 +127,9 @@ def create_referrals(me: ActionsWrite, app: App, case_id: int) -> dict[str, Any]
 
 
 @router.post("/referrals/{referral_id}/status", summary="Move a referral on")
-def referral_status(me: ActionsWrite, app: App, referral_id: int, body: StatusIn) -> dict[str, Any]:
+def referral_status(
+    me: ActionsWrite, app: App, referral_id: RowId, body: StatusIn
+) -> dict[str, Any]:
     """sent, acknowledged, removed, rejected or no_response; 409 for a step back."""
     me.require("action.manage")
     with app.engine.begin() as connection:
@@ -143,7 +145,7 @@ def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
 class ComplaintIn(BaseModel):
     """A complaint received by another channel (letter, e-mail), registered by the team."""
 
-    decision_id: int
+    decision_id: RowId
     text: str = Field(max_length=10_000)
     contact: str | None = Field(None, max_length=500)
     received_at: str | None = Field(None, max_length=40, description="default: now")
@@ -178,7 +180,7 @@ def file_complaint(me: ActionsWrite, app: App, body: ComplaintIn) -> dict[str, A
 
 @router.post("/complaints/{complaint_id}/decision", summary="Decide on a complaint")
 def decide_complaint(
-    me: ActionsWrite, app: App, complaint_id: int, body: ComplaintDecisionIn
+    me: ActionsWrite, app: App, complaint_id: RowId, body: ComplaintDecisionIn
 ) -> dict[str, Any]:
     """Upheld reinstates the content; 409 if decided already."""
     me.require("action.manage")
@@ -219,7 +221,7 @@ def list_preservations(
 
 
 @router.post("/items/{item_id}/hold", summary="Keep a preserved item longer")
-def hold_item(me: ActionsWrite, app: App, item_id: int, body: HoldIn) -> dict[str, Any]:
+def hold_item(me: ActionsWrite, app: App, item_id: RowId, body: HoldIn) -> dict[str, Any]:
     """404 for an item that is not preserved, 409 once purged, 422 for a time without its
     offset, one not after the current end of preservation, or an empty reason."""
     me.require("action.manage")
@@ -230,7 +232,7 @@ def hold_item(me: ActionsWrite, app: App, item_id: int, body: HoldIn) -> dict[st
 
 
 @router.post("/cases/{case_id}/take-down", summary="Take down a confirmed case's item")
-def take_down_case(me: ActionsWrite, app: App, case_id: int, body: TakeDownIn) -> dict[str, Any]:
+def take_down_case(me: ActionsWrite, app: App, case_id: RowId, body: TakeDownIn) -> dict[str, Any]:
     """Remove or disable the item of a case whose final decision is violating, and preserve it;
     409, changing nothing, for a case not (or no longer) confirmed or an item already down."""
     me.require("action.manage")
@@ -263,7 +265,7 @@ def list_notices(
 
 
 @router.post("/notices/{notice_id}/sent", summary="Record that a notice was delivered")
-def notice_sent(me: ActionsWrite, app: App, notice_id: int) -> dict[str, Any]:
+def notice_sent(me: ActionsWrite, app: App, notice_id: RowId) -> dict[str, Any]:
     """The audit keeps the text as delivered; 409 for a withheld notice or one sent already."""
     me.require("action.manage")
     from redline.actions import notices

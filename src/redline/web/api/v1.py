@@ -21,7 +21,7 @@ from redline.review.casefile import case_file
 from redline.review.errors import Conflict, Invalid, NotFound
 from redline.store.audit import record_event
 from redline.store.matches import list_matches
-from redline.web import App
+from redline.web import App, RowId
 from redline.web.auth import api_user
 
 router = APIRouter(tags=["review"])
@@ -73,7 +73,7 @@ def cases(
 
 
 @router.get("/cases/{case_id}", summary="One case with its item, signals and history")
-def case(me: CasesRead, app: App, case_id: int) -> dict[str, Any]:
+def case(me: CasesRead, app: App, case_id: RowId) -> dict[str, Any]:
     """Everything the case page shows, as data (the view is audited)."""
     with app.engine.begin() as connection:
         found = case_file(connection, me, case_id)
@@ -83,7 +83,7 @@ def case(me: CasesRead, app: App, case_id: int) -> dict[str, Any]:
 
 
 @router.post("/cases/{case_id}/claim", summary="Claim a case")
-def claim(me: CasesWrite, app: App, case_id: int) -> dict[str, Any]:
+def claim(me: CasesWrite, app: App, case_id: RowId) -> dict[str, Any]:
     """Take a case for this token's user; 409 if someone else holds it."""
     with app.engine.begin() as connection:
         queue.claim(connection, me, case_id, utcnow())
@@ -98,7 +98,7 @@ class AssignIn(BaseModel):
 
 
 @router.post("/cases/{case_id}/assign", summary="Assign a case (leads)")
-def assign(me: CasesWrite, app: App, case_id: int, body: AssignIn) -> dict[str, Any]:
+def assign(me: CasesWrite, app: App, case_id: RowId, body: AssignIn) -> dict[str, Any]:
     """Hand a case to a reviewer, whoever holds it now."""
     with app.engine.begin() as connection:
         queue.assign(connection, me, case_id, body.user, utcnow())
@@ -126,7 +126,7 @@ def sample(me: CasesWrite, app: App, body: SampleIn) -> dict[str, Any]:
 
 
 @router.post("/cases/{case_id}/decisions", status_code=201, summary="Decide on a case")
-def decide(me: CasesWrite, app: App, case_id: int, body: DecisionIn) -> dict[str, Any]:
+def decide(me: CasesWrite, app: App, case_id: RowId, body: DecisionIn) -> dict[str, Any]:
     """Record a decision; the four-eyes rule and roles apply as in the console."""
     verdict = decisions.Verdict(body.verdict, body.category, body.reason, body.note)
     now = utcnow()
@@ -144,7 +144,7 @@ def decide(me: CasesWrite, app: App, case_id: int, body: DecisionIn) -> dict[str
 
 
 @router.post("/decisions/{decision_id}/undo", summary="Undo one's own decision")
-def undo(me: CasesWrite, app: App, decision_id: int) -> dict[str, Any]:
+def undo(me: CasesWrite, app: App, decision_id: RowId) -> dict[str, Any]:
     """Within the undo window, put the case back as it was."""
     with app.engine.begin() as connection:
         outcome = decisions.undo(connection, me, decision_id, utcnow())
@@ -152,7 +152,7 @@ def undo(me: CasesWrite, app: App, decision_id: int) -> dict[str, Any]:
 
 
 @router.get("/items/{item_id}", summary="One item")
-def item(me: CasesRead, app: App, item_id: int) -> dict[str, Any]:
+def item(me: CasesRead, app: App, item_id: RowId) -> dict[str, Any]:
     """An item as ingested: source, record id, account as given, text."""
     me.require("case.view")
     with app.engine.begin() as connection:
@@ -236,7 +236,7 @@ def entries(
 
 
 @router.post("/banks/{name}/entries/{entry_id}/{state}", summary="Disable or enable an entry")
-def set_entry(me: BanksWrite, app: App, name: str, entry_id: int, state: str) -> dict[str, Any]:
+def set_entry(me: BanksWrite, app: App, name: str, entry_id: RowId, state: str) -> dict[str, Any]:
     """A disabled entry no longer matches."""
     me.require("bank.edit")
     if state not in {"disable", "enable"}:

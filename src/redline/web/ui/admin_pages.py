@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from redline.model.base import utcnow
 from redline.review import accounts, tokens
 from redline.review.errors import NotFound
-from redline.web import App
+from redline.web import App, RowId
 from redline.web.auth import Checked, Me
 from redline.web.ui.render import page
 
@@ -71,7 +71,7 @@ async def create_token(me: Checked, app: App, request: Request) -> Response:
 
 
 @router.post("/admin/tokens/{token_id}/revoke", include_in_schema=False)
-def revoke_token(me: Checked, app: App, token_id: int) -> RedirectResponse:
+def revoke_token(me: Checked, app: App, token_id: RowId) -> RedirectResponse:
     """Revoke an API token at once."""
     me.reviewer.require("token.manage")
     with app.engine.begin() as connection:

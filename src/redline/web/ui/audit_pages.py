@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -15,6 +12,7 @@ from sqlalchemy import Connection, select
 
 from redline.model import AuditEvent
 from redline.review.errors import Invalid
+from redline.store import audit
 from redline.web import App
 from redline.web.auth import Me
 from redline.web.ui.render import page
@@ -63,11 +61,13 @@ Filter = Annotated[AuditFilter, Depends(_audit_filter)]
 
 
 def events(
-    connection: Connection, where: AuditFilter, offset: int, limit: int
+    connection: Connection, where: AuditFilter, offset: int, limit: int, upto: int | None = None
 ) -> list[dict[str, Any]]:
-    """Audit events under ``where``, newest first."""
+    """Audit events under ``where``, newest first (``upto``: none after this id)."""
     since, until = where.times()
     query = select(AuditEvent.__table__)
+    if upto is not None:
+        query = query.where(AuditEvent.id <= upto)
     if where.actor:
         query = query.where(AuditEvent.actor == where.actor)
     if where.action:
@@ -104,19 +104,15 @@ def audit_page(
 
 @router.get("/audit.csv", include_in_schema=False)
 def audit_csv(me: Me, app: App, where: Filter) -> Response:
-    """The filtered audit trail as CSV (at most 100,000 events per file)."""
+    """The filtered audit trail as CSV (at most 100,000 events per file), ending with the chain's
+    head so a copy can be checked later: ``redline audit verify --export audit.csv``."""
     me.reviewer.require("audit.view")
     with app.engine.begin() as connection:
-        rows = events(connection, where, 0, CSV_LIMIT)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["id", "at", "actor", "action", "subject_type", "subject_id", "before",
-                     "after", "detail"])  # fmt: skip
-    for r in rows:
-        writer.writerow([r["id"], r["at"].isoformat(), r["actor"], r["action"],
-                         r["subject_type"] or "", r["subject_id"] or "",
-                         *(json.dumps(r[k], sort_keys=True) if r[k] is not None else ""
-                           for k in ("before", "after", "detail"))])  # fmt: skip
+        # The head first, then nothing newer: the file is the chain up to that head.
+        head = audit.chain_head(connection)
+        rows = events(connection, where, 0, CSV_LIMIT, upto=head[0] or 0)
+    filtered = where != AuditFilter()
     disposition = 'attachment; filename="audit.csv"'
-    return Response(out.getvalue(), media_type="text/csv",
-                    headers={"content-disposition": disposition})  # fmt: skip
+    return Response(audit.export_csv(rows, head, filtered), media_type="text/csv",
+                    headers={"content-disposition": disposition,
+                             "x-audit-chain-head": f"{head[0] or ''} {head[1]}"})  # fmt: skip

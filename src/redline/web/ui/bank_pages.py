@@ -13,7 +13,7 @@ from starlette.datastructures import UploadFile
 from redline.banks import manage, transfer
 from redline.review.errors import Conflict, Invalid, NotFound
 from redline.signals import BadSignal
-from redline.web import App
+from redline.web import App, RowId
 from redline.web.auth import Checked, Me
 from redline.web.security import body_limit
 from redline.web.ui.render import page
@@ -72,7 +72,7 @@ def bank_page(
 
 
 @router.post("/banks/{name}/entries/{entry_id}/{state}", include_in_schema=False)
-def set_entry(me: Checked, app: App, name: str, entry_id: int, state: str) -> RedirectResponse:
+def set_entry(me: Checked, app: App, name: str, entry_id: RowId, state: str) -> RedirectResponse:
     """Disable or enable one entry (a disabled entry no longer matches)."""
     me.reviewer.require("bank.edit")
     if state not in {"disable", "enable"}:

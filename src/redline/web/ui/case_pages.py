@@ -17,7 +17,7 @@ from redline.review.casefile import case_file
 from redline.review.errors import Conflict, Forbidden, Invalid, NotFound
 from redline.signals import BadSignal
 from redline.store.audit import record_event
-from redline.web import App, Services
+from redline.web import App, RowId, Services
 from redline.web.auth import Checked, Me, Visitor
 from redline.web.media import media_response
 from redline.web.ui.render import page
@@ -85,8 +85,8 @@ def case_page(
     me: Me,
     app: App,
     request: Request,
-    case_id: int,
-    decided: int | None = None,
+    case_id: RowId,
+    decided: RowId | None = None,
     revealed: Annotated[str, Query(max_length=64)] = "",
 ) -> Response:
     """One case: the item in context, every signal and why it fired, and the decision form."""
@@ -131,7 +131,7 @@ def _granted(connection: Connection, me: Visitor, sha256: str, now: datetime) ->
 
 
 @router.post("/cases/{case_id}/claim", include_in_schema=False)
-def claim(me: Checked, app: App, case_id: int) -> RedirectResponse:
+def claim(me: Checked, app: App, case_id: RowId) -> RedirectResponse:
     """Take the case, so no other reviewer works on it."""
     with app.engine.begin() as connection:
         queue.claim(connection, me.reviewer, case_id, utcnow())
@@ -141,7 +141,7 @@ def claim(me: Checked, app: App, case_id: int) -> RedirectResponse:
 
 @router.post("/cases/{case_id}/assign", include_in_schema=False)
 def assign(
-    me: Checked, app: App, case_id: int, user: Annotated[str, Form(max_length=100)]
+    me: Checked, app: App, case_id: RowId, user: Annotated[str, Form(max_length=100)]
 ) -> RedirectResponse:
     """A lead hands the case to a reviewer."""
     with app.engine.begin() as connection:
@@ -150,7 +150,7 @@ def assign(
 
 
 @router.post("/cases/{case_id}/release", include_in_schema=False)
-def release(me: Checked, app: App, case_id: int) -> RedirectResponse:
+def release(me: Checked, app: App, case_id: RowId) -> RedirectResponse:
     """Give the case back to the queue."""
     with app.engine.begin() as connection:
         queue.release(connection, me.reviewer, case_id)
@@ -162,7 +162,7 @@ def release(me: Checked, app: App, case_id: int) -> RedirectResponse:
 def decide(
     me: Checked,
     app: App,
-    case_id: int,
+    case_id: RowId,
     verdict: Annotated[str, Form(max_length=40)],
     category: Annotated[str, Form(max_length=40)] = "",
     reason: Annotated[str, Form(max_length=40)] = "",
@@ -187,7 +187,7 @@ def decide(
 
 
 @router.post("/decisions/{decision_id}/undo", include_in_schema=False)
-def undo(me: Checked, app: App, decision_id: int) -> RedirectResponse:
+def undo(me: Checked, app: App, decision_id: RowId) -> RedirectResponse:
     """Take one's own decision back, within the undo window."""
     with app.engine.begin() as connection:
         outcome = decisions.undo(connection, me.reviewer, decision_id, utcnow())
@@ -195,7 +195,7 @@ def undo(me: Checked, app: App, decision_id: int) -> RedirectResponse:
 
 
 @router.get("/cases/{case_id}/cluster", response_class=HTMLResponse, include_in_schema=False)
-def cluster_preview(me: Me, app: App, request: Request, case_id: int) -> Response:
+def cluster_preview(me: Me, app: App, request: Request, case_id: RowId) -> Response:
     """What a decision on the whole cluster would cover (an htmx fragment)."""
     me.reviewer.require("case.view")
     with app.engine.begin() as connection:
@@ -204,7 +204,7 @@ def cluster_preview(me: Me, app: App, request: Request, case_id: int) -> Respons
 
 
 @router.post("/cases/{case_id}/media/{sha256}/reveal", include_in_schema=False)
-def reveal(me: Checked, app: App, request: Request, case_id: int, sha256: str) -> Response:
+def reveal(me: Checked, app: App, request: Request, case_id: RowId, sha256: str) -> Response:
     """Show one media file unblurred: a deliberate, audited act."""
     if me.reviewer.always_blur:
         raise Forbidden("you chose to keep all media blurred (change it in Settings)")
@@ -219,7 +219,7 @@ def reveal(me: Checked, app: App, request: Request, case_id: int, sha256: str) -
 
 
 @router.get("/cases/{case_id}/media/{sha256}/preview", include_in_schema=False)
-def preview(me: Me, app: App, case_id: int, sha256: str) -> Response:
+def preview(me: Me, app: App, case_id: RowId, sha256: str) -> Response:
     """The blurred, greyscale preview of an image (or a video's frame) of the case."""
     me.reviewer.require("case.view")
     with app.engine.begin() as connection:
@@ -232,7 +232,7 @@ def preview(me: Me, app: App, case_id: int, sha256: str) -> Response:
 
 
 @router.get("/cases/{case_id}/media/{sha256}/full", include_in_schema=False)
-def full(me: Me, app: App, case_id: int, sha256: str) -> Response:
+def full(me: Me, app: App, case_id: RowId, sha256: str) -> Response:
     """The original file, only after this user's audited reveal of it."""
     if me.reviewer.always_blur:
         raise Forbidden("you chose to keep all media blurred (change it in Settings)")
@@ -247,7 +247,7 @@ def full(me: Me, app: App, case_id: int, sha256: str) -> Response:
 
 @router.post("/cases/{case_id}/bank", include_in_schema=False)
 def add_to_bank(
-    me: Checked, app: App, case_id: int, bank: Annotated[str, Form(max_length=100)]
+    me: Checked, app: App, case_id: RowId, bank: Annotated[str, Form(max_length=100)]
 ) -> RedirectResponse:
     """Add a confirmed case's text and media to a bank, so re-uploads match."""
     me.reviewer.require("bank.edit")

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 from redline.actions import complaints
 from redline.model.base import utcnow
 from redline.review.errors import Invalid, NotFound, ReviewError
-from redline.web import App
+from redline.web import App, RowId
 from redline.web.ui.render import page
 
 router = APIRouter()
@@ -27,7 +27,7 @@ UNKNOWN = ("We could not find a decision open to complaint with this reference. 
 
 
 @router.get("/complaints/new", response_class=HTMLResponse, include_in_schema=False)
-def complaint_form(request: Request, decision: int | None = None) -> Response:
+def complaint_form(request: Request, decision: RowId | None = None) -> Response:
     """The form, with the decision reference filled in from the notice's link."""
     token = secrets.token_urlsafe(24)
     response = page(request, "complaint.html", None, form_csrf=token, decision=decision)
@@ -39,7 +39,7 @@ def complaint_form(request: Request, decision: int | None = None) -> Response:
 def file_complaint(
     app: App,
     request: Request,
-    decision: Annotated[int, Form(ge=1)],
+    decision: Annotated[RowId, Form()],
     text: Annotated[str, Form(max_length=complaints.MAX_TEXT)],
     contact: Annotated[str, Form(max_length=500)] = "",
     csrf: Annotated[str, Form(max_length=200)] = "",

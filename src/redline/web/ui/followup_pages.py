@@ -12,7 +12,7 @@ from sqlalchemy import select
 from redline.actions import complaints, notices, referrals
 from redline.model import Complaint, Decision
 from redline.model.base import utcnow
-from redline.web import App
+from redline.web import App, RowId
 from redline.web.auth import Checked, Me
 from redline.web.ui.render import page
 
@@ -29,7 +29,7 @@ def referrals_page(me: Me, app: App, request: Request) -> Response:
 
 
 @router.post("/cases/{case_id}/referrals", include_in_schema=False)
-def refer(me: Checked, app: App, case_id: int) -> RedirectResponse:
+def refer(me: Checked, app: App, case_id: RowId) -> RedirectResponse:
     """Draft the referrals of a confirmed case."""
     me.reviewer.require("action.manage")
     with app.engine.begin() as connection:
@@ -39,7 +39,7 @@ def refer(me: Checked, app: App, case_id: int) -> RedirectResponse:
 
 @router.post("/referrals/{referral_id}/status", include_in_schema=False)
 def referral_status(
-    me: Checked, app: App, referral_id: int, status: Annotated[str, Form(max_length=20)]
+    me: Checked, app: App, referral_id: RowId, status: Annotated[str, Form(max_length=20)]
 ) -> RedirectResponse:
     """Move a referral on."""
     me.reviewer.require("action.manage")
@@ -62,7 +62,7 @@ def notices_page(
 
 
 @router.post("/notices/{notice_id}/sent", include_in_schema=False)
-def notice_sent(me: Checked, app: App, notice_id: int) -> RedirectResponse:
+def notice_sent(me: Checked, app: App, notice_id: RowId) -> RedirectResponse:
     """Record that a notice reached its provider (delivered outside redline)."""
     me.reviewer.require("action.manage")
     with app.engine.begin() as connection:
@@ -92,7 +92,7 @@ def complaints_page(me: Me, app: App, request: Request) -> Response:
 def decide(
     me: Checked,
     app: App,
-    complaint_id: int,
+    complaint_id: RowId,
     outcome: Annotated[str, Form(max_length=10)],
     reason: Annotated[str, Form(max_length=5000)],
 ) -> RedirectResponse:

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from redline.actions import orders
 from redline.model.base import utcnow
-from redline.web import App
+from redline.web import App, RowId
 from redline.web.auth import Checked, Me
 from redline.web.ui.render import page
 
@@ -29,7 +29,7 @@ def orders_page(me: Me, app: App, request: Request) -> Response:
 def order_step(
     me: Checked,
     app: App,
-    order_id: int,
+    order_id: RowId,
     url: Annotated[str, Form(max_length=4000)],
     action: Annotated[str, Form(max_length=20)] = "",
     reason: Annotated[str, Form(max_length=5000)] = "",

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from redline.actions import orders, preservation, preserved, takedown
 from redline.model.base import utcnow
 from redline.review.errors import ReviewError
-from redline.web import App
+from redline.web import App, RowId
 from redline.web.auth import Checked, Me, Visitor
 from redline.web.ui.render import page
 
@@ -45,7 +45,7 @@ def hold(
     me: Checked,
     app: App,
     request: Request,
-    item_id: int,
+    item_id: RowId,
     until: Annotated[str, Form(max_length=40)] = "",
     reason: Annotated[str, Form(max_length=5000)] = "",
 ) -> Response:
@@ -66,7 +66,7 @@ def hold(
 def take_down(
     me: Checked,
     app: App,
-    case_id: int,
+    case_id: RowId,
     visibility: Annotated[str, Form(max_length=20)],
     legal_basis: Annotated[str, Form(max_length=takedown.MAX_BASIS)] = "",
 ) -> RedirectResponse:
