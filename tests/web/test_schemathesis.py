@@ -27,30 +27,6 @@ from tests.review_desk import Desk
 
 ROLES = {"reviewer": "rev1", "lead": "lead1", "admin": "admin1", "auditor": "aud1"}
 
-# Failures other helpers of issue 14 are fixing on their branches (see the report of sec-fuzz):
-# an integer id past 64 bits answers 500 (a bounded RowId type on id parameters, helper `audit`;
-# ``GET /api/v1/notices?item=`` is the same bug in a query). ``known_failure`` drops exactly
-# those from the checks; remove it once that fix is merged.
-LARGEST_ID = 2**63 - 1
-
-
-def _too_big(value: Any) -> bool:
-    try:
-        return abs(int(value)) > LARGEST_ID
-    except (TypeError, ValueError):
-        return False
-
-
-def known_failure(case: Any, response: Any) -> bool:
-    """A 500 for an integer id past PostgreSQL's bigint, in the path, query or JSON body."""
-    if response.status_code != 500:
-        return False
-    body = case.body if isinstance(case.body, dict) else {}
-    values = [*(case.path_parameters or {}).values(), *(case.query or {}).values(),
-              *body.values()]  # fmt: skip
-    return any(_too_big(v) for v in values if not isinstance(v, bool))
-
-
 def _seed_banks(engine: Engine) -> None:
     """Two banks with entries of several signal types, so bank routes find and change things."""
     create_bank(engine, "FUZZ_BANK", actor="test", description="conformance run")
@@ -98,13 +74,7 @@ def api_schema(app: FastAPI, desk: Desk, role: str) -> Any:
             "workers": 1,
         }
     )
-    schema = schemathesis.openapi.from_asgi("/api/openapi.json", as_served(app), config=config)
-
-    @schema.hook
-    def filter_failure(context: Any, failure: Any, case: Any, response: Any) -> bool:
-        return not known_failure(case, response)
-
-    return schema
+    return schemathesis.openapi.from_asgi("/api/openapi.json", as_served(app), config=config)
 
 
 def as_served(app: FastAPI) -> Callable[..., Awaitable[None]]:
@@ -136,7 +106,6 @@ class Run:
     statuses: Counter[int] = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
     server_errors: int = 0  # 5xx answers
-    known: int = 0  # of which known failures being fixed elsewhere (``known_failure``)
 
 
 def run_schemathesis(schema: Any) -> Run:
@@ -156,10 +125,7 @@ def run_schemathesis(schema: Any) -> Run:
             response = interaction.response
             if response is not None:
                 run.statuses[response.status_code] += 1
-                case = recorder.cases[case_id].value
-                if response.status_code >= 500 and known_failure(case, response):
-                    run.known += 1
-                elif response.status_code >= 500:
+                if response.status_code >= 500:
                     run.server_errors += 1
             for check in recorder.checks.get(case_id, []):
                 if check.status == Status.FAILURE and check.failure_info is not None:
@@ -176,9 +142,7 @@ def test_every_operation_conforms_for_every_role(api_schema: Any, role: str) -> 
     run = run_schemathesis(api_schema)
     executions[f"schemathesis {role}"] += run.cases
     statuses = dict(sorted(run.statuses.items()))
-    print(
-        f"schemathesis {role}: {run.cases} cases, statuses {statuses}, known failures {run.known}"
-    )
+    print(f"schemathesis {role}: {run.cases} cases, statuses {statuses}")
     assert run.cases > 0
     assert not run.failures, f"{len(run.failures)} failures:\n" + "\n".join(run.failures)
     assert run.server_errors == 0

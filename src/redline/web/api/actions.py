@@ -251,7 +251,7 @@ def list_notices(
     me: ActionsRead,
     app: App,
     status: Annotated[str | None, Query(description="pending, withheld or sent")] = None,
-    item: Annotated[int | None, Query(description="only this item's notices")] = None,
+    item: Annotated[RowId | None, Query(description="only this item's notices")] = None,
 ) -> dict[str, Any]:
     """What to tell whom: a platform collects ``status=pending``, delivers each through its
     own messaging and marks it sent. A withheld notice has no text (its order is
