@@ -27,6 +27,7 @@ from tests.review_desk import Desk
 
 ROLES = {"reviewer": "rev1", "lead": "lead1", "admin": "admin1", "auditor": "aud1"}
 
+
 def _seed_banks(engine: Engine) -> None:
     """Two banks with entries of several signal types, so bank routes find and change things."""
     create_bank(engine, "FUZZ_BANK", actor="test", description="conformance run")
