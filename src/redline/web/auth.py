@@ -95,12 +95,22 @@ def api_user(scope: str) -> object:
     return Depends(dependency)
 
 
-def hma_access(app: App, request: Request, credentials: Bearer) -> None:
+# Who changes banks through /hma when it runs without tokens (REDLINE_HMA_AUTH=false).
+HMA_ANONYMOUS: Final = "api:hma"
+
+
+def hma_access(app: App, request: Request, credentials: Bearer) -> str:
     """The HMA routes' guard: reads need a ``banks:read`` token, bank changes a ``banks:write``
     token of a user who may edit banks. Off with ``REDLINE_HMA_AUTH=false``, for HMA clients
-    that cannot send a token, on a network that is trusted."""
+    that cannot send a token, on a network that is trusted. Returns who is acting, as the audit
+    trail names them: the token's user, or ``api:hma`` without tokens."""
     if not app.settings.hma_auth:
-        return
+        return HMA_ANONYMOUS
     changes = request.method not in {"GET", "HEAD"} and "/c/" in request.url.path
     reviewer = token_reviewer(app, credentials, "banks:write" if changes else "banks:read")
     reviewer.require("bank.edit" if changes else "bank.view")
+    return reviewer.actor
+
+
+# The actor of an /hma request (FastAPI runs the guard once per request and reuses its answer).
+HmaActor = Annotated[str, Depends(hma_access)]
