@@ -45,6 +45,11 @@ PERMISSIONS: Final[dict[str, frozenset[str]]] = {
     ),
 }
 
+# Roles that read and never write: the console and the APIs refuse them every state-changing
+# request at one place (redline.web.auth), whatever the route, except their own session's.
+READ_ONLY_ROLES: Final = frozenset({"auditor"})
+WRITE_SCOPE_SUFFIX: Final = ":write"
+
 SESSION_LIFETIME: Final = timedelta(hours=12)
 MIN_PASSWORD: Final = 12
 # Five wrong passwords for one username within a quarter of an hour locks that username for
@@ -84,6 +89,16 @@ class Reviewer:
     def actor(self) -> str:
         """How this user appears in the audit trail."""
         return f"user:{self.username}"
+
+    @property
+    def read_only(self) -> bool:
+        """Whether this user's role reads and changes nothing (an auditor)."""
+        return self.role in READ_ONLY_ROLES
+
+    def require_write(self) -> None:
+        """Forbidden for a read-only role: the one check every state-changing request passes."""
+        if self.read_only:
+            raise Forbidden(f"a {self.role} reads and changes nothing")
 
     def can(self, permission: str) -> bool:
         """Whether this user's role allows ``permission``."""
@@ -265,6 +280,7 @@ def _sha256(token: str) -> str:
 
 __all__ = [
     "PERMISSIONS",
+    "READ_ONLY_ROLES",
     "ROLES",
     "LoginRefused",
     "Reviewer",

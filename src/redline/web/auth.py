@@ -13,7 +13,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from redline.model.base import utcnow
-from redline.review.accounts import Reviewer, session_user
+from redline.review.accounts import WRITE_SCOPE_SUFFIX, Reviewer, session_user
 from redline.review.errors import Forbidden, ReviewError
 from redline.review.tokens import token_user
 from redline.web import App, Services
@@ -46,9 +46,10 @@ def visitor(app: App, request: Request) -> Visitor:
     return Visitor(found[0], found[1], token)
 
 
-async def checked_visitor(app: App, request: Request) -> Visitor:
-    """``visitor`` for a state-changing request: the form field ``csrf`` or the header
-    ``X-CSRF-Token`` must equal the session's token, or the request is refused with 403."""
+async def checked_self(app: App, request: Request) -> Visitor:
+    """``visitor`` for a request that changes only the user's own session or settings, or
+    records an audited read: the form field ``csrf`` or the header ``X-CSRF-Token`` must equal
+    the session's token, or the request is refused with 403. Any role may."""
     signed_in = visitor(app=app, request=request)
     sent = request.headers.get("x-csrf-token")
     if sent is None and request.headers.get("content-type", "").startswith(
@@ -62,10 +63,20 @@ async def checked_visitor(app: App, request: Request) -> Visitor:
     return signed_in
 
 
+async def checked_visitor(app: App, request: Request) -> Visitor:
+    """``checked_self`` for every other state-changing console request: a read-only role
+    (auditor) is refused here, whatever the route."""
+    signed_in = await checked_self(app=app, request=request)
+    signed_in.reviewer.require_write()
+    return signed_in
+
+
 # Declared as a security scheme, so the API docs offer "Authorize" for a token.
 _bearer = HTTPBearer(auto_error=False, description="An API token from `redline token create`.")
 Me = Annotated[Visitor, Depends(visitor)]
 Checked = Annotated[Visitor, Depends(checked_visitor)]
+# Signing out, one's own protection settings, an audited reveal: open to read-only roles too.
+CheckedSelf = Annotated[Visitor, Depends(checked_self)]
 
 
 Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
@@ -83,6 +94,8 @@ def token_reviewer(app: Services, credentials: HTTPAuthorizationCredentials | No
     reviewer, scopes = found
     if scope not in scopes:
         raise Forbidden(f"this token lacks the {scope} scope")
+    if scope.endswith(WRITE_SCOPE_SUFFIX):
+        reviewer.require_write()  # a token made before its user became an auditor
     return reviewer
 
 

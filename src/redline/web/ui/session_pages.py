@@ -15,7 +15,7 @@ from redline.review.errors import ReviewError
 from redline.review.protection import exposure
 from redline.store.audit import record_event
 from redline.web import App, Services
-from redline.web.auth import COOKIE, Checked, Me
+from redline.web.auth import COOKIE, CheckedSelf, Me
 from redline.web.ui.render import page
 
 router = APIRouter()
@@ -85,7 +85,7 @@ def login(
 
 
 @router.post("/logout", include_in_schema=False)
-def logout(me: Checked, app: App) -> RedirectResponse:
+def logout(me: CheckedSelf, app: App) -> RedirectResponse:
     """End this browser's session."""
     with app.engine.begin() as connection:
         accounts.end_session(connection, me.token)
@@ -97,7 +97,7 @@ def logout(me: Checked, app: App) -> RedirectResponse:
 
 
 @router.post("/logout-everywhere", include_in_schema=False)
-def logout_everywhere(me: Checked, app: App) -> RedirectResponse:
+def logout_everywhere(me: CheckedSelf, app: App) -> RedirectResponse:
     """End every session of this user, on every device."""
     with app.engine.begin() as connection:
         ended = accounts.end_all_sessions(connection, me.reviewer.id)
@@ -118,7 +118,7 @@ def settings_page(me: Me, app: App, request: Request) -> Response:
 
 @router.post("/settings", include_in_schema=False)
 def save_settings(
-    me: Checked,
+    me: CheckedSelf,
     app: App,
     break_after: Annotated[int, Form(ge=1, le=10_000)],
     always_blur: Annotated[str, Form(max_length=10)] = "",
