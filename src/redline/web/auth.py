@@ -6,6 +6,7 @@ Both end in a ``Reviewer``; the domain functions check what that reviewer's role
 from __future__ import annotations
 
 import hmac
+import ipaddress
 from dataclasses import dataclass
 from typing import Annotated, Final
 
@@ -16,9 +17,37 @@ from redline.model.base import utcnow
 from redline.review.accounts import WRITE_SCOPE_SUFFIX, Reviewer, session_user
 from redline.review.errors import Forbidden, ReviewError
 from redline.review.tokens import token_user
-from redline.web import App, Services
+from redline.web import App, Services, services
 
 COOKIE: Final = "redline_session"
+
+
+def client_address(request: Request) -> str:
+    """The address of the client that sent ``request``, the one every rate limit and the audit
+    trail use. The connecting peer's, unless the peer is one of ``REDLINE_TRUSTED_PROXIES``:
+    then the X-Forwarded-For entry nearest to it that is not itself a trusted proxy (entries
+    further left are whatever the client chose to send)."""
+    peer = request.client.host if request.client else ""
+    trusted = services(request).settings.trusted_networks
+
+    def is_trusted(address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in trusted)
+
+    if not trusted or not is_trusted(peer):
+        return peer
+    forwarded = ",".join(request.headers.getlist("x-forwarded-for"))
+    hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if not is_trusted(hop):
+            try:
+                return str(ipaddress.ip_address(hop))
+            except ValueError:
+                return peer  # a proxy passed on garbage: the proxy is the one we know
+    return peer
 
 
 class NotSignedIn(ReviewError):

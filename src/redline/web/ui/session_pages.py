@@ -15,7 +15,7 @@ from redline.review.errors import ReviewError
 from redline.review.protection import exposure
 from redline.store.audit import record_event
 from redline.web import App, Services
-from redline.web.auth import COOKIE, CheckedSelf, Me
+from redline.web.auth import COOKIE, CheckedSelf, Me, client_address
 from redline.web.ui.render import page
 
 router = APIRouter()
@@ -65,9 +65,15 @@ def login(
     if not expected or not hmac.compare_digest(csrf.encode(), expected.encode()):
         return page(request, "login.html", None, status_code=403, next=_safe_next(next),
                     login_csrf=expected, error="The form expired: sign in again.")  # fmt: skip
-    client = request.client.host if request.client else ""
+    client = client_address(request)
     now = utcnow()
+    limits = accounts.LoginLimits(app.settings.login_attempts_per_network,
+                                  app.settings.login_attempts_per_minute,
+                                  app.settings.login_failures_per_user)  # fmt: skip
     try:
+        with app.engine.begin() as connection:  # committed first: a refusal still counts
+            accounts.admit_login(connection, username, accounts.client_network(client), now,
+                                 limits)  # fmt: skip
         with app.engine.begin() as connection:
             reviewer = accounts.authenticate(connection, username, password, now, client)
             token, _csrf = accounts.start_session(connection, reviewer, now)
