@@ -148,9 +148,11 @@ def check_password(password: str, role: str, username: str = "") -> None:
     if found["score"] < needed:
         feedback = found.get("feedback") or {}
         why = " ".join([feedback.get("warning") or "", *feedback.get("suggestions", [])]).strip()
+        article = "an" if role[:1] in "aeiou" else "a"
         raise Invalid(
-            f"password too weak for a {role}: strength {found['score']} of 4, at least {needed}"
-            " needed (several uncommon words make a strong one)" + (f". {why}" if why else "")
+            f"password too weak for {article} {role}: strength {found['score']} of 4, at least"
+            f" {needed} needed (several uncommon words make a strong one)"
+            + (f". {why}" if why else "")
         )
 
 
