@@ -55,11 +55,11 @@ WRITE_SCOPE_SUFFIX: Final = ":write"
 
 SESSION_LIFETIME: Final = timedelta(hours=12)
 MIN_PASSWORD: Final = 12
-# The least zxcvbn score (0-4) of each role's password. 3 ("safely unguessable: moderate
-# protection from an offline attack", about 10^10 guesses) for those who review and read; 4
-# ("very unguessable", 10^10 and more, zxcvbn's top) for leads and admins, who can take content
-# down, edit banks and hand out accounts. Sign-in is throttled, so the online attack is slow;
-# the score is for the day the database (and its argon2 hashes) leaks.
+# The least zxcvbn score (0-4) of each role's password. 3 ("safely unguessable", 10^8 to 10^10
+# guesses: moderate protection against an offline attack on a slow hash) for those who review
+# and read; 4 ("very unguessable", 10^10 guesses and more) for leads and admins, who can take
+# content down, edit banks and hand out accounts. Sign-in is throttled, so guessing online is
+# slow whatever the score; the score is for the day the database and its argon2 hashes leak.
 MIN_STRENGTH: Final[dict[str, int]] = {"reviewer": 3, "auditor": 3, "lead": 4, "admin": 4}
 # Sign-in throttling, counted before any password hash is computed (each argon2id hash costs
 # tens of milliseconds of CPU: 80 wrong logins in 15 s once slowed every other request 30-fold).
@@ -259,7 +259,8 @@ def admit_login(
     """Count a sign-in attempt against its client network's limit, the overall limit and the
     (username, network)'s wrong passwords; TooManyAttempts past any of them. Call it in a
     transaction of its own, committed before ``authenticate``: the count must stand when the
-    sign-in fails, and no password is checked for a refused attempt."""
+    sign-in fails, and no password is checked for a refused attempt (whose transaction, rolled
+    back, counts nothing: only admitted attempts use up a limit)."""
     if rates.hit(connection, f"login.network:{network}", FAILURE_WINDOW, now) > limits.per_network:
         raise TooManyAttempts("too many sign-in attempts from your network: try again later")
     if rates.hit(connection, "login.all", OVERALL_WINDOW, now) > limits.per_minute:
