@@ -1172,7 +1172,9 @@ def serve(
         pass
     web = create_app(get_settings())
     err.print(f"redline console on http://{host}:{port}/ (Ctrl-C stops it)")
-    uvicorn.run(web, host=host, port=port, log_level="warning", proxy_headers=True)
+    # uvicorn's own proxy handling believes X-Forwarded-For from 127.0.0.1 by default; the app
+    # decides instead, from REDLINE_TRUSTED_PROXIES only (redline.web.auth.client_address).
+    uvicorn.run(web, host=host, port=port, log_level="warning", proxy_headers=False)
 
 
 def _new_password(random: bool, from_stdin: bool) -> tuple[str, bool]:

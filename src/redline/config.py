@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Final
@@ -132,6 +133,49 @@ class Settings(BaseSettings):
         gt=0,
         description="Largest hash list a bank import accepts through the console or API.",
     )
+
+    trusted_proxies: str = Field(
+        default="",
+        description="Reverse proxies whose X-Forwarded-For header is believed: addresses or"
+        " networks separated by commas (10.0.0.5, 10.1.0.0/16). Empty, the default: the"
+        " connecting address is the client's, whatever the headers say.",
+    )
+    login_attempts_per_network: int = Field(
+        default=50,
+        gt=0,
+        description="Sign-in attempts per client network (IPv4 /24, IPv6 /64) in 15 minutes;"
+        " beyond it attempts are refused before any password is checked.",
+    )
+    login_attempts_per_minute: int = Field(
+        default=60,
+        gt=0,
+        description="Sign-in attempts from everywhere per minute: bounds the CPU that password"
+        " hashing (argon2id, tens of ms each) can take from everything else.",
+    )
+    login_failures_per_user: int = Field(
+        default=5,
+        gt=0,
+        description="Wrong passwords for one user from one client network in 15 minutes before"
+        " that user is refused from that network; sign-in from other networks goes on.",
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: str) -> str:
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"trusted_proxies: {part!r} is not an address or network"
+                ) from None
+        return value
+
+    @property
+    def trusted_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """``trusted_proxies`` as networks."""
+        parts = (p.strip() for p in self.trusted_proxies.split(","))
+        return tuple(ipaddress.ip_network(p, strict=False) for p in parts if p)
 
     @field_validator("database_url")
     @classmethod

@@ -144,15 +144,18 @@ def test_the_public_limit_counts_filed_and_refused_complaints_per_network(desk: 
     flood, other = "203.0.113.0/24", "198.51.100.0/24"
     with desk.engine.begin() as connection:
         for _ in range(complaints.MAX_PER_NETWORK - 5):
+            complaints.admit_public_complaint(connection, flood, now)
             complaints.record_refused(connection, flood, 4242)
         for _ in range(5):
+            complaints.admit_public_complaint(connection, flood, now)
             complaints.file_public_complaint(connection, flood, decision, "Restore it.", now)
     with desk.engine.begin() as connection, pytest.raises(complaints.TooManyComplaints):
-        complaints.file_public_complaint(connection, flood, decision, "Once more.", now)
+        complaints.admit_public_complaint(connection, flood, now)
     with desk.engine.begin() as connection:
+        complaints.admit_public_complaint(connection, other, now)
         complaints.file_public_complaint(connection, other, decision, "Restore it.", now)
         # An hour later the network may complain again.
-        complaints.check_network(connection, flood, now + complaints.NETWORK_WINDOW * 2)
+        complaints.admit_public_complaint(connection, flood, now + complaints.NETWORK_WINDOW * 2)
         actors = set(connection.scalars(select(AuditEvent.actor)
                                         .where(AuditEvent.action == "complaint.file")).all())  # fmt: skip
     assert actors == {f"complainant:{flood}", f"complainant:{other}"}

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import contextlib
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -42,20 +43,36 @@ def test_wrong_password_and_unknown_user_get_the_same_refusal(desk: Desk) -> Non
     assert messages[0] == messages[1] == "wrong username or password"
 
 
-def test_five_failures_lock_the_username_for_a_quarter_hour(desk: Desk) -> None:
-    now = utcnow()
-    for _ in range(accounts.MAX_FAILURES):
-        with pytest.raises(accounts.LoginRefused), desk.engine.begin() as connection:
-            accounts.authenticate(connection, "rev1", "wrong password!!", now)
-        with desk.engine.begin() as connection:
-            accounts.record_refusal(connection, "rev1", accounts.LoginRefused("x"), "10.0.0.1")
-    # Even the right password is refused while locked, and rev2 is not affected.
-    with pytest.raises(accounts.TooManyAttempts), desk.engine.begin() as connection:
-        accounts.authenticate(connection, "rev1", PASSWORD, now)
+def sign_in(desk: Desk, username: str, password: str, address: str, now: datetime) -> str:
+    """One attempt as the console makes it: counted first (committed), then checked."""
     with desk.engine.begin() as connection:
-        assert accounts.authenticate(connection, "rev2", PASSWORD, now).username == "rev2"
-        later = accounts.authenticate(connection, "rev1", PASSWORD, now + timedelta(minutes=16))
-    assert later.username == "rev1"
+        accounts.admit_login(connection, username, accounts.client_network(address), now)
+    with desk.engine.begin() as connection:
+        return accounts.authenticate(connection, username, password, now, address).username
+
+
+def test_five_failures_lock_the_username_from_that_network_only(desk: Desk) -> None:
+    """Issue 14, row 7: five wrong passwords from anywhere locked the user out everywhere."""
+    now, here, there = utcnow(), "203.0.113.7", "198.51.100.20"
+    for _ in range(accounts.LoginLimits().failures_per_user):
+        with pytest.raises(accounts.LoginRefused):
+            sign_in(desk, "rev1", "wrong password!!", here, now)
+    # Even the right password is refused from that network while locked...
+    with pytest.raises(accounts.TooManyAttempts, match="from your network"):
+        sign_in(desk, "rev1", PASSWORD, here, now)
+    # ...but the user signs in from another one, and rev2 from the same one.
+    assert sign_in(desk, "rev1", PASSWORD, there, now) == "rev1"
+    assert sign_in(desk, "rev2", PASSWORD, here, now) == "rev2"
+    assert sign_in(desk, "rev1", PASSWORD, here, now + timedelta(minutes=16)) == "rev1"
+
+
+def test_a_right_password_clears_the_failures(desk: Desk) -> None:
+    now, here = utcnow(), "203.0.113.7"
+    for _ in range(3):
+        for password in ("wrong password!!", "wrong password!!", PASSWORD):
+            with contextlib.suppress(accounts.LoginRefused):
+                sign_in(desk, "rev1", password, here, now)
+    assert sign_in(desk, "rev1", PASSWORD, here, now) == "rev1"
 
 
 def test_disabling_a_user_ends_their_sessions_and_refuses_login(desk: Desk) -> None:
@@ -108,3 +125,41 @@ def test_roles_allow_what_the_role_should_and_nothing_more(desk: Desk) -> None:
     assert not auditor.can("case.claim") and not auditor.can("bank.edit")
     with pytest.raises(Forbidden):
         auditor.require("case.decide")
+
+
+@pytest.mark.parametrize(
+    ("role", "password", "why"),
+    [
+        ("admin", "password1234", "This is a very common password"),  # issue 14, row 11
+        ("reviewer", "qwertyuiop123", "strength"),
+        ("reviewer", "aaaaaaaaaaaaaaaa", "Repeats like"),
+        ("lead", "Password2026!", "similar to a commonly used password"),
+        ("lead", "Redline2026!!", "strength 3 of 4"),  # the product's name: enough to read
+        ("admin", "newadmin2026!", "strength 2 of 4"),  # the user's own name
+    ],
+)
+def test_weak_passwords_are_refused_saying_why(
+    desk: Desk, role: str, password: str, why: str
+) -> None:
+    made = pytest.raises(Invalid, match=f"too weak for an? {role}")
+    with made as refused, desk.engine.begin() as connection:
+        accounts.add_user(connection, "newadmin", role, password, "test")
+    assert why in str(refused.value) and "at least" in str(refused.value)
+    if "newadmin" in password:
+        return  # weak for its own user only
+    user = {"admin": "admin1", "lead": "lead1"}.get(role, "rev1")
+    with pytest.raises(Invalid, match="too weak"), desk.engine.begin() as connection:
+        accounts.set_password(connection, user, password, "test")
+
+
+def test_strong_passwords_are_accepted_and_leads_need_more(desk: Desk) -> None:
+    with desk.engine.begin() as connection:
+        accounts.add_user(connection, "newlead", "lead", "violet tram under copper hill", "test")
+        accounts.set_password(connection, "admin1", "gentle-orbit-73-walnut-cascade", "test")
+    # Strong enough to read with (score 3), not to take content down with (4).
+    middling = next(p for p in ("Tr0ub4dor&3x", "bluefinch2741", "maple8harbor")
+                    if accounts.zxcvbn(p)["score"] == 3)  # fmt: skip
+    with desk.engine.begin() as connection:
+        accounts.add_user(connection, "newaud", "auditor", middling, "test")
+    with pytest.raises(Invalid, match="too weak for a lead"), desk.engine.begin() as connection:
+        accounts.add_user(connection, "newlead2", "lead", middling, "test")

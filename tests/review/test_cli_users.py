@@ -61,3 +61,23 @@ def test_tokens_are_printed_once_listed_without_secret_and_revoked(
     assert cli("token", "revoke", str(listed[0]["id"])).code == 1
     bad = cli("token", "create", "--user", "bot", "--name", "x", "--scope", "all")
     assert bad.code == 2 and "unknown or no scopes" in bad.err
+
+
+def test_weak_passwords_are_refused_and_random_ones_are_strong(
+    cli: Callable[..., CliResult], settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from zxcvbn import zxcvbn
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("password1234\n"))
+    weak = cli("user", "add", "boss", "--role", "admin", "--password-stdin")
+    assert weak.code == 2 and "password too weak for an admin" in weak.err
+    assert "very common password" in weak.err and len(weak.err.strip().splitlines()) == 1
+    for _ in range(20):  # every generated password is an admin's: the strictest score
+        made = cli("user", "passwd", "alice", "--random-password") if _ else cli(
+            "user", "add", "alice", "--role", "admin", "--random-password")  # fmt: skip
+        assert made.code == 0, made.err
+        password = made.out.split("Password (shown once, write it down): ")[1].strip()
+        assert zxcvbn(password)["score"] == 4
+    monkeypatch.setattr("sys.stdin", io.StringIO("password1234\n"))
+    refused = cli("user", "passwd", "alice", "--password-stdin")
+    assert refused.code == 2 and "too weak" in refused.err

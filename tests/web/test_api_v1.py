@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from redline.model import Case
+from redline.model import Case, User
+from redline.review import Invalid
 from redline.review.tokens import create_token
 from redline.web.app import create_app
 from tests.review_desk import Desk
@@ -91,7 +92,13 @@ def test_role_limits_apply_to_tokens_too(api: TestClient, desk: Desk) -> None:
     assert api.post("/api/v1/banks", json={"name": "newbank"}, headers=lead).status_code == 409
     listed = api.get("/api/v1/banks", headers=reviewer).json()["banks"]
     assert [b["name"] for b in listed] == ["newbank"]
+    with pytest.raises(Invalid, match="read scopes only"):  # an auditor never writes
+        token(desk, "aud1", "cases:write")
+    with desk.engine.begin() as connection:  # a token from when the auditor was a lead
+        connection.execute(update(User).where(User.username == "aud1").values(role="lead"))
     auditor = token(desk, "aud1", "cases:write")
+    with desk.engine.begin() as connection:
+        connection.execute(update(User).where(User.username == "aud1").values(role="auditor"))
     claim = api.post(f"/api/v1/cases/{desk.cases['p1']}/claim", headers=auditor)
     assert claim.status_code == 403
     with desk.engine.connect() as connection:

@@ -26,7 +26,7 @@ ROUTES: list[tuple[str, str, set[str]]] = [
     ("POST", "/queue/next", {"reviewer", "lead", "admin"}),
     ("GET", "/cases/{case}", {"reviewer", "lead", "admin", "auditor"}),
     ("POST", "/cases/{case}/claim", {"reviewer", "lead", "admin"}),
-    ("POST", "/cases/{case}/release", {"reviewer", "lead", "admin", "auditor"}),
+    ("POST", "/cases/{case}/release", {"reviewer", "lead", "admin"}),
     ("POST", "/cases/{case}/assign", {"lead", "admin"}),
     ("POST", "/queue/sample", {"lead", "admin"}),
     ("POST", "/cases/{case}/decide", {"reviewer", "lead", "admin"}),

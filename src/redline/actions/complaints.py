@@ -16,7 +16,8 @@ from sqlalchemy import Connection, select, update
 from redline.actions.preservation import reinstate
 from redline.model import Case, Complaint, Decision, Item
 from redline.review.errors import Conflict, Invalid, NotFound, ReviewError
-from redline.store.audit import count_recent, record_event
+from redline.store import rates
+from redline.store.audit import record_event
 
 DECIDE_WITHIN: Final = timedelta(days=14)
 WARN_BEFORE: Final = timedelta(days=2)
@@ -47,12 +48,13 @@ def _public_actor(network: str) -> str:
     return f"complainant:{network}"
 
 
-def check_network(connection: Connection, network: str, now: datetime) -> None:
-    """TooManyComplaints when the network filed or was refused ``MAX_PER_NETWORK`` complaints
-    in the last ``NETWORK_WINDOW``."""
-    actions = ["complaint.file", "complaint.refused"]
-    attempts = count_recent(connection, _public_actor(network), actions, now - NETWORK_WINDOW)
-    if attempts >= MAX_PER_NETWORK:
+def admit_public_complaint(connection: Connection, network: str, now: datetime) -> None:
+    """Count one public complaint (filed or refused) against its network's limit of
+    ``MAX_PER_NETWORK`` per ``NETWORK_WINDOW``; TooManyComplaints past it. Call it in a
+    transaction of its own, committed before filing: a refused complaint is rolled back, its
+    count must stay, and counting in one statement lets exactly the limit through however many
+    arrive at once."""
+    if rates.hit(connection, f"complaint.network:{network}", NETWORK_WINDOW, now) > MAX_PER_NETWORK:
         raise TooManyComplaints(
             "too many complaints from your network: please try again in an hour"
         )
@@ -62,15 +64,14 @@ def file_public_complaint(
     connection: Connection, network: str, decision_id: int, text: str, now: datetime,
     contact: str | None = None,
 ) -> int:  # fmt: skip
-    """``file_complaint`` for the public form: within the network's limit, audited under the
-    network (never the address)."""
-    check_network(connection, network, now)
+    """``file_complaint`` for the public form, audited under the network (never the address);
+    ``admit_public_complaint`` first."""
     return file_complaint(connection, decision_id, text, now, contact, _public_actor(network))
 
 
 def record_refused(connection: Connection, network: str, decision_id: int) -> None:
     """Audit a public complaint refused for an unknown or not-final decision (in a transaction of
-    its own, as the refused one is rolled back); refusals count towards the network's limit."""
+    its own, as the refused one is rolled back)."""
     record_event(
         connection, _public_actor(network), "complaint.refused", "decision", str(decision_id)
     )

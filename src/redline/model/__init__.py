@@ -16,7 +16,7 @@ from redline.model.banks import Bank, BankEntry, BankSignal, Counter
 from redline.model.base import Base, utcnow
 from redline.model.content import Item, ItemMedia, Media, Quarantine, Signal, Source, TextBody
 from redline.model.matching import Case, Match, Score, TextScan
-from redline.model.review import ApiToken, Decision, User, UserSession
+from redline.model.review import ApiToken, Decision, RateCounter, User, UserSession
 
 __all__ = [
     "ApiToken",
@@ -39,6 +39,7 @@ __all__ = [
     "Notification",
     "Preservation",
     "Quarantine",
+    "RateCounter",
     "Referral",
     "RemovalOrder",
     "RemovalOrderUrl",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from redline.model.base import Base, BigId, JsonDoc, utcnow
@@ -76,3 +76,17 @@ class Decision(Base):
     status_after: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     undone_at: Mapped[datetime | None]
+
+
+class RateCounter(Base):
+    """How often something happened for one key in one fixed time window: the memory of rate
+    limits (sign-in attempts, public complaints). Rows of windows gone by are deleted as new
+    windows start."""
+
+    __tablename__ = "rate_counters"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    # The window's number: seconds since the epoch divided by the window's length.
+    window: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    count: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[int] = mapped_column(BigInteger, index=True)  # seconds since the epoch

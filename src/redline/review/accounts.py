@@ -8,6 +8,7 @@ session's CSRF token, so signing a user out everywhere is deleting their rows.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
 import secrets
 from dataclasses import dataclass
@@ -17,10 +18,12 @@ from typing import Final
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, RowMapping, delete, select, update
+from zxcvbn import zxcvbn  # type: ignore[import-untyped]  # no stubs published
 
 from redline.model import User, UserSession
 from redline.review.errors import Conflict, Forbidden, Invalid, NotFound, ReviewError
-from redline.store.audit import count_recent, record_event
+from redline.store import rates
+from redline.store.audit import record_event
 
 ROLES: Final = ("reviewer", "lead", "admin", "auditor")
 
@@ -45,12 +48,24 @@ PERMISSIONS: Final[dict[str, frozenset[str]]] = {
     ),
 }
 
+# Roles that read and never write: the console and the APIs refuse them every state-changing
+# request at one place (redline.web.auth), whatever the route, except their own session's.
+READ_ONLY_ROLES: Final = frozenset({"auditor"})
+WRITE_SCOPE_SUFFIX: Final = ":write"
+
 SESSION_LIFETIME: Final = timedelta(hours=12)
 MIN_PASSWORD: Final = 12
-# Five wrong passwords for one username within a quarter of an hour locks that username for
-# the rest of the quarter: slow enough to stop guessing, short enough not to lock a team out.
-MAX_FAILURES: Final = 5
+# The least zxcvbn score (0-4) of each role's password. 3 ("safely unguessable", 10^8 to 10^10
+# guesses: moderate protection against an offline attack on a slow hash) for those who review
+# and read; 4 ("very unguessable", 10^10 guesses and more) for leads and admins, who can take
+# content down, edit banks and hand out accounts. Sign-in is throttled, so guessing online is
+# slow whatever the score; the score is for the day the database and its argon2 hashes leak.
+MIN_STRENGTH: Final[dict[str, int]] = {"reviewer": 3, "auditor": 3, "lead": 4, "admin": 4}
+# Sign-in throttling, counted before any password hash is computed (each argon2id hash costs
+# tens of milliseconds of CPU: 80 wrong logins in 15 s once slowed every other request 30-fold).
+# A username is locked per client network, so nobody elsewhere can lock a user out.
 FAILURE_WINDOW: Final = timedelta(minutes=15)
+OVERALL_WINDOW: Final = timedelta(minutes=1)
 _USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,62}")
 _hasher = PasswordHasher()
 # Verified against when the username does not exist, so a wrong username costs the same time
@@ -71,6 +86,16 @@ class TooManyAttempts(ReviewError):
 
 
 @dataclass(frozen=True, slots=True)
+class LoginLimits:
+    """Sign-in attempts allowed per client network and overall, and wrong passwords per
+    (username, client network), each in its window."""
+
+    per_network: int = 50
+    per_minute: int = 60
+    failures_per_user: int = 5
+
+
+@dataclass(frozen=True, slots=True)
 class Reviewer:
     """The signed-in user as every review function sees them."""
 
@@ -84,6 +109,16 @@ class Reviewer:
     def actor(self) -> str:
         """How this user appears in the audit trail."""
         return f"user:{self.username}"
+
+    @property
+    def read_only(self) -> bool:
+        """Whether this user's role reads and changes nothing (an auditor)."""
+        return self.role in READ_ONLY_ROLES
+
+    def require_write(self) -> None:
+        """Forbidden for a read-only role: the one check every state-changing request passes."""
+        if self.read_only:
+            raise Forbidden(f"a {self.role} reads and changes nothing")
 
     def can(self, permission: str) -> bool:
         """Whether this user's role allows ``permission``."""
@@ -101,11 +136,24 @@ def _reviewer(user: RowMapping) -> Reviewer:
     )
 
 
-def _check_password(password: str) -> None:
+def check_password(password: str, role: str, username: str = "") -> None:
+    """Invalid, naming why, unless ``password`` is long and strong enough for ``role``."""
     if len(password) < MIN_PASSWORD:
         raise Invalid(f"password too short: at least {MIN_PASSWORD} characters")
     if len(password) > 1024:
         raise Invalid("password too long: at most 1024 characters")
+    needed = MIN_STRENGTH.get(role, max(MIN_STRENGTH.values()))
+    # zxcvbn's cost grows with length; its first 100 characters say enough about a password.
+    found = zxcvbn(password[:100], user_inputs=[username, "redline"] if username else ["redline"])
+    if found["score"] < needed:
+        feedback = found.get("feedback") or {}
+        why = " ".join([feedback.get("warning") or "", *feedback.get("suggestions", [])]).strip()
+        article = "an" if role[:1] in "aeiou" else "a"
+        raise Invalid(
+            f"password too weak for {article} {role}: strength {found['score']} of 4, at least"
+            f" {needed} needed (several uncommon words make a strong one)"
+            + (f". {why}" if why else "")
+        )
 
 
 def add_user(
@@ -118,7 +166,7 @@ def add_user(
         )
     if role not in ROLES:
         raise Invalid(f"unknown role {role!r} (roles: {', '.join(ROLES)})")
-    _check_password(password)
+    check_password(password, role, username)
     if connection.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"user {username!r} exists already")
     user_id = connection.execute(
@@ -148,8 +196,8 @@ def list_users(connection: Connection) -> list[dict[str, object]]:
 
 def set_password(connection: Connection, username: str, password: str, actor: str) -> None:
     """Replace a user's password and sign them out everywhere."""
-    _check_password(password)
     user = get_user(connection, username)
+    check_password(password, user["role"], username)
     connection.execute(
         update(User).where(User.id == user["id"]).values(password_hash=_hasher.hash(password))
     )
@@ -186,20 +234,63 @@ def set_protection(
     )  # fmt: skip
 
 
+def client_network(address: str) -> str:
+    """The network a client's address is in, as sign-in throttling counts it: IPv4 /24, IPv6
+    /64 (what one subscriber or one office usually has)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return "unknown"
+    return str(ipaddress.ip_network(f"{ip}/{24 if ip.version == 4 else 64}", strict=False))
+
+
+def _normal(username: str) -> str:
+    return username.strip().lower()[:100]
+
+
+def _failures_key(username: str, network: str) -> str:
+    return f"login.user:{network}:{_normal(username)}"
+
+
+def admit_login(
+    connection: Connection, username: str, network: str, now: datetime,
+    limits: LoginLimits = LoginLimits(),
+) -> None:  # fmt: skip
+    """Count a sign-in attempt against its client network's limit, the overall limit and the
+    (username, network)'s wrong passwords; TooManyAttempts past any of them. Call it in a
+    transaction of its own, committed before ``authenticate``: the count must stand when the
+    sign-in fails, and no password is checked for a refused attempt (whose transaction, rolled
+    back, counts nothing: only admitted attempts use up a limit)."""
+    if rates.hit(connection, f"login.network:{network}", FAILURE_WINDOW, now) > limits.per_network:
+        raise TooManyAttempts("too many sign-in attempts from your network: try again later")
+    if rates.hit(connection, "login.all", OVERALL_WINDOW, now) > limits.per_minute:
+        raise TooManyAttempts("too many sign-in attempts right now: try again in a minute")
+    failures = rates.hit(connection, _failures_key(username, network), FAILURE_WINDOW, now)
+    if failures > limits.failures_per_user:
+        raise TooManyAttempts(
+            "too many failed sign-ins for this user from your network: try again in 15 minutes"
+        )
+
+
+# How many passwords this process has checked against a hash: each is one argon2id computation.
+# Read by the tests that show a throttled attempt costs none.
+password_checks = 0
+
+
 def authenticate(
     connection: Connection, username: str, password: str, now: datetime, client: str = ""
 ) -> Reviewer:
-    """The user if the password is right; LoginRefused or TooManyAttempts otherwise.
+    """The user if the password is right; LoginRefused otherwise. ``admit_login`` first.
 
-    A success is audited here; the caller records a refusal with ``record_refusal`` in a
-    transaction of its own, since the refused one is rolled back.
+    A success is audited here and clears the user's failures from this client's network; the
+    caller records a refusal with ``record_refusal`` in a transaction of its own, since the
+    refused one is rolled back.
     """
-    username = username.strip().lower()[:100]
-    failures = count_recent(connection, f"login:{username}", ["login.failed"], now - FAILURE_WINDOW)
-    if failures >= MAX_FAILURES:
-        raise TooManyAttempts("too many failed logins for this user: try again in 15 minutes")
+    global password_checks
+    username = _normal(username)
     row = connection.execute(select(User.__table__).where(User.username == username)).first()
     user = row._mapping if row is not None else None
+    password_checks += 1
     try:
         _hasher.verify(user["password_hash"] if user else _DUMMY_HASH, password[:1024])
         ok = user is not None and not user["disabled"]
@@ -207,6 +298,7 @@ def authenticate(
         ok = False
     if not ok or user is None:
         raise LoginRefused("wrong username or password")
+    rates.forget(connection, _failures_key(username, client_network(client)))
     record_event(connection, f"user:{username}", "login", "user", username,
                  detail={"client": client})  # fmt: skip
     return _reviewer(user)
@@ -215,9 +307,9 @@ def authenticate(
 def record_refusal(
     connection: Connection, username: str, refusal: ReviewError, client: str = ""
 ) -> None:
-    """Audit a refused login; failures count towards the username's lock-out."""
+    """Audit a refused sign-in (the throttling counts in ``admit_login``, not here)."""
     action = "login.locked" if isinstance(refusal, TooManyAttempts) else "login.failed"
-    name = username.strip().lower()[:100]
+    name = _normal(username)
     record_event(connection, f"login:{name}", action, "user", name, detail={"client": client})
 
 
@@ -265,12 +357,17 @@ def _sha256(token: str) -> str:
 
 __all__ = [
     "PERMISSIONS",
+    "READ_ONLY_ROLES",
     "ROLES",
+    "LoginLimits",
     "LoginRefused",
     "Reviewer",
     "TooManyAttempts",
     "add_user",
+    "admit_login",
     "authenticate",
+    "check_password",
+    "client_network",
     "end_all_sessions",
     "end_session",
     "get_user",

@@ -3,7 +3,10 @@
 A case moves ``open`` -> (``second_review`` | ``escalated``) -> ``violating`` | ``not_violating``.
 With the four-eyes rule on (the default), a "violating" verdict, which leads to removal, only
 becomes final when a second, different reviewer agrees; if the second reviewer disagrees the
-case goes to a lead. Every decision is a row in ``decisions`` and an audit event; an undo marks
+case goes to a lead. Only verdicts count, and only those still in force: a request (escalate,
+second review) is nobody's opinion, and an undone decision is taken back; a lead's "violating"
+on an escalated case also waits for a second person unless someone already stands by it.
+Every decision is a row in ``decisions`` and an audit event; an undo marks
 the decision undone and puts the case back, it deletes nothing.
 """
 
@@ -77,33 +80,49 @@ def _pending(connection: Connection, case_id: int) -> Any:
     ).first()
 
 
+def standing_verdicts(connection: Connection, case_id: int) -> dict[int, set[str]]:
+    """The final verdicts (violating, not violating) still in force on a case, by who gave them.
+
+    Requests (escalate, second review) are not verdicts and undone decisions are taken back, so
+    neither appears: the four-eyes rule counts people who said the same thing and stand by it.
+    """
+    rows = connection.execute(
+        select(Decision.user_id, Decision.verdict).where(
+            Decision.case_id == case_id,
+            Decision.undone_at.is_(None),
+            Decision.verdict.in_((VIOLATING, NOT_VIOLATING)),
+        )
+    )
+    found: dict[int, set[str]] = {}
+    for row in rows:
+        found.setdefault(int(row.user_id), set()).add(row.verdict)
+    return found
+
+
 def _next_status(
     connection: Connection, reviewer: Reviewer, case_id: int, status: str,
     verdict: Verdict, four_eyes: bool,
 ) -> str:  # fmt: skip
-    if status == "escalated":
-        if not reviewer.can("case.escalated"):
-            raise Forbidden(f"case {case_id} is escalated: a lead decides it")
-        if verdict.verdict in (VIOLATING, NOT_VIOLATING):
-            return verdict.verdict
-        return SECOND_REVIEW if verdict.verdict == SECOND_REVIEW else "escalated"
+    """Where a verdict takes a case. The invariant: under four-eyes a case becomes final
+    "violating" only when two distinct people's standing verdicts on it are "violating"."""
+    if status == "escalated" and not reviewer.can("case.escalated"):
+        raise Forbidden(f"case {case_id} is escalated: a lead decides it")
     if verdict.verdict == ESCALATE:
         return "escalated"
     if verdict.verdict == SECOND_REVIEW:
         return SECOND_REVIEW
-    if status == SECOND_REVIEW:
-        first = _pending(connection, case_id)
-        if first is not None and first.user_id == reviewer.id:
-            raise Forbidden(
-                f"four-eyes rule: case {case_id} needs a reviewer other than the first one"
-            )
-        if first is not None and first.verdict == VIOLATING and verdict.verdict != VIOLATING:
-            return "escalated"  # two reviewers disagree: a lead decides
-        if (first is not None and first.verdict == NOT_VIOLATING
-                and verdict.verdict == VIOLATING and four_eyes):  # fmt: skip
-            return "escalated"
-        return verdict.verdict
+    standing = standing_verdicts(connection, case_id)
+    if status == SECOND_REVIEW and standing.get(reviewer.id):
+        raise Forbidden(f"four-eyes rule: case {case_id} needs a reviewer other than the first one")
+    others = {v for user, given in standing.items() if user != reviewer.id for v in given}
+    if verdict.verdict in others:
+        return verdict.verdict  # two people agree
+    opposite = NOT_VIOLATING if verdict.verdict == VIOLATING else VIOLATING
+    if opposite in others and status != "escalated":
+        return "escalated"  # two people disagree: a lead decides
     if verdict.verdict == VIOLATING and four_eyes:
+        # Nobody else stands by "violating" (a lead's verdict on an escalated case included):
+        # a second person must agree before it is final.
         return SECOND_REVIEW
     return verdict.verdict
 
@@ -173,6 +192,14 @@ def undo(connection: Connection, reviewer: Reviewer, decision_id: int, now: date
     latest = _pending(connection, row.case_id)
     if latest is None or latest.id != decision_id:
         raise Conflict("a later decision on this case stands; it cannot be undone from here")
+    visibility = connection.scalar(
+        select(Item.visibility).join(Case, Case.item_id == Item.id).where(Case.id == row.case_id)
+    )
+    if visibility != "visible":
+        # The take-down acted on this decision; taking the decision back would leave an item
+        # removed on no final verdict. A complaint is the way back.
+        raise Conflict(f"case {row.case_id} was acted on (its item is {visibility}): "
+                       "the decision stands")  # fmt: skip
     moved = connection.execute(
         update(Case)
         .where(Case.id == row.case_id, Case.status == row.status_after)

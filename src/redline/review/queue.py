@@ -219,6 +219,7 @@ def claim(connection: Connection, reviewer: Reviewer, case_id: int, now: datetim
 
 def release(connection: Connection, reviewer: Reviewer, case_id: int) -> None:
     """Give a claimed case back to the queue (one's own, or any for a lead)."""
+    reviewer.require("case.claim")
     row = case_status(connection, case_id)
     if row.assignee_id not in (None, reviewer.id) and not reviewer.can("case.assign"):
         raise Conflict(f"case {case_id} is claimed by another reviewer")

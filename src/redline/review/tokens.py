@@ -11,7 +11,7 @@ from sqlalchemy import Connection, select, update
 
 from redline.model import ApiToken, User
 from redline.model.base import utcnow
-from redline.review.accounts import Reviewer
+from redline.review.accounts import READ_ONLY_ROLES, WRITE_SCOPE_SUFFIX, Reviewer
 from redline.review.errors import Invalid, NotFound
 from redline.store.audit import record_event
 
@@ -36,9 +36,12 @@ def create_token(
         raise Invalid(f"unknown or no scopes {unknown} (scopes: {', '.join(SCOPES)})")
     if not 1 <= len(name) <= 100:
         raise Invalid("token name: 1-100 characters")
-    user_id = connection.scalar(select(User.id).where(User.username == user))
-    if user_id is None:
+    found = connection.execute(select(User.id, User.role).where(User.username == user)).first()
+    if found is None:
         raise NotFound(f"no user {user!r}")
+    user_id = found.id
+    if found.role in READ_ONLY_ROLES and any(s.endswith(WRITE_SCOPE_SUFFIX) for s in scopes):
+        raise Invalid(f"{user!r} is an {found.role}: read scopes only")
     secret = PREFIX + secrets.token_urlsafe(32)
     token_id = connection.execute(
         ApiToken.__table__.insert().returning(ApiToken.id),

@@ -1,6 +1,8 @@
 """The FastAPI app: one database, its bank indexes and matcher, and the routers over them.
 
-Serve it with ``uvicorn --factory redline.web.app:create_app`` (settings from ``REDLINE_*``).
+Serve it with ``redline serve`` or ``uvicorn --factory --no-proxy-headers
+redline.web.app:create_app`` (settings from ``REDLINE_*``; the app reads X-Forwarded-For itself,
+from trusted proxies only: ``REDLINE_TRUSTED_PROXIES``).
 Routers are mounted under their own prefix: ``/hma`` is the HMA-compatible API, so an existing
 Hasher-Matcher-Actioner client works unchanged with ``http://host:port/hma`` as its base URL;
 ``/api/v1`` is redline's own JSON API; everything else is the review console.

@@ -6,6 +6,7 @@ Both end in a ``Reviewer``; the domain functions check what that reviewer's role
 from __future__ import annotations
 
 import hmac
+import ipaddress
 from dataclasses import dataclass
 from typing import Annotated, Final
 
@@ -13,12 +14,40 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from redline.model.base import utcnow
-from redline.review.accounts import Reviewer, session_user
+from redline.review.accounts import WRITE_SCOPE_SUFFIX, Reviewer, session_user
 from redline.review.errors import Forbidden, ReviewError
 from redline.review.tokens import token_user
-from redline.web import App, Services
+from redline.web import App, Services, services
 
 COOKIE: Final = "redline_session"
+
+
+def client_address(request: Request) -> str:
+    """The address of the client that sent ``request``, the one every rate limit and the audit
+    trail use. The connecting peer's, unless the peer is one of ``REDLINE_TRUSTED_PROXIES``:
+    then the X-Forwarded-For entry nearest to it that is not itself a trusted proxy (entries
+    further left are whatever the client chose to send)."""
+    peer = request.client.host if request.client else ""
+    trusted = services(request).settings.trusted_networks
+
+    def is_trusted(address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in trusted)
+
+    if not trusted or not is_trusted(peer):
+        return peer
+    forwarded = ",".join(request.headers.getlist("x-forwarded-for"))
+    hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if not is_trusted(hop):
+            try:
+                return str(ipaddress.ip_address(hop))
+            except ValueError:
+                return peer  # a proxy passed on garbage: the proxy is the one we know
+    return peer
 
 
 class NotSignedIn(ReviewError):
@@ -46,9 +75,10 @@ def visitor(app: App, request: Request) -> Visitor:
     return Visitor(found[0], found[1], token)
 
 
-async def checked_visitor(app: App, request: Request) -> Visitor:
-    """``visitor`` for a state-changing request: the form field ``csrf`` or the header
-    ``X-CSRF-Token`` must equal the session's token, or the request is refused with 403."""
+async def checked_self(app: App, request: Request) -> Visitor:
+    """``visitor`` for a request that changes only the user's own session or settings, or
+    records an audited read: the form field ``csrf`` or the header ``X-CSRF-Token`` must equal
+    the session's token, or the request is refused with 403. Any role may."""
     signed_in = visitor(app=app, request=request)
     sent = request.headers.get("x-csrf-token")
     if sent is None and request.headers.get("content-type", "").startswith(
@@ -62,10 +92,20 @@ async def checked_visitor(app: App, request: Request) -> Visitor:
     return signed_in
 
 
+async def checked_visitor(app: App, request: Request) -> Visitor:
+    """``checked_self`` for every other state-changing console request: a read-only role
+    (auditor) is refused here, whatever the route."""
+    signed_in = await checked_self(app=app, request=request)
+    signed_in.reviewer.require_write()
+    return signed_in
+
+
 # Declared as a security scheme, so the API docs offer "Authorize" for a token.
 _bearer = HTTPBearer(auto_error=False, description="An API token from `redline token create`.")
 Me = Annotated[Visitor, Depends(visitor)]
 Checked = Annotated[Visitor, Depends(checked_visitor)]
+# Signing out, one's own protection settings, an audited reveal: open to read-only roles too.
+CheckedSelf = Annotated[Visitor, Depends(checked_self)]
 
 
 Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
@@ -83,6 +123,8 @@ def token_reviewer(app: Services, credentials: HTTPAuthorizationCredentials | No
     reviewer, scopes = found
     if scope not in scopes:
         raise Forbidden(f"this token lacks the {scope} scope")
+    if scope.endswith(WRITE_SCOPE_SUFFIX):
+        reviewer.require_write()  # a token made before its user became an auditor
     return reviewer
 
 
@@ -95,12 +137,22 @@ def api_user(scope: str) -> object:
     return Depends(dependency)
 
 
-def hma_access(app: App, request: Request, credentials: Bearer) -> None:
+# Who changes banks through /hma when it runs without tokens (REDLINE_HMA_AUTH=false).
+HMA_ANONYMOUS: Final = "api:hma"
+
+
+def hma_access(app: App, request: Request, credentials: Bearer) -> str:
     """The HMA routes' guard: reads need a ``banks:read`` token, bank changes a ``banks:write``
     token of a user who may edit banks. Off with ``REDLINE_HMA_AUTH=false``, for HMA clients
-    that cannot send a token, on a network that is trusted."""
+    that cannot send a token, on a network that is trusted. Returns who is acting, as the audit
+    trail names them: the token's user, or ``api:hma`` without tokens."""
     if not app.settings.hma_auth:
-        return
+        return HMA_ANONYMOUS
     changes = request.method not in {"GET", "HEAD"} and "/c/" in request.url.path
     reviewer = token_reviewer(app, credentials, "banks:write" if changes else "banks:read")
     reviewer.require("bank.edit" if changes else "bank.view")
+    return reviewer.actor
+
+
+# The actor of an /hma request (FastAPI runs the guard once per request and reuses its answer).
+HmaActor = Annotated[str, Depends(hma_access)]

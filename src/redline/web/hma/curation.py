@@ -3,8 +3,8 @@
 HMA's words map onto redline's: a bank's ``matching_enabled_ratio`` r is redline's
 ``enabled_ratio`` r with ``enabled = r > 0`` (a disabled redline bank shows as ratio 0); a piece
 of "bank content" is a redline bank entry, its id HMA's ``bank_content_id``; its
-``disable_until_ts`` is 1 when the entry is enabled and 0 when not. Every change is audited with
-the actor ``api:hma``.
+``disable_until_ts`` is 1 when the entry is enabled and 0 when not. Every change is audited as the
+token's user (``api:hma`` only when the API runs without tokens).
 """
 
 from __future__ import annotations
@@ -38,13 +38,13 @@ from redline.banks.manage import BANK_NAME
 from redline.signals import BadSignal
 from redline.signals.decoding import ImageTooLarge, open_image
 from redline.web import Services, services
+from redline.web.auth import HmaActor
 from redline.web.hma.errors import HmaError, HmaRoute, abort
 from redline.web.hma.matching import NO_FETCH, upload_signal_types
 from redline.web.hma.payloads import FormBody, JsonBody, Upload, saved_upload, without_paths
 from redline.web.hma.signals import SIGNAL_TYPES
 from redline.web.security import body_limit
 
-ACTOR = "api:hma"
 HMA_BANK_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
 CONTENT_ID = re.compile(r"[0-9]{1,19}")
 NOTE_LIMIT = 255
@@ -189,7 +189,7 @@ def bank_show(app: App, bank_name: str) -> dict[str, Any]:
 
 
 @router.post("/c/banks", status_code=201)
-def bank_create(app: App, body: JsonBody) -> dict[str, Any]:
+def bank_create(app: App, actor: HmaActor, body: JsonBody) -> dict[str, Any]:
     """Create a bank from ``{"name": ..., "enabled_ratio"?: ..., "enabled"?: ...}``."""
     fields = _object(body, 422)
     if fields.get("name") is None:
@@ -200,7 +200,7 @@ def bank_create(app: App, body: JsonBody) -> dict[str, Any]:
         # HMA documents `enabled` here but ignores it (its ratio defaults to 1.0 first).
         ratio = 0.0 if enabled is False else 1.0
     try:
-        created = create_bank(app.engine, name, actor=ACTOR, enabled=ratio > 0, enabled_ratio=ratio)
+        created = create_bank(app.engine, name, actor=actor, enabled=ratio > 0, enabled_ratio=ratio)
     except BankExists:
         abort(403, "Bank already exists")
     except ValueError as error:
@@ -209,7 +209,7 @@ def bank_create(app: App, body: JsonBody) -> dict[str, Any]:
 
 
 @router.put("/c/bank/{bank_name}")
-def bank_update(app: App, bank_name: str, body: JsonBody) -> dict[str, Any]:
+def bank_update(app: App, actor: HmaActor, bank_name: str, body: JsonBody) -> dict[str, Any]:
     """Rename, enable/disable or set the ratio of a bank (``enabled_ratio`` wins over
     ``enabled`` when both are given, as in HMA)."""
     try:
@@ -229,7 +229,7 @@ def bank_update(app: App, bank_name: str, body: JsonBody) -> dict[str, Any]:
     if not changes:
         return bank_json(current)
     try:
-        updated = update_bank(app.engine, bank_name, changes, actor=ACTOR)
+        updated = update_bank(app.engine, bank_name, changes, actor=actor)
     except UnknownBank:
         abort(404, "Bank not found")
     except BankExists:
@@ -240,10 +240,10 @@ def bank_update(app: App, bank_name: str, body: JsonBody) -> dict[str, Any]:
 
 
 @router.delete("/c/bank/{bank_name}")
-def bank_delete(app: App, bank_name: str) -> dict[str, str]:
+def bank_delete(app: App, actor: HmaActor, bank_name: str) -> dict[str, str]:
     """Delete a bank and its content; succeeds when there was no such bank too."""
     if BANK_NAME.fullmatch(bank_name):
-        delete_bank(app.engine, bank_name, actor=ACTOR)
+        delete_bank(app.engine, bank_name, actor=actor)
     return {"message": "Done"}
 
 
@@ -265,7 +265,7 @@ def _entry(app: Services, bank_name: str, content_id: str) -> EntryInfo:
 
 
 @router.post("/c/bank/{bank_name}/signal", openapi_extra=body_limit("upload"))
-def bank_add_signals(app: App, bank_name: str, body: JsonBody) -> dict[str, Any]:
+def bank_add_signals(app: App, actor: HmaActor, bank_name: str, body: JsonBody) -> dict[str, Any]:
     """Add content by its hashes: ``{"pdq": "...", "note"?: "..."}`` -> ``{"id", "signals"}``."""
     _bank(app, bank_name)
     fields = dict(_object(body, 400))
@@ -283,7 +283,7 @@ def bank_add_signals(app: App, bank_name: str, body: JsonBody) -> dict[str, Any]
             signals[name] = kind.validate(value)
         except BadSignal as error:
             abort(400, f"Invalid {name} signal: {error}")
-    entry = add_entry(app.engine, bank_name, signals, actor=ACTOR, note=note)
+    entry = add_entry(app.engine, bank_name, signals, actor=actor, note=note)
     return {"id": entry.id, "signals": signals}
 
 
@@ -308,6 +308,7 @@ def _check_content_type(upload: Upload) -> None:
 @router.post("/c/bank/{bank_name}/content", openapi_extra=body_limit("media"))
 def bank_add_content(
     app: App,
+    actor: HmaActor,
     bank_name: str,
     form: FormBody,
     url: str | None = None,
@@ -331,7 +332,7 @@ def bank_add_content(
                     app.settings.data_dir,
                     bank_name,
                     upload.path,
-                    actor=ACTOR,
+                    actor=actor,
                     max_bytes=app.settings.max_media_bytes,
                     note=note,
                     provenance={"hma_metadata": metadata} if metadata else None,
@@ -373,7 +374,7 @@ def bank_get_content(
 
 @router.put("/c/bank/{bank_name}/content/{content_id}")
 def bank_update_content(
-    app: App, bank_name: str, content_id: str, body: JsonBody
+    app: App, actor: HmaActor, bank_name: str, content_id: str, body: JsonBody
 ) -> dict[str, Any]:
     """Enable or disable content (``disable_until_ts``: 1 on, 0 off) and set its note.
 
@@ -389,9 +390,9 @@ def bank_update_content(
         enabled = stamp == ENABLED or ENABLED < stamp <= time.time()
     note = _note(fields["note"]) if "note" in fields else entry.note
     if enabled != entry.enabled:
-        set_entry_enabled(app.engine, entry.id, enabled, actor=ACTOR)
+        set_entry_enabled(app.engine, entry.id, enabled, actor=actor)
     if note != entry.note:
-        update_entry(app.engine, entry.id, {"note": note}, actor=ACTOR)
+        update_entry(app.engine, entry.id, {"note": note}, actor=actor)
     # HMA answers with its whole content record.
     return {
         "bank": bank_json(bank),
@@ -405,12 +406,14 @@ def bank_update_content(
 
 
 @router.delete("/c/bank/{bank_name}/content/{content_id}")
-def bank_delete_content(app: App, bank_name: str, content_id: str) -> dict[str, int]:
+def bank_delete_content(
+    app: App, actor: HmaActor, bank_name: str, content_id: str
+) -> dict[str, int]:
     """Remove content from a bank: ``{"deleted": 1}``, or 0 when it was not there."""
     _bank(app, bank_name)
     try:
         entry = _entry(app, bank_name, content_id)
     except HmaError:
         return {"deleted": 0}
-    deleted = delete_entry(app.engine, entry.id, actor=ACTOR)
+    deleted = delete_entry(app.engine, entry.id, actor=actor)
     return {"deleted": int(deleted)}

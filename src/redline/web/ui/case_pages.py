@@ -18,7 +18,7 @@ from redline.review.errors import Conflict, Forbidden, Invalid, NotFound
 from redline.signals import BadSignal
 from redline.store.audit import record_event
 from redline.web import App, RowId, Services
-from redline.web.auth import Checked, Me, Visitor
+from redline.web.auth import Checked, CheckedSelf, Me, Visitor
 from redline.web.media import media_response
 from redline.web.ui.render import page
 
@@ -204,7 +204,7 @@ def cluster_preview(me: Me, app: App, request: Request, case_id: RowId) -> Respo
 
 
 @router.post("/cases/{case_id}/media/{sha256}/reveal", include_in_schema=False)
-def reveal(me: Checked, app: App, request: Request, case_id: RowId, sha256: str) -> Response:
+def reveal(me: CheckedSelf, app: App, request: Request, case_id: RowId, sha256: str) -> Response:
     """Show one media file unblurred: a deliberate, audited act."""
     if me.reviewer.always_blur:
         raise Forbidden("you chose to keep all media blurred (change it in Settings)")

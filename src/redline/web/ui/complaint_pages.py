@@ -18,6 +18,7 @@ from redline.actions import complaints
 from redline.model.base import utcnow
 from redline.review.errors import Invalid, NotFound, ReviewError
 from redline.web import App, RowId
+from redline.web.auth import client_address
 from redline.web.ui.render import page
 
 router = APIRouter()
@@ -58,8 +59,10 @@ def file_complaint(
     if not text.strip():
         return refuse(422, "Please say why the decision was wrong.")
     now = utcnow()
-    network = complaints.client_network(request.client.host if request.client else "")
+    network = complaints.client_network(client_address(request))
     try:
+        with app.engine.begin() as connection:  # committed first: a refusal still counts
+            complaints.admit_public_complaint(connection, network, now)
         with app.engine.begin() as connection:
             number = complaints.file_public_complaint(connection, network, decision, text, now,
                                                       contact.strip() or None)  # fmt: skip

@@ -15,7 +15,7 @@ from redline.review.errors import ReviewError
 from redline.review.protection import exposure
 from redline.store.audit import record_event
 from redline.web import App, Services
-from redline.web.auth import COOKIE, Checked, Me
+from redline.web.auth import COOKIE, CheckedSelf, Me, client_address
 from redline.web.ui.render import page
 
 router = APIRouter()
@@ -65,9 +65,15 @@ def login(
     if not expected or not hmac.compare_digest(csrf.encode(), expected.encode()):
         return page(request, "login.html", None, status_code=403, next=_safe_next(next),
                     login_csrf=expected, error="The form expired: sign in again.")  # fmt: skip
-    client = request.client.host if request.client else ""
+    client = client_address(request)
     now = utcnow()
+    limits = accounts.LoginLimits(app.settings.login_attempts_per_network,
+                                  app.settings.login_attempts_per_minute,
+                                  app.settings.login_failures_per_user)  # fmt: skip
     try:
+        with app.engine.begin() as connection:  # committed first: a refusal still counts
+            accounts.admit_login(connection, username, accounts.client_network(client), now,
+                                 limits)  # fmt: skip
         with app.engine.begin() as connection:
             reviewer = accounts.authenticate(connection, username, password, now, client)
             token, _csrf = accounts.start_session(connection, reviewer, now)
@@ -85,7 +91,7 @@ def login(
 
 
 @router.post("/logout", include_in_schema=False)
-def logout(me: Checked, app: App) -> RedirectResponse:
+def logout(me: CheckedSelf, app: App) -> RedirectResponse:
     """End this browser's session."""
     with app.engine.begin() as connection:
         accounts.end_session(connection, me.token)
@@ -97,7 +103,7 @@ def logout(me: Checked, app: App) -> RedirectResponse:
 
 
 @router.post("/logout-everywhere", include_in_schema=False)
-def logout_everywhere(me: Checked, app: App) -> RedirectResponse:
+def logout_everywhere(me: CheckedSelf, app: App) -> RedirectResponse:
     """End every session of this user, on every device."""
     with app.engine.begin() as connection:
         ended = accounts.end_all_sessions(connection, me.reviewer.id)
@@ -118,7 +124,7 @@ def settings_page(me: Me, app: App, request: Request) -> Response:
 
 @router.post("/settings", include_in_schema=False)
 def save_settings(
-    me: Checked,
+    me: CheckedSelf,
     app: App,
     break_after: Annotated[int, Form(ge=1, le=10_000)],
     always_blur: Annotated[str, Form(max_length=10)] = "",

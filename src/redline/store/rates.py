@@ -1,0 +1,50 @@
+"""Rate limits' counters: how often a key was seen in the current fixed time window.
+
+``hit`` counts and reads in one statement (INSERT ... ON CONFLICT DO UPDATE ... RETURNING, on
+SQLite and PostgreSQL alike), so parallel requests each get their own number and exactly the
+limit's worth of them are let through: counting first and recording afterwards let 15-19 of 40
+parallel sign-ins through a limit of 5. Call it in a transaction of its own, committed before
+the work it guards, so that a refused (rolled back) request still counts.
+
+Windows are fixed (a burst across a window's edge can reach twice the limit); that is the price
+of one row per key and no history.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, delete
+from sqlalchemy.dialects import postgresql, sqlite
+
+from redline.model import RateCounter
+
+
+def _window(window: timedelta, now: datetime) -> tuple[int, int]:
+    """(the window's number, when it ends in seconds since the epoch)."""
+    length = max(1, int(window.total_seconds()))
+    number = int(now.timestamp()) // length
+    return number, (number + 1) * length
+
+
+def hit(connection: Connection, key: str, window: timedelta, now: datetime) -> int:
+    """Count one more for ``key`` in the window of ``now``; the count, this one included."""
+    number, ends = _window(window, now)
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(RateCounter.__table__).values(
+        key=key[:200], window=number, count=1, expires_at=ends
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=["key", "window"], set_={"count": RateCounter.__table__.c.count + 1}
+    ).returning(RateCounter.__table__.c.count)
+    count = int(connection.execute(statement).scalar_one())
+    if count == 1:  # a new window started for this key: clear away windows gone by
+        connection.execute(
+            delete(RateCounter).where(RateCounter.expires_at <= int(now.timestamp()))
+        )
+    return count
+
+
+def forget(connection: Connection, key: str) -> None:
+    """Start ``key`` from nothing (a right password clears its user's failures)."""
+    connection.execute(delete(RateCounter).where(RateCounter.key == key[:200]))
