@@ -9,7 +9,7 @@ from sqlalchemy import func, select, update
 from redline.model import Item, RemovalOrder
 from redline.web.app import create_app
 from tests.review_desk import Desk
-from tests.web.test_api_v1 import token
+from tests.web.test_api_v1 import auditor_token, token
 
 URL = "https://host.example/post/1"
 ORDER = {
@@ -64,7 +64,7 @@ def test_reviewers_cannot_register_orders_and_auditors_only_read(
     reviewer = token(desk, "rev1", "actions:read", "actions:write")
     assert api.post("/api/v1/orders", json=ORDER, headers=reviewer).status_code == 403
     assert api.get("/api/v1/orders", headers=reviewer).status_code == 403
-    auditor = token(desk, "aud1", "actions:read", "actions:write")
+    auditor = auditor_token(desk, "aud1", "actions:read", "actions:write")
     assert api.get("/api/v1/orders", headers=auditor).status_code == 200
     assert api.post("/api/v1/orders", json=ORDER, headers=auditor).status_code == 403
     assert api.get("/api/v1/orders").status_code == 401

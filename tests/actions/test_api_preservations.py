@@ -17,7 +17,7 @@ from redline.model.base import utcnow
 from redline.review.decisions import Verdict, decide
 from redline.web.app import create_app
 from tests.review_desk import Desk
-from tests.web.test_api_v1 import token
+from tests.web.test_api_v1 import auditor_token, token
 from tests.web.test_console import sign_in
 
 BASIS = "Regulation (EU) 2021/784, Article 5; terms of service 4.2"
@@ -168,7 +168,7 @@ def test_reviewers_cannot_see_or_hold_and_auditors_only_read(http: TestClient, d
     reviewer = token(desk, "rev1", "actions:read", "actions:write")
     assert http.get("/api/v1/preservations", headers=reviewer).status_code == 403
     assert http.post(f"/api/v1/items/{item}/hold", headers=reviewer, json=body).status_code == 403
-    auditor = token(desk, "aud1", "actions:read", "actions:write")
+    auditor = auditor_token(desk, "aud1", "actions:read", "actions:write")
     assert http.get("/api/v1/preservations", headers=auditor).status_code == 200
     assert http.post(f"/api/v1/items/{item}/hold", headers=auditor, json=body).status_code == 403
     read_only = token(desk, "lead1", "actions:read")

@@ -19,6 +19,17 @@ def token(desk: Desk, user: str, *scopes: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {secret}"}
 
 
+def auditor_token(desk: Desk, user: str, *scopes: str) -> dict[str, str]:
+    """A token with any scopes for ``user``, an auditor now: made while they were a lead, since
+    an auditor is never given a write scope (the refusal must then come from the role)."""
+    with desk.engine.begin() as connection:
+        connection.execute(update(User).where(User.username == user).values(role="lead"))
+    headers = token(desk, user, *scopes)
+    with desk.engine.begin() as connection:
+        connection.execute(update(User).where(User.username == user).values(role="auditor"))
+    return headers
+
+
 @pytest.fixture
 def api(desk: Desk) -> TestClient:
     return TestClient(create_app(desk.settings))
@@ -94,11 +105,7 @@ def test_role_limits_apply_to_tokens_too(api: TestClient, desk: Desk) -> None:
     assert [b["name"] for b in listed] == ["newbank"]
     with pytest.raises(Invalid, match="read scopes only"):  # an auditor never writes
         token(desk, "aud1", "cases:write")
-    with desk.engine.begin() as connection:  # a token from when the auditor was a lead
-        connection.execute(update(User).where(User.username == "aud1").values(role="lead"))
-    auditor = token(desk, "aud1", "cases:write")
-    with desk.engine.begin() as connection:
-        connection.execute(update(User).where(User.username == "aud1").values(role="auditor"))
+    auditor = auditor_token(desk, "aud1", "cases:write")
     claim = api.post(f"/api/v1/cases/{desk.cases['p1']}/claim", headers=auditor)
     assert claim.status_code == 403
     with desk.engine.connect() as connection:

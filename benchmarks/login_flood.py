@@ -1,0 +1,163 @@
+"""What a flood of sign-in attempts does to a served redline: the health check's latency under it.
+
+    python benchmarks/login_flood.py [--attempts N] [--seconds S] [--burst N]
+
+A real ``redline serve`` (a subprocess, one uvicorn worker, a fresh SQLite database) is measured
+from outside over loopback. ``GET /hma/status`` (one ``SELECT 1``) is timed three ways in the
+same run:
+- ``idle``: nothing else going on, the reference;
+- ``paced``: while N wrong-password attempts for one user arrive over S seconds (the issue's
+  80 in 15 s, which moved p50 from 29 to 874 ms when every attempt cost an argon2 hash);
+- ``burst``: while N attempts arrive as fast as 8 clients can send them.
+For each flood it also counts the answers (401: a password was checked; 429: refused before any
+hash). Each attempt that reaches argon2 costs tens of milliseconds of CPU; the limits bound how
+many can. Prints JSON to stdout; progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from redline.review.accounts import add_user
+from redline.store import ensure_schema, make_engine
+
+PASSWORD = "quiet harbour lantern orchard seventeen"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def latencies(base: str, stop: threading.Event, out: list[float], limit: int = 2000) -> None:
+    """Time GET /hma/status back to back until ``stop`` (or ``limit`` requests)."""
+    with httpx.Client(base_url=base, timeout=30) as client:
+        while not stop.is_set() and len(out) < limit:
+            started = time.perf_counter()
+            client.get("/hma/status").raise_for_status()
+            out.append((time.perf_counter() - started) * 1000)
+
+
+def summary(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {
+        "requests": len(ordered),
+        "p50_ms": round(statistics.median(ordered), 2),
+        "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))], 2),
+    }
+
+
+def flood(base: str, attempts: int, seconds: float, workers: int = 8) -> Counter[int]:
+    """``attempts`` wrong passwords for one user, spread over ``seconds`` (0: as fast as can)."""
+    statuses: Counter[int] = Counter()
+    lock = threading.Lock()
+    started = time.perf_counter()
+    counter = iter(range(attempts))
+
+    def worker() -> None:
+        with httpx.Client(base_url=base, timeout=60) as client:
+            for n in counter:
+                if seconds:
+                    wait = started + n * seconds / attempts - time.perf_counter()
+                    if wait > 0:
+                        time.sleep(wait)
+                token = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text)
+                form = {"username": "alice", "password": f"wrong guess {n}",
+                        "csrf": token.group(1) if token else ""}  # fmt: skip
+                answer = client.post("/login", data=form)
+                with lock:
+                    statuses[answer.status_code] += 1
+
+    threads = [threading.Thread(target=worker) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return statuses
+
+
+def measured_during(base: str, action: Any) -> tuple[dict[str, float], Any]:
+    samples: list[float] = []
+    stop = threading.Event()
+    timer = threading.Thread(target=latencies, args=(base, stop, samples))
+    timer.start()
+    result = action()
+    stop.set()
+    timer.join()
+    return summary(samples), result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--attempts", type=int, default=80, help="paced attempts (default 80)")
+    parser.add_argument("--seconds", type=float, default=15.0, help="over this long (default 15)")
+    parser.add_argument("--burst", type=int, default=300, help="unpaced attempts (default 300)")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="redline-bench-login-") as folder:
+        url = f"sqlite:///{Path(folder) / 'redline.db'}"
+        engine = make_engine(url)
+        ensure_schema(engine)
+        with engine.begin() as connection:
+            add_user(connection, "alice", "reviewer", PASSWORD, "benchmark")
+        engine.dispose()
+        port = free_port()
+        env = {**os.environ, "REDLINE_DATABASE_URL": url, "REDLINE_DATA_DIR": folder}
+        server = subprocess.Popen(
+            [sys.executable, "-m", "redline", "serve", "--port", str(port)],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                try:
+                    httpx.get(f"{base}/hma/status", timeout=2).raise_for_status()
+                    break
+                except httpx.HTTPError:
+                    time.sleep(0.2)
+            print("idle reference", file=sys.stderr)
+            idle, _ = measured_during(base, lambda: time.sleep(args.seconds))
+            print(f"paced: {args.attempts} attempts over {args.seconds} s", file=sys.stderr)
+            paced, paced_statuses = measured_during(
+                base, lambda: flood(base, args.attempts, args.seconds)
+            )
+            print(f"burst: {args.burst} attempts", file=sys.stderr)
+            burst, burst_statuses = measured_during(base, lambda: flood(base, args.burst, 0))
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+    result = {
+        "benchmark": "login_flood",
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "status_idle": idle,
+        "status_during_paced_flood": paced,
+        "status_during_burst": burst,
+        "paced_answers": dict(sorted(paced_statuses.items())),
+        "burst_answers": dict(sorted(burst_statuses.items())),
+        "p50_ratio_paced_vs_idle": round(paced["p50_ms"] / idle["p50_ms"], 2),
+        "p50_ratio_burst_vs_idle": round(burst["p50_ms"] / idle["p50_ms"], 2),
+    }
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
