@@ -24,9 +24,9 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import httpx
 import pytest
@@ -53,7 +53,9 @@ IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}  # as in tests/
 SERVER_START_TIMEOUT = 10.0  # seconds
 PAGE_TIMEOUT_MS = 10_000
 
-Screenshot = Callable[["Page", str], Path]
+
+class Screenshot(Protocol):
+    def __call__(self, page: Page, name: str, full_page: bool = True) -> Path: ...
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -151,13 +153,14 @@ def page(browser: Browser) -> Iterator[Page]:
         context.close()
 
 
-def save_screenshot(page: Page, name: str) -> Path:
-    """Save the whole page as ``tests/e2e/artifacts/NAME.png`` (git-ignored); returns the path."""
+def save_screenshot(page: Page, name: str, full_page: bool = True) -> Path:
+    """Save the page (the whole of it, or what the window shows) as ``tests/e2e/artifacts/NAME.png``
+    (git-ignored); returns the path."""
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
         raise ValueError(f"screenshot name {name!r}: use letters, digits, '_', '-' and '.'")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=path, full_page=True)
+    page.screenshot(path=path, full_page=full_page)
     return path
 
 
