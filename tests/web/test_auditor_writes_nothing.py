@@ -39,9 +39,9 @@ ALLOWED = {
     ("POST", "/hma/m/compare"): "HMA matching: compares hashes, stores nothing",
     ("POST", "/hma/h/hash"): "HMA hashing: computes hashes, stores nothing",
 }
-# Tables a refused request may still touch: the audit trail (reads are audited), sessions and
-# the rate-limit counters (signing in).
-NOT_COMPARED = {"audit_events", "user_sessions", "rate_counters"}
+# Tables a refused request may still touch: the audit trail and its chain head (reads are
+# audited), sessions and the rate-limit counters (signing in).
+NOT_COMPARED = {"audit_events", "audit_chain", "user_sessions", "rate_counters"}
 # Columns that record a read: when an API token was last used.
 READ_MARKS = {"last_used_at"}
 
