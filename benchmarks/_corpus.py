@@ -31,9 +31,23 @@ Colour = tuple[int, int, int]
 
 SIZES: tuple[Size, ...] = ((640, 480), (480, 640), (800, 450), (512, 512), (600, 400))
 WORDS = (
-    "notice", "market", "river", "garden", "station", "weather", "morning", "library",
-    "bridge", "festival", "harbour", "museum", "evening", "bakery", "league", "summer",
-)  # fmt: skip
+    "notice",
+    "market",
+    "river",
+    "garden",
+    "station",
+    "weather",
+    "morning",
+    "library",
+    "bridge",
+    "festival",
+    "harbour",
+    "museum",
+    "evening",
+    "bakery",
+    "league",
+    "summer",
+)
 
 
 def machine() -> dict[str, object]:
@@ -116,9 +130,11 @@ def skyline(index: int, rng: random.Random, size: Size) -> Image.Image:
     cx, cy = rng.randrange(width), rng.randrange(height // 2)
     draw.ellipse([cx - sun, cy - sun, cx + sun, cy + sun], fill=colour(rng))
     horizon = rng.randint(height // 2, height * 4 // 5)
-    hills = [(0, height)] + [
-        (x, horizon - rng.randint(0, height // 6)) for x in range(0, width + 80, 80)
-    ] + [(width, height)]  # fmt: skip
+    hills = (
+        [(0, height)]
+        + [(x, horizon - rng.randint(0, height // 6)) for x in range(0, width + 80, 80)]
+        + [(width, height)]
+    )
     draw.polygon(hills, fill=colour(rng))
     x = rng.randint(-20, 20)
     while x < width:
@@ -141,8 +157,14 @@ def poster(index: int, rng: random.Random, size: Size) -> Image.Image:
     while y < height - 60:
         text = " ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 3))).upper()
         size_px = rng.randint(32, 72)
-        draw.text((rng.randint(10, width // 4), y), text, font=font(size_px), fill=colour(rng),
-                  stroke_width=2, stroke_fill=(0, 0, 0))  # fmt: skip
+        draw.text(
+            (rng.randint(10, width // 4), y),
+            text,
+            font=font(size_px),
+            fill=colour(rng),
+            stroke_width=2,
+            stroke_fill=(0, 0, 0),
+        )
         y += size_px + rng.randint(10, 60)
     return image
 
@@ -222,8 +244,14 @@ def watermark(image: Image.Image, text: str = "reposted") -> Image.Image:
     size = max(12, height // 12)
     draw = ImageDraw.Draw(marked)
     left = draw.textlength(text, font=font(size))
-    draw.text((width - left - size // 2, size // 2), text, font=font(size), fill=(255, 255, 0),
-              stroke_width=max(1, size // 20), stroke_fill=(0, 0, 0))  # fmt: skip
+    draw.text(
+        (width - left - size // 2, size // 2),
+        text,
+        font=font(size),
+        fill=(255, 255, 0),
+        stroke_width=max(1, size // 20),
+        stroke_fill=(0, 0, 0),
+    )
     return marked
 
 
@@ -235,9 +263,14 @@ def caption(image: Image.Image, text: str = "SHARE THIS NOW") -> Image.Image:
     size = max(14, width // 12)
     draw = ImageDraw.Draw(layer)
     span = draw.textlength(text, font=font(size))
-    draw.text(((width - span) / 2, (height - size) / 2), text, font=font(size),
-              fill=(255, 255, 255, 170), stroke_width=max(1, size // 16),
-              stroke_fill=(0, 0, 0, 170))  # fmt: skip
+    draw.text(
+        ((width - span) / 2, (height - size) / 2),
+        text,
+        font=font(size),
+        fill=(255, 255, 255, 170),
+        stroke_width=max(1, size // 16),
+        stroke_fill=(0, 0, 0, 170),
+    )
     return Image.alpha_composite(base, layer).convert("RGB")
 
 
@@ -259,8 +292,11 @@ def flip_horizontal(image: Image.Image) -> Image.Image:
 
 def rotate(image: Image.Image, degrees: int) -> Image.Image:
     """Rotated counter-clockwise by a multiple of 90 degrees (lossless)."""
-    turns = {90: Image.Transpose.ROTATE_90, 180: Image.Transpose.ROTATE_180,
-             270: Image.Transpose.ROTATE_270}  # fmt: skip
+    turns = {
+        90: Image.Transpose.ROTATE_90,
+        180: Image.Transpose.ROTATE_180,
+        270: Image.Transpose.ROTATE_270,
+    }
     return image.transpose(turns[degrees])
 
 
@@ -277,8 +313,9 @@ def screenshot(image: Image.Image) -> Image.Image:
     draw = ImageDraw.Draw(canvas)
     draw.rectangle([0, 0, width, header], fill=(32, 36, 44))
     avatar = header * 3 // 5
-    draw.ellipse([header // 5, header // 5, header // 5 + avatar, header // 5 + avatar],
-                 fill=(90, 140, 200))  # fmt: skip
+    draw.ellipse(
+        [header // 5, header // 5, header // 5 + avatar, header // 5 + avatar], fill=(90, 140, 200)
+    )
     text_size = max(10, header // 3)
     draw.text((header, header // 4), "channel name", font=font(text_size), fill=(235, 235, 235))
     draw.text(
@@ -288,8 +325,11 @@ def screenshot(image: Image.Image) -> Image.Image:
     top = header + picture.height
     for number in range(4):
         x = width * (2 * number + 1) // 8
-        draw.ellipse([x - footer // 4, top + footer // 4, x + footer // 4, top + footer * 3 // 4],
-                     outline=(120, 120, 120), width=2)  # fmt: skip
+        draw.ellipse(
+            [x - footer // 4, top + footer // 4, x + footer // 4, top + footer * 3 // 4],
+            outline=(120, 120, 120),
+            width=2,
+        )
     return jpeg(png_round_trip(canvas), 85)
 
 

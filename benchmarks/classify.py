@@ -47,9 +47,11 @@ ROOT = Path(__file__).resolve().parents[1]
 GOAL_FIRST_STAGE = 5000.0
 GOAL_SHARE_OF_RAW = 0.80
 BATCH = 1000
-SENTENCE = ("the market reopened today after the storm, photos and updates from the north road "
-            "council meeting tonight about buses schools and the new bridge #news @desk "
-            "https://example.org/story")  # fmt: skip
+SENTENCE = (
+    "the market reopened today after the storm, photos and updates from the north road "
+    "council meeting tonight about buses schools and the new bridge #news @desk "
+    "https://example.org/story"
+)
 
 
 def shared_texts() -> list[str]:
@@ -61,8 +63,10 @@ def shared_texts() -> list[str]:
         folder = Path(candidate)
         if (folder / "isis_fanboy_tweets.csv").is_file():
             texts = []
-            for name, column in (("isis_fanboy_tweets.csv", "tweets"),
-                                 ("unlabelled_mixed_tweets.csv", "text")):  # fmt: skip
+            for name, column in (
+                ("isis_fanboy_tweets.csv", "tweets"),
+                ("unlabelled_mixed_tweets.csv", "text"),
+            ):
                 with (folder / name).open(encoding="utf-8", errors="replace", newline="") as f:
                     texts += [r[column] for r in csv.DictReader(f) if r.get(column)]
             return texts

@@ -109,8 +109,13 @@ def time_pipeline(folder: Path, workdir: Path, workers: int, run: int) -> float:
     try:
         ingest(folder, "bench", engine=engine, settings=settings, actor="benchmark")
         started = time.perf_counter()
-        summary = scan(engine, settings, IndexStore(engine, settings.data_dir), actor="benchmark",
-                       workers=workers)  # fmt: skip
+        summary = scan(
+            engine,
+            settings,
+            IndexStore(engine, settings.data_dir),
+            actor="benchmark",
+            workers=workers,
+        )
         elapsed = time.perf_counter() - started
         if summary.hashed != len(list(folder.glob("*.jpg"))):
             raise RuntimeError(f"scan hashed {summary.hashed} images")

@@ -79,8 +79,11 @@ def flood(base: str, attempts: int, seconds: float, workers: int = 8) -> Counter
                     if wait > 0:
                         time.sleep(wait)
                 token = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text)
-                form = {"username": "alice", "password": f"wrong guess {n}",
-                        "csrf": token.group(1) if token else ""}  # fmt: skip
+                form = {
+                    "username": "alice",
+                    "password": f"wrong guess {n}",
+                    "csrf": token.group(1) if token else "",
+                }
                 answer = client.post("/login", data=form)
                 with lock:
                     statuses[answer.status_code] += 1
@@ -122,8 +125,10 @@ def main() -> None:
         env = {**os.environ, "REDLINE_DATABASE_URL": url, "REDLINE_DATA_DIR": folder}
         server = subprocess.Popen(
             [sys.executable, "-m", "redline", "serve", "--port", str(port)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         base = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + 60

@@ -406,10 +406,15 @@ def transform_row(transform: Transform, used: list[Outcome]) -> dict[str, object
     copies = [o.transformed[transform.name] for o in used]
     detection = {method: rate([c.matched[method] for c in copies]) for method in METHODS}
     by_kind = {
-        kind: rate([c.matched[transform.goal_method] for o, c in zip(used, copies, strict=True)
-                    if o.entry.kind == kind])
+        kind: rate(
+            [
+                c.matched[transform.goal_method]
+                for o, c in zip(used, copies, strict=True)
+                if o.entry.kind == kind
+            ]
+        )
         for kind in dict.fromkeys(o.entry.kind for o in used)
-    }  # fmt: skip
+    }
     # Copies within 31 of a *different* original: the diagonal is the copy's own original.
     originals = codes([o.value for o in used])
     plain = distances(codes([c.value for c in copies]), originals)
@@ -420,11 +425,15 @@ def transform_row(transform: Transform, used: list[Outcome]) -> dict[str, object
     by_scan = nearest_sets([c.queries for c in copies], [o.bank for o in used])
     np.fill_diagonal(by_scan, 256)
     missed = [
-        {"image": o.entry.name, "distance": c.distance, "dihedral_distance": c.dihedral_distance,
-         "quality": c.quality}
+        {
+            "image": o.entry.name,
+            "distance": c.distance,
+            "dihedral_distance": c.dihedral_distance,
+            "quality": c.quality,
+        }
         for o, c in zip(used, copies, strict=True)
         if not c.matched[transform.goal_method]
-    ]  # fmt: skip
+    ]
     found = detection[transform.goal_method]
     return {
         "name": transform.name,

@@ -88,43 +88,104 @@ DEFAULT_PG = os.environ.get("REDLINE_BENCH_PG", "postgresql://postgres@127.0.0.1
 PASSWORD = "benchmark password, not a secret"
 GOAL_CASES = 100_000
 # Issue goals, p95 in ms, per endpoint.
-GOALS_MS = {"queue": 150.0, "queue_lang": 150.0, "queue_signal": 150.0, "case": 150.0,
-            "decide": 100.0}  # fmt: skip
+GOALS_MS = {
+    "queue": 150.0,
+    "queue_lang": 150.0,
+    "queue_signal": 150.0,
+    "case": 150.0,
+    "decide": 100.0,
+}
 TRIVIAL = "status"
 PROFILE_CALLS = 20  # in-process calls of each handler for the SQL profile
 
 # --- synthetic content: short, generic, harmless posts --------------------------------------
 
-SUBJECTS = ["The city council", "Our book club", "The weather service", "A local bakery",
-            "The football team", "The public library", "The school board", "Our choir",
-            "The night market", "The cycling group", "The museum",
-            "The harbour office"]  # fmt: skip
-VERBS = ["announced", "postponed", "shared photos of", "is looking for volunteers for",
-         "published the schedule of", "reported on", "thanked everyone for", "moved"]  # fmt: skip
-OBJECTS = ["the spring market", "road repairs on the north bridge", "the new bus timetable",
-           "Saturday's concert", "the reading hour for children", "the river clean-up",
-           "the photo exhibition", "the charity run", "the garden open day",
-           "the evening language classes"]  # fmt: skip
-TAILS = ["this weekend.", "after the storm.", "until further notice.", "next Tuesday.",
-         "more details on the website.", "see you there!", "thanks for the kind messages.",
-         "tickets are free."]  # fmt: skip
+SUBJECTS = [
+    "The city council",
+    "Our book club",
+    "The weather service",
+    "A local bakery",
+    "The football team",
+    "The public library",
+    "The school board",
+    "Our choir",
+    "The night market",
+    "The cycling group",
+    "The museum",
+    "The harbour office",
+]
+VERBS = [
+    "announced",
+    "postponed",
+    "shared photos of",
+    "is looking for volunteers for",
+    "published the schedule of",
+    "reported on",
+    "thanked everyone for",
+    "moved",
+]
+OBJECTS = [
+    "the spring market",
+    "road repairs on the north bridge",
+    "the new bus timetable",
+    "Saturday's concert",
+    "the reading hour for children",
+    "the river clean-up",
+    "the photo exhibition",
+    "the charity run",
+    "the garden open day",
+    "the evening language classes",
+]
+TAILS = [
+    "this weekend.",
+    "after the storm.",
+    "until further notice.",
+    "next Tuesday.",
+    "more details on the website.",
+    "see you there!",
+    "thanks for the kind messages.",
+    "tickets are free.",
+]
 OTHER_LANGS = {
-    "ar": ["تحديث حالة الطقس لهذا الأسبوع", "افتتاح سوق الربيع في وسط المدينة",
-           "مواعيد الحافلات الجديدة تبدأ يوم الأحد", "صور من مباراة كرة القدم أمس",
-           "المكتبة العامة مفتوحة حتى الساعة الثامنة"],
-    "fr": ["La mairie annonce de nouveaux horaires de bus.", "Photos du marché de printemps.",
-           "La bibliothèque reste ouverte jusqu'à 20 heures.", "Concert gratuit samedi soir."],
-    "de": ["Der Wochenmarkt öffnet am Samstag wieder.", "Neue Busfahrpläne ab Montag.",
-           "Fotos vom Stadtfest sind online."],
-    "es": ["El mercado de primavera abre este fin de semana.",
-           "Nuevos horarios de autobús desde el lunes.", "Gracias por venir al concierto."],
-}  # fmt: skip
+    "ar": [
+        "تحديث حالة الطقس لهذا الأسبوع",
+        "افتتاح سوق الربيع في وسط المدينة",
+        "مواعيد الحافلات الجديدة تبدأ يوم الأحد",
+        "صور من مباراة كرة القدم أمس",
+        "المكتبة العامة مفتوحة حتى الساعة الثامنة",
+    ],
+    "fr": [
+        "La mairie annonce de nouveaux horaires de bus.",
+        "Photos du marché de printemps.",
+        "La bibliothèque reste ouverte jusqu'à 20 heures.",
+        "Concert gratuit samedi soir.",
+    ],
+    "de": [
+        "Der Wochenmarkt öffnet am Samstag wieder.",
+        "Neue Busfahrpläne ab Montag.",
+        "Fotos vom Stadtfest sind online.",
+    ],
+    "es": [
+        "El mercado de primavera abre este fin de semana.",
+        "Nuevos horarios de autobús desde el lunes.",
+        "Gracias por venir al concierto.",
+    ],
+}
 LANGS = [("en", 0.55), ("ar", 0.25), ("fr", 0.08), ("de", 0.05), ("es", 0.04), (None, 0.03)]
-SOURCES = [("channel-export", "jsonl", 0.45), ("forum-crawl", "html", 0.2),
-           ("twitter-archive", "csv", 0.3), ("url-list", "txt", 0.05)]  # fmt: skip
+SOURCES = [
+    ("channel-export", "jsonl", 0.45),
+    ("forum-crawl", "html", 0.2),
+    ("twitter-archive", "csv", 0.3),
+    ("url-list", "txt", 0.05),
+]
 # Case status shares: mostly open, some worked on.
-STATUSES = [("open", 0.85), ("second_review", 0.03), ("escalated", 0.01), ("violating", 0.04),
-            ("not_violating", 0.07)]  # fmt: skip
+STATUSES = [
+    ("open", 0.85),
+    ("second_review", 0.03),
+    ("escalated", 0.01),
+    ("violating", 0.04),
+    ("not_violating", 0.07),
+]
 REPOST_SHARE = 0.08  # items whose text another account posted too (near-duplicate clusters)
 MODEL = "redline-text-bench"
 
@@ -161,8 +222,10 @@ class Dataset:
 def build_rows(cases: int, users: dict[str, int], now: datetime, seed: int = 7) -> Dataset:
     """The content of a review desk with ``cases`` cases, as plain rows."""
     rng = random.Random(seed)
-    sources = [{"id": n, "name": name, "format": fmt, "created_at": now - timedelta(days=90)}
-               for n, (name, fmt, _) in enumerate(SOURCES, start=1)]  # fmt: skip
+    sources = [
+        {"id": n, "name": name, "format": fmt, "created_at": now - timedelta(days=90)}
+        for n, (name, fmt, _) in enumerate(SOURCES, start=1)
+    ]
     source_weights = [(n, share) for n, (_, _, share) in enumerate(SOURCES, start=1)]
     accounts_per_source = max(2, cases // 25)
     texts: dict[str, str] = {}
@@ -183,17 +246,25 @@ def build_rows(cases: int, users: dict[str, int], now: datetime, seed: int = 7) 
         source_id = pick(rng, source_weights)
         account = rng.randrange(accounts_per_source)
         posted = now - timedelta(days=30 * rng.random())
-        items.append({
-            "id": number, "source_id": source_id, "external_id": f"post-{number}",
-            "revision": 1, "content_sha256": sha256(f"{source_id}:{number}:{digest}"),
-            "text_sha256": digest, "account": f"acct_{source_id}_{account:05d}",
-            "account_name": f"Account {account}",
-            "posted_at": posted,
-            "url": f"https://example.org/page/{number}" if source_id == 4 else None,
-            "encoding": None, "file": f"{SOURCES[source_id - 1][0]}.{SOURCES[source_id - 1][1]}",
-            "location": f"line {number}", "extra": None,
-            "ingested_at": posted + timedelta(hours=1),
-        })  # fmt: skip
+        items.append(
+            {
+                "id": number,
+                "source_id": source_id,
+                "external_id": f"post-{number}",
+                "revision": 1,
+                "content_sha256": sha256(f"{source_id}:{number}:{digest}"),
+                "text_sha256": digest,
+                "account": f"acct_{source_id}_{account:05d}",
+                "account_name": f"Account {account}",
+                "posted_at": posted,
+                "url": f"https://example.org/page/{number}" if source_id == 4 else None,
+                "encoding": None,
+                "file": f"{SOURCES[source_id - 1][0]}.{SOURCES[source_id - 1][1]}",
+                "location": f"line {number}",
+                "extra": None,
+                "ingested_at": posted + timedelta(hours=1),
+            }
+        )
         # A case: 10% opened by a bank match (confirmed: 100), the rest by the classifier.
         category = rng.choice(list(CATEGORIES))
         if rng.random() < 0.10:
@@ -202,17 +273,32 @@ def build_rows(cases: int, users: dict[str, int], now: datetime, seed: int = 7) 
             priority = 100 if confirmed else rng.randint(60, 80)
             distance = rng.randint(0, 20)
             reason = f"bank match: {'confirmed' if confirmed else 'reported'} (distance {distance})"
-            entries.append({
-                "id": len(entries) + 1, "bank_id": 1 if confirmed else 2, "category": category,
-                "source_org": "partner", "note": f"entry {len(entries) + 1}", "tags": None,
-                "provenance": {"import": "bench.csv"}, "media_sha256": None, "enabled": True,
-                "added_at": now - timedelta(days=60), "added_by": "cli:bench",
-            })  # fmt: skip
-            matches.append({
-                "media_sha256": None, "text_sha256": digest, "bank_entry_id": len(entries),
-                "signal_type": "text_minhash", "distance": distance / 100,
-                "detail": {"jaccard": round(1 - distance / 100, 2)}, "created_at": now,
-            })  # fmt: skip
+            entries.append(
+                {
+                    "id": len(entries) + 1,
+                    "bank_id": 1 if confirmed else 2,
+                    "category": category,
+                    "source_org": "partner",
+                    "note": f"entry {len(entries) + 1}",
+                    "tags": None,
+                    "provenance": {"import": "bench.csv"},
+                    "media_sha256": None,
+                    "enabled": True,
+                    "added_at": now - timedelta(days=60),
+                    "added_by": "cli:bench",
+                }
+            )
+            matches.append(
+                {
+                    "media_sha256": None,
+                    "text_sha256": digest,
+                    "bank_entry_id": len(entries),
+                    "signal_type": "text_minhash",
+                    "distance": distance / 100,
+                    "detail": {"jaccard": round(1 - distance / 100, 2)},
+                    "created_at": now,
+                }
+            )
         else:
             signal = "classifier"
             priority = rng.randint(40, 99)
@@ -220,11 +306,20 @@ def build_rows(cases: int, users: dict[str, int], now: datetime, seed: int = 7) 
         opened = now - timedelta(days=7 * rng.random())
         status = pick(rng, STATUSES)
         case = {
-            "id": number, "item_id": number, "status": status, "priority": priority,
-            "reason": reason, "signal": signal, "category": category, "lang": lang,
-            "assignee_id": None, "claimed_at": None, "decided_at": None,
-            "opened_at": opened, "updated_at": opened,
-        }  # fmt: skip
+            "id": number,
+            "item_id": number,
+            "status": status,
+            "priority": priority,
+            "reason": reason,
+            "signal": signal,
+            "category": category,
+            "lang": lang,
+            "assignee_id": None,
+            "claimed_at": None,
+            "decided_at": None,
+            "opened_at": opened,
+            "updated_at": opened,
+        }
         if status == "open" and rng.random() < 0.02:  # someone else is on it
             case.update(assignee_id=users["rev2"], claimed_at=now - timedelta(minutes=5))
         elif status == "open":
@@ -236,49 +331,88 @@ def build_rows(cases: int, users: dict[str, int], now: datetime, seed: int = 7) 
         case_rows.append(case)
         if signal == "classifier" and digest not in scores:  # one per (text, model)
             scores[digest] = {
-                "text_sha256": digest, "model": MODEL, "score": priority / 100, "flagged": True,
-                "category": category, "lang": lang or "und",
+                "text_sha256": digest,
+                "model": MODEL,
+                "score": priority / 100,
+                "flagged": True,
+                "category": category,
+                "lang": lang or "und",
                 "explanation": [{"feature": "word", "weight": 0.4, "spans": [[0, 8]]}],
                 "created_at": opened,
-            }  # fmt: skip
+            }
     decision_rows = []
     for case_id, status, opened in decided:
-        first = "violating" if status in ("second_review", "escalated", "violating") else (
-            "not_violating")  # fmt: skip
-        steps = [(users["rev2"], first, "open", "second_review" if first == "violating"
-                  else status)]  # fmt: skip
+        first = (
+            "violating"
+            if status in ("second_review", "escalated", "violating")
+            else ("not_violating")
+        )
+        steps = [
+            (users["rev2"], first, "open", "second_review" if first == "violating" else status)
+        ]
         if status in ("escalated", "violating"):  # the second reviewer agreed, or did not
             second = "violating" if status == "violating" else "not_violating"
             steps.append((users["lead1"], second, "second_review", status))
         for step, (user_id, verdict, before, after) in enumerate(steps):
             at = opened + timedelta(minutes=30 * (step + 1))
-            decision_rows.append({
-                "case_id": case_id, "user_id": user_id, "verdict": verdict,
-                "category": rng.choice(list(CATEGORIES)) if verdict == "violating" else None,
-                "reason": "news_reporting" if verdict == "not_violating" else None,
-                "note": None, "applied_from": None, "status_before": before,
-                "status_after": after, "created_at": at, "undone_at": None,
-            })  # fmt: skip
-            events.append({
-                "at": at, "actor": "user:rev2" if step == 0 else "user:lead1",
-                "action": "case.decide", "subject_type": "case", "subject_id": str(case_id),
-                "before": {"status": before}, "after": {"status": after, "verdict": verdict},
-                "detail": None,
-            })  # fmt: skip
+            decision_rows.append(
+                {
+                    "case_id": case_id,
+                    "user_id": user_id,
+                    "verdict": verdict,
+                    "category": rng.choice(list(CATEGORIES)) if verdict == "violating" else None,
+                    "reason": "news_reporting" if verdict == "not_violating" else None,
+                    "note": None,
+                    "applied_from": None,
+                    "status_before": before,
+                    "status_after": after,
+                    "created_at": at,
+                    "undone_at": None,
+                }
+            )
+            events.append(
+                {
+                    "at": at,
+                    "actor": "user:rev2" if step == 0 else "user:lead1",
+                    "action": "case.decide",
+                    "subject_type": "case",
+                    "subject_id": str(case_id),
+                    "before": {"status": before},
+                    "after": {"status": after, "verdict": verdict},
+                    "detail": None,
+                }
+            )
     for _ in range(cases):  # one earlier case view per case, on average
         viewer = rng.choice(["user:rev1", "user:rev2", "user:lead1"])
-        events.append({
-            "at": now - timedelta(days=7 * rng.random()), "actor": viewer,
-            "action": "case.view", "subject_type": "case",
-            "subject_id": str(rng.randint(1, cases)), "before": None, "after": None,
-            "detail": None,
-        })  # fmt: skip
-    banks = [{"id": n, "name": name, "description": None, "enabled": True, "enabled_ratio": 1.0,
-              "pdq_threshold": 31, "text_threshold": 0.8, "dihedral": False,
-              "confirmed": confirmed, "version": 1, "created_at": now - timedelta(days=90),
-              "updated_at": now - timedelta(days=60)}
-             for n, name, confirmed in ((1, "confirmed", True),
-                                        (2, "reported", False))]  # fmt: skip
+        events.append(
+            {
+                "at": now - timedelta(days=7 * rng.random()),
+                "actor": viewer,
+                "action": "case.view",
+                "subject_type": "case",
+                "subject_id": str(rng.randint(1, cases)),
+                "before": None,
+                "after": None,
+                "detail": None,
+            }
+        )
+    banks = [
+        {
+            "id": n,
+            "name": name,
+            "description": None,
+            "enabled": True,
+            "enabled_ratio": 1.0,
+            "pdq_threshold": 31,
+            "text_threshold": 0.8,
+            "dihedral": False,
+            "confirmed": confirmed,
+            "version": 1,
+            "created_at": now - timedelta(days=90),
+            "updated_at": now - timedelta(days=60),
+        }
+        for n, name, confirmed in ((1, "confirmed", True), (2, "reported", False))
+    ]
     dataset.tables = [
         (Source.__table__, sources),
         (TextBody.__table__, [{"sha256": k, "body": v} for k, v in texts.items()]),
@@ -333,10 +467,12 @@ def copy_rows(connection: Connection, table: Table, rows: list[dict[str, Any]]) 
     names = ", ".join(f'"{c}"' for c in columns)
     with driver.cursor() as cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
         for row in rows:
-            copy.write_row([
-                Jsonb(row[c]) if c in json_columns and row[c] is not None else row[c]
-                for c in columns
-            ])  # fmt: skip
+            copy.write_row(
+                [
+                    Jsonb(row[c]) if c in json_columns and row[c] is not None else row[c]
+                    for c in columns
+                ]
+            )
 
 
 def add_users(engine: Engine) -> dict[str, int]:
@@ -408,9 +544,20 @@ def served(url: str, data_dir: Path, workdir: Path) -> Iterator[str]:
     port = free_port()
     server_log = workdir / f"server-{port}.log"
     env = {**os.environ, "REDLINE_DATABASE_URL": url, "REDLINE_DATA_DIR": str(data_dir)}
-    command = [sys.executable, "-m", "uvicorn", "--factory", "redline.web.app:create_app",
-               "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-               "--no-access-log"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "redline.web.app:create_app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
     with server_log.open("wb") as output:
         process = subprocess.Popen(command, env=env, cwd=workdir, stdout=output, stderr=output)
     base = f"http://127.0.0.1:{port}"
@@ -541,9 +688,13 @@ def percentiles(samples: list[float]) -> dict[str, float]:
     if len(samples) == 1:
         samples = samples * 2
     cuts = statistics.quantiles(samples, n=100, method="inclusive")
-    return {"p50_ms": round(cuts[49], 2), "p95_ms": round(cuts[94], 2),
-            "p99_ms": round(cuts[98], 2), "mean_ms": round(statistics.fmean(samples), 2),
-            "max_ms": round(max(samples), 2)}  # fmt: skip
+    return {
+        "p50_ms": round(cuts[49], 2),
+        "p95_ms": round(cuts[94], 2),
+        "p99_ms": round(cuts[98], 2),
+        "mean_ms": round(statistics.fmean(samples), 2),
+        "max_ms": round(max(samples), 2),
+    }
 
 
 # --- in-process SQL profile and plans ---------------------------------------------------------
@@ -598,10 +749,13 @@ def profile(engine: Engine, token: str, dataset: Dataset, calls: int) -> dict[st
         verdict = decisions.Verdict("violating", rng.choice(categories))
         decisions.decide(connection, me, next(targets), verdict, utcnow())
 
-    handlers = {"queue": queue_page(queue.QueueFilter()),
-                "queue_lang": queue_page(queue.QueueFilter(lang="ar")),
-                "queue_signal": queue_page(queue.QueueFilter(signal="bank")),
-                "case": case_page, "decide": decide}  # fmt: skip
+    handlers = {
+        "queue": queue_page(queue.QueueFilter()),
+        "queue_lang": queue_page(queue.QueueFilter(lang="ar")),
+        "queue_signal": queue_page(queue.QueueFilter(signal="bank")),
+        "case": case_page,
+        "decide": decide,
+    }
     result: dict[str, Any] = {}
     for name, handler in handlers.items():
         timed: list[tuple[str, Any, float]] = []
@@ -713,8 +867,10 @@ def run_database(name: str, url: str, args: argparse.Namespace, workdir: Path) -
     trivial = figures[TRIVIAL]["p95_ms"]
     for figure in figures.values():
         figure["p95_vs_trivial"] = round(figure["p95_ms"] / trivial, 2) if trivial else None
-    goal_met = {f"{endpoint}_p95_le_{int(goal)}ms": figures[endpoint]["p95_ms"] <= goal
-                for endpoint, goal in GOALS_MS.items()}  # fmt: skip
+    goal_met = {
+        f"{endpoint}_p95_le_{int(goal)}ms": figures[endpoint]["p95_ms"] <= goal
+        for endpoint, goal in GOALS_MS.items()
+    }
     log(f"{name}: profiling the handlers in-process")
     sql = profile(engine, token, dataset, calls=min(PROFILE_CALLS, args.requests))
     plans: dict[str, Any] = {}
@@ -747,8 +903,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", type=int, default=GOAL_CASES, help="cases in the database")
     parser.add_argument("--requests", type=int, default=200, help="measured requests per endpoint")
     parser.add_argument("--warmup", type=int, default=20, help="warm-up rounds (not measured)")
-    parser.add_argument("--databases", default="sqlite,postgresql",
-                        help="comma-separated: sqlite, postgresql")  # fmt: skip
+    parser.add_argument(
+        "--databases", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql"
+    )
     parser.add_argument("--pg", default=DEFAULT_PG, help="PostgreSQL server URL")
     parser.add_argument(
         "--explain", action="store_true", help="query plans of all endpoints, not only the slow"

@@ -25,9 +25,23 @@ MAGIC = b"E5S1"
 QK = 32
 META = "\u2581"  # SentencePiece's metaspace, which stands for a space inside pieces
 LAYER_TENSORS = (
-    "q.w", "q.b", "k.w", "k.b", "v.w", "v.b", "ao.w", "ao.b", "aln.w", "aln.b",
-    "fi.w", "fi.b", "fo.w", "fo.b", "oln.w", "oln.b",
-)  # fmt: skip
+    "q.w",
+    "q.b",
+    "k.w",
+    "k.b",
+    "v.w",
+    "v.b",
+    "ao.w",
+    "ao.b",
+    "aln.w",
+    "aln.b",
+    "fi.w",
+    "fi.b",
+    "fo.w",
+    "fo.b",
+    "oln.w",
+    "oln.b",
+)
 
 
 class ImageError(ValueError):
@@ -114,9 +128,21 @@ class Image:
             at += 21
             tensors[name] = Tensor(name, dtype != 0, size, offset, nbytes)
         image = cls(
-            data, hidden, layers, heads, ffn, max_positions, eps, bos, eos, unk,
-            pieces, scores, normalise, tensors,
-        )  # fmt: skip
+            data,
+            hidden,
+            layers,
+            heads,
+            ffn,
+            max_positions,
+            eps,
+            bos,
+            eos,
+            unk,
+            pieces,
+            scores,
+            normalise,
+            tensors,
+        )
         image._check()
         return image
 

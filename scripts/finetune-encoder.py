@@ -69,9 +69,13 @@ class Layer(nn.Module):
             nn.Parameter(torch.from_numpy(image.array(name))) for name in self.names
         )
         self.shapes = {
-            "q.w": (hidden, hidden), "k.w": (hidden, hidden), "v.w": (hidden, hidden),
-            "ao.w": (hidden, hidden), "fi.w": (image.ffn, hidden), "fo.w": (hidden, image.ffn),
-        }  # fmt: skip
+            "q.w": (hidden, hidden),
+            "k.w": (hidden, hidden),
+            "v.w": (hidden, hidden),
+            "ao.w": (hidden, hidden),
+            "fi.w": (image.ffn, hidden),
+            "fo.w": (hidden, image.ffn),
+        }
 
     def _w(self, name: str) -> torch.Tensor:
         tensor = self.weights[LAYER_TENSORS.index(name)]

@@ -18,9 +18,14 @@ def run_ingest(
     path: Path, source: str, engine: Engine, settings: Settings, fmt: str = "auto", **columns: Any
 ) -> IngestSummary:
     return ingest(
-        path, source, engine=engine, settings=settings, actor="test", format_name=fmt,
+        path,
+        source,
+        engine=engine,
+        settings=settings,
+        actor="test",
+        format_name=fmt,
         columns=CsvColumns(**columns),
-    )  # fmt: skip
+    )
 
 
 def items(engine: Engine, source: str | None = None) -> list[dict[str, Any]]:

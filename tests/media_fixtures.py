@@ -43,9 +43,24 @@ def make_video(
     folder.mkdir(parents=True, exist_ok=True)
     for number, frame in enumerate(frames):
         frame.convert("RGB").save(folder / f"{number:03d}.png")
-    command = ["ffmpeg", "-loglevel", "error", "-y", "-framerate", str(fps), "-i",
-               str(folder / "%03d.png"), "-c:v", "libx264", "-pix_fmt", "yuv420p", "-r", "10",
-               "-threads", "1"]  # fmt: skip
+    command = [
+        "ffmpeg",
+        "-loglevel",
+        "error",
+        "-y",
+        "-framerate",
+        str(fps),
+        "-i",
+        str(folder / "%03d.png"),
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        "-r",
+        "10",
+        "-threads",
+        "1",
+    ]
     if scale:
         command += ["-vf", f"scale={scale}"]
     subprocess.run([*command, str(path)], check=True)

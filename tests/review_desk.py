@@ -23,18 +23,42 @@ PASSWORD = "correct horse battery staple"
 # Short, generic posts: two accounts re-post the same text (a near-duplicate cluster), one
 # account posts twice, and one text carries markup that must render inert.
 POSTS = [
-    {"id": "p1", "text": "Generic re-posted statement text, number one.", "account": "acct_a",
-     "account_name": "Account A", "time": "2026-11-20T10:00:00Z"},
-    {"id": "p2", "text": "Generic re-posted statement text, number one.", "account": "acct_b",
-     "account_name": "Account B", "time": "2026-11-20T11:00:00Z"},
-    {"id": "p3", "text": "Another generic post from account A https://example.org/x",
-     "account": "acct_a", "account_name": "Account A", "time": "2026-11-20T12:00:00Z"},
-    {"id": "p4", "text": "بيان عام قصير للاختبار", "account": "acct_c",
-     "account_name": "حساب", "time": "2026-11-20T13:00:00Z"},
-    {"id": "p5", "text": "<script>alert(1)</script><img src=x onerror=alert(2)> hello",
-     "account": "acct_d", "account_name": "<b>bold</b><script>alert(3)</script>",
-     "time": "2026-11-20T14:00:00Z"},
-]  # fmt: skip
+    {
+        "id": "p1",
+        "text": "Generic re-posted statement text, number one.",
+        "account": "acct_a",
+        "account_name": "Account A",
+        "time": "2026-11-20T10:00:00Z",
+    },
+    {
+        "id": "p2",
+        "text": "Generic re-posted statement text, number one.",
+        "account": "acct_b",
+        "account_name": "Account B",
+        "time": "2026-11-20T11:00:00Z",
+    },
+    {
+        "id": "p3",
+        "text": "Another generic post from account A https://example.org/x",
+        "account": "acct_a",
+        "account_name": "Account A",
+        "time": "2026-11-20T12:00:00Z",
+    },
+    {
+        "id": "p4",
+        "text": "بيان عام قصير للاختبار",
+        "account": "acct_c",
+        "account_name": "حساب",
+        "time": "2026-11-20T13:00:00Z",
+    },
+    {
+        "id": "p5",
+        "text": "<script>alert(1)</script><img src=x onerror=alert(2)> hello",
+        "account": "acct_d",
+        "account_name": "<b>bold</b><script>alert(3)</script>",
+        "time": "2026-11-20T14:00:00Z",
+    },
+]
 
 
 @dataclass(frozen=True)
@@ -75,7 +99,12 @@ def desk(engine: Engine, settings: Settings, tmp_path: Path) -> Desk:
         cases = {p: by_item[items[p]] for p in priorities}
         users = {
             name: add_user(connection, name, role, PASSWORD, "test")
-            for name, role in [("rev1", "reviewer"), ("rev2", "reviewer"), ("lead1", "lead"),
-                               ("admin1", "admin"), ("aud1", "auditor")]
-        }  # fmt: skip
+            for name, role in [
+                ("rev1", "reviewer"),
+                ("rev2", "reviewer"),
+                ("lead1", "lead"),
+                ("admin1", "admin"),
+                ("aud1", "auditor"),
+            ]
+        }
     return Desk(engine, settings, cases, users, opened)

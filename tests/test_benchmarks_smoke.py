@@ -10,8 +10,20 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-FAMILIES = {"jpeg", "resize", "crop", "crop_one_side", "border", "overlay", "brightness",
-            "contrast", "grayscale", "flip", "rotate", "screenshot"}  # fmt: skip
+FAMILIES = {
+    "jpeg",
+    "resize",
+    "crop",
+    "crop_one_side",
+    "border",
+    "overlay",
+    "brightness",
+    "contrast",
+    "grayscale",
+    "flip",
+    "rotate",
+    "screenshot",
+}
 EXACT = {"recall": 1.0, "mismatched_queries": 0}
 
 
@@ -87,9 +99,15 @@ def test_robustness_measures_every_transform_family(tmp_path: Path) -> None:
 
 def test_classify_benchmark_measures_redline_beside_its_raw_floor(tmp_path: Path) -> None:
     result = run_benchmark(
-        "classify.py", "--texts", "300", "--repeat", "1", "--embedding-texts", "40",
+        "classify.py",
+        "--texts",
+        "300",
+        "--repeat",
+        "1",
+        "--embedding-texts",
+        "40",
         cache=tmp_path,
-    )  # fmt: skip
+    )
     rates = result["texts_per_s"]
     assert rates["raw"] > 0 and rates["first_stage"] > 0 and rates["predict"] > 0
     assert result["first_stage_share_of_raw"] == round(rates["first_stage"] / rates["raw"], 3)
@@ -109,17 +127,28 @@ def test_web_benchmark_measures_console_latency_beside_a_trivial_endpoint(tmp_pa
     assert sqlite["rows"]["users"] == 3 and sqlite["rows"]["scores"] > 0
     assert 0 < sqlite["open_cases"] < 300
     endpoints = sqlite["endpoints"]
-    assert set(endpoints) == {"queue", "queue_lang", "queue_signal", "case", "decide", "claim",
-                              "status", "static"}  # fmt: skip
+    assert set(endpoints) == {
+        "queue",
+        "queue_lang",
+        "queue_signal",
+        "case",
+        "decide",
+        "claim",
+        "status",
+        "static",
+    }
     for figure in endpoints.values():
         assert 0 < figure["p50_ms"] <= figure["p95_ms"] <= figure["p99_ms"] <= figure["max_ms"]
         assert figure["p95_vs_trivial"] > 0
     assert endpoints["status"]["p95_vs_trivial"] == 1.0
     assert endpoints["queue"]["mean_bytes"] > 0 and endpoints["case"]["mean_bytes"] > 0
     assert set(sqlite["goal_met"]) == {
-        "queue_p95_le_150ms", "queue_lang_p95_le_150ms", "queue_signal_p95_le_150ms",
-        "case_p95_le_150ms", "decide_p95_le_100ms",
-    }  # fmt: skip
+        "queue_p95_le_150ms",
+        "queue_lang_p95_le_150ms",
+        "queue_signal_p95_le_150ms",
+        "case_p95_le_150ms",
+        "decide_p95_le_100ms",
+    }
     assert sqlite["all_goals_met"] == all(sqlite["goal_met"].values())
     assert result["all_goals_met"] == {"sqlite": sqlite["all_goals_met"]}
     assert set(sqlite["sql"]) == {"queue", "queue_lang", "queue_signal", "case", "decide"}

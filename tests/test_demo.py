@@ -14,8 +14,11 @@ from tests.conftest import CliResult
 
 
 def digests(root: Path) -> dict[str, str]:
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}  # fmt: skip
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_demo_files_are_deterministic_and_complete(tmp_path: Path) -> None:
@@ -71,9 +74,14 @@ def test_redline_demo_ingests_everything(
     assert after["matches"] >= 30 and after["cases_open"] >= 25
     matches = json.loads(cli("matches", "--json").out)
     kinds = {(m["bank"], m["signal_type"]) for m in matches}
-    assert {("demo-known-media", "pdq"), ("demo-known-media", "pdq_crop"),
-            ("demo-known-media", "vpdq"), ("demo-known-media", "sha256"),
-            ("demo-partner-list", "pdq"), ("demo-known-texts", "text_minhash")} <= kinds  # fmt: skip
+    assert {
+        ("demo-known-media", "pdq"),
+        ("demo-known-media", "pdq_crop"),
+        ("demo-known-media", "vpdq"),
+        ("demo-known-media", "sha256"),
+        ("demo-partner-list", "pdq"),
+        ("demo-known-texts", "text_minhash"),
+    } <= kinds
     altered = {m["item"]["file_name"] for m in matches if m["bank"] == "demo-known-media"}
     assert {"demo-1-cropped.jpg", "demo-1-letterboxed.jpg", "demo-clip-small.mp4"} <= altered
 

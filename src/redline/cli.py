@@ -63,20 +63,25 @@ bank_app = typer.Typer(
 )
 index_app = typer.Typer(help="Inspect and rebuild the bank indexes.", no_args_is_help=True)
 model_app = typer.Typer(help="Train and evaluate the text classifier.", no_args_is_help=True)
-user_app = typer.Typer(help="Manage console users: reviewers, leads, admins, auditors.",
-                       no_args_is_help=True)  # fmt: skip
+user_app = typer.Typer(
+    help="Manage console users: reviewers, leads, admins, auditors.", no_args_is_help=True
+)
 token_app = typer.Typer(help="Manage API tokens for /api/v1.", no_args_is_help=True)
 statements_app = typer.Typer(
     help="Statements of reasons in the DSA Transparency Database's format.", no_args_is_help=True
 )
-order_app = typer.Typer(help="Removal orders (Regulation 2021/784): register, act, report.",
-                        no_args_is_help=True)  # fmt: skip
-referral_app = typer.Typer(help="Referrals of confirmed content to hosting services.",
-                           no_args_is_help=True)  # fmt: skip
-service_app = typer.Typer(help="The registry of hosting services referrals go to.",
-                          no_args_is_help=True)  # fmt: skip
-notice_app = typer.Typer(help="Notices to content providers about take-downs.",
-                         no_args_is_help=True)  # fmt: skip
+order_app = typer.Typer(
+    help="Removal orders (Regulation 2021/784): register, act, report.", no_args_is_help=True
+)
+referral_app = typer.Typer(
+    help="Referrals of confirmed content to hosting services.", no_args_is_help=True
+)
+service_app = typer.Typer(
+    help="The registry of hosting services referrals go to.", no_args_is_help=True
+)
+notice_app = typer.Typer(
+    help="Notices to content providers about take-downs.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(bank_app, name="bank")
@@ -89,8 +94,9 @@ app.add_typer(statements_app, name="statements")
 app.add_typer(referral_app, name="referral")
 app.add_typer(service_app, name="service")
 app.add_typer(notice_app, name="notice")
-audit_app = typer.Typer(help="The audit trail: check that no event was altered, removed or added.",
-                        no_args_is_help=True)  # fmt: skip
+audit_app = typer.Typer(
+    help="The audit trail: check that no event was altered, removed or added.", no_args_is_help=True
+)
 app.add_typer(audit_app, name="audit")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
@@ -304,9 +310,21 @@ def status(as_json: JsonFlag = False) -> None:
         _print_json(data)
         return
     out.print(f"Database {data['database']} (schema {data['schema_revision']})")
-    for key in ("sources", "items", "revisions", "texts", "reposted_texts", "media", "signals",
-                "quarantined", "banks", "bank_entries", "matches", "cases_open",
-                "audit_events"):  # fmt: skip
+    for key in (
+        "sources",
+        "items",
+        "revisions",
+        "texts",
+        "reposted_texts",
+        "media",
+        "signals",
+        "quarantined",
+        "banks",
+        "bank_entries",
+        "matches",
+        "cases_open",
+        "audit_events",
+    ):
         out.print(f"  {key.replace('_', ' '):<15} {data[key]:>12,}")
     if data["per_source"]:
         table = Table(
@@ -347,9 +365,14 @@ def quarantine_list(
         return
     table = Table("id", "source", "file", "where", "reason", "bytes")
     for e in entries:
-        table.add_row(str(e.id), escape(printable(e.source)), escape(printable(e.file)),
-                      escape(printable(e.location)), escape(printable(e.reason)),
-                      f"{e.raw_size:,}")  # fmt: skip
+        table.add_row(
+            str(e.id),
+            escape(printable(e.source)),
+            escape(printable(e.file)),
+            escape(printable(e.location)),
+            escape(printable(e.reason)),
+            f"{e.raw_size:,}",
+        )
     out.print(table)
 
 
@@ -428,8 +451,9 @@ def config(as_json: JsonFlag = False) -> None:
         value = getattr(settings, name)
         if name == "database_url":
             value = _safe_url(value)
-        rows.append({"setting": f"REDLINE_{name.upper()}", "value": value,
-                     "description": info.description})  # fmt: skip
+        rows.append(
+            {"setting": f"REDLINE_{name.upper()}", "value": value, "description": info.description}
+        )
     if as_json:
         _print_json(rows)
         return
@@ -494,13 +518,23 @@ def _show_demo_scores() -> None:
     except FileNotFoundError:
         return
     texts = [text for _lang, text in HARD_NEGATIVES]
-    table = Table("lang", "score", "flagged", "top features", "post",
-                  title=f"Classifier {model.version} on demo posts")  # fmt: skip
+    table = Table(
+        "lang",
+        "score",
+        "flagged",
+        "top features",
+        "post",
+        title=f"Classifier {model.version} on demo posts",
+    )
     for text, prediction in zip(texts, model.predict(texts), strict=True):
         features = ", ".join(e["feature"] for e in prediction.explanation[:3])
-        table.add_row(prediction.lang, f"{prediction.score:.3f}",
-                      "yes" if prediction.flagged else "no", escape(features),
-                      escape(text[:60] + ("…" if len(text) > 60 else "")))  # fmt: skip
+        table.add_row(
+            prediction.lang,
+            f"{prediction.score:.3f}",
+            "yes" if prediction.flagged else "no",
+            escape(features),
+            escape(text[:60] + ("…" if len(text) > 60 else "")),
+        )
     out.print(table)
 
 
@@ -555,9 +589,16 @@ def bank_create(
     from redline.store.audit import cli_actor
 
     with _store() as (_settings, engine), _as_usage_errors():
-        info = create_bank(engine, name, actor=cli_actor(), description=description,
-                           pdq_threshold=threshold, dihedral=dihedral,
-                           confirmed=confirmed, text_threshold=text_threshold)  # fmt: skip
+        info = create_bank(
+            engine,
+            name,
+            actor=cli_actor(),
+            description=description,
+            pdq_threshold=threshold,
+            dihedral=dihedral,
+            confirmed=confirmed,
+            text_threshold=text_threshold,
+        )
     if as_json:
         _print_json(info.as_dict())
     else:
@@ -642,13 +683,22 @@ def bank_add(
             if not path.is_file():
                 raise UsageProblem(f"{path}: no such file")
         entries, problems = add_media_files(
-            engine, settings.data_dir, name, list(files or []), actor=cli_actor(),
-            max_bytes=settings.max_media_bytes, **labels,
-        )  # fmt: skip
+            engine,
+            settings.data_dir,
+            name,
+            list(files or []),
+            actor=cli_actor(),
+            max_bytes=settings.max_media_bytes,
+            **labels,
+        )
         added.extend(entries)
     if as_json:
-        _print_json({"added": [{"id": e.id, "bank": e.bank, "signals": e.signals} for e in added],
-                     "quarantined": problems})  # fmt: skip
+        _print_json(
+            {
+                "added": [{"id": e.id, "bank": e.bank, "signals": e.signals} for e in added],
+                "quarantined": problems,
+            }
+        )
         raise typer.Exit(1 if problems else 0)
     for entry in added:
         kinds = ", ".join(f"{k} {v[0][:16]}…" for k, v in entry.signals.items())
@@ -678,15 +728,22 @@ def bank_import(
     if not path.is_file():
         raise UsageProblem(f"{path}: no such file")
     with _store() as (_settings, engine), _as_usage_errors():
-        summary = import_file(engine, name, path, actor=cli_actor(),
-                              fmt=None if format == "auto" else format,
-                              default_type=signal_type)  # fmt: skip
+        summary = import_file(
+            engine,
+            name,
+            path,
+            actor=cli_actor(),
+            fmt=None if format == "auto" else format,
+            default_type=signal_type,
+        )
     if as_json:
         _print_json(summary.as_dict())
         return
-    out.print(f"Imported {escape(str(path))} ({summary.format}) into {escape(name)}: "
-              f"{summary.added:,} added, {summary.duplicates:,} already there, "
-              f"{summary.quarantined:,} quarantined")  # fmt: skip
+    out.print(
+        f"Imported {escape(str(path))} ({summary.format}) into {escape(name)}: "
+        f"{summary.added:,} added, {summary.duplicates:,} already there, "
+        f"{summary.quarantined:,} quarantined"
+    )
     for problem in summary.problems[:10]:
         out.print(f"  {escape(problem)}")
 
@@ -749,11 +806,15 @@ def bank_enable(
 def _progress() -> Progress:
     """A progress bar for counted work, on stderr, shown only on a terminal."""
     return Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
         TextColumn("{task.completed:,}/{task.total:,}"),
-        TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True,
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
         disable=not err.is_terminal,
-    )  # fmt: skip
+    )
 
 
 def _check_embeddings(wanted: bool | None) -> None:
@@ -807,11 +868,17 @@ def scan(
         try:
             with progress:
                 summary = run_scan(
-                    engine, settings, IndexStore(engine, settings.data_dir), actor=cli_actor(),
-                    source=source, since=when, workers=workers, embeddings=embeddings,
+                    engine,
+                    settings,
+                    IndexStore(engine, settings.data_dir),
+                    actor=cli_actor(),
+                    source=source,
+                    since=when,
+                    workers=workers,
+                    embeddings=embeddings,
                     on_stage=stage,
                     on_advance=lambda n: progress.advance(tasks["current"], n),
-                )  # fmt: skip
+                )
         except LookupError as error:
             raise UsageProblem(str(error).strip("'\"")) from None
     if as_json:
@@ -856,9 +923,16 @@ def matches(
         return
     table = Table("item", "source", "id / file", "bank", "entry", "label", "signal", "distance")
     for r in rows:
-        table.add_row(str(r.item_id), escape(r.source), escape(r.file_name or r.external_id),
-                      escape(r.bank), str(r.entry_id), escape(r.label or ""), r.signal_type,
-                      f"{r.distance:g}")  # fmt: skip
+        table.add_row(
+            str(r.item_id),
+            escape(r.source),
+            escape(r.file_name or r.external_id),
+            escape(r.bank),
+            str(r.entry_id),
+            escape(r.label or ""),
+            r.signal_type,
+            f"{r.distance:g}",
+        )
     out.print(table)
 
 
@@ -884,8 +958,13 @@ def outlinks(
     if host_class is not None and host_class not in HOST_CLASS_NAMES:
         raise UsageProblem(f"--host-class {host_class!r}: one of {', '.join(HOST_CLASS_NAMES)}")
     with _store() as (_settings, engine):
-        rows = list_outlinks(engine, source=source, host_class=host_class,
-                             host=host.lower() if host else None, limit=limit)  # fmt: skip
+        rows = list_outlinks(
+            engine,
+            source=source,
+            host_class=host_class,
+            host=host.lower() if host else None,
+            limit=limit,
+        )
     if as_json:
         _print_json([r.as_dict() for r in rows])
         return
@@ -894,8 +973,14 @@ def outlinks(
         return
     table = Table("count", "host class", "url", "first seen", "last seen", "sources")
     for r in rows:
-        table.add_row(f"{r.items:,}", r.host_class, escape(r.url), f"{r.first_seen:%Y-%m-%d}",
-                      f"{r.last_seen:%Y-%m-%d}", escape(", ".join(r.sources)))  # fmt: skip
+        table.add_row(
+            f"{r.items:,}",
+            r.host_class,
+            escape(r.url),
+            f"{r.first_seen:%Y-%m-%d}",
+            f"{r.last_seen:%Y-%m-%d}",
+            escape(", ".join(r.sources)),
+        )
     out.print(table)
 
 
@@ -1066,10 +1151,12 @@ def model_train(
     tasks: dict[str, Any] = {}
     with progress, err.status("training the text classifier"):
         model, report, evaluation = train_model(
-            paths, target, embeddings_cache=cache,
+            paths,
+            target,
+            embeddings_cache=cache,
             on_stage=lambda name, total: tasks.update(now=progress.add_task(name, total=total)),
             on_advance=lambda n: progress.advance(tasks["now"], n),
-        )  # fmt: skip
+        )
     _write_card(card, model, evaluation)
     if as_json:
         _print_json({"model": str(target), "training": report, "evaluation": evaluation})
@@ -1278,13 +1365,15 @@ def user_list(as_json: JsonFlag = False) -> None:
     table = Table("user", "role", "state", "created")
     for u in users:
         state = "disabled" if u["disabled"] else "active"
-        table.add_row(escape(str(u["username"])), str(u["role"]), state,
-                      str(u["created_at"])[:19])  # fmt: skip
+        table.add_row(escape(str(u["username"])), str(u["role"]), state, str(u["created_at"])[:19])
     out.print(table)
 
 
-@token_app.command("create", epilog="Example: redline token create --user bot --name sync "
-                   "--scope cases:read --scope banks:read")  # fmt: skip
+@token_app.command(
+    "create",
+    epilog="Example: redline token create --user bot --name sync "
+    "--scope cases:read --scope banks:read",
+)
 def token_create(
     user: Annotated[str, typer.Option(help="The user the token acts as.")],
     name: Annotated[str, typer.Option(help="What the token is for.")],
@@ -1313,9 +1402,14 @@ def token_list(as_json: JsonFlag = False) -> None:
         return
     table = Table("id", "name", "user", "scopes", "last used", "revoked")
     for t in rows:
-        table.add_row(str(t["id"]), escape(t["name"]), escape(t["user"]),
-                      " ".join(t["scopes"]), str(t["last_used_at"] or "")[:19],
-                      str(t["revoked_at"] or "")[:19])  # fmt: skip
+        table.add_row(
+            str(t["id"]),
+            escape(t["name"]),
+            escape(t["user"]),
+            " ".join(t["scopes"]),
+            str(t["last_used_at"] or "")[:19],
+            str(t["revoked_at"] or "")[:19],
+        )
     out.print(table)
 
 
@@ -1336,10 +1430,13 @@ def token_revoke(
 # --- actions: removal orders, referrals, liveness checks ----------------------------------------
 
 
-@order_app.command("register", epilog="Example: redline order register --authority 'NCA' "
-                   "--reference TCO-1 --issued 2026-11-23T09:55+01:00 --received "
-                   "2026-11-23T10:00+01:00 --url https://host.example/p/1 "
-                   "--reasons '...'")  # fmt: skip
+@order_app.command(
+    "register",
+    epilog="Example: redline order register --authority 'NCA' "
+    "--reference TCO-1 --issued 2026-11-23T09:55+01:00 --received "
+    "2026-11-23T10:00+01:00 --url https://host.example/p/1 "
+    "--reasons '...'",
+)
 def order_register(
     authority: Annotated[str, typer.Option(help="The issuing competent authority.")],
     reference: Annotated[str, typer.Option(help="The order's reference number.")],
@@ -1374,13 +1471,23 @@ def order_register(
     from redline.store.audit import cli_actor
 
     new = orders.OrderIn(
-        authority, reference, orders.parse_time(issued, "--issued"),
-        orders.parse_time(received, "--received"), url, reasons, legal_basis,
-        confidential_reason is not None, confidential_reason, authority_contact, content_type,
-        redress, signed_by,
+        authority,
+        reference,
+        orders.parse_time(issued, "--issued"),
+        orders.parse_time(received, "--received"),
+        url,
+        reasons,
+        legal_basis,
+        confidential_reason is not None,
+        confidential_reason,
+        authority_contact,
+        content_type,
+        redress,
+        signed_by,
         orders.parse_time(confidential_until, "--confidential-until")
-        if confidential_until else None,
-    )  # fmt: skip
+        if confidential_until
+        else None,
+    )
     now = utcnow()
     with _store() as (_settings, engine), engine.begin() as connection:
         order_id = orders.register_order(connection, cli_actor(), new, now)
@@ -1388,8 +1495,10 @@ def order_register(
     if as_json:
         _print_json(view.as_dict(now))
         return
-    out.print(f"Order {order_id} registered; deadline {view.deadline_at.isoformat()} "
-              f"({view.seconds_left(now) // 60} min left)")  # fmt: skip
+    out.print(
+        f"Order {order_id} registered; deadline {view.deadline_at.isoformat()} "
+        f"({view.seconds_left(now) // 60} min left)"
+    )
 
 
 @order_app.command("list")
@@ -1411,10 +1520,15 @@ def order_list(
     for o in found:
         left = o.seconds_left(now)
         shown = f"{left // 60} min" if left >= 0 else f"overdue {-left // 60} min"
-        table.add_row(str(o.id), escape(o.authority), escape(o.reference),
-                      o.received_at.isoformat()[:16], o.deadline_at.isoformat()[:16],
-                      shown if o.status in ("received", "in_progress") else "-",
-                      o.status)  # fmt: skip
+        table.add_row(
+            str(o.id),
+            escape(o.authority),
+            escape(o.reference),
+            o.received_at.isoformat()[:16],
+            o.deadline_at.isoformat()[:16],
+            shown if o.status in ("received", "in_progress") else "-",
+            o.status,
+        )
     out.print(table)
 
 
@@ -1463,9 +1577,12 @@ def order_report(
     out.out(orders.report(view, provider), end="")
 
 
-@service_app.command("add", epilog="Example: redline service add VideoHost --domain "
-                     "videohost.example --channel email "
-                     "--contact abuse@videohost.example")  # fmt: skip
+@service_app.command(
+    "add",
+    epilog="Example: redline service add VideoHost --domain "
+    "videohost.example --channel email "
+    "--contact abuse@videohost.example",
+)
 def service_add(
     name: Annotated[str, typer.Argument(help="The service's name.")],
     domain: Annotated[list[str], typer.Option(help="A domain it hosts (repeat).")],
@@ -1494,8 +1611,13 @@ def service_list(as_json: JsonFlag = False) -> None:
         return
     table = Table("name", "domains", "channel", "contact", "language")
     for s in services:
-        table.add_row(escape(s["name"]), " ".join(s["domains"]), s["contact_channel"],
-                      escape(s["contact"]), s["language"])  # fmt: skip
+        table.add_row(
+            escape(s["name"]),
+            " ".join(s["domains"]),
+            s["contact_channel"],
+            escape(s["contact"]),
+            s["language"],
+        )
     out.print(table)
 
 
@@ -1533,9 +1655,14 @@ def referral_list(
     table = Table("id", "case", "url", "service", "status", "time to removal")
     for r in found:
         ttr = r["time_to_removal_s"]
-        table.add_row(str(r["id"]), str(r["case_id"]), escape(r["url"]),
-                      escape(r["service"] or "-"),
-                      r["status"], f"{ttr / 3600:.1f} h" if ttr is not None else "")  # fmt: skip
+        table.add_row(
+            str(r["id"]),
+            str(r["case_id"]),
+            escape(r["url"]),
+            escape(r["service"] or "-"),
+            r["status"],
+            f"{ttr / 3600:.1f} h" if ttr is not None else "",
+        )
     out.print(table)
 
 
@@ -1577,8 +1704,10 @@ def referral_status(
     out.print(f"Referral {referral_id}: {status}")
 
 
-@app.command(epilog="Example: redline report --from 2026-01-01 --to 2026-07-01 --format pdf "
-             "--output report.pdf")  # fmt: skip
+@app.command(
+    epilog="Example: redline report --from 2026-01-01 --to 2026-07-01 --format pdf "
+    "--output report.pdf"
+)
 def report(
     start: Annotated[str, typer.Option("--from", help="First day (ISO date or time, UTC).")],
     end: Annotated[str, typer.Option("--to", help="Day after the last (ISO date or time, UTC).")],
@@ -1656,14 +1785,21 @@ def worker(
     check = partial(liveness.check_url, allow_hosts=allow_host or ())
     with _store() as (settings, engine):
         while True:
-            done = scheduler.tick(engine, settings.data_dir, utcnow(), check,
-                                  timedelta(hours=check_hours),
-                                  scheduler.Delivery.from_settings(settings))  # fmt: skip
+            done = scheduler.tick(
+                engine,
+                settings.data_dir,
+                utcnow(),
+                check,
+                timedelta(hours=check_hours),
+                scheduler.Delivery.from_settings(settings),
+            )
             for alert in done.alerts:
                 err.print(f"ALERT {escape(alert)}")
             if done.purged or done.checked or done.released or done.delivered:
-                out.print(f"purged {len(done.purged)}, checked {len(done.checked)}, notices "
-                          f"released {len(done.released)}, delivered {done.delivered}")  # fmt: skip
+                out.print(
+                    f"purged {len(done.purged)}, checked {len(done.checked)}, notices "
+                    f"released {len(done.released)}, delivered {done.delivered}"
+                )
             if once:
                 return
             time.sleep(interval)
@@ -1736,11 +1872,20 @@ def statements_submit(
         result = client.submit(made)
     finally:
         client.close()
-    outcomes = [{"puid": o.puid, "status": o.status, "uuid": o.uuid, "errors": o.errors,
-                 "message": o.message} for o in result.outcomes]  # fmt: skip
+    outcomes = [
+        {
+            "puid": o.puid,
+            "status": o.status,
+            "uuid": o.uuid,
+            "errors": o.errors,
+            "message": o.message,
+        }
+        for o in result.outcomes
+    ]
     if as_json:
-        _print_json({"outcomes": outcomes, "invalid": [
-            {"item": i, "problem": p} for i, p in problems]})  # fmt: skip
+        _print_json(
+            {"outcomes": outcomes, "invalid": [{"item": i, "problem": p} for i, p in problems]}
+        )
     else:
         for o in outcomes:
             out.print(f"{o['puid']}: {o['status']} {o['uuid'] or o['message'] or o['errors']}")
@@ -1767,8 +1912,15 @@ def notice_list(
     table = Table("id", "item", "order", "lang", "status", "created", "withheld because, until")
     for n in found:
         why = f"{n.withheld_reason}, {n.withheld_until:%Y-%m-%d}" if n.withheld_until else ""
-        table.add_row(str(n.id), str(n.item_id), str(n.order_id or ""), n.lang, n.status,
-                      f"{n.created_at:%Y-%m-%d %H:%M}", escape(why))  # fmt: skip
+        table.add_row(
+            str(n.id),
+            str(n.item_id),
+            str(n.order_id or ""),
+            n.lang,
+            n.status,
+            f"{n.created_at:%Y-%m-%d %H:%M}",
+            escape(why),
+        )
     out.print(table)
 
 
@@ -1781,8 +1933,10 @@ def notice_show(notice_id: Annotated[int, typer.Argument(help="The notice.")]) -
     with _store() as (settings, engine), engine.connect() as connection:
         found = notices.get_notice(connection, notice_id)
     if found.status == "withheld":
-        raise Conflict(f"notice {notice_id} is withheld until {found.withheld_until:%Y-%m-%d}: "
-                       f"{found.withheld_reason}")  # fmt: skip
+        raise Conflict(
+            f"notice {notice_id} is withheld until {found.withheld_until:%Y-%m-%d}: "
+            f"{found.withheld_reason}"
+        )
     out.out(found.text(settings.public_url), end="")
 
 
@@ -1798,8 +1952,9 @@ def notice_sent(notice_id: Annotated[int, typer.Argument(help="The notice.")]) -
     out.print(f"Notice {notice_id} sent")
 
 
-@app.command(epilog="Example: redline hold 42 --until 2027-12-31T00:00:00Z --reason "
-             "'court order 12/2027'")  # fmt: skip
+@app.command(
+    epilog="Example: redline hold 42 --until 2027-12-31T00:00:00Z --reason 'court order 12/2027'"
+)
 def hold(
     item_id: Annotated[int, typer.Argument(help="A taken-down, preserved item.")],
     until: Annotated[str, typer.Option(help="Keep it until (ISO 8601 with offset).")],
@@ -1815,8 +1970,11 @@ def hold(
     out.print(f"Item {item_id} kept until {end.isoformat()}")
 
 
-@app.command("take-down", epilog="Example: redline take-down 42 --remove --basis "
-             "'Regulation (EU) 2021/784, Article 5; terms of service 4.2'")  # fmt: skip
+@app.command(
+    "take-down",
+    epilog="Example: redline take-down 42 --remove --basis "
+    "'Regulation (EU) 2021/784, Article 5; terms of service 4.2'",
+)
 def take_down(
     case_id: Annotated[int, typer.Argument(help="A case confirmed as violating.")],
     disable: Annotated[
@@ -1837,8 +1995,9 @@ def take_down(
         raise UsageProblem("say on what legal basis: --basis TEXT")
     visibility = "disabled" if disable else "removed"
     with _store() as (_settings, engine), engine.begin() as connection:
-        kept = takedown.take_down_case(connection, cli_actor(), case_id, visibility, utcnow(),
-                                       basis)  # fmt: skip
+        kept = takedown.take_down_case(
+            connection, cli_actor(), case_id, visibility, utcnow(), basis
+        )
     out.print(f"Case {case_id}: item {visibility}; preservation {kept}")
 
 
@@ -1886,12 +2045,16 @@ def audit_verify(
         _print_json(check.as_dict())
     elif check.broken is None:
         what = f"copy {escape(str(export))}" if export is not None else "audit trail"
-        out.print(f"The {what} is intact: {check.events:,} events, head event "
-                  f"{check.head_id} sha256 {check.head_sha256}")  # fmt: skip
+        out.print(
+            f"The {what} is intact: {check.events:,} events, head event "
+            f"{check.head_id} sha256 {check.head_sha256}"
+        )
     else:
         where = f"event {check.broken.event_id}" if check.broken.event_id is not None else "the end"
-        err.print(f"redline: the chain is broken at {where}: {escape(check.broken.reason)}",
-                  soft_wrap=True)  # fmt: skip
+        err.print(
+            f"redline: the chain is broken at {where}: {escape(check.broken.reason)}",
+            soft_wrap=True,
+        )
     if check.broken is not None:
         raise typer.Exit(1)
 

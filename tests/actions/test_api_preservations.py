@@ -74,8 +74,11 @@ def test_a_hold_keeps_an_item_past_its_six_months_and_the_scheduler_leaves_it(
     with desk.engine.connect() as connection:
         assert preservation.due_purges(connection, now) == [item]  # due without the hold
     until = (now + timedelta(days=365)).replace(microsecond=0)
-    held = http.post(f"/api/v1/items/{item}/hold", headers=lead(desk),
-                     json={"until": until.isoformat(), "reason": "court order 12/2027"})  # fmt: skip
+    held = http.post(
+        f"/api/v1/items/{item}/hold",
+        headers=lead(desk),
+        json={"until": until.isoformat(), "reason": "court order 12/2027"},
+    )
     assert held.status_code == 200, held.text
     body = held.json()
     assert body["state"] == "held" and body["hold_reason"] == "court order 12/2027"
@@ -97,20 +100,25 @@ def test_a_hold_keeps_an_item_past_its_six_months_and_the_scheduler_leaves_it(
 
 def test_a_hold_given_with_an_offset_ends_at_that_instant(http: TestClient, desk: Desk) -> None:
     item = taken_down(desk, "p3", utcnow())
-    held = http.post(f"/api/v1/items/{item}/hold", headers=lead(desk),
-                     json={"until": "2099-01-01T01:00:00+01:00", "reason": "prosecutor ref 7"})  # fmt: skip
+    held = http.post(
+        f"/api/v1/items/{item}/hold",
+        headers=lead(desk),
+        json={"until": "2099-01-01T01:00:00+01:00", "reason": "prosecutor ref 7"},
+    )
     assert held.status_code == 200
     assert kept(desk, item).hold_until == datetime(2099, 1, 1, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
     ("body", "message"),
-    [({"until": "2099-01-01T00:00:00", "reason": "court"}, "no UTC offset"),
-     ({"until": "next year", "reason": "court"}, "not an ISO 8601 time"),
-     ({"until": "2026-01-01T00:00:00Z", "reason": "court"}, "must end after"),
-     ({"until": "2099-01-01T00:00:00Z", "reason": "   "}, "needs its reason"),
-     ({"until": "2099-01-01T00:00:00Z"}, "reason")],
-)  # fmt: skip
+    [
+        ({"until": "2099-01-01T00:00:00", "reason": "court"}, "no UTC offset"),
+        ({"until": "next year", "reason": "court"}, "not an ISO 8601 time"),
+        ({"until": "2026-01-01T00:00:00Z", "reason": "court"}, "must end after"),
+        ({"until": "2099-01-01T00:00:00Z", "reason": "   "}, "needs its reason"),
+        ({"until": "2099-01-01T00:00:00Z"}, "reason"),
+    ],
+)
 def test_a_bad_hold_gets_422_and_changes_nothing(
     http: TestClient, desk: Desk, body: dict[str, str], message: str
 ) -> None:
@@ -148,10 +156,14 @@ def test_the_list_shows_each_state_with_the_hashes_that_outlive_a_purge(
     assert [p["item"] for p in everything] == [fresh, held, gone]  # nearest end first, purged last
     assert [p["state"] for p in everything] == ["kept", "held", "purged"]
     by_state = {
-        state: [p["item"] for p in http.get(f"/api/v1/preservations?state={state}",
-                                            headers=headers).json()["preservations"]]
+        state: [
+            p["item"]
+            for p in http.get(f"/api/v1/preservations?state={state}", headers=headers).json()[
+                "preservations"
+            ]
+        ]
         for state in ("kept", "held", "purged")
-    }  # fmt: skip
+    }
     assert by_state == {"kept": [fresh], "held": [held], "purged": [gone]}
     (purged_row,) = [p for p in everything if p["item"] == gone]
     assert purged_row["purged_at"] and purged_row["removed_at"] and purged_row["keep_until"]
@@ -193,10 +205,12 @@ def test_a_confirmed_case_is_taken_down_through_the_api(http: TestClient, desk: 
     with desk.engine.begin() as connection:
         decide(connection, desk.users["rev2"], case, VIOLATING, utcnow())
     reviewer = token(desk, "rev1", "actions:read", "actions:write")
-    assert http.post(f"/api/v1/cases/{case}/take-down", headers=reviewer,
-                     json=take).status_code == 403  # fmt: skip
-    bad = http.post(f"/api/v1/cases/{case}/take-down", headers=lead(desk),
-                    json={**take, "visibility": "hidden"})  # fmt: skip
+    assert (
+        http.post(f"/api/v1/cases/{case}/take-down", headers=reviewer, json=take).status_code == 403
+    )
+    bad = http.post(
+        f"/api/v1/cases/{case}/take-down", headers=lead(desk), json={**take, "visibility": "hidden"}
+    )
     assert bad.status_code == 422
     done = http.post(f"/api/v1/cases/{case}/take-down", headers=lead(desk), json=take)
     assert done.status_code == 200, done.text
@@ -227,8 +241,10 @@ def test_the_console_lists_preserved_items_and_records_a_hold(http: TestClient, 
     assert listing.status_code == 200 and f'id="item-{item}"' in listing.text
     assert 'href="/preservations"' in listing.text  # in the navigation
     assert f'action="/preservations/{item}/hold"' in listing.text
-    held = http.post(f"/preservations/{item}/hold",
-                     data={"csrf": csrf, "until": "2099-01-01T00:00", "reason": "court order 7"})  # fmt: skip
+    held = http.post(
+        f"/preservations/{item}/hold",
+        data={"csrf": csrf, "until": "2099-01-01T00:00", "reason": "court order 7"},
+    )
     assert held.status_code == 303 and held.headers["location"].startswith(
         f"/preservations?held={item}"
     )
@@ -240,10 +256,12 @@ def test_the_console_lists_preserved_items_and_records_a_hold(http: TestClient, 
 
 @pytest.mark.parametrize(
     ("form", "status", "message"),
-    [({"until": "whenever", "reason": "court"}, 422, "not an ISO 8601 time"),
-     ({"until": "2099-01-01T00:00", "reason": ""}, 422, "needs its reason"),
-     ({"until": "2000-01-01T00:00", "reason": "court"}, 422, "must end after")],
-)  # fmt: skip
+    [
+        ({"until": "whenever", "reason": "court"}, 422, "not an ISO 8601 time"),
+        ({"until": "2099-01-01T00:00", "reason": ""}, 422, "needs its reason"),
+        ({"until": "2000-01-01T00:00", "reason": "court"}, 422, "must end after"),
+    ],
+)
 def test_a_bad_hold_form_shows_the_list_with_the_reason(
     http: TestClient, desk: Desk, form: dict[str, str], status: int, message: str
 ) -> None:
@@ -283,8 +301,10 @@ def test_a_lead_takes_down_a_confirmed_case_from_its_page(http: TestClient, desk
     case = desk.cases["p1"]
     csrf = sign_in(http, "lead1")
     assert 'id="take-down-form"' not in http.get(f"/cases/{case}").text
-    early = http.post(f"/cases/{case}/take-down",
-                      data={"csrf": csrf, "visibility": "removed", "legal_basis": BASIS})  # fmt: skip
+    early = http.post(
+        f"/cases/{case}/take-down",
+        data={"csrf": csrf, "visibility": "removed", "legal_basis": BASIS},
+    )
     assert early.status_code == 409 and "not confirmed as violating" in early.text
     assert f'href="/cases/{case}"' in early.text  # the error page leads back to the case
     confirm(desk)
@@ -293,8 +313,10 @@ def test_a_lead_takes_down_a_confirmed_case_from_its_page(http: TestClient, desk
     reviewer = TestClient(create_app(desk.settings), follow_redirects=False)
     sign_in(reviewer, "rev1")
     assert 'id="take-down-form"' not in reviewer.get(f"/cases/{case}").text
-    done = http.post(f"/cases/{case}/take-down",
-                     data={"csrf": csrf, "visibility": "disabled", "legal_basis": BASIS})  # fmt: skip
+    done = http.post(
+        f"/cases/{case}/take-down",
+        data={"csrf": csrf, "visibility": "disabled", "legal_basis": BASIS},
+    )
     assert done.status_code == 303
     after = http.get(done.headers["location"]).text
     assert '<strong id="item-visibility">disabled</strong>' in after
@@ -302,7 +324,9 @@ def test_a_lead_takes_down_a_confirmed_case_from_its_page(http: TestClient, desk
     with desk.engine.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(Preservation)) == 1
     assert f'<a href="/cases/{case}">case {case}</a>' in http.get("/preservations").text
-    twice = http.post(f"/cases/{case}/take-down",
-                      data={"csrf": csrf, "visibility": "removed", "legal_basis": BASIS})  # fmt: skip
+    twice = http.post(
+        f"/cases/{case}/take-down",
+        data={"csrf": csrf, "visibility": "removed", "legal_basis": BASIS},
+    )
     assert twice.status_code == 409 and "disabled already" in twice.text
     assert re.search(r"<title>Conflict", twice.text)

@@ -45,10 +45,17 @@ def host() -> Iterator[str]:
 def sent_referral(desk: Desk, url: str) -> int:
     with desk.engine.begin() as connection:
         connection.execute(update(Item).where(Item.external_id == "p3").values(url=url))
-        decide(connection, desk.users["lead1"], desk.cases["p3"],
-               Verdict("violating", category="recruitment"), utcnow(), four_eyes=False)  # fmt: skip
-        (referral,) = referrals.create_referrals(connection, "user:lead1", desk.cases["p3"],
-                                                 utcnow())  # fmt: skip
+        decide(
+            connection,
+            desk.users["lead1"],
+            desk.cases["p3"],
+            Verdict("violating", category="recruitment"),
+            utcnow(),
+            four_eyes=False,
+        )
+        (referral,) = referrals.create_referrals(
+            connection, "user:lead1", desk.cases["p3"], utcnow()
+        )
         referrals.set_status(connection, "user:lead1", referral, "sent", utcnow())
     return referral
 

@@ -21,8 +21,18 @@ def test_an_order_is_registered_listed_executed_and_reported(
 ) -> None:
     with desk.engine.begin() as connection:
         connection.execute(update(Item).where(Item.external_id == "p1").values(url=URL))
-    common = ("--authority", "Example authority", "--issued", "2026-11-23T09:55:00+01:00",
-              "--received", "2026-11-23T10:00:00+01:00", "--url", URL, "--reasons", "Art. 2(7)")  # fmt: skip
+    common = (
+        "--authority",
+        "Example authority",
+        "--issued",
+        "2026-11-23T09:55:00+01:00",
+        "--received",
+        "2026-11-23T10:00:00+01:00",
+        "--url",
+        URL,
+        "--reasons",
+        "Art. 2(7)",
+    )
     made = cli("order", "register", "--reference", "TCO-1", *common, "--json")
     assert made.code == 0, made.err
     order = json.loads(made.out)
@@ -34,21 +44,49 @@ def test_an_order_is_registered_listed_executed_and_reported(
     assert f"{URL}: disabled at" in report.out and "Status: executed" in report.out
     duplicate = cli("order", "register", "--reference", "TCO-1", *common)
     assert duplicate.code == 1 and "registered already" in duplicate.err
-    naive = cli("order", "register", "--reference", "TCO-2", "--authority", "A", "--issued",
-                "2026-11-23T09:55", "--received", "2026-11-23T10:00", "--url", URL,
-                "--reasons", "x")  # fmt: skip
+    naive = cli(
+        "order",
+        "register",
+        "--reference",
+        "TCO-2",
+        "--authority",
+        "A",
+        "--issued",
+        "2026-11-23T09:55",
+        "--received",
+        "2026-11-23T10:00",
+        "--url",
+        URL,
+        "--reasons",
+        "x",
+    )
     assert naive.code == 2 and "no UTC offset" in naive.err
     assert len(naive.err.strip().splitlines()) == 1
-    unknown = cli("order", "register", "--reference", "TCO-3", *common[:-4], "--url",
-                  "https://host.example/unknown", "--reasons", "x")  # fmt: skip
+    unknown = cli(
+        "order",
+        "register",
+        "--reference",
+        "TCO-3",
+        *common[:-4],
+        "--url",
+        "https://host.example/unknown",
+        "--reasons",
+        "x",
+    )
     assert unknown.code == 2 and "no item with this URL" in unknown.err
 
 
 def test_a_referral_is_drafted_shown_and_sent(cli: Callable[..., CliResult], desk: Desk) -> None:
     with desk.engine.begin() as connection:
         connection.execute(update(Item).where(Item.external_id == "p3").values(url=URL))
-        decide(connection, desk.users["rev1"], desk.cases["p3"],
-               Verdict("violating", category="recruitment"), utcnow(), four_eyes=False)  # fmt: skip
+        decide(
+            connection,
+            desk.users["rev1"],
+            desk.cases["p3"],
+            Verdict("violating", category="recruitment"),
+            utcnow(),
+            four_eyes=False,
+        )
     added = cli(
         "service", "add", "Host", "--domain", "host.example", "--contact", "abuse@host.example"
     )

@@ -26,10 +26,20 @@ def take_down(desk: Desk) -> None:
     now = utcnow()
     with desk.engine.begin() as connection:
         connection.execute(update(Item).where(Item.external_id == "p3").values(url=URL))
-        decide(connection, desk.users["lead1"], desk.cases["p3"],
-               Verdict("violating", category="recruitment"), now, four_eyes=False)  # fmt: skip
-        order = orders.register_order(connection, "user:lead1", orders.OrderIn(
-            "Example authority", "TCO-3", now, now, [URL], "Art. 2(7)"), now)  # fmt: skip
+        decide(
+            connection,
+            desk.users["lead1"],
+            desk.cases["p3"],
+            Verdict("violating", category="recruitment"),
+            now,
+            four_eyes=False,
+        )
+        order = orders.register_order(
+            connection,
+            "user:lead1",
+            orders.OrderIn("Example authority", "TCO-3", now, now, [URL], "Art. 2(7)"),
+            now,
+        )
         orders.execute(connection, "user:lead1", order, URL, "removed", now)
         assert connection.scalar(select(Item.visibility).where(Item.url == URL)) == "removed"
 
@@ -49,14 +59,32 @@ def test_submit_sends_them_to_the_api(
 ) -> None:
     take_down(desk)
     monkeypatch.setenv("REDLINE_SOR_TOKEN", TOKEN)
-    sent = cli("statements", "submit", "--from", "2000-01-01", "--to", "2099-01-01",
-               "--endpoint", api.url, "--json")  # fmt: skip
+    sent = cli(
+        "statements",
+        "submit",
+        "--from",
+        "2000-01-01",
+        "--to",
+        "2099-01-01",
+        "--endpoint",
+        api.url,
+        "--json",
+    )
     assert sent.code == 0, sent.err
     (outcome,) = json.loads(sent.out)["outcomes"]
     assert outcome["status"] == "created" and outcome["uuid"]
     monkeypatch.setenv("REDLINE_SOR_TOKEN", "wrong")
-    refused = cli("statements", "submit", "--from", "2000-01-01", "--to", "2099-01-01",
-                  "--endpoint", api.url, "--json")  # fmt: skip
+    refused = cli(
+        "statements",
+        "submit",
+        "--from",
+        "2000-01-01",
+        "--to",
+        "2099-01-01",
+        "--endpoint",
+        api.url,
+        "--json",
+    )
     assert refused.code == 1
     assert json.loads(refused.out)["outcomes"][0]["status"] == "failed"
     monkeypatch.delenv("REDLINE_SOR_TOKEN")

@@ -20,8 +20,14 @@ def removed_case(desk: Desk) -> tuple[int, int]:
     """Case p3 decided violating (one reviewer, four-eyes off) and its item removed:
     (decision id, item id)."""
     with desk.engine.begin() as connection:
-        made = decide(connection, desk.users["lead1"], desk.cases["p3"],
-                      Verdict("violating", category="recruitment"), NOW, four_eyes=False)  # fmt: skip
+        made = decide(
+            connection,
+            desk.users["lead1"],
+            desk.cases["p3"],
+            Verdict("violating", category="recruitment"),
+            NOW,
+            four_eyes=False,
+        )
         item = connection.scalar(select(Item.id).where(Item.external_id == "p3"))
         assert item is not None
         preservation.take_down(connection, "user:lead1", int(item), "removed", NOW)
@@ -31,11 +37,16 @@ def removed_case(desk: Desk) -> tuple[int, int]:
 def test_an_upheld_complaint_reinstates_the_content(desk: Desk) -> None:
     decision, item = removed_case(desk)
     with desk.engine.begin() as connection:
-        complaint = complaints.file_complaint(connection, decision,
-                                              "This was a news report.", NOW)  # fmt: skip
+        complaint = complaints.file_complaint(connection, decision, "This was a news report.", NOW)
         filed = complaints.get_complaint(connection, complaint)
-        status = complaints.decide_complaint(connection, "user:lead1", complaint, True,
-                                             "reporting, not propaganda", NOW + timedelta(days=3))  # fmt: skip
+        status = complaints.decide_complaint(
+            connection,
+            "user:lead1",
+            complaint,
+            True,
+            "reporting, not propaganda",
+            NOW + timedelta(days=3),
+        )
         visibility = connection.scalar(select(Item.visibility).where(Item.id == item))
         with pytest.raises(Conflict, match="decided already"):
             complaints.decide_complaint(connection, "user:lead1", complaint, False, "x", NOW)
@@ -52,8 +63,9 @@ def test_a_rejected_complaint_keeps_the_content_down(desk: Desk) -> None:
     decision, item = removed_case(desk)
     with desk.engine.begin() as connection:
         complaint = complaints.file_complaint(connection, decision, "Please restore.", NOW)
-        complaints.decide_complaint(connection, "user:lead1", complaint, False,
-                                    "official propaganda, confirmed", NOW)  # fmt: skip
+        complaints.decide_complaint(
+            connection, "user:lead1", complaint, False, "official propaganda, confirmed", NOW
+        )
         visibility = connection.scalar(select(Item.visibility).where(Item.id == item))
     assert visibility == "removed"
 
@@ -72,8 +84,13 @@ def test_complaints_about_unknown_or_unfinished_decisions_are_refused(desk: Desk
     with desk.engine.begin() as connection:
         with pytest.raises(NotFound, match="no decision 4242"):
             complaints.file_complaint(connection, 4242, "text", NOW)
-        pending = decide(connection, desk.users["rev1"], desk.cases["p1"],
-                         Verdict("violating", category="recruitment"), NOW)  # fmt: skip
+        pending = decide(
+            connection,
+            desk.users["rev1"],
+            desk.cases["p1"],
+            Verdict("violating", category="recruitment"),
+            NOW,
+        )
         with pytest.raises(Invalid, match="not final"):
             complaints.file_complaint(connection, pending.decision_id, "text", NOW)
         with pytest.raises(Invalid, match="needs a text"):
@@ -93,18 +110,23 @@ def test_the_public_form_files_a_complaint_and_refuses_bad_ones(desk: Desk) -> N
     assert form.status_code == 200 and f'value="{decision}"' in form.text
     token = re.search(r'name="csrf" value="([^"]+)"', form.text)
     assert token is not None
-    filed = browser.post("/complaints/new", data={
-        "csrf": token.group(1), "decision": decision, "text": "It was satire."})  # fmt: skip
+    filed = browser.post(
+        "/complaints/new",
+        data={"csrf": token.group(1), "decision": decision, "text": "It was satire."},
+    )
     assert filed.status_code == 201 and "Your complaint has number" in filed.text
-    unknown = browser.post("/complaints/new", data={
-        "csrf": token.group(1), "decision": 4242, "text": "x"})  # fmt: skip
+    unknown = browser.post(
+        "/complaints/new", data={"csrf": token.group(1), "decision": 4242, "text": "x"}
+    )
     assert unknown.status_code == 404 and "could not find a decision" in unknown.text
     assert ">x</textarea>" in unknown.text  # what was typed comes back
-    blank = browser.post("/complaints/new", data={
-        "csrf": token.group(1), "decision": decision, "text": "   "})  # fmt: skip
+    blank = browser.post(
+        "/complaints/new", data={"csrf": token.group(1), "decision": decision, "text": "   "}
+    )
     assert blank.status_code == 422 and "say why" in blank.text
-    forged = TestClient(create_app(desk.settings)).post("/complaints/new", data={
-        "csrf": "forged", "decision": decision, "text": "x"})  # fmt: skip
+    forged = TestClient(create_app(desk.settings)).post(
+        "/complaints/new", data={"csrf": "forged", "decision": decision, "text": "x"}
+    )
     assert forged.status_code == 403
 
 
@@ -117,13 +139,23 @@ def test_complaints_through_the_api(desk: Desk) -> None:
     decision, item = removed_case(desk)
     api = TestClient(create_app(desk.settings))
     lead = token(desk, "lead1", "actions:read", "actions:write")
-    made = api.post("/api/v1/complaints", headers=lead, json={
-        "decision_id": decision, "text": "Restore please", "received_at": "2026-11-01T12:00:00Z"})  # fmt: skip
+    made = api.post(
+        "/api/v1/complaints",
+        headers=lead,
+        json={
+            "decision_id": decision,
+            "text": "Restore please",
+            "received_at": "2026-11-01T12:00:00Z",
+        },
+    )
     assert made.status_code == 201 and made.json()["due_at"] == "2026-11-15T12:00:00+00:00"
     due = api.get("/api/v1/complaints", headers=lead).json()["due"]
     assert [(c["id"], c["alert"]) for c in due] == [(made.json()["id"], "overdue")]
-    decided = api.post(f"/api/v1/complaints/{made.json()['id']}/decision", headers=lead,
-                       json={"upheld": True, "reason": "counter-speech"})  # fmt: skip
+    decided = api.post(
+        f"/api/v1/complaints/{made.json()['id']}/decision",
+        headers=lead,
+        json={"upheld": True, "reason": "counter-speech"},
+    )
     assert decided.status_code == 200 and decided.json()["status"] == "upheld"
     with desk.engine.connect() as connection:
         assert connection.scalar(select(Item.visibility).where(Item.id == item)) == "visible"
@@ -156,8 +188,11 @@ def test_the_public_limit_counts_filed_and_refused_complaints_per_network(desk: 
         complaints.file_public_complaint(connection, other, decision, "Restore it.", now)
         # An hour later the network may complain again.
         complaints.admit_public_complaint(connection, flood, now + complaints.NETWORK_WINDOW * 2)
-        actors = set(connection.scalars(select(AuditEvent.actor)
-                                        .where(AuditEvent.action == "complaint.file")).all())  # fmt: skip
+        actors = set(
+            connection.scalars(
+                select(AuditEvent.actor).where(AuditEvent.action == "complaint.file")
+            ).all()
+        )
     assert actors == {f"complainant:{flood}", f"complainant:{other}"}
 
 
@@ -174,18 +209,23 @@ def test_the_public_form_slows_a_scan_of_decision_numbers(desk: Desk) -> None:
     token = re.search(r'name="csrf" value="([^"]+)"', scanner.get("/complaints/new").text)
     assert token is not None
     for number in range(1000, 1000 + complaints.MAX_PER_NETWORK):
-        tried = scanner.post("/complaints/new", data={
-            "csrf": token.group(1), "decision": number, "text": "x"})  # fmt: skip
+        tried = scanner.post(
+            "/complaints/new", data={"csrf": token.group(1), "decision": number, "text": "x"}
+        )
         assert tried.status_code == 404
-    stopped = scanner.post("/complaints/new", data={
-        "csrf": token.group(1), "decision": decision, "text": "Now a real one"})  # fmt: skip
+    stopped = scanner.post(
+        "/complaints/new",
+        data={"csrf": token.group(1), "decision": decision, "text": "Now a real one"},
+    )
     assert stopped.status_code == 429 and "try again in an hour" in stopped.text
     assert ">Now a real one</textarea>" in stopped.text  # what was typed comes back
     neighbour = TestClient(app, follow_redirects=False, client=("198.51.100.20", 50000))
     token = re.search(r'name="csrf" value="([^"]+)"', neighbour.get("/complaints/new").text)
     assert token is not None
-    filed = neighbour.post("/complaints/new", data={
-        "csrf": token.group(1), "decision": decision, "text": "It was satire."})  # fmt: skip
+    filed = neighbour.post(
+        "/complaints/new",
+        data={"csrf": token.group(1), "decision": decision, "text": "It was satire."},
+    )
     assert filed.status_code == 201
     with desk.engine.connect() as connection:
         actors = connection.scalars(select(AuditEvent.actor)).all()

@@ -139,8 +139,9 @@ class Handler(BaseHTTPRequestHandler):
             elif path == "/no-location":
                 self._send(302, b"")
             elif path == "/cookie":
-                self._send(302, b"", [("Set-Cookie", "session=secret; Path=/"),
-                                      ("Location", "/page")])  # fmt: skip
+                self._send(
+                    302, b"", [("Set-Cookie", "session=secret; Path=/"), ("Location", "/page")]
+                )
             elif path == "/huge":
                 self._endless(BLOCK, pause=0)
             elif path == "/trickle":
@@ -152,8 +153,9 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def _serve(server: Server) -> Iterator[Server]:
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)  # fmt: skip
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     try:
         yield server
@@ -202,10 +204,16 @@ def check(server: Server, path: str, **options: object) -> UrlCheck:
 def test_up_records_the_body_hash_and_sends_nothing_but_the_request(server: Server) -> None:
     result = check(server, "/page")
     assert result == UrlCheck(
-        url=server.base + "/page", final_url=server.base + "/page", state="up",
-        http_status=200, content_sha256=hashlib.sha256(PAGE).hexdigest(),
-        bytes_read=len(PAGE), redirects=(), error=None, checked_at=NOW,
-    )  # fmt: skip
+        url=server.base + "/page",
+        final_url=server.base + "/page",
+        state="up",
+        http_status=200,
+        content_sha256=hashlib.sha256(PAGE).hexdigest(),
+        bytes_read=len(PAGE),
+        redirects=(),
+        error=None,
+        checked_at=NOW,
+    )
     [seen] = server.seen
     assert seen.headers["host"] == f"127.0.0.1:{server.port}"
     assert seen.headers["user-agent"] == USER_AGENT
@@ -342,8 +350,9 @@ def test_a_redirect_elsewhere_private_is_refused(server: Server, target: str) ->
 def test_allow_private_trusts_every_address(server: Server) -> None:
     # localhost may resolve to ::1 first, where nothing listens: the next vetted address is tried.
     target = f"http://localhost:{server.port}/page"
-    result = check(server, "/redirect?to=" + quote(target, safe=""), allow_hosts=(),
-                   allow_private=True)  # fmt: skip
+    result = check(
+        server, "/redirect?to=" + quote(target, safe=""), allow_hosts=(), allow_private=True
+    )
     assert (result.state, result.final_url) == ("up", target)
 
 
@@ -372,8 +381,9 @@ def test_a_server_that_never_answers_times_out() -> None:
         silent.listen()
         port = silent.getsockname()[1]
         start = time.monotonic()
-        result = check_url(f"http://127.0.0.1:{port}/", NOW, allow_hosts={f"127.0.0.1:{port}"},
-                           timeout=0.3)  # fmt: skip
+        result = check_url(
+            f"http://127.0.0.1:{port}/", NOW, allow_hosts={f"127.0.0.1:{port}"}, timeout=0.3
+        )
         elapsed = time.monotonic() - start
     assert result.state == "error"
     assert "timed out" in (result.error or "")
@@ -427,8 +437,7 @@ def test_connection_refused_is_an_error() -> None:
 )
 def test_refused_urls_make_no_connection(server: Server, url: str, words: str) -> None:
     dns = Dns({"evil.test": ["127.0.0.1"]})
-    result = check_url(url.format(port=server.port), NOW, allow_hosts=server.trusted,
-                       resolver=dns)  # fmt: skip
+    result = check_url(url.format(port=server.port), NOW, allow_hosts=server.trusted, resolver=dns)
     assert result.state == "error"
     assert words in (result.error or "")
     assert (result.final_url, result.http_status, result.redirects) == (None, None, ())
@@ -452,8 +461,9 @@ def test_a_host_resolving_to_a_private_address_is_refused(
     server: Server, answers: list[str], address: str
 ) -> None:
     dns = Dns({"evil.test": answers})
-    result = check_url(f"http://evil.test:{server.port}/page", NOW, allow_hosts=server.trusted,
-                       resolver=dns)  # fmt: skip
+    result = check_url(
+        f"http://evil.test:{server.port}/page", NOW, allow_hosts=server.trusted, resolver=dns
+    )
     assert result.state == "error"
     assert result.error is not None
     assert result.error.startswith(f"refused: evil.test resolves to {address}, which is not public")
@@ -481,8 +491,12 @@ def test_dns_failures_are_errors() -> None:
     empty = check_url("https://empty.test/", NOW, resolver=Dns({"empty.test": []}))
     assert empty.error == "DNS lookup for empty.test returned no addresses"
     start = time.monotonic()
-    slow = check_url("https://slow.test/", NOW, timeout=0.2,
-                     resolver=Dns({"slow.test": ["93.184.215.14"]}, delay=2))  # fmt: skip
+    slow = check_url(
+        "https://slow.test/",
+        NOW,
+        timeout=0.2,
+        resolver=Dns({"slow.test": ["93.184.215.14"]}, delay=2),
+    )
     assert slow.error == "timed out looking up slow.test in DNS"
     assert time.monotonic() - start < 1
 
@@ -490,24 +504,58 @@ def test_dns_failures_are_errors() -> None:
 @pytest.mark.parametrize(
     "address",
     [
-        "127.0.0.1", "127.8.9.10", "10.0.0.1", "172.16.5.4", "192.168.1.1", "169.254.169.254",
-        "100.64.0.1", "100.127.255.254", "0.0.0.0", "224.0.0.251", "239.255.255.250",
-        "240.0.0.1", "255.255.255.255", "192.0.0.8", "198.18.0.1", "192.0.2.1",
-        "::1", "::", "fe80::1", "fe80::1%eth0", "fc00::1", "fd12:3456::1", "fec0::1", "ff02::1",
-        "::ffff:127.0.0.1", "::ffff:10.0.0.1", "::ffff:169.254.169.254", "64:ff9b::a00:1",
-        "64:ff9b:1::1", "2002:a00:1::1", "2002:7f00:1::", "2001::1", "::127.0.0.1",
+        "127.0.0.1",
+        "127.8.9.10",
+        "10.0.0.1",
+        "172.16.5.4",
+        "192.168.1.1",
+        "169.254.169.254",
+        "100.64.0.1",
+        "100.127.255.254",
+        "0.0.0.0",
+        "224.0.0.251",
+        "239.255.255.250",
+        "240.0.0.1",
+        "255.255.255.255",
+        "192.0.0.8",
+        "198.18.0.1",
+        "192.0.2.1",
+        "::1",
+        "::",
+        "fe80::1",
+        "fe80::1%eth0",
+        "fc00::1",
+        "fd12:3456::1",
+        "fec0::1",
+        "ff02::1",
+        "::ffff:127.0.0.1",
+        "::ffff:10.0.0.1",
+        "::ffff:169.254.169.254",
+        "64:ff9b::a00:1",
+        "64:ff9b:1::1",
+        "2002:a00:1::1",
+        "2002:7f00:1::",
+        "2001::1",
+        "::127.0.0.1",
         "not-an-address",
     ],
-)  # fmt: skip
+)
 def test_non_public_addresses_are_refused(address: str) -> None:
     assert refused_because(address) is not None
 
 
 @pytest.mark.parametrize(
     "address",
-    ["93.184.215.14", "8.8.8.8", "1.1.1.1", "2606:4700:4700::1111", "::ffff:8.8.8.8",
-     "64:ff9b::808:808", "2002:808:808::1"],
-)  # fmt: skip
+    [
+        "93.184.215.14",
+        "8.8.8.8",
+        "1.1.1.1",
+        "2606:4700:4700::1111",
+        "::ffff:8.8.8.8",
+        "64:ff9b::808:808",
+        "2002:808:808::1",
+    ],
+)
 def test_public_addresses_pass(address: str) -> None:
     assert refused_because(address) is None
 
@@ -537,11 +585,29 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     folder = tmp_path_factory.mktemp("tls")
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "2",
-         "-subj", "/CN=liveness.test", "-addext", "subjectAltName=DNS:liveness.test"],
-        check=True, capture_output=True,
-    )  # fmt: skip
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "2",
+            "-subj",
+            "/CN=liveness.test",
+            "-addext",
+            "subjectAltName=DNS:liveness.test",
+        ],
+        check=True,
+        capture_output=True,
+    )
     return cert, key
 
 
@@ -562,15 +628,21 @@ def test_https_sends_the_host_name_as_sni_and_checks_the_certificate_against_it(
     dns = Dns({"liveness.test": ["127.0.0.1"], "other.test": ["127.0.0.1"]})
     allowed = {f"liveness.test:{port}", f"other.test:{port}"}
 
-    result = check_url(f"https://liveness.test:{port}/page", NOW, allow_hosts=allowed,
-                       resolver=dns, ssl_context=trust)  # fmt: skip
+    result = check_url(
+        f"https://liveness.test:{port}/page",
+        NOW,
+        allow_hosts=allowed,
+        resolver=dns,
+        ssl_context=trust,
+    )
     assert result.state == "up", result.error
     assert tls_server.sni == ["liveness.test"]
     assert tls_server.seen[0].headers["host"] == f"liveness.test:{port}"
 
     # Same address, another name: the certificate does not match it, so no request is made.
-    wrong = check_url(f"https://other.test:{port}/page", NOW, allow_hosts=allowed,
-                      resolver=dns, ssl_context=trust)  # fmt: skip
+    wrong = check_url(
+        f"https://other.test:{port}/page", NOW, allow_hosts=allowed, resolver=dns, ssl_context=trust
+    )
     assert wrong.state == "error"
     assert "TLS error" in (wrong.error or "")
     assert "certificate" in (wrong.error or "").lower()

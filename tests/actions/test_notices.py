@@ -39,8 +39,15 @@ def item_with_url(desk: Desk, lang: str = "en") -> int:
 def execute_order(desk: Desk, **fields: object) -> int:
     """Order TCO-7 for p1, registered and executed at NOW; the order's id."""
     with desk.engine.begin() as connection:
-        order = orders.OrderIn("Example authority", "TCO-7", NOW, NOW, [URL],
-                               "incites the commission of terrorist offences", **fields)  # type: ignore[arg-type]  # fmt: skip
+        order = orders.OrderIn(
+            "Example authority",
+            "TCO-7",
+            NOW,
+            NOW,
+            [URL],
+            "incites the commission of terrorist offences",
+            **fields,
+        )  # type: ignore[arg-type]
         order_id = orders.register_order(connection, "user:lead1", order, NOW)
         orders.execute(connection, "user:lead1", order_id, URL, "removed", NOW)
     return order_id
@@ -80,18 +87,31 @@ def test_arabic_and_unknown_languages(desk: Desk) -> None:
 
 def test_an_own_take_down_names_the_decision_and_links_the_complaint_form(desk: Desk) -> None:
     with desk.engine.begin() as connection:
-        made = decide(connection, desk.users["lead1"], desk.cases["p3"],
-                      Verdict("violating", category="recruitment"), NOW, four_eyes=False)  # fmt: skip
+        made = decide(
+            connection,
+            desk.users["lead1"],
+            desk.cases["p3"],
+            Verdict("violating", category="recruitment"),
+            NOW,
+            four_eyes=False,
+        )
         item = int(connection.scalar(select(Item.id).where(Item.external_id == "p3")) or 0)
-        preservation.take_down(connection, "user:lead1", item, "removed", NOW,
-                               legal_basis="terms of service, section 4")  # fmt: skip
+        preservation.take_down(
+            connection,
+            "user:lead1",
+            item,
+            "removed",
+            NOW,
+            legal_basis="terms of service, section 4",
+        )
     notice = only_notice(desk)
     assert notice.decision_id == made.decision_id and notice.order_id is None
     text = notice.text(PUBLIC)
     assert "Reason: terrorist content: recruits, or calls to join or fund, a group" in text
     assert "Legal basis: terms of service, section 4" in text
-    assert (f"at {PUBLIC}/complaints/new?decision={made.decision_id} "
-            f"(reference {made.decision_id})") in text  # fmt: skip
+    assert (
+        f"at {PUBLIC}/complaints/new?decision={made.decision_id} (reference {made.decision_id})"
+    ) in text
 
 
 def test_a_confidential_order_withholds_the_notice_until_it_ends(desk: Desk) -> None:
@@ -110,21 +130,31 @@ def test_a_confidential_order_withholds_the_notice_until_it_ends(desk: Desk) -> 
     assert only_notice(desk).status == "pending"
     with desk.engine.connect() as connection:
         events = connection.scalars(
-            select(AuditEvent.action).where(AuditEvent.subject_type == "notice")
+            select(AuditEvent.action)
+            .where(AuditEvent.subject_type == "notice")
             .order_by(AuditEvent.id)
-        ).all()  # fmt: skip
+        ).all()
     assert events == ["notice.withheld", "notice.release"]
 
 
 def test_the_authority_can_set_a_shorter_or_extended_confidentiality(desk: Desk) -> None:
     item_with_url(desk)
     until = NOW + timedelta(weeks=10)
-    execute_order(desk, confidential=True, confidential_reason="investigation",
-                  confidential_until=until)  # fmt: skip
+    execute_order(
+        desk, confidential=True, confidential_reason="investigation", confidential_until=until
+    )
     assert only_notice(desk).withheld_until == until
-    too_long = orders.OrderIn("A", "R", NOW, NOW, [URL], "r", confidential=True,
-                              confidential_reason="x",
-                              confidential_until=NOW + timedelta(weeks=13))  # fmt: skip
+    too_long = orders.OrderIn(
+        "A",
+        "R",
+        NOW,
+        NOW,
+        [URL],
+        "r",
+        confidential=True,
+        confidential_reason="x",
+        confidential_until=NOW + timedelta(weeks=13),
+    )
     not_secret = orders.OrderIn("A", "R", NOW, NOW, [URL], "r", confidential_until=NOW)
     assert any("twelve weeks" in p for p in too_long.problems())
     assert any("without a reason" in p for p in not_secret.problems())

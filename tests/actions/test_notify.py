@@ -57,8 +57,12 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
 def an_order(desk: Desk) -> int:
     with desk.engine.begin() as connection:
         connection.execute(update(Item).where(Item.external_id == "p1").values(url=URL))
-        return orders.register_order(connection, "user:lead1", orders.OrderIn(
-            "Example authority", "TCO-21", NOW, NOW, [URL], "Art. 2(7)(a)"), NOW)  # fmt: skip
+        return orders.register_order(
+            connection,
+            "user:lead1",
+            orders.OrderIn("Example authority", "TCO-21", NOW, NOW, [URL], "Art. 2(7)(a)"),
+            NOW,
+        )
 
 
 def configured(desk: Desk, **changes: Any) -> scheduler.Delivery:
@@ -78,8 +82,11 @@ def test_an_order_running_out_is_mailed_once_to_every_recipient(
 ) -> None:
     inbox, port = smtp
     an_order(desk)
-    delivery = configured(desk, smtp_url=f"smtp://127.0.0.1:{port}",
-                          alert_email_to="duty@example.org, lead@example.org")  # fmt: skip
+    delivery = configured(
+        desk,
+        smtp_url=f"smtp://127.0.0.1:{port}",
+        alert_email_to="duty@example.org, lead@example.org",
+    )
     data = desk.settings.data_dir
     scheduler.tick(desk.engine, data, NOW + timedelta(minutes=10), delivery=delivery)
     assert inbox.messages == []  # 50 minutes left: nothing to say yet
@@ -101,8 +108,9 @@ def test_an_order_running_out_is_mailed_once_to_every_recipient(
 def test_a_mail_server_that_is_down_loses_nothing(desk: Desk) -> None:
     an_order(desk)
     port = free_port()  # nothing listens here yet
-    delivery = configured(desk, smtp_url=f"smtp://127.0.0.1:{port}",
-                          alert_email_to="duty@example.org")  # fmt: skip
+    delivery = configured(
+        desk, smtp_url=f"smtp://127.0.0.1:{port}", alert_email_to="duty@example.org"
+    )
     data = desk.settings.data_dir
     first = scheduler.tick(desk.engine, data, NOW + timedelta(minutes=50), delivery=delivery)
     assert first.delivered["alerts"] == {"sent": 0, "retrying": 1, "failed": 0}
@@ -113,8 +121,9 @@ def test_a_mail_server_that_is_down_loses_nothing(desk: Desk) -> None:
     server = Controller(inbox, hostname="127.0.0.1", port=port)
     server.start()
     try:
-        early = scheduler.tick(desk.engine, data, NOW + timedelta(minutes=50, seconds=30),
-                               delivery=delivery)  # fmt: skip
+        early = scheduler.tick(
+            desk.engine, data, NOW + timedelta(minutes=50, seconds=30), delivery=delivery
+        )
         assert early.delivered["alerts"]["sent"] == 0  # not before its retry time
         later = scheduler.tick(desk.engine, data, NOW + timedelta(minutes=51), delivery=delivery)
     finally:
@@ -148,7 +157,10 @@ def test_the_webhook_gets_json_and_a_failing_one_gives_up_on_the_record(
     sent = [r for r in outbox(desk) if r.sent_at is not None]
     assert [r.kind for r in sent] == ["overdue"]
     assert receiver.received[0]["redline"] == {
-        "subject_type": "removal_order", "subject_id": "1", "kind": "overdue"}  # fmt: skip
+        "subject_type": "removal_order",
+        "subject_id": "1",
+        "kind": "overdue",
+    }
     assert receiver.received[0]["text"].startswith("removal order 1: overdue\n")
 
 
@@ -156,26 +168,35 @@ def test_a_webhook_that_redirects_is_not_followed(desk: Desk, receiver: Receiver
     an_order(desk)
     receiver.answers = [302]
     delivery = configured(desk, alert_webhook_url=receiver.url)
-    done = scheduler.tick(desk.engine, desk.settings.data_dir, NOW + timedelta(minutes=50),
-                          delivery=delivery)  # fmt: skip
+    done = scheduler.tick(
+        desk.engine, desk.settings.data_dir, NOW + timedelta(minutes=50), delivery=delivery
+    )
     assert done.delivered["alerts"]["retrying"] == 1
     assert "answered 302" in outbox(desk)[0].last_error
 
 
 def test_without_channels_alerts_stay_in_the_audit_trail_only(desk: Desk) -> None:
     an_order(desk)
-    done = scheduler.tick(desk.engine, desk.settings.data_dir, NOW + timedelta(minutes=50),
-                          delivery=configured(desk))  # fmt: skip
+    done = scheduler.tick(
+        desk.engine, desk.settings.data_dir, NOW + timedelta(minutes=50), delivery=configured(desk)
+    )
     assert len(done.alerts) == 1 and done.delivered == {} and outbox(desk) == []
 
 
 def test_channels_come_from_the_settings(desk: Desk) -> None:
     assert notify.channels(desk.settings) == {}
-    both = notify.channels(desk.settings.model_copy(update={
-        "smtp_url": "smtps://u:p@mail.example", "alert_email_to": "a@example.org,",
-        "alert_webhook_url": "https://chat.example/hook"}))  # fmt: skip
-    assert both["email"] == notify.EmailChannel("smtps://u:p@mail.example", "redline@localhost",
-                                                ("a@example.org",))  # fmt: skip
+    both = notify.channels(
+        desk.settings.model_copy(
+            update={
+                "smtp_url": "smtps://u:p@mail.example",
+                "alert_email_to": "a@example.org,",
+                "alert_webhook_url": "https://chat.example/hook",
+            }
+        )
+    )
+    assert both["email"] == notify.EmailChannel(
+        "smtps://u:p@mail.example", "redline@localhost", ("a@example.org",)
+    )
     assert both["webhook"] == notify.WebhookChannel("https://chat.example/hook")
     no_recipient = notify.channels(desk.settings.model_copy(update={"smtp_url": "smtp://m"}))
     assert no_recipient == {}
@@ -183,5 +204,10 @@ def test_channels_come_from_the_settings(desk: Desk) -> None:
 
 def test_back_off_doubles_up_to_an_hour() -> None:
     waits = [notify.backoff(n) for n in (1, 2, 3, 7, 12)]
-    assert waits == [timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=4),
-                     timedelta(hours=1), timedelta(hours=1)]  # fmt: skip
+    assert waits == [
+        timedelta(minutes=1),
+        timedelta(minutes=2),
+        timedelta(minutes=4),
+        timedelta(hours=1),
+        timedelta(hours=1),
+    ]

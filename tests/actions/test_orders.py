@@ -30,10 +30,13 @@ def hosted(desk: Desk) -> list[str]:
 
 def order(urls: list[str], received: datetime, reference: str = "TCO-2026-0042") -> orders.OrderIn:
     return orders.OrderIn(
-        authority="Example national competent authority", reference=reference,
-        issued_at=received - timedelta(minutes=3), received_at=received, urls=urls,
+        authority="Example national competent authority",
+        reference=reference,
+        issued_at=received - timedelta(minutes=3),
+        received_at=received,
+        urls=urls,
         reasons="The content disseminates terrorist content (Article 2(7)(a)).",
-    )  # fmt: skip
+    )
 
 
 def register(desk: Desk, new: orders.OrderIn, now: datetime) -> int:
@@ -82,20 +85,30 @@ def test_executing_every_url_closes_the_order_and_the_report_says_so(
     received = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
     order_id = register(desk, order(hosted, received), received)
     with desk.engine.begin() as connection:
-        first = orders.execute(connection, "user:lead1", order_id, hosted[0], "removed",
-                               received + timedelta(minutes=20))  # fmt: skip
+        first = orders.execute(
+            connection,
+            "user:lead1",
+            order_id,
+            hosted[0],
+            "removed",
+            received + timedelta(minutes=20),
+        )
         second = orders.not_executed(
-            connection, "user:lead1", order_id, hosted[1],
-            "the URL points to content of another service", received + timedelta(minutes=25),
-        )  # fmt: skip
+            connection,
+            "user:lead1",
+            order_id,
+            hosted[1],
+            "the URL points to content of another service",
+            received + timedelta(minutes=25),
+        )
         view = orders.get_order(connection, order_id)
         events = connection.execute(
-            select(AuditEvent).where(AuditEvent.subject_type == "removal_order")
+            select(AuditEvent)
+            .where(AuditEvent.subject_type == "removal_order")
             .order_by(AuditEvent.id)
-        ).all()  # fmt: skip
+        ).all()
         with pytest.raises(Conflict, match="settled already"):
-            orders.execute(connection, "user:lead1", order_id, hosted[0], "disabled",
-                           received)  # fmt: skip
+            orders.execute(connection, "user:lead1", order_id, hosted[0], "disabled", received)
     assert (first, second) == ("in_progress", "partially_executed")
     assert view.closed_at == received + timedelta(minutes=25)
     text = orders.report(view, "Example hosting service")
@@ -153,8 +166,7 @@ def test_unknown_orders_and_urls_are_not_found(desk: Desk, hosted: list[str]) ->
         with pytest.raises(NotFound):
             orders.execute(connection, "x", 999, hosted[0], "removed", received)
         with pytest.raises(NotFound, match="does not name"):
-            orders.execute(connection, "x", order_id, "https://other.example/", "removed",
-                           received)  # fmt: skip
+            orders.execute(connection, "x", order_id, "https://other.example/", "removed", received)
         with pytest.raises(Invalid, match="unknown action"):
             orders.execute(connection, "x", order_id, hosted[0], "deleted", received)
 
@@ -162,16 +174,24 @@ def test_unknown_orders_and_urls_are_not_found(desk: Desk, hosted: list[str]) ->
 def test_the_annex_fields_are_kept_and_checked(desk: Desk, hosted: list[str]) -> None:
     received = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
     full = orders.OrderIn(
-        "Authority", "TCO-A", received, received, hosted[:1], "reasons",
-        authority_contact="duty officer, +00 000 000", content_type="incitement",
-        redress="Appeal to the administrative court within 30 days", signed_by="J. Doe",
-    )  # fmt: skip
+        "Authority",
+        "TCO-A",
+        received,
+        received,
+        hosted[:1],
+        "reasons",
+        authority_contact="duty officer, +00 000 000",
+        content_type="incitement",
+        redress="Appeal to the administrative court within 30 days",
+        signed_by="J. Doe",
+    )
     order_id = register(desk, full, received)
     with desk.engine.connect() as connection:
         shown = orders.get_order(connection, order_id).as_dict(received)
     assert shown["content_type"] == "incitement" and shown["signed_by"] == "J. Doe"
-    bad = orders.OrderIn("Authority", "TCO-B", received, received, hosted[:1], "reasons",
-                         content_type="propaganda")  # fmt: skip
+    bad = orders.OrderIn(
+        "Authority", "TCO-B", received, received, hosted[:1], "reasons", content_type="propaganda"
+    )
     with pytest.raises(Invalid, match="content_type must be one of"):
         register(desk, bad, received)
 

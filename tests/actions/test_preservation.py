@@ -54,16 +54,19 @@ def test_removed_content_is_kept_then_purged_with_its_hashes_kept(
         assert preservation.due_purges(connection, kept.keep_until - timedelta(seconds=1)) == []
         with pytest.raises(Conflict, match="still within"):
             preservation.purge(connection, "worker", item, desk.settings.data_dir, REMOVED)
-        preservation.hold(connection, "user:lead1", item, datetime(2027, 6, 1, tzinfo=UTC),
-                          "court order 12/2027")  # fmt: skip
+        preservation.hold(
+            connection, "user:lead1", item, datetime(2027, 6, 1, tzinfo=UTC), "court order 12/2027"
+        )
         assert preservation.due_purges(connection, kept.keep_until + timedelta(days=1)) == []
         assert preservation.due_purges(connection, datetime(2027, 6, 1, tzinfo=UTC)) == [item]
-        preservation.purge(connection, "worker", item, desk.settings.data_dir,
-                           datetime(2027, 6, 2, tzinfo=UTC))  # fmt: skip
+        preservation.purge(
+            connection, "worker", item, desk.settings.data_dir, datetime(2027, 6, 2, tzinfo=UTC)
+        )
         body = connection.scalar(
-            select(TextBody.body).join(Item, Item.text_sha256 == TextBody.sha256)
+            select(TextBody.body)
+            .join(Item, Item.text_sha256 == TextBody.sha256)
             .where(Item.id == item)
-        )  # fmt: skip
+        )
         event = connection.execute(
             select(AuditEvent).where(AuditEvent.action == "preservation.purge")
         ).one()
@@ -84,13 +87,16 @@ def test_a_file_still_posted_elsewhere_is_not_deleted(desk: Desk, tmp_path: Path
         other = item_of(desk, "p2")
         from redline.model import ItemMedia
 
-        connection.execute(ItemMedia.__table__.insert(),
-                           {"item_id": other, "position": 0, "media_sha256": sha})  # fmt: skip
+        connection.execute(
+            ItemMedia.__table__.insert(), {"item_id": other, "position": 0, "media_sha256": sha}
+        )
         preservation.take_down(connection, "user:lead1", item, "disabled", REMOVED)
-        connection.execute(update(Preservation).where(Preservation.item_id == item)
-                           .values(keep_until=REMOVED))  # fmt: skip
-        preservation.purge(connection, "worker", item, desk.settings.data_dir,
-                           REMOVED + timedelta(days=1))  # fmt: skip
+        connection.execute(
+            update(Preservation).where(Preservation.item_id == item).values(keep_until=REMOVED)
+        )
+        preservation.purge(
+            connection, "worker", item, desk.settings.data_dir, REMOVED + timedelta(days=1)
+        )
         path = connection.scalar(select(Media.path).where(Media.sha256 == sha))
     assert (desk.settings.data_dir / str(path)).is_file()
 
@@ -108,9 +114,10 @@ def test_reinstatement_shows_the_item_again_and_holds_need_reasons(desk: Desk) -
         with pytest.raises(Conflict, match="visible already"):
             preservation.reinstate(connection, "user:lead1", item, "again", REMOVED)
         actions = connection.scalars(
-            select(AuditEvent.action).where(AuditEvent.subject_type == "item")
+            select(AuditEvent.action)
+            .where(AuditEvent.subject_type == "item")
             .order_by(AuditEvent.id)
-        ).all()  # fmt: skip
+        ).all()
     assert visibility == "visible" and actions == ["item.removed", "item.reinstate"]
 
 

@@ -22,9 +22,17 @@ NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 def check(state: State, status: int, at: datetime) -> UrlCheck:
     """A liveness check's result, as ``liveness.check_url`` returns it."""
-    return UrlCheck(url="https://x.example/", final_url="https://x.example/", state=state,
-                    http_status=status, content_sha256=None, bytes_read=0, redirects=(),
-                    error=None, checked_at=at)  # fmt: skip
+    return UrlCheck(
+        url="https://x.example/",
+        final_url="https://x.example/",
+        state=state,
+        http_status=status,
+        content_sha256=None,
+        bytes_read=0,
+        redirects=(),
+        error=None,
+        checked_at=at,
+    )
 
 
 @pytest.fixture
@@ -33,18 +41,38 @@ def confirmed(desk: Desk) -> int:
     text a link to a file host (as the scan stores outlinks)."""
     case = desk.cases["p3"]
     with desk.engine.begin() as connection:
-        connection.execute(update(Item).where(Item.external_id == "p3")
-                           .values(url="https://www.videohost.example/watch?v=abc"))  # fmt: skip
+        connection.execute(
+            update(Item)
+            .where(Item.external_id == "p3")
+            .values(url="https://www.videohost.example/watch?v=abc")
+        )
         text_sha = connection.scalar(select(Item.text_sha256).where(Item.external_id == "p3"))
         link = url_signal.canonicalise("https://example.org/x")
-        connection.execute(Signal.__table__.insert(), {
-            "text_sha256": text_sha, "signal_type": "url", "value": link.canonical,
-            "meta": link.meta()})  # fmt: skip
+        connection.execute(
+            Signal.__table__.insert(),
+            {
+                "text_sha256": text_sha,
+                "signal_type": "url",
+                "value": link.canonical,
+                "meta": link.meta(),
+            },
+        )
         for reviewer in ("rev1", "rev2"):
-            decide(connection, desk.users[reviewer], case,
-                   Verdict("violating", category="recruitment", note="calls to join"), NOW)  # fmt: skip
-        referrals.add_service(connection, "user:admin1", "VideoHost", ["videohost.example"],
-                              "email", "abuse@videohost.example")  # fmt: skip
+            decide(
+                connection,
+                desk.users[reviewer],
+                case,
+                Verdict("violating", category="recruitment", note="calls to join"),
+                NOW,
+            )
+        referrals.add_service(
+            connection,
+            "user:admin1",
+            "VideoHost",
+            ["videohost.example"],
+            "email",
+            "abuse@videohost.example",
+        )
     return case
 
 
@@ -76,8 +104,14 @@ def test_unconfirmed_cases_and_cases_without_urls_are_refused(desk: Desk) -> Non
         with pytest.raises(NotFound):
             referrals.create_referrals(connection, "user:lead1", 99999, NOW)
         case = desk.cases["p4"]  # Arabic post, no address, no links
-        decide(connection, desk.users["rev1"], case, Verdict("violating", category="other_tvec"),
-               NOW, four_eyes=False)  # fmt: skip
+        decide(
+            connection,
+            desk.users["rev1"],
+            case,
+            Verdict("violating", category="other_tvec"),
+            NOW,
+            four_eyes=False,
+        )
         with pytest.raises(Invalid, match="no URL"):
             referrals.create_referrals(connection, "user:lead1", case, NOW)
 
@@ -90,10 +124,12 @@ def test_status_moves_forward_only_and_a_down_check_marks_removal(
         with pytest.raises(Conflict, match="cannot become removed"):
             referrals.set_status(connection, "user:lead1", first, "removed", NOW)
         referrals.set_status(connection, "user:lead1", first, "sent", NOW)
-        up = referrals.record_check(connection, "worker", first,
-                                    check("up", 200, NOW + timedelta(hours=1)))  # fmt: skip
-        down = referrals.record_check(connection, "worker", first,
-                                      check("down", 404, NOW + timedelta(hours=5)))  # fmt: skip
+        up = referrals.record_check(
+            connection, "worker", first, check("up", 200, NOW + timedelta(hours=1))
+        )
+        down = referrals.record_check(
+            connection, "worker", first, check("down", 404, NOW + timedelta(hours=5))
+        )
         done = referrals.get_referral(connection, first)
         with pytest.raises(Conflict):
             referrals.set_status(connection, "user:lead1", first, "sent", NOW)
@@ -101,7 +137,7 @@ def test_status_moves_forward_only_and_a_down_check_marks_removal(
             select(AuditEvent.action, AuditEvent.before, AuditEvent.after)
             .where(AuditEvent.subject_type == "referral", AuditEvent.subject_id == str(first))
             .order_by(AuditEvent.id)
-        ).all()  # fmt: skip
+        ).all()
     assert (up, down) == ("sent", "removed")
     assert done["time_to_removal_s"] == 5 * 3600 and len(done["checks"]) == 2
     assert [e.action for e in events] == ["referral.create", "referral.status", "referral.status"]
@@ -114,8 +150,9 @@ def test_the_registry_refuses_bad_services(desk: Desk) -> None:
             referrals.add_service(connection, "x", "Bad", ["not a domain"], "email", "a@b.c")
         with pytest.raises(Invalid, match="contact channel"):
             referrals.add_service(connection, "x", "Bad", ["bad.example"], "fax", "123")
-        referrals.add_service(connection, "x", "Paste", ["paste.example"], "web_form",
-                              "https://paste.example/report")  # fmt: skip
+        referrals.add_service(
+            connection, "x", "Paste", ["paste.example"], "web_form", "https://paste.example/report"
+        )
         with pytest.raises(Conflict):
             referrals.add_service(connection, "x", "Paste", ["paste.example"], "email", "a@b")
         found = referrals.service_for(connection, "eu.paste.example")

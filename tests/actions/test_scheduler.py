@@ -17,13 +17,19 @@ URL = "https://host.example/post/1"
 def test_order_alerts_come_once_each_then_the_purge_after_six_months(desk: Desk) -> None:
     with desk.engine.begin() as connection:
         connection.execute(update(Item).where(Item.external_id == "p1").values(url=URL))
-        order = orders.register_order(connection, "user:lead1", orders.OrderIn(
-            "Example authority", "TCO-11", NOW, NOW, [URL], "Art. 2(7)"), NOW)  # fmt: skip
+        order = orders.register_order(
+            connection,
+            "user:lead1",
+            orders.OrderIn("Example authority", "TCO-11", NOW, NOW, [URL], "Art. 2(7)"),
+            NOW,
+        )
     data = desk.settings.data_dir
     assert scheduler.tick(desk.engine, data, NOW + timedelta(minutes=10)).alerts == []
     soon = scheduler.tick(desk.engine, data, NOW + timedelta(minutes=50)).alerts
-    assert soon == [f"removal order TCO-11 (Example authority): due soon, deadline "
-                    f"{(NOW + timedelta(hours=1)).isoformat()}"]  # fmt: skip
+    assert soon == [
+        f"removal order TCO-11 (Example authority): due soon, deadline "
+        f"{(NOW + timedelta(hours=1)).isoformat()}"
+    ]
     assert scheduler.tick(desk.engine, data, NOW + timedelta(minutes=55)).alerts == []
     late = scheduler.tick(desk.engine, data, NOW + timedelta(minutes=61)).alerts
     assert len(late) == 1 and "overdue" in late[0]

@@ -94,10 +94,18 @@ def test_an_empty_statement_names_every_required_field_at_once() -> None:
     with pytest.raises(InvalidStatement) as error:
         validate({})
     required = {
-        "decision_facts", "decision_ground", "content_type", "category", "territorial_scope",
-        "content_date", "application_date", "source_type", "automated_detection",
-        "automated_decision", "puid",
-    }  # fmt: skip
+        "decision_facts",
+        "decision_ground",
+        "content_type",
+        "category",
+        "territorial_scope",
+        "content_date",
+        "application_date",
+        "source_type",
+        "automated_detection",
+        "automated_decision",
+        "puid",
+    }
     assert set(fields_of(error)) == required | {"decision_visibility"}  # no restriction at all
     assert len(error.value.problems) == len(required) + 1
     assert isinstance(error.value, Invalid) and error.value.status == 422  # the web shell's 422
@@ -158,12 +166,20 @@ def test_a_bad_value_is_reported_with_its_field(name: str, value: Any, message: 
     ("changes", "expected"),
     [
         # illegal content needs its legal ground and explanation
-        (dict(illegal_content_legal_ground=DROP, illegal_content_explanation=DROP),
-         ["illegal_content_legal_ground", "illegal_content_explanation"]),
+        (
+            dict(illegal_content_legal_ground=DROP, illegal_content_explanation=DROP),
+            ["illegal_content_legal_ground", "illegal_content_explanation"],
+        ),
         # terms and conditions need theirs, and the illegal-content texts would be dropped
-        (dict(decision_ground="DECISION_GROUND_INCOMPATIBLE_CONTENT"),
-         ["illegal_content_legal_ground", "illegal_content_explanation",
-          "incompatible_content_ground", "incompatible_content_explanation"]),
+        (
+            dict(decision_ground="DECISION_GROUND_INCOMPATIBLE_CONTENT"),
+            [
+                "illegal_content_legal_ground",
+                "illegal_content_explanation",
+                "incompatible_content_ground",
+                "incompatible_content_explanation",
+            ],
+        ),
         (dict(decision_visibility=["DECISION_VISIBILITY_OTHER"]), ["decision_visibility_other"]),
         (dict(decision_visibility_other="Geo-blocked"), ["decision_visibility_other"]),
         (dict(decision_monetary="DECISION_MONETARY_OTHER"), ["decision_monetary_other"]),
@@ -174,7 +190,7 @@ def test_a_bad_value_is_reported_with_its_field(name: str, value: Any, message: 
         (dict(end_date_visibility_restriction="2025-03-01"), ["end_date_visibility_restriction"]),
         (dict(decision_visibility=DROP), ["decision_visibility"]),
     ],
-)  # fmt: skip
+)
 def test_conditional_requirements(changes: dict[str, Any], expected: list[str]) -> None:
     with pytest.raises(InvalidStatement) as error:
         validate(valid(**changes))
@@ -184,32 +200,49 @@ def test_conditional_requirements(changes: dict[str, Any], expected: list[str]) 
 @pytest.mark.parametrize(
     "changes",
     [
-        dict(decision_visibility=["DECISION_VISIBILITY_OTHER"],
-             decision_visibility_other="Geo-blocked in one member state"),
+        dict(
+            decision_visibility=["DECISION_VISIBILITY_OTHER"],
+            decision_visibility_other="Geo-blocked in one member state",
+        ),
         dict(content_type=["CONTENT_TYPE_OTHER"], content_type_other="Live stream"),
         dict(decision_visibility=DROP, decision_account="DECISION_ACCOUNT_TERMINATED"),
-        dict(decision_ground="DECISION_GROUND_INCOMPATIBLE_CONTENT",
-             illegal_content_legal_ground=DROP, illegal_content_explanation=DROP,
-             incompatible_content_ground="Community guidelines, section 4 (violent organisations)",
-             incompatible_content_explanation=EXPLANATION, incompatible_content_illegal="Yes"),
-        dict(category_specification=["KEYWORD_TERRORIST_CONTENT", "KEYWORD_OTHER"],
-             category_specification_other="Recruitment material"),
+        dict(
+            decision_ground="DECISION_GROUND_INCOMPATIBLE_CONTENT",
+            illegal_content_legal_ground=DROP,
+            illegal_content_explanation=DROP,
+            incompatible_content_ground="Community guidelines, section 4 (violent organisations)",
+            incompatible_content_explanation=EXPLANATION,
+            incompatible_content_illegal="Yes",
+        ),
+        dict(
+            category_specification=["KEYWORD_TERRORIST_CONTENT", "KEYWORD_OTHER"],
+            category_specification_other="Recruitment material",
+        ),
         dict(end_date_visibility_restriction="2025-03-02", content_id={"EAN-13": "0123456789123"}),
         dict(source_type="SOURCE_VOLUNTARY", source_identity=DROP, automated_detection="No"),
     ],
-)  # fmt: skip
+)
 def test_conditions_met_pass(changes: dict[str, Any]) -> None:
     assert validate(valid(**changes)).payload() == valid(**changes)
 
 
 def test_all_problems_come_at_once_in_field_order() -> None:
-    data = valid(puid="case 1042", content_date="2025-13-01", category="TERRORISM",
-                 illegal_content_explanation=DROP, territorial_scope=["DE", "US"])  # fmt: skip
+    data = valid(
+        puid="case 1042",
+        content_date="2025-13-01",
+        category="TERRORISM",
+        illegal_content_explanation=DROP,
+        territorial_scope=["DE", "US"],
+    )
     with pytest.raises(InvalidStatement) as error:
         validate(data)
     assert fields_of(error) == [
-        "illegal_content_explanation", "category", "territorial_scope", "content_date", "puid",
-    ]  # fmt: skip
+        "illegal_content_explanation",
+        "category",
+        "territorial_scope",
+        "content_date",
+        "puid",
+    ]
     assert str(error.value).startswith("statement of reasons has 5 problems: ")
     assert error.value.by_field()["territorial_scope"] == [
         "'US' is not one of the database's 30 values for territorial_scope"
@@ -226,8 +259,9 @@ def test_a_statement_object_is_never_invalid() -> None:
 
 def test_times_become_their_utc_day() -> None:
     evening_in_new_york = datetime(2025, 3, 1, 20, 30, tzinfo=ZoneInfo("America/New_York"))
-    statement = validate(valid(content_date=evening_in_new_york,
-                               application_date=datetime(2025, 3, 2, 23, 59)))  # fmt: skip
+    statement = validate(
+        valid(content_date=evening_in_new_york, application_date=datetime(2025, 3, 2, 23, 59))
+    )
     assert statement.payload()["content_date"] == "2025-03-02"  # 01:30 UTC
     assert statement.payload()["application_date"] == "2025-03-02"  # no zone: taken as UTC
 
@@ -237,10 +271,15 @@ def test_times_become_their_utc_day() -> None:
 
 def removal(**changes: Any) -> StatementOfReasons:
     arguments: dict[str, Any] = dict(
-        puid="redline-case-7", content_type="CONTENT_TYPE_VIDEO", content_date=date(2025, 3, 1),
-        application_date=date(2025, 3, 2), decision_facts=FACTS, legal_ground=LEGAL_GROUND,
-        explanation=EXPLANATION, automated_detection=True,
-    )  # fmt: skip
+        puid="redline-case-7",
+        content_type="CONTENT_TYPE_VIDEO",
+        content_date=date(2025, 3, 1),
+        application_date=date(2025, 3, 2),
+        decision_facts=FACTS,
+        legal_ground=LEGAL_GROUND,
+        explanation=EXPLANATION,
+        automated_detection=True,
+    )
     arguments.update(changes)
     return terrorist_content_statement(**arguments)
 
@@ -266,10 +305,13 @@ def test_the_helper_builds_a_valid_removal_of_terrorist_content() -> None:
 
 
 def test_the_helper_under_terms_and_conditions_marks_the_content_illegal_too() -> None:
-    body = removal(decision_ground="DECISION_GROUND_INCOMPATIBLE_CONTENT",
-                   source_type="SOURCE_TRUSTED_FLAGGER", source_identity="Example IRU",
-                   content_type=["CONTENT_TYPE_IMAGE", "CONTENT_TYPE_TEXT"],
-                   decision_account="DECISION_ACCOUNT_SUSPENDED").payload()  # fmt: skip
+    body = removal(
+        decision_ground="DECISION_GROUND_INCOMPATIBLE_CONTENT",
+        source_type="SOURCE_TRUSTED_FLAGGER",
+        source_identity="Example IRU",
+        content_type=["CONTENT_TYPE_IMAGE", "CONTENT_TYPE_TEXT"],
+        decision_account="DECISION_ACCOUNT_SUSPENDED",
+    ).payload()
     assert body["incompatible_content_ground"] == LEGAL_GROUND
     assert body["incompatible_content_explanation"] == EXPLANATION
     assert body["incompatible_content_illegal"] == "Yes"
@@ -281,8 +323,12 @@ def test_the_helper_under_terms_and_conditions_marks_the_content_illegal_too() -
 def test_the_helper_reports_every_bad_argument() -> None:
     with pytest.raises(InvalidStatement) as error:
         removal(content_type="VIDEO", puid="case 7", legal_ground="", automated_decision="NO")
-    assert fields_of(error) == ["illegal_content_legal_ground", "content_type",
-                                "automated_decision", "puid"]  # fmt: skip
+    assert fields_of(error) == [
+        "illegal_content_legal_ground",
+        "content_type",
+        "automated_decision",
+        "puid",
+    ]
 
 
 # --- Batches -------------------------------------------------------------------------------------
@@ -301,9 +347,18 @@ def test_250_statements_go_in_batches_of_100_100_50_in_order() -> None:
 # --- A stand-in of the database, on a real local HTTP server -----------------------------------
 
 PUID = re.compile(r"^[a-zA-Z0-9_-]+\Z")
-REQUIRED_BY_API = ["decision_ground", "content_type", "category", "content_date",
-                   "application_date", "decision_facts", "source_type", "automated_detection",
-                   "automated_decision", "puid"]  # fmt: skip
+REQUIRED_BY_API = [
+    "decision_ground",
+    "content_type",
+    "category",
+    "content_date",
+    "application_date",
+    "decision_facts",
+    "source_type",
+    "automated_detection",
+    "automated_decision",
+    "puid",
+]
 
 
 @dataclass
@@ -346,8 +401,11 @@ def stand_in_app(state: StandIn) -> Starlette:
             return JSONResponse({"message": message, "errors": {"statements": [message]}}, 422)
         errors: dict[str, dict[str, list[str]]] = {}
         for position, statement in enumerate(statements):
-            found = {name: [f"The {name.replace('_', ' ')} field is required."]
-                     for name in REQUIRED_BY_API if not statement.get(name)}  # fmt: skip
+            found = {
+                name: [f"The {name.replace('_', ' ')} field is required."]
+                for name in REQUIRED_BY_API
+                if not statement.get(name)
+            }
             if statement.get("puid") and not PUID.match(statement["puid"]):
                 found["puid"] = ["The puid format is invalid."]
             found |= state.reject.get(statement.get("puid", ""), {})
@@ -358,16 +416,27 @@ def stand_in_app(state: StandIn) -> Starlette:
         for statement in statements:
             if statement["puid"] in state.existing:
                 message = "The platform identifier(s) are not all unique within this call."
-                return JSONResponse({"message": message, "errors": {
-                    "puid": [message], "existing_puids": [statement["puid"]]}}, 422)  # fmt: skip
+                return JSONResponse(
+                    {
+                        "message": message,
+                        "errors": {"puid": [message], "existing_puids": [statement["puid"]]},
+                    },
+                    422,
+                )
         out = []
         for statement in statements:
             state.existing.add(statement["puid"])
             state.created[statement["puid"]] = made = str(uuid.uuid4())
-            out.append(statement | {"uuid": made, "created_at": "2025-03-02 10:00:00",
-                                    "platform_name": "Test Platform",
-                                    "permalink": f"{state.url}/statement/{made}",
-                                    "self": f"{state.url}/api/v1/statement/{made}"})  # fmt: skip
+            out.append(
+                statement
+                | {
+                    "uuid": made,
+                    "created_at": "2025-03-02 10:00:00",
+                    "platform_name": "Test Platform",
+                    "permalink": f"{state.url}/statement/{made}",
+                    "self": f"{state.url}/api/v1/statement/{made}",
+                }
+            )
         return JSONResponse({"statements": out}, status_code=201)
 
     async def existing_puid(request: Request) -> JSONResponse:
@@ -378,10 +447,12 @@ def stand_in_app(state: StandIn) -> Starlette:
             return JSONResponse({"message": "statement of reason found", "puid": puid}, 302)
         return JSONResponse({"message": "statement of reason not found", "puid": puid}, 404)
 
-    return Starlette(routes=[
-        Route("/api/v1/statements", store_many, methods=["POST"]),
-        Route("/api/v1/statement/existing-puid/{puid}", existing_puid, methods=["GET"]),
-    ])  # fmt: skip
+    return Starlette(
+        routes=[
+            Route("/api/v1/statements", store_many, methods=["POST"]),
+            Route("/api/v1/statement/existing-puid/{puid}", existing_puid, methods=["GET"]),
+        ]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -529,8 +600,9 @@ def test_a_timeout_says_the_statements_may_exist_and_later_batches_still_go() ->
         sizes.append(len(statements))
         if len(sizes) == 1:
             raise httpx.ReadTimeout("timed out", request=request)
-        return httpx.Response(201, json={"statements": [
-            s | {"uuid": str(uuid.uuid4())} for s in statements]})  # fmt: skip
+        return httpx.Response(
+            201, json={"statements": [s | {"uuid": str(uuid.uuid4())} for s in statements]}
+        )
 
     with SorClient("https://sandbox.example", TOKEN, transport=httpx.MockTransport(handler)) as c:
         result = c.submit(many(150))

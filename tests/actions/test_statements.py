@@ -20,11 +20,20 @@ URL = "https://host.example/post/3"
 def test_an_order_take_down_gives_a_statement_naming_the_order(desk: Desk) -> None:
     with desk.engine.begin() as connection:
         connection.execute(update(Item).where(Item.external_id == "p3").values(url=URL))
-        decide(connection, desk.users["lead1"], desk.cases["p3"],
-               Verdict("violating", category="recruitment", note="calls to travel"), NOW,
-               four_eyes=False)  # fmt: skip
-        order = orders.register_order(connection, "user:lead1", orders.OrderIn(
-            "Example authority", "TCO-5", NOW, NOW, [URL], "Art. 2(7)"), NOW)  # fmt: skip
+        decide(
+            connection,
+            desk.users["lead1"],
+            desk.cases["p3"],
+            Verdict("violating", category="recruitment", note="calls to travel"),
+            NOW,
+            four_eyes=False,
+        )
+        order = orders.register_order(
+            connection,
+            "user:lead1",
+            orders.OrderIn("Example authority", "TCO-5", NOW, NOW, [URL], "Art. 2(7)"),
+            NOW,
+        )
         orders.execute(connection, "user:lead1", order, URL, "disabled", NOW)
         item = int(connection.scalar(select(Item.id).where(Item.external_id == "p3")) or 0)
         statement = statements.statement_for(connection, item)
@@ -51,10 +60,20 @@ def test_automated_detection_follows_what_brought_the_case(
     with desk.engine.begin() as connection:
         connection.execute(update(Item).where(Item.external_id == "p3").values(url=URL))
         connection.execute(update(Case).where(Case.id == desk.cases["p3"]).values(signal=signal))
-        decide(connection, desk.users["lead1"], desk.cases["p3"],
-               Verdict("violating", category="recruitment"), NOW, four_eyes=False)  # fmt: skip
-        order = orders.register_order(connection, "user:lead1", orders.OrderIn(
-            "Example authority", "TCO-6", NOW, NOW, [URL], "Art. 2(7)"), NOW)  # fmt: skip
+        decide(
+            connection,
+            desk.users["lead1"],
+            desk.cases["p3"],
+            Verdict("violating", category="recruitment"),
+            NOW,
+            four_eyes=False,
+        )
+        order = orders.register_order(
+            connection,
+            "user:lead1",
+            orders.OrderIn("Example authority", "TCO-6", NOW, NOW, [URL], "Art. 2(7)"),
+            NOW,
+        )
         orders.execute(connection, "user:lead1", order, URL, "removed", NOW)
         item = int(connection.scalar(select(Item.id).where(Item.external_id == "p3")) or 0)
         payload = statements.statement_for(connection, item).payload()

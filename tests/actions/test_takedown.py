@@ -107,8 +107,13 @@ def _second_review(desk: Desk) -> int:
 
 def _not_violating(desk: Desk) -> int:
     with desk.engine.begin() as connection:
-        decide(connection, desk.users["rev1"], desk.cases["p1"],
-               Verdict("not_violating", reason="news_reporting"), utcnow())  # fmt: skip
+        decide(
+            connection,
+            desk.users["rev1"],
+            desk.cases["p1"],
+            Verdict("not_violating", reason="news_reporting"),
+            utcnow(),
+        )
     return desk.cases["p1"]
 
 
@@ -120,17 +125,23 @@ def _escalated(desk: Desk) -> int:
 
 def _undone(desk: Desk) -> int:
     with desk.engine.begin() as connection:
-        made = decide(connection, desk.users["rev1"], desk.cases["p1"], VIOLATING, utcnow(),
-                      four_eyes=False)  # fmt: skip
+        made = decide(
+            connection, desk.users["rev1"], desk.cases["p1"], VIOLATING, utcnow(), four_eyes=False
+        )
         undo(connection, desk.users["rev1"], made.decision_id, utcnow())
     return desk.cases["p1"]
 
 
 @pytest.mark.parametrize(
     ("prepare", "status"),
-    [(_undecided, "open"), (_second_review, "second review"),
-     (_not_violating, "not violating"), (_escalated, "escalated"), (_undone, "open")],
-)  # fmt: skip
+    [
+        (_undecided, "open"),
+        (_second_review, "second review"),
+        (_not_violating, "not violating"),
+        (_escalated, "escalated"),
+        (_undone, "open"),
+    ],
+)
 def test_no_take_down_without_a_final_violating_decision(
     desk: Desk, prepare: Callable[[Desk], int], status: str
 ) -> None:
@@ -153,9 +164,10 @@ def test_an_upheld_complaint_keeps_the_content_up(desk: Desk) -> None:
     take_down(desk, case)
     with desk.engine.begin() as connection:
         decision = connection.scalar(
-            select(AuditEvent.detail["decision"].as_integer())
-            .where(AuditEvent.action == "case.take_down")
-        )  # fmt: skip
+            select(AuditEvent.detail["decision"].as_integer()).where(
+                AuditEvent.action == "case.take_down"
+            )
+        )
         assert decision is not None
         number = complaints.file_complaint(connection, decision, "It was counter-speech.", NOW)
         complaints.decide_complaint(connection, "user:lead1", number, True, "satire", NOW)
@@ -167,10 +179,12 @@ def test_an_upheld_complaint_keeps_the_content_up(desk: Desk) -> None:
 
 @pytest.mark.parametrize(
     ("change", "error", "message"),
-    [({"visibility": "hidden"}, Invalid, "unknown take-down 'hidden'"),
-     ({"basis": "  "}, Invalid, "needs its legal basis"),
-     ({"case_id": 99999}, NotFound, "no case 99999")],
-)  # fmt: skip
+    [
+        ({"visibility": "hidden"}, Invalid, "unknown take-down 'hidden'"),
+        ({"basis": "  "}, Invalid, "needs its legal basis"),
+        ({"case_id": 99999}, NotFound, "no case 99999"),
+    ],
+)
 def test_bad_requests_are_refused_and_change_nothing(
     desk: Desk, change: dict[str, Any], error: type[Exception], message: str
 ) -> None:

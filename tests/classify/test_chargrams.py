@@ -43,8 +43,9 @@ def test_the_same_ngrams_as_scikit_learn(text: str) -> None:
 def test_weights_match_scikit_learn_tfidf() -> None:
     corpus = TEXTS * 3 + ["the storm again", "السوق اليوم"]
     ours = CharGrams(min_df=2)
-    theirs = TfidfVectorizer(analyzer="char_wb", ngram_range=(MIN_N, MAX_N), lowercase=False,
-                             sublinear_tf=True, min_df=2)  # fmt: skip
+    theirs = TfidfVectorizer(
+        analyzer="char_wb", ngram_range=(MIN_N, MAX_N), lowercase=False, sublinear_tf=True, min_df=2
+    )
     a = ours.fit_transform(corpus)
     b = theirs.fit_transform(corpus)
     # Same texts, same n-grams: the pairwise cosine similarities agree (hashing only renames

@@ -22,22 +22,49 @@ def test_train_writes_a_model_and_its_card(
     benign.write_text("id,text,kind,lang,split\n1,Jummah Mubarak to all,religious,en,train\n")
     model = tmp_path / "out" / "model.joblib"
     card = tmp_path / "CARD.md"
-    trained = cli("model", "train", "--shared", str(shared), "--labels", str(labels),
-                  "--benign", str(benign), "--output", str(model), "--no-embeddings",
-                  "--card", str(card), "--json")  # fmt: skip
+    trained = cli(
+        "model",
+        "train",
+        "--shared",
+        str(shared),
+        "--labels",
+        str(labels),
+        "--benign",
+        str(benign),
+        "--output",
+        str(model),
+        "--no-embeddings",
+        "--card",
+        str(card),
+        "--json",
+    )
     assert trained.code == 0, trained.err
     report = json.loads(trained.out)
     assert report["model"] == str(model) and model.is_file()
     assert json.loads(model.with_suffix(".json").read_text())["version"].startswith("text-v1-")
     assert report["training"]["train_examples"] > 0
     assert set(report["evaluation"]["goals"]) == {
-        "same_domain_f1", "reporting_terrorism_fpr", "religious_fpr", "arabic_f1"
-    }  # fmt: skip
+        "same_domain_f1",
+        "reporting_terrorism_fpr",
+        "religious_fpr",
+        "arabic_f1",
+    }
     text = card.read_text()
     assert text.startswith("# Model card: text-v1-") and "isis_fanboy_tweets.csv" in text
 
-    evaluated = cli("model", "evaluate", "--shared", str(shared), "--labels", str(labels),
-                    "--benign", str(benign), "--model", str(model), "--json")  # fmt: skip
+    evaluated = cli(
+        "model",
+        "evaluate",
+        "--shared",
+        str(shared),
+        "--labels",
+        str(labels),
+        "--benign",
+        str(benign),
+        "--model",
+        str(model),
+        "--json",
+    )
     assert evaluated.code == 0, evaluated.err
     assert json.loads(evaluated.out)["goals"] == report["evaluation"]["goals"]
 
@@ -60,12 +87,25 @@ def test_train_reads_reviewers_decisions_when_asked(
     from redline.review.decisions import Verdict, decide
 
     with desk.engine.begin() as connection:
-        decide(connection, desk.users["lead1"], desk.cases["p4"],
-               Verdict("not_violating", reason="news_reporting"), utcnow())  # fmt: skip
+        decide(
+            connection,
+            desk.users["lead1"],
+            desk.cases["p4"],
+            Verdict("not_violating", reason="news_reporting"),
+            utcnow(),
+        )
     shared, labels = build_data(tmp_path)
     model = tmp_path / "model.joblib"
-    common = ("--shared", str(shared), "--labels", str(labels), "--benign",
-              str(tmp_path / "none.csv"), "--no-embeddings", "--json")  # fmt: skip
+    common = (
+        "--shared",
+        str(shared),
+        "--labels",
+        str(labels),
+        "--benign",
+        str(tmp_path / "none.csv"),
+        "--no-embeddings",
+        "--json",
+    )
     trained = cli("model", "train", *common, "--output", str(model), "--reviews")
     assert trained.code == 0, trained.err
     data = json.loads(model.with_suffix(".json").read_text())["data"]

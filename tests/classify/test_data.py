@@ -40,11 +40,20 @@ def build_data(tmp_path: Path) -> tuple[Path, Path]:
             if t < 20:  # a labelled sample of 20 per account
                 # accounts 0-9 all "1", 10-19 all "0", the rest mixed; every 7th unsure
                 label = 1 if a < 10 else 0 if a < 20 else t % 2
-                labelled.append([tweet_id, "unsure" if t % 7 == 6 else label,
-                                 "support_glorification" if label == 1 else "none", "chatter",
-                                 "en", "high", "generic reason"])  # fmt: skip
-    write_csv(shared / "isis_fanboy_tweets.csv", ["name", "username", "tweetid", "time", "tweets"],
-              tweets)  # fmt: skip
+                labelled.append(
+                    [
+                        tweet_id,
+                        "unsure" if t % 7 == 6 else label,
+                        "support_glorification" if label == 1 else "none",
+                        "chatter",
+                        "en",
+                        "high",
+                        "generic reason",
+                    ]
+                )
+    write_csv(
+        shared / "isis_fanboy_tweets.csv", ["name", "username", "tweetid", "time", "tweets"], tweets
+    )
     header = ["tweetid", "label", "category", "kind", "lang", "confidence", "reason"]
     write_csv(labels / "fanboy_sample.csv", header, labelled[: len(labelled) // 2])
     write_csv(labels / "fanboy_more_a.csv", header, labelled[len(labelled) // 2 :])
@@ -52,16 +61,39 @@ def build_data(tmp_path: Path) -> tuple[Path, Path]:
         [f"even post number {i}" if i % 2 == 0 else f"RESERVED odd post {i}"] for i in range(60)
     ]
     write_csv(shared / "unlabelled_mixed_tweets.csv", ["text"], rows)
-    write_csv(labels / "mixed_even_a.csv", ["row", "label", "category", "kind", "lang",
-                                            "confidence", "reason"],
-              [[i, int(i % 4 == 0), "recruitment" if i % 4 == 0 else "none", "chatter",
-                "en", "high", "generic"] for i in range(0, 60)])  # fmt: skip
-    write_csv(shared / "fakes_syria_war_news.csv",
-              ["unit_id", "article_title", "article_content", "source", "date", "location",
-               "labels"],
-              [[n, f"Title {n}", "The attack was reported. Officials gave figures. "
-                "Reporters described the scene in detail. It was quiet later.", "x", "d", "l", 1]
-               for n in range(20)])  # fmt: skip
+    write_csv(
+        labels / "mixed_even_a.csv",
+        ["row", "label", "category", "kind", "lang", "confidence", "reason"],
+        [
+            [
+                i,
+                int(i % 4 == 0),
+                "recruitment" if i % 4 == 0 else "none",
+                "chatter",
+                "en",
+                "high",
+                "generic",
+            ]
+            for i in range(0, 60)
+        ],
+    )
+    write_csv(
+        shared / "fakes_syria_war_news.csv",
+        ["unit_id", "article_title", "article_content", "source", "date", "location", "labels"],
+        [
+            [
+                n,
+                f"Title {n}",
+                "The attack was reported. Officials gave figures. "
+                "Reporters described the scene in detail. It was quiet later.",
+                "x",
+                "d",
+                "l",
+                1,
+            ]
+            for n in range(20)
+        ],
+    )
     return shared, labels
 
 

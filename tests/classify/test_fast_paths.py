@@ -50,8 +50,11 @@ def plain_folded(text: str) -> tuple[str, list[int]]:
 
 def plain_arabic_share(text: str) -> tuple[int, int]:
     letters = [c for c in text if c.isalpha()]
-    arabic = [c for c in letters if "\u0600" <= c <= "\u06ff" or "\u0750" <= c <= "\u077f"
-              or "\ufb50" <= c <= "\ufeff"]  # fmt: skip
+    arabic = [
+        c
+        for c in letters
+        if "\u0600" <= c <= "\u06ff" or "\u0750" <= c <= "\u077f" or "\ufb50" <= c <= "\ufeff"
+    ]
     return len(arabic), len(letters)
 
 
@@ -83,11 +86,66 @@ TRICKY = [
     "zero\u200bwidth\u200c soft\u00adhyphen \ufeffbom\u00a0nbsp\u3000ideo\x1c\u2028\x85 tabs\t\n",
     "😀 🇸🇾 1️⃣ 👍🏽 ❤️ … — ٠١٢٣ ۰۱۲۳",
 ]
-ATOMS = ["http://", "https://", "HTTP://", "www.", "t.co/", "t.co", "t.me/", "justpaste.it/",
-         "example.org", "a.b", "x.", "...", "…", ".", "/", "?", "#", "=", "-", "_", "'", ")", "(",
-         "[", "]", "\"", "«", ",", ":", "@", "&", "&amp;", "&#46;", "&#32;", " ", "  ", "\n",
-         "\u00a0", "\u200b", ";", "abc", "XyZ", "K", "ſ", "ش", "بار", "allah", "Allah's", "الله", "ان",
-         "prière", "ﷲ", "ß", "😀", "RT @a: ", "@x", "#Tag", "#AllahuAkbar"]  # fmt: skip
+ATOMS = [
+    "http://",
+    "https://",
+    "HTTP://",
+    "www.",
+    "t.co/",
+    "t.co",
+    "t.me/",
+    "justpaste.it/",
+    "example.org",
+    "a.b",
+    "x.",
+    "...",
+    "…",
+    ".",
+    "/",
+    "?",
+    "#",
+    "=",
+    "-",
+    "_",
+    "'",
+    ")",
+    "(",
+    "[",
+    "]",
+    '"',
+    "«",
+    ",",
+    ":",
+    "@",
+    "&",
+    "&amp;",
+    "&#46;",
+    "&#32;",
+    " ",
+    "  ",
+    "\n",
+    "\u00a0",
+    "\u200b",
+    ";",
+    "abc",
+    "XyZ",
+    "K",
+    "ſ",
+    "ش",
+    "بار",
+    "allah",
+    "Allah's",
+    "الله",
+    "ان",
+    "prière",
+    "ﷲ",
+    "ß",
+    "😀",
+    "RT @a: ",
+    "@x",
+    "#Tag",
+    "#AllahuAkbar",
+]
 
 
 def random_texts(count: int) -> list[str]:
@@ -136,8 +194,13 @@ def shipped() -> TextModel:
 
 def test_a_text_scores_and_is_explained_alike_in_any_batch(shipped: TextModel) -> None:
     # Duplicates and texts that prepare alike (retweets, other links) are vectorised once.
-    texts = [*TRICKY, *TRICKY[:5], "RT @a: la dawla baqiya https://t.co/1",
-             "RT @b: la dawla baqiya https://t.co/2", "la dawla baqiya https://t.co/3"]  # fmt: skip
+    texts = [
+        *TRICKY,
+        *TRICKY[:5],
+        "RT @a: la dawla baqiya https://t.co/1",
+        "RT @b: la dawla baqiya https://t.co/2",
+        "la dawla baqiya https://t.co/3",
+    ]
     alone = np.concatenate([shipped.scores([t]) for t in texts])
     assert np.array_equal(shipped.scores(texts), alone)  # exactly, bit for bit
     assert np.array_equal(shipped.scores(texts[::-1]), alone[::-1])

@@ -71,20 +71,36 @@ def test_agreement_between_two_annotations(tmp_path: Path) -> None:
     labels.mkdir()
     header = ["tweetid", "label", "category", "kind", "lang", "confidence", "reason"]
     first = ["1"] * 10 + ["0"] * 30 + ["unsure"] * 2
-    write_csv(labels / "fanboy_sample.csv", header,
-              [[n, label, "none", "chatter", "en", "high", "r"] for n, label in enumerate(first)])  # fmt: skip
-    write_csv(labels / "mixed_even_a.csv", ["row", *header[1:]],
-              [[0, "1", "recruitment", "propaganda", "en", "high", "r"]])  # fmt: skip
+    write_csv(
+        labels / "fanboy_sample.csv",
+        header,
+        [[n, label, "none", "chatter", "en", "high", "r"] for n, label in enumerate(first)],
+    )
+    write_csv(
+        labels / "mixed_even_a.csv",
+        ["row", *header[1:]],
+        [[0, "1", "recruitment", "propaganda", "en", "high", "r"]],
+    )
     # The second annotator: 8 of the 10 flags, 2 extra flags among the 30, one unsure.
     second = ["1"] * 8 + ["0", "unsure"] + ["1"] * 2 + ["0"] * 28 + ["0", "1"]
-    rows = [[f"fanboy:{n}", label, "none", "chatter", "en", "high", "r"]
-            for n, label in enumerate(second)]  # fmt: skip
-    write_csv(labels / "second_opinion.csv", header, [*rows, ["mixed:0", "1", "recruitment",
-              "propaganda", "en", "high", "r"]])  # fmt: skip
+    rows = [
+        [f"fanboy:{n}", label, "none", "chatter", "en", "high", "r"]
+        for n, label in enumerate(second)
+    ]
+    write_csv(
+        labels / "second_opinion.csv",
+        header,
+        [*rows, ["mixed:0", "1", "recruitment", "propaganda", "en", "high", "r"]],
+    )
 
-    write_csv(labels / "second_opinion_round3.csv", header,
-              [["fanboy:0", "1", "none", "chatter", "en", "high", "r"],
-               ["fanboy:12", "1", "none", "chatter", "en", "high", "r"]])  # fmt: skip
+    write_csv(
+        labels / "second_opinion_round3.csv",
+        header,
+        [
+            ["fanboy:0", "1", "none", "chatter", "en", "high", "r"],
+            ["fanboy:12", "1", "none", "chatter", "en", "high", "r"],
+        ],
+    )
 
     results = script("label-agreement").main(labels)
 

@@ -67,8 +67,11 @@ def test_shipped_model_is_small_and_says_how_it_was_made(shipped: TextModel) -> 
     assert SHIPPED.stat().st_size <= 25_000_000
     meta = shipped.meta
     assert meta["command"].startswith("redline model train")
-    assert {"isis_fanboy_tweets.csv", "unlabelled_mixed_tweets.csv",
-            "fakes_syria_war_news.csv"} <= set(meta["data"])  # fmt: skip
+    assert {
+        "isis_fanboy_tweets.csv",
+        "unlabelled_mixed_tweets.csv",
+        "fakes_syria_war_news.csv",
+    } <= set(meta["data"])
     assert all(len(digest) == 64 for digest in meta["data"].values())
     assert 0.0 < shipped.threshold < 1.0
     assert TextModel.shipped_version() == shipped.version

@@ -89,8 +89,13 @@ def _escaping_probe(engine: Engine, settings: Settings, folder: Path) -> int:
     """Ingest one post whose text and account name are HTML and open a case on it."""
     folder.mkdir(parents=True, exist_ok=True)
     export = folder / "probe.jsonl"
-    record = {"id": "probe-1", "text": XSS, "account": "probe_account", "account_name": XSS,
-              "time": "2026-11-20T14:00:00Z"}  # fmt: skip
+    record = {
+        "id": "probe-1",
+        "text": XSS,
+        "account": "probe_account",
+        "account_name": XSS,
+        "time": "2026-11-20T14:00:00Z",
+    }
     export.write_text(json.dumps(record) + "\n", encoding="utf-8")
     summary = ingest(export, XSS_SOURCE, engine=engine, settings=settings, actor=ACTOR)
     assert summary.stored == 1, summary.as_dict()

@@ -50,9 +50,12 @@ UNLISTED_URL: Final = "https://unlisted.example/p/3"  # a draft referral, no ser
 ORDER_URLS: Final = {
     "count": ["https://files.example/count"],
     "late": ["https://files.example/late"],
-    "steps": ["https://files.example/steps-a", "https://files.example/steps-b",
-              "https://files.example/steps-c"],
-}  # fmt: skip
+    "steps": [
+        "https://files.example/steps-a",
+        "https://files.example/steps-b",
+        "https://files.example/steps-c",
+    ],
+}
 COMPLAINT_TEXT: Final = "This was a news report about the event, not propaganda."
 # What the countdown script writes: "due in 0 h 49 min 07 s" or "overdue by 1 h 00 min 03 s".
 TICKING: Final = re.compile(r"^(due in|overdue by) (\d+) h (\d{2}) min (\d{2}) s$")
@@ -86,8 +89,13 @@ class ActionsSeed:
 
 def _post(external_id: str, text: str, url: str | None, hours_ago: float) -> dict[str, str]:
     posted = (utcnow() - timedelta(hours=hours_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    record = {"id": external_id, "text": text, "account": f"acct_{external_id}",
-              "account_name": f"Account {external_id}", "time": posted}  # fmt: skip
+    record = {
+        "id": external_id,
+        "text": text,
+        "account": f"acct_{external_id}",
+        "account_name": f"Account {external_id}",
+        "time": posted,
+    }
     if url:
         record["url"] = url
     return record
@@ -108,24 +116,30 @@ def seed_actions(settings: Settings, work: Path) -> ActionsSeed:
     posts = [
         _post("order-count", "Generic post kept at a file host, one.", ORDER_URLS["count"][0], 30),
         _post("order-late", "Generic post kept at a file host, two.", ORDER_URLS["late"][0], 30),
-        *[_post(f"order-steps-{n}", f"Generic post kept at a file host, part {n}.", url, 30)
-          for n, url in enumerate(ORDER_URLS["steps"])],
+        *[
+            _post(f"order-steps-{n}", f"Generic post kept at a file host, part {n}.", url, 30)
+            for n, url in enumerate(ORDER_URLS["steps"])
+        ],
         _post("refer-1", "Generic recruitment video description, copy one.", REFER_URL, 50),
         _post("refer-2", "Generic recruitment video description, copy two.", REMOVED_URL, 50),
         _post("refer-3", "Generic recruitment post on an unlisted host.", UNLISTED_URL, 50),
         _post("complain-1", "Generic post that was removed and complained about.", None, 50),
         _post("pending-1", "Generic post waiting for a second review.", None, 50),
         _post("removed-1", "Generic statement that was taken down and came back.", None, 80),
-        *[_post(f"quick-{n}", f"Generic post decided quickly, number {n}.", None, 60)
-          for n in range(4)],
-    ]  # fmt: skip
+        *[
+            _post(f"quick-{n}", f"Generic post decided quickly, number {n}.", None, 60)
+            for n in range(4)
+        ],
+    ]
     engine = make_engine(settings.database_url)
     try:
         ensure_schema(engine)
         _ingest(engine, settings, work / "first", posts)
         with engine.begin() as connection:
-            users = {name: add_user(connection, name, role, password, ACTOR)
-                     for name, (role, password) in USERS.items()}  # fmt: skip
+            users = {
+                name: add_user(connection, name, role, password, ACTOR)
+                for name, (role, password) in USERS.items()
+            }
             items = dict(
                 connection.execute(
                     select(Item.external_id, Item.id)
@@ -135,45 +149,71 @@ def seed_actions(settings: Settings, work: Path) -> ActionsSeed:
             )
             # Cases opened at different times before they were decided: the time-to-decision
             # histogram gets a spread of values.
-            decided = ["refer-1", "refer-2", "refer-3", "complain-1", "removed-1",
-                       *[f"quick-{n}" for n in range(4)]]  # fmt: skip
+            decided = [
+                "refer-1",
+                "refer-2",
+                "refer-3",
+                "complain-1",
+                "removed-1",
+                *[f"quick-{n}" for n in range(4)],
+            ]
             for hours, external in enumerate([*decided, "pending-1"], start=1):
                 reason = CaseReason(60 + hours, f"e2e seed: {external}", signal="bank")
-                open_item_cases(connection, {items[external]: reason},
-                                now - timedelta(days=3, hours=3 * hours))  # fmt: skip
+                open_item_cases(
+                    connection, {items[external]: reason}, now - timedelta(days=3, hours=3 * hours)
+                )
             cases = dict(connection.execute(select(Case.item_id, Case.id)).all())
             case_of = {external: cases[items[external]] for external in [*decided, "pending-1"]}
             outcomes = {
-                external: decide(connection, users["lead1"], case_of[external],
-                                 Verdict("violating", category="recruitment",
-                                         note="calls to join a group"),
-                                 now - timedelta(days=2, hours=index), four_eyes=False)
+                external: decide(
+                    connection,
+                    users["lead1"],
+                    case_of[external],
+                    Verdict("violating", category="recruitment", note="calls to join a group"),
+                    now - timedelta(days=2, hours=index),
+                    four_eyes=False,
+                )
                 for index, external in enumerate(decided)
-            }  # fmt: skip
-            unfinished = decide(connection, users["rev1"], case_of["pending-1"],
-                                Verdict("violating", category="recruitment"),
-                                now - timedelta(days=1))  # fmt: skip
+            }
+            unfinished = decide(
+                connection,
+                users["rev1"],
+                case_of["pending-1"],
+                Verdict("violating", category="recruitment"),
+                now - timedelta(days=1),
+            )
             assert unfinished.status_after == "second_review", unfinished
-            referrals.add_service(connection, ACTOR, "VideoHost", ["videos.example"], "email",
-                                  "abuse@videos.example")  # fmt: skip
+            referrals.add_service(
+                connection, ACTOR, "VideoHost", ["videos.example"], "email", "abuse@videos.example"
+            )
             for external in ("refer-1", "refer-2", "refer-3"):
-                made = referrals.create_referrals(connection, "user:lead1", case_of[external],
-                                                  now - timedelta(days=1))  # fmt: skip
+                made = referrals.create_referrals(
+                    connection, "user:lead1", case_of[external], now - timedelta(days=1)
+                )
                 assert len(made) == 1, (external, made)
                 if external == "refer-2":  # sent, and gone four hours later
-                    referrals.set_status(connection, "user:lead1", made[0], "sent",
-                                         now - timedelta(hours=20))  # fmt: skip
-                    referrals.set_status(connection, "user:lead1", made[0], "removed",
-                                         now - timedelta(hours=16))  # fmt: skip
+                    referrals.set_status(
+                        connection, "user:lead1", made[0], "sent", now - timedelta(hours=20)
+                    )
+                    referrals.set_status(
+                        connection, "user:lead1", made[0], "removed", now - timedelta(hours=16)
+                    )
             for external in ("complain-1", "removed-1"):
-                preservation.take_down(connection, "user:lead1", items[external], "removed",
-                                       now - timedelta(days=1, hours=12))  # fmt: skip
+                preservation.take_down(
+                    connection,
+                    "user:lead1",
+                    items[external],
+                    "removed",
+                    now - timedelta(days=1, hours=12),
+                )
         # The removed statement posted again, under another id, after its removal: a re-upload.
-        again = _post("removed-1-again", "Generic statement that was taken down and came back.",
-                      None, 1)  # fmt: skip
+        again = _post(
+            "removed-1-again", "Generic statement that was taken down and came back.", None, 1
+        )
         _ingest(engine, settings, work / "again", [again])
-        return ActionsSeed(outcomes["complain-1"].decision_id, case_of["complain-1"],
-                           unfinished.decision_id)  # fmt: skip
+        return ActionsSeed(
+            outcomes["complain-1"].decision_id, case_of["complain-1"], unfinished.decision_id
+        )
     finally:
         engine.dispose()
 
@@ -231,9 +271,13 @@ def register_order(
     now = utcnow()
     received = now - received_ago
     new = orders.OrderIn(
-        authority=AUTHORITY, reference=reference, issued_at=received - timedelta(minutes=2),
-        received_at=received, urls=urls, reasons="Article 2(7)(a): incites terrorist offences.",
-    )  # fmt: skip
+        authority=AUTHORITY,
+        reference=reference,
+        issued_at=received - timedelta(minutes=2),
+        received_at=received,
+        urls=urls,
+        reasons="Article 2(7)(a): incites terrorist offences.",
+    )
     with engine.begin() as connection:
         order_id = orders.register_order(connection, "user:lead1", new, now)
     return order_id, received + orders.ORDER_WINDOW

@@ -24,9 +24,25 @@ ENCODINGS = ["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-32", "latin-1", "
 nasty_text = st.one_of(
     st.text(alphabet=st.sampled_from(NASTY_CHARS + "ab1 "), max_size=20),
     st.text(max_size=30),
-    st.sampled_from(["", " ", "null", "NaN", "-1", "0", "1e999", "=cmd|' /C calc'!A0", "../../x",
-                     "/etc/passwd", "C:\\Windows\\win.ini", "\ud800", "a\x00b", "x" * 5000]),
-)  # fmt: skip
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "null",
+            "NaN",
+            "-1",
+            "0",
+            "1e999",
+            "=cmd|' /C calc'!A0",
+            "../../x",
+            "/etc/passwd",
+            "C:\\Windows\\win.ini",
+            "\ud800",
+            "a\x00b",
+            "x" * 5000,
+        ]
+    ),
+)
 
 numbers = st.one_of(
     st.sampled_from(HUGE_NUMBERS),

@@ -99,14 +99,35 @@ json_bodies = st.one_of(
     json_values.map(lambda v: to_json(v).encode("utf-8", "surrogatepass")),
     st.fixed_dictionaries(
         {},
-        optional={key: st.one_of(scalars, json_values) for key in (
-            "name", "enabled", "enabled_ratio", "note", "pdq", "vpdq", "video_md5",
-            "disable_until_ts", "verdict", "category", "reason", "cluster", "description",
-            "confirmed", "size", "seed", "decision_id", "text", "urls", "authority")},
+        optional={
+            key: st.one_of(scalars, json_values)
+            for key in (
+                "name",
+                "enabled",
+                "enabled_ratio",
+                "note",
+                "pdq",
+                "vpdq",
+                "video_md5",
+                "disable_until_ts",
+                "verdict",
+                "category",
+                "reason",
+                "cluster",
+                "description",
+                "confirmed",
+                "size",
+                "seed",
+                "decision_id",
+                "text",
+                "urls",
+                "authority",
+            )
+        },
     ).map(lambda v: to_json(v).encode("utf-8", "surrogatepass")),
     st.integers(1, 5000).map(lambda depth: deeply_nested(depth).encode()),
     st.binary(max_size=200),
-)  # fmt: skip
+)
 
 
 @given(route=st.sampled_from(JSON_ROUTES), body=json_bodies, data=st.data())
@@ -134,15 +155,25 @@ def _png(seed: int) -> bytes:
 
 @given(
     path=st.sampled_from(UPLOAD_ROUTES),
-    parts=st.lists(st.tuples(st.sampled_from(["photo", "video", "file", "photo "]) | nasty_text,
-                             st.sampled_from([_png(1), b"", b"\x00" * 10]).flatmap(mutated)),
-                   max_size=2),
-    fields=st.dictionaries(st.sampled_from(["metadata", "note", "csrf"]) | nasty_text,
-                           st.one_of(nasty_text, json_values.map(to_json)), max_size=3),
-    query=st.dictionaries(st.sampled_from(["types", "seed", "banks", "bypass_coinflip", "url"]),
-                          nasty_text, max_size=2),
+    parts=st.lists(
+        st.tuples(
+            st.sampled_from(["photo", "video", "file", "photo "]) | nasty_text,
+            st.sampled_from([_png(1), b"", b"\x00" * 10]).flatmap(mutated),
+        ),
+        max_size=2,
+    ),
+    fields=st.dictionaries(
+        st.sampled_from(["metadata", "note", "csrf"]) | nasty_text,
+        st.one_of(nasty_text, json_values.map(to_json)),
+        max_size=3,
+    ),
+    query=st.dictionaries(
+        st.sampled_from(["types", "seed", "banks", "bypass_coinflip", "url"]),
+        nasty_text,
+        max_size=2,
+    ),
     filename=nasty_text,
-)  # fmt: skip
+)
 @fuzz_settings()
 def test_uploads(
     api: tuple[TestClient, dict[str, Any]],
@@ -152,22 +183,42 @@ def test_uploads(
     query: dict[str, str],
     filename: str,
 ) -> None:
-    files = [(sendable(name), (sendable(filename), content, "application/octet-stream"))
-             for name, content in parts]  # fmt: skip
+    files = [
+        (sendable(name), (sendable(filename), content, "application/octet-stream"))
+        for name, content in parts
+    ]
     data = {sendable(k): sendable(v) for k, v in fields.items() if "\x00" not in k}
     params = {k: sendable(v) for k, v in query.items()}
     answered(api, "POST", path, files=files or None, data=data, params=params)
 
 
 @given(
-    path=st.sampled_from(["/hma/m/lookup", "/hma/m/raw_lookup", "/hma/m/index/status",
-                          f"/hma/c/bank/{BANK}/content/1", "/hma/c/bank/X"]),
+    path=st.sampled_from(
+        [
+            "/hma/m/lookup",
+            "/hma/m/raw_lookup",
+            "/hma/m/index/status",
+            f"/hma/c/bank/{BANK}/content/1",
+            "/hma/c/bank/X",
+        ]
+    ),
     query=st.dictionaries(
-        st.sampled_from(["signal", "signal_type", "banks", "seed", "bypass_coinflip",
-                         "include_distance", "include_signals", "url"]),
-        st.one_of(nasty_text, st.sampled_from(["pdq", "vpdq", "video_md5", PDQ]),
-                  numbers.map(str)), max_size=4),
-)  # fmt: skip
+        st.sampled_from(
+            [
+                "signal",
+                "signal_type",
+                "banks",
+                "seed",
+                "bypass_coinflip",
+                "include_distance",
+                "include_signals",
+                "url",
+            ]
+        ),
+        st.one_of(nasty_text, st.sampled_from(["pdq", "vpdq", "video_md5", PDQ]), numbers.map(str)),
+        max_size=4,
+    ),
+)
 @fuzz_settings()
 def test_queries(api: tuple[TestClient, dict[str, Any]], path: str, query: dict[str, str]) -> None:
     answered(api, "GET", path, params={k: sendable(v) for k, v in query.items()})

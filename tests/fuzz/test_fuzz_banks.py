@@ -39,15 +39,40 @@ GOOD_PDQ = [f"{n:x}" * 64 for n in range(1, 4)]
 GOOD_MINHASH = TextMinHashSignal.compute_text("A generic synthetic statement for the bank tests.")[
     0
 ].value
-SIGNAL_TYPES = ["pdq", "PDQ", "md5", "video_md5", "vpdq", "sha256", "text_minhash", "pdq_crop",
-                "url", "", "photo_md5"]  # fmt: skip
+SIGNAL_TYPES = [
+    "pdq",
+    "PDQ",
+    "md5",
+    "video_md5",
+    "vpdq",
+    "sha256",
+    "text_minhash",
+    "pdq_crop",
+    "url",
+    "",
+    "photo_md5",
+]
 
 hashes = st.one_of(
-    st.sampled_from([*GOOD_PDQ, GOOD_MINHASH, "0" * 32, "f" * 63, "g" * 64, "mh1:128:", "mh1:9:AA",
-                     GOOD_MINHASH[:-3], GOOD_MINHASH + "==", "[]", '[{"x": 1}]', "0x" + "1" * 64]),
+    st.sampled_from(
+        [
+            *GOOD_PDQ,
+            GOOD_MINHASH,
+            "0" * 32,
+            "f" * 63,
+            "g" * 64,
+            "mh1:128:",
+            "mh1:9:AA",
+            GOOD_MINHASH[:-3],
+            GOOD_MINHASH + "==",
+            "[]",
+            '[{"x": 1}]',
+            "0x" + "1" * 64,
+        ]
+    ),
     nasty_text,
     numbers.map(str),
-)  # fmt: skip
+)
 signal_types = st.one_of(st.sampled_from(SIGNAL_TYPES), nasty_text)
 label_values = st.one_of(nasty_text, st.text(min_size=90, max_size=400), numbers.map(str))
 hex_digits = "0123456789abcdef"
@@ -124,9 +149,13 @@ CSV_HEADERS = [
 )
 @fuzz_settings()
 def test_csv(
-    engine: Engine, header: list[str], rows: list[list[str]], quoted: bool, damage: bool,
+    engine: Engine,
+    header: list[str],
+    rows: list[list[str]],
+    quoted: bool,
+    damage: bool,
     data: st.DataObject,
-) -> None:  # fmt: skip
+) -> None:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
@@ -155,15 +184,25 @@ json_entries = st.one_of(
     st.builds(
         lambda signal, labels: {"signal_type": signal[0], "signal": signal[1], **labels},
         valid_signals,
-        st.fixed_dictionaries({}, optional={key: st.one_of(scalars, label_values) for key in (
-            "category", "tags", "source_org", "note", "added_at")}),
+        st.fixed_dictionaries(
+            {},
+            optional={
+                key: st.one_of(scalars, label_values)
+                for key in ("category", "tags", "source_org", "note", "added_at")
+            },
+        ),
     ),
-    st.dictionaries(st.one_of(signal_types, st.sampled_from(["note", "id", "signals"])),
-                    st.one_of(hashes, json_values), max_size=4),
-    st.fixed_dictionaries({"signals": st.dictionaries(signal_types, hashes, max_size=3)},
-                          optional={"category": label_values, "enabled": scalars}),
+    st.dictionaries(
+        st.one_of(signal_types, st.sampled_from(["note", "id", "signals"])),
+        st.one_of(hashes, json_values),
+        max_size=4,
+    ),
+    st.fixed_dictionaries(
+        {"signals": st.dictionaries(signal_types, hashes, max_size=3)},
+        optional={"category": label_values, "enabled": scalars},
+    ),
     json_values,
-)  # fmt: skip
+)
 
 
 @given(entries=st.lists(json_entries, max_size=5), wrapped=st.booleans())
@@ -178,8 +217,13 @@ def test_json(engine: Engine, entries: list[Any], wrapped: bool) -> None:
     good_kept(values, minhash=True)
 
 
-@given(content=hostile_file(st.lists(json_entries, max_size=4).map(
-    lambda e: to_json(e).encode("utf-8", "surrogatepass"))))  # fmt: skip
+@given(
+    content=hostile_file(
+        st.lists(json_entries, max_size=4).map(
+            lambda e: to_json(e).encode("utf-8", "surrogatepass")
+        )
+    )
+)
 @fuzz_settings()
 def test_json_damaged(engine: Engine, content: bytes) -> None:
     imported(content, "list.json", "json", engine)

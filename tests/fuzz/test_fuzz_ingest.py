@@ -59,13 +59,19 @@ def ingested(
             (root / name).write_bytes(content)
         target = root / entry if entry else root
         try:
-            summary = ingest(target, source, engine=engine, settings=settings, actor="fuzz",
-                             format_name=fmt)  # fmt: skip
+            summary = ingest(
+                target, source, engine=engine, settings=settings, actor="fuzz", format_name=fmt
+            )
         except (UsageProblem, EmptyInput) as problem:  # exit 2 and exit 1: a message, no trace
             assert str(problem)
             return None, set()
-    accounted = (summary.stored + summary.revisions + summary.duplicates + summary.quarantined
-                 + summary.already_quarantined)  # fmt: skip
+    accounted = (
+        summary.stored
+        + summary.revisions
+        + summary.duplicates
+        + summary.quarantined
+        + summary.already_quarantined
+    )
     assert accounted == summary.records, summary.as_dict()
     for problem in summary.problems:
         assert problem.file and problem.location and problem.reason, problem
@@ -92,10 +98,22 @@ def good_ids() -> set[str]:
 
 jsonl_objects = st.fixed_dictionaries(
     {},
-    optional={key: scalars for key in ("id", "text", "time", "account", "account_name", "url",
-                                       "username", "created_at", "name")}
+    optional={
+        key: scalars
+        for key in (
+            "id",
+            "text",
+            "time",
+            "account",
+            "account_name",
+            "url",
+            "username",
+            "created_at",
+            "name",
+        )
+    }
     | {"media": json_values, "extra": json_values},
-)  # fmt: skip
+)
 jsonl_lines = st.one_of(
     jsonl_objects.map(to_json),
     json_values.map(to_json),
@@ -151,8 +169,17 @@ telegram_messages = st.one_of(
 
 
 def telegram_export(messages: list[Any], chat_id: Any = 1) -> bytes:
-    good = [{"id": n, "type": "message", "date": "2026-11-20T10:00:00", "from": "Channel",
-             "from_id": "channel1", "text": f"generic message {n}"} for n in range(GOOD)]  # fmt: skip
+    good = [
+        {
+            "id": n,
+            "type": "message",
+            "date": "2026-11-20T10:00:00",
+            "from": "Channel",
+            "from_id": "channel1",
+            "text": f"generic message {n}",
+        }
+        for n in range(GOOD)
+    ]
     document = {
         "name": "chat",
         "type": "public_channel",
@@ -209,11 +236,21 @@ CSV_HEADER = ["id", "text", "time", "account", "url"]
 def _csv_harness(
     fmt: str, header: list[str], good: list[list[str]], ids: set[str]
 ) -> Callable[..., None]:
-    @given(rows=st.lists(st.lists(csv_fields, max_size=7), min_size=1, max_size=5),
-           quoted=st.booleans(), damage=st.booleans(), data=st.data())  # fmt: skip
+    @given(
+        rows=st.lists(st.lists(csv_fields, max_size=7), min_size=1, max_size=5),
+        quoted=st.booleans(),
+        damage=st.booleans(),
+        data=st.data(),
+    )
     @fuzz_settings()
-    def harness(settings: Settings, engine: Engine, rows: list[list[str]], quoted: bool,
-                damage: bool, data: st.DataObject) -> None:  # fmt: skip
+    def harness(
+        settings: Settings,
+        engine: Engine,
+        rows: list[list[str]],
+        quoted: bool,
+        damage: bool,
+        data: st.DataObject,
+    ) -> None:
         content = csv_table(header, good, rows, quoted)
         if damage:
             content = data.draw(mutated(content))
@@ -225,15 +262,17 @@ def _csv_harness(
 
 
 test_twitter_csv = _csv_harness(
-    "twitter-csv", TWITTER_HEADER,
+    "twitter-csv",
+    TWITTER_HEADER,
     [["Name", "acct", f"good-{n}", "1/2/2026 10:00", f"generic tweet {n}"] for n in range(GOOD)],
     good_ids(),
-)  # fmt: skip
+)
 test_generic_csv = _csv_harness(
-    "csv", CSV_HEADER,
+    "csv",
+    CSV_HEADER,
     [[f"good-{n}", f"generic row {n}", "2026-01-02", "acct", ""] for n in range(GOOD)],
     good_ids(),
-)  # fmt: skip
+)
 
 
 # --- URL lists ------------------------------------------------------------------------------------
@@ -241,9 +280,18 @@ test_generic_csv = _csv_harness(
 url_lines = st.one_of(
     nasty_text,
     st.builds(lambda host, path: f"https://{host}/{path}", nasty_text, nasty_text),
-    st.sampled_from(["http://", "https://[::1", "http://a:99999/", "https://xn--/", "www.",
-                     "https://example.org/" + "a" * 70000, "javascript:alert(1)"]),
-).map(lambda line: line.replace("\n", " ").encode("utf-8", "surrogatepass"))  # fmt: skip
+    st.sampled_from(
+        [
+            "http://",
+            "https://[::1",
+            "http://a:99999/",
+            "https://xn--/",
+            "www.",
+            "https://example.org/" + "a" * 70000,
+            "javascript:alert(1)",
+        ]
+    ),
+).map(lambda line: line.replace("\n", " ").encode("utf-8", "surrogatepass"))
 GOOD_URLS = [f"https://example.org/good-{n}" for n in range(GOOD)]
 
 
@@ -269,18 +317,33 @@ def png(seed: int, size: int = 24) -> bytes:
     return out.getvalue()
 
 
-media_names = st.sampled_from(["x.jpg", "x.png", "x.gif", "x.webp", "x.mp4", "x.mkv", "x.txt",
-                               "x", "sub/x.png", ".hidden.png", "x.json"])  # fmt: skip
+media_names = st.sampled_from(
+    [
+        "x.jpg",
+        "x.png",
+        "x.gif",
+        "x.webp",
+        "x.mp4",
+        "x.mkv",
+        "x.txt",
+        "x",
+        "sub/x.png",
+        ".hidden.png",
+        "x.json",
+    ]
+)
 
 
 @given(
-    files=st.lists(
-        st.tuples(media_names, hostile_file(st.just(png(7)))), min_size=1, max_size=4
+    files=st.lists(st.tuples(media_names, hostile_file(st.just(png(7)))), min_size=1, max_size=4),
+    sidecars=st.lists(
+        st.tuples(
+            st.sampled_from(["x.png.json", "x.json", "good-0.png.json"]),
+            hostile_file(jsonl_objects.map(lambda o: to_json(o).encode("utf-8", "surrogatepass"))),
+        ),
+        max_size=2,
     ),
-    sidecars=st.lists(st.tuples(st.sampled_from(["x.png.json", "x.json", "good-0.png.json"]),
-                                hostile_file(jsonl_objects.map(lambda o: to_json(o).encode(
-                                    "utf-8", "surrogatepass")))), max_size=2),
-)  # fmt: skip
+)
 @fuzz_settings()
 def test_media_dir(
     settings: Settings,
@@ -323,10 +386,11 @@ def _media_folder(sidecar: bytes) -> dict[str, bytes]:
         pytest.param("telegram-huge-number.json", "telegram-json", {"1/0"}),
         pytest.param("telegram-deep-nesting.json", "telegram-json", {"1/0"}),
         pytest.param("telegram-truncated.json", "telegram-json", {"1/0", "1/1"}),
-        pytest.param("media-dir-sidecar-huge-number.json", "media-dir",
-                     {"good-0.png", "good-1.png"}),
+        pytest.param(
+            "media-dir-sidecar-huge-number.json", "media-dir", {"good-0.png", "good-1.png"}
+        ),
     ],
-)  # fmt: skip
+)
 def test_crashers(
     settings: Settings, engine: Engine, crasher: str, fmt: str, kept: set[str]
 ) -> None:

@@ -90,9 +90,11 @@ def test_the_live_database_inside_the_export_folder_is_never_read(
     # The export sits in the same folder as the database: containment alone would allow it.
     path = _jsonl(
         database.parent / "posts.jsonl",
-        [{"id": n, "text": "x", "media": [database.name + suffix]} for n, suffix in
-         enumerate(["", "-wal", "-journal"])],
-    )  # fmt: skip
+        [
+            {"id": n, "text": "x", "media": [database.name + suffix]}
+            for n, suffix in enumerate(["", "-wal", "-journal"])
+        ],
+    )
     (database.parent / (database.name + "-journal")).write_bytes(SECRET)
     summary = run_ingest(path, "j", engine, settings)
     assert summary.stored == 3 and _stored_media(engine, settings) == []
@@ -120,8 +122,10 @@ def test_telegram_photos_and_files_outside_the_export(
     summary = run_ingest(export, "tg", engine, settings)
     assert [i["body"] for i in items(engine)] == ["one", "two", "three"]
     assert _stored_media(engine, settings) == [] and summary.quarantined == 3
-    assert all(q.raw in {b"photos/photo_1.jpg", b"../secret.jpg", str(tmp_path / "secret.jpg")
-                         .encode()} for q in quarantined(engine))  # fmt: skip
+    assert all(
+        q.raw in {b"photos/photo_1.jpg", b"../secret.jpg", str(tmp_path / "secret.jpg").encode()}
+        for q in quarantined(engine)
+    )
 
 
 def test_media_folder_symlinks_and_sidecars_that_lead_outside(
@@ -146,8 +150,11 @@ def test_media_folder_symlinks_and_sidecars_that_lead_outside(
     assert summary.quarantined == len(entries) == 4
     assert all(SECRET[:20] not in q.raw for q in entries)
     assert sorted(q.raw for q in entries) == [
-        b"../secret.png", b"leak.png", b"notes.txt", b"other.png.json"
-    ]  # fmt: skip
+        b"../secret.png",
+        b"leak.png",
+        b"notes.txt",
+        b"other.png.json",
+    ]
 
 
 def test_paths_and_ids_that_are_not_unicode_are_refused_not_a_crash(

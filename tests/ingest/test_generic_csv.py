@@ -39,8 +39,18 @@ def test_explicit_columns_and_time_format(
 ) -> None:
     path = tmp_path / "posts.csv"
     path.write_text("ref,msg,when,who\nA1,hello,02/03/2024,someone\n", encoding="utf-8")
-    run_ingest(path, "p", engine, settings, fmt="csv", text="msg", id="ref", time="when",
-               time_format="%d/%m/%Y", account="who")  # fmt: skip
+    run_ingest(
+        path,
+        "p",
+        engine,
+        settings,
+        fmt="csv",
+        text="msg",
+        id="ref",
+        time="when",
+        time_format="%d/%m/%Y",
+        account="who",
+    )
     (item,) = items(engine)
     assert (item["external_id"], item["body"], item["account"]) == ("A1", "hello", "someone")
     assert item["posted_at"].month == 3  # day first, as --time-format said

@@ -17,12 +17,19 @@ def test_records_follow_the_documented_schema(
 ) -> None:
     Image.new("RGB", (32, 32), (10, 200, 10)).save(tmp_path / "pic.png")
     lines = [
-        {"id": "a1", "text": "Hello", "time": "2024-02-01T12:00:00+01:00", "account": "acct",
-         "account_name": "Account", "url": "https://example.org/a1", "lang": "en"},
+        {
+            "id": "a1",
+            "text": "Hello",
+            "time": "2024-02-01T12:00:00+01:00",
+            "account": "acct",
+            "account_name": "Account",
+            "url": "https://example.org/a1",
+            "lang": "en",
+        },
         {"id": 2, "text": "Numeric ids are fine", "time": 1706788800},
         {"text": "No id: named by content", "media": ["pic.png"]},
         {"id": "a4", "media": "pic.png"},
-    ]  # fmt: skip
+    ]
     path = tmp_path / "posts.jsonl"
     path.write_text("\n".join(json.dumps(line) for line in lines) + "\n\n", encoding="utf-8")
     summary = run_ingest(path, "j", engine, settings)

@@ -186,13 +186,27 @@ def test_a_truncated_export_keeps_every_complete_message(
 def test_a_cut_inside_one_chat_of_a_whole_account_export(
     tmp_path: Path, engine: Engine, settings: Settings
 ) -> None:
-    document = {"about": "x", "personal_information": {"first_name": "A"}, "chats": {
-        "about": "y", "list": [
-            {"name": "A", "type": "public_channel", "id": 1,
-             "messages": [message(n, text=f"A{n}") for n in range(1, 6)]},
-            {"name": "B", "type": "public_channel", "id": 2,
-             "messages": [message(n, text=f"B{n}") for n in range(1, 6)]},
-        ]}}  # fmt: skip
+    document = {
+        "about": "x",
+        "personal_information": {"first_name": "A"},
+        "chats": {
+            "about": "y",
+            "list": [
+                {
+                    "name": "A",
+                    "type": "public_channel",
+                    "id": 1,
+                    "messages": [message(n, text=f"A{n}") for n in range(1, 6)],
+                },
+                {
+                    "name": "B",
+                    "type": "public_channel",
+                    "id": 2,
+                    "messages": [message(n, text=f"B{n}") for n in range(1, 6)],
+                },
+            ],
+        },
+    }
     whole = json.dumps(document).encode()
     path = tmp_path / "result.json"
     path.write_bytes(whole[: whole.index(b'"text": "B4"') + 5])
@@ -208,10 +222,16 @@ def test_a_cut_inside_one_chat_of_a_whole_account_export(
 def test_a_bad_byte_spoils_only_its_message_and_a_bad_date_is_dropped(
     tmp_path: Path, engine: Engine, settings: Settings
 ) -> None:
-    export = {"name": "C", "id": 5, "messages": [
-        message(1, text="before"), message(2, text="BAD"),
-        message(3, text="bad date", date_unixtime="soon", date="not a date"),
-        message(4, text="after")]}  # fmt: skip
+    export = {
+        "name": "C",
+        "id": 5,
+        "messages": [
+            message(1, text="before"),
+            message(2, text="BAD"),
+            message(3, text="bad date", date_unixtime="soon", date="not a date"),
+            message(4, text="after"),
+        ],
+    }
     data = json.dumps(export).encode().replace(b"BAD", b"B\xffD")  # not UTF-8
     path = tmp_path / "result.json"
     path.write_bytes(data)
@@ -227,10 +247,14 @@ def test_a_bad_byte_spoils_only_its_message_and_a_bad_date_is_dropped(
 def test_full_account_exports_with_several_chats(
     tmp_path: Path, engine: Engine, settings: Settings
 ) -> None:
-    document = {"chats": {"list": [
-        {"name": "A", "id": 1, "messages": [message(1, text="in A")]},
-        {"name": "B", "id": 2, "messages": [message(1, text="in B")]},
-    ]}}  # fmt: skip
+    document = {
+        "chats": {
+            "list": [
+                {"name": "A", "id": 1, "messages": [message(1, text="in A")]},
+                {"name": "B", "id": 2, "messages": [message(1, text="in B")]},
+            ]
+        }
+    }
     path = tmp_path / "result.json"
     path.write_text(json.dumps(document), encoding="utf-8")
     run_ingest(path, "tg", engine, settings)
@@ -245,9 +269,15 @@ def test_a_message_too_long_to_be_one_is_passed_over_and_the_rest_read(
 ) -> None:
     settings.max_field_bytes = 1000  # a message may be 8 fields of this and 1 MB more
     huge = 'x\\"\n' * 700_000  # 2.8 MB of text, escapes across every chunk boundary
-    export = {"name": "C", "id": 3, "messages": [
-        message(1, text="before"), message(2, text=["a", {"type": "bold", "text": huge}]),
-        message(3, text="after")]}  # fmt: skip
+    export = {
+        "name": "C",
+        "id": 3,
+        "messages": [
+            message(1, text="before"),
+            message(2, text=["a", {"type": "bold", "text": huge}]),
+            message(3, text="after"),
+        ],
+    }
     path = tmp_path / "result.json"
     path.write_text(json.dumps(export), encoding="utf-8")
     summary = run_ingest(path, "tg", engine, settings)

@@ -44,10 +44,15 @@ def _write_export(path: Path, chats: int, target_bytes: int) -> int:
             head = {"name": f"Chat {chat}", "type": "public_channel", "id": 1000 + chat}
             out.write("   " + json.dumps(head, ensure_ascii=False)[:-1] + ', "messages": [\n')
             for n in range(per_chat):
-                message = {"id": n + 1, "type": "message", "date": "2024-05-01T10:00:00",
-                           "date_unixtime": "1714557600", "from": f"Chat {chat}",
-                           "from_id": f"channel{1000 + chat}",
-                           "text": [{"type": "bold", "text": f"{chat}/{n} "}, filler]}  # fmt: skip
+                message = {
+                    "id": n + 1,
+                    "type": "message",
+                    "date": "2024-05-01T10:00:00",
+                    "date_unixtime": "1714557600",
+                    "from": f"Chat {chat}",
+                    "from_id": f"channel{1000 + chat}",
+                    "text": [{"type": "bold", "text": f"{chat}/{n} "}, filler],
+                }
                 separator = ",\n" if n + 1 < per_chat else "\n"
                 out.write("    " + json.dumps(message, ensure_ascii=False) + separator)
             out.write("   ]}" + (",\n" if chat + 1 < chats else "\n"))

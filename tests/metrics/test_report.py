@@ -37,30 +37,56 @@ def history(desk: Desk, tmp_path: Path) -> outcomes.Period:
         # The desk's posts were there before anything was removed.
         connection.execute(update(Item).values(ingested_at=earlier - timedelta(hours=1)))
         connection.execute(update(Case).values(opened_at=earlier - timedelta(hours=1)))
-        connection.execute(update(Item).where(Item.external_id == "p3")
-                           .values(url="https://videohost.example/v/3"))  # fmt: skip
+        connection.execute(
+            update(Item).where(Item.external_id == "p3").values(url="https://videohost.example/v/3")
+        )
         for reviewer in ("rev1", "rev2"):
-            made = decide(connection, desk.users[reviewer], desk.cases["p3"],
-                          Verdict("violating", category="recruitment"), earlier)  # fmt: skip
-        decide(connection, desk.users["rev1"], desk.cases["p4"],
-               Verdict("not_violating", reason="news_reporting"), earlier)  # fmt: skip
-        order = orders.register_order(connection, "user:lead1", orders.OrderIn(
-            "Authority", "TCO-1", earlier, earlier, [URL], "Art. 2(7)"), earlier)  # fmt: skip
-        orders.execute(connection, "user:lead1", order, URL, "removed",
-                       earlier + timedelta(minutes=25))  # fmt: skip
+            made = decide(
+                connection,
+                desk.users[reviewer],
+                desk.cases["p3"],
+                Verdict("violating", category="recruitment"),
+                earlier,
+            )
+        decide(
+            connection,
+            desk.users["rev1"],
+            desk.cases["p4"],
+            Verdict("not_violating", reason="news_reporting"),
+            earlier,
+        )
+        order = orders.register_order(
+            connection,
+            "user:lead1",
+            orders.OrderIn("Authority", "TCO-1", earlier, earlier, [URL], "Art. 2(7)"),
+            earlier,
+        )
+        orders.execute(
+            connection, "user:lead1", order, URL, "removed", earlier + timedelta(minutes=25)
+        )
         p3 = int(connection.scalar(select(Item.id).where(Item.external_id == "p3")) or 0)
         preservation.take_down(connection, "user:lead1", p3, "removed", earlier)
         complaint = complaints.file_complaint(connection, made.decision_id, "satire", earlier)
         complaints.decide_complaint(connection, "user:lead1", complaint, True, "satire", now)
         referrals.add_service(connection, "x", "VideoHost", ["videohost.example"], "email", "a@b")
-        (referral,) = referrals.create_referrals(connection, "user:lead1", desk.cases["p3"],
-                                                 earlier)  # fmt: skip
+        (referral,) = referrals.create_referrals(
+            connection, "user:lead1", desk.cases["p3"], earlier
+        )
         referrals.set_status(connection, "user:lead1", referral, "sent", earlier)
-        referrals.record_check(connection, "worker", referral,
-                               check("down", 404, earlier + timedelta(hours=5)))  # fmt: skip
+        referrals.record_check(
+            connection, "worker", referral, check("down", 404, earlier + timedelta(hours=5))
+        )
     repost = tmp_path / "repost.jsonl"
-    repost.write_text(json.dumps({"id": "r1", "account": "acct_z",
-                                  "text": "Generic re-posted statement text, number one."}) + "\n")  # fmt: skip
+    repost.write_text(
+        json.dumps(
+            {
+                "id": "r1",
+                "account": "acct_z",
+                "text": "Generic re-posted statement text, number one.",
+            }
+        )
+        + "\n"
+    )
     ingest(repost, "later-export", engine=desk.engine, settings=desk.settings, actor="test")
     return outcomes.Period(now - timedelta(days=1), now + timedelta(days=1))
 
@@ -76,9 +102,16 @@ def test_figures_match_the_hand_counted_history(desk: Desk, tmp_path: Path) -> N
     assert f["orders"]["received"] == 1 and f["orders"]["by_status"] == {"executed": 1}
     assert f["order_minutes_to_action"]["values"] == [25.0]
     assert f["complaints"] == {"received": 1, "upheld": 1, "reinstatements": 1}
-    assert f["referrals_by_service"] == [{"service": "VideoHost", "sent": 1, "removed": 1,
-                                          "rejected": 0, "no_response": 0,
-                                          "acceptance_rate": 1.0}]  # fmt: skip
+    assert f["referrals_by_service"] == [
+        {
+            "service": "VideoHost",
+            "sent": 1,
+            "removed": 1,
+            "rejected": 0,
+            "no_response": 0,
+            "acceptance_rate": 1.0,
+        }
+    ]
     assert f["referral_hours_to_removal"]["values"] == [5.0]
     assert sum(f["reuploads_per_week"].values()) == 1
 
@@ -88,8 +121,17 @@ def test_the_pdf_report_renders_and_is_looked_at(
 ) -> None:
     period = history(desk, tmp_path)
     pdf = tmp_path / "report.pdf"
-    made = cli("report", "--from", period.start.isoformat(), "--to", period.end.isoformat(),
-               "--format", "pdf", "--output", str(pdf))  # fmt: skip
+    made = cli(
+        "report",
+        "--from",
+        period.start.isoformat(),
+        "--to",
+        period.end.isoformat(),
+        "--format",
+        "pdf",
+        "--output",
+        str(pdf),
+    )
     assert made.code == 0, made.err
     assert pdf.read_bytes().startswith(b"%PDF")
     from PIL import ImageFile
@@ -101,17 +143,29 @@ def test_the_pdf_report_renders_and_is_looked_at(
         pytest.fail("pdftoppm is needed (scripts/system-deps.sh test installs poppler-utils)")
     artifacts = Path(__file__).parent.parent / "e2e" / "artifacts"
     artifacts.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "2", str(pdf),
-                    str(artifacts / "report")], check=True)  # fmt: skip
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "2", str(pdf), str(artifacts / "report")],
+        check=True,
+    )
     pages = sorted(artifacts.glob("report-*.png"))
     assert pages and all(p.stat().st_size > 10_000 for p in pages)
-    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
-                          check=True).stdout  # fmt: skip
+    text = subprocess.run(
+        ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
     assert "Received: 1; executed: 1; partially executed: 0; not executed: 0; open: 0." in text
     html = cli("report", "--from", period.start.isoformat(), "--to", period.end.isoformat())
     assert "VideoHost" in html.out and "data:image/png;base64," in html.out
-    as_json = json.loads(cli("report", "--from", period.start.isoformat(), "--to",
-                             period.end.isoformat(), "--format", "json").out)  # fmt: skip
+    as_json = json.loads(
+        cli(
+            "report",
+            "--from",
+            period.start.isoformat(),
+            "--to",
+            period.end.isoformat(),
+            "--format",
+            "json",
+        ).out
+    )
     assert as_json["removals"] == {"removal_order": 1, "own_initiative": 1}
     bad = cli("report", "--from", "yesterday", "--to", "2026-01-01")
     assert bad.code == 2 and "not an ISO date" in bad.err

@@ -34,16 +34,32 @@ STATEMENT = (
 def posts() -> list[dict[str, object]]:
     edited = STATEMENT.replace("Tuesday", "Wednesday").replace("old bridge", "old  bridge!")
     return [
-        {"id": "p1", "account": "a1", "time": "2015-06-01T10:00:00Z",
-         "text": "zorblat release 4 is out, spread it far https://justpaste.it/abc?utm_source=x"},
-        {"id": "p2", "account": "a2", "time": "2015-06-03T09:00:00Z",
-         "text": "zorblat release 4 is out, spread it far https://justpaste.it/abc?utm_source=x"},
-        {"id": "p3", "account": "a3", "time": "2015-06-02T08:00:00Z",
-         "text": "lunch with friends, photos at https://WWW.Example.org/lunch/ and t.me/joinchat/AbC"},
+        {
+            "id": "p1",
+            "account": "a1",
+            "time": "2015-06-01T10:00:00Z",
+            "text": "zorblat release 4 is out, spread it far https://justpaste.it/abc?utm_source=x",
+        },
+        {
+            "id": "p2",
+            "account": "a2",
+            "time": "2015-06-03T09:00:00Z",
+            "text": "zorblat release 4 is out, spread it far https://justpaste.it/abc?utm_source=x",
+        },
+        {
+            "id": "p3",
+            "account": "a3",
+            "time": "2015-06-02T08:00:00Z",
+            "text": "lunch with friends, photos at https://WWW.Example.org/lunch/ and t.me/joinchat/AbC",
+        },
         {"id": "p4", "account": "a4", "time": "2015-06-04T08:00:00Z", "text": edited},
-        {"id": "p5", "account": "a5", "time": "2015-06-05T08:00:00Z",
-         "text": "the football match was great tonight"},
-    ]  # fmt: skip
+        {
+            "id": "p5",
+            "account": "a5",
+            "time": "2015-06-05T08:00:00Z",
+            "text": "the football match was great tonight",
+        },
+    ]
 
 
 def ingest_posts(engine: Engine, settings: Settings, tmp_path: Path, name: str = "feed") -> None:
@@ -54,8 +70,14 @@ def ingest_posts(engine: Engine, settings: Settings, tmp_path: Path, name: str =
 
 
 def run_scan(engine: Engine, settings: Settings, model: TextModel, **kwargs: object) -> ScanSummary:
-    return scan(engine, settings, IndexStore(engine, settings.data_dir), actor="test",
-                text_model=model, **kwargs)  # type: ignore[arg-type]  # fmt: skip
+    return scan(
+        engine,
+        settings,
+        IndexStore(engine, settings.data_dir),
+        actor="test",
+        text_model=model,
+        **kwargs,
+    )  # type: ignore[arg-type]
 
 
 def cases_by_item(engine: Engine) -> dict[str, tuple[int, str]]:
@@ -85,8 +107,11 @@ def test_scan_scores_texts_once_and_routes_flagged_ones(
     assert any(flagged and explanation for _, flagged, explanation in stored)
 
     again = run_scan(engine, settings, tiny_model)
-    assert (again.text.texts_scored, again.text.outlinks_found, again.as_dict()["cases_opened"]) \
-        == (0, 0, 0)  # fmt: skip
+    assert (
+        again.text.texts_scored,
+        again.text.outlinks_found,
+        again.as_dict()["cases_opened"],
+    ) == (0, 0, 0)
 
 
 def test_a_new_model_rescores_everything_once(
@@ -107,16 +132,20 @@ def test_a_new_model_rescores_everything_once(
 
 def test_scan_without_the_classifier(engine: Engine, settings: Settings, tmp_path: Path) -> None:
     ingest_posts(engine, settings, tmp_path)
-    summary = scan(engine, settings, IndexStore(engine, settings.data_dir), actor="test",
-                   score_texts=False)  # fmt: skip
+    summary = scan(
+        engine, settings, IndexStore(engine, settings.data_dir), actor="test", score_texts=False
+    )
     assert summary.text.texts_scored == 0 and summary.text.outlinks_found == 3
     assert cases_by_item(engine) == {}
 
 
 def test_text_banks_match_edited_reposts(
-    engine: Engine, settings: Settings, tmp_path: Path, tiny_model: TextModel,
+    engine: Engine,
+    settings: Settings,
+    tmp_path: Path,
+    tiny_model: TextModel,
     cli: Callable[..., CliResult],
-) -> None:  # fmt: skip
+) -> None:
     ingest_posts(engine, settings, tmp_path)
     run_scan(engine, settings, tiny_model)
     banks.create_bank(engine, "known-texts", actor="test", text_threshold=0.6)
@@ -144,8 +173,16 @@ def test_bank_add_text_on_the_command_line(
     assert cli("bank", "create", "texts", "--text-threshold", "0.7").code == 0
     statement = tmp_path / "statement.txt"
     statement.write_text(STATEMENT, encoding="utf-8")
-    added = cli("bank", "add", "texts", "--text-file", str(statement), "--text", "another known "
-                "text of some length, with enough words to shingle", "--json")  # fmt: skip
+    added = cli(
+        "bank",
+        "add",
+        "texts",
+        "--text-file",
+        str(statement),
+        "--text",
+        "another known text of some length, with enough words to shingle",
+        "--json",
+    )
     assert added.code == 0, added.err
     entries = json.loads(added.out)["added"]
     assert len(entries) == 2 and all("text_minhash" in e["signals"] for e in entries)
@@ -164,9 +201,12 @@ def test_bank_add_text_on_the_command_line(
 
 
 def test_outlinks_are_listed_with_counts_and_dates(
-    engine: Engine, settings: Settings, tmp_path: Path, tiny_model: TextModel,
+    engine: Engine,
+    settings: Settings,
+    tmp_path: Path,
+    tiny_model: TextModel,
     cli: Callable[..., CliResult],
-) -> None:  # fmt: skip
+) -> None:
     ingest_posts(engine, settings, tmp_path)
     urls = tmp_path / "urls.txt"
     urls.write_text("https://justpaste.it/abc\nhttps://www.mediafire.com/file/xyz\n")
@@ -203,8 +243,9 @@ def test_scan_runs_the_embedding_stage_as_asked(
     ingest_posts(engine, settings, tmp_path)
     texts = sorted({str(p["text"]) for p in posts()})
     with_stage = dict(zip(texts, (p.score for p in model.predict(texts)), strict=True))
-    without = dict(zip(texts, (p.score for p in model.predict(texts, embeddings=False)),
-                       strict=True))  # fmt: skip
+    without = dict(
+        zip(texts, (p.score for p in model.predict(texts, embeddings=False)), strict=True)
+    )
     assert with_stage != without
 
     def stored(version: str) -> dict[str, float]:

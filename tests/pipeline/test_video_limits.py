@@ -37,16 +37,29 @@ def limits(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def test_huge_frames_are_quarantined_over_the_memory_limit(
-    engine: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    engine: Engine,
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     limits: None,
-) -> None:  # fmt: skip
+) -> None:
     folder = tmp_path / "videos"
     folder.mkdir()
     good = make_video(folder / "good.mp4", [generated(1), generated(2), generated(3)])
     # One 8192x8192 frame: 200 kB of file, 200 MB per decoded RGB frame.
-    ffmpeg("-f", "lavfi", "-i", "color=c=gray:size=8192x8192:rate=1:duration=1",
-           "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
-           str(folder / "huge.mp4"))  # fmt: skip
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=gray:size=8192x8192:rate=1:duration=1",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        str(folder / "huge.mp4"),
+    )
     (folder / "truncated.mp4").write_bytes(good.read_bytes()[:3000])
     monkeypatch.setenv("REDLINE_VIDEO_HASH_MEMORY_BYTES", "900000000")
     get_settings.cache_clear()
@@ -60,17 +73,29 @@ def test_huge_frames_are_quarantined_over_the_memory_limit(
 
 
 def test_a_video_past_the_cpu_limit_is_quarantined_and_the_scan_goes_on(
-    engine: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    engine: Engine,
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     limits: None,
-) -> None:  # fmt: skip
+) -> None:
     folder = tmp_path / "videos"
     folder.mkdir()
     make_video(folder / "good.mp4", [generated(4), generated(5)])
     # Ten minutes of 640x360 at 25 fps (a two-second clip repeated without re-encoding): far
     # more decoding than a one-second CPU limit allows.
     clip = tmp_path / "clip.mp4"
-    ffmpeg("-f", "lavfi", "-i", "testsrc=duration=2:size=640x360:rate=25", "-pix_fmt", "yuv420p",
-           "-preset", "ultrafast", str(clip))  # fmt: skip
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=duration=2:size=640x360:rate=25",
+        "-pix_fmt",
+        "yuv420p",
+        "-preset",
+        "ultrafast",
+        str(clip),
+    )
     ffmpeg("-stream_loop", "300", "-i", str(clip), "-c", "copy", str(folder / "endless.mp4"))
     monkeypatch.setenv("REDLINE_VIDEO_HASH_CPU_SECONDS", "1")
     get_settings.cache_clear()

@@ -157,8 +157,11 @@ def test_strong_passwords_are_accepted_and_leads_need_more(desk: Desk) -> None:
         accounts.add_user(connection, "newlead", "lead", "violet tram under copper hill", "test")
         accounts.set_password(connection, "admin1", "gentle-orbit-73-walnut-cascade", "test")
     # Strong enough to read with (score 3), not to take content down with (4).
-    middling = next(p for p in ("Tr0ub4dor&3x", "bluefinch2741", "maple8harbor")
-                    if accounts.zxcvbn(p)["score"] == 3)  # fmt: skip
+    middling = next(
+        p
+        for p in ("Tr0ub4dor&3x", "bluefinch2741", "maple8harbor")
+        if accounts.zxcvbn(p)["score"] == 3
+    )
     with desk.engine.begin() as connection:
         accounts.add_user(connection, "newaud", "auditor", middling, "test")
     with pytest.raises(Invalid, match="too weak for a lead"), desk.engine.begin() as connection:

@@ -50,8 +50,18 @@ def test_tokens_are_printed_once_listed_without_secret_and_revoked(
     cli: Callable[..., CliResult], settings: Settings
 ) -> None:
     assert cli("user", "add", "bot", "--random-password").code == 0
-    created = cli("token", "create", "--user", "bot", "--name", "sync",
-                  "--scope", "cases:read", "--scope", "banks:read")  # fmt: skip
+    created = cli(
+        "token",
+        "create",
+        "--user",
+        "bot",
+        "--name",
+        "sync",
+        "--scope",
+        "cases:read",
+        "--scope",
+        "banks:read",
+    )
     assert created.code == 0
     secret = created.out.strip()
     assert secret.startswith("rl_")
@@ -73,8 +83,11 @@ def test_weak_passwords_are_refused_and_random_ones_are_strong(
     assert weak.code == 2 and "password too weak for an admin" in weak.err
     assert "very common password" in weak.err and len(weak.err.strip().splitlines()) == 1
     for _ in range(20):  # every generated password is an admin's: the strictest score
-        made = cli("user", "passwd", "alice", "--random-password") if _ else cli(
-            "user", "add", "alice", "--role", "admin", "--random-password")  # fmt: skip
+        made = (
+            cli("user", "passwd", "alice", "--random-password")
+            if _
+            else cli("user", "add", "alice", "--role", "admin", "--random-password")
+        )
         assert made.code == 0, made.err
         password = made.out.split("Password (shown once, write it down): ")[1].strip()
         assert zxcvbn(password)["score"] == 4

@@ -39,8 +39,9 @@ def test_violating_needs_a_second_reviewer_under_four_eyes(desk: Desk) -> None:
 
 def test_without_four_eyes_one_decision_is_final(desk: Desk) -> None:
     with desk.engine.begin() as connection:
-        outcome = decide(connection, desk.users["rev1"], desk.cases["p3"], VIOLATING, utcnow(),
-                         four_eyes=False)  # fmt: skip
+        outcome = decide(
+            connection, desk.users["rev1"], desk.cases["p3"], VIOLATING, utcnow(), four_eyes=False
+        )
     assert outcome.status_after == "violating"
 
 

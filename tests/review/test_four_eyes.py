@@ -62,9 +62,13 @@ def new_case(engine: Engine, now: datetime) -> int:
         external = f"four-eyes-{serial}"
         item = connection.execute(
             Item.__table__.insert().returning(Item.id),
-            {"source_id": source, "external_id": external, "revision": 1,
-             "content_sha256": hashlib.sha256(external.encode()).hexdigest()},
-        ).scalar_one()  # fmt: skip
+            {
+                "source_id": source,
+                "external_id": external,
+                "revision": 1,
+                "content_sha256": hashlib.sha256(external.encode()).hexdigest(),
+            },
+        ).scalar_one()
         open_item_cases(connection, {item: CaseReason(50, "four-eyes test")}, now)
         return int(connection.scalar(select(Case.id).where(Case.item_id == item)))
 
@@ -151,9 +155,10 @@ class FourEyes(RuleBasedStateMachine):
         with self.engine.connect() as connection:
             status = connection.scalar(select(Case.status).where(Case.id == self.case))
             visibility = connection.scalar(
-                select(Item.visibility).join(Case, Case.item_id == Item.id)
+                select(Item.visibility)
+                .join(Case, Case.item_id == Item.id)
                 .where(Case.id == self.case)
-            )  # fmt: skip
+            )
         voters = violating_voters(self.engine, self.case)
         if status == "violating":
             assert len(voters) >= 2, f"final violating on the verdict of {voters}"

@@ -51,8 +51,9 @@ def test_two_reviewers_never_hold_the_same_case(desk: Desk) -> None:
         queue.claim(connection, desk.users["rev1"], case, now)  # one's own claim again: fine
         with pytest.raises(Conflict, match="claimed by another reviewer"):
             queue.claim(connection, desk.users["rev2"], case, now)
-        mine = queue.list_queue(connection, desk.users["rev1"],
-                                queue.QueueFilter(assignee="me"), now)  # fmt: skip
+        mine = queue.list_queue(
+            connection, desk.users["rev1"], queue.QueueFilter(assignee="me"), now
+        )
         # A claim left alone for longer than CLAIM_TTL lapses.
         queue.claim(connection, desk.users["rev2"], case, now + queue.CLAIM_TTL)
     assert [r.id for r in mine] == [case] and mine[0].claimed_live
@@ -96,6 +97,7 @@ def test_a_lead_assigns_a_case_over_a_claim_and_it_is_audited(desk: Desk) -> Non
         event = connection.execute(
             select(AuditEvent).where(AuditEvent.action == "case.assign")
         ).one()
-        held = queue.list_queue(connection, desk.users["rev2"],
-                                queue.QueueFilter(assignee="me"), now)  # fmt: skip
+        held = queue.list_queue(
+            connection, desk.users["rev2"], queue.QueueFilter(assignee="me"), now
+        )
     assert [r.id for r in held] == [case] and event.after == {"assignee": "rev2"}

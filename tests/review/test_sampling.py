@@ -27,19 +27,43 @@ from tests.conftest import CliResult
 from tests.helpers import run_ingest
 
 PASSWORD = "correct horse battery staple"
-CHATTER = ("lunch with friends at the market number {i}", "the football match {i} was great",
-           "rain again in the city, day {i}", "zorblat club news and releases, issue {i}")  # fmt: skip
+CHATTER = (
+    "lunch with friends at the market number {i}",
+    "the football match {i} was great",
+    "rain again in the city, day {i}",
+    "zorblat club news and releases, issue {i}",
+)
 
 
 def ingest_and_score(engine: Engine, settings: Settings, tmp_path: Path, model: TextModel) -> None:
-    posts = [{"id": f"c{i}-{t}", "account": f"a{i % 7}", "time": f"2015-06-{1 + i:02d}T10:00:00Z",
-              "text": template.format(i=i)}
-             for i in range(12) for t, template in enumerate(CHATTER)]  # fmt: skip
-    posts += [{"id": f"f{i}", "account": "b1", "time": "2015-06-20T10:00:00Z",
-               "text": f"zorblat release {i} is out, spread it far"} for i in range(4)]  # fmt: skip
+    posts = [
+        {
+            "id": f"c{i}-{t}",
+            "account": f"a{i % 7}",
+            "time": f"2015-06-{1 + i:02d}T10:00:00Z",
+            "text": template.format(i=i),
+        }
+        for i in range(12)
+        for t, template in enumerate(CHATTER)
+    ]
+    posts += [
+        {
+            "id": f"f{i}",
+            "account": "b1",
+            "time": "2015-06-20T10:00:00Z",
+            "text": f"zorblat release {i} is out, spread it far",
+        }
+        for i in range(4)
+    ]
     # A re-post of a chatter text: one text, two items.
-    posts.append({"id": "again", "account": "z9", "time": "2015-06-30T10:00:00Z",
-                  "text": CHATTER[0].format(i=5)})  # fmt: skip
+    posts.append(
+        {
+            "id": "again",
+            "account": "z9",
+            "time": "2015-06-30T10:00:00Z",
+            "text": CHATTER[0].format(i=5),
+        }
+    )
     path = tmp_path / "feed.jsonl"
     path.write_text("".join(json.dumps(p) + "\n" for p in posts), encoding="utf-8")
     run_ingest(path, "feed", engine, settings)
@@ -125,9 +149,13 @@ def test_sample_cases_are_queued_apart_and_their_decisions_become_examples(
 
 
 def test_model_sample_on_the_command_line(
-    engine: Engine, settings: Settings, tmp_path: Path, tiny_model: TextModel,
-    tiny_model_path: Path, cli: Callable[..., CliResult],
-) -> None:  # fmt: skip
+    engine: Engine,
+    settings: Settings,
+    tmp_path: Path,
+    tiny_model: TextModel,
+    tiny_model_path: Path,
+    cli: Callable[..., CliResult],
+) -> None:
     empty = cli("model", "sample", "--model", str(tiny_model_path))
     assert empty.code == 2 and "run `redline scan` first" in empty.err
     assert len(empty.err.strip().splitlines()) == 1
@@ -136,8 +164,13 @@ def test_model_sample_on_the_command_line(
         unflagged = len(connection.scalars(select(Score.id).where(Score.flagged.is_(False))).all())
     done = cli("model", "sample", "--size", "5", "--model", str(tiny_model_path), "--json")
     assert done.code == 0, done.err
-    assert json.loads(done.out) == {"model": tiny_model.version, "candidates": unflagged,
-                                    "near": 4, "random": 1, "opened": 5}  # fmt: skip
+    assert json.loads(done.out) == {
+        "model": tiny_model.version,
+        "candidates": unflagged,
+        "near": 4,
+        "random": 1,
+        "opened": 5,
+    }
     assert cli("model", "sample", "--size", "0").code == 2
     text = cli("model", "sample", "--size", "2", "--model", str(tiny_model_path))
     assert text.code == 0 and "Opened 2 sample cases" in text.out
@@ -182,14 +215,17 @@ def test_leads_open_samples_in_the_console_and_the_api(
         lead_token = create_token(connection, "lead1", "ci", ["cases:write"], "test")
         rev_token = create_token(connection, "rev1", "ci", ["cases:write"], "test")
     api = TestClient(app)
-    made = api.post("/api/v1/samples", json={"size": 4},
-                    headers={"Authorization": f"Bearer {lead_token}"})  # fmt: skip
+    made = api.post(
+        "/api/v1/samples", json={"size": 4}, headers={"Authorization": f"Bearer {lead_token}"}
+    )
     assert made.status_code == 201, made.text
     assert made.json()["opened"] == 4 and made.json()["model"] == TextModel.shipped_version()
     assert len(sample_cases(engine)) == 7
-    refused = api.post("/api/v1/samples", json={"size": 4},
-                       headers={"Authorization": f"Bearer {rev_token}"})  # fmt: skip
+    refused = api.post(
+        "/api/v1/samples", json={"size": 4}, headers={"Authorization": f"Bearer {rev_token}"}
+    )
     assert refused.status_code == 403
-    bad = api.post("/api/v1/samples", json={"size": 0},
-                   headers={"Authorization": f"Bearer {lead_token}"})  # fmt: skip
+    bad = api.post(
+        "/api/v1/samples", json={"size": 0}, headers={"Authorization": f"Bearer {lead_token}"}
+    )
     assert bad.status_code == 422

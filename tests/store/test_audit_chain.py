@@ -29,8 +29,14 @@ from tests.conftest import PG_SERVER, CliResult
 def _record(engine: Engine, count: int, actor: str = "user:rev1") -> None:
     for number in range(count):
         with engine.begin() as connection:
-            record_event(connection, actor, "case.view", "case", str(number),
-                         detail={"n": number, "note": "généric ✓", "ratio": 0.1 * number})  # fmt: skip
+            record_event(
+                connection,
+                actor,
+                "case.view",
+                "case",
+                str(number),
+                detail={"n": number, "note": "généric ✓", "ratio": 0.1 * number},
+            )
 
 
 @contextmanager
@@ -60,9 +66,20 @@ def _check(engine: Engine) -> audit.ChainCheck:
 def test_every_event_is_chained_to_the_one_before(engine: Engine) -> None:
     _record(engine, 5)
     with engine.begin() as connection:  # documents that do not round-trip naively
-        record_event(connection, "cli:ops", "model.sample", detail={
-            "big": 1e16, "huge": 1.5e300, "tiny": 1.5e-7, "zero": -0.0, "int": 2**70,
-            "nested": {"b": [1, "two", None, True], "a": {"z": 1, "y": "ü"}}, 3: "int key"})  # fmt: skip
+        record_event(
+            connection,
+            "cli:ops",
+            "model.sample",
+            detail={
+                "big": 1e16,
+                "huge": 1.5e300,
+                "tiny": 1.5e-7,
+                "zero": -0.0,
+                "int": 2**70,
+                "nested": {"b": [1, "two", None, True], "a": {"z": 1, "y": "ü"}},
+                3: "int key",
+            },
+        )
     with engine.connect() as connection:
         rows = connection.execute(select(AuditEvent.__table__).order_by(AuditEvent.id)).all()
         check = verify(connection)
@@ -167,9 +184,11 @@ def test_postgresql_refuses_to_update_or_delete_events(engine: Engine) -> None:
     if engine.dialect.name != "postgresql":
         pytest.skip("the trigger is PostgreSQL's")
     _record(engine, 2)
-    for statement in ("UPDATE audit_events SET actor = 'someone else' WHERE id = 1",
-                      "DELETE FROM audit_events WHERE id = 2",
-                      "DELETE FROM audit_events WHERE id = -5"):  # fmt: skip
+    for statement in (
+        "UPDATE audit_events SET actor = 'someone else' WHERE id = 1",
+        "DELETE FROM audit_events WHERE id = 2",
+        "DELETE FROM audit_events WHERE id = -5",
+    ):
         with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
             connection.execute(text(statement))
     assert _check(engine).broken is None
@@ -194,16 +213,23 @@ def test_an_altered_event_with_its_hash_recomputed_is_named(engine: Engine) -> N
         )
     row["actor"] = "user:rev2"
     with _tampering(engine) as connection:
-        connection.execute(text("UPDATE audit_events SET actor = :actor, sha256 = :sha WHERE id = 3"),
-                           {"actor": "user:rev2", "sha": audit.event_sha256(row)})  # fmt: skip
+        connection.execute(
+            text("UPDATE audit_events SET actor = :actor, sha256 = :sha WHERE id = 3"),
+            {"actor": "user:rev2", "sha": audit.event_sha256(row)},
+        )
     check = _check(engine)
     assert check.broken is not None and check.broken.event_id == 3
     assert "rewritten" in check.broken.reason
 
 
-@pytest.mark.parametrize(("deleted", "named", "why"), [
-    (3, 4, "were deleted"), (1, 2, "events before it were deleted"),
-    (5, 5, "the newest events were deleted")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("deleted", "named", "why"),
+    [
+        (3, 4, "were deleted"),
+        (1, 2, "events before it were deleted"),
+        (5, 5, "the newest events were deleted"),
+    ],
+)
 def test_a_deleted_event_is_named(engine: Engine, deleted: int, named: int, why: str) -> None:
     _record(engine, 5)
     with _tampering(engine) as connection:
@@ -214,9 +240,18 @@ def test_a_deleted_event_is_named(engine: Engine, deleted: int, named: int, why:
 
 
 def _forge(connection: Connection, event_id: int, prev_sha256: str) -> None:
-    forged = {"id": event_id, "at": utcnow(), "actor": "user:rev2", "action": "case.decide",
-              "subject_type": "case", "subject_id": "1", "before": None, "after": None,
-              "detail": None, "prev_sha256": prev_sha256}  # fmt: skip
+    forged = {
+        "id": event_id,
+        "at": utcnow(),
+        "actor": "user:rev2",
+        "action": "case.decide",
+        "subject_type": "case",
+        "subject_id": "1",
+        "before": None,
+        "after": None,
+        "detail": None,
+        "prev_sha256": prev_sha256,
+    }
     connection.execute(
         AuditEvent.__table__.insert(), {**forged, "sha256": audit.event_sha256(forged)}
     )
@@ -270,16 +305,26 @@ def test_a_rewritten_trail_no_longer_has_an_earlier_copys_head(
         old_head = connection.scalar(select(AuditEvent.sha256).where(AuditEvent.id == 3))
     # Everything rewritten consistently from event 2 on, head row included: only a copy shows it.
     with _tampering(engine) as connection:
-        rows = [dict(r._mapping) for r in connection.execute(
-            select(AuditEvent.__table__).order_by(AuditEvent.id))]  # fmt: skip
+        rows = [
+            dict(r._mapping)
+            for r in connection.execute(select(AuditEvent.__table__).order_by(AuditEvent.id))
+        ]
         rows[1]["actor"] = "user:rev2"
         for before, row in pairwise(rows):
             row["prev_sha256"] = before["sha256"]
             row["sha256"] = audit.event_sha256(row)
-            connection.execute(text("UPDATE audit_events SET actor = :actor, prev_sha256 = :prev, "
-                                    "sha256 = :sha WHERE id = :id"),
-                               {"actor": row["actor"], "prev": row["prev_sha256"],
-                                "sha": row["sha256"], "id": row["id"]})  # fmt: skip
+            connection.execute(
+                text(
+                    "UPDATE audit_events SET actor = :actor, prev_sha256 = :prev, "
+                    "sha256 = :sha WHERE id = :id"
+                ),
+                {
+                    "actor": row["actor"],
+                    "prev": row["prev_sha256"],
+                    "sha": row["sha256"],
+                    "id": row["id"],
+                },
+            )
         connection.execute(
             text("UPDATE audit_chain SET sha256 = :sha"), {"sha": rows[-1]["sha256"]}
         )
@@ -311,15 +356,32 @@ def test_the_migration_chains_the_events_already_stored(old_databases: list[str]
         engine = make_engine(url)
         try:
             upgrade(engine, "0006")
-            legacy = table("audit_events", column("id"), column("at", UTCDateTime()),
-                           column("actor"), column("action"), column("subject_type"),
-                           column("subject_id"), column("detail", JsonDoc))  # fmt: skip
+            legacy = table(
+                "audit_events",
+                column("id"),
+                column("at", UTCDateTime()),
+                column("actor"),
+                column("action"),
+                column("subject_type"),
+                column("subject_id"),
+                column("detail", JsonDoc),
+            )
             with engine.begin() as connection:  # ids with gaps, as PostgreSQL's sequence leaves
-                connection.execute(insert(legacy), [
-                    {"id": ident, "at": utcnow(), "actor": "cli:ops", "action": "scan",
-                     "subject_type": "source", "subject_id": "a",
-                     "detail": {"items": ident, "ratio": 0.5, "big": 1e16}}
-                    for ident in (1, 2, 5, 6)])  # fmt: skip
+                connection.execute(
+                    insert(legacy),
+                    [
+                        {
+                            "id": ident,
+                            "at": utcnow(),
+                            "actor": "cli:ops",
+                            "action": "scan",
+                            "subject_type": "source",
+                            "subject_id": "a",
+                            "detail": {"items": ident, "ratio": 0.5, "big": 1e16},
+                        }
+                        for ident in (1, 2, 5, 6)
+                    ],
+                )
             upgrade(engine)
             check = _check(engine)
             assert check.broken is None and check.events == 4 and check.head_id == 6, (url, check)

@@ -38,13 +38,25 @@ def test_celery_beat_runs_the_scheduler_and_alerts_land_in_the_database(desk: De
     received = utcnow() - timedelta(minutes=50)
     with desk.engine.begin() as connection:
         connection.execute(update(Item).where(Item.external_id == "p1").values(url=URL))
-        orders.register_order(connection, "user:lead1", orders.OrderIn(
-            "Example authority", "TCO-C", received, received, [URL], "Art. 2(7)"), received)  # fmt: skip
-    env = {**os.environ, "REDLINE_DATABASE_URL": desk.settings.database_url,
-           "REDLINE_DATA_DIR": str(desk.settings.data_dir), "REDLINE_BROKER_URL": BROKER,
-           "REDLINE_SCHEDULER_INTERVAL": "1"}  # fmt: skip
-    worker = subprocess.Popen([sys.executable, "-m", "redline", "worker"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+        orders.register_order(
+            connection,
+            "user:lead1",
+            orders.OrderIn("Example authority", "TCO-C", received, received, [URL], "Art. 2(7)"),
+            received,
+        )
+    env = {
+        **os.environ,
+        "REDLINE_DATABASE_URL": desk.settings.database_url,
+        "REDLINE_DATA_DIR": str(desk.settings.data_dir),
+        "REDLINE_BROKER_URL": BROKER,
+        "REDLINE_SCHEDULER_INTERVAL": "1",
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "redline", "worker"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 60
         alerts: list[AuditEvent] = []
@@ -54,9 +66,11 @@ def test_celery_beat_runs_the_scheduler_and_alerts_land_in_the_database(desk: De
                 worker.stderr.read().decode()[-2000:] if worker.stderr else ""
             )
             with desk.engine.connect() as connection:
-                alerts = list(connection.execute(
-                    select(AuditEvent).where(AuditEvent.action == "removal_order.alert")
-                ).all())  # fmt: skip
+                alerts = list(
+                    connection.execute(
+                        select(AuditEvent).where(AuditEvent.action == "removal_order.alert")
+                    ).all()
+                )
     finally:
         worker.terminate()
         worker.wait(timeout=30)

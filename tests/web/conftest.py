@@ -36,8 +36,9 @@ def hma_token(settings: Settings) -> dict[str, str]:
         with engine.begin() as connection:
             if connection.scalar(select(User.id).where(User.username == "hma-client")) is None:
                 add_user(connection, "hma-client", "lead", "hma client password", "test")
-            secret = create_token(connection, "hma-client", "hma", ["banks:read", "banks:write"],
-                                  "test")  # fmt: skip
+            secret = create_token(
+                connection, "hma-client", "hma", ["banks:read", "banks:write"], "test"
+            )
     finally:
         engine.dispose()
     return {"Authorization": f"Bearer {secret}"}
@@ -98,11 +99,22 @@ class Media:
         target = self.folder / f"{pattern}-{seconds}.mp4"
         source = f"{pattern}=duration={seconds}:size=128x96:rate=5"
         subprocess.run(
-            [ffmpeg, "-v", "error", "-y", "-f", "lavfi", "-i", source, "-pix_fmt", "yuv420p",
-             str(target)],
+            [
+                ffmpeg,
+                "-v",
+                "error",
+                "-y",
+                "-f",
+                "lavfi",
+                "-i",
+                source,
+                "-pix_fmt",
+                "yuv420p",
+                str(target),
+            ],
             check=True,
             timeout=60,
-        )  # fmt: skip
+        )
         return target.read_bytes()
 
     def save(self, name: str, data: bytes) -> Path:

@@ -67,15 +67,29 @@ def test_decisions_through_the_api_follow_four_eyes(api: TestClient, desk: Desk)
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("GET", "/api/v1/cases"), ("GET", "/api/v1/cases/1"), ("POST", "/api/v1/cases/1/claim"),
-     ("POST", "/api/v1/cases/1/decisions"), ("POST", "/api/v1/cases/1/assign"), ("POST", "/api/v1/decisions/1/undo"), ("POST", "/api/v1/samples"),
-     ("GET", "/api/v1/items/1"), ("GET", "/api/v1/matches"), ("GET", "/api/v1/banks"),
-     ("POST", "/api/v1/banks"), ("GET", "/api/v1/banks/x/entries"),
-     ("POST", "/api/v1/banks/x/entries/1/disable"), ("GET", "/api/v1/orders"),
-     ("POST", "/api/v1/orders"), ("GET", "/api/v1/orders/1"),
-     ("POST", "/api/v1/orders/1/steps"), ("GET", "/api/v1/referrals"),
-     ("POST", "/api/v1/cases/1/referrals"), ("POST", "/api/v1/referrals/1/status")],
-)  # fmt: skip
+    [
+        ("GET", "/api/v1/cases"),
+        ("GET", "/api/v1/cases/1"),
+        ("POST", "/api/v1/cases/1/claim"),
+        ("POST", "/api/v1/cases/1/decisions"),
+        ("POST", "/api/v1/cases/1/assign"),
+        ("POST", "/api/v1/decisions/1/undo"),
+        ("POST", "/api/v1/samples"),
+        ("GET", "/api/v1/items/1"),
+        ("GET", "/api/v1/matches"),
+        ("GET", "/api/v1/banks"),
+        ("POST", "/api/v1/banks"),
+        ("GET", "/api/v1/banks/x/entries"),
+        ("POST", "/api/v1/banks/x/entries/1/disable"),
+        ("GET", "/api/v1/orders"),
+        ("POST", "/api/v1/orders"),
+        ("GET", "/api/v1/orders/1"),
+        ("POST", "/api/v1/orders/1/steps"),
+        ("GET", "/api/v1/referrals"),
+        ("POST", "/api/v1/cases/1/referrals"),
+        ("POST", "/api/v1/referrals/1/status"),
+    ],
+)
 def test_every_api_route_needs_a_token_with_its_scope(
     api: TestClient, desk: Desk, method: str, path: str
 ) -> None:
@@ -85,10 +99,25 @@ def test_every_api_route_needs_a_token_with_its_scope(
     assert revoked_like.status_code == 401
     # A token with every scope but the route's own.
     needed = {"GET": "read", "POST": "write"}[method]
-    kind = ("banks" if "/banks" in path else
-            "actions" if ("/orders" in path or "referrals" in path) else "cases")  # fmt: skip
-    others = [s for s in ("cases:read", "cases:write", "banks:read", "banks:write",
-                          "actions:read", "actions:write") if s != f"{kind}:{needed}"]  # fmt: skip
+    kind = (
+        "banks"
+        if "/banks" in path
+        else "actions"
+        if ("/orders" in path or "referrals" in path)
+        else "cases"
+    )
+    others = [
+        s
+        for s in (
+            "cases:read",
+            "cases:write",
+            "banks:read",
+            "banks:write",
+            "actions:read",
+            "actions:write",
+        )
+        if s != f"{kind}:{needed}"
+    ]
     wrong_scope = api.request(method, path, headers=token(desk, "admin1", *others))
     assert wrong_scope.status_code == 403 and "scope" in wrong_scope.json()["message"]
 
@@ -116,8 +145,12 @@ def test_role_limits_apply_to_tokens_too(api: TestClient, desk: Desk) -> None:
 def test_bad_bodies_get_422_json(api: TestClient, desk: Desk) -> None:
     headers = token(desk, "rev1", "cases:write")
     case = desk.cases["p3"]
-    for body in ({"verdict": "violating"}, {"verdict": "nuke"}, {"note": "x"},
-                 {"verdict": "escalate", "note": "x" * 5000}):  # fmt: skip
+    for body in (
+        {"verdict": "violating"},
+        {"verdict": "nuke"},
+        {"note": "x"},
+        {"verdict": "escalate", "note": "x" * 5000},
+    ):
         response = api.post(f"/api/v1/cases/{case}/decisions", json=body, headers=headers)
         assert response.status_code == 422, body
         assert response.json()["message"]

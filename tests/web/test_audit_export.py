@@ -124,11 +124,31 @@ def test_a_tampered_copy_is_named(
 
     # A forged event, well hashed and chained to its predecessor, slipped in after event 2.
     second = dict(zip(audit.EXPORT_COLUMNS, events[-2], strict=True))
-    forged = {"id": int(second["id"]) + 1, "at": utcnow() - timedelta(days=1), "actor": "user:x",
-              "action": "case.decide", "subject_type": "case", "subject_id": "1",
-              "before": None, "after": None, "detail": None, "prev_sha256": second["sha256"]}  # fmt: skip
-    forged_row = [str(forged["id"]), forged["at"].isoformat(), "user:x", "case.decide", "case",
-                  "1", "", "", "", second["sha256"], audit.event_sha256(forged)]  # fmt: skip
+    forged = {
+        "id": int(second["id"]) + 1,
+        "at": utcnow() - timedelta(days=1),
+        "actor": "user:x",
+        "action": "case.decide",
+        "subject_type": "case",
+        "subject_id": "1",
+        "before": None,
+        "after": None,
+        "detail": None,
+        "prev_sha256": second["sha256"],
+    }
+    forged_row = [
+        str(forged["id"]),
+        forged["at"].isoformat(),
+        "user:x",
+        "case.decide",
+        "case",
+        "1",
+        "",
+        "",
+        "",
+        second["sha256"],
+        audit.event_sha256(forged),
+    ]
     shifted = []  # renumber the later events, as a forger making room would have to
     for row in rows[1:-1]:
         if int(row[0]) > int(second["id"]):
@@ -142,8 +162,12 @@ def test_a_tampered_copy_is_named(
     # A forged newest event, well chained, but after the head the copy was exported with.
     newest = dict(zip(audit.EXPORT_COLUMNS, events[0], strict=True))
     appended = {**forged, "id": int(newest["id"]) + 1, "prev_sha256": newest["sha256"]}
-    appended_row = [str(appended["id"]), *forged_row[1:9], newest["sha256"],
-                    audit.event_sha256(appended)]  # fmt: skip
+    appended_row = [
+        str(appended["id"]),
+        *forged_row[1:9],
+        newest["sha256"],
+        audit.event_sha256(appended),
+    ]
     broken = audit.verify_export(_write([rows[0], appended_row, *rows[1:]])).broken
     assert broken is not None and broken.event_id == appended["id"]
     assert "after the chain head" in broken.reason
@@ -159,8 +183,15 @@ def test_a_tampered_copy_is_named(
 def test_bank_exports_quote_formulas_and_read_them_back(desk: Desk, tmp_path: Path) -> None:
     engine = desk.engine
     banks.create_bank(engine, "formulas", actor="t")
-    banks.add_entry(engine, "formulas", {"md5": "1" * 32}, actor="t", category="-recruitment",
-                    tags="@tag", note=FORMULA)  # fmt: skip
+    banks.add_entry(
+        engine,
+        "formulas",
+        {"md5": "1" * 32},
+        actor="t",
+        category="-recruitment",
+        tags="@tag",
+        note=FORMULA,
+    )
     exported = banks.export_bank(engine, "formulas", "csv")
     cells = [c for row in _cells(exported.decode()) for c in row]
     assert "'" + FORMULA in cells and "'-recruitment" in cells and "'@tag" in cells
@@ -177,17 +208,27 @@ def test_bank_exports_quote_formulas_and_read_them_back(desk: Desk, tmp_path: Pa
 
 
 def test_referral_evidence_and_report_csvs_quote_formulas() -> None:
-    evidence = {"url": "https://host.example/=x", "canonical_url": "https://host.example/=x",
-                "category": "+category", "reason": FORMULA, "found_at": None,
-                "confirmed_at": None, "text_sha256": None, "media": []}  # fmt: skip
-    written = referrals.evidence_csv([{"id": 1, "status": "draft", "service": "@svc",
-                                       "evidence": evidence}])  # fmt: skip
+    evidence = {
+        "url": "https://host.example/=x",
+        "canonical_url": "https://host.example/=x",
+        "category": "+category",
+        "reason": FORMULA,
+        "found_at": None,
+        "confirmed_at": None,
+        "text_sha256": None,
+        "media": [],
+    }
+    written = referrals.evidence_csv(
+        [{"id": 1, "status": "draft", "service": "@svc", "evidence": evidence}]
+    )
     row = _cells(written)[1]
     assert (
         row[0] == "1" and row[2] == "'@svc" and row[5] == "'+category" and row[6] == "'" + FORMULA
     )
-    figures = {"orders": {"received": -3, FORMULA: 1},
-               "referrals_by_service": [{"service": FORMULA, "sent": 1}]}  # fmt: skip
+    figures = {
+        "orders": {"received": -3, FORMULA: 1},
+        "referrals_by_service": [{"service": FORMULA, "sent": 1}],
+    }
     rows = _cells(report.render(figures, "csv").decode())
     assert ["orders", "received", "-3"] in rows  # a number stays a number
     assert ["orders", "'" + FORMULA, "1"] in rows

@@ -50,8 +50,11 @@ def state_changing_routes(app: FastAPI) -> Iterator[tuple[str, str]]:
     """(method, path) of every state-changing route, those of included routers too."""
     for route in app.routes:
         contexts = getattr(route, "effective_route_contexts", None)
-        found = ([(c.methods, c.path) for c in contexts()] if contexts
-                 else [(getattr(route, "methods", None) or set(), getattr(route, "path", ""))])  # fmt: skip
+        found = (
+            [(c.methods, c.path) for c in contexts()]
+            if contexts
+            else [(getattr(route, "methods", None) or set(), getattr(route, "path", ""))]
+        )
         for methods, path in found:
             for method in sorted(set(methods) & WRITES):
                 yield method, path
@@ -82,18 +85,32 @@ def test_an_auditor_changes_nothing_anywhere(desk: Desk) -> None:
         secret = create_token(connection, "aud1", "old", list(SCOPES), "test")
         connection.execute(update(User).where(User.username == "aud1").values(role="auditor"))
         # A case rev1 holds: releasing it would be a change.
-        connection.execute(update(Case).where(Case.id == case)
-                           .values(assignee_id=desk.users["rev1"].id))  # fmt: skip
+        connection.execute(
+            update(Case).where(Case.id == case).values(assignee_id=desk.users["rev1"].id)
+        )
         item = connection.scalar(select(Case.item_id).where(Case.id == case))
     create_bank(desk.engine, "WALK", actor="test")
     entry = add_entry(desk.engine, "WALK", {"pdq": "f" * 64}, actor="test")
     app = create_app(desk.settings)
     client = TestClient(app, follow_redirects=False)
     csrf = sign_in(client, "aud1")
-    values = {"case_id": case, "item_id": item, "sha256": "0" * 64, "name": "WALK",
-              "bank_name": "WALK", "entry_id": entry.id, "content_id": entry.id,
-              "state": "disable", "username": "rev2", "decision_id": 1, "token_id": 1,
-              "order_id": 1, "referral_id": 1, "complaint_id": 1, "notice_id": 1}  # fmt: skip
+    values = {
+        "case_id": case,
+        "item_id": item,
+        "sha256": "0" * 64,
+        "name": "WALK",
+        "bank_name": "WALK",
+        "entry_id": entry.id,
+        "content_id": entry.id,
+        "state": "disable",
+        "username": "rev2",
+        "decision_id": 1,
+        "token_id": 1,
+        "order_id": 1,
+        "referral_id": 1,
+        "complaint_id": 1,
+        "notice_id": 1,
+    }
     routes = sorted(set(state_changing_routes(app)))
     assert ("POST", "/cases/{case_id}/release") in routes and len(routes) > 40
     assert set(ALLOWED) <= set(routes), "the list of allowed routes names a route that is gone"

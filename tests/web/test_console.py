@@ -83,8 +83,13 @@ VALID_FORMS = {
     "/cases/{case}/take-down": {"visibility": "removed", "legal_basis": "terms of service"},
 }
 # Open to all: the sign-in form, and the complaint form for people whose content was acted on.
-PUBLIC = {("GET", "/"), ("GET", "/login"), ("POST", "/login"), ("GET", "/complaints/new"),
-          ("POST", "/complaints/new")}  # fmt: skip
+PUBLIC = {
+    ("GET", "/"),
+    ("GET", "/login"),
+    ("POST", "/login"),
+    ("GET", "/complaints/new"),
+    ("POST", "/complaints/new"),
+}
 USER_OF_ROLE = {"reviewer": "rev1", "lead": "lead1", "admin": "admin1", "auditor": "aud1"}
 
 
@@ -93,8 +98,11 @@ def sign_in(client: TestClient, username: str, password: str = PASSWORD) -> str:
     form = client.get("/login")
     login_csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
     assert login_csrf is not None
-    done = client.post("/login", data={"username": username, "password": password,
-                                       "csrf": login_csrf.group(1)}, follow_redirects=False)  # fmt: skip
+    done = client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf": login_csrf.group(1)},
+        follow_redirects=False,
+    )
     assert done.status_code == 303, done.text
     page = client.get("/settings")
     token = re.search(r'name="csrf-token" content="([^"]+)"', page.text)
@@ -110,9 +118,21 @@ def console(desk: Desk) -> Callable[[], TestClient]:
 
 
 def fill(path: str, desk: Desk, decision: int = 1) -> str:
-    return path.format(case=desk.cases["p3"], decision=decision, sha="0" * 64, bank="nobank",
-                       entry=1, state="disable", username="rev2", token=1, order=1,
-                       referral=1, complaint=1, item=1, notice=1)  # fmt: skip
+    return path.format(
+        case=desk.cases["p3"],
+        decision=decision,
+        sha="0" * 64,
+        bank="nobank",
+        entry=1,
+        state="disable",
+        username="rev2",
+        token=1,
+        order=1,
+        referral=1,
+        complaint=1,
+        item=1,
+        notice=1,
+    )
 
 
 def test_the_route_table_covers_every_console_route() -> None:
@@ -129,8 +149,18 @@ def test_the_route_table_covers_every_console_route() -> None:
         session_pages,
     )
 
-    pages = (admin_pages, audit_pages, bank_pages, case_pages, complaint_pages, dashboard_pages,
-             followup_pages, order_pages, preservation_pages, session_pages)  # fmt: skip
+    pages = (
+        admin_pages,
+        audit_pages,
+        bank_pages,
+        case_pages,
+        complaint_pages,
+        dashboard_pages,
+        followup_pages,
+        order_pages,
+        preservation_pages,
+        session_pages,
+    )
     actual = {
         (method, route.path)
         for module in pages
@@ -138,13 +168,23 @@ def test_the_route_table_covers_every_console_route() -> None:
         if isinstance(route, APIRoute)
         for method in route.methods - {"HEAD"}
     }
-    listed = {(method, path.replace("{case}", "{case_id}").replace("{decision}", "{decision_id}")
-               .replace("{sha}", "{sha256}").replace("{bank}", "{name}")
-               .replace("{entry}", "{entry_id}").replace("{token}", "{token_id}")
-               .replace("{order}", "{order_id}").replace("{referral}", "{referral_id}")
-               .replace("{complaint}", "{complaint_id}").replace("{item}", "{item_id}")
-               .replace("{notice}", "{notice_id}"))
-              for method, path, _ in ROUTES}  # fmt: skip
+    listed = {
+        (
+            method,
+            path.replace("{case}", "{case_id}")
+            .replace("{decision}", "{decision_id}")
+            .replace("{sha}", "{sha256}")
+            .replace("{bank}", "{name}")
+            .replace("{entry}", "{entry_id}")
+            .replace("{token}", "{token_id}")
+            .replace("{order}", "{order_id}")
+            .replace("{referral}", "{referral_id}")
+            .replace("{complaint}", "{complaint_id}")
+            .replace("{item}", "{item_id}")
+            .replace("{notice}", "{notice_id}"),
+        )
+        for method, path, _ in ROUTES
+    }
     assert actual - PUBLIC == listed
 
 
@@ -171,16 +211,21 @@ def test_roles_without_the_right_get_403(
     decision = 1
     if "{decision}" in path:  # rev2's decision: nobody else may undo it
         with desk.engine.begin() as connection:
-            decision = decide(connection, desk.users["rev2"], desk.cases["p2"],
-                              Verdict("escalate"), utcnow()).decision_id  # fmt: skip
+            decision = decide(
+                connection, desk.users["rev2"], desk.cases["p2"], Verdict("escalate"), utcnow()
+            ).decision_id
     for role, username in USER_OF_ROLE.items():
         if role in roles:
             continue
         client = console()
         csrf = sign_in(client, username)
         form = {"csrf": csrf, **VALID_FORMS.get(path, {})}
-        response = client.request(method, fill(path, desk, decision), data=form,
-                                  files={"file": ("x.csv", b"pdq\n")} if "import" in path else None)  # fmt: skip
+        response = client.request(
+            method,
+            fill(path, desk, decision),
+            data=form,
+            files={"file": ("x.csv", b"pdq\n")} if "import" in path else None,
+        )
         assert response.status_code == 403, (role, path, response.status_code)
 
 
@@ -194,8 +239,15 @@ def test_a_reviewer_works_a_case_and_the_record_shows_it(
     page = client.get(f"/cases/{case}")
     assert page.status_code == 200 and "Another generic post from account A" in page.text
     assert "claimed by <strong>rev1</strong>" in page.text
-    decided = client.post(f"/cases/{case}/decide", data={
-        "csrf": csrf, "verdict": "not_violating", "reason": "news_reporting", "note": "a report"})  # fmt: skip
+    decided = client.post(
+        f"/cases/{case}/decide",
+        data={
+            "csrf": csrf,
+            "verdict": "not_violating",
+            "reason": "news_reporting",
+            "note": "a report",
+        },
+    )
     assert decided.status_code == 303 and "decided=" in decided.headers["location"]
     after = client.get(decided.headers["location"])
     assert "Undo (u)" in after.text and "s-not_violating" in after.text
@@ -213,8 +265,9 @@ def test_post_without_or_with_a_wrong_csrf_token_changes_nothing(
     sign_in(client, "rev1")
     case = desk.cases["p3"]
     for data in ({}, {"csrf": "forged"}):
-        response = client.post(f"/cases/{case}/decide",
-                               data={**data, "verdict": "not_violating", "reason": "research"})  # fmt: skip
+        response = client.post(
+            f"/cases/{case}/decide", data={**data, "verdict": "not_violating", "reason": "research"}
+        )
         assert response.status_code == 403 and "CSRF" in response.text
     header = client.post(f"/cases/{case}/claim", headers={"X-CSRF-Token": "forged"})
     assert header.status_code == 403
@@ -228,19 +281,22 @@ def test_login_form_needs_its_own_token_and_wrong_passwords_are_limited(
 ) -> None:
     client = console()
     client.get("/login")
-    forged = client.post("/login", data={"username": "rev1", "password": PASSWORD,
-                                         "csrf": "forged"})  # fmt: skip
+    forged = client.post(
+        "/login", data={"username": "rev1", "password": PASSWORD, "csrf": "forged"}
+    )
     assert forged.status_code == 403 and "redline_session" not in forged.cookies
     for _ in range(5):
         token = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text)
         assert token is not None
-        wrong = client.post("/login", data={"username": "rev1", "password": "not it at all",
-                                            "csrf": token.group(1)})  # fmt: skip
+        wrong = client.post(
+            "/login", data={"username": "rev1", "password": "not it at all", "csrf": token.group(1)}
+        )
         assert wrong.status_code == 401 and "wrong username or password" in wrong.text
     token = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text)
     assert token is not None
-    locked = client.post("/login", data={"username": "rev1", "password": PASSWORD,
-                                         "csrf": token.group(1)})  # fmt: skip
+    locked = client.post(
+        "/login", data={"username": "rev1", "password": PASSWORD, "csrf": token.group(1)}
+    )
     assert locked.status_code == 429
 
 
@@ -250,8 +306,9 @@ def test_session_cookie_is_httponly_and_strict(
     client = console()
     token = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text)
     assert token is not None
-    done = client.post("/login", data={"username": "rev2", "password": PASSWORD,
-                                       "csrf": token.group(1)})  # fmt: skip
+    done = client.post(
+        "/login", data={"username": "rev2", "password": PASSWORD, "csrf": token.group(1)}
+    )
     cookie = done.headers["set-cookie"].lower()
     assert "redline_session=" in cookie and "httponly" in cookie and "samesite=strict" in cookie
 
@@ -314,11 +371,13 @@ def test_oversize_fields_and_bodies_are_refused(
     client = console()
     csrf = sign_in(client, "rev1")
     case = desk.cases["p3"]
-    long_note = client.post(f"/cases/{case}/decide", data={
-        "csrf": csrf, "verdict": "escalate", "note": "x" * 5000})  # fmt: skip
+    long_note = client.post(
+        f"/cases/{case}/decide", data={"csrf": csrf, "verdict": "escalate", "note": "x" * 5000}
+    )
     assert long_note.status_code == 422
-    huge = client.post(f"/cases/{case}/decide", data={
-        "csrf": csrf, "verdict": "escalate", "note": "x" * 300_000})  # fmt: skip
+    huge = client.post(
+        f"/cases/{case}/decide", data={"csrf": csrf, "verdict": "escalate", "note": "x" * 300_000}
+    )
     assert huge.status_code == 413
     with desk.engine.connect() as connection:
         assert connection.scalar(select(Case.status).where(Case.id == case)) == "open"
@@ -345,6 +404,13 @@ def test_open_redirects_after_login_are_refused(
     client = console()
     token = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text)
     assert token is not None
-    done = client.post("/login", data={"username": "rev1", "password": PASSWORD,
-                                       "csrf": token.group(1), "next": "//evil.example/x"})  # fmt: skip
+    done = client.post(
+        "/login",
+        data={
+            "username": "rev1",
+            "password": PASSWORD,
+            "csrf": token.group(1),
+            "next": "//evil.example/x",
+        },
+    )
     assert done.headers["location"] == "/queue"

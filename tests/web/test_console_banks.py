@@ -28,13 +28,18 @@ HASH_LIST = (
 def test_a_lead_creates_fills_searches_and_exports_a_bank(desk: Desk) -> None:
     client = TestClient(create_app(desk.settings), follow_redirects=False)
     csrf = sign_in(client, "lead1")
-    made = client.post("/banks", data={"csrf": csrf, "name": "posters", "confirmed": "on",
-                                       "description": "known posters"})  # fmt: skip
+    made = client.post(
+        "/banks",
+        data={"csrf": csrf, "name": "posters", "confirmed": "on", "description": "known posters"},
+    )
     assert made.status_code == 303 and made.headers["location"] == "/banks/posters"
     assert client.post("/banks", data={"csrf": csrf, "name": "posters"}).status_code == 409
     assert client.post("/banks", data={"csrf": csrf, "name": "bad name!"}).status_code == 422
-    imported = client.post("/banks/posters/import", data={"csrf": csrf},
-                           files={"file": ("list.csv", HASH_LIST.encode())})  # fmt: skip
+    imported = client.post(
+        "/banks/posters/import",
+        data={"csrf": csrf},
+        files={"file": ("list.csv", HASH_LIST.encode())},
+    )
     assert imported.status_code == 303
     assert "imported=2" in imported.headers["location"]
     assert "quarantined=1" in imported.headers["location"]
@@ -51,9 +56,9 @@ def test_a_lead_creates_fills_searches_and_exports_a_bank(desk: Desk) -> None:
     listing = client.get("/banks")
     assert "posters" in listing.text and "known posters" in listing.text
     with desk.engine.connect() as connection:
-        actions = set(connection.scalars(
-            select(AuditEvent.action).where(AuditEvent.actor == "user:lead1")
-        ))  # fmt: skip
+        actions = set(
+            connection.scalars(select(AuditEvent.action).where(AuditEvent.actor == "user:lead1"))
+        )
     assert {"login", "bank.create", "bank.import", "bank.entry.disable"} <= actions
 
 
@@ -67,8 +72,13 @@ def test_a_confirmed_case_goes_into_a_text_bank_from_its_page(desk: Desk) -> Non
     assert early.status_code == 409  # not confirmed yet
     with desk.engine.begin() as connection:
         for reviewer in ("rev1", "rev2"):
-            decide(connection, desk.users[reviewer], case,
-                   Verdict("violating", category="recruitment"), now)  # fmt: skip
+            decide(
+                connection,
+                desk.users[reviewer],
+                case,
+                Verdict("violating", category="recruitment"),
+                now,
+            )
     page = client.get(f"/cases/{case}")
     assert "Add to bank" in page.text
     added = client.post(f"/cases/{case}/bank", data={"csrf": csrf, "bank": "statements"})

@@ -29,8 +29,10 @@ def case_with_image(desk: Desk, tmp_path: Path) -> tuple[int, str, bytes]:
     photo = tmp_path / "photo.png"
     Image.fromarray(rng.integers(0, 255, (240, 320, 3), dtype=np.uint8)).save(photo)
     export = tmp_path / "with-media.jsonl"
-    export.write_text(json.dumps({"id": "m1", "text": "caption", "account": "acct_m",
-                                  "media": ["photo.png"]}) + "\n")  # fmt: skip
+    export.write_text(
+        json.dumps({"id": "m1", "text": "caption", "account": "acct_m", "media": ["photo.png"]})
+        + "\n"
+    )
     settings: Settings = desk.settings
     ingest(export, "media-export", engine=desk.engine, settings=settings, actor="test")
     with desk.engine.begin() as connection:
@@ -54,8 +56,9 @@ def test_media_stay_blurred_until_an_audited_reveal(desk: Desk, tmp_path: Path) 
     shown = Image.open(io.BytesIO(preview.content))
     assert preview.headers["content-type"] == "image/jpeg" and shown.mode == "L"
     assert client.get(f"/cases/{case}/media/{sha}/full").status_code == 403
-    revealed = client.post(f"/cases/{case}/media/{sha}/reveal",
-                           headers={"X-CSRF-Token": csrf, "HX-Request": "true"})  # fmt: skip
+    revealed = client.post(
+        f"/cases/{case}/media/{sha}/reveal", headers={"X-CSRF-Token": csrf, "HX-Request": "true"}
+    )
     assert revealed.status_code == 200 and f"/media/{sha}/full" in revealed.text
     assert "1 today" in revealed.text
     full = client.get(f"/cases/{case}/media/{sha}/full")
@@ -132,7 +135,8 @@ def test_video_preview_is_a_blurred_frame_and_the_revealed_video_is_muted(
     csrf = sign_in(client, "rev1")
     preview = client.get(f"/cases/{case}/media/{sha}/preview")
     assert preview.status_code == 200 and Image.open(io.BytesIO(preview.content)).mode == "L"
-    revealed = client.post(f"/cases/{case}/media/{sha}/reveal",
-                           headers={"X-CSRF-Token": csrf, "HX-Request": "true"})  # fmt: skip
+    revealed = client.post(
+        f"/cases/{case}/media/{sha}/reveal", headers={"X-CSRF-Token": csrf, "HX-Request": "true"}
+    )
     assert "<video" in revealed.text and "muted" in revealed.text
     assert "autoplay" not in revealed.text

@@ -41,8 +41,9 @@ def test_bank_changes_name_the_tokens_user(make_client: ClientFactory) -> None:
     lead = {"Authorization": f"Bearer {secret}"}
     assert client.post("/hma/c/banks", json={"name": "LEADS"}, headers=lead).status_code == 201
     added = client.post("/hma/c/bank/LEADS/signal", json={"pdq": PDQ}, headers=lead).json()
-    changed = client.put(f"/hma/c/bank/LEADS/content/{added['id']}",
-                         json={"disable_until_ts": 0}, headers=lead)  # fmt: skip
+    changed = client.put(
+        f"/hma/c/bank/LEADS/content/{added['id']}", json={"disable_until_ts": 0}, headers=lead
+    )
     assert changed.status_code == 200
     gone = client.delete(f"/hma/c/bank/LEADS/content/{added['id']}", headers=lead)
     assert gone.json() == {"deleted": 1}

@@ -67,8 +67,19 @@ def served(settings: Settings) -> Iterator[Served]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "uvicorn", "--factory", "redline.web.app:create_app",
-               "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "redline.web.app:create_app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
     child = subprocess.Popen(command, env=dict(os.environ))
     url = f"http://127.0.0.1:{port}"
     try:
@@ -194,8 +205,9 @@ def test_bodies_are_limited_by_the_route_they_reach(make_client: ClientFactory) 
     # No route: 404 without a byte of the body read, whatever the path ends with.
     for path in ("/nope/import", "/hma/nope", "/api/v1/nope/import"):
         read["bytes"] = 0
-        response = client.post(path, content=sixteen,
-                               headers={"content-type": "multipart/form-data; boundary=x"})  # fmt: skip
+        response = client.post(
+            path, content=sixteen, headers={"content-type": "multipart/form-data; boundary=x"}
+        )
         assert (response.status_code, read["bytes"]) == (404, 0), path
     # An upload route parses nothing before the sign-in is checked.
     read["bytes"] = 0
@@ -207,8 +219,9 @@ def test_bodies_are_limited_by_the_route_they_reach(make_client: ClientFactory) 
     # HMA's JSON routes that take vPDQ hashes take more than a form.
     pdq = "f" * 64
     padded = b'{"pdq": ["' + pdq.encode() + b'", "' + pdq.encode() + b'"]' + b" " * 1_000_000
-    compared = client.post("/hma/m/compare", content=padded + b"}",
-                           headers={"content-type": "application/json"})  # fmt: skip
+    compared = client.post(
+        "/hma/m/compare", content=padded + b"}", headers={"content-type": "application/json"}
+    )
     assert compared.status_code == 200 and compared.json() == {"pdq": [True, {"distance": 0}]}
 
 
@@ -260,8 +273,10 @@ def test_images_over_the_pixel_budget(
             response = client.post(path, files=upload("large.jpg", jpeg.getvalue()))
             assert response.status_code == 200, response.text
         # Any other format over the budget is refused, saying why, before it is decoded.
-        for path, prefix in (("/hma/h/hash", "invalid signal: "),
-                             ("/hma/c/bank/BANK/content", "Invalid photo: ")):  # fmt: skip
+        for path, prefix in (
+            ("/hma/h/hash", "invalid signal: "),
+            ("/hma/c/bank/BANK/content", "Invalid photo: "),
+        ):
             message = refused(client.post(path, files=upload("large.png", png.getvalue())), 422)
             assert message == (
                 f"{prefix}refused as a decompression bomb: 4000x3000 is 12,000,000 pixels,"

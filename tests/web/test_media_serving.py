@@ -56,8 +56,9 @@ def _case_with_files(desk: Desk, tmp_path: Path, files: dict[str, bytes]) -> int
 
 def _revealed(client: TestClient, csrf: str, case: int, data: bytes) -> object:
     sha = hashlib.sha256(data).hexdigest()
-    reveal = client.post(f"/cases/{case}/media/{sha}/reveal",
-                         headers={"X-CSRF-Token": csrf, "HX-Request": "true"})  # fmt: skip
+    reveal = client.post(
+        f"/cases/{case}/media/{sha}/reveal", headers={"X-CSRF-Token": csrf, "HX-Request": "true"}
+    )
     assert reveal.status_code == 200, reveal.text
     return client.get(f"/cases/{case}/media/{sha}/full")
 

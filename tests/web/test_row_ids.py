@@ -21,8 +21,14 @@ from tests.web.test_console import VALID_FORMS, sign_in
 
 BAD_IDS = [str(2**63), str(2**64 + 1), "-1", "0", "9" * 40]
 # Other path parameters: values the routes accept, so only the id can be wrong.
-OTHER_PARAMS = {"sha256": "0" * 64, "name": "nobank", "state": "disable", "username": "rev2",
-                "bank_name": "nobank", "content_id": "1"}  # fmt: skip
+OTHER_PARAMS = {
+    "sha256": "0" * 64,
+    "name": "nobank",
+    "state": "disable",
+    "username": "rev2",
+    "bank_name": "nobank",
+    "content_id": "1",
+}
 # JSON bodies of the API routes that take an id in the path, complete and valid.
 API_BODIES = {
     "/api/v1/cases/{case_id}/assign": {"user": "rev2"},
@@ -64,9 +70,13 @@ ID_ROUTES = list(_id_routes())
 def _console_form(path: str) -> dict[str, str]:
     """The console's valid form for a route, from the console tests' table."""
     for template, form in VALID_FORMS.items():
-        normalised = (template.replace("{case}", "{case_id}").replace("{order}", "{order_id}")
-                      .replace("{referral}", "{referral_id}")
-                      .replace("{complaint}", "{complaint_id}").replace("{item}", "{item_id}"))  # fmt: skip
+        normalised = (
+            template.replace("{case}", "{case_id}")
+            .replace("{order}", "{order_id}")
+            .replace("{referral}", "{referral_id}")
+            .replace("{complaint}", "{complaint_id}")
+            .replace("{item}", "{item_id}")
+        )
         if normalised == path:
             return form
     return {}
@@ -94,11 +104,19 @@ def test_no_id_out_of_range_is_a_server_error(desk: Desk, signed_in: bool) -> No
         for bad in BAD_IDS:
             url = path.format(**{**OTHER_PARAMS, **dict.fromkeys(ints, bad)})
             if path.startswith("/api/"):
-                response = client.request(method, url, headers=headers,
-                                          json=API_BODIES.get(path) if method != "GET" else None)  # fmt: skip
+                response = client.request(
+                    method,
+                    url,
+                    headers=headers,
+                    json=API_BODIES.get(path) if method != "GET" else None,
+                )
             else:
-                response = client.request(method, url, headers={"X-CSRF-Token": csrf},
-                                          data={"csrf": csrf, **_console_form(path)})  # fmt: skip
+                response = client.request(
+                    method,
+                    url,
+                    headers={"X-CSRF-Token": csrf},
+                    data={"csrf": csrf, **_console_form(path)},
+                )
             assert response.status_code < 500, (method, url, response.status_code, response.text)
             answers.setdefault(f"{method} {path}", set()).add(response.status_code)
     if signed_in:  # past the sign-in and role checks, the id itself is refused
@@ -107,28 +125,41 @@ def test_no_id_out_of_range_is_a_server_error(desk: Desk, signed_in: bool) -> No
     # The HMA API's content ids are strings (as in HMA) and checked against the same range.
     for bad in BAD_IDS:
         for method in ("GET", "PUT", "DELETE"):
-            response = client.request(method, f"/hma/c/bank/nobank/content/{bad}",
-                                      headers=headers, json={} if method == "PUT" else None)  # fmt: skip
+            response = client.request(
+                method,
+                f"/hma/c/bank/nobank/content/{bad}",
+                headers=headers,
+                json={} if method == "PUT" else None,
+            )
             assert response.status_code in ({404} if signed_in else {401, 403, 404}), (
-                method, bad, response.status_code)  # fmt: skip
+                method,
+                bad,
+                response.status_code,
+            )
 
 
 @pytest.mark.parametrize("bad", BAD_IDS)
 def test_ids_in_queries_forms_and_bodies_are_checked_too(desk: Desk, bad: str) -> None:
-    client = TestClient(create_app(desk.settings), follow_redirects=False,
-                        raise_server_exceptions=False)  # fmt: skip
+    client = TestClient(
+        create_app(desk.settings), follow_redirects=False, raise_server_exceptions=False
+    )
     # The public complaint form, signed out: its decision id comes as a query and a form field.
     assert client.get(f"/complaints/new?decision={bad}").status_code in {404, 422}
     form = client.get("/complaints/new")
     token = form.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
-    filed = client.post("/complaints/new", data={"csrf": token, "decision": bad,
-                                                 "text": "please look again", "contact": ""})  # fmt: skip
+    filed = client.post(
+        "/complaints/new",
+        data={"csrf": token, "decision": bad, "text": "please look again", "contact": ""},
+    )
     assert filed.status_code in {400, 404, 422}, filed.text
     csrf = sign_in(client, "admin1")
     assert client.get(f"/cases/{desk.cases['p3']}?decided={bad}").status_code in {404, 422}
     with desk.engine.begin() as connection:
         secret = create_token(connection, "admin1", "walk", list(SCOPES), "test")
     body = {"decision_id": int(bad), "text": "a letter"}
-    registered = client.post("/api/v1/complaints", json=body,
-                             headers={"Authorization": f"Bearer {secret}", "X-CSRF-Token": csrf})  # fmt: skip
+    registered = client.post(
+        "/api/v1/complaints",
+        json=body,
+        headers={"Authorization": f"Bearer {secret}", "X-CSRF-Token": csrf},
+    )
     assert registered.status_code in {404, 422}, registered.text

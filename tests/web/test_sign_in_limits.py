@@ -45,11 +45,18 @@ def serve(desk: Desk) -> Iterator[Serve]:
 
     def start(**settings: str) -> str:
         port = free_port()
-        env = {**os.environ, "REDLINE_DATABASE_URL": desk.settings.database_url,
-               "REDLINE_DATA_DIR": str(desk.settings.data_dir),
-               **{f"REDLINE_{k.upper()}": v for k, v in settings.items()}}  # fmt: skip
-        process = subprocess.Popen([sys.executable, "-m", "redline", "serve", "--port", str(port)],
-                                   env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+        env = {
+            **os.environ,
+            "REDLINE_DATABASE_URL": desk.settings.database_url,
+            "REDLINE_DATA_DIR": str(desk.settings.data_dir),
+            **{f"REDLINE_{k.upper()}": v for k, v in settings.items()},
+        }
+        process = subprocess.Popen(
+            [sys.executable, "-m", "redline", "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         started.append(process)
         base = f"http://127.0.0.1:{port}"
         for _ in range(300):
@@ -84,8 +91,9 @@ def in_parallel(attempt: Attempt, count: int = PARALLEL) -> Counter[int]:
         return Counter(pool.map(one, range(count)))
 
 
-def sign_in(base: str, username: str, password: str,
-            headers: dict[str, str] | None = None) -> Attempt:  # fmt: skip
+def sign_in(
+    base: str, username: str, password: str, headers: dict[str, str] | None = None
+) -> Attempt:
     """An attempt to sign in through the form."""
 
     def attempt(client: httpx.Client, ready: threading.Barrier | None = None) -> int:
@@ -94,8 +102,11 @@ def sign_in(base: str, username: str, password: str,
         assert token is not None
         if ready is not None:
             ready.wait()
-        done = client.post(f"{base}/login", headers=headers or {}, data={
-            "username": username, "password": password, "csrf": token.group(1)})  # fmt: skip
+        done = client.post(
+            f"{base}/login",
+            headers=headers or {},
+            data={"username": username, "password": password, "csrf": token.group(1)},
+        )
         return done.status_code
 
     return attempt
@@ -110,8 +121,11 @@ def complain(base: str, headers: Callable[[], dict[str, str]] = dict) -> Attempt
         assert token is not None
         if ready is not None:
             ready.wait()
-        done = client.post(f"{base}/complaints/new", headers=headers(), data={
-            "csrf": token.group(1), "decision": 4242, "text": "Please restore it."})  # fmt: skip
+        done = client.post(
+            f"{base}/complaints/new",
+            headers=headers(),
+            data={"csrf": token.group(1), "decision": 4242, "text": "Please restore it."},
+        )
         return done.status_code
 
     return attempt

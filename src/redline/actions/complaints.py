@@ -61,9 +61,13 @@ def admit_public_complaint(connection: Connection, network: str, now: datetime) 
 
 
 def file_public_complaint(
-    connection: Connection, network: str, decision_id: int, text: str, now: datetime,
+    connection: Connection,
+    network: str,
+    decision_id: int,
+    text: str,
+    now: datetime,
     contact: str | None = None,
-) -> int:  # fmt: skip
+) -> int:
     """``file_complaint`` for the public form, audited under the network (never the address);
     ``admit_public_complaint`` first."""
     return file_complaint(connection, decision_id, text, now, contact, _public_actor(network))
@@ -78,9 +82,13 @@ def record_refused(connection: Connection, network: str, decision_id: int) -> No
 
 
 def file_complaint(
-    connection: Connection, decision_id: int, text: str, received_at: datetime,
-    contact: str | None = None, actor: str = "complainant",
-) -> int:  # fmt: skip
+    connection: Connection,
+    decision_id: int,
+    text: str,
+    received_at: datetime,
+    contact: str | None = None,
+    actor: str = "complainant",
+) -> int:
     """Register a complaint about a final decision; its id. NotFound for an unknown or undone
     decision, Invalid for an empty or oversized text."""
     if not text.strip() or len(text) > MAX_TEXT:
@@ -100,13 +108,24 @@ def file_complaint(
         )
     complaint_id = connection.execute(
         Complaint.__table__.insert().returning(Complaint.id),
-        {"decision_id": decision_id, "item_id": decision.item_id, "text": text.strip(),
-         "contact": contact, "received_at": received_at,
-         "due_at": received_at + DECIDE_WITHIN, "status": "open"},
-    ).scalar_one()  # fmt: skip
-    record_event(connection, actor, "complaint.file", "complaint", str(complaint_id),
-                 after={"decision": decision_id, "due_at": (received_at + DECIDE_WITHIN)
-                        .isoformat()})  # fmt: skip
+        {
+            "decision_id": decision_id,
+            "item_id": decision.item_id,
+            "text": text.strip(),
+            "contact": contact,
+            "received_at": received_at,
+            "due_at": received_at + DECIDE_WITHIN,
+            "status": "open",
+        },
+    ).scalar_one()
+    record_event(
+        connection,
+        actor,
+        "complaint.file",
+        "complaint",
+        str(complaint_id),
+        after={"decision": decision_id, "due_at": (received_at + DECIDE_WITHIN).isoformat()},
+    )
     return int(complaint_id)
 
 
@@ -121,9 +140,13 @@ def get_complaint(connection: Connection, complaint_id: int) -> dict[str, Any]:
 
 
 def decide_complaint(
-    connection: Connection, actor: str, complaint_id: int, upheld: bool, reason: str,
+    connection: Connection,
+    actor: str,
+    complaint_id: int,
+    upheld: bool,
+    reason: str,
     now: datetime,
-) -> str:  # fmt: skip
+) -> str:
     """Uphold (and reinstate the content) or reject a complaint, with the reason; the status.
     Everything in one transaction: a reinstatement that cannot happen decides nothing."""
     complaint = get_complaint(connection, complaint_id)
@@ -136,13 +159,23 @@ def decide_complaint(
     if upheld and visibility != "visible":
         reinstate(connection, actor, complaint["item_id"], f"complaint {complaint_id}", now)
     connection.execute(
-        update(Complaint).where(Complaint.id == complaint_id)
+        update(Complaint)
+        .where(Complaint.id == complaint_id)
         .values(status=status, outcome_reason=reason.strip(), decided_by=actor, decided_at=now)
-    )  # fmt: skip
-    record_event(connection, actor, f"complaint.{status}", "complaint", str(complaint_id),
-                 before={"status": "open"}, after={"status": status, "reason": reason.strip()},
-                 detail={"within_deadline": now <= complaint["due_at"],
-                         "reinstated": upheld and visibility != "visible"})  # fmt: skip
+    )
+    record_event(
+        connection,
+        actor,
+        f"complaint.{status}",
+        "complaint",
+        str(complaint_id),
+        before={"status": "open"},
+        after={"status": status, "reason": reason.strip()},
+        detail={
+            "within_deadline": now <= complaint["due_at"],
+            "reinstated": upheld and visibility != "visible",
+        },
+    )
     return status
 
 

@@ -97,13 +97,16 @@ class NoticeView:
         lines = words["body"].format(
             url=self.url or f"item {self.item_id}",
             action=ACTIONS[self.lang].get(self.action, self.action),
-            date=self.created_at.strftime("%Y-%m-%d %H:%M UTC"), reason=self.reason,
+            date=self.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+            reason=self.reason,
             basis=self.legal_basis,
-        )  # fmt: skip
+        )
         if self.order_id is not None:
-            lines += words["order"].format(reference=self.order_reference,
-                                           authority=self.authority,
-                                           redress=self.redress or words["redress"])  # fmt: skip
+            lines += words["order"].format(
+                reference=self.order_reference,
+                authority=self.authority,
+                redress=self.redress or words["redress"],
+            )
         if self.decision_id is not None:
             form = f"{public_url.rstrip('/')}/complaints/new?decision={self.decision_id}"
             lines += words["complain"].format(complaint_url=form, decision=self.decision_id)
@@ -113,15 +116,23 @@ class NoticeView:
         """Plain data for JSON, with the rendered text (none while withheld: the provider must
         not learn of it, and neither must anything that forwards this)."""
         return {
-            "id": self.id, "item": self.item_id, "url": self.url, "account": self.account,
-            "order": self.order_id, "decision": self.decision_id, "action": self.action,
-            "lang": self.lang, "status": self.status, "withheld_reason": self.withheld_reason,
+            "id": self.id,
+            "item": self.item_id,
+            "url": self.url,
+            "account": self.account,
+            "order": self.order_id,
+            "decision": self.decision_id,
+            "action": self.action,
+            "lang": self.lang,
+            "status": self.status,
+            "withheld_reason": self.withheld_reason,
             "withheld_until": self.withheld_until.isoformat() if self.withheld_until else None,
             "created_at": self.created_at.isoformat(),
             "sent_at": self.sent_at.isoformat() if self.sent_at else None,
-            "attempts": self.attempts, "last_error": self.last_error,
+            "attempts": self.attempts,
+            "last_error": self.last_error,
             "text": None if self.status == "withheld" else self.text(public_url),
-        }  # fmt: skip
+        }
 
 
 def _language(connection: Connection, item_id: int) -> str:
@@ -130,16 +141,25 @@ def _language(connection: Connection, item_id: int) -> str:
     lang = connection.scalar(select(Case.lang).where(Case.item_id == item_id))
     if lang is None:
         lang = connection.scalar(
-            select(Score.lang).join(Item, Item.text_sha256 == Score.text_sha256)
-            .where(Item.id == item_id).order_by(Score.id.desc()).limit(1)
-        )  # fmt: skip
+            select(Score.lang)
+            .join(Item, Item.text_sha256 == Score.text_sha256)
+            .where(Item.id == item_id)
+            .order_by(Score.id.desc())
+            .limit(1)
+        )
     return lang if lang in TEMPLATES else "en"
 
 
 def queue_notice(
-    connection: Connection, actor: str, item_id: int, action: str, now: datetime,
-    *, order_id: int | None = None, legal_basis: str,
-) -> int:  # fmt: skip
+    connection: Connection,
+    actor: str,
+    item_id: int,
+    action: str,
+    now: datetime,
+    *,
+    order_id: int | None = None,
+    legal_basis: str,
+) -> int:
     """Queue the notice for a take-down (called by ``take_down``, in its transaction); its id.
 
     Under a removal order the reason is the order's; otherwise the reviewers' category, and
@@ -150,10 +170,15 @@ def queue_notice(
     decision_id = None
     if order_id is not None:
         order = connection.execute(
-            select(RemovalOrder.reasons, RemovalOrder.legal_basis, RemovalOrder.issued_at,
-                   RemovalOrder.confidential, RemovalOrder.confidential_reason,
-                   RemovalOrder.confidential_until).where(RemovalOrder.id == order_id)
-        ).first()  # fmt: skip
+            select(
+                RemovalOrder.reasons,
+                RemovalOrder.legal_basis,
+                RemovalOrder.issued_at,
+                RemovalOrder.confidential,
+                RemovalOrder.confidential_reason,
+                RemovalOrder.confidential_until,
+            ).where(RemovalOrder.id == order_id)
+        ).first()
         if order is None:
             raise NotFound(f"no removal order {order_id}")
         reason, legal_basis = order.reasons, order.legal_basis
@@ -164,10 +189,14 @@ def queue_notice(
         decided = connection.execute(
             select(Decision.id, Decision.category)
             .join(Case, Case.id == Decision.case_id)
-            .where(Case.item_id == item_id, Decision.status_after == taxonomy.VIOLATING,
-                   Decision.undone_at.is_(None))
-            .order_by(Decision.id.desc()).limit(1)
-        ).first()  # fmt: skip
+            .where(
+                Case.item_id == item_id,
+                Decision.status_after == taxonomy.VIOLATING,
+                Decision.undone_at.is_(None),
+            )
+            .order_by(Decision.id.desc())
+            .limit(1)
+        ).first()
         decision_id = decided.id if decided is not None else None
         category = decided.category if decided is not None else None
         reason = "terrorist content" + (
@@ -175,39 +204,75 @@ def queue_notice(
         )
     notice_id = connection.execute(
         Notice.__table__.insert().returning(Notice.id),
-        {"item_id": item_id, "order_id": order_id, "decision_id": decision_id,
-         "action": action, "lang": _language(connection, item_id), "reason": reason,
-         "legal_basis": legal_basis, "status": status, "withheld_reason": withheld_reason,
-         "withheld_until": withheld_until, "created_at": now, "attempts": 0},
-    ).scalar_one()  # fmt: skip
+        {
+            "item_id": item_id,
+            "order_id": order_id,
+            "decision_id": decision_id,
+            "action": action,
+            "lang": _language(connection, item_id),
+            "reason": reason,
+            "legal_basis": legal_basis,
+            "status": status,
+            "withheld_reason": withheld_reason,
+            "withheld_until": withheld_until,
+            "created_at": now,
+            "attempts": 0,
+        },
+    ).scalar_one()
     detail: dict[str, Any] = {"item": item_id, "order": order_id, "legal_basis": legal_basis}
     if withheld_until is not None:
         detail |= {"reason": withheld_reason, "until": withheld_until.isoformat()}
     action_name = "notice.withheld" if status == "withheld" else "notice.queue"
-    record_event(connection, actor, action_name, "notice", str(notice_id),
-                 after={"status": status}, detail=detail)  # fmt: skip
+    record_event(
+        connection,
+        actor,
+        action_name,
+        "notice",
+        str(notice_id),
+        after={"status": status},
+        detail=detail,
+    )
     return int(notice_id)
 
 
 def _query() -> Any:
     return (
-        select(Notice.__table__, Item.url, Item.account, RemovalOrder.reference,
-               RemovalOrder.authority, RemovalOrder.redress)
+        select(
+            Notice.__table__,
+            Item.url,
+            Item.account,
+            RemovalOrder.reference,
+            RemovalOrder.authority,
+            RemovalOrder.redress,
+        )
         .join(Item, Item.id == Notice.item_id)
         .outerjoin(RemovalOrder, RemovalOrder.id == Notice.order_id)
-    )  # fmt: skip
+    )
 
 
 def _view(row: Any) -> NoticeView:
     return NoticeView(
-        id=row.id, item_id=row.item_id, url=row.url, account=row.account,
-        order_id=row.order_id, order_reference=row.reference, authority=row.authority,
-        redress=row.redress, decision_id=row.decision_id, action=row.action, lang=row.lang,
-        reason=row.reason, legal_basis=row.legal_basis, status=row.status,
-        withheld_reason=row.withheld_reason, withheld_until=row.withheld_until,
-        created_at=row.created_at, sent_at=row.sent_at, attempts=row.attempts,
+        id=row.id,
+        item_id=row.item_id,
+        url=row.url,
+        account=row.account,
+        order_id=row.order_id,
+        order_reference=row.reference,
+        authority=row.authority,
+        redress=row.redress,
+        decision_id=row.decision_id,
+        action=row.action,
+        lang=row.lang,
+        reason=row.reason,
+        legal_basis=row.legal_basis,
+        status=row.status,
+        withheld_reason=row.withheld_reason,
+        withheld_until=row.withheld_until,
+        created_at=row.created_at,
+        sent_at=row.sent_at,
+        attempts=row.attempts,
         last_error=row.last_error,
-    )  # fmt: skip
+    )
 
 
 def get_notice(connection: Connection, notice_id: int) -> NoticeView:
@@ -219,9 +284,11 @@ def get_notice(connection: Connection, notice_id: int) -> NoticeView:
 
 
 def list_notices(
-    connection: Connection, status: str | None = None, item_id: int | None = None,
+    connection: Connection,
+    status: str | None = None,
+    item_id: int | None = None,
     limit: int = 200,
-) -> list[NoticeView]:  # fmt: skip
+) -> list[NoticeView]:
     """Notices, oldest first (the order a platform should deliver them in)."""
     query = _query().order_by(Notice.id).limit(limit)
     if status is not None:
@@ -240,36 +307,59 @@ def mark_sent(
     Conflict for a withheld notice (it must not go out yet) or one sent already."""
     notice = get_notice(connection, notice_id)
     if notice.status != "pending":
-        why = "is withheld: its order is confidential" if notice.status == "withheld" else (
-            "was sent already")  # fmt: skip
+        why = (
+            "is withheld: its order is confidential"
+            if notice.status == "withheld"
+            else ("was sent already")
+        )
         raise Conflict(f"notice {notice_id} {why}")
     changed = connection.execute(
-        update(Notice).where(Notice.id == notice_id, Notice.status == "pending")
+        update(Notice)
+        .where(Notice.id == notice_id, Notice.status == "pending")
         .values(status="sent", sent_at=now, last_error=None)
-    ).rowcount  # fmt: skip
+    ).rowcount
     if changed != 1:  # someone else marked it between our read and write
         raise Conflict(f"notice {notice_id} was sent already")
-    record_event(connection, actor, "notice.sent", "notice", str(notice_id),
-                 before={"status": "pending"}, after={"status": "sent"},
-                 detail={"item": notice.item_id, "lang": notice.lang,
-                         "legal_basis": notice.legal_basis,
-                         "text": notice.text(public_url)})  # fmt: skip
+    record_event(
+        connection,
+        actor,
+        "notice.sent",
+        "notice",
+        str(notice_id),
+        before={"status": "pending"},
+        after={"status": "sent"},
+        detail={
+            "item": notice.item_id,
+            "lang": notice.lang,
+            "legal_basis": notice.legal_basis,
+            "text": notice.text(public_url),
+        },
+    )
     return get_notice(connection, notice_id)
 
 
 def release_due(connection: Connection, now: datetime) -> list[int]:
     """Withheld notices whose confidentiality has ended become pending; their ids."""
     due = [
-        int(i) for i in connection.scalars(
-            select(Notice.id).where(Notice.status == "withheld", Notice.withheld_until <= now)
+        int(i)
+        for i in connection.scalars(
+            select(Notice.id)
+            .where(Notice.status == "withheld", Notice.withheld_until <= now)
             .order_by(Notice.id)
         )
-    ]  # fmt: skip
+    ]
     for notice_id in due:
         connection.execute(update(Notice).where(Notice.id == notice_id).values(status="pending"))
-        record_event(connection, ACTOR, "notice.release", "notice", str(notice_id),
-                     before={"status": "withheld"}, after={"status": "pending"},
-                     detail={"at": now.isoformat()})  # fmt: skip
+        record_event(
+            connection,
+            ACTOR,
+            "notice.release",
+            "notice",
+            str(notice_id),
+            before={"status": "withheld"},
+            after={"status": "pending"},
+            detail={"at": now.isoformat()},
+        )
     return due
 
 
@@ -279,12 +369,14 @@ def deliver(engine: Engine, url: str, now: datetime, public_url: str) -> dict[st
     a person to see (with the last error) rather than dropped."""
     with engine.connect() as connection:
         due = [
-            _view(r) for r in connection.execute(
-                _query().where(Notice.status == "pending", Notice.attempts < MAX_ATTEMPTS)
+            _view(r)
+            for r in connection.execute(
+                _query()
+                .where(Notice.status == "pending", Notice.attempts < MAX_ATTEMPTS)
                 .where((Notice.next_attempt_at.is_(None)) | (Notice.next_attempt_at <= now))
                 .order_by(Notice.id)
             )
-        ]  # fmt: skip
+        ]
     counts = {"sent": 0, "retrying": 0}
     for notice in due:
         try:
@@ -292,9 +384,10 @@ def deliver(engine: Engine, url: str, now: datetime, public_url: str) -> dict[st
         except notify.DeliveryFailed as error:
             with engine.begin() as connection:
                 connection.execute(
-                    update(Notice).where(Notice.id == notice.id)
+                    update(Notice)
+                    .where(Notice.id == notice.id)
                     .values(**notify.failed_attempt(notice.attempts + 1, error, now))
-                )  # fmt: skip
+                )
             counts["retrying"] += 1
             continue
         with engine.begin() as connection:

@@ -126,17 +126,31 @@ def channels(settings: Settings) -> dict[str, Channel]:
 
 
 def enqueue(
-    connection: Connection, names: list[str], subject_type: str, subject_id: str, kind: str,
-    title: str, body: str, now: datetime,
-) -> None:  # fmt: skip
+    connection: Connection,
+    names: list[str],
+    subject_type: str,
+    subject_id: str,
+    kind: str,
+    title: str,
+    body: str,
+    now: datetime,
+) -> None:
     """Put an alert in the outbox for each channel, in the caller's transaction."""
     for name in names:
         connection.execute(
             Notification.__table__.insert(),
-            {"channel": name, "subject_type": subject_type, "subject_id": subject_id,
-             "kind": kind, "title": title, "body": body, "created_at": now,
-             "next_attempt_at": now, "attempts": 0},
-        )  # fmt: skip
+            {
+                "channel": name,
+                "subject_type": subject_type,
+                "subject_id": subject_id,
+                "kind": kind,
+                "title": title,
+                "body": body,
+                "created_at": now,
+                "next_attempt_at": now,
+                "attempts": 0,
+            },
+        )
 
 
 def backoff(attempts: int) -> timedelta:
@@ -147,8 +161,11 @@ def backoff(attempts: int) -> timedelta:
 def failed_attempt(attempts: int, error: DeliveryFailed, now: datetime) -> dict[str, Any]:
     """An outbox row's retry columns after its ``attempts``-th failure (alerts and notices
     share them, so the back-off policy is in one place)."""
-    return {"attempts": attempts, "last_error": str(error)[:2000],
-            "next_attempt_at": now + backoff(attempts)}  # fmt: skip
+    return {
+        "attempts": attempts,
+        "last_error": str(error)[:2000],
+        "next_attempt_at": now + backoff(attempts),
+    }
 
 
 def deliver(engine: Engine, found: Mapping[str, Channel], now: datetime) -> dict[str, int]:
@@ -175,20 +192,32 @@ def deliver(engine: Engine, found: Mapping[str, Channel], now: datetime) -> dict
             gave_up = attempts >= MAX_ATTEMPTS
             with engine.begin() as connection:
                 connection.execute(
-                    update(Notification).where(Notification.id == row.id).values(
+                    update(Notification)
+                    .where(Notification.id == row.id)
+                    .values(
                         **failed_attempt(attempts, error, now), failed_at=now if gave_up else None
                     )
-                )  # fmt: skip
+                )
                 if gave_up:
-                    record_event(connection, ACTOR, "notification.failed", "notification",
-                                 str(row.id), detail={"channel": row.channel, "title": row.title,
-                                                      "error": str(error)[:2000]})  # fmt: skip
+                    record_event(
+                        connection,
+                        ACTOR,
+                        "notification.failed",
+                        "notification",
+                        str(row.id),
+                        detail={
+                            "channel": row.channel,
+                            "title": row.title,
+                            "error": str(error)[:2000],
+                        },
+                    )
             counts["failed" if gave_up else "retrying"] += 1
             continue
         with engine.begin() as connection:
             connection.execute(
-                update(Notification).where(Notification.id == row.id)
+                update(Notification)
+                .where(Notification.id == row.id)
                 .values(sent_at=now, attempts=row.attempts + 1, last_error=None)
-            )  # fmt: skip
+            )
         counts["sent"] += 1
     return counts

@@ -75,8 +75,12 @@ class OrderIn:
     def problems(self) -> list[str]:
         """Everything wrong with the order's fields, in one list."""
         found = []
-        for name, limit in (("authority", 300), ("reference", 200), ("reasons", 20_000),
-                            ("legal_basis", 2_000)):  # fmt: skip
+        for name, limit in (
+            ("authority", 300),
+            ("reference", 200),
+            ("reasons", 20_000),
+            ("legal_basis", 2_000),
+        ):
             value = getattr(self, name).strip()
             if not value:
                 found.append(f"{name} is empty")
@@ -104,8 +108,10 @@ class OrderIn:
             elif self.confidential_until.tzinfo is None:
                 found.append("confidential_until has no UTC offset")
             elif not self.issued_at < self.confidential_until <= self.issued_at + MAX_SECRECY:
-                found.append("confidential_until must fall within twelve weeks of the issue"
-                             " (Article 11(3): six weeks, extended by six at most)")  # fmt: skip
+                found.append(
+                    "confidential_until must fall within twelve weeks of the issue"
+                    " (Article 11(3): six weeks, extended by six at most)"
+                )
         return found
 
 
@@ -137,17 +143,28 @@ class OrderView:
     def as_dict(self, now: datetime) -> dict[str, Any]:
         """Plain data for JSON, with the countdown at ``now``."""
         return {
-            "id": self.id, "authority": self.authority, "reference": self.reference,
-            "issued_at": self.issued_at.isoformat(), "received_at": self.received_at.isoformat(),
-            "deadline_at": self.deadline_at.isoformat(), "seconds_left": self.seconds_left(now),
-            "status": self.status, "reasons": self.reasons, "legal_basis": self.legal_basis,
-            "confidential": self.confidential, "confidential_reason": self.confidential_reason,
-            "confidential_until": (self.confidential_until.isoformat()
-                                   if self.confidential_until else None),
-            "closed_at": self.closed_at.isoformat() if self.closed_at else None, **self.annex,
-            "urls": [{**u, "acted_at": u["acted_at"].isoformat() if u["acted_at"] else None}
-                     for u in self.urls],
-        }  # fmt: skip
+            "id": self.id,
+            "authority": self.authority,
+            "reference": self.reference,
+            "issued_at": self.issued_at.isoformat(),
+            "received_at": self.received_at.isoformat(),
+            "deadline_at": self.deadline_at.isoformat(),
+            "seconds_left": self.seconds_left(now),
+            "status": self.status,
+            "reasons": self.reasons,
+            "legal_basis": self.legal_basis,
+            "confidential": self.confidential,
+            "confidential_reason": self.confidential_reason,
+            "confidential_until": (
+                self.confidential_until.isoformat() if self.confidential_until else None
+            ),
+            "closed_at": self.closed_at.isoformat() if self.closed_at else None,
+            **self.annex,
+            "urls": [
+                {**u, "acted_at": u["acted_at"].isoformat() if u["acted_at"] else None}
+                for u in self.urls
+            ],
+        }
 
 
 def _items_by_url(connection: Connection, canonical: url_signal.CanonicalUrl) -> int | None:
@@ -196,32 +213,52 @@ def register_order(connection: Connection, actor: str, order: OrderIn, now: date
         )
     )
     if taken is not None:
-        raise Conflict(f"order {order.reference!r} of {order.authority!r} is registered already"
-                       f" (order {taken})")  # fmt: skip
+        raise Conflict(
+            f"order {order.reference!r} of {order.authority!r} is registered already"
+            f" (order {taken})"
+        )
     deadline = order.received_at + ORDER_WINDOW
     order_id = connection.execute(
         RemovalOrder.__table__.insert().returning(RemovalOrder.id),
-        {"authority": order.authority.strip(), "reference": order.reference.strip(),
-         "issued_at": order.issued_at, "received_at": order.received_at,
-         "deadline_at": deadline, "reasons": order.reasons.strip(),
-         "legal_basis": order.legal_basis.strip(), "confidential": order.confidential,
-         "confidential_reason": order.confidential_reason, "status": "received",
-         "authority_contact": order.authority_contact, "content_type": order.content_type,
-         "redress": order.redress, "signed_by": order.signed_by,
-         "confidential_until": order.confidential_until if order.confidential else None,
-         "created_by": actor, "created_at": now},
-    ).scalar_one()  # fmt: skip
+        {
+            "authority": order.authority.strip(),
+            "reference": order.reference.strip(),
+            "issued_at": order.issued_at,
+            "received_at": order.received_at,
+            "deadline_at": deadline,
+            "reasons": order.reasons.strip(),
+            "legal_basis": order.legal_basis.strip(),
+            "confidential": order.confidential,
+            "confidential_reason": order.confidential_reason,
+            "status": "received",
+            "authority_contact": order.authority_contact,
+            "content_type": order.content_type,
+            "redress": order.redress,
+            "signed_by": order.signed_by,
+            "confidential_until": order.confidential_until if order.confidential else None,
+            "created_by": actor,
+            "created_at": now,
+        },
+    ).scalar_one()
     connection.execute(
         RemovalOrderUrl.__table__.insert(),
         [{"order_id": order_id, "url": url, "item_id": item} for url, item in resolved.items()],
     )
     record_event(
-        connection, actor, "order.register", "removal_order", str(order_id),
-        after={"authority": order.authority, "reference": order.reference,
-               "received_at": order.received_at.isoformat(), "deadline_at": deadline.isoformat(),
-               "urls": list(resolved)},
+        connection,
+        actor,
+        "order.register",
+        "removal_order",
+        str(order_id),
+        after={
+            "authority": order.authority,
+            "reference": order.reference,
+            "received_at": order.received_at.isoformat(),
+            "deadline_at": deadline.isoformat(),
+            "urls": list(resolved),
+        },
         detail={"legal_basis": order.legal_basis},
-    )  # fmt: skip
+    )
     return int(order_id)
 
 
@@ -248,12 +285,22 @@ def get_order(connection: Connection, order_id: int) -> OrderView:
     ]
     o = row._mapping
     return OrderView(
-        o["id"], o["authority"], o["reference"], o["issued_at"], o["received_at"],
-        o["deadline_at"], o["status"], o["reasons"], o["legal_basis"], o["confidential"],
-        o["confidential_reason"], o["closed_at"], urls,
+        o["id"],
+        o["authority"],
+        o["reference"],
+        o["issued_at"],
+        o["received_at"],
+        o["deadline_at"],
+        o["status"],
+        o["reasons"],
+        o["legal_basis"],
+        o["confidential"],
+        o["confidential_reason"],
+        o["closed_at"],
+        urls,
         {k: o[k] for k in ("authority_contact", "content_type", "redress", "signed_by")},
         o["confidential_until"],
-    )  # fmt: skip
+    )
 
 
 def list_orders(connection: Connection, *, open_only: bool = False) -> list[OrderView]:
@@ -282,9 +329,10 @@ def _settle(connection: Connection, order_id: int, now: datetime) -> str:
     else:
         status, closed = "partially_executed", now
     connection.execute(
-        update(RemovalOrder).where(RemovalOrder.id == order_id)
+        update(RemovalOrder)
+        .where(RemovalOrder.id == order_id)
         .values(status=status, closed_at=closed)
-    )  # fmt: skip
+    )
     return status
 
 
@@ -322,16 +370,30 @@ def execute(
         .values(action=action, acted_at=now)
     )
     # The item goes out of view and into preservation, in the same transaction as the step.
-    take_down(connection, actor, row.item_id, action, now, order_id=order_id,
-              legal_basis=order.legal_basis)  # fmt: skip  # fmt: skip
+    take_down(
+        connection,
+        actor,
+        row.item_id,
+        action,
+        now,
+        order_id=order_id,
+        legal_basis=order.legal_basis,
+    )
     status = _settle(connection, order_id, now)
     record_event(
-        connection, actor, f"order.{action}", "removal_order", str(order_id),
+        connection,
+        actor,
+        f"order.{action}",
+        "removal_order",
+        str(order_id),
         before={"url": row.url, "action": None, "order_status": order.status},
         after={"url": row.url, "action": action, "order_status": status},
-        detail={"legal_basis": order.legal_basis, "item": row.item_id,
-                "within_deadline": now <= order.deadline_at},
-    )  # fmt: skip
+        detail={
+            "legal_basis": order.legal_basis,
+            "item": row.item_id,
+            "within_deadline": now <= order.deadline_at,
+        },
+    )
     return status
 
 
@@ -343,16 +405,21 @@ def not_executed(
         raise Invalid("the reason is required (at most 5000 characters)")
     order, row = _order_url(connection, order_id, url)
     connection.execute(
-        update(RemovalOrderUrl).where(RemovalOrderUrl.id == row.id)
+        update(RemovalOrderUrl)
+        .where(RemovalOrderUrl.id == row.id)
         .values(not_executed_reason=reason.strip(), acted_at=now)
-    )  # fmt: skip
+    )
     status = _settle(connection, order_id, now)
     record_event(
-        connection, actor, "order.not_executed", "removal_order", str(order_id),
+        connection,
+        actor,
+        "order.not_executed",
+        "removal_order",
+        str(order_id),
         before={"url": row.url, "order_status": order.status},
         after={"url": row.url, "not_executed_reason": reason.strip(), "order_status": status},
         detail={"legal_basis": order.legal_basis},
-    )  # fmt: skip
+    )
     return status
 
 
@@ -397,8 +464,10 @@ def report(order: OrderView, provider: str) -> str:
     for u in order.urls:
         if u["action"]:
             kept = "within" if u["acted_at"] <= order.deadline_at else "AFTER"
-            lines.append(f"- {u['url']}: {u['action']} at {_utc(u['acted_at'])} UTC "
-                         f"({kept} the one-hour deadline)")  # fmt: skip
+            lines.append(
+                f"- {u['url']}: {u['action']} at {_utc(u['acted_at'])} UTC "
+                f"({kept} the one-hour deadline)"
+            )
         elif u["not_executed_reason"]:
             lines.append(f"- {u['url']}: not executed: {u['not_executed_reason']}")
         else:

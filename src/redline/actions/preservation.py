@@ -56,19 +56,30 @@ def _manifest(connection: Connection, item_id: int) -> dict[str, Any]:
         .where(ItemMedia.item_id == item_id)
     ).all()
     return {
-        "item": item.id, "source": item.source, "record": item.external_id,
+        "item": item.id,
+        "source": item.source,
+        "record": item.external_id,
         "account": item.account,
         "posted_at": item.posted_at.isoformat() if item.posted_at else None,
-        "url": item.url, "content_sha256": item.content_sha256, "text_sha256": item.text_sha256,
-        "media": [{"sha256": m.sha256, "md5": m.md5, "size": m.size, "kind": m.kind}
-                  for m in media],
-    }  # fmt: skip
+        "url": item.url,
+        "content_sha256": item.content_sha256,
+        "text_sha256": item.text_sha256,
+        "media": [
+            {"sha256": m.sha256, "md5": m.md5, "size": m.size, "kind": m.kind} for m in media
+        ],
+    }
 
 
 def take_down(
-    connection: Connection, actor: str, item_id: int, visibility: str, now: datetime,
-    *, order_id: int | None = None, legal_basis: str = "own terms of service",
-) -> int:  # fmt: skip
+    connection: Connection,
+    actor: str,
+    item_id: int,
+    visibility: str,
+    now: datetime,
+    *,
+    order_id: int | None = None,
+    legal_basis: str = "own terms of service",
+) -> int:
     """Remove or disable an item, start keeping it for six months and queue the notice to its
     provider, all in the caller's transaction; the preservation id."""
     if visibility not in ("removed", "disabled"):
@@ -81,16 +92,27 @@ def take_down(
     if existing is None:
         existing = connection.execute(
             Preservation.__table__.insert().returning(Preservation.id),
-            {"item_id": item_id, "order_id": order_id, "removed_at": now,
-             "keep_until": add_months(now, KEEP_MONTHS),
-             "manifest": _manifest(connection, item_id)},
-        ).scalar_one()  # fmt: skip
-    record_event(connection, actor, f"item.{visibility}", "item", str(item_id),
-                 before={"visibility": before}, after={"visibility": visibility},
-                 detail={"legal_basis": legal_basis, "order": order_id,
-                         "preservation": int(existing)})  # fmt: skip
-    notices.queue_notice(connection, actor, item_id, visibility, now, order_id=order_id,
-                         legal_basis=legal_basis)  # fmt: skip
+            {
+                "item_id": item_id,
+                "order_id": order_id,
+                "removed_at": now,
+                "keep_until": add_months(now, KEEP_MONTHS),
+                "manifest": _manifest(connection, item_id),
+            },
+        ).scalar_one()
+    record_event(
+        connection,
+        actor,
+        f"item.{visibility}",
+        "item",
+        str(item_id),
+        before={"visibility": before},
+        after={"visibility": visibility},
+        detail={"legal_basis": legal_basis, "order": order_id, "preservation": int(existing)},
+    )
+    notices.queue_notice(
+        connection, actor, item_id, visibility, now, order_id=order_id, legal_basis=legal_basis
+    )
     return int(existing)
 
 
@@ -107,9 +129,16 @@ def reinstate(connection: Connection, actor: str, item_id: int, reason: str, now
     if kept is not None and kept.purged_at is not None:
         raise Conflict(f"item {item_id} was purged on {kept.purged_at:%Y-%m-%d}: it cannot return")
     connection.execute(update(Item).where(Item.id == item_id).values(visibility="visible"))
-    record_event(connection, actor, "item.reinstate", "item", str(item_id),
-                 before={"visibility": before}, after={"visibility": "visible"},
-                 detail={"reason": reason, "at": now.isoformat()})  # fmt: skip
+    record_event(
+        connection,
+        actor,
+        "item.reinstate",
+        "item",
+        str(item_id),
+        before={"visibility": before},
+        after={"visibility": "visible"},
+        detail={"reason": reason, "at": now.isoformat()},
+    )
 
 
 def hold(connection: Connection, actor: str, item_id: int, until: datetime, reason: str) -> None:
@@ -126,12 +155,20 @@ def hold(connection: Connection, actor: str, item_id: int, until: datetime, reas
     if until <= max(row.keep_until, row.hold_until or row.keep_until):
         raise Invalid("a hold must end after the current end of preservation")
     connection.execute(
-        update(Preservation).where(Preservation.id == row.id)
+        update(Preservation)
+        .where(Preservation.id == row.id)
         .values(hold_until=until, hold_reason=reason.strip())
-    )  # fmt: skip
-    record_event(connection, actor, "preservation.hold", "item", str(item_id),
-                 before={"until": (row.hold_until or row.keep_until).isoformat()},
-                 after={"until": until.isoformat()}, detail={"reason": reason})  # fmt: skip
+    )
+    record_event(
+        connection,
+        actor,
+        "preservation.hold",
+        "item",
+        str(item_id),
+        before={"until": (row.hold_until or row.keep_until).isoformat()},
+        after={"until": until.isoformat()},
+        detail={"reason": reason},
+    )
 
 
 def due_purges(connection: Connection, now: datetime) -> list[int]:
@@ -162,9 +199,11 @@ def purge(connection: Connection, actor: str, item_id: int, data_dir: Path, now:
     deleted_files = []
     for media in manifest["media"]:
         still_shown = connection.scalar(
-            select(func.count()).select_from(ItemMedia).join(Item, Item.id == ItemMedia.item_id)
+            select(func.count())
+            .select_from(ItemMedia)
+            .join(Item, Item.id == ItemMedia.item_id)
             .where(ItemMedia.media_sha256 == media["sha256"], Item.visibility == "visible")
-        )  # fmt: skip
+        )
         if still_shown:
             continue  # the same file is still posted elsewhere: not ours to delete
         path = connection.scalar(select(Media.path).where(Media.sha256 == media["sha256"]))
@@ -174,12 +213,22 @@ def purge(connection: Connection, actor: str, item_id: int, data_dir: Path, now:
     text = manifest["text_sha256"]
     if text is not None:
         shared = connection.scalar(
-            select(func.count()).select_from(Item)
+            select(func.count())
+            .select_from(Item)
             .where(Item.text_sha256 == text, Item.visibility == "visible")
-        )  # fmt: skip
+        )
         if not shared:
             connection.execute(update(TextBody).where(TextBody.sha256 == text).values(body=""))
     connection.execute(update(Preservation).where(Preservation.id == row.id).values(purged_at=now))
-    record_event(connection, actor, "preservation.purge", "item", str(item_id),
-                 detail={"manifest": manifest, "deleted_files": deleted_files,
-                         "kept_until": row.keep_until.isoformat()})  # fmt: skip
+    record_event(
+        connection,
+        actor,
+        "preservation.purge",
+        "item",
+        str(item_id),
+        detail={
+            "manifest": manifest,
+            "deleted_files": deleted_files,
+            "kept_until": row.keep_until.isoformat(),
+        },
+    )

@@ -59,24 +59,39 @@ class Preserved:
     def as_dict(self, now: datetime) -> dict[str, Any]:
         """Plain JSON-able data, times as ISO 8601."""
         return {
-            "item": self.item_id, "case": self.case_id, "order": self.order_id,
-            "source": self.source, "record": self.record, "url": self.url,
-            "visibility": self.visibility, "state": self.state,
-            "removed_at": self.removed_at.isoformat(), "keep_until": self.keep_until.isoformat(),
+            "item": self.item_id,
+            "case": self.case_id,
+            "order": self.order_id,
+            "source": self.source,
+            "record": self.record,
+            "url": self.url,
+            "visibility": self.visibility,
+            "state": self.state,
+            "removed_at": self.removed_at.isoformat(),
+            "keep_until": self.keep_until.isoformat(),
             "hold_until": self.hold_until.isoformat() if self.hold_until else None,
-            "hold_reason": self.hold_reason, "ends_at": self.ends_at.isoformat(),
+            "hold_reason": self.hold_reason,
+            "ends_at": self.ends_at.isoformat(),
             "purged_at": self.purged_at.isoformat() if self.purged_at else None,
-            "purge_due": self.due(now), "hashes": self.hashes,
-        }  # fmt: skip
+            "purge_due": self.due(now),
+            "hashes": self.hashes,
+        }
 
 
 def _query() -> Select[Any]:
     columns = (
-        Preservation.item_id, Case.id.label("case_id"), Preservation.order_id,
-        Item.url, Item.visibility, Preservation.removed_at, Preservation.keep_until,
-        Preservation.hold_until, Preservation.hold_reason, Preservation.purged_at,
+        Preservation.item_id,
+        Case.id.label("case_id"),
+        Preservation.order_id,
+        Item.url,
+        Item.visibility,
+        Preservation.removed_at,
+        Preservation.keep_until,
+        Preservation.hold_until,
+        Preservation.hold_reason,
+        Preservation.purged_at,
         Preservation.manifest,
-    )  # fmt: skip
+    )
     return (
         select(*columns)
         .join(Item, Item.id == Preservation.item_id)
@@ -89,16 +104,26 @@ def _preserved(row: Any) -> Preserved:
     hashes = {
         "content_sha256": manifest.get("content_sha256"),
         "text_sha256": manifest.get("text_sha256"),
-        "media": [{"sha256": m["sha256"], "md5": m.get("md5"), "kind": m.get("kind")}
-                  for m in manifest.get("media", [])],
-    }  # fmt: skip
+        "media": [
+            {"sha256": m["sha256"], "md5": m.get("md5"), "kind": m.get("kind")}
+            for m in manifest.get("media", [])
+        ],
+    }
     return Preserved(
-        item_id=int(row.item_id), case_id=row.case_id, order_id=row.order_id,
-        source=str(manifest.get("source", "")), record=str(manifest.get("record", "")),
-        url=row.url, visibility=row.visibility, removed_at=row.removed_at,
-        keep_until=row.keep_until, hold_until=row.hold_until, hold_reason=row.hold_reason,
-        purged_at=row.purged_at, hashes=hashes,
-    )  # fmt: skip
+        item_id=int(row.item_id),
+        case_id=row.case_id,
+        order_id=row.order_id,
+        source=str(manifest.get("source", "")),
+        record=str(manifest.get("record", "")),
+        url=row.url,
+        visibility=row.visibility,
+        removed_at=row.removed_at,
+        keep_until=row.keep_until,
+        hold_until=row.hold_until,
+        hold_reason=row.hold_reason,
+        purged_at=row.purged_at,
+        hashes=hashes,
+    )
 
 
 def list_preserved(
@@ -121,8 +146,9 @@ def list_preserved(
     ends = func.coalesce(Preservation.hold_until, Preservation.keep_until)
     rows = connection.execute(
         query.order_by(Preservation.purged_at.is_not(None), ends, Preservation.item_id)
-        .offset(offset).limit(limit)
-    )  # fmt: skip
+        .offset(offset)
+        .limit(limit)
+    )
     return [_preserved(r) for r in rows]
 
 

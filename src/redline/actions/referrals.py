@@ -55,9 +55,14 @@ _DOMAIN = re.compile(r"(?=.{1,253}$)([a-z0-9-]{1,63}\.)+[a-z]{2,63}")
 
 
 def add_service(
-    connection: Connection, actor: str, name: str, domains: list[str], channel: str,
-    contact: str, language: str = "en",
-) -> int:  # fmt: skip
+    connection: Connection,
+    actor: str,
+    name: str,
+    domains: list[str],
+    channel: str,
+    contact: str,
+    language: str = "en",
+) -> int:
     """Add a hosting service to the registry; Invalid or Conflict with the reason."""
     clean = sorted({d.strip().lower().removeprefix("www.") for d in domains if d.strip()})
     problems = [f"{d!r} is not a domain name" for d in clean if not _DOMAIN.fullmatch(d)]
@@ -73,11 +78,22 @@ def add_service(
         raise Conflict(f"a hosting service called {name!r} exists already")
     service_id = connection.execute(
         HostingService.__table__.insert().returning(HostingService.id),
-        {"name": name.strip(), "domains": clean, "contact_channel": channel,
-         "contact": contact.strip(), "language": language[:10] or "en"},
-    ).scalar_one()  # fmt: skip
-    record_event(connection, actor, "service.add", "hosting_service", str(service_id),
-                 after={"name": name, "domains": clean, "channel": channel})  # fmt: skip
+        {
+            "name": name.strip(),
+            "domains": clean,
+            "contact_channel": channel,
+            "contact": contact.strip(),
+            "language": language[:10] or "en",
+        },
+    ).scalar_one()
+    record_event(
+        connection,
+        actor,
+        "service.add",
+        "hosting_service",
+        str(service_id),
+        after={"name": name, "domains": clean, "channel": channel},
+    )
     return int(service_id)
 
 
@@ -110,10 +126,11 @@ def _case_urls(connection: Connection, item: Any) -> list[url_signal.CanonicalUr
     if item.text_sha256:
         owners.append(Signal.text_sha256 == item.text_sha256)
     for (value,) in connection.execute(
-        select(Signal.value).where(Signal.signal_type == url_signal.SIGNAL_TYPE)
+        select(Signal.value)
+        .where(Signal.signal_type == url_signal.SIGNAL_TYPE)
         .where(owners[0] if len(owners) == 1 else owners[0] | owners[1])
         .order_by(Signal.id)
-    ):  # fmt: skip
+    ):
         found.append(url_signal.canonicalise(value))
     unique: dict[str, url_signal.CanonicalUrl] = {}
     for canonical in found:
@@ -143,8 +160,9 @@ def create_referrals(connection: Connection, actor: str, case_id: int, now: date
         select(Decision.reason, Decision.note, Decision.created_at)
         .where(Decision.case_id == case_id, Decision.undone_at.is_(None))
         .where(Decision.status_after == "violating")
-        .order_by(Decision.created_at.desc()).limit(1)
-    ).first()  # fmt: skip
+        .order_by(Decision.created_at.desc())
+        .limit(1)
+    ).first()
     media = [
         {"sha256": m.sha256, "md5": m.md5, "kind": m.kind, "preserved_copy": m.path}
         for m in connection.execute(
@@ -155,31 +173,59 @@ def create_referrals(connection: Connection, actor: str, case_id: int, now: date
     ]
     made = []
     for canonical in urls:
-        exists = connection.scalar(select(Referral.id).where(
-            Referral.case_id == case_id, Referral.url == canonical.canonical))  # fmt: skip
+        exists = connection.scalar(
+            select(Referral.id).where(
+                Referral.case_id == case_id, Referral.url == canonical.canonical
+            )
+        )
         if exists is not None:
             continue
         service = service_for(connection, canonical.host)
         evidence = {
-            "url": canonical.original, "canonical_url": canonical.canonical,
-            "host": canonical.host, "case": case_id, "item": item.id,
-            "source": item.source, "record": item.external_id,
-            "account": item.account, "posted_at": _iso(item.posted_at),
-            "found_at": _iso(item.ingested_at), "confirmed_at": _iso(case.decided_at),
-            "category": case.category, "reason": decision.note if decision else None,
-            "text_sha256": item.text_sha256, "media": media,
-        }  # fmt: skip
+            "url": canonical.original,
+            "canonical_url": canonical.canonical,
+            "host": canonical.host,
+            "case": case_id,
+            "item": item.id,
+            "source": item.source,
+            "record": item.external_id,
+            "account": item.account,
+            "posted_at": _iso(item.posted_at),
+            "found_at": _iso(item.ingested_at),
+            "confirmed_at": _iso(case.decided_at),
+            "category": case.category,
+            "reason": decision.note if decision else None,
+            "text_sha256": item.text_sha256,
+            "media": media,
+        }
         referral_id = connection.execute(
             Referral.__table__.insert().returning(Referral.id),
-            {"case_id": case_id, "url": canonical.canonical,
-             "service_id": service["id"] if service else None, "status": "draft",
-             "category": case.category, "reason": evidence["reason"], "evidence": evidence,
-             "created_by": actor, "created_at": now, "updated_at": now},
-        ).scalar_one()  # fmt: skip
-        record_event(connection, actor, "referral.create", "referral", str(referral_id),
-                     after={"url": canonical.canonical, "status": "draft",
-                            "service": service["name"] if service else None},
-                     detail={"case": case_id, "legal_basis": REFERRAL_BASIS})  # fmt: skip
+            {
+                "case_id": case_id,
+                "url": canonical.canonical,
+                "service_id": service["id"] if service else None,
+                "status": "draft",
+                "category": case.category,
+                "reason": evidence["reason"],
+                "evidence": evidence,
+                "created_by": actor,
+                "created_at": now,
+                "updated_at": now,
+            },
+        ).scalar_one()
+        record_event(
+            connection,
+            actor,
+            "referral.create",
+            "referral",
+            str(referral_id),
+            after={
+                "url": canonical.canonical,
+                "status": "draft",
+                "service": service["name"] if service else None,
+            },
+            detail={"case": case_id, "legal_basis": REFERRAL_BASIS},
+        )
         made.append(int(referral_id))
     return made
 
@@ -210,8 +256,9 @@ def get_referral(connection: Connection, referral_id: int) -> dict[str, Any]:
     ]
     data["time_to_removal_s"] = (
         int((data["removed_at"] - data["sent_at"]).total_seconds())
-        if data["removed_at"] and data["sent_at"] else None
-    )  # fmt: skip
+        if data["removed_at"] and data["sent_at"]
+        else None
+    )
     return data
 
 
@@ -238,9 +285,16 @@ def set_status(
     if status in {"sent", "acknowledged", "removed", "rejected"}:
         values[f"{status}_at"] = now
     connection.execute(update(Referral).where(Referral.id == referral_id).values(**values))
-    record_event(connection, actor, "referral.status", "referral", str(referral_id),
-                 before={"status": current["status"]}, after={"status": status},
-                 detail={"legal_basis": REFERRAL_BASIS})  # fmt: skip
+    record_event(
+        connection,
+        actor,
+        "referral.status",
+        "referral",
+        str(referral_id),
+        before={"status": current["status"]},
+        after={"status": status},
+        detail={"legal_basis": REFERRAL_BASIS},
+    )
 
 
 def record_check(
@@ -250,21 +304,38 @@ def record_check(
     current = get_referral(connection, referral_id)
     connection.execute(
         UrlCheck.__table__.insert(),
-        {"referral_id": referral_id, "state": check.state, "http_status": check.http_status,
-         "final_url": check.final_url, "content_sha256": check.content_sha256,
-         "error": check.error, "checked_at": check.checked_at},
-    )  # fmt: skip
+        {
+            "referral_id": referral_id,
+            "state": check.state,
+            "http_status": check.http_status,
+            "final_url": check.final_url,
+            "content_sha256": check.content_sha256,
+            "error": check.error,
+            "checked_at": check.checked_at,
+        },
+    )
     status = current["status"]
     if check.state == "down" and status in LIVE:
         # The first check that finds it gone after the referral went out: removed then.
         connection.execute(
-            update(Referral).where(Referral.id == referral_id)
+            update(Referral)
+            .where(Referral.id == referral_id)
             .values(status="removed", removed_at=check.checked_at, updated_at=check.checked_at)
-        )  # fmt: skip
-        record_event(connection, actor, "referral.status", "referral", str(referral_id),
-                     before={"status": status}, after={"status": "removed"},
-                     detail={"by": "liveness check", "http_status": check.http_status,
-                             "legal_basis": REFERRAL_BASIS})  # fmt: skip
+        )
+        record_event(
+            connection,
+            actor,
+            "referral.status",
+            "referral",
+            str(referral_id),
+            before={"status": status},
+            after={"status": "removed"},
+            detail={
+                "by": "liveness check",
+                "http_status": check.http_status,
+                "legal_basis": REFERRAL_BASIS,
+            },
+        )
         status = "removed"
     return str(status)
 
@@ -273,17 +344,39 @@ def evidence_csv(referrals: list[dict[str, Any]]) -> str:
     """Evidence packages as CSV, one row per referral."""
     out = io.StringIO()
     writer = SpreadsheetSafeWriter(out)
-    columns = ["referral", "status", "service", "url", "canonical_url", "category", "reason",
-               "found_at", "confirmed_at", "text_sha256", "media_sha256",
-               "preserved_copy"]  # fmt: skip
+    columns = [
+        "referral",
+        "status",
+        "service",
+        "url",
+        "canonical_url",
+        "category",
+        "reason",
+        "found_at",
+        "confirmed_at",
+        "text_sha256",
+        "media_sha256",
+        "preserved_copy",
+    ]
     writer.writerow(columns)
     for r in referrals:
         e = r["evidence"]
-        writer.writerow([r["id"], r["status"], r["service"] or "", e["url"], e["canonical_url"],
-                         e["category"] or "", e["reason"] or "", e["found_at"] or "",
-                         e["confirmed_at"] or "", e["text_sha256"] or "",
-                         " ".join(m["sha256"] for m in e["media"]),
-                         " ".join(m["preserved_copy"] for m in e["media"])])  # fmt: skip
+        writer.writerow(
+            [
+                r["id"],
+                r["status"],
+                r["service"] or "",
+                e["url"],
+                e["canonical_url"],
+                e["category"] or "",
+                e["reason"] or "",
+                e["found_at"] or "",
+                e["confirmed_at"] or "",
+                e["text_sha256"] or "",
+                " ".join(m["sha256"] for m in e["media"]),
+                " ".join(m["preserved_copy"] for m in e["media"]),
+            ]
+        )
     return out.getvalue()
 
 

@@ -40,9 +40,13 @@ class Tick:
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for --json."""
-        return {"alerts": self.alerts, "purged": self.purged,
-                "checked": {str(k): v for k, v in self.checked.items()},
-                "released": self.released, "delivered": self.delivered}  # fmt: skip
+        return {
+            "alerts": self.alerts,
+            "purged": self.purged,
+            "checked": {str(k): v for k, v in self.checked.items()},
+            "released": self.released,
+            "delivered": self.delivered,
+        }
 
 
 @dataclass(frozen=True)
@@ -62,25 +66,45 @@ class Delivery:
 
 
 def _alert_once(
-    connection: Connection, subject_type: str, subject_id: int, kind: str, text: str,
-    delivery: Delivery, now: datetime,
-) -> bool:  # fmt: skip
+    connection: Connection,
+    subject_type: str,
+    subject_id: int,
+    kind: str,
+    text: str,
+    delivery: Delivery,
+    now: datetime,
+) -> bool:
     """Record an alert unless the same one was recorded before, and put it in the outbox of
     each channel; whether it is new."""
     seen = connection.scalar(
-        select(func.count()).select_from(AuditEvent)
+        select(func.count())
+        .select_from(AuditEvent)
         .where(AuditEvent.action == f"{subject_type}.alert")
         .where(AuditEvent.subject_id == str(subject_id))
         .where(AuditEvent.after["kind"].as_string() == kind)
-    )  # fmt: skip
+    )
     if seen:
         return False
-    record_event(connection, ACTOR, f"{subject_type}.alert", subject_type, str(subject_id),
-                 after={"kind": kind}, detail={"text": text})  # fmt: skip
+    record_event(
+        connection,
+        ACTOR,
+        f"{subject_type}.alert",
+        subject_type,
+        str(subject_id),
+        after={"kind": kind},
+        detail={"text": text},
+    )
     title = f"{subject_type.replace('_', ' ')} {subject_id}: {kind.replace('_', ' ')}"
-    notify.enqueue(connection, list(delivery.channels), subject_type, str(subject_id), kind,
-                   title, f"{text}\n\n{delivery.public_url.rstrip('/')}/{_PAGES[subject_type]}\n",
-                   now)  # fmt: skip
+    notify.enqueue(
+        connection,
+        list(delivery.channels),
+        subject_type,
+        str(subject_id),
+        kind,
+        title,
+        f"{text}\n\n{delivery.public_url.rstrip('/')}/{_PAGES[subject_type]}\n",
+        now,
+    )
     return True
 
 
@@ -115,8 +139,10 @@ def tick(
     sending = delivery or Delivery()
     with engine.begin() as connection:
         for order, kind in orders.alerts(connection, now):
-            text = (f"removal order {order.reference} ({order.authority}): {kind.replace('_', ' ')}"
-                    f", deadline {order.deadline_at.isoformat()}")  # fmt: skip
+            text = (
+                f"removal order {order.reference} ({order.authority}): {kind.replace('_', ' ')}"
+                f", deadline {order.deadline_at.isoformat()}"
+            )
             if _alert_once(connection, "removal_order", order.id, kind, text, sending, now):
                 done.alerts.append(text)
         for complaint, kind in complaints.due_complaints(connection, now):

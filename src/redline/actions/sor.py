@@ -211,24 +211,61 @@ EXISTING_PUID_PATH: Final = "/api/v1/statement/existing-puid/"
 
 # Every field of the schema, in the documentation's order (problems are reported in it).
 FIELDS: Final = (
-    "decision_visibility", "decision_visibility_other", "decision_monetary",
-    "decision_monetary_other", "decision_provision", "decision_account", "account_type",
-    "decision_facts", "decision_ground", "decision_ground_reference_url",
-    "illegal_content_legal_ground", "illegal_content_explanation", "incompatible_content_ground",
-    "incompatible_content_explanation", "incompatible_content_illegal", "content_type",
-    "content_type_other", "category", "category_addition", "category_specification", "content_id",
-    "category_specification_other", "territorial_scope", "content_language", "content_date",
-    "application_date", "end_date_account_restriction", "end_date_monetary_restriction",
-    "end_date_service_restriction", "end_date_visibility_restriction", "source_type",
-    "source_identity", "automated_detection", "automated_decision", "puid",
-)  # fmt: skip
+    "decision_visibility",
+    "decision_visibility_other",
+    "decision_monetary",
+    "decision_monetary_other",
+    "decision_provision",
+    "decision_account",
+    "account_type",
+    "decision_facts",
+    "decision_ground",
+    "decision_ground_reference_url",
+    "illegal_content_legal_ground",
+    "illegal_content_explanation",
+    "incompatible_content_ground",
+    "incompatible_content_explanation",
+    "incompatible_content_illegal",
+    "content_type",
+    "content_type_other",
+    "category",
+    "category_addition",
+    "category_specification",
+    "content_id",
+    "category_specification_other",
+    "territorial_scope",
+    "content_language",
+    "content_date",
+    "application_date",
+    "end_date_account_restriction",
+    "end_date_monetary_restriction",
+    "end_date_service_restriction",
+    "end_date_visibility_restriction",
+    "source_type",
+    "source_identity",
+    "automated_detection",
+    "automated_decision",
+    "puid",
+)
 REQUIRED: Final = (
-    "decision_facts", "decision_ground", "content_type", "category", "territorial_scope",
-    "content_date", "application_date", "source_type", "automated_detection",
-    "automated_decision", "puid",
-)  # fmt: skip
-DECISIONS: Final = ("decision_visibility", "decision_monetary", "decision_provision",
-                    "decision_account")  # fmt: skip
+    "decision_facts",
+    "decision_ground",
+    "content_type",
+    "category",
+    "territorial_scope",
+    "content_date",
+    "application_date",
+    "source_type",
+    "automated_detection",
+    "automated_decision",
+    "puid",
+)
+DECISIONS: Final = (
+    "decision_visibility",
+    "decision_monetary",
+    "decision_provision",
+    "decision_account",
+)
 _ONE_OF: Final[dict[str, Sequence[str]]] = {
     "decision_monetary": DECISION_MONETARIES,
     "decision_provision": DECISION_PROVISIONS,
@@ -249,18 +286,31 @@ _LIST_OF: Final[dict[str, Sequence[str]]] = {
 }
 # Character limits of the free-text fields ("max:N" in the server's rules).
 _TEXT_LIMITS: Final = {
-    "decision_visibility_other": 500, "decision_monetary_other": 500, "decision_facts": 5000,
-    "decision_ground_reference_url": 500, "illegal_content_legal_ground": 500,
-    "illegal_content_explanation": 2000, "incompatible_content_ground": 500,
-    "incompatible_content_explanation": 2000, "content_type_other": 500,
-    "category_specification_other": 500, "source_identity": 500, "puid": 500,
-}  # fmt: skip
+    "decision_visibility_other": 500,
+    "decision_monetary_other": 500,
+    "decision_facts": 5000,
+    "decision_ground_reference_url": 500,
+    "illegal_content_legal_ground": 500,
+    "illegal_content_explanation": 2000,
+    "incompatible_content_ground": 500,
+    "incompatible_content_explanation": 2000,
+    "content_type_other": 500,
+    "category_specification_other": 500,
+    "source_identity": 500,
+    "puid": 500,
+}
 _YES_NO: Final = ("incompatible_content_illegal", "automated_detection")
 _LAST_DAY: Final = date(2038, 1, 1)  # "before_or_equal:2038-01-01" on every date
-_FIRST_DAY: Final[dict[str, date]] = {"content_date": date(2000, 1, 1),
-                                      "application_date": date(2020, 1, 1)}  # fmt: skip
-END_DATES: Final = ("end_date_account_restriction", "end_date_monetary_restriction",
-                    "end_date_service_restriction", "end_date_visibility_restriction")  # fmt: skip
+_FIRST_DAY: Final[dict[str, date]] = {
+    "content_date": date(2000, 1, 1),
+    "application_date": date(2020, 1, 1),
+}
+END_DATES: Final = (
+    "end_date_account_restriction",
+    "end_date_monetary_restriction",
+    "end_date_service_restriction",
+    "end_date_visibility_restriction",
+)
 _DATES: Final = ("content_date", "application_date", *END_DATES)
 _PUID: Final = re.compile(r"[A-Za-z0-9_-]+")
 _DAY: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -416,9 +466,14 @@ def problems(data: Mapping[str, Any]) -> list[Problem]:
         if name not in given:
             found.append(Problem(name, "required"))
     if not any(name in given for name in DECISIONS):
-        found.append(Problem("decision_visibility", "at least one restriction is required: "
-                             "decision_visibility, decision_monetary, decision_provision or "
-                             "decision_account"))  # fmt: skip
+        found.append(
+            Problem(
+                "decision_visibility",
+                "at least one restriction is required: "
+                "decision_visibility, decision_monetary, decision_provision or "
+                "decision_account",
+            )
+        )
     for name, value in given.items():
         found.extend(Problem(name, message) for message in _field_problems(name, value))
     # A field that is wrong itself says nothing about what depends on it: no knock-on problems.
@@ -487,11 +542,16 @@ def _conditional_problems(given: Mapping[str, Any], wrong: set[str]) -> list[Pro
         if applies and text not in given and (text, on, value) in _DEPENDENT:
             found.append(Problem(text, f"required when {on} is {value}"))
         elif not applies and text in given:
-            found.append(Problem(text, f"only used when {on} is {value}; "
-                                       "the database would drop it"))  # fmt: skip
+            found.append(
+                Problem(text, f"only used when {on} is {value}; the database would drop it")
+            )
     if given.get("source_type") == VOLUNTARY and "source_identity" in given.keys() - wrong:
-        found.append(Problem("source_identity", f"not used when source_type is {VOLUNTARY}; "
-                                                "the database would drop it"))  # fmt: skip
+        found.append(
+            Problem(
+                "source_identity",
+                f"not used when source_type is {VOLUNTARY}; the database would drop it",
+            )
+        )
     start = None if "application_date" in wrong else _as_date(given.get("application_date"))
     for name in END_DATES:
         end = None if name in wrong else _as_date(given.get(name))
@@ -733,8 +793,9 @@ class SorClient:
                 run.fail(batch, f"not sent: {stop}")
             else:
                 stop = run.send(batch)
-        return SubmissionResult(tuple(run.outcomes[i] for i in range(len(statements))),
-                                run.requests)  # fmt: skip
+        return SubmissionResult(
+            tuple(run.outcomes[i] for i in range(len(statements))), run.requests
+        )
 
 
 class _Run:
@@ -760,8 +821,11 @@ class _Run:
                 response = self.http.post(STATEMENTS_PATH, json=body)
             except httpx.TimeoutException as error:
                 # The server may have created them before the answer was lost.
-                self.fail(todo, f"no answer in time ({_describe(error)}); they may have been "
-                                "created: check with exists() before resending")  # fmt: skip
+                self.fail(
+                    todo,
+                    f"no answer in time ({_describe(error)}); they may have been "
+                    "created: check with exists() before resending",
+                )
                 return None
             except httpx.HTTPError as error:
                 self.fail(todo, f"network error: {_describe(error)}")
@@ -787,8 +851,11 @@ class _Run:
             elif status >= httpx.codes.INTERNAL_SERVER_ERROR:
                 reason += "; nothing was created, resend later"
             self.fail(todo, reason)
-            stop = status in (httpx.codes.UNAUTHORIZED, httpx.codes.FORBIDDEN,
-                              httpx.codes.TOO_MANY_REQUESTS)  # fmt: skip
+            stop = status in (
+                httpx.codes.UNAUTHORIZED,
+                httpx.codes.FORBIDDEN,
+                httpx.codes.TOO_MANY_REQUESTS,
+            )
             return reason if stop else None
         return None
 
@@ -857,8 +924,9 @@ def _message(response: httpx.Response) -> str:
     if isinstance(body, dict) and isinstance(body.get("message"), str):
         return str(body["message"])
     if isinstance(body, dict) and isinstance(body.get("errors"), dict):
-        return "; ".join(f"{name}: {' '.join(_strings(texts))}"
-                         for name, texts in body["errors"].items())  # fmt: skip
+        return "; ".join(
+            f"{name}: {' '.join(_strings(texts))}" for name, texts in body["errors"].items()
+        )
     return response.text[:200] or response.reason_phrase
 
 

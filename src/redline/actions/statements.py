@@ -33,23 +33,30 @@ def statement_for(connection: Connection, item_id: int) -> sor.StatementOfReason
             select(Decision.category, Decision.note)
             .where(Decision.case_id == case.id, Decision.undone_at.is_(None))
             .where(Decision.status_after == "violating")
-            .order_by(Decision.created_at.desc()).limit(1)
-        ).first()  # fmt: skip
+            .order_by(Decision.created_at.desc())
+            .limit(1)
+        ).first()
     order = None
     if kept.order_id is not None:
         order = connection.execute(
-            select(RemovalOrder.authority, RemovalOrder.reference, RemovalOrder.legal_basis)
-            .where(RemovalOrder.id == kept.order_id)
-        ).first()  # fmt: skip
+            select(RemovalOrder.authority, RemovalOrder.reference, RemovalOrder.legal_basis).where(
+                RemovalOrder.id == kept.order_id
+            )
+        ).first()
     kinds = {m["kind"] for m in manifest["media"]}
-    content_type = [t for k, t in (("image", "CONTENT_TYPE_IMAGE"), ("video", "CONTENT_TYPE_VIDEO"))
-                    if k in kinds] or ["CONTENT_TYPE_TEXT"]  # fmt: skip
+    content_type = [
+        t
+        for k, t in (("image", "CONTENT_TYPE_IMAGE"), ("video", "CONTENT_TYPE_VIDEO"))
+        if k in kinds
+    ] or ["CONTENT_TYPE_TEXT"]
     if manifest["text_sha256"] and "CONTENT_TYPE_TEXT" not in content_type:
         content_type.append("CONTENT_TYPE_TEXT")
     category = (decision.category if decision else None) or (case.category if case else None)
-    facts = (f"Content assessed by a human reviewer as terrorist content"
-             f" ({(category or 'unspecified').replace('_', ' ')})."
-             + (f" {decision.note}" if decision and decision.note else ""))  # fmt: skip
+    facts = (
+        f"Content assessed by a human reviewer as terrorist content"
+        f" ({(category or 'unspecified').replace('_', ' ')})."
+        + (f" {decision.note}" if decision and decision.note else "")
+    )
     posted = manifest["posted_at"] or kept.removed_at.isoformat()
     puid = re.sub(r"[^A-Za-z0-9_-]", "-", f"{manifest['source']}-{manifest['record']}")[:500]
     return sor.terrorist_content_statement(

@@ -28,9 +28,13 @@ MAX_BASIS: Final = 2000
 
 
 def take_down_case(
-    connection: Connection, actor: str, case_id: int, visibility: str, now: datetime,
+    connection: Connection,
+    actor: str,
+    case_id: int,
+    visibility: str,
+    now: datetime,
     legal_basis: str,
-) -> int:  # fmt: skip
+) -> int:
     """Remove or disable the item of a case confirmed as violating; the preservation id.
 
     NotFound for no such case; Invalid for an unknown ``visibility`` or a missing legal basis;
@@ -58,11 +62,23 @@ def take_down_case(
     if before != "visible":
         raise Conflict(f"the item of case {case_id} is {before} already")
     kept = take_down(connection, actor, case.item_id, visibility, now, legal_basis=basis)
-    record_event(connection, actor, "case.take_down", "case", str(case_id),
-                 before={"visibility": before}, after={"visibility": visibility},
-                 detail={"item": case.item_id, "decision": decision, "legal_basis": basis,
-                         "category": case.category, "preservation": kept,
-                         "at": now.isoformat()})  # fmt: skip
+    record_event(
+        connection,
+        actor,
+        "case.take_down",
+        "case",
+        str(case_id),
+        before={"visibility": before},
+        after={"visibility": visibility},
+        detail={
+            "item": case.item_id,
+            "decision": decision,
+            "legal_basis": basis,
+            "category": case.category,
+            "preservation": kept,
+            "at": now.isoformat(),
+        },
+    )
     return kept
 
 

@@ -363,8 +363,14 @@ def add_text(engine: Engine, bank: str, text: str, *, actor: str, **labels: Any)
     from redline.signals.minhash import TextMinHashSignal
 
     (computed,) = TextMinHashSignal.compute_text(text)
-    return add_entry(engine, bank, {TextMinHashSignal.name: computed.value}, actor=actor,
-                     hashes={TextMinHashSignal.name: [computed]}, **labels)  # fmt: skip
+    return add_entry(
+        engine,
+        bank,
+        {TextMinHashSignal.name: computed.value},
+        actor=actor,
+        hashes={TextMinHashSignal.name: [computed]},
+        **labels,
+    )
 
 
 def hash_file(path: Path, kind: str) -> dict[str, list[Hash]]:
@@ -559,9 +565,12 @@ def search_entries(
                 | BankEntry.id.in_(hashes)
             )
         total = connection.scalar(select(func.count()).select_from(query.subquery())) or 0
-        ids = [row.id for row in connection.execute(
-            query.order_by(BankEntry.id.desc()).offset(offset).limit(limit)
-        )]  # fmt: skip
+        ids = [
+            row.id
+            for row in connection.execute(
+                query.order_by(BankEntry.id.desc()).offset(offset).limit(limit)
+            )
+        ]
         if not ids:
             return total, []
         rows = connection.execute(

@@ -214,9 +214,15 @@ def _quarantine_insert(
 
 
 def add_media_files(
-    engine: Engine, data_dir: Path, bank: str, paths: list[Path], *, actor: str,
-    max_bytes: int = 2_000_000_000, **labels: Any,
-) -> tuple[list[EntryInfo], list[str]]:  # fmt: skip
+    engine: Engine,
+    data_dir: Path,
+    bank: str,
+    paths: list[Path],
+    *,
+    actor: str,
+    max_bytes: int = 2_000_000_000,
+    **labels: Any,
+) -> tuple[list[EntryInfo], list[str]]:
     """Add several media files to a bank; a file that cannot be hashed is quarantined with the
     reason and the others are still added. Returns (entries added, problems)."""
     added: list[EntryInfo] = []

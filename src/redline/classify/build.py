@@ -96,9 +96,12 @@ def train_model(
         "data": paths.fingerprint(),
     }
     model, report = train(
-        examples, meta, embeddings_cache=embeddings_cache, on_stage=on_stage,
+        examples,
+        meta,
+        embeddings_cache=embeddings_cache,
+        on_stage=on_stage,
         on_advance=on_advance,
-    )  # fmt: skip
+    )
     model.meta["training"] = report
     output.parent.mkdir(parents=True, exist_ok=True)
     model.save(output)

@@ -266,10 +266,15 @@ def decisions(engine: Engine) -> list[Example]:
             violating = status == "violating"
             label_category = category if violating and category in CATEGORIES else "none"
             latest[str(sha)] = Example(
-                body, int(violating), label_category if violating else "none", "review",
-                f"review:{sha}", split_of(f"review:{sha}"), lang or detect(body),
+                body,
+                int(violating),
+                label_category if violating else "none",
+                "review",
+                f"review:{sha}",
+                split_of(f"review:{sha}"),
+                lang or detect(body),
                 "propaganda" if violating else (reason or "other"),
-            )  # fmt: skip
+            )
     return list(latest.values())
 
 

@@ -255,13 +255,23 @@ class TextModel:
                     break
                 name = str(names[columns[k]])
                 if name.startswith("zz"):  # a marker (retweet, link, host class): no span
-                    found.append({"feature": name.removeprefix("zz"),
-                                  "weight": round(weight, 4), "spans": []})  # fmt: skip
+                    found.append(
+                        {
+                            "feature": name.removeprefix("zz"),
+                            "weight": round(weight, 4),
+                            "spans": [],
+                        }
+                    )
                     continue
                 if folded is None:
                     folded = _folded(text)
-                found.append({"feature": name, "weight": round(weight, 4),
-                              "spans": spans(text, name, folded=folded)})  # fmt: skip
+                found.append(
+                    {
+                        "feature": name,
+                        "weight": round(weight, 4),
+                        "spans": spans(text, name, folded=folded),
+                    }
+                )
             out.append(found)
         return out
 

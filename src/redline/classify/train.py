@@ -183,9 +183,17 @@ def train(
     if embeddings_cache is not None:
         raw_check = linear.decision_function(x_check)
         second, second_report = _embedding_stage(
-            fit, check, y_fit, y_check, raw_check, calibration, choice.threshold,
-            embeddings_cache, on_stage, on_advance,
-        )  # fmt: skip
+            fit,
+            check,
+            y_fit,
+            y_check,
+            raw_check,
+            calibration,
+            choice.threshold,
+            embeddings_cache,
+            on_stage,
+            on_advance,
+        )
     fingerprint = hashlib.sha256(np.asarray(linear.coef_, dtype=np.float64).tobytes())
     fingerprint.update(str(choice.threshold).encode())
     model = TextModel(

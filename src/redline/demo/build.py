@@ -79,8 +79,15 @@ RETYPED_STATEMENT = (
     .replace("the lights", "the lights!!")
     .replace("Statement", "STATEMENT")
 )
-ACCOUNTS = ["town_notices", "river_walkers", "corner_bakery", "bus_line_4", "quartier_nord",
-            "ahl_alhay", "weekend_league"]  # fmt: skip
+ACCOUNTS = [
+    "town_notices",
+    "river_walkers",
+    "corner_bakery",
+    "bus_line_4",
+    "quartier_nord",
+    "ahl_alhay",
+    "weekend_league",
+]
 URLS = [
     "https://example.org/notices/road-works?utm_source=demo&utm_medium=post",
     "HTTPS://Example.ORG:443/notices/road-works",
@@ -129,8 +136,14 @@ def base_image(index: int, rng: random.Random, size: tuple[int, int] = (640, 480
             draw.ellipse([x0, y0, x1, y1], fill=colour, outline=(0, 0, 0), width=3)
         else:
             draw.rectangle([x0, y0, x1, y1], fill=colour, outline=(255, 255, 255), width=3)
-    draw.text((24, height - 110), f"DEMO {index + 1}", font=_font(72), fill=(255, 255, 255),
-              stroke_width=3, stroke_fill=(0, 0, 0))  # fmt: skip
+    draw.text(
+        (24, height - 110),
+        f"DEMO {index + 1}",
+        font=_font(72),
+        fill=(255, 255, 255),
+        stroke_width=3,
+        stroke_fill=(0, 0, 0),
+    )
     return image
 
 
@@ -138,8 +151,14 @@ def variants(image: Image.Image) -> dict[str, Image.Image]:
     """Altered copies as re-uploads make them: smaller, cropped, marked, recoloured."""
     width, height = image.size
     marked = image.copy()
-    ImageDraw.Draw(marked).text((width - 230, 20), "reposted", font=_font(40), fill=(255, 255, 0),
-                                stroke_width=2, stroke_fill=(0, 0, 0))  # fmt: skip
+    ImageDraw.Draw(marked).text(
+        (width - 230, 20),
+        "reposted",
+        font=_font(40),
+        fill=(255, 255, 0),
+        stroke_width=2,
+        stroke_fill=(0, 0, 0),
+    )
     dx, dy = width * 5 // 100, height * 5 // 100
     return {
         "resized": image.resize((width // 2, height // 2), Image.Resampling.LANCZOS),
@@ -177,9 +196,24 @@ def _write_video(path: Path, frames: list[Image.Image], scale: str | None = None
     with tempfile.TemporaryDirectory() as folder:
         for number, frame in enumerate(frames):
             frame.save(Path(folder) / f"{number:03d}.png")
-        command = ["ffmpeg", "-loglevel", "error", "-y", "-framerate", "1", "-i",
-                   str(Path(folder) / "%03d.png"), "-c:v", "libx264", "-pix_fmt", "yuv420p",
-                   "-r", "10", "-threads", "1"]  # fmt: skip
+        command = [
+            "ffmpeg",
+            "-loglevel",
+            "error",
+            "-y",
+            "-framerate",
+            "1",
+            "-i",
+            str(Path(folder) / "%03d.png"),
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-r",
+            "10",
+            "-threads",
+            "1",
+        ]
         if scale:
             command += ["-vf", f"scale={scale}"]
         subprocess.run([*command, str(path)], check=True)
@@ -207,19 +241,40 @@ def _posts(rng: random.Random) -> list[dict[str, str]]:
     for lang, texts in POSTS.items():
         for text in texts:
             account = rng.choice(ACCOUNTS)
-            rows.append({"id": f"p{number}", "account": account, "time": when.isoformat(),
-                         "lang": lang, "text": text})  # fmt: skip
+            rows.append(
+                {
+                    "id": f"p{number}",
+                    "account": account,
+                    "time": when.isoformat(),
+                    "lang": lang,
+                    "text": text,
+                }
+            )
             number += 1
             when += timedelta(minutes=rng.randrange(5, 90))
     for lang, text in [*HARD_NEGATIVES, ("en", RETYPED_STATEMENT)]:
-        rows.append({"id": f"p{number}", "account": rng.choice(ACCOUNTS),
-                     "time": when.isoformat(), "lang": lang, "text": text})  # fmt: skip
+        rows.append(
+            {
+                "id": f"p{number}",
+                "account": rng.choice(ACCOUNTS),
+                "time": when.isoformat(),
+                "lang": lang,
+                "text": text,
+            }
+        )
         number += 1
         when += timedelta(minutes=rng.randrange(5, 90))
     # The same notice re-posted by other accounts: stored once, counted as re-posts.
     for account in ACCOUNTS[:3]:
-        rows.append({"id": f"p{number}", "account": account, "time": when.isoformat(),
-                     "lang": "en", "text": POSTS["en"][0]})  # fmt: skip
+        rows.append(
+            {
+                "id": f"p{number}",
+                "account": account,
+                "time": when.isoformat(),
+                "lang": "en",
+                "text": POSTS["en"][0],
+            }
+        )
         number += 1
         when += timedelta(minutes=7)
     # An edited post: the same id with new text becomes a second revision.
@@ -241,10 +296,17 @@ def _write_telegram(folder: Path, rng: random.Random, images: list[Path]) -> Non
     photos = folder / "photos"
     photos.mkdir(parents=True, exist_ok=True)
     messages: list[dict[str, object]] = [
-        {"id": 1, "type": "service", "date": START.strftime("%Y-%m-%dT%H:%M:%S"),
-         "date_unixtime": str(int(START.timestamp())), "actor": "Demo Channel",
-         "action": "create_channel", "title": "Demo Channel", "text": ""},
-    ]  # fmt: skip
+        {
+            "id": 1,
+            "type": "service",
+            "date": START.strftime("%Y-%m-%dT%H:%M:%S"),
+            "date_unixtime": str(int(START.timestamp())),
+            "actor": "Demo Channel",
+            "action": "create_channel",
+            "title": "Demo Channel",
+            "text": "",
+        },
+    ]
     when = START + timedelta(minutes=5)
     for index, image_path in enumerate(images[:8]):
         target = photos / f"photo_{index + 1}@{when:%d-%m-%Y_%H-%M-%S}.jpg"
@@ -264,23 +326,41 @@ def _write_telegram(folder: Path, rng: random.Random, images: list[Path]) -> Non
                     "href": "https://example.org/notices?utm_source=tg",
                 },
             ]
-        messages.append({
-            "id": index + 2, "type": "message", "date": when.strftime("%Y-%m-%dT%H:%M:%S"),
-            "date_unixtime": str(int(when.timestamp())), "from": "Demo Channel",
-            "from_id": "channel1000000001", "photo": f"photos/{target.name}",
-            "width": 640, "height": 480, "text": text,
-        })  # fmt: skip
+        messages.append(
+            {
+                "id": index + 2,
+                "type": "message",
+                "date": when.strftime("%Y-%m-%dT%H:%M:%S"),
+                "date_unixtime": str(int(when.timestamp())),
+                "from": "Demo Channel",
+                "from_id": "channel1000000001",
+                "photo": f"photos/{target.name}",
+                "width": 640,
+                "height": 480,
+                "text": text,
+            }
+        )
         when += timedelta(minutes=rng.randrange(10, 120))
-    messages.append({
-        "id": 20, "type": "message", "date": when.strftime("%Y-%m-%dT%H:%M:%S"),
-        "date_unixtime": str(int(when.timestamp())), "from": "Demo Channel",
-        "from_id": "channel1000000001",
-        "file": "(File not included. Change data exporting settings to download.)",
-        "media_type": "video_file", "mime_type": "video/mp4",
-        "text": "Video of the match (not exported)",
-    })  # fmt: skip
-    export = {"name": "Demo Channel", "type": "public_channel", "id": 1000000001,
-              "messages": messages}  # fmt: skip
+    messages.append(
+        {
+            "id": 20,
+            "type": "message",
+            "date": when.strftime("%Y-%m-%dT%H:%M:%S"),
+            "date_unixtime": str(int(when.timestamp())),
+            "from": "Demo Channel",
+            "from_id": "channel1000000001",
+            "file": "(File not included. Change data exporting settings to download.)",
+            "media_type": "video_file",
+            "mime_type": "video/mp4",
+            "text": "Video of the match (not exported)",
+        }
+    )
+    export = {
+        "name": "Demo Channel",
+        "type": "public_channel",
+        "id": 1000000001,
+        "messages": messages,
+    }
     (folder / "result.json").write_text(
         json.dumps(export, ensure_ascii=False, indent=1), encoding="utf-8"
     )
@@ -292,8 +372,12 @@ def build_demo(root: Path) -> DemoSet:
     root.mkdir(parents=True, exist_ok=True)
     media = root / "media"
     images = _write_images(media, rng)
-    sidecar = {"id": "poster-1", "text": "Poster for the community clean-up",
-               "account": "town_notices", "time": START.isoformat()}  # fmt: skip
+    sidecar = {
+        "id": "poster-1",
+        "text": "Poster for the community clean-up",
+        "account": "town_notices",
+        "time": START.isoformat(),
+    }
     (media / "demo-1.png.json").write_text(json.dumps(sidecar), encoding="utf-8")
     (media / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a JPEG")
     csv_path = root / "posts.csv"
@@ -301,10 +385,11 @@ def build_demo(root: Path) -> DemoSet:
     _write_csv(csv_path, posts)
     # The same posts as `redline classify` reads them.
     (root / "classify.jsonl").write_text(
-        "".join(json.dumps({"id": p["id"], "text": p["text"]}, ensure_ascii=False) + "\n"
-                for p in posts),
+        "".join(
+            json.dumps({"id": p["id"], "text": p["text"]}, ensure_ascii=False) + "\n" for p in posts
+        ),
         encoding="utf-8",
-    )  # fmt: skip
+    )
     telegram = root / "telegram"
     _write_telegram(telegram, rng, images)
     urls = root / "outlinks.txt"
@@ -343,18 +428,45 @@ def seed_demo_banks(engine: Engine, data_dir: Path, demo: DemoSet, actor: str) -
 
     existing = {b.name for b in banks.list_banks(engine)}
     if "demo-known-media" not in existing:
-        banks.create_bank(engine, "demo-known-media", actor=actor,
-                          description="Synthetic 'known content' for the demo")  # fmt: skip
+        banks.create_bank(
+            engine,
+            "demo-known-media",
+            actor=actor,
+            description="Synthetic 'known content' for the demo",
+        )
         for path in demo.known_media:
-            banks.add_media(engine, data_dir, "demo-known-media", path, actor=actor,
-                            category="demo_known_content", source_org="redline demo")  # fmt: skip
+            banks.add_media(
+                engine,
+                data_dir,
+                "demo-known-media",
+                path,
+                actor=actor,
+                category="demo_known_content",
+                source_org="redline demo",
+            )
     if "demo-known-texts" not in existing:
-        banks.create_bank(engine, "demo-known-texts", actor=actor, text_threshold=0.7,
-                          description="A known statement, as its MinHash signature")  # fmt: skip
-        banks.add_text(engine, "demo-known-texts", KNOWN_STATEMENT, actor=actor,
-                       category="demo_known_text", source_org="redline demo")  # fmt: skip
+        banks.create_bank(
+            engine,
+            "demo-known-texts",
+            actor=actor,
+            text_threshold=0.7,
+            description="A known statement, as its MinHash signature",
+        )
+        banks.add_text(
+            engine,
+            "demo-known-texts",
+            KNOWN_STATEMENT,
+            actor=actor,
+            category="demo_known_text",
+            source_org="redline demo",
+        )
     if "demo-partner-list" not in existing and demo.partner_list is not None:
-        banks.create_bank(engine, "demo-partner-list", actor=actor, confirmed=False,
-                          description="A hash list shared by a (fictional) partner")  # fmt: skip
+        banks.create_bank(
+            engine,
+            "demo-partner-list",
+            actor=actor,
+            confirmed=False,
+            description="A hash list shared by a (fictional) partner",
+        )
         banks.import_file(engine, "demo-partner-list", demo.partner_list, actor=actor)
     return {b.name: b.entries for b in banks.list_banks(engine) if b.name.startswith("demo-")}

@@ -339,10 +339,21 @@ class MihIndex:
         done = 0
         while True:
             advanced, written = _search(
-                queries, done, radius, self.starts, self.lengths, radii, self.offsets,
-                self.orders, self.table_starts, self.codes, self._buffer, self._found,
-                self._found_d, ends,
-            )  # fmt: skip
+                queries,
+                done,
+                radius,
+                self.starts,
+                self.lengths,
+                radii,
+                self.offsets,
+                self.orders,
+                self.table_starts,
+                self.codes,
+                self._buffer,
+                self._found,
+                self._found_d,
+                ends,
+            )
             if done == 0 and advanced == count:  # the usual case: one pass did everything
                 offsets = np.zeros(count + 1, dtype=np.int64)
                 offsets[1:] = ends

@@ -12,8 +12,18 @@ from redline.ingest.csvfile import CsvError, CsvRow, read_rows
 from redline.ingest.records import CsvColumns, Read, ReadContext, Record, Rejection, UsageProblem
 from redline.ingest.times import BadTime, parse_time
 
-TEXT_COLUMNS = ("text", "tweets", "tweet", "full_text", "content", "article_content", "body",
-                "message", "post", "caption")  # fmt: skip
+TEXT_COLUMNS = (
+    "text",
+    "tweets",
+    "tweet",
+    "full_text",
+    "content",
+    "article_content",
+    "body",
+    "message",
+    "post",
+    "caption",
+)
 TIME_COLUMNS = ("time", "created_at", "timestamp", "posted_at", "date")
 ACCOUNT_COLUMNS = ("username", "screen_name", "user_screen_name", "account", "author", "user")
 ACCOUNT_NAME_COLUMNS = ("name", "user_name", "account_name", "display_name")
@@ -57,8 +67,13 @@ def _chosen(header: list[str], given: str | None, option: str, path: Path) -> in
     return index
 
 
-def map_columns(header: list[str], cols: CsvColumns, path: Path, id_names: Sequence[str] = (),
-                text_names: Sequence[str] = TEXT_COLUMNS) -> ColumnMap:  # fmt: skip
+def map_columns(
+    header: list[str],
+    cols: CsvColumns,
+    path: Path,
+    id_names: Sequence[str] = (),
+    text_names: Sequence[str] = TEXT_COLUMNS,
+) -> ColumnMap:
     """Resolve the columns to read: the user's choice first, then well-known names."""
     text = _chosen(header, cols.text, "--text-column", path)
     if text is None:

@@ -21,11 +21,32 @@ from redline.signals.base import BadSignal
 from redline.signals.decoding import open_image
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff"})
-VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi", ".3gp", ".flv",
-                            ".ts", ".mpg", ".mpeg", ".wmv", ".ogv"})  # fmt: skip
+VIDEO_SUFFIXES = frozenset(
+    {
+        ".mp4",
+        ".m4v",
+        ".mov",
+        ".webm",
+        ".mkv",
+        ".avi",
+        ".3gp",
+        ".flv",
+        ".ts",
+        ".mpg",
+        ".mpeg",
+        ".wmv",
+        ".ogv",
+    }
+)
 MEDIA_SUFFIXES = IMAGE_SUFFIXES | VIDEO_SUFFIXES
-_IMAGE_SUFFIX = {"JPEG": ".jpg", "PNG": ".png", "GIF": ".gif", "WEBP": ".webp", "BMP": ".bmp",
-                 "TIFF": ".tif"}  # fmt: skip
+_IMAGE_SUFFIX = {
+    "JPEG": ".jpg",
+    "PNG": ".png",
+    "GIF": ".gif",
+    "WEBP": ".webp",
+    "BMP": ".bmp",
+    "TIFF": ".tif",
+}
 _CHUNK = 1 << 20
 
 

@@ -84,8 +84,13 @@ class MediaDir:
         display = str(file)
         sidecar = _sidecar(file)
         if sidecar is None:
-            return Record(external_id=relative, file=display, location="whole file", raw=b"",
-                          media=[MediaFile(root, relative)])  # fmt: skip
+            return Record(
+                external_id=relative,
+                file=display,
+                location="whole file",
+                raw=b"",
+                media=[MediaFile(root, relative)],
+            )
         where = f"sidecar {sidecar.name}"
         try:
             raw = ctx.locate(root, sidecar.relative_to(root).as_posix()).read_bytes()

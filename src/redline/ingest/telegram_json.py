@@ -36,9 +36,18 @@ _CHUNK = 1 << 20
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 _STRING_BODY = re.compile(r'[^"\\]*(?:\\.[^"\\]*)*', re.DOTALL)
 _DECODER = jsontext.DECODER
-_EXTRA_FIELDS = ("forwarded_from", "reply_to_message_id", "edited", "via_bot", "media_type",
-                 "mime_type", "duration_seconds", "sticker_emoji", "author",
-                 "saved_from")  # fmt: skip
+_EXTRA_FIELDS = (
+    "forwarded_from",
+    "reply_to_message_id",
+    "edited",
+    "via_bot",
+    "media_type",
+    "mime_type",
+    "duration_seconds",
+    "sticker_emoji",
+    "author",
+    "saved_from",
+)
 
 
 class BadMessage(ValueError):

@@ -47,9 +47,13 @@ def distribution(values: list[float]) -> dict[str, Any]:
         return {"count": 0, "median": None, "p90": None, "max": None, "values": []}
     ordered = sorted(values)
     p90 = ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
-    return {"count": len(ordered), "median": round(statistics.median(ordered), 2),
-            "p90": round(p90, 2), "max": round(ordered[-1], 2),
-            "values": [round(v, 2) for v in ordered]}  # fmt: skip
+    return {
+        "count": len(ordered),
+        "median": round(statistics.median(ordered), 2),
+        "p90": round(p90, 2),
+        "max": round(ordered[-1], 2),
+        "values": [round(v, 2) for v in ordered],
+    }
 
 
 def _hours(delta: timedelta) -> float:
@@ -91,9 +95,10 @@ def figures(connection: Connection, period: Period) -> dict[str, Any]:
         )
     )
     orders = connection.execute(
-        select(RemovalOrder.id, RemovalOrder.status, RemovalOrder.received_at)
-        .where(period.covers(RemovalOrder.received_at))
-    ).all()  # fmt: skip
+        select(RemovalOrder.id, RemovalOrder.status, RemovalOrder.received_at).where(
+            period.covers(RemovalOrder.received_at)
+        )
+    ).all()
     order_ids = [o.id for o in orders]
     not_executed = (
         [
@@ -126,10 +131,14 @@ def figures(connection: Connection, period: Period) -> dict[str, Any]:
         .scalars()
         .all()
     )
-    reinstated = connection.scalar(
-        select(func.count()).select_from(AuditEvent)
-        .where(AuditEvent.action == "item.reinstate", period.covers(AuditEvent.at))
-    ) or 0  # fmt: skip
+    reinstated = (
+        connection.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "item.reinstate", period.covers(AuditEvent.at))
+        )
+        or 0
+    )
     referral_hours = [
         _hours(removed - sent)
         for sent, removed in connection.execute(
@@ -173,16 +182,21 @@ def _referral_rates(connection: Connection, period: Period) -> list[dict[str, An
         select(HostingService.name, Referral.status)
         .outerjoin(HostingService, HostingService.id == Referral.service_id)
         .where(Referral.sent_at.is_not(None), period.covers(Referral.sent_at))
-    ).all()  # fmt: skip
+    ).all()
     by_service: dict[str, Counter[str]] = {}
     for service, status in rows:
         by_service.setdefault(service or "(unregistered)", Counter())[status] += 1
     return [
-        {"service": service, "sent": sum(counts.values()), "removed": counts["removed"],
-         "rejected": counts["rejected"], "no_response": counts["no_response"],
-         "acceptance_rate": round(counts["removed"] / sum(counts.values()), 3)}
+        {
+            "service": service,
+            "sent": sum(counts.values()),
+            "removed": counts["removed"],
+            "rejected": counts["rejected"],
+            "no_response": counts["no_response"],
+            "acceptance_rate": round(counts["removed"] / sum(counts.values()), 3),
+        }
         for service, counts in sorted(by_service.items())
-    ]  # fmt: skip
+    ]
 
 
 def reuploads(connection: Connection, period: Period) -> dict[str, int]:
@@ -193,7 +207,7 @@ def reuploads(connection: Connection, period: Period) -> dict[str, int]:
         select(Preservation.item_id, Preservation.removed_at, Item.text_sha256)
         .join(Item, Item.id == Preservation.item_id)
         .where(Preservation.removed_at < period.end)
-    ).all()  # fmt: skip
+    ).all()
     weeks: Counter[str] = Counter()
     seen: set[int] = set()
     for item_id, removed_at, text_sha in removed:
@@ -207,7 +221,7 @@ def reuploads(connection: Connection, period: Period) -> dict[str, int]:
             select(Item.id, Item.ingested_at)
             .where(or_(*same), Item.id != item_id, Item.ingested_at > removed_at)
             .where(period.covers(Item.ingested_at))
-        ):  # fmt: skip
+        ):
             if other_id in seen:
                 continue
             seen.add(other_id)

@@ -62,20 +62,32 @@ def open_item_cases(
         ):
             existing[item_id] = (case_id, priority)
     new_rows = [
-        {"item_id": item_id, "status": "open", "priority": reason.priority,
-         "reason": reason.text[:300], "signal": reason.signal, "category": reason.category,
-         "lang": reason.lang, "opened_at": now, "updated_at": now}
+        {
+            "item_id": item_id,
+            "status": "open",
+            "priority": reason.priority,
+            "reason": reason.text[:300],
+            "signal": reason.signal,
+            "category": reason.category,
+            "lang": reason.lang,
+            "opened_at": now,
+            "updated_at": now,
+        }
         for item_id, reason in reasons.items()
         if item_id not in existing
-    ]  # fmt: skip
+    ]
     if new_rows:
         connection.execute(Case.__table__.insert(), new_rows)
     for item_id, (case_id, priority) in existing.items():
         reason = reasons[item_id]
         values: dict[str, object] = {"updated_at": now}
         if reason.priority > priority:
-            values.update(priority=reason.priority, reason=reason.text[:300],
-                          signal=reason.signal, category=reason.category,
-                          lang=reason.lang)  # fmt: skip
+            values.update(
+                priority=reason.priority,
+                reason=reason.text[:300],
+                signal=reason.signal,
+                category=reason.category,
+                lang=reason.lang,
+            )
         connection.execute(update(Case).where(Case.id == case_id).values(**values))
     return len(new_rows), len(existing)

@@ -134,9 +134,16 @@ def scan(
     matcher = Matcher(engine, indexes)
     _match_signals(engine, matcher, scope, summary, on_stage, on_advance)
     run_text_stages(
-        engine, matcher, items, summary.text, model=text_model, score=score_texts,
-        embeddings=embeddings, on_stage=on_stage, on_advance=on_advance,
-    )  # fmt: skip
+        engine,
+        matcher,
+        items,
+        summary.text,
+        model=text_model,
+        score=score_texts,
+        embeddings=embeddings,
+        on_stage=on_stage,
+        on_advance=on_advance,
+    )
     summary.problems.extend(summary.text.problems)
     summary.elapsed = time.perf_counter() - started
     with engine.begin() as connection:
@@ -215,16 +222,29 @@ def _store_hashes(
         if result.error is None:
             summary.hashed += 1
             rows.extend(
-                {"media_sha256": result.sha256, "signal_type": kind, "value": value,
-                 "quality": quality, "meta": meta, "created_at": now}
+                {
+                    "media_sha256": result.sha256,
+                    "signal_type": kind,
+                    "value": value,
+                    "quality": quality,
+                    "meta": meta,
+                    "created_at": now,
+                }
                 for kind, value, quality, meta in result.signals
-            )  # fmt: skip  # fmt: skip
+            )
         else:
             summary.hash_errors += 1
             # An empty value marks "tried, failed" so later scans do not retry it forever.
-            rows.append({"media_sha256": result.sha256, "signal_type": PERCEPTUAL[result.kind],
-                         "value": "", "quality": None, "meta": {"error": result.error},
-                         "created_at": now})  # fmt: skip
+            rows.append(
+                {
+                    "media_sha256": result.sha256,
+                    "signal_type": PERCEPTUAL[result.kind],
+                    "value": "",
+                    "quality": None,
+                    "meta": {"error": result.error},
+                    "created_at": now,
+                }
+            )
     with engine.begin() as connection:
         insert_ignoring_duplicates(connection, Signal.__table__, rows)
         for result in results:
@@ -257,11 +277,19 @@ def _quarantine_media(
     statement = (
         _insert(connection)
         .insert(Quarantine.__table__)
-        .values(source_id=owner.source_id, format="scan", file=owner.original_name or owner.path,
-                location=f"media {result.sha256[:12]}", reason=result.error or "", raw=raw,
-                raw_size=size, raw_sha256=hashlib.sha256(raw).hexdigest(), created_at=now)
+        .values(
+            source_id=owner.source_id,
+            format="scan",
+            file=owner.original_name or owner.path,
+            location=f"media {result.sha256[:12]}",
+            reason=result.error or "",
+            raw=raw,
+            raw_size=size,
+            raw_sha256=hashlib.sha256(raw).hexdigest(),
+            created_at=now,
+        )
         .on_conflict_do_nothing()
-    )  # fmt: skip
+    )
     connection.execute(statement)
     return f"{owner.original_name or owner.path}: {result.error}"
 
@@ -278,12 +306,18 @@ def _match_signals(
         generation = counters.current(connection, counters.BANKS)
         stale = (Signal.matched_generation.is_(None)) | (Signal.matched_generation < generation)
         todo = connection.execute(
-            select(Signal.id, Signal.media_sha256, Signal.signal_type, Signal.value, Signal.quality,
-                   Signal.meta)
+            select(
+                Signal.id,
+                Signal.media_sha256,
+                Signal.signal_type,
+                Signal.value,
+                Signal.quality,
+                Signal.meta,
+            )
             .where(Signal.media_sha256.in_(scope), Signal.signal_type.in_(MATCHED_TYPES))
             .where(Signal.value != "", stale)
             .order_by(Signal.id)
-        ).all()  # fmt: skip
+        ).all()
     on_stage("matching", len(todo))
     by_type: dict[str, list[Any]] = defaultdict(list)
     for row in todo:
@@ -308,9 +342,12 @@ def _match_signals(
 
 
 def _store_matches(
-    engine: Engine, rows: Sequence[Any], found: Sequence[Sequence[BankMatch]], generation: int,
+    engine: Engine,
+    rows: Sequence[Any],
+    found: Sequence[Sequence[BankMatch]],
+    generation: int,
     summary: ScanSummary,
-) -> None:  # fmt: skip
+) -> None:
     now = utcnow()
     with engine.begin() as connection:
         reasons: dict[str, CaseReason] = {}
@@ -319,12 +356,17 @@ def _store_matches(
                 statement = (
                     _insert(connection)
                     .insert(Match.__table__)
-                    .values(media_sha256=row.media_sha256, bank_entry_id=match.entry_id,
-                            signal_type=match.signal_type, distance=match.distance,
-                            detail={**match.detail, "bank": match.bank}, created_at=now)
+                    .values(
+                        media_sha256=row.media_sha256,
+                        bank_entry_id=match.entry_id,
+                        signal_type=match.signal_type,
+                        distance=match.distance,
+                        detail={**match.detail, "bank": match.bank},
+                        created_at=now,
+                    )
                     .on_conflict_do_nothing()
                     .returning(Match.__table__.c.id)
-                )  # fmt: skip
+                )
                 if connection.execute(statement).first() is None:
                     continue  # matched before
                 summary.new_matches += 1

@@ -171,9 +171,15 @@ def add_user(
         raise Conflict(f"user {username!r} exists already")
     user_id = connection.execute(
         User.__table__.insert().returning(User.id),
-        {"username": username, "password_hash": _hasher.hash(password), "role": role,
-         "disabled": False, "always_blur": False, "break_after": 50},
-    ).scalar_one()  # fmt: skip
+        {
+            "username": username,
+            "password_hash": _hasher.hash(password),
+            "role": role,
+            "disabled": False,
+            "always_blur": False,
+            "break_after": 50,
+        },
+    ).scalar_one()
     record_event(connection, actor, "user.add", "user", username, after={"role": role})
     return Reviewer(user_id, username, role)
 
@@ -212,9 +218,14 @@ def set_disabled(connection: Connection, username: str, disabled: bool, actor: s
     if disabled:
         end_all_sessions(connection, user["id"])
     record_event(
-        connection, actor, "user.disable" if disabled else "user.enable", "user", username,
-        before={"disabled": user["disabled"]}, after={"disabled": disabled},
-    )  # fmt: skip
+        connection,
+        actor,
+        "user.disable" if disabled else "user.enable",
+        "user",
+        username,
+        before={"disabled": user["disabled"]},
+        after={"disabled": disabled},
+    )
 
 
 def set_protection(
@@ -229,9 +240,13 @@ def set_protection(
         .values(always_blur=always_blur, break_after=break_after)
     )
     record_event(
-        connection, reviewer.actor, "user.protection", "user", reviewer.username,
+        connection,
+        reviewer.actor,
+        "user.protection",
+        "user",
+        reviewer.username,
         after={"always_blur": always_blur, "break_after": break_after},
-    )  # fmt: skip
+    )
 
 
 def client_network(address: str) -> str:
@@ -253,9 +268,12 @@ def _failures_key(username: str, network: str) -> str:
 
 
 def admit_login(
-    connection: Connection, username: str, network: str, now: datetime,
+    connection: Connection,
+    username: str,
+    network: str,
+    now: datetime,
     limits: LoginLimits = LoginLimits(),
-) -> None:  # fmt: skip
+) -> None:
     """Count a sign-in attempt against its client network's limit, the overall limit and the
     (username, network)'s wrong passwords; TooManyAttempts past any of them. Call it in a
     transaction of its own, committed before ``authenticate``: the count must stand when the
@@ -299,8 +317,9 @@ def authenticate(
     if not ok or user is None:
         raise LoginRefused("wrong username or password")
     rates.forget(connection, _failures_key(username, client_network(client)))
-    record_event(connection, f"user:{username}", "login", "user", username,
-                 detail={"client": client})  # fmt: skip
+    record_event(
+        connection, f"user:{username}", "login", "user", username, detail={"client": client}
+    )
     return _reviewer(user)
 
 
@@ -318,9 +337,14 @@ def start_session(connection: Connection, reviewer: Reviewer, now: datetime) -> 
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     connection.execute(
         UserSession.__table__.insert(),
-        {"token_sha256": _sha256(token), "user_id": reviewer.id, "csrf": csrf,
-         "created_at": now, "expires_at": now + SESSION_LIFETIME},
-    )  # fmt: skip
+        {
+            "token_sha256": _sha256(token),
+            "user_id": reviewer.id,
+            "csrf": csrf,
+            "created_at": now,
+            "expires_at": now + SESSION_LIFETIME,
+        },
+    )
     return token, csrf
 
 

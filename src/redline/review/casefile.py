@@ -94,10 +94,22 @@ def case_file(connection: Connection, reviewer: Reviewer, case_id: int) -> CaseF
     ).one()
     item = {
         key: item_row._mapping[key]
-        for key in ("id", "source", "external_id", "revision", "account", "account_name",
-                    "posted_at", "url", "text", "text_sha256", "file", "ingested_at",
-                    "visibility")
-    }  # fmt: skip
+        for key in (
+            "id",
+            "source",
+            "external_id",
+            "revision",
+            "account",
+            "account_name",
+            "posted_at",
+            "url",
+            "text",
+            "text_sha256",
+            "file",
+            "ingested_at",
+            "visibility",
+        )
+    }
     media = [
         dict(r._mapping)
         for r in connection.execute(
@@ -136,15 +148,24 @@ def case_file(connection: Connection, reviewer: Reviewer, case_id: int) -> CaseF
     )
     item["lang"] = scores[0]["lang"] if scores else case["lang"]
     return CaseFile(
-        id=case["id"], status=case["status"], priority=case["priority"], reason=case["reason"],
-        category=case["category"], opened_at=case["opened_at"],
-        due_at=case["opened_at"] + sla(case["priority"]), assignee=case["assignee"],
-        claimed_at=case["claimed_at"], item=item, media=media,
-        outlinks=_outlinks(connection, item), matches=_matches(connection, item, media),
-        scores=scores, same_account=_same_account(connection, item),
+        id=case["id"],
+        status=case["status"],
+        priority=case["priority"],
+        reason=case["reason"],
+        category=case["category"],
+        opened_at=case["opened_at"],
+        due_at=case["opened_at"] + sla(case["priority"]),
+        assignee=case["assignee"],
+        claimed_at=case["claimed_at"],
+        item=item,
+        media=media,
+        outlinks=_outlinks(connection, item),
+        matches=_matches(connection, item, media),
+        scores=scores,
+        same_account=_same_account(connection, item),
         duplicates=_duplicates(connection, case_id, item, media),
         decisions=history(connection, case_id),
-    )  # fmt: skip
+    )
 
 
 def _outlinks(connection: Connection, item: dict[str, Any]) -> list[dict[str, Any]]:
@@ -196,9 +217,11 @@ def _matches(
 def _same_account(connection: Connection, item: dict[str, Any]) -> dict[str, Any]:
     if not item["account"]:
         return {"count": 0, "items": []}
-    same = (Item.account == item["account"], Item.id != item["id"],
-            Item.source_id == select(Item.source_id).where(Item.id == item["id"])
-            .scalar_subquery())  # fmt: skip
+    same = (
+        Item.account == item["account"],
+        Item.id != item["id"],
+        Item.source_id == select(Item.source_id).where(Item.id == item["id"]).scalar_subquery(),
+    )
     count = connection.scalar(select(func.count()).select_from(Item).where(*same)) or 0
     rows = connection.execute(
         select(
@@ -222,18 +245,24 @@ def _duplicates(
 ) -> dict[str, Any]:
     same_text = 0
     if item["text_sha256"]:
-        same_text = connection.scalar(
-            select(func.count()).select_from(Item).where(
-                Item.text_sha256 == item["text_sha256"], Item.id != item["id"]
+        same_text = (
+            connection.scalar(
+                select(func.count())
+                .select_from(Item)
+                .where(Item.text_sha256 == item["text_sha256"], Item.id != item["id"])
             )
-        ) or 0  # fmt: skip
+            or 0
+        )
     same_media = 0
     if media:
-        same_media = connection.scalar(
-            select(func.count(func.distinct(ItemMedia.item_id))).where(
-                ItemMedia.media_sha256.in_([m["sha256"] for m in media]),
-                ItemMedia.item_id != item["id"],
+        same_media = (
+            connection.scalar(
+                select(func.count(func.distinct(ItemMedia.item_id))).where(
+                    ItemMedia.media_sha256.in_([m["sha256"] for m in media]),
+                    ItemMedia.item_id != item["id"],
+                )
             )
-        ) or 0  # fmt: skip
+            or 0
+        )
     open_cases = cluster(connection, case_id)
     return {"same_text": same_text, "same_media": same_media, "open_cases": open_cases}

@@ -100,9 +100,13 @@ def standing_verdicts(connection: Connection, case_id: int) -> dict[int, set[str
 
 
 def _next_status(
-    connection: Connection, reviewer: Reviewer, case_id: int, status: str,
-    verdict: Verdict, four_eyes: bool,
-) -> str:  # fmt: skip
+    connection: Connection,
+    reviewer: Reviewer,
+    case_id: int,
+    status: str,
+    verdict: Verdict,
+    four_eyes: bool,
+) -> str:
     """Where a verdict takes a case. The invariant: under four-eyes a case becomes final
     "violating" only when two distinct people's standing verdicts on it are "violating"."""
     if status == "escalated" and not reviewer.can("case.escalated"):
@@ -151,15 +155,27 @@ def decide(
     status_after = _next_status(connection, reviewer, case_id, row.status, verdict, four_eyes)
     decision_id = connection.execute(
         Decision.__table__.insert().returning(Decision.id),
-        {"case_id": case_id, "user_id": reviewer.id, "verdict": verdict.verdict,
-         "category": verdict.category, "reason": verdict.reason, "note": verdict.note,
-         "applied_from": applied_from, "status_before": row.status,
-         "status_after": status_after, "created_at": now},
-    ).scalar_one()  # fmt: skip
+        {
+            "case_id": case_id,
+            "user_id": reviewer.id,
+            "verdict": verdict.verdict,
+            "category": verdict.category,
+            "reason": verdict.reason,
+            "note": verdict.note,
+            "applied_from": applied_from,
+            "status_before": row.status,
+            "status_after": status_after,
+            "created_at": now,
+        },
+    ).scalar_one()
     final = status_after in FINAL_STATUSES
-    changes: dict[str, Any] = {"status": status_after, "updated_at": now,
-                               "assignee_id": None, "claimed_at": None,
-                               "decided_at": now if final else None}  # fmt: skip
+    changes: dict[str, Any] = {
+        "status": status_after,
+        "updated_at": now,
+        "assignee_id": None,
+        "claimed_at": None,
+        "decided_at": now if final else None,
+    }
     if verdict.category:
         changes["category"] = verdict.category
     # Conditional on the status read above, so two decisions racing on one case cannot both land.
@@ -169,12 +185,20 @@ def decide(
     if not moved:
         raise Conflict(f"case {case_id} changed while deciding; reload it")
     record_event(
-        connection, reviewer.actor, "case.decide", "case", str(case_id),
+        connection,
+        reviewer.actor,
+        "case.decide",
+        "case",
+        str(case_id),
         before={"status": row.status},
-        after={"status": status_after, "verdict": verdict.verdict, "category": verdict.category,
-               "reason": verdict.reason},
+        after={
+            "status": status_after,
+            "verdict": verdict.verdict,
+            "category": verdict.category,
+            "reason": verdict.reason,
+        },
         detail={"decision": int(decision_id), "note": verdict.note, "applied_from": applied_from},
-    )  # fmt: skip
+    )
     return Outcome(case_id, int(decision_id), row.status, status_after)
 
 
@@ -198,8 +222,9 @@ def undo(connection: Connection, reviewer: Reviewer, decision_id: int, now: date
     if visibility != "visible":
         # The take-down acted on this decision; taking the decision back would leave an item
         # removed on no final verdict. A complaint is the way back.
-        raise Conflict(f"case {row.case_id} was acted on (its item is {visibility}): "
-                       "the decision stands")  # fmt: skip
+        raise Conflict(
+            f"case {row.case_id} was acted on (its item is {visibility}): the decision stands"
+        )
     moved = connection.execute(
         update(Case)
         .where(Case.id == row.case_id, Case.status == row.status_after)
@@ -215,10 +240,15 @@ def undo(connection: Connection, reviewer: Reviewer, decision_id: int, now: date
         raise Conflict(f"case {row.case_id} changed since; it cannot be undone from here")
     connection.execute(update(Decision).where(Decision.id == decision_id).values(undone_at=now))
     record_event(
-        connection, reviewer.actor, "case.undo", "case", str(row.case_id),
-        before={"status": row.status_after}, after={"status": row.status_before},
+        connection,
+        reviewer.actor,
+        "case.undo",
+        "case",
+        str(row.case_id),
+        before={"status": row.status_after},
+        after={"status": row.status_before},
         detail={"decision": decision_id},
-    )  # fmt: skip
+    )
     return Outcome(row.case_id, decision_id, row.status_after, row.status_before)
 
 
@@ -263,8 +293,17 @@ def decide_cluster(
     for other in cluster(connection, case_id):
         try:
             with connection.begin_nested():
-                outcomes.append(decide(connection, reviewer, other, verdict, now,
-                                       four_eyes=four_eyes, applied_from=case_id))  # fmt: skip
+                outcomes.append(
+                    decide(
+                        connection,
+                        reviewer,
+                        other,
+                        verdict,
+                        now,
+                        four_eyes=four_eyes,
+                        applied_from=case_id,
+                    )
+                )
         except (Conflict, Forbidden):
             continue
     return outcomes

@@ -70,8 +70,9 @@ def reveal(
     """Record that ``reviewer`` chose to see a media file unblurred; their exposure after."""
     reviewer.require("media.reveal")
     media_of_case(connection, case_id, sha256)
-    record_event(connection, reviewer.actor, "media.reveal", "media", sha256,
-                 detail={"case": case_id})  # fmt: skip
+    record_event(
+        connection, reviewer.actor, "media.reveal", "media", sha256, detail={"case": case_id}
+    )
     return exposure(connection, reviewer, now)
 
 
@@ -86,10 +87,26 @@ def video_frame(path: Path) -> bytes:
         raise NoPreview("ffmpeg is not installed")
     for start in ("1", "0"):
         done = subprocess.run(
-            [ffmpeg, "-v", "error", "-ss", start, "-i", str(path), "-frames:v", "1",
-             "-f", "image2pipe", "-vcodec", "png", "-"],
-            capture_output=True, timeout=30, check=False,
-        )  # fmt: skip
+            [
+                ffmpeg,
+                "-v",
+                "error",
+                "-ss",
+                start,
+                "-i",
+                str(path),
+                "-frames:v",
+                "1",
+                "-f",
+                "image2pipe",
+                "-vcodec",
+                "png",
+                "-",
+            ],
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
         if done.returncode == 0 and done.stdout:
             return done.stdout
     raise NoPreview(f"no frame could be read from {path.name}")

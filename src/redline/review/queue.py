@@ -83,13 +83,21 @@ class QueueRow:
     def as_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
         return {
-            "id": self.id, "status": self.status, "priority": self.priority,
-            "reason": self.reason, "signal": self.signal, "category": self.category,
-            "lang": self.lang, "source": self.source, "account_name": self.account_name,
+            "id": self.id,
+            "status": self.status,
+            "priority": self.priority,
+            "reason": self.reason,
+            "signal": self.signal,
+            "category": self.category,
+            "lang": self.lang,
+            "source": self.source,
+            "account_name": self.account_name,
             "account": self.account,
-            "snippet": self.snippet, "opened_at": self.opened_at.isoformat(),
-            "due_at": self.due_at.isoformat(), "assignee": self.assignee,
-        }  # fmt: skip
+            "snippet": self.snippet,
+            "opened_at": self.opened_at.isoformat(),
+            "due_at": self.due_at.isoformat(),
+            "assignee": self.assignee,
+        }
 
 
 def _query(reviewer: Reviewer, where: QueueFilter) -> Select[Any]:
@@ -119,8 +127,11 @@ def _query(reviewer: Reviewer, where: QueueFilter) -> Select[Any]:
     )
     if where.source:
         query = query.where(Source.name == where.source)
-    for column, value in ((Case.lang, where.lang), (Case.signal, where.signal),
-                          (Case.category, where.category)):  # fmt: skip
+    for column, value in (
+        (Case.lang, where.lang),
+        (Case.signal, where.signal),
+        (Case.category, where.category),
+    ):
         if value:
             query = query.where(column == value)
     if where.assignee == "me":
@@ -202,9 +213,13 @@ def claim(connection: Connection, reviewer: Reviewer, case_id: int, now: datetim
     claimable = and_(
         Case.id == case_id,
         Case.status.in_(OPEN_STATUSES),
-        or_(Case.assignee_id.is_(None), Case.assignee_id == reviewer.id,
-            Case.claimed_at.is_(None), Case.claimed_at <= now - CLAIM_TTL),
-    )  # fmt: skip
+        or_(
+            Case.assignee_id.is_(None),
+            Case.assignee_id == reviewer.id,
+            Case.claimed_at.is_(None),
+            Case.claimed_at <= now - CLAIM_TTL,
+        ),
+    )
     # One conditional UPDATE: two reviewers claiming at once cannot both win.
     taken = connection.execute(
         update(Case).where(claimable).values(assignee_id=reviewer.id, claimed_at=now)
@@ -244,8 +259,15 @@ def assign(
     connection.execute(
         update(Case).where(Case.id == case_id).values(assignee_id=user.id, claimed_at=now)
     )
-    record_event(connection, lead.actor, "case.assign", "case", str(case_id),
-                 before={"assignee_id": row.assignee_id}, after={"assignee": username})  # fmt: skip
+    record_event(
+        connection,
+        lead.actor,
+        "case.assign",
+        "case",
+        str(case_id),
+        before={"assignee_id": row.assignee_id},
+        after={"assignee": username},
+    )
 
 
 def holds_claim(row: Any, reviewer: Reviewer, now: datetime) -> bool:
@@ -262,17 +284,23 @@ def next_case(
 ) -> int | None:
     """Claim and return the first case in ``where`` that nobody else holds; None when empty."""
     reviewer.require("case.claim")
-    free = or_(Case.assignee_id.is_(None), Case.assignee_id == reviewer.id,
-               Case.claimed_at <= now - CLAIM_TTL)  # fmt: skip
+    free = or_(
+        Case.assignee_id.is_(None),
+        Case.assignee_id == reviewer.id,
+        Case.claimed_at <= now - CLAIM_TTL,
+    )
     query = _query(reviewer, where).where(free)
     if where.status == "second_review":
         # A case waiting for a second reviewer is never handed back to the first one.
-        query = query.where(Case.id.not_in(
-            select(Decision.case_id).where(
-                Decision.user_id == reviewer.id, Decision.status_after == "second_review",
-                Decision.undone_at.is_(None),
+        query = query.where(
+            Case.id.not_in(
+                select(Decision.case_id).where(
+                    Decision.user_id == reviewer.id,
+                    Decision.status_after == "second_review",
+                    Decision.undone_at.is_(None),
+                )
             )
-        ))  # fmt: skip
+        )
     query = query.order_by(*QUEUE_ORDER)
     for row in connection.execute(query.limit(20)):
         try:

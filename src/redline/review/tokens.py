@@ -45,11 +45,22 @@ def create_token(
     secret = PREFIX + secrets.token_urlsafe(32)
     token_id = connection.execute(
         ApiToken.__table__.insert().returning(ApiToken.id),
-        {"user_id": user_id, "name": name, "token_sha256": _sha256(secret),
-         "scopes": sorted(set(scopes)), "created_at": utcnow()},
-    ).scalar_one()  # fmt: skip
-    record_event(connection, actor, "token.create", "api_token", str(token_id),
-                 after={"user": user, "name": name, "scopes": sorted(set(scopes))})  # fmt: skip
+        {
+            "user_id": user_id,
+            "name": name,
+            "token_sha256": _sha256(secret),
+            "scopes": sorted(set(scopes)),
+            "created_at": utcnow(),
+        },
+    ).scalar_one()
+    record_event(
+        connection,
+        actor,
+        "token.create",
+        "api_token",
+        str(token_id),
+        after={"user": user, "name": name, "scopes": sorted(set(scopes))},
+    )
     return secret
 
 

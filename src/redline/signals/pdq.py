@@ -20,8 +20,16 @@ QUALITY_THRESHOLD = 50  # below this a hash is kept but never matched, as in pyt
 HEX_DIGITS = frozenset("0123456789abcdef")
 # pdqhash.compute_dihedral's order (its flipX, flipY, flipPlus1, flipMinus1), in plain words:
 # flipping about the x axis turns the image upside down; about the y axis mirrors it left-right.
-DIHEDRAL = ("original", "rotate90", "rotate180", "rotate270", "upside_down", "mirror",
-            "transpose", "transverse")  # fmt: skip
+DIHEDRAL = (
+    "original",
+    "rotate90",
+    "rotate180",
+    "rotate270",
+    "upside_down",
+    "mirror",
+    "transpose",
+    "transverse",
+)
 # Big JPEGs are decoded at a reduced scale no smaller than this (Pillow draft): hashing a 12 MP
 # photo at full size takes most of a second. Not smaller: other organisations hash at full size,
 # and a 1600x1200 photo decoded at 800x600 already drifted by up to 14 bits (measured), which

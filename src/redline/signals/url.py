@@ -21,10 +21,33 @@ _DEFAULT_PORTS = {"http": 80, "https": 443, "ftp": 21}
 
 # Parameters that only say where a click came from, never what is linked to.
 _TRACKING = {
-    "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "mc_cid", "mc_eid",
-    "igshid", "igsh", "_ga", "_gl", "mkt_tok", "oly_anon_id", "oly_enc_id", "vero_id", "spm",
-    "ref_src", "ref_url", "__s", "__hstc", "__hssc", "__hsfp", "hsctatracking", "trk",
-}  # fmt: skip
+    "fbclid",
+    "gclid",
+    "dclid",
+    "gbraid",
+    "wbraid",
+    "msclkid",
+    "yclid",
+    "mc_cid",
+    "mc_eid",
+    "igshid",
+    "igsh",
+    "_ga",
+    "_gl",
+    "mkt_tok",
+    "oly_anon_id",
+    "oly_enc_id",
+    "vero_id",
+    "spm",
+    "ref_src",
+    "ref_url",
+    "__s",
+    "__hstc",
+    "__hssc",
+    "__hsfp",
+    "hsctatracking",
+    "trk",
+}
 _TRACKING_PREFIXES = ("utm_", "pk_", "mtm_")
 # Per-site parameters that are share-tracking on that site but could mean something elsewhere.
 _SITE_TRACKING = {
@@ -64,10 +87,27 @@ _WRAPPERS = {
     ("slack-redir.net", "/link"): "url",
     ("www.linkedin.com", "/redir/redirect"): "url",
 }
-SHORTENERS = frozenset({
-    "t.co", "bit.ly", "goo.gl", "tinyurl.com", "ow.ly", "buff.ly", "is.gd", "dlvr.it", "ift.tt",
-    "fb.me", "tiny.cc", "rebrand.ly", "cutt.ly", "shorturl.at", "v.gd", "lnkd.in", "trib.al",
-})  # fmt: skip
+SHORTENERS = frozenset(
+    {
+        "t.co",
+        "bit.ly",
+        "goo.gl",
+        "tinyurl.com",
+        "ow.ly",
+        "buff.ly",
+        "is.gd",
+        "dlvr.it",
+        "ift.tt",
+        "fb.me",
+        "tiny.cc",
+        "rebrand.ly",
+        "cutt.ly",
+        "shorturl.at",
+        "v.gd",
+        "lnkd.in",
+        "trib.al",
+    }
+)
 _UNRESERVED = re.compile(r"%([0-9A-Fa-f]{2})")
 _UNRESERVED_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 

@@ -102,8 +102,15 @@ def hash_frames(path: Path) -> list[Frame]:
     or broken file hit, or why FFmpeg could not read it."""
     settings = get_settings()
     cpu, memory = settings.video_hash_cpu_seconds, settings.video_hash_memory_bytes
-    command = [sys.executable, "-m", "redline.signals.vpdq_worker", str(cpu), str(memory),
-               str(path), str(SECONDS_PER_HASH)]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "redline.signals.vpdq_worker",
+        str(cpu),
+        str(memory),
+        str(path),
+        str(SECONDS_PER_HASH),
+    ]
     try:
         # The wall-clock limit only catches a child that waits instead of computing.
         done = subprocess.run(command, capture_output=True, timeout=2 * cpu + 30, check=False)
@@ -127,8 +134,10 @@ def hash_frames(path: Path) -> list[Frame]:
     if done.returncode != 0:
         how = f"signal {-done.returncode}" if done.returncode < 0 else f"status {done.returncode}"
         raise BadSignal(f"unreadable video: the decoder failed ({how})")
-    return [Frame(str(h), int(q), float(t))
-            for h, q, t in (json.loads(line) for line in done.stdout.splitlines())]  # fmt: skip
+    return [
+        Frame(str(h), int(q), float(t))
+        for h, q, t in (json.loads(line) for line in done.stdout.splitlines())
+    ]
 
 
 class VpdqSignal(SignalType):

@@ -38,8 +38,18 @@ from redline.spreadsheet import SpreadsheetSafeWriter, unquote_cell
 
 GENESIS = "0" * 64  # the "previous hash" of the first event
 HEAD_ROW = 1  # the id of audit_chain's one row
-CANONICAL_FIELDS = ("id", "at", "actor", "action", "subject_type", "subject_id", "before", "after",
-                    "detail", "prev_sha256")  # fmt: skip
+CANONICAL_FIELDS = (
+    "id",
+    "at",
+    "actor",
+    "action",
+    "subject_type",
+    "subject_id",
+    "before",
+    "after",
+    "detail",
+    "prev_sha256",
+)
 _BATCH = 2000
 
 
@@ -92,10 +102,11 @@ def _lock_head(connection: Connection) -> tuple[str, int]:
     database write lock. A second writer waits here and then reads the head the first one left.
     """
     lock = (
-        update(AuditChainHead).where(AuditChainHead.id == HEAD_ROW)
+        update(AuditChainHead)
+        .where(AuditChainHead.id == HEAD_ROW)
         .values(events=AuditChainHead.events)
         .returning(AuditChainHead.sha256)
-    )  # fmt: skip
+    )
     head = connection.execute(lock).first()
     if head is None:  # an emptied table (tests truncate every table): start from the newest event
         last = connection.execute(
@@ -128,9 +139,20 @@ def record_event(
 ) -> None:
     """Append one event to the audit trail, chained to the newest, inside the caller's
     transaction (which holds the chain's lock until it ends: call this last)."""
-    append_events(connection, [{"actor": actor, "action": action, "subject_type": subject_type,
-                                "subject_id": subject_id, "before": before, "after": after,
-                                "detail": detail}])  # fmt: skip
+    append_events(
+        connection,
+        [
+            {
+                "actor": actor,
+                "action": action,
+                "subject_type": subject_type,
+                "subject_id": subject_id,
+                "before": before,
+                "after": after,
+                "detail": detail,
+            }
+        ],
+    )
 
 
 def append_events(connection: Connection, events: Sequence[Mapping[str, Any]]) -> None:
@@ -158,9 +180,10 @@ def append_events(connection: Connection, events: Sequence[Mapping[str, Any]]) -
     for start in range(0, len(rows), _BATCH):
         connection.execute(AuditEvent.__table__.insert(), rows[start : start + _BATCH])
     connection.execute(
-        update(AuditChainHead).where(AuditChainHead.id == HEAD_ROW)
+        update(AuditChainHead)
+        .where(AuditChainHead.id == HEAD_ROW)
         .values(event_id=rows[-1]["id"], sha256=previous, events=AuditChainHead.events + len(rows))
-    )  # fmt: skip
+    )
 
 
 def count_recent(
@@ -307,9 +330,11 @@ def _stored_events(connection: Connection, after: int, upto: int) -> Iterator[Ma
     table = AuditEvent.__table__
     while True:
         rows = connection.execute(
-            select(table).where(table.c.id > after, table.c.id <= upto)
-            .order_by(table.c.id).limit(_BATCH)
-        ).all()  # fmt: skip
+            select(table)
+            .where(table.c.id > after, table.c.id <= upto)
+            .order_by(table.c.id)
+            .limit(_BATCH)
+        ).all()
         if not rows:
             return
         for row in rows:
@@ -357,10 +382,16 @@ def verify(connection: Connection) -> ChainCheck:
             broken = _head_break(walk, *head)
             return ChainCheck(walk.events, walk.last_id, walk.last_sha256, broken)
         if chain_head(connection) == head:  # not appended meanwhile: written around the chain
-            after_what = "the chain head, which records no event" if head[0] is None else (
-                f"the chain head (event {head[0]})")  # fmt: skip
-            broken = ChainBreak(beyond, f"event {beyond} comes after {after_what}: it was added "
-                                "outside redline's audit writer")  # fmt: skip
+            after_what = (
+                "the chain head, which records no event"
+                if head[0] is None
+                else (f"the chain head (event {head[0]})")
+            )
+            broken = ChainBreak(
+                beyond,
+                f"event {beyond} comes after {after_what}: it was added "
+                "outside redline's audit writer",
+            )
             return ChainCheck(walk.events, walk.last_id, walk.last_sha256, broken)
 
 
@@ -384,14 +415,29 @@ def check_head(connection: Connection, check: ChainCheck, event_id: int, sha256:
         if found is None
         else f"event {event_id} now hashes to {found}, not {sha256} as in the earlier copy"
     )
-    return ChainCheck(check.events, check.head_id, check.head_sha256, ChainBreak(
-        event_id, f"{reason}: the trail was rewritten since that copy was made"))  # fmt: skip
+    return ChainCheck(
+        check.events,
+        check.head_id,
+        check.head_sha256,
+        ChainBreak(event_id, f"{reason}: the trail was rewritten since that copy was made"),
+    )
 
 
 # --- the CSV export, and checking a copy of it ----------------------------------------------------
 
-EXPORT_COLUMNS = ("id", "at", "actor", "action", "subject_type", "subject_id", "before", "after",
-                  "detail", "prev_sha256", "sha256")  # fmt: skip
+EXPORT_COLUMNS = (
+    "id",
+    "at",
+    "actor",
+    "action",
+    "subject_type",
+    "subject_id",
+    "before",
+    "after",
+    "detail",
+    "prev_sha256",
+    "sha256",
+)
 TRAILER = "# chain head"
 _DOCUMENTS = ("before", "after", "detail")
 
@@ -399,9 +445,10 @@ _DOCUMENTS = ("before", "after", "detail")
 def chain_head(connection: Connection) -> tuple[int | None, str, int]:
     """The newest event's id and hash, and how many events the chain has (as recorded)."""
     head = connection.execute(
-        select(AuditChainHead.event_id, AuditChainHead.sha256, AuditChainHead.events)
-        .where(AuditChainHead.id == HEAD_ROW)
-    ).first()  # fmt: skip
+        select(AuditChainHead.event_id, AuditChainHead.sha256, AuditChainHead.events).where(
+            AuditChainHead.id == HEAD_ROW
+        )
+    ).first()
     return (None, GENESIS, 0) if head is None else (head.event_id, head.sha256, int(head.events))
 
 
@@ -415,14 +462,30 @@ def export_csv(
     writer = SpreadsheetSafeWriter(out)
     writer.writerow(EXPORT_COLUMNS)
     for r in rows:
-        writer.writerow([r["id"], r["at"].isoformat(), r["actor"], r["action"],
-                         r["subject_type"] or "", r["subject_id"] or "",
-                         *(json.dumps(r[k], sort_keys=True) if r[k] is not None else ""
-                           for k in _DOCUMENTS),
-                         r["prev_sha256"], r["sha256"]])  # fmt: skip
+        writer.writerow(
+            [
+                r["id"],
+                r["at"].isoformat(),
+                r["actor"],
+                r["action"],
+                r["subject_type"] or "",
+                r["subject_id"] or "",
+                *(json.dumps(r[k], sort_keys=True) if r[k] is not None else "" for k in _DOCUMENTS),
+                r["prev_sha256"],
+                r["sha256"],
+            ]
+        )
     head_id, head_sha256, events = head
-    writer.writerow([TRAILER, f"id={head_id or ''}", f"sha256={head_sha256}", f"events={events}",
-                     f"rows={len(rows)}", f"filtered={'yes' if filtered else 'no'}"])  # fmt: skip
+    writer.writerow(
+        [
+            TRAILER,
+            f"id={head_id or ''}",
+            f"sha256={head_sha256}",
+            f"events={events}",
+            f"rows={len(rows)}",
+            f"filtered={'yes' if filtered else 'no'}",
+        ]
+    )
     return out.getvalue()
 
 
@@ -500,6 +563,9 @@ def verify_export(text: str) -> ChainCheck:
             if broken is not None:
                 break
     if broken is None and len(events) != rows:
-        broken = ChainBreak(None, f"the copy has {len(events)} events but was exported with "
-                            f"{rows}: events were deleted from or added to it")  # fmt: skip
+        broken = ChainBreak(
+            None,
+            f"the copy has {len(events)} events but was exported with "
+            f"{rows}: events were deleted from or added to it",
+        )
     return ChainCheck(len(events), head_id, head_sha256, broken)

@@ -154,10 +154,10 @@ class KnownContents:
                 else Item.external_id.in_(chunk)
             )
             rows = connection.execute(
-                select(Item.external_id, Item.content_sha256, Item.revision, Item.file,
-                       Item.location)
-                .where(Item.source_id == source, matches)
-            )  # fmt: skip
+                select(
+                    Item.external_id, Item.content_sha256, Item.revision, Item.file, Item.location
+                ).where(Item.source_id == source, matches)
+            )
             for external_id, digest, revision, file, location in rows:
                 contents, newest = self._seen.setdefault(external_id, ({}, 0))
                 contents[digest] = (file or "", location or "")
@@ -194,9 +194,23 @@ def source_is_empty(engine: Engine, source: int) -> bool:
         return connection.scalar(select(Item.id).where(Item.source_id == source).limit(1)) is None
 
 
-_ITEM_COLUMNS = ("id", "source_id", "external_id", "revision", "content_sha256", "text_sha256",
-                 "account", "account_name", "posted_at", "url", "encoding", "file", "location",
-                 "extra", "ingested_at")  # fmt: skip
+_ITEM_COLUMNS = (
+    "id",
+    "source_id",
+    "external_id",
+    "revision",
+    "content_sha256",
+    "text_sha256",
+    "account",
+    "account_name",
+    "posted_at",
+    "url",
+    "encoding",
+    "file",
+    "location",
+    "extra",
+    "ingested_at",
+)
 
 
 def _sqlite_time(value: datetime | None) -> str | None:
@@ -233,14 +247,48 @@ def _write_texts_and_items(
                 (len(fresh),),
             ).scalars()
         )
-        columns = list(zip(*(
-            (item_id, source, i.external_id, revision, i.content_sha256, i.text_sha256, i.account,
-             i.account_name, i.posted_at, i.url, i.encoding, i.file, i.location, _json(i.extra),
-             now)
-            for item_id, (i, revision) in zip(ids, fresh, strict=True)
-        ), strict=True))  # fmt: skip
-        types = ("bigint", "bigint", "text", "int", "text", "text", "text", "text", "timestamptz",
-                 "text", "text", "text", "text", "jsonb", "timestamptz")  # fmt: skip
+        columns = list(
+            zip(
+                *(
+                    (
+                        item_id,
+                        source,
+                        i.external_id,
+                        revision,
+                        i.content_sha256,
+                        i.text_sha256,
+                        i.account,
+                        i.account_name,
+                        i.posted_at,
+                        i.url,
+                        i.encoding,
+                        i.file,
+                        i.location,
+                        _json(i.extra),
+                        now,
+                    )
+                    for item_id, (i, revision) in zip(ids, fresh, strict=True)
+                ),
+                strict=True,
+            )
+        )
+        types = (
+            "bigint",
+            "bigint",
+            "text",
+            "int",
+            "text",
+            "text",
+            "text",
+            "text",
+            "timestamptz",
+            "text",
+            "text",
+            "text",
+            "text",
+            "jsonb",
+            "timestamptz",
+        )
         # %b: arrays go in binary; psycopg escapes text-format array elements one by one in
         # Python, which made sending them cost more than PostgreSQL took to store the rows.
         casts = ", ".join(f"%b::{t if t != 'jsonb' else 'text'}[]" for t in types)
@@ -264,12 +312,26 @@ def _write_texts_and_items(
         f"INSERT INTO items ({', '.join(_ITEM_COLUMNS)}) "  # noqa: S608 - fixed column names
         f"VALUES ({', '.join('?' * len(_ITEM_COLUMNS))})",
         [
-            (item_id, source, i.external_id, revision, i.content_sha256, i.text_sha256, i.account,
-             i.account_name, _sqlite_time(i.posted_at), i.url, i.encoding, i.file, i.location,
-             _json(i.extra), stamp)
+            (
+                item_id,
+                source,
+                i.external_id,
+                revision,
+                i.content_sha256,
+                i.text_sha256,
+                i.account,
+                i.account_name,
+                _sqlite_time(i.posted_at),
+                i.url,
+                i.encoding,
+                i.file,
+                i.location,
+                _json(i.extra),
+                stamp,
+            )
             for item_id, (i, revision) in zip(ids, fresh, strict=True)
         ],
-    )  # fmt: skip
+    )
     return ids
 
 
@@ -321,11 +383,20 @@ def _write_batch_once(
             connection,
             Media.__table__,
             [
-                {"sha256": m.sha256, "md5": m.md5, "size": m.size, "kind": m.kind, "mime": m.mime,
-                 "width": m.width, "height": m.height, "path": m.path, "created_at": now}
+                {
+                    "sha256": m.sha256,
+                    "md5": m.md5,
+                    "size": m.size,
+                    "kind": m.kind,
+                    "mime": m.mime,
+                    "width": m.width,
+                    "height": m.height,
+                    "path": m.path,
+                    "created_at": now,
+                }
                 for m in media.values()
             ],
-        )  # fmt: skip
+        )
         if fresh:
             ids = _write_texts_and_items(connection, source, fresh, now)
             _write_links(connection, [i for i, _ in fresh], ids, now)
@@ -338,19 +409,28 @@ def _write_links(
     connection: Connection, items: list[NewItem], ids: Sequence[int], now: datetime
 ) -> None:
     links = [
-        {"item_id": item_id, "position": position, "media_sha256": m.sha256,
-         "original_name": m.original_name}
+        {
+            "item_id": item_id,
+            "position": position,
+            "media_sha256": m.sha256,
+            "original_name": m.original_name,
+        }
         for item, item_id in zip(items, ids, strict=True)
         for position, m in enumerate(item.media)
-    ]  # fmt: skip
+    ]
     if links:
         connection.execute(ItemMedia.__table__.insert(), links)
     signals = [
-        {"item_id": item_id, "signal_type": s.signal_type, "value": s.value, "meta": s.meta,
-         "created_at": now}
+        {
+            "item_id": item_id,
+            "signal_type": s.signal_type,
+            "value": s.value,
+            "meta": s.meta,
+            "created_at": now,
+        }
         for item, item_id in zip(items, ids, strict=True)
         for s in item.signals
-    ]  # fmt: skip
+    ]
     insert_ignoring_duplicates(connection, Signal.__table__, signals)
 
 
@@ -363,12 +443,20 @@ def _quarantine(
     for q in rejected:
         statement = (
             _insert(connection, table)
-            .values(source_id=source, format=q.format, file=q.file, location=q.location,
-                    reason=q.reason, raw=q.raw, raw_size=q.raw_size,
-                    raw_sha256=hashlib.sha256(q.raw).hexdigest(), created_at=now)
+            .values(
+                source_id=source,
+                format=q.format,
+                file=q.file,
+                location=q.location,
+                reason=q.reason,
+                raw=q.raw,
+                raw_size=q.raw_size,
+                raw_sha256=hashlib.sha256(q.raw).hexdigest(),
+                created_at=now,
+            )
             .on_conflict_do_nothing()
             .returning(table.c.id)
-        )  # fmt: skip
+        )
         new += len(connection.execute(statement).all())
     return new
 

@@ -34,8 +34,12 @@ class MatchRow:
         """Plain data for --json."""
         return {
             "match_id": self.match_id,
-            "item": {"id": self.item_id, "source": self.source, "external_id": self.external_id,
-                     "file_name": self.file_name},
+            "item": {
+                "id": self.item_id,
+                "source": self.source,
+                "external_id": self.external_id,
+                "file_name": self.file_name,
+            },
             "media_sha256": self.media_sha256,
             "text_sha256": self.text_sha256,
             "bank": self.bank,
@@ -45,7 +49,7 @@ class MatchRow:
             "distance": self.distance,
             "detail": self.detail,
             "matched_at": self.matched_at.isoformat(),
-        }  # fmt: skip
+        }
 
 
 def list_matches(
@@ -54,17 +58,41 @@ def list_matches(
     """Matches of media and of texts, newest first, one row per (match, item carrying the
     matched media or text)."""
     media = (
-        select(Match.id, Item.id, Source.name, Item.external_id, ItemMedia.original_name,
-               Match.media_sha256, Match.text_sha256, Bank.name, BankEntry.id, BankEntry.category,
-               Match.signal_type, Match.distance, Match.detail, Match.created_at)
+        select(
+            Match.id,
+            Item.id,
+            Source.name,
+            Item.external_id,
+            ItemMedia.original_name,
+            Match.media_sha256,
+            Match.text_sha256,
+            Bank.name,
+            BankEntry.id,
+            BankEntry.category,
+            Match.signal_type,
+            Match.distance,
+            Match.detail,
+            Match.created_at,
+        )
         .join(ItemMedia, ItemMedia.media_sha256 == Match.media_sha256)
         .join(Item, Item.id == ItemMedia.item_id)
-    )  # fmt: skip
+    )
     texts = select(
-        Match.id, Item.id, Source.name, Item.external_id, literal(None, String),
-        Match.media_sha256, Match.text_sha256, Bank.name, BankEntry.id, BankEntry.category,
-        Match.signal_type, Match.distance, Match.detail, Match.created_at,
-    ).join(Item, Item.text_sha256 == Match.text_sha256)  # fmt: skip
+        Match.id,
+        Item.id,
+        Source.name,
+        Item.external_id,
+        literal(None, String),
+        Match.media_sha256,
+        Match.text_sha256,
+        Bank.name,
+        BankEntry.id,
+        BankEntry.category,
+        Match.signal_type,
+        Match.distance,
+        Match.detail,
+        Match.created_at,
+    ).join(Item, Item.text_sha256 == Match.text_sha256)
     parts = []
     for part in (media, texts):
         part = (

@@ -49,8 +49,12 @@ class OutlinkRow:
 
 def _sightings(source: str | None) -> Select[Any]:
     seen = func.coalesce(Item.posted_at, Item.ingested_at)
-    columns = (Signal.value.label("url"), Item.id.label("item_id"),
-               Item.source_id.label("source_id"), seen.label("seen"))  # fmt: skip
+    columns = (
+        Signal.value.label("url"),
+        Item.id.label("item_id"),
+        Item.source_id.label("source_id"),
+        seen.label("seen"),
+    )
     from_texts = (
         select(*columns)
         .join(Item, Item.text_sha256 == Signal.text_sha256)

@@ -44,11 +44,20 @@ def _select() -> Any:
     # A record comes from a source's input or from a hash list imported into a bank.
     origin = func.coalesce(Source.name, literal("bank ") + Bank.name, literal("?"))
     return (
-        select(Quarantine.id, origin, Quarantine.format, Quarantine.file, Quarantine.location,
-               Quarantine.reason, Quarantine.raw, Quarantine.raw_size, Quarantine.created_at)
+        select(
+            Quarantine.id,
+            origin,
+            Quarantine.format,
+            Quarantine.file,
+            Quarantine.location,
+            Quarantine.reason,
+            Quarantine.raw,
+            Quarantine.raw_size,
+            Quarantine.created_at,
+        )
         .outerjoin(Source, Source.id == Quarantine.source_id)
         .outerjoin(Bank, Bank.id == Quarantine.bank_id)
-    )  # fmt: skip
+    )
 
 
 def list_quarantine(

@@ -51,14 +51,25 @@ def store_status(engine: Engine) -> dict[str, Any]:
         )
         per_source: dict[str, dict[str, Any]] = {}
         for (name,) in connection.execute(select(Source.name).order_by(Source.name)):
-            per_source[name] = {"items": 0, "revisions": 0, "media": 0, "quarantined": 0,
-                                "first_posted": None, "last_posted": None}  # fmt: skip
+            per_source[name] = {
+                "items": 0,
+                "revisions": 0,
+                "media": 0,
+                "quarantined": 0,
+                "first_posted": None,
+                "last_posted": None,
+            }
         rows = connection.execute(
-            select(Source.name, func.sum(first_revision), func.sum(later_revision),
-                   func.min(Item.posted_at), func.max(Item.posted_at))
+            select(
+                Source.name,
+                func.sum(first_revision),
+                func.sum(later_revision),
+                func.min(Item.posted_at),
+                func.max(Item.posted_at),
+            )
             .join(Item, Item.source_id == Source.id)
             .group_by(Source.name)
-        )  # fmt: skip
+        )
         for name, source_items, source_revisions, first, last in rows:
             per_source[name].update(
                 items=int(source_items or 0),

@@ -41,9 +41,12 @@ def make_celery(settings: Settings | None = None) -> Celery:
         engine = make_engine(current.database_url)
         try:
             done = scheduler.tick(
-                engine, current.data_dir, utcnow(), partial(liveness.check_url),
+                engine,
+                current.data_dir,
+                utcnow(),
+                partial(liveness.check_url),
                 delivery=scheduler.Delivery.from_settings(current),
-            )  # fmt: skip
+            )
         finally:
             engine.dispose()
         return done.as_dict()

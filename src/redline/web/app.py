@@ -52,8 +52,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = make_engine(settings.database_url)
     ensure_schema(engine)
     indexes = IndexStore(engine, settings.data_dir)
-    services = Services(settings, engine, indexes, Matcher(engine, indexes),
-                        HashingSlots(settings.hash_concurrency))  # fmt: skip
+    services = Services(
+        settings, engine, indexes, Matcher(engine, indexes), HashingSlots(settings.hash_concurrency)
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -61,17 +62,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine.dispose()
 
     app = FastAPI(
-        title="redline", version=__version__, lifespan=lifespan,
-        docs_url=None, redoc_url=None, openapi_url="/api/openapi.json",
-    )  # fmt: skip
+        title="redline",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
     app.state.services = services
     app.include_router(hma_router, prefix="/hma")
     app.include_router(api_router, prefix="/api/v1")
     app.include_router(ui_router)
     app.add_api_route("/api/docs", _api_docs, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=UI_DIR / "static"), name="static")
-    limits = {"form": settings.max_form_bytes, "upload": settings.max_upload_bytes,
-              "media": settings.max_media_bytes + FORM_OVERHEAD}  # fmt: skip
+    limits = {
+        "form": settings.max_form_bytes,
+        "upload": settings.max_upload_bytes,
+        "media": settings.max_media_bytes + FORM_OVERHEAD,
+    }
     app.add_middleware(Guard, limits=limits)
     for unavailable in (OperationalError, InterfaceError):
         app.add_exception_handler(unavailable, _database_unavailable)
@@ -159,8 +167,15 @@ def _is_api(request: Request) -> bool:
 def _refusal(request: Request, status: int, message: str) -> Response:
     if _is_api(request):
         return JSONResponse({"message": message}, status_code=status)
-    titles = {401: "Sign in", 403: "Not allowed", 404: "Not found", 409: "Conflict",
-              413: "Too large", 422: "Not valid", 429: "Too many attempts"}  # fmt: skip
+    titles = {
+        401: "Sign in",
+        403: "Not allowed",
+        404: "Not found",
+        409: "Conflict",
+        413: "Too large",
+        422: "Not valid",
+        429: "Too many attempts",
+    }
     # A signed-in user keeps the navigation on an error page, and goes back to the case.
     try:
         who: Visitor | None = visitor(request.app.state.services, request)
@@ -168,8 +183,16 @@ def _refusal(request: Request, status: int, message: str) -> Response:
         who = None
     case = _CASE_PATH.match(request.url.path)
     back = f"/cases/{case.group(1)}" if case else "/queue"
-    return page(request, "error.html", who, status_code=status, back=back,
-                title=titles.get(status, "Refused"), message=message, status=status)  # fmt: skip
+    return page(
+        request,
+        "error.html",
+        who,
+        status_code=status,
+        back=back,
+        title=titles.get(status, "Refused"),
+        message=message,
+        status=status,
+    )
 
 
 _CASE_PATH = re.compile(r"^/cases/(\d+)(?:/|$)")

@@ -111,8 +111,9 @@ CheckedSelf = Annotated[Visitor, Depends(checked_self)]
 Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def token_reviewer(app: Services, credentials: HTTPAuthorizationCredentials | None,
-                   scope: str) -> Reviewer:  # fmt: skip
+def token_reviewer(
+    app: Services, credentials: HTTPAuthorizationCredentials | None, scope: str
+) -> Reviewer:
     """The user of a bearer token that carries ``scope``; NotSignedIn or Forbidden otherwise."""
     if credentials is None or not credentials.credentials:
         raise NotSignedIn("an API token is required: Authorization: Bearer <token>")

@@ -105,6 +105,11 @@ class Guard:
 
 
 async def _refuse(send: Send) -> None:
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/json"), *HEADERS]})  # fmt: skip
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", b"application/json"), *HEADERS],
+        }
+    )
     await send({"type": "http.response.body", "body": _TOO_LARGE})

@@ -71,13 +71,23 @@ def register_order(me: ActionsWrite, app: App, body: OrderIn) -> dict[str, Any]:
     """422 for a bad field, a malformed URL or one not in the store; 409 for a known reference."""
     me.require("action.manage")
     new = orders.OrderIn(
-        body.authority, body.reference, orders.parse_time(body.issued_at, "issued_at"),
-        orders.parse_time(body.received_at, "received_at"), body.urls, body.reasons,
-        body.legal_basis, body.confidential_reason is not None, body.confidential_reason,
-        body.authority_contact, body.content_type, body.redress, body.signed_by,
+        body.authority,
+        body.reference,
+        orders.parse_time(body.issued_at, "issued_at"),
+        orders.parse_time(body.received_at, "received_at"),
+        body.urls,
+        body.reasons,
+        body.legal_basis,
+        body.confidential_reason is not None,
+        body.confidential_reason,
+        body.authority_contact,
+        body.content_type,
+        body.redress,
+        body.signed_by,
         orders.parse_time(body.confidential_until, "confidential_until")
-        if body.confidential_until else None,
-    )  # fmt: skip
+        if body.confidential_until
+        else None,
+    )
     now = utcnow()
     with app.engine.begin() as connection:
         order_id = orders.register_order(connection, me.actor, new, now)
@@ -99,8 +109,9 @@ def order_step(me: ActionsWrite, app: App, order_id: RowId, body: OrderStep) -> 
     now = utcnow()
     with app.engine.begin() as connection:
         if body.not_executed_reason:
-            orders.not_executed(connection, me.actor, order_id, body.url,
-                                body.not_executed_reason, now)  # fmt: skip
+            orders.not_executed(
+                connection, me.actor, order_id, body.url, body.not_executed_reason, now
+            )
         else:
             orders.execute(connection, me.actor, order_id, body.url, body.action or "", now)
         return orders.get_order(connection, order_id).as_dict(now)
@@ -173,8 +184,9 @@ def file_complaint(me: ActionsWrite, app: App, body: ComplaintIn) -> dict[str, A
     me.require("action.manage")
     received = orders.parse_time(body.received_at, "received_at") if body.received_at else utcnow()
     with app.engine.begin() as connection:
-        number = complaints.file_complaint(connection, body.decision_id, body.text, received,
-                                           body.contact, actor=me.actor)  # fmt: skip
+        number = complaints.file_complaint(
+            connection, body.decision_id, body.text, received, body.contact, actor=me.actor
+        )
         return _jsonable(complaints.get_complaint(connection, number))
 
 
@@ -185,8 +197,9 @@ def decide_complaint(
     """Upheld reinstates the content; 409 if decided already."""
     me.require("action.manage")
     with app.engine.begin() as connection:
-        complaints.decide_complaint(connection, me.actor, complaint_id, body.upheld,
-                                    body.reason, utcnow())  # fmt: skip
+        complaints.decide_complaint(
+            connection, me.actor, complaint_id, body.upheld, body.reason, utcnow()
+        )
         return _jsonable(complaints.get_complaint(connection, complaint_id))
 
 
@@ -238,8 +251,9 @@ def take_down_case(me: ActionsWrite, app: App, case_id: RowId, body: TakeDownIn)
     me.require("action.manage")
     now = utcnow()
     with app.engine.begin() as connection:
-        takedown.take_down_case(connection, me.actor, case_id, body.visibility, now,
-                                body.legal_basis)  # fmt: skip
+        takedown.take_down_case(
+            connection, me.actor, case_id, body.visibility, now, body.legal_basis
+        )
         return preserved.of_case(connection, case_id).as_dict(now)
 
 

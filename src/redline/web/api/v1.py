@@ -77,8 +77,7 @@ def case(me: CasesRead, app: App, case_id: RowId) -> dict[str, Any]:
     """Everything the case page shows, as data (the view is audited)."""
     with app.engine.begin() as connection:
         found = case_file(connection, me, case_id)
-        record_event(connection, me.actor, "case.view", "case", str(case_id),
-                     detail={"via": "api"})  # fmt: skip
+        record_event(connection, me.actor, "case.view", "case", str(case_id), detail={"via": "api"})
     return found.as_dict()
 
 
@@ -132,15 +131,26 @@ def decide(me: CasesWrite, app: App, case_id: RowId, body: DecisionIn) -> dict[s
     now = utcnow()
     with app.engine.begin() as connection:
         if body.cluster:
-            outcomes = decisions.decide_cluster(connection, me, case_id, verdict, now,
-                                                four_eyes=app.settings.four_eyes)  # fmt: skip
+            outcomes = decisions.decide_cluster(
+                connection, me, case_id, verdict, now, four_eyes=app.settings.four_eyes
+            )
         else:
-            outcomes = [decisions.decide(connection, me, case_id, verdict, now,
-                                         four_eyes=app.settings.four_eyes)]  # fmt: skip
-    return {"decisions": [
-        {"case": o.case_id, "decision": o.decision_id, "status_before": o.status_before,
-         "status_after": o.status_after} for o in outcomes
-    ]}  # fmt: skip
+            outcomes = [
+                decisions.decide(
+                    connection, me, case_id, verdict, now, four_eyes=app.settings.four_eyes
+                )
+            ]
+    return {
+        "decisions": [
+            {
+                "case": o.case_id,
+                "decision": o.decision_id,
+                "status_before": o.status_before,
+                "status_after": o.status_after,
+            }
+            for o in outcomes
+        ]
+    }
 
 
 @router.post("/decisions/{decision_id}/undo", summary="Undo one's own decision")
@@ -205,9 +215,12 @@ def create_bank(me: BanksWrite, app: App, body: BankIn) -> dict[str, Any]:
     me.require("bank.edit")
     try:
         info = manage.create_bank(
-            app.engine, manage.check_name(body.name), actor=me.actor,
-            description=body.description, confirmed=body.confirmed,
-        )  # fmt: skip
+            app.engine,
+            manage.check_name(body.name),
+            actor=me.actor,
+            description=body.description,
+            confirmed=body.confirmed,
+        )
     except manage.BankExists:
         raise Conflict(f"a bank called {body.name!r} exists already") from None
     except ValueError as error:

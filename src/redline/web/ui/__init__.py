@@ -20,8 +20,18 @@ from redline.web.ui.preservation_pages import router as preservation_router
 from redline.web.ui.session_pages import router as session_router
 
 router = APIRouter()
-parts = (session_router, case_router, bank_router, audit_router, admin_router, order_router,
-         complaint_router, dashboard_router, followup_router, preservation_router)  # fmt: skip
+parts = (
+    session_router,
+    case_router,
+    bank_router,
+    audit_router,
+    admin_router,
+    order_router,
+    complaint_router,
+    dashboard_router,
+    followup_router,
+    preservation_router,
+)
 for part in parts:
     router.include_router(part)
 

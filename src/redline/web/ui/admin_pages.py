@@ -24,8 +24,16 @@ def admin_page(me: Me, app: App, request: Request, created: str = "") -> Respons
     with app.engine.begin() as connection:
         users = accounts.list_users(connection)
         token_rows = tokens.list_tokens(connection)
-    return page(request, "admin.html", me, users=users, tokens=token_rows, roles=accounts.ROLES,
-                scopes=tokens.SCOPES, created=created)  # fmt: skip
+    return page(
+        request,
+        "admin.html",
+        me,
+        users=users,
+        tokens=token_rows,
+        roles=accounts.ROLES,
+        scopes=tokens.SCOPES,
+        created=created,
+    )
 
 
 @router.post("/admin/users", include_in_schema=False)
@@ -66,8 +74,16 @@ async def create_token(me: Checked, app: App, request: Request) -> Response:
         secret = tokens.create_token(connection, user, name, scopes, me.reviewer.actor)
         users = accounts.list_users(connection)
         token_rows = tokens.list_tokens(connection)
-    return page(request, "admin.html", me, users=users, tokens=token_rows, roles=accounts.ROLES,
-                scopes=tokens.SCOPES, secret=secret)  # fmt: skip
+    return page(
+        request,
+        "admin.html",
+        me,
+        users=users,
+        tokens=token_rows,
+        roles=accounts.ROLES,
+        scopes=tokens.SCOPES,
+        secret=secret,
+    )
 
 
 @router.post("/admin/tokens/{token_id}/revoke", include_in_schema=False)

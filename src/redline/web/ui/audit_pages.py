@@ -113,6 +113,11 @@ def audit_csv(me: Me, app: App, where: Filter) -> Response:
         rows = events(connection, where, 0, CSV_LIMIT, upto=head[0] or 0)
     filtered = where != AuditFilter()
     disposition = 'attachment; filename="audit.csv"'
-    return Response(audit.export_csv(rows, head, filtered), media_type="text/csv",
-                    headers={"content-disposition": disposition,
-                             "x-audit-chain-head": f"{head[0] or ''} {head[1]}"})  # fmt: skip
+    return Response(
+        audit.export_csv(rows, head, filtered),
+        media_type="text/csv",
+        headers={
+            "content-disposition": disposition,
+            "x-audit-chain-head": f"{head[0] or ''} {head[1]}",
+        },
+    )

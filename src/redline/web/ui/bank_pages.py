@@ -41,9 +41,12 @@ def create_bank(
     me.reviewer.require("bank.edit")
     try:
         manage.create_bank(
-            app.engine, manage.check_name(name), actor=me.reviewer.actor,
-            description=description or None, confirmed=confirmed == "on",
-        )  # fmt: skip
+            app.engine,
+            manage.check_name(name),
+            actor=me.reviewer.actor,
+            description=description or None,
+            confirmed=confirmed == "on",
+        )
     except manage.BankExists:
         raise Conflict(f"a bank called {name!r} exists already") from None
     except ValueError as error:
@@ -67,8 +70,9 @@ def bank_page(
         total, entries = manage.search_entries(app.engine, name, q, offset=offset)
     except manage.UnknownBank:
         raise NotFound(f"no bank {name!r}") from None
-    return page(request, "bank.html", me, bank=info, entries=entries, total=total, q=q,
-                offset=offset)  # fmt: skip
+    return page(
+        request, "bank.html", me, bank=info, entries=entries, total=total, q=q, offset=offset
+    )
 
 
 @router.post("/banks/{name}/entries/{entry_id}/{state}", include_in_schema=False)
@@ -127,5 +131,8 @@ def export_list(me: Me, app: App, name: str, format: str = "csv") -> Response:
     except manage.UnknownBank:
         raise NotFound(f"no bank {name!r}") from None
     extension = "txt" if format == "plain" else format
-    return Response(data, media_type=FORMATS[format], headers={
-        "content-disposition": f'attachment; filename="{name}.{extension}"'})  # fmt: skip
+    return Response(
+        data,
+        media_type=FORMATS[format],
+        headers={"content-disposition": f'attachment; filename="{name}.{extension}"'},
+    )

@@ -35,8 +35,9 @@ def _filter(
     category: str | None = None,
     assignee: str | None = None,
 ) -> queue.QueueFilter:
-    return queue.QueueFilter(status, source or None, lang or None, signal or None,
-                             category or None, assignee or None)  # fmt: skip
+    return queue.QueueFilter(
+        status, source or None, lang or None, signal or None, category or None, assignee or None
+    )
 
 
 Filter = Annotated[queue.QueueFilter, Depends(_filter)]
@@ -55,8 +56,16 @@ def queue_page(
     with app.engine.begin() as connection:
         rows = queue.list_queue(connection, me.reviewer, where, now, offset=offset)
         counts = queue.count_open(connection)
-    return page(request, "queue.html", me, rows=rows, where=where, counts=counts,
-                offset=offset, page_size=queue.PAGE)  # fmt: skip
+    return page(
+        request,
+        "queue.html",
+        me,
+        rows=rows,
+        where=where,
+        counts=counts,
+        offset=offset,
+        page_size=queue.PAGE,
+    )
 
 
 @router.post("/queue/next", include_in_schema=False)
@@ -97,22 +106,43 @@ def case_page(
         seen = protection.exposure(connection, me.reviewer, now)
         shown = revealed if revealed and _granted(connection, me, revealed, now) else ""
     mine = found.assignee == me.reviewer.username
-    taken = found.assignee is not None and not mine and found.claimed_at is not None and (
-        found.claimed_at > now - queue.CLAIM_TTL
-    )  # fmt: skip
+    taken = (
+        found.assignee is not None
+        and not mine
+        and found.claimed_at is not None
+        and (found.claimed_at > now - queue.CLAIM_TTL)
+    )
     undoable = next(
-        (d for d in found.decisions if d["id"] == decided and d["user_id"] == me.reviewer.id
-         and d["undone_at"] is None and now - d["created_at"] <= decisions.UNDO_WINDOW),
+        (
+            d
+            for d in found.decisions
+            if d["id"] == decided
+            and d["user_id"] == me.reviewer.id
+            and d["undone_at"] is None
+            and now - d["created_at"] <= decisions.UNDO_WINDOW
+        ),
         None,
-    )  # fmt: skip
+    )
     # The first reviewer of a case waiting for a second one sees that, not a form they cannot use.
     awaiting_other = found.status == "second_review" and any(
-        d["user_id"] == me.reviewer.id and d["status_after"] == "second_review"
-        and d["undone_at"] is None for d in found.decisions
-    )  # fmt: skip
-    return page(request, "case.html", me, case=found, mine=mine, taken=taken, exposure=seen,
-                undoable=undoable, undo_seconds=decisions.UNDO_WINDOW.seconds,
-                awaiting_other=awaiting_other, revealed=shown)  # fmt: skip
+        d["user_id"] == me.reviewer.id
+        and d["status_after"] == "second_review"
+        and d["undone_at"] is None
+        for d in found.decisions
+    )
+    return page(
+        request,
+        "case.html",
+        me,
+        case=found,
+        mine=mine,
+        taken=taken,
+        exposure=seen,
+        undoable=undoable,
+        undo_seconds=decisions.UNDO_WINDOW.seconds,
+        awaiting_other=awaiting_other,
+        revealed=shown,
+    )
 
 
 def _granted(connection: Connection, me: Visitor, sha256: str, now: datetime) -> bool:
@@ -171,19 +201,24 @@ def decide(
 ) -> RedirectResponse:
     """Record a decision (on the whole near-duplicate cluster when asked)."""
     chosen = decisions.Verdict(
-        verdict, category or None if verdict == "violating" else None,
-        reason or None if verdict == "not_violating" else None, note.strip() or None,
-    )  # fmt: skip
+        verdict,
+        category or None if verdict == "violating" else None,
+        reason or None if verdict == "not_violating" else None,
+        note.strip() or None,
+    )
     now = utcnow()
     with app.engine.begin() as connection:
         if cluster == "on":
-            outcomes = decisions.decide_cluster(connection, me.reviewer, case_id, chosen, now,
-                                                four_eyes=app.settings.four_eyes)  # fmt: skip
+            outcomes = decisions.decide_cluster(
+                connection, me.reviewer, case_id, chosen, now, four_eyes=app.settings.four_eyes
+            )
         else:
-            outcomes = [decisions.decide(connection, me.reviewer, case_id, chosen, now,
-                                         four_eyes=app.settings.four_eyes)]  # fmt: skip
-    return RedirectResponse(f"/cases/{case_id}?decided={outcomes[0].decision_id}",
-                            status_code=303)  # fmt: skip
+            outcomes = [
+                decisions.decide(
+                    connection, me.reviewer, case_id, chosen, now, four_eyes=app.settings.four_eyes
+                )
+            ]
+    return RedirectResponse(f"/cases/{case_id}?decided={outcomes[0].decision_id}", status_code=303)
 
 
 @router.post("/decisions/{decision_id}/undo", include_in_schema=False)
@@ -212,10 +247,12 @@ def reveal(me: CheckedSelf, app: App, request: Request, case_id: RowId, sha256: 
         seen = protection.reveal(connection, me.reviewer, case_id, sha256, utcnow())
         kind = connection.scalar(select(Media.kind).where(Media.sha256 == sha256))
     if request.headers.get("hx-request") != "true":  # without JavaScript: the page shows it
-        return RedirectResponse(f"/cases/{case_id}?revealed={sha256}#media-{sha256[:12]}",
-                                status_code=303)  # fmt: skip
-    return page(request, "revealed.html", me, case_id=case_id, sha256=sha256, kind=kind,
-                exposure=seen)  # fmt: skip
+        return RedirectResponse(
+            f"/cases/{case_id}?revealed={sha256}#media-{sha256[:12]}", status_code=303
+        )
+    return page(
+        request, "revealed.html", me, case_id=case_id, sha256=sha256, kind=kind, exposure=seen
+    )
 
 
 @router.get("/cases/{case_id}/media/{sha256}/preview", include_in_schema=False)
@@ -255,19 +292,26 @@ def add_to_bank(
         found = case_file(connection, me.reviewer, case_id)
     if found.status != "violating":
         raise Conflict("only content confirmed as violating can be added to a bank")
-    labels: dict[str, Any] = {"category": found.category, "provenance": {"case": case_id},
-                              "note": f"from case {case_id}"}  # fmt: skip
+    labels: dict[str, Any] = {
+        "category": found.category,
+        "provenance": {"case": case_id},
+        "note": f"from case {case_id}",
+    }
     try:
         added = 0
         if found.item["text"]:
-            manage.add_text(app.engine, bank, found.item["text"], actor=me.reviewer.actor,
-                            **labels)  # fmt: skip
+            manage.add_text(app.engine, bank, found.item["text"], actor=me.reviewer.actor, **labels)
             added += 1
         for media in found.media:
             if media["kind"] in {"image", "video"}:
-                manage.add_media(app.engine, app.settings.data_dir, bank,
-                                 app.settings.data_dir / _media_path(app, media["sha256"]),
-                                 actor=me.reviewer.actor, **labels)  # fmt: skip
+                manage.add_media(
+                    app.engine,
+                    app.settings.data_dir,
+                    bank,
+                    app.settings.data_dir / _media_path(app, media["sha256"]),
+                    actor=me.reviewer.actor,
+                    **labels,
+                )
                 added += 1
     except manage.UnknownBank:
         raise Invalid(f"no bank {bank!r}") from None

@@ -23,8 +23,10 @@ from redline.web.ui.render import page
 
 router = APIRouter()
 FORM_COOKIE = "redline_complaint"
-UNKNOWN = ("We could not find a decision open to complaint with this reference. Check the"
-           " reference in the notice you received.")  # fmt: skip
+UNKNOWN = (
+    "We could not find a decision open to complaint with this reference. Check the"
+    " reference in the notice you received."
+)
 
 
 @router.get("/complaints/new", response_class=HTMLResponse, include_in_schema=False)
@@ -48,13 +50,30 @@ def file_complaint(
     """File it; the answer gives its number and when it will be decided by."""
     expected = request.cookies.get(FORM_COOKIE, "")
     if not expected or not hmac.compare_digest(csrf.encode(), expected.encode()):
-        return page(request, "complaint.html", None, status_code=403, form_csrf=expected,
-                    decision=decision, text=text, contact=contact,
-                    error="The form expired: please send it again.")  # fmt: skip
+        return page(
+            request,
+            "complaint.html",
+            None,
+            status_code=403,
+            form_csrf=expected,
+            decision=decision,
+            text=text,
+            contact=contact,
+            error="The form expired: please send it again.",
+        )
 
     def refuse(status: int, error: str) -> Response:
-        return page(request, "complaint.html", None, status_code=status, form_csrf=expected,
-                    decision=decision, text=text, contact=contact, error=error)  # fmt: skip
+        return page(
+            request,
+            "complaint.html",
+            None,
+            status_code=status,
+            form_csrf=expected,
+            decision=decision,
+            text=text,
+            contact=contact,
+            error=error,
+        )
 
     if not text.strip():
         return refuse(422, "Please say why the decision was wrong.")
@@ -64,8 +83,9 @@ def file_complaint(
         with app.engine.begin() as connection:  # committed first: a refusal still counts
             complaints.admit_public_complaint(connection, network, now)
         with app.engine.begin() as connection:
-            number = complaints.file_public_complaint(connection, network, decision, text, now,
-                                                      contact.strip() or None)  # fmt: skip
+            number = complaints.file_public_complaint(
+                connection, network, decision, text, now, contact.strip() or None
+            )
             filed = complaints.get_complaint(connection, number)
     except (NotFound, Invalid):
         # The text is fine (checked above), so the decision is unknown or not final; both get

@@ -34,12 +34,21 @@ def dashboard(
         since = datetime.fromisoformat(start) if start else until - timedelta(days=30)
     except ValueError:
         raise Invalid("from/to: ISO dates, e.g. 2026-11-01") from None
-    period = outcomes.Period(since if since.tzinfo else since.replace(tzinfo=UTC),
-                             until if until.tzinfo else until.replace(tzinfo=UTC))  # fmt: skip
+    period = outcomes.Period(
+        since if since.tzinfo else since.replace(tzinfo=UTC),
+        until if until.tzinfo else until.replace(tzinfo=UTC),
+    )
     if period.end <= period.start:
         raise Invalid("'to' must be after 'from'")
     with app.engine.connect() as connection:
         figures = outcomes.figures(connection, period)
     since_day, until_day = period.start.date().isoformat(), period.end.date().isoformat()
-    return page(request, "dashboard.html", me, f=figures, charts=plots(figures),
-                start=since_day, end=until_day)  # fmt: skip
+    return page(
+        request,
+        "dashboard.html",
+        me,
+        f=figures,
+        charts=plots(figures),
+        start=since_day,
+        end=until_day,
+    )

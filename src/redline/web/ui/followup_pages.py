@@ -57,8 +57,15 @@ def notices_page(
     me.reviewer.require("action.view")
     with app.engine.connect() as connection:
         found = notices.list_notices(connection, status, limit=500)
-    return page(request, "notices.html", me, notices=found, status=status,
-                statuses=notices.STATUSES, public_url=app.settings.public_url)  # fmt: skip
+    return page(
+        request,
+        "notices.html",
+        me,
+        notices=found,
+        status=status,
+        statuses=notices.STATUSES,
+        public_url=app.settings.public_url,
+    )
 
 
 @router.post("/notices/{notice_id}/sent", include_in_schema=False)
@@ -66,8 +73,9 @@ def notice_sent(me: Checked, app: App, notice_id: RowId) -> RedirectResponse:
     """Record that a notice reached its provider (delivered outside redline)."""
     me.reviewer.require("action.manage")
     with app.engine.begin() as connection:
-        notices.mark_sent(connection, me.reviewer.actor, notice_id, utcnow(),
-                          app.settings.public_url)  # fmt: skip
+        notices.mark_sent(
+            connection, me.reviewer.actor, notice_id, utcnow(), app.settings.public_url
+        )
     return RedirectResponse("/notices", status_code=303)
 
 
@@ -99,6 +107,7 @@ def decide(
     """Uphold (reinstating the content) or reject a complaint."""
     me.reviewer.require("action.manage")
     with app.engine.begin() as connection:
-        complaints.decide_complaint(connection, me.reviewer.actor, complaint_id,
-                                    outcome == "upheld", reason, utcnow())  # fmt: skip
+        complaints.decide_complaint(
+            connection, me.reviewer.actor, complaint_id, outcome == "upheld", reason, utcnow()
+        )
     return RedirectResponse("/complaints", status_code=303)

@@ -28,8 +28,16 @@ def _listing(
     so the officer sees the list and what to correct at once."""
     with app.engine.connect() as connection:
         found = preserved.list_preserved(connection, state or None)
-    return page(request, "preservations.html", me, status_code, preserved=found, state=state,
-                states=preserved.STATES, **context)  # fmt: skip
+    return page(
+        request,
+        "preservations.html",
+        me,
+        status_code,
+        preserved=found,
+        state=state,
+        states=preserved.STATES,
+        **context,
+    )
 
 
 @router.get("/preservations", response_class=HTMLResponse, include_in_schema=False)
@@ -39,8 +47,7 @@ def preservations_page(me: Me, app: App, request: Request, state: StateFilter = 
     return _listing(app, request, me, state)
 
 
-@router.post("/preservations/{item_id}/hold", response_class=HTMLResponse,
-             include_in_schema=False)  # fmt: skip
+@router.post("/preservations/{item_id}/hold", response_class=HTMLResponse, include_in_schema=False)
 def hold(
     me: Checked,
     app: App,
@@ -57,8 +64,17 @@ def hold(
         with app.engine.begin() as connection:
             preservation.hold(connection, me.reviewer.actor, item_id, end, reason)
     except ReviewError as refused:
-        return _listing(app, request, me, "", refused.status, error=str(refused),
-                        failed_item=item_id, until=until, reason=reason)  # fmt: skip
+        return _listing(
+            app,
+            request,
+            me,
+            "",
+            refused.status,
+            error=str(refused),
+            failed_item=item_id,
+            until=until,
+            reason=reason,
+        )
     return RedirectResponse(f"/preservations?held={item_id}#item-{item_id}", status_code=303)
 
 
@@ -73,6 +89,7 @@ def take_down(
     """Remove or disable a confirmed case's item; the case page then shows it down."""
     me.reviewer.require("action.manage")
     with app.engine.begin() as connection:
-        takedown.take_down_case(connection, me.reviewer.actor, case_id, visibility, utcnow(),
-                                legal_basis)  # fmt: skip
+        takedown.take_down_case(
+            connection, me.reviewer.actor, case_id, visibility, utcnow(), legal_basis
+        )
     return RedirectResponse(f"/cases/{case_id}?taken_down={visibility}", status_code=303)

@@ -83,7 +83,12 @@ def page(
     return templates.TemplateResponse(
         request,
         name,
-        {"me": visitor.reviewer if visitor else None, "csrf": visitor.csrf if visitor else "",
-         "now": now, "urgent_orders": urgent, **context},
+        {
+            "me": visitor.reviewer if visitor else None,
+            "csrf": visitor.csrf if visitor else "",
+            "now": now,
+            "urgent_orders": urgent,
+            **context,
+        },
         status_code=status_code,
-    )  # fmt: skip
+    )

@@ -46,8 +46,14 @@ def login_form(app: App, request: Request, next: str = "/queue") -> Response:
     """The sign-in form."""
     token = secrets.token_urlsafe(24)
     response = page(request, "login.html", None, login_csrf=token, next=_safe_next(next))
-    response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict",
-                        secure=_secure(request, app), max_age=3600)  # fmt: skip
+    response.set_cookie(
+        LOGIN_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=_secure(request, app),
+        max_age=3600,
+    )
     return response
 
 
@@ -63,29 +69,49 @@ def login(
     """Check the password, start a session, go where the user was going."""
     expected = request.cookies.get(LOGIN_COOKIE, "")
     if not expected or not hmac.compare_digest(csrf.encode(), expected.encode()):
-        return page(request, "login.html", None, status_code=403, next=_safe_next(next),
-                    login_csrf=expected, error="The form expired: sign in again.")  # fmt: skip
+        return page(
+            request,
+            "login.html",
+            None,
+            status_code=403,
+            next=_safe_next(next),
+            login_csrf=expected,
+            error="The form expired: sign in again.",
+        )
     client = client_address(request)
     now = utcnow()
-    limits = accounts.LoginLimits(app.settings.login_attempts_per_network,
-                                  app.settings.login_attempts_per_minute,
-                                  app.settings.login_failures_per_user)  # fmt: skip
+    limits = accounts.LoginLimits(
+        app.settings.login_attempts_per_network,
+        app.settings.login_attempts_per_minute,
+        app.settings.login_failures_per_user,
+    )
     try:
         with app.engine.begin() as connection:  # committed first: a refusal still counts
-            accounts.admit_login(connection, username, accounts.client_network(client), now,
-                                 limits)  # fmt: skip
+            accounts.admit_login(connection, username, accounts.client_network(client), now, limits)
         with app.engine.begin() as connection:
             reviewer = accounts.authenticate(connection, username, password, now, client)
             token, _csrf = accounts.start_session(connection, reviewer, now)
     except ReviewError as refused:
         with app.engine.begin() as connection:
             accounts.record_refusal(connection, username, refused, client)
-        return page(request, "login.html", None, status_code=refused.status,
-                    login_csrf=expected, next=_safe_next(next), error=str(refused))  # fmt: skip
+        return page(
+            request,
+            "login.html",
+            None,
+            status_code=refused.status,
+            login_csrf=expected,
+            next=_safe_next(next),
+            error=str(refused),
+        )
     response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(COOKIE, token, httponly=True, samesite="strict",
-                        secure=_secure(request, app),
-                        max_age=int(accounts.SESSION_LIFETIME.total_seconds()))  # fmt: skip
+    response.set_cookie(
+        COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=_secure(request, app),
+        max_age=int(accounts.SESSION_LIFETIME.total_seconds()),
+    )
     response.delete_cookie(LOGIN_COOKIE)
     return response
 
@@ -95,8 +121,7 @@ def logout(me: CheckedSelf, app: App) -> RedirectResponse:
     """End this browser's session."""
     with app.engine.begin() as connection:
         accounts.end_session(connection, me.token)
-        record_event(connection, me.reviewer.actor, "logout", "user",
-                              me.reviewer.username)  # fmt: skip
+        record_event(connection, me.reviewer.actor, "logout", "user", me.reviewer.username)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE)
     return response
@@ -107,8 +132,14 @@ def logout_everywhere(me: CheckedSelf, app: App) -> RedirectResponse:
     """End every session of this user, on every device."""
     with app.engine.begin() as connection:
         ended = accounts.end_all_sessions(connection, me.reviewer.id)
-        record_event(connection, me.reviewer.actor, "logout.everywhere", "user",
-                              me.reviewer.username, detail={"sessions": ended})  # fmt: skip
+        record_event(
+            connection,
+            me.reviewer.actor,
+            "logout.everywhere",
+            "user",
+            me.reviewer.username,
+            detail={"sessions": ended},
+        )
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE)
     return response

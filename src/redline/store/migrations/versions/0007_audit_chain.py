@@ -97,8 +97,13 @@ def upgrade() -> None:
     )
     connection = op.get_bind()
     last, head, count = _hash_existing(connection)
-    chain = sa.table("audit_chain", sa.column("id"), sa.column("event_id"), sa.column("sha256"),
-                     sa.column("events"))  # fmt: skip
+    chain = sa.table(
+        "audit_chain",
+        sa.column("id"),
+        sa.column("event_id"),
+        sa.column("sha256"),
+        sa.column("events"),
+    )
     connection.execute(
         sa.insert(chain).values(id=HEAD_ROW, event_id=last, sha256=head, events=count)
     )
