@@ -45,6 +45,7 @@ bench: $(INSTALLED)
 	$(BIN)/python benchmarks/robustness.py > benchmarks/results/robustness.json
 	$(BIN)/python benchmarks/classify.py > benchmarks/results/classify.json
 	$(BIN)/python benchmarks/web.py > benchmarks/results/web.json
+	$(BIN)/python benchmarks/login_flood.py > benchmarks/results/login_flood.json
 	@echo "Results in benchmarks/results/"
 
 install: $(INSTALLED)

@@ -1,4 +1,4 @@
-"""The PDQ benchmarks run end to end at tiny sizes and print the JSON their figures come from."""
+"""The benchmarks run end to end at tiny sizes and print the JSON their figures come from."""
 
 from __future__ import annotations
 
@@ -155,3 +155,15 @@ def test_web_benchmark_measures_console_latency_beside_a_trivial_endpoint(tmp_pa
     for profile in sqlite["sql"].values():
         assert profile["statements_per_call"] > 0 and profile["handler_ms_per_call"] > 0
         assert profile["slowest"] and profile["slowest"][0]["sql"]
+
+
+def test_login_flood_counts_hashes_only_up_to_the_limits(tmp_path: Path) -> None:
+    """A sign-in flood against a served redline: after five wrong passwords for one user from
+    one network every further attempt is refused before a hash, and a spray over many usernames
+    computes hashes only up to the network's limit (50, five of them used already)."""
+    result = run_benchmark(
+        "login_flood.py", "--attempts", "12", "--seconds", "1", "--spray", "60", cache=tmp_path
+    )
+    assert result["paced_answers"] == {"401": 5, "429": 7}
+    assert result["spray_answers"] == {"401": 45, "429": 15}
+    assert result["status_idle"]["requests"] > 0
