@@ -1,5 +1,7 @@
 # redline: `make run` for a working demo, `make test` for the whole suite. Both start from a
 # fresh clone: they create .venv, install redline into it, and install missing system packages.
+# `make test` runs the suite on every core (pytest-xdist; each worker has its own PostgreSQL
+# database, and a test file stays on one worker so its module fixtures are built once).
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -23,7 +25,8 @@ test: $(INSTALLED)
 	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/ruff format --check src tests benchmarks scripts
 	$(BIN)/mypy --strict src
-	$(BIN)/pytest
+	$(BIN)/lint-imports
+	$(BIN)/pytest -n auto --dist loadfile
 
 # The fuzz harnesses and the API conformance run of `make test`, with many more inputs each and
 # random ones each run (REDLINE_FUZZ=long); failures are kept in .hypothesis/ and tried first next
@@ -35,6 +38,7 @@ fuzz: $(INSTALLED)
 lint: $(INSTALLED)
 	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/mypy --strict src
+	$(BIN)/lint-imports
 
 bench: $(INSTALLED)
 	scripts/system-deps.sh bench
@@ -61,4 +65,4 @@ $(INSTALLED): pyproject.toml | $(BIN)/python
 	touch $@
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

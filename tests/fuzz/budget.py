@@ -19,7 +19,7 @@ EXAMPLES: Final = int(os.environ.get("REDLINE_FUZZ_EXAMPLES") or (2000 if LONG e
 # The API conformance run sends a request per example, for each operation and role.
 API_EXAMPLES: Final = int(os.environ.get("REDLINE_FUZZ_API_EXAMPLES") or (100 if LONG else 6))
 
-# Inputs each harness ran, printed at the end of the session (tests/fuzz/conftest.py).
+# Inputs each harness ran, printed at the end of the session (tests/fuzz/summary.py).
 executions: Counter[str] = Counter()
 
 
