@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 from sqlalchemy import Connection, select, update
@@ -230,6 +230,13 @@ def create_referrals(connection: Connection, actor: str, case_id: int, now: date
     return made
 
 
+def time_to_removal(sent_at: datetime, removed_at: datetime) -> timedelta:
+    """A referral's time to removal, as the referral pages and the transparency report give it:
+    from sending the referral to the first liveness check that found the URL gone. An upper
+    bound on the host's own time, since checks run every few hours."""
+    return removed_at - sent_at
+
+
 def get_referral(connection: Connection, referral_id: int) -> dict[str, Any]:
     """A referral with its service and checks; NotFound when there is none."""
     row = connection.execute(
@@ -255,7 +262,7 @@ def get_referral(connection: Connection, referral_id: int) -> dict[str, Any]:
         )
     ]
     data["time_to_removal_s"] = (
-        int((data["removed_at"] - data["sent_at"]).total_seconds())
+        int(time_to_removal(data["sent_at"], data["removed_at"]).total_seconds())
         if data["removed_at"] and data["sent_at"]
         else None
     )
