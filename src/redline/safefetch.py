@@ -37,7 +37,7 @@ import threading
 import time
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypedDict
 from urllib.parse import quote, urljoin, urlsplit
 
 import httpcore
@@ -63,6 +63,19 @@ _CARRIER_GRADE_NAT: Final = ipaddress.ip_network("100.64.0.0/10")
 _IETF_PROTOCOL: Final = ipaddress.ip_network("192.0.0.0/24")
 _NAT64: Final = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052: the IPv4 address is embedded
 _NAT64_LOCAL: Final = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215: an operator's own
+
+
+class FetchOptions(TypedDict, total=False):
+    """``fetch``'s limits and permissions, for a caller that passes them on (see ``fetch``)."""
+
+    allow_private: bool
+    allow_hosts: Collection[str]
+    timeout: float
+    deadline: float | None
+    max_redirects: int
+    max_bytes: int
+    resolver: Resolver | None
+    ssl_context: ssl.SSLContext | None
 
 
 @dataclass(frozen=True, slots=True)

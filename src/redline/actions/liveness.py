@@ -12,14 +12,12 @@ reason), never exceptions. Only programming errors (a naive ``now``, a negative 
 
 from __future__ import annotations
 
-import ssl
-from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
-from typing import Final, Literal
+from typing import Final, Literal, Unpack
 
-from redline.safefetch import FetchFailed, Resolver, fetch
+from redline.safefetch import FetchFailed, FetchOptions, fetch
 
 USER_AGENT: Final = "redline-liveness/1 (+referral check)"
 DOWN_STATUSES: Final = frozenset({404, 410, 451})  # not found, gone, unavailable for legal reasons
@@ -65,29 +63,17 @@ def check_url(
     url: str,
     now: datetime | None = None,
     *,
-    allow_private: bool = False,
-    allow_hosts: Collection[str] = (),
-    timeout: float = 10.0,
-    deadline: float | None = None,
-    max_redirects: int = 5,
-    max_bytes: int = 2_000_000,
     previous_sha256: str | None = None,
-    resolver: Resolver | None = None,
-    ssl_context: ssl.SSLContext | None = None,
+    **options: Unpack[FetchOptions],
 ) -> UrlCheck:
     """Fetch ``url`` once, safely, and say whether it is up, down (404, 410, 451), changed
     (up, with a body whose SHA-256 differs from ``previous_sha256``) or could not be told (error,
     with the reason: another status, a refusal, a timeout, a network failure).
 
     ``now`` is the check's time (aware; the current UTC time when None); it comes second so the
-    scheduler's ``check(url, now)`` can be this function. ``timeout`` limits each connect and
-    read; ``deadline`` the whole check, redirects and DNS included (twice ``timeout`` when None).
-
-    Private and other non-public addresses are refused, on the first hop and on every redirect,
-    unless ``allow_private`` (any address) or the URL's ``host:port`` is in ``allow_hosts``
-    (exactly those: ``"127.0.0.1:8080"``, ``"[::1]:8080"``, ``"intranet.example:443"``).
-    ``resolver`` replaces the system's DNS (tests); ``ssl_context`` the default certificate
-    store (certifi's, as httpx uses).
+    scheduler's ``check(url, now)`` can be this function. The ``options`` (time limits, size
+    cap, which non-public hosts may be asked, DNS and TLS for tests) are ``safefetch.fetch``'s,
+    with its defaults.
     """
     if now is None:
         now = datetime.now(UTC)
@@ -95,18 +81,7 @@ def check_url(
         raise ValueError("now must be an aware datetime")
     checked_at = now.astimezone(UTC)
     try:
-        answer = fetch(
-            url,
-            user_agent=USER_AGENT,
-            allow_private=allow_private,
-            allow_hosts=allow_hosts,
-            timeout=timeout,
-            deadline=deadline,
-            max_redirects=max_redirects,
-            max_bytes=max_bytes,
-            resolver=resolver,
-            ssl_context=ssl_context,
-        )
+        answer = fetch(url, user_agent=USER_AGENT, **options)
     except FetchFailed as failure:
         return UrlCheck(
             url=url,

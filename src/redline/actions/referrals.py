@@ -17,6 +17,7 @@ from typing import Any, Final
 from sqlalchemy import Connection, select, update
 
 from redline.actions import liveness
+from redline.jsontext import jsonable
 from redline.model import (
     Case,
     Decision,
@@ -190,9 +191,9 @@ def create_referrals(connection: Connection, actor: str, case_id: int, now: date
             "source": item.source,
             "record": item.external_id,
             "account": item.account,
-            "posted_at": _iso(item.posted_at),
-            "found_at": _iso(item.ingested_at),
-            "confirmed_at": _iso(case.decided_at),
+            "posted_at": jsonable(item.posted_at),
+            "found_at": jsonable(item.ingested_at),
+            "confirmed_at": jsonable(case.decided_at),
             "category": case.category,
             "reason": decision.note if decision else None,
             "text_sha256": item.text_sha256,
@@ -288,19 +289,34 @@ def set_status(
         raise Invalid(f"unknown status {status!r} (statuses: {', '.join(STATUSES)})")
     if status not in NEXT[current["status"]]:
         raise Conflict(f"a {current['status']} referral cannot become {status}")
-    values: dict[str, Any] = {"status": status, "updated_at": now}
+    values: dict[str, Any] = {"updated_at": now}
     if status in {"sent", "acknowledged", "removed", "rejected"}:
         values[f"{status}_at"] = now
-    connection.execute(update(Referral).where(Referral.id == referral_id).values(**values))
+    _move(connection, actor, referral_id, current["status"], status, values, {})
+
+
+def _move(
+    connection: Connection,
+    actor: str,
+    referral_id: int,
+    before: str,
+    after: str,
+    values: dict[str, Any],
+    detail: dict[str, Any],
+) -> None:
+    """One change of a referral's status (with the other ``values`` it sets), audited."""
+    connection.execute(
+        update(Referral).where(Referral.id == referral_id).values(status=after, **values)
+    )
     record_event(
         connection,
         actor,
         "referral.status",
         "referral",
         str(referral_id),
-        before={"status": current["status"]},
-        after={"status": status},
-        detail={"legal_basis": REFERRAL_BASIS},
+        before={"status": before},
+        after={"status": after},
+        detail={**detail, "legal_basis": REFERRAL_BASIS},
     )
 
 
@@ -324,24 +340,16 @@ def record_check(
     status = current["status"]
     if check.state == "down" and status in LIVE:
         # The first check that finds it gone after the referral went out: removed then.
-        connection.execute(
-            update(Referral)
-            .where(Referral.id == referral_id)
-            .values(status="removed", removed_at=check.checked_at, updated_at=check.checked_at)
-        )
-        record_event(
+        at = check.checked_at
+        detail = {"by": "liveness check", "http_status": check.http_status}
+        _move(
             connection,
             actor,
-            "referral.status",
-            "referral",
-            str(referral_id),
-            before={"status": status},
-            after={"status": "removed"},
-            detail={
-                "by": "liveness check",
-                "http_status": check.http_status,
-                "legal_basis": REFERRAL_BASIS,
-            },
+            referral_id,
+            status,
+            "removed",
+            {"removed_at": at, "updated_at": at},
+            detail,
         )
         status = "removed"
     return str(status)
@@ -404,7 +412,3 @@ def email_body(referral: dict[str, Any], sender: str) -> str:
         + (f"Text sha256: {e['text_sha256']}\n" if e["text_sha256"] else "")
         + "\nA preserved copy is kept and can be provided to competent authorities.\n"
     )
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None

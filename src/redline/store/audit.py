@@ -426,19 +426,7 @@ def check_head(connection: Connection, check: ChainCheck, event_id: int, sha256:
 
 # --- the CSV export, and checking a copy of it ----------------------------------------------------
 
-EXPORT_COLUMNS = (
-    "id",
-    "at",
-    "actor",
-    "action",
-    "subject_type",
-    "subject_id",
-    "before",
-    "after",
-    "detail",
-    "prev_sha256",
-    "sha256",
-)
+EXPORT_COLUMNS = (*CANONICAL_FIELDS, "sha256")  # what is hashed, then the hash
 TRAILER = "# chain head"
 _DOCUMENTS = ("before", "after", "detail")
 
