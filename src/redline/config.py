@@ -186,11 +186,6 @@ class Settings(BaseSettings):
                 return "postgresql+psycopg://" + url[len(prefix) :]
         return url
 
-    @property
-    def media_dir(self) -> Path:
-        """Content-addressed store of ingested media files."""
-        return self.data_dir / "media"
-
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -1,4 +1,5 @@
-"""JSON written by someone else: read without letting the parser's own limits escape.
+"""JSON written by someone else: read without letting the parser's own limits escape; and the
+one way redline's own records become JSON-able data (``jsonable``).
 
 Python refuses to turn a number of more than ``sys.get_int_max_str_digits()`` digits into an int
 (ValueError) and gives up on nesting deeper than its recursion limit (RecursionError); JSON allows
@@ -11,6 +12,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 
@@ -38,3 +41,21 @@ DECODER = Decoder()
 def loads(text: str) -> Any:
     """Parse ``text``; json.JSONDecodeError for anything that is not JSON we can hold."""
     return DECODER.decode(text)
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` with every datetime inside it (in dicts and lists, however deep) as ISO 8601
+    text: what every ``as_dict`` and API answer gives for a time."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def jsonable_dict(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A record's fields, in their order, with every datetime as ISO 8601 text (None stays
+    None)."""
+    return {key: jsonable(value) for key, value in data.items()}

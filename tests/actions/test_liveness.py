@@ -19,13 +19,8 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 
-from redline.actions.liveness import (
-    USER_AGENT,
-    UrlCheck,
-    check_url,
-    refused_because,
-    time_to_removal,
-)
+from redline.actions.liveness import USER_AGENT, UrlCheck, check_url
+from redline.safefetch import refused_because
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 PAGE = b"<html><body>the referred post</body></html>"
@@ -647,9 +642,3 @@ def test_https_sends_the_host_name_as_sni_and_checks_the_certificate_against_it(
     assert "TLS error" in (wrong.error or "")
     assert "certificate" in (wrong.error or "").lower()
     assert len(tls_server.seen) == 1
-
-
-def test_time_to_removal() -> None:
-    assert time_to_removal(NOW, NOW + timedelta(hours=5)) == timedelta(hours=5)
-    with pytest.raises(ValueError, match="before"):
-        time_to_removal(NOW, NOW - timedelta(seconds=1))

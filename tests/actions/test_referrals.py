@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 
 from redline.actions import referrals
 from redline.actions.liveness import State, UrlCheck
+from redline.metrics import outcomes
 from redline.model import AuditEvent, Item, Signal
 from redline.review import Conflict, Invalid, NotFound
 from redline.review.decisions import Verdict, decide
@@ -18,6 +19,7 @@ from redline.signals import url as url_signal
 from tests.review_desk import Desk
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+HOUR = timedelta(hours=1)
 
 
 def check(state: State, status: int, at: datetime) -> UrlCheck:
@@ -142,6 +144,24 @@ def test_status_moves_forward_only_and_a_down_check_marks_removal(
     assert done["time_to_removal_s"] == 5 * 3600 and len(done["checks"]) == 2
     assert [e.action for e in events] == ["referral.create", "referral.status", "referral.status"]
     assert events[-1].before == {"status": "sent"} and events[-1].after == {"status": "removed"}
+
+
+def test_time_to_removal_is_one_measure_for_the_referral_and_the_report(
+    desk: Desk, confirmed: int
+) -> None:
+    """From sending the referral to the first check that found the URL gone: 5 hours here, not
+    the 4 between the first check that saw it up and the one that saw it gone."""
+    with desk.engine.begin() as connection:
+        first, _ = referrals.create_referrals(connection, "user:lead1", confirmed, NOW)
+        referrals.set_status(connection, "user:lead1", first, "sent", NOW)
+        referrals.record_check(connection, "worker", first, check("up", 200, NOW + HOUR))
+        referrals.record_check(connection, "worker", first, check("down", 404, NOW + 5 * HOUR))
+        page = referrals.get_referral(connection, first)
+        period = outcomes.Period(NOW - 24 * HOUR, NOW + 24 * HOUR)
+        report = outcomes.figures(connection, period)
+    assert referrals.time_to_removal(NOW, NOW + 5 * HOUR) == 5 * HOUR
+    assert page["time_to_removal_s"] == 5 * 3600
+    assert report["referral_hours_to_removal"]["values"] == [5.0]
 
 
 def test_the_registry_refuses_bad_services(desk: Desk) -> None:

@@ -19,6 +19,7 @@ from typing import Any, Final
 from sqlalchemy import Connection, Engine, select, update
 
 from redline.actions import notify
+from redline.jsontext import jsonable_dict
 from redline.model import Case, Decision, Item, Notice, RemovalOrder, Score
 from redline.review import taxonomy
 from redline.review.errors import Conflict, Invalid, NotFound
@@ -115,24 +116,26 @@ class NoticeView:
     def as_dict(self, public_url: str) -> dict[str, Any]:
         """Plain data for JSON, with the rendered text (none while withheld: the provider must
         not learn of it, and neither must anything that forwards this)."""
-        return {
-            "id": self.id,
-            "item": self.item_id,
-            "url": self.url,
-            "account": self.account,
-            "order": self.order_id,
-            "decision": self.decision_id,
-            "action": self.action,
-            "lang": self.lang,
-            "status": self.status,
-            "withheld_reason": self.withheld_reason,
-            "withheld_until": self.withheld_until.isoformat() if self.withheld_until else None,
-            "created_at": self.created_at.isoformat(),
-            "sent_at": self.sent_at.isoformat() if self.sent_at else None,
-            "attempts": self.attempts,
-            "last_error": self.last_error,
-            "text": None if self.status == "withheld" else self.text(public_url),
-        }
+        return jsonable_dict(
+            {
+                "id": self.id,
+                "item": self.item_id,
+                "url": self.url,
+                "account": self.account,
+                "order": self.order_id,
+                "decision": self.decision_id,
+                "action": self.action,
+                "lang": self.lang,
+                "status": self.status,
+                "withheld_reason": self.withheld_reason,
+                "withheld_until": self.withheld_until,
+                "created_at": self.created_at,
+                "sent_at": self.sent_at,
+                "attempts": self.attempts,
+                "last_error": self.last_error,
+                "text": None if self.status == "withheld" else self.text(public_url),
+            }
+        )
 
 
 def _language(connection: Connection, item_id: int) -> str:

@@ -15,6 +15,7 @@ from typing import Any, Final
 from sqlalchemy import Connection, func, or_, select, update
 
 from redline.actions.preservation import take_down
+from redline.jsontext import jsonable_dict
 from redline.model import Item, RemovalOrder, RemovalOrderUrl, Signal
 from redline.review.errors import Conflict, Invalid, NotFound
 from redline.signals import url as url_signal
@@ -142,29 +143,26 @@ class OrderView:
 
     def as_dict(self, now: datetime) -> dict[str, Any]:
         """Plain data for JSON, with the countdown at ``now``."""
-        return {
-            "id": self.id,
-            "authority": self.authority,
-            "reference": self.reference,
-            "issued_at": self.issued_at.isoformat(),
-            "received_at": self.received_at.isoformat(),
-            "deadline_at": self.deadline_at.isoformat(),
-            "seconds_left": self.seconds_left(now),
-            "status": self.status,
-            "reasons": self.reasons,
-            "legal_basis": self.legal_basis,
-            "confidential": self.confidential,
-            "confidential_reason": self.confidential_reason,
-            "confidential_until": (
-                self.confidential_until.isoformat() if self.confidential_until else None
-            ),
-            "closed_at": self.closed_at.isoformat() if self.closed_at else None,
-            **self.annex,
-            "urls": [
-                {**u, "acted_at": u["acted_at"].isoformat() if u["acted_at"] else None}
-                for u in self.urls
-            ],
-        }
+        return jsonable_dict(
+            {
+                "id": self.id,
+                "authority": self.authority,
+                "reference": self.reference,
+                "issued_at": self.issued_at,
+                "received_at": self.received_at,
+                "deadline_at": self.deadline_at,
+                "seconds_left": self.seconds_left(now),
+                "status": self.status,
+                "reasons": self.reasons,
+                "legal_basis": self.legal_basis,
+                "confidential": self.confidential,
+                "confidential_reason": self.confidential_reason,
+                "confidential_until": self.confidential_until,
+                "closed_at": self.closed_at,
+                **self.annex,
+                "urls": self.urls,
+            }
+        )
 
 
 def _items_by_url(connection: Connection, canonical: url_signal.CanonicalUrl) -> int | None:

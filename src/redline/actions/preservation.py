@@ -16,6 +16,7 @@ from typing import Any, Final
 from sqlalchemy import Connection, func, select, update
 
 from redline.actions import notices
+from redline.jsontext import jsonable
 from redline.model import Item, ItemMedia, Media, Preservation, Source, TextBody
 from redline.review.errors import Conflict, Invalid, NotFound
 from redline.store.audit import record_event
@@ -60,7 +61,7 @@ def _manifest(connection: Connection, item_id: int) -> dict[str, Any]:
         "source": item.source,
         "record": item.external_id,
         "account": item.account,
-        "posted_at": item.posted_at.isoformat() if item.posted_at else None,
+        "posted_at": jsonable(item.posted_at),
         "url": item.url,
         "content_sha256": item.content_sha256,
         "text_sha256": item.text_sha256,

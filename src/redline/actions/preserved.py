@@ -13,6 +13,7 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, Select, func, select
 
+from redline.jsontext import jsonable_dict
 from redline.model import Case, Item, Preservation
 from redline.review.errors import Invalid, NotFound
 
@@ -58,24 +59,26 @@ class Preserved:
 
     def as_dict(self, now: datetime) -> dict[str, Any]:
         """Plain JSON-able data, times as ISO 8601."""
-        return {
-            "item": self.item_id,
-            "case": self.case_id,
-            "order": self.order_id,
-            "source": self.source,
-            "record": self.record,
-            "url": self.url,
-            "visibility": self.visibility,
-            "state": self.state,
-            "removed_at": self.removed_at.isoformat(),
-            "keep_until": self.keep_until.isoformat(),
-            "hold_until": self.hold_until.isoformat() if self.hold_until else None,
-            "hold_reason": self.hold_reason,
-            "ends_at": self.ends_at.isoformat(),
-            "purged_at": self.purged_at.isoformat() if self.purged_at else None,
-            "purge_due": self.due(now),
-            "hashes": self.hashes,
-        }
+        return jsonable_dict(
+            {
+                "item": self.item_id,
+                "case": self.case_id,
+                "order": self.order_id,
+                "source": self.source,
+                "record": self.record,
+                "url": self.url,
+                "visibility": self.visibility,
+                "state": self.state,
+                "removed_at": self.removed_at,
+                "keep_until": self.keep_until,
+                "hold_until": self.hold_until,
+                "hold_reason": self.hold_reason,
+                "ends_at": self.ends_at,
+                "purged_at": self.purged_at,
+                "purge_due": self.due(now),
+                "hashes": self.hashes,
+            }
+        )
 
 
 def _query() -> Select[Any]:

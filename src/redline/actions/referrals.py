@@ -11,12 +11,13 @@ from __future__ import annotations
 import contextlib
 import io
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 from sqlalchemy import Connection, select, update
 
 from redline.actions import liveness
+from redline.jsontext import jsonable
 from redline.model import (
     Case,
     Decision,
@@ -190,9 +191,9 @@ def create_referrals(connection: Connection, actor: str, case_id: int, now: date
             "source": item.source,
             "record": item.external_id,
             "account": item.account,
-            "posted_at": _iso(item.posted_at),
-            "found_at": _iso(item.ingested_at),
-            "confirmed_at": _iso(case.decided_at),
+            "posted_at": jsonable(item.posted_at),
+            "found_at": jsonable(item.ingested_at),
+            "confirmed_at": jsonable(case.decided_at),
             "category": case.category,
             "reason": decision.note if decision else None,
             "text_sha256": item.text_sha256,
@@ -230,6 +231,13 @@ def create_referrals(connection: Connection, actor: str, case_id: int, now: date
     return made
 
 
+def time_to_removal(sent_at: datetime, removed_at: datetime) -> timedelta:
+    """A referral's time to removal, as the referral pages and the transparency report give it:
+    from sending the referral to the first liveness check that found the URL gone. An upper
+    bound on the host's own time, since checks run every few hours."""
+    return removed_at - sent_at
+
+
 def get_referral(connection: Connection, referral_id: int) -> dict[str, Any]:
     """A referral with its service and checks; NotFound when there is none."""
     row = connection.execute(
@@ -255,7 +263,7 @@ def get_referral(connection: Connection, referral_id: int) -> dict[str, Any]:
         )
     ]
     data["time_to_removal_s"] = (
-        int((data["removed_at"] - data["sent_at"]).total_seconds())
+        int(time_to_removal(data["sent_at"], data["removed_at"]).total_seconds())
         if data["removed_at"] and data["sent_at"]
         else None
     )
@@ -281,19 +289,34 @@ def set_status(
         raise Invalid(f"unknown status {status!r} (statuses: {', '.join(STATUSES)})")
     if status not in NEXT[current["status"]]:
         raise Conflict(f"a {current['status']} referral cannot become {status}")
-    values: dict[str, Any] = {"status": status, "updated_at": now}
+    values: dict[str, Any] = {"updated_at": now}
     if status in {"sent", "acknowledged", "removed", "rejected"}:
         values[f"{status}_at"] = now
-    connection.execute(update(Referral).where(Referral.id == referral_id).values(**values))
+    _move(connection, actor, referral_id, current["status"], status, values, {})
+
+
+def _move(
+    connection: Connection,
+    actor: str,
+    referral_id: int,
+    before: str,
+    after: str,
+    values: dict[str, Any],
+    detail: dict[str, Any],
+) -> None:
+    """One change of a referral's status (with the other ``values`` it sets), audited."""
+    connection.execute(
+        update(Referral).where(Referral.id == referral_id).values(status=after, **values)
+    )
     record_event(
         connection,
         actor,
         "referral.status",
         "referral",
         str(referral_id),
-        before={"status": current["status"]},
-        after={"status": status},
-        detail={"legal_basis": REFERRAL_BASIS},
+        before={"status": before},
+        after={"status": after},
+        detail={**detail, "legal_basis": REFERRAL_BASIS},
     )
 
 
@@ -317,24 +340,16 @@ def record_check(
     status = current["status"]
     if check.state == "down" and status in LIVE:
         # The first check that finds it gone after the referral went out: removed then.
-        connection.execute(
-            update(Referral)
-            .where(Referral.id == referral_id)
-            .values(status="removed", removed_at=check.checked_at, updated_at=check.checked_at)
-        )
-        record_event(
+        at = check.checked_at
+        detail = {"by": "liveness check", "http_status": check.http_status}
+        _move(
             connection,
             actor,
-            "referral.status",
-            "referral",
-            str(referral_id),
-            before={"status": status},
-            after={"status": "removed"},
-            detail={
-                "by": "liveness check",
-                "http_status": check.http_status,
-                "legal_basis": REFERRAL_BASIS,
-            },
+            referral_id,
+            status,
+            "removed",
+            {"removed_at": at, "updated_at": at},
+            detail,
         )
         status = "removed"
     return str(status)
@@ -397,7 +412,3 @@ def email_body(referral: dict[str, Any], sender: str) -> str:
         + (f"Text sha256: {e['text_sha256']}\n" if e["text_sha256"] else "")
         + "\nA preserved copy is kept and can be provided to competent authorities.\n"
     )
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, func, or_, select
 
+from redline.actions.referrals import time_to_removal
 from redline.model import (
     AuditEvent,
     Case,
@@ -140,7 +141,7 @@ def figures(connection: Connection, period: Period) -> dict[str, Any]:
         or 0
     )
     referral_hours = [
-        _hours(removed - sent)
+        _hours(time_to_removal(sent, removed))
         for sent, removed in connection.execute(
             select(Referral.sent_at, Referral.removed_at)
             .where(Referral.removed_at.is_not(None), Referral.sent_at.is_not(None))

@@ -13,7 +13,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 from sqlalchemy import Engine, select
 
 from redline.index.mih import hex_to_codes
@@ -372,8 +371,3 @@ def _pdq_match(
         bank.confirmed,
         detail,
     )
-
-
-def pdq_codes(hashes: Sequence[str]) -> np.ndarray:
-    """PDQ hex hashes as index codes."""
-    return hex_to_codes(list(hashes))

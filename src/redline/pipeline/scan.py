@@ -19,7 +19,6 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, and_, exists, literal, or_, select, update
@@ -386,8 +385,3 @@ def _store_matches(
         opened, updated = open_cases(connection, reasons, now)
         summary.cases_opened += opened
         summary.cases_updated += updated
-
-
-def media_path(settings: Settings, relative: str) -> Path:
-    """Where a stored media file is."""
-    return settings.data_dir / relative

@@ -12,6 +12,7 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, func, or_, select
 
+from redline.jsontext import jsonable
 from redline.model import (
     Bank,
     BankEntry,
@@ -62,17 +63,6 @@ class CaseFile:
         """Plain JSON-able data (timestamps as ISO 8601)."""
         data: dict[str, Any] = jsonable(asdict(self))
         return data
-
-
-def jsonable(value: Any) -> Any:
-    """``value`` with every datetime inside it as ISO 8601 text."""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [jsonable(v) for v in value]
-    return value
 
 
 def case_file(connection: Connection, reviewer: Reviewer, case_id: int) -> CaseFile:

@@ -29,12 +29,12 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from redline.model import AuditChainHead, AuditEvent
 from redline.model.base import utcnow
 from redline.review.errors import Invalid
 from redline.spreadsheet import SpreadsheetSafeWriter, unquote_cell
+from redline.store.engine import dialect_insert
 
 GENESIS = "0" * 64  # the "previous hash" of the first event
 HEAD_ROW = 1  # the id of audit_chain's one row
@@ -116,9 +116,10 @@ def _lock_head(connection: Connection) -> tuple[str, int]:
         seed = {"id": HEAD_ROW, "event_id": None, "sha256": GENESIS, "events": count}
         if last is not None:
             seed.update(event_id=last.id, sha256=event_sha256(dict(last._mapping)))
-        dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
         # Two writers may both find it missing: the second one's insert does nothing.
-        connection.execute(dialect.insert(AuditChainHead).values(seed).on_conflict_do_nothing())
+        connection.execute(
+            dialect_insert(connection, AuditChainHead).values(seed).on_conflict_do_nothing()
+        )
         head = connection.execute(lock).one()
     # A statement of its own, after the lock: PostgreSQL would evaluate a subquery of the UPDATE
     # above with the snapshot taken before it waited, missing the previous writer's event.
@@ -425,19 +426,7 @@ def check_head(connection: Connection, check: ChainCheck, event_id: int, sha256:
 
 # --- the CSV export, and checking a copy of it ----------------------------------------------------
 
-EXPORT_COLUMNS = (
-    "id",
-    "at",
-    "actor",
-    "action",
-    "subject_type",
-    "subject_id",
-    "before",
-    "after",
-    "detail",
-    "prev_sha256",
-    "sha256",
-)
+EXPORT_COLUMNS = (*CANONICAL_FIELDS, "sha256")  # what is hashed, then the hash
 TRAILER = "# chain head"
 _DOCUMENTS = ("before", "after", "detail")
 

@@ -16,12 +16,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, Text, any_, bindparam, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 
 from redline.model import Item, ItemMedia, Media, Quarantine, Signal, Source
 from redline.model.base import utcnow
 from redline.store.audit import record_event
+from redline.store.engine import dialect_insert
 
 _LOOKUP_CHUNK = 500  # ids per IN (...) query on SQLite, well under its parameter limit
 
@@ -93,17 +94,12 @@ class BatchResult:
     quarantined: int = 0
 
 
-def _insert(connection: Connection, table: Table) -> Any:
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
-
-
 def insert_ignoring_duplicates(
     connection: Connection, table: Table, rows: Sequence[dict[str, Any]]
 ) -> None:
     """INSERT ... ON CONFLICT DO NOTHING, batched; the same statement on SQLite and PostgreSQL."""
     if rows:
-        connection.execute(_insert(connection, table).on_conflict_do_nothing(), list(rows))
+        connection.execute(dialect_insert(connection, table).on_conflict_do_nothing(), list(rows))
 
 
 def source_id(engine: Engine, name: str, fmt: str | None, actor: str) -> int:
@@ -113,7 +109,7 @@ def source_id(engine: Engine, name: str, fmt: str | None, actor: str) -> int:
         if found is not None:
             return int(found)
         now = utcnow()
-        statement = _insert(connection, Source.__table__).on_conflict_do_nothing()
+        statement = dialect_insert(connection, Source.__table__).on_conflict_do_nothing()
         connection.execute(statement, {"name": name, "format": fmt, "created_at": now})
         created = int(connection.scalar(select(Source.id).where(Source.name == name)) or 0)
         record_event(
@@ -442,7 +438,7 @@ def _quarantine(
     table = Quarantine.__table__
     for q in rejected:
         statement = (
-            _insert(connection, table)
+            dialect_insert(connection, table)
             .values(
                 source_id=source,
                 format=q.format,

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from sqlalchemy import Connection, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from redline.model import Counter
+from redline.store.engine import dialect_insert
 
 BANKS = "banks"  # moves on every change to any bank or its entries
 
 
 def bump(connection: Connection, name: str) -> int:
     """Add one to the counter (creating it at 1) inside the caller's transaction."""
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     connection.execute(
-        dialect.insert(Counter.__table__).values(name=name, value=0).on_conflict_do_nothing()
+        dialect_insert(connection, Counter.__table__)
+        .values(name=name, value=0)
+        .on_conflict_do_nothing()
     )
     connection.execute(update(Counter).where(Counter.name == name).values(value=Counter.value + 1))
     return current(connection, name)

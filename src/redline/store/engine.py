@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+# Both dialects' INSERT: the same ON CONFLICT methods, with the same arguments redline uses.
+Insert: TypeAlias = postgresql.Insert | sqlite.Insert
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -45,3 +49,12 @@ def make_engine(url: str) -> Engine:
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions that keep loaded objects usable after commit (the CLI prints them afterwards)."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def dialect_insert(connection: Connection, table: Table | type[Any]) -> Insert:
+    """An INSERT into ``table`` (a Table or a mapped class) in the connection's own dialect, the
+    one that has ``on_conflict_do_nothing`` and ``on_conflict_do_update``: SQLite's and
+    PostgreSQL's spell ON CONFLICT alike, SQLAlchemy's generic ``insert`` has neither."""
+    if connection.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)

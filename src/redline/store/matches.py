@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, String, literal, select, union_all
+from sqlalchemy import Engine, Select, String, literal, select, union_all
 
+from redline.jsontext import jsonable_dict
 from redline.model import Bank, BankEntry, Item, ItemMedia, Match, Source
 
 
@@ -32,57 +33,36 @@ class MatchRow:
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for --json."""
-        return {
-            "match_id": self.match_id,
-            "item": {
-                "id": self.item_id,
-                "source": self.source,
-                "external_id": self.external_id,
-                "file_name": self.file_name,
-            },
-            "media_sha256": self.media_sha256,
-            "text_sha256": self.text_sha256,
-            "bank": self.bank,
-            "entry_id": self.entry_id,
-            "label": self.label,
-            "signal_type": self.signal_type,
-            "distance": self.distance,
-            "detail": self.detail,
-            "matched_at": self.matched_at.isoformat(),
-        }
-
-
-def list_matches(
-    engine: Engine, *, source: str | None = None, bank: str | None = None, limit: int | None = None
-) -> list[MatchRow]:
-    """Matches of media and of texts, newest first, one row per (match, item carrying the
-    matched media or text)."""
-    media = (
-        select(
-            Match.id,
-            Item.id,
-            Source.name,
-            Item.external_id,
-            ItemMedia.original_name,
-            Match.media_sha256,
-            Match.text_sha256,
-            Bank.name,
-            BankEntry.id,
-            BankEntry.category,
-            Match.signal_type,
-            Match.distance,
-            Match.detail,
-            Match.created_at,
+        return jsonable_dict(
+            {
+                "match_id": self.match_id,
+                "item": {
+                    "id": self.item_id,
+                    "source": self.source,
+                    "external_id": self.external_id,
+                    "file_name": self.file_name,
+                },
+                "media_sha256": self.media_sha256,
+                "text_sha256": self.text_sha256,
+                "bank": self.bank,
+                "entry_id": self.entry_id,
+                "label": self.label,
+                "signal_type": self.signal_type,
+                "distance": self.distance,
+                "detail": self.detail,
+                "matched_at": self.matched_at,
+            }
         )
-        .join(ItemMedia, ItemMedia.media_sha256 == Match.media_sha256)
-        .join(Item, Item.id == ItemMedia.item_id)
-    )
-    texts = select(
+
+
+def _columns(file_name: Any) -> Select[Any]:
+    """A MatchRow's columns; only the file name differs: a text match has none."""
+    return select(
         Match.id,
         Item.id,
         Source.name,
         Item.external_id,
-        literal(None, String),
+        file_name,
         Match.media_sha256,
         Match.text_sha256,
         Bank.name,
@@ -92,7 +72,20 @@ def list_matches(
         Match.distance,
         Match.detail,
         Match.created_at,
-    ).join(Item, Item.text_sha256 == Match.text_sha256)
+    )
+
+
+def list_matches(
+    engine: Engine, *, source: str | None = None, bank: str | None = None, limit: int | None = None
+) -> list[MatchRow]:
+    """Matches of media and of texts, newest first, one row per (match, item carrying the
+    matched media or text)."""
+    media = (
+        _columns(ItemMedia.original_name)
+        .join(ItemMedia, ItemMedia.media_sha256 == Match.media_sha256)
+        .join(Item, Item.id == ItemMedia.item_id)
+    )
+    texts = _columns(literal(None, String)).join(Item, Item.text_sha256 == Match.text_sha256)
     parts = []
     for part in (media, texts):
         part = (

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Engine, Select, func, select, union_all
 
+from redline.jsontext import jsonable_dict
 from redline.model import Item, Signal, Source
 from redline.signals import outlinks as classes
 from redline.signals import url as url_signal
@@ -36,15 +37,17 @@ class OutlinkRow:
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for --json."""
-        return {
-            "url": self.url,
-            "host": self.host,
-            "host_class": self.host_class,
-            "count": self.items,
-            "first_seen": self.first_seen.isoformat(),
-            "last_seen": self.last_seen.isoformat(),
-            "sources": self.sources,
-        }
+        return jsonable_dict(
+            {
+                "url": self.url,
+                "host": self.host,
+                "host_class": self.host_class,
+                "count": self.items,
+                "first_seen": self.first_seen,
+                "last_seen": self.last_seen,
+                "sources": self.sources,
+            }
+        )
 
 
 def _sightings(source: str | None) -> Select[Any]:

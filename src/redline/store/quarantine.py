@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, literal, or_, select
 
+from redline.jsontext import jsonable_dict
 from redline.model import Bank, Quarantine, Source
 
 
@@ -27,17 +28,19 @@ class QuarantineEntry:
 
     def as_dict(self) -> dict[str, Any]:
         """Everything but the raw bytes, as plain data."""
-        return {
-            "id": self.id,
-            "source": self.source,
-            "format": self.format,
-            "file": self.file,
-            "location": self.location,
-            "reason": self.reason,
-            "raw_size": self.raw_size,
-            "raw_kept": len(self.raw),
-            "created_at": self.created_at.isoformat(),
-        }
+        return jsonable_dict(
+            {
+                "id": self.id,
+                "source": self.source,
+                "format": self.format,
+                "file": self.file,
+                "location": self.location,
+                "reason": self.reason,
+                "raw_size": self.raw_size,
+                "raw_kept": len(self.raw),
+                "created_at": self.created_at,
+            }
+        )
 
 
 def _select() -> Any:

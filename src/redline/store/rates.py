@@ -15,9 +15,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, delete
-from sqlalchemy.dialects import postgresql, sqlite
 
 from redline.model import RateCounter
+from redline.store.engine import dialect_insert
 
 
 def _window(window: timedelta, now: datetime) -> tuple[int, int]:
@@ -30,13 +30,14 @@ def _window(window: timedelta, now: datetime) -> tuple[int, int]:
 def hit(connection: Connection, key: str, window: timedelta, now: datetime) -> int:
     """Count one more for ``key`` in the window of ``now``; the count, this one included."""
     number, ends = _window(window, now)
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(RateCounter.__table__).values(
-        key=key[:200], window=number, count=1, expires_at=ends
+    statement = (
+        dialect_insert(connection, RateCounter.__table__)
+        .values(key=key[:200], window=number, count=1, expires_at=ends)
+        .on_conflict_do_update(
+            index_elements=["key", "window"], set_={"count": RateCounter.__table__.c.count + 1}
+        )
+        .returning(RateCounter.__table__.c.count)
     )
-    statement = statement.on_conflict_do_update(
-        index_elements=["key", "window"], set_={"count": RateCounter.__table__.c.count + 1}
-    ).returning(RateCounter.__table__.c.count)
     count = int(connection.execute(statement).scalar_one())
     if count == 1:  # a new window started for this key: clear away windows gone by
         connection.execute(

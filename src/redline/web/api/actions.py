@@ -9,9 +9,9 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from redline.actions import complaints, orders, preservation, preserved, referrals, takedown
+from redline.jsontext import jsonable, jsonable_dict
 from redline.model.base import utcnow
 from redline.review.accounts import Reviewer
-from redline.review.casefile import jsonable
 from redline.web import App, RowId
 from redline.web.auth import api_user
 
@@ -125,7 +125,7 @@ def list_referrals(
     me.require("action.view")
     with app.engine.connect() as connection:
         found = referrals.list_referrals(connection, status)
-    return {"referrals": [_jsonable(r) for r in found]}
+    return {"referrals": [jsonable_dict(r) for r in found]}
 
 
 @router.post("/cases/{case_id}/referrals", status_code=201, summary="Refer a confirmed case")
@@ -145,12 +145,7 @@ def referral_status(
     me.require("action.manage")
     with app.engine.begin() as connection:
         referrals.set_status(connection, me.actor, referral_id, body.status, utcnow())
-        return _jsonable(referrals.get_referral(connection, referral_id))
-
-
-def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
-    result: dict[str, Any] = jsonable(data)
-    return result
+        return jsonable_dict(referrals.get_referral(connection, referral_id))
 
 
 class ComplaintIn(BaseModel):
@@ -187,7 +182,7 @@ def file_complaint(me: ActionsWrite, app: App, body: ComplaintIn) -> dict[str, A
         number = complaints.file_complaint(
             connection, body.decision_id, body.text, received, body.contact, actor=me.actor
         )
-        return _jsonable(complaints.get_complaint(connection, number))
+        return jsonable_dict(complaints.get_complaint(connection, number))
 
 
 @router.post("/complaints/{complaint_id}/decision", summary="Decide on a complaint")
@@ -200,7 +195,7 @@ def decide_complaint(
         complaints.decide_complaint(
             connection, me.actor, complaint_id, body.upheld, body.reason, utcnow()
         )
-        return _jsonable(complaints.get_complaint(connection, complaint_id))
+        return jsonable_dict(complaints.get_complaint(connection, complaint_id))
 
 
 class HoldIn(BaseModel):

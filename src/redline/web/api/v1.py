@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from redline.banks import manage
+from redline.jsontext import jsonable
 from redline.model import Item, Source, TextBody
 from redline.model.base import utcnow
 from redline.review import decisions, queue, sampling
@@ -185,7 +186,7 @@ def item(me: CasesRead, app: App, item_id: RowId) -> dict[str, Any]:
     if row is None:
         raise NotFound(f"no item {item_id}")
     data = dict(row._mapping)
-    data["posted_at"] = data["posted_at"].isoformat() if data["posted_at"] else None
+    data["posted_at"] = jsonable(data["posted_at"])
     return data
 
 
