@@ -1,0 +1,278 @@
+"""``redline bank``: hash banks."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+
+from redline.cli.common import JsonFlag, _print_json, _store, err, out
+from redline.ingest.records import UsageProblem
+
+bank_app = typer.Typer(
+    help="Manage hash banks: lists of known content's hashes.", no_args_is_help=True
+)
+
+
+@contextmanager
+def _as_usage_errors() -> Iterator[None]:
+    """Domain refusals (no such bank, bad hash, bad name) are the user's to fix: exit code 2."""
+    from redline.banks import BankExists, UnknownBank, UnknownEntry
+    from redline.signals import BadSignal
+
+    try:
+        yield
+    except (UnknownBank, UnknownEntry, BankExists, BadSignal, ValueError) as error:
+        raise UsageProblem(str(error).strip("'\"")) from None
+
+
+def _print_bank(info: Any) -> None:
+    state = "enabled" if info.enabled else "disabled"
+    signals = ", ".join(f"{k} {v:,}" for k, v in sorted(info.signals.items())) or "no hashes"
+    extras = [f"pdq<={info.pdq_threshold}", f"text>={info.text_threshold:g}"]
+    if info.dihedral:
+        extras.append("dihedral")
+    if not info.confirmed:
+        extras.append("unconfirmed")
+    out.print(
+        f"{escape(info.name):<24} {state:<8} {info.entries:>8,} entries  {signals}"
+        f"  ({', '.join(extras)})"
+    )
+
+
+@bank_app.command("create")
+def bank_create(
+    name: Annotated[str, typer.Argument(help="Bank name: letters, digits, _ . -")],
+    description: Annotated[str | None, typer.Option(help="What the bank holds.")] = None,
+    threshold: Annotated[int, typer.Option(min=0, max=63, help="PDQ match distance.")] = 31,
+    dihedral: Annotated[bool, typer.Option(help="Also match rotated and flipped copies.")] = False,
+    confirmed: Annotated[
+        bool, typer.Option(help="Content a human confirmed: its matches are reviewed first.")
+    ] = True,
+    text_threshold: Annotated[
+        float,
+        typer.Option(
+            min=0.3, max=1.0, help="Text match: least estimated Jaccard similarity of shingles."
+        ),
+    ] = 0.8,
+    as_json: JsonFlag = False,
+) -> None:
+    """Create an empty bank (of media hashes, text signatures, or both)."""
+    from redline.banks import create_bank
+    from redline.store.audit import cli_actor
+
+    with _store() as (_settings, engine), _as_usage_errors():
+        info = create_bank(
+            engine,
+            name,
+            actor=cli_actor(),
+            description=description,
+            pdq_threshold=threshold,
+            dihedral=dihedral,
+            confirmed=confirmed,
+            text_threshold=text_threshold,
+        )
+    if as_json:
+        _print_json(info.as_dict())
+    else:
+        _print_bank(info)
+
+
+@bank_app.command("list")
+def bank_list(as_json: JsonFlag = False) -> None:
+    """List banks with their sizes and settings."""
+    from redline.banks import list_banks
+
+    with _store() as (_settings, engine):
+        banks = list_banks(engine)
+    if as_json:
+        _print_json([b.as_dict() for b in banks])
+        return
+    if not banks:
+        out.print("No banks yet: `redline bank create NAME`.")
+    for info in banks:
+        _print_bank(info)
+
+
+@bank_app.command(
+    "add",
+    epilog="Examples: redline bank add known-media poster.jpg --category propaganda; "
+    "redline bank add known-texts --text-file statement.txt",
+)
+def bank_add(
+    name: Annotated[str, typer.Argument(help="Bank to add to.")],
+    files: Annotated[list[Path] | None, typer.Argument(help="Media files to hash and add.")] = None,
+    hashes: Annotated[
+        list[str] | None,
+        typer.Option("--hash", help="A hash to add, as TYPE:VALUE (pdq:…, md5:…)."),
+    ] = None,
+    texts: Annotated[
+        list[str] | None,
+        typer.Option("--text", help="A known text to add by its MinHash signature."),
+    ] = None,
+    text_files: Annotated[
+        list[Path] | None,
+        typer.Option("--text-file", help="A UTF-8 file holding one known text (whole file)."),
+    ] = None,
+    category: Annotated[str | None, typer.Option(help="Taxonomy label.")] = None,
+    source_org: Annotated[
+        str | None, typer.Option(help="Organisation the content came from.")
+    ] = None,
+    note: Annotated[str | None, typer.Option(help="Free text.")] = None,
+    tags: Annotated[str | None, typer.Option(help="Space-separated tags.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Add known content to a bank: media files, hashes, or texts (a text is kept only as its
+    MinHash signature). Every change is audited."""
+    from redline.banks import add_entry, add_media_files, add_text
+    from redline.store.audit import cli_actor
+
+    if not files and not hashes and not texts and not text_files:
+        raise UsageProblem("give media files, --hash TYPE:VALUE, --text or --text-file")
+    known_texts = list(texts or [])
+    for path in text_files or []:
+        try:
+            known_texts.append(path.read_text(encoding="utf-8"))
+        except OSError as error:
+            raise UsageProblem(f"{path}: {error.strerror or error}") from None
+        except UnicodeDecodeError as error:
+            raise UsageProblem(f"{path}: not UTF-8 (byte {error.start})") from None
+    labels: dict[str, Any] = {
+        "category": category,
+        "source_org": source_org,
+        "note": note,
+        "tags": tags,
+    }
+    added = []
+    with _store() as (settings, engine), _as_usage_errors():
+        for value in hashes or []:
+            kind, sep, text = value.partition(":")
+            if not sep:
+                raise UsageProblem(f"--hash {value!r}: write it as TYPE:VALUE, e.g. pdq:f8f8…")
+            added.append(add_entry(engine, name, {kind: text}, actor=cli_actor(), **labels))
+        for known in known_texts:
+            added.append(add_text(engine, name, known, actor=cli_actor(), **labels))
+        for path in files or []:
+            if not path.is_file():
+                raise UsageProblem(f"{path}: no such file")
+        entries, problems = add_media_files(
+            engine,
+            settings.data_dir,
+            name,
+            list(files or []),
+            actor=cli_actor(),
+            max_bytes=settings.max_media_bytes,
+            **labels,
+        )
+        added.extend(entries)
+    if as_json:
+        _print_json(
+            {
+                "added": [{"id": e.id, "bank": e.bank, "signals": e.signals} for e in added],
+                "quarantined": problems,
+            }
+        )
+        raise typer.Exit(1 if problems else 0)
+    for entry in added:
+        kinds = ", ".join(f"{k} {v[0][:16]}…" for k, v in entry.signals.items())
+        out.print(f"added entry {entry.id} to {escape(entry.bank)}: {kinds}")
+    for problem in problems:
+        err.print(f"[red]quarantined[/] {escape(problem)}")
+    if problems:
+        raise typer.Exit(1)
+
+
+@bank_app.command("import")
+def bank_import(
+    name: Annotated[str, typer.Argument(help="Bank to import into.")],
+    path: Annotated[Path, typer.Argument(help="CSV, JSON or plain hash list.")],
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="auto, csv, json or plain.")
+    ] = "auto",
+    signal_type: Annotated[
+        str, typer.Option(help="Type of the hashes in a plain list without types.")
+    ] = "pdq",
+    as_json: JsonFlag = False,
+) -> None:
+    """Import a hash list (ThreatExchange/HMA CSV or JSON, or plain); bad rows go to quarantine."""
+    from redline.banks import import_file
+    from redline.store.audit import cli_actor
+
+    if not path.is_file():
+        raise UsageProblem(f"{path}: no such file")
+    with _store() as (_settings, engine), _as_usage_errors():
+        summary = import_file(
+            engine,
+            name,
+            path,
+            actor=cli_actor(),
+            fmt=None if format == "auto" else format,
+            default_type=signal_type,
+        )
+    if as_json:
+        _print_json(summary.as_dict())
+        return
+    out.print(
+        f"Imported {escape(str(path))} ({summary.format}) into {escape(name)}: "
+        f"{summary.added:,} added, {summary.duplicates:,} already there, "
+        f"{summary.quarantined:,} quarantined"
+    )
+    for problem in summary.problems[:10]:
+        out.print(f"  {escape(problem)}")
+
+
+@bank_app.command("export")
+def bank_export(
+    name: Annotated[str, typer.Argument(help="Bank to export.")],
+    format: Annotated[str, typer.Option("--format", "-f", help="csv, json or plain.")] = "csv",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File (default: stdout).")
+    ] = None,
+) -> None:
+    """Export a bank as a hash list other tools (HMA, python-threatexchange) read."""
+    from redline.banks import export_bank
+
+    with _store() as (_settings, engine), _as_usage_errors():
+        data = export_bank(engine, name, format)
+    if output is None:
+        sys.stdout.buffer.write(data)
+    else:
+        output.write_bytes(data)
+        err.print(f"Wrote {len(data):,} bytes to {output}")
+
+
+def _set_enabled(name: str, entry: int | None, enabled: bool) -> None:
+    from redline.banks import set_entry_enabled, update_bank
+    from redline.store.audit import cli_actor
+
+    with _store() as (_settings, engine), _as_usage_errors():
+        if entry is None:
+            _print_bank(update_bank(engine, name, {"enabled": enabled}, actor=cli_actor()))
+        else:
+            done = set_entry_enabled(engine, entry, enabled, actor=cli_actor())
+            out.print(
+                f"entry {done.id} of {escape(done.bank)} {'enabled' if enabled else 'disabled'}"
+            )
+
+
+@bank_app.command("disable")
+def bank_disable(
+    name: Annotated[str, typer.Argument(help="Bank.")],
+    entry: Annotated[int | None, typer.Option(help="Only this entry id.")] = None,
+) -> None:
+    """Stop a bank (or one entry) from matching; nothing is deleted."""
+    _set_enabled(name, entry, False)
+
+
+@bank_app.command("enable")
+def bank_enable(
+    name: Annotated[str, typer.Argument(help="Bank.")],
+    entry: Annotated[int | None, typer.Option(help="Only this entry id.")] = None,
+) -> None:
+    """Let a disabled bank (or entry) match again."""
+    _set_enabled(name, entry, True)

@@ -1,0 +1,30 @@
+"""The ``redline serve`` command: the review console and the APIs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from redline.cli.common import _store, err
+from redline.cli.root import app
+from redline.config import get_settings
+
+
+@app.command(epilog="Example: redline serve --port 8000, then open http://127.0.0.1:8000/")
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+) -> None:
+    """Run the review console and the APIs (/api/v1, /hma) until interrupted."""
+    import uvicorn
+
+    from redline.web.app import create_app
+
+    with _store():
+        pass
+    web = create_app(get_settings())
+    err.print(f"redline console on http://{host}:{port}/ (Ctrl-C stops it)")
+    # uvicorn's own proxy handling believes X-Forwarded-For from 127.0.0.1 by default; the app
+    # decides instead, from REDLINE_TRUSTED_PROXIES only (redline.web.auth.client_address).
+    uvicorn.run(web, host=host, port=port, log_level="warning", proxy_headers=False)
