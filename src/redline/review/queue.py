@@ -37,6 +37,11 @@ class QueueFilter:
     category: str | None = None
     assignee: str | None = None  # a username, or "me" / "none"
 
+    @property
+    def open(self) -> bool:
+        """Whether the page lists cases that still need someone."""
+        return self.status in OPEN_STATUSES
+
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
             raise Invalid(f"unknown status {self.status!r} (statuses: {', '.join(STATUSES)})")
@@ -67,6 +72,11 @@ class QueueRow:
     due_at: datetime
     assignee: str | None
     claimed_live: bool
+
+    @property
+    def open(self) -> bool:
+        """Whether the case still needs someone (and so has an SLA to keep)."""
+        return self.status in OPEN_STATUSES
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
