@@ -16,18 +16,52 @@ from tests.review_desk import Desk
 
 def test_case_file_shows_the_item_in_context(desk: Desk) -> None:
     with desk.engine.begin() as connection:
-        found = case_file(connection, desk.users["rev1"], desk.cases["p1"])
-        other = case_file(connection, desk.users["aud1"], desk.cases["p3"])
+        found = case_file(connection, desk.users["rev1"], desk.cases["p1"], utcnow())
+        other = case_file(connection, desk.users["aud1"], desk.cases["p3"], utcnow())
         with pytest.raises(NotFound):
-            case_file(connection, desk.users["rev1"], 424242)
-    assert found.item["text"] == "Generic re-posted statement text, number one."
-    assert found.item["account_name"] == "Account A" and found.item["source"] == "channel-export"
+            case_file(connection, desk.users["rev1"], 424242, utcnow())
+    assert found.item.text == "Generic re-posted statement text, number one."
+    assert found.item.account_name == "Account A" and found.item.source == "channel-export"
     assert found.same_account["count"] == 1  # p3, same account
     assert found.duplicates["same_text"] == 1 and found.duplicates["open_cases"] == [
         desk.cases["p2"]
     ]
     assert found.as_dict()["opened_at"].endswith("+00:00")
-    assert other.item["text"].startswith("Another generic post")
+    assert other.item.text is not None and other.item.text.startswith("Another generic post")
+
+
+def test_the_case_file_says_what_its_reader_may_do(desk: Desk) -> None:
+    """The flags the case page shows come from the review rules: claim, four-eyes, undo."""
+    from sqlalchemy import select
+
+    from redline.model import AuditEvent
+    from redline.review import decisions, queue
+    from redline.review.casefile import view_case
+
+    case, now = desk.cases["p1"], utcnow()
+    rev1, rev2 = desk.users["rev1"], desk.users["rev2"]
+    with desk.engine.begin() as connection:
+        fresh = case_file(connection, rev1, case, now)
+        queue.claim(connection, rev1, case, now)
+        held = case_file(connection, rev2, case, now)
+        lapsed = case_file(connection, rev2, case, now + queue.CLAIM_TTL)
+        verdict = decisions.Verdict("violating", "support_glorification")
+        outcome = decisions.decide(connection, rev1, case, verdict, now, four_eyes=True)
+        first = view_case(connection, rev1, case, now, via="api")
+        late = case_file(connection, rev1, case, now + decisions.UNDO_WINDOW * 2)
+        second = case_file(connection, rev2, case, now)
+        viewed = connection.execute(
+            select(AuditEvent.actor, AuditEvent.detail).where(AuditEvent.action == "case.view")
+        ).all()
+    assert fresh.viewer.can_claim and fresh.viewer.can_decide and not fresh.viewer.mine
+    assert held.viewer.taken and not held.viewer.can_claim and not held.viewer.can_decide
+    assert not lapsed.viewer.taken and lapsed.viewer.can_claim
+    assert outcome.status_after == "second_review" == first.status
+    assert first.viewer.awaiting_other and first.viewer.undoable == {outcome.decision_id}
+    assert not late.viewer.undoable
+    assert not second.viewer.awaiting_other
+    assert "viewer" not in first.as_dict()
+    assert [tuple(v) for v in viewed] == [(rev1.actor, {"via": "api"})]
 
 
 def test_exposure_counts_todays_reveals_against_the_break_reminder(

@@ -101,3 +101,66 @@ def test_a_lead_assigns_a_case_over_a_claim_and_it_is_audited(desk: Desk) -> Non
             connection, desk.users["rev2"], queue.QueueFilter(assignee="me"), now
         )
     assert [r.id for r in held] == [case] and event.after == {"assignee": "rev2"}
+
+
+@pytest.mark.parametrize(
+    ("claimed_ago", "lapsed"),
+    [
+        (None, True),  # held with no claim time: nothing holds it
+        (timedelta(0), False),
+        (queue.CLAIM_TTL - timedelta(seconds=1), False),
+        (queue.CLAIM_TTL, True),
+        (queue.CLAIM_TTL + timedelta(hours=1), True),
+    ],
+)
+def test_next_and_claim_agree_on_a_lapsed_claim(
+    desk: Desk, claimed_ago: timedelta | None, lapsed: bool
+) -> None:
+    """The queue's "next" and "claim" read one definition of a lapsed claim (they once
+    disagreed about a case held with no claim time)."""
+    from sqlalchemy import update
+
+    from redline.model import Case
+
+    case, now = desk.cases["p1"], utcnow()  # p1 comes first in the queue
+    held = None if claimed_ago is None else now - claimed_ago
+    with desk.engine.begin() as connection:
+        connection.execute(
+            update(Case)
+            .where(Case.id == case)
+            .values(assignee_id=desk.users["rev2"].id, claimed_at=held)
+        )
+        assert queue.is_lapsed(held, now) is lapsed
+        with connection.begin_nested() as attempt:
+            try:
+                queue.claim(connection, desk.users["rev1"], case, now)
+                claimed = True
+            except Conflict:
+                claimed = False
+            attempt.rollback()
+        with connection.begin_nested() as attempt:
+            got = queue.next_case(connection, desk.users["rev1"], queue.QueueFilter(), now)
+            attempt.rollback()
+    assert claimed is lapsed
+    assert (got == case) is lapsed
+
+
+def test_claim_and_release_are_audited_by_the_queue(desk: Desk) -> None:
+    from sqlalchemy import select
+
+    from redline.model import AuditEvent
+
+    case, now = desk.cases["p2"], utcnow()
+    with desk.engine.begin() as connection:
+        queue.claim(connection, desk.users["rev1"], case, now)
+        queue.release(connection, desk.users["rev1"], case)
+        events = connection.execute(
+            select(AuditEvent.actor, AuditEvent.action, AuditEvent.subject_id)
+            .where(AuditEvent.action.in_(("case.claim", "case.release")))
+            .order_by(AuditEvent.id)
+        ).all()
+    actor = desk.users["rev1"].actor
+    assert [tuple(e) for e in events] == [
+        (actor, "case.claim", str(case)),
+        (actor, "case.release", str(case)),
+    ]

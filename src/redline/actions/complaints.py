@@ -16,6 +16,7 @@ from sqlalchemy import Connection, select, update
 from redline.actions.preservation import reinstate
 from redline.model import Case, Complaint, Decision, Item
 from redline.review.errors import Conflict, Invalid, NotFound, ReviewError
+from redline.review.rules import FINAL_STATUSES
 from redline.store import rates
 from redline.store.audit import record_event
 
@@ -102,7 +103,7 @@ def file_complaint(
     ).first()
     if decision is None or decision.undone_at is not None:
         raise NotFound(f"no decision {decision_id}")
-    if decision.status_after not in ("violating", "not_violating"):
+    if decision.status_after not in FINAL_STATUSES:
         raise Invalid(
             f"decision {decision_id} is not final: there is nothing to complain about yet"
         )

@@ -31,6 +31,7 @@ from redline.model import (
     UrlCheck,
 )
 from redline.review.errors import Conflict, Invalid, NotFound
+from redline.review.rules import CaseStatus
 from redline.signals import url as url_signal
 from redline.spreadsheet import SpreadsheetSafeWriter
 from redline.store.audit import record_event
@@ -147,7 +148,7 @@ def create_referrals(connection: Connection, actor: str, case_id: int, now: date
     case = connection.execute(select(Case.__table__).where(Case.id == case_id)).first()
     if case is None:
         raise NotFound(f"no case {case_id}")
-    if case.status != "violating":
+    if case.status != CaseStatus.VIOLATING:
         raise Conflict(f"case {case_id} is not confirmed as violating ({case.status})")
     item = connection.execute(
         select(Item.__table__, Source.name.label("source"))
@@ -160,7 +161,7 @@ def create_referrals(connection: Connection, actor: str, case_id: int, now: date
     decision = connection.execute(
         select(Decision.reason, Decision.note, Decision.created_at)
         .where(Decision.case_id == case_id, Decision.undone_at.is_(None))
-        .where(Decision.status_after == "violating")
+        .where(Decision.status_after == CaseStatus.VIOLATING)
         .order_by(Decision.created_at.desc())
         .limit(1)
     ).first()

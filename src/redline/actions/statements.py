@@ -12,6 +12,7 @@ from sqlalchemy import Connection, select
 from redline.actions import sor
 from redline.model import Case, Decision, Item, Preservation, RemovalOrder
 from redline.review.errors import NotFound
+from redline.review.rules import CaseStatus
 
 
 def statement_for(connection: Connection, item_id: int) -> sor.StatementOfReasons:
@@ -32,7 +33,7 @@ def statement_for(connection: Connection, item_id: int) -> sor.StatementOfReason
         decision = connection.execute(
             select(Decision.category, Decision.note)
             .where(Decision.case_id == case.id, Decision.undone_at.is_(None))
-            .where(Decision.status_after == "violating")
+            .where(Decision.status_after == CaseStatus.VIOLATING)
             .order_by(Decision.created_at.desc())
             .limit(1)
         ).first()

@@ -28,6 +28,7 @@ from redline.model import (
     RemovalOrder,
     RemovalOrderUrl,
 )
+from redline.review.rules import FINAL_STATUSES
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +76,7 @@ def figures(connection: Connection, period: Period) -> dict[str, Any]:
         or 0
     )
     final = (
-        Decision.status_after.in_(("violating", "not_violating")),
+        Decision.status_after.in_(FINAL_STATUSES),
         Decision.undone_at.is_(None),
     )
     decisions = Counter(

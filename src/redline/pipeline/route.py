@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import Connection, select, update
 
 from redline.model import Case, ItemMedia
+from redline.review.rules import CaseStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +65,7 @@ def open_item_cases(
     new_rows = [
         {
             "item_id": item_id,
-            "status": "open",
+            "status": CaseStatus.OPEN,
             "priority": reason.priority,
             "reason": reason.text[:300],
             "signal": reason.signal,

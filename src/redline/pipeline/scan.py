@@ -33,6 +33,7 @@ from redline.pipeline.hashing import HashJob, HashResult, hash_many
 from redline.pipeline.match import BankMatch, Matcher
 from redline.pipeline.route import CaseReason, open_cases
 from redline.pipeline.text_scan import TextSummary, run_text_stages
+from redline.review.rules import bank_match_priority
 from redline.store import counters
 from redline.store.audit import record_event
 from redline.store.content import insert_ignoring_duplicates
@@ -370,7 +371,7 @@ def _store_matches(
                     continue  # matched before
                 summary.new_matches += 1
                 reason = CaseReason(
-                    priority=100 if match.confirmed else 50,
+                    priority=bank_match_priority(match.confirmed, text=False),
                     text=f"matches bank {match.bank} entry {match.entry_id} "
                     f"({match.signal_type} distance {match.distance:g})",
                 )

@@ -21,6 +21,7 @@ from redline.model import BankSignal, Item, Match, Score, Signal, TextBody, Text
 from redline.model.base import utcnow
 from redline.pipeline.match import Matcher
 from redline.pipeline.route import CaseReason, open_item_cases
+from redline.review.rules import bank_match_priority, classifier_priority
 from redline.signals import minhash, outlinks
 from redline.store import counters
 from redline.store.content import insert_ignoring_duplicates
@@ -220,9 +221,8 @@ def score_texts(
             )
             if prediction.flagged:
                 summary.texts_flagged += 1
-                # Below a confirmed bank match (100), above nothing: 40 + 30 x the probability.
                 reasons[sha] = CaseReason(
-                    40 + round(30 * prediction.score),
+                    classifier_priority(prediction.score),
                     f"classifier {version}: {prediction.category} (score {prediction.score:.2f})",
                     signal="classifier",
                     category=prediction.category,
@@ -295,7 +295,7 @@ def match_text_banks(
                         continue
                     summary.text_matches += 1
                     reason = CaseReason(
-                        100 if match.confirmed else 60,
+                        bank_match_priority(match.confirmed, text=True),
                         f"text matches bank {match.bank} entry {match.entry_id} "
                         f"(Jaccard {1 - match.distance:.2f})",
                     )

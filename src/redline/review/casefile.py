@@ -10,13 +10,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Connection, func, or_, select
+from sqlalchemy import ColumnElement, Connection, exists, func, or_, select
 
 from redline.jsontext import jsonable
 from redline.model import (
     Bank,
     BankEntry,
     Case,
+    Decision,
     Item,
     ItemMedia,
     Match,
@@ -28,18 +29,85 @@ from redline.model import (
     User,
 )
 from redline.review.accounts import Reviewer
-from redline.review.decisions import cluster, history
+from redline.review.decisions import cluster, history, undo_refusal
 from redline.review.errors import NotFound
-from redline.review.queue import sla
+from redline.review.queue import held_by_other, sent_to_second_review_by
+from redline.review.rules import OPEN_STATUSES, CaseStatus, sla
 from redline.signals import outlinks as host_classes
 from redline.signals import url as url_signal
+from redline.store.audit import record_event
 
 SAME_ACCOUNT_SHOWN: Final = 10
 
 
 @dataclass(frozen=True, slots=True)
+class CaseItem:
+    """The item a case is about, with its text and the language it was read in."""
+
+    id: int
+    source: str
+    external_id: str
+    revision: int
+    account: str | None
+    account_name: str | None
+    posted_at: datetime | None
+    url: str | None
+    text: str | None
+    text_sha256: str | None
+    file: str | None
+    ingested_at: datetime
+    visibility: str
+    lang: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CaseMedia:
+    """One media file of the item, in the item's order."""
+
+    sha256: str
+    kind: str
+    mime: str | None
+    width: int | None
+    height: int | None
+    original_name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CaseDecision:
+    """One decision on the case, with who made it."""
+
+    id: int
+    case_id: int
+    user_id: int
+    verdict: str
+    category: str | None
+    reason: str | None
+    note: str | None
+    applied_from: int | None
+    status_before: str
+    status_after: str
+    created_at: datetime
+    undone_at: datetime | None
+    username: str
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """What the reviewer reading the case file may do with it, by the review rules (so the
+    page shows the forms the server would accept and computes no rule itself)."""
+
+    mine: bool  # they hold the case (a lapsed claim of theirs included)
+    taken: bool  # another reviewer's live claim keeps them off it
+    can_claim: bool
+    can_decide: bool  # open, not taken, and within their role (escalated cases: leads)
+    awaiting_other: bool  # four-eyes: they sent it to second review, someone else decides
+    undoable: frozenset[int]  # their decisions on it still inside the undo window
+
+
+@dataclass(frozen=True, slots=True)
 class CaseFile:
-    """A case with its item, signals, scores and neighbourhood, as plain data."""
+    """A case with its item, signals, scores and neighbourhood, as plain data, and what the
+    reviewer who asked for it may do (``viewer``, not part of the JSON)."""
 
     id: int
     status: str
@@ -50,23 +118,42 @@ class CaseFile:
     due_at: datetime
     assignee: str | None
     claimed_at: datetime | None
-    item: dict[str, Any]
-    media: list[dict[str, Any]] = field(default_factory=list)
+    item: CaseItem
+    viewer: Viewer
+    media: list[CaseMedia] = field(default_factory=list)
     outlinks: list[dict[str, Any]] = field(default_factory=list)
     matches: list[dict[str, Any]] = field(default_factory=list)
     scores: list[dict[str, Any]] = field(default_factory=list)
     same_account: dict[str, Any] = field(default_factory=dict)
     duplicates: dict[str, Any] = field(default_factory=dict)
-    decisions: list[dict[str, Any]] = field(default_factory=list)
+    decisions: list[CaseDecision] = field(default_factory=list)
+
+    @property
+    def open(self) -> bool:
+        """Whether the case still needs someone."""
+        return self.status in OPEN_STATUSES
 
     def as_dict(self) -> dict[str, Any]:
-        """Plain JSON-able data (timestamps as ISO 8601)."""
+        """Plain JSON-able data (timestamps as ISO 8601), without the viewer's flags."""
         data: dict[str, Any] = jsonable(asdict(self))
+        del data["viewer"]
         return data
 
 
-def case_file(connection: Connection, reviewer: Reviewer, case_id: int) -> CaseFile:
-    """Everything about one case; NotFound when there is no such case."""
+def view_case(
+    connection: Connection, reviewer: Reviewer, case_id: int, now: datetime, *, via: str = ""
+) -> CaseFile:
+    """``case_file``, for a reviewer reading the case: the view is audited (``via`` "api" for
+    the JSON API)."""
+    found = case_file(connection, reviewer, case_id, now)
+    detail = {"via": via} if via else None
+    record_event(connection, reviewer.actor, "case.view", "case", str(case_id), detail=detail)
+    return found
+
+
+def case_file(connection: Connection, reviewer: Reviewer, case_id: int, now: datetime) -> CaseFile:
+    """Everything about one case, and what ``reviewer`` may do with it at ``now``; NotFound
+    when there is no such case."""
     reviewer.require("case.view")
     row = connection.execute(
         select(Case.__table__, User.username.label("assignee"))
@@ -82,7 +169,7 @@ def case_file(connection: Connection, reviewer: Reviewer, case_id: int) -> CaseF
         .outerjoin(TextBody, TextBody.sha256 == Item.text_sha256)
         .where(Item.id == case["item_id"])
     ).one()
-    item = {
+    item_data = {
         key: item_row._mapping[key]
         for key in (
             "id",
@@ -101,7 +188,7 @@ def case_file(connection: Connection, reviewer: Reviewer, case_id: int) -> CaseF
         )
     }
     media = [
-        dict(r._mapping)
+        CaseMedia(**r._mapping)
         for r in connection.execute(
             select(
                 Media.sha256,
@@ -112,7 +199,7 @@ def case_file(connection: Connection, reviewer: Reviewer, case_id: int) -> CaseF
                 ItemMedia.original_name,
             )
             .join(ItemMedia, ItemMedia.media_sha256 == Media.sha256)
-            .where(ItemMedia.item_id == item["id"])
+            .where(ItemMedia.item_id == item_data["id"])
             .order_by(ItemMedia.position)
         )
     ]
@@ -129,14 +216,36 @@ def case_file(connection: Connection, reviewer: Reviewer, case_id: int) -> CaseF
                     Score.explanation,
                     Score.created_at,
                 )
-                .where(Score.text_sha256 == item["text_sha256"])
+                .where(Score.text_sha256 == item_data["text_sha256"])
                 .order_by(Score.created_at.desc())
             )
         ]
-        if item["text_sha256"]
+        if item_data["text_sha256"]
         else []
     )
-    item["lang"] = scores[0]["lang"] if scores else case["lang"]
+    item = CaseItem(**item_data, lang=scores[0]["lang"] if scores else case["lang"])
+    decided = [CaseDecision(**d) for d in history(connection, case_id)]
+    status = case["status"]
+    taken = held_by_other(case["assignee_id"], case["claimed_at"], reviewer, now)
+    is_open = status in OPEN_STATUSES
+    viewer = Viewer(
+        mine=case["assignee_id"] == reviewer.id,
+        taken=taken,
+        can_claim=is_open
+        and case["assignee_id"] != reviewer.id
+        and not taken
+        and reviewer.can("case.claim"),
+        can_decide=is_open
+        and not taken
+        and reviewer.can("case.decide")
+        and (status != CaseStatus.ESCALATED or reviewer.can("case.escalated")),
+        awaiting_other=status == CaseStatus.SECOND_REVIEW
+        and connection.scalar(
+            select(exists(sent_to_second_review_by(reviewer).where(Decision.case_id == case_id)))
+        )
+        is True,
+        undoable=frozenset(d.id for d in decided if undo_refusal(d, reviewer, now) is None),
+    )
     return CaseFile(
         id=case["id"],
         status=case["status"],
@@ -148,20 +257,21 @@ def case_file(connection: Connection, reviewer: Reviewer, case_id: int) -> CaseF
         assignee=case["assignee"],
         claimed_at=case["claimed_at"],
         item=item,
+        viewer=viewer,
         media=media,
         outlinks=_outlinks(connection, item),
         matches=_matches(connection, item, media),
         scores=scores,
         same_account=_same_account(connection, item),
         duplicates=_duplicates(connection, case_id, item, media),
-        decisions=history(connection, case_id),
+        decisions=decided,
     )
 
 
-def _outlinks(connection: Connection, item: dict[str, Any]) -> list[dict[str, Any]]:
-    owners = [Signal.item_id == item["id"]]
-    if item["text_sha256"]:
-        owners.append(Signal.text_sha256 == item["text_sha256"])
+def _outlinks(connection: Connection, item: CaseItem) -> list[dict[str, Any]]:
+    owners = [Signal.item_id == item.id]
+    if item.text_sha256:
+        owners.append(Signal.text_sha256 == item.text_sha256)
     rows = connection.execute(
         select(Signal.value)
         .where(Signal.signal_type == url_signal.SIGNAL_TYPE, or_(*owners))
@@ -171,13 +281,13 @@ def _outlinks(connection: Connection, item: dict[str, Any]) -> list[dict[str, An
 
 
 def _matches(
-    connection: Connection, item: dict[str, Any], media: list[dict[str, Any]]
+    connection: Connection, item: CaseItem, media: list[CaseMedia]
 ) -> list[dict[str, Any]]:
-    owners = []
+    owners: list[ColumnElement[bool]] = []
     if media:
-        owners.append(Match.media_sha256.in_([m["sha256"] for m in media]))
-    if item["text_sha256"]:
-        owners.append(Match.text_sha256 == item["text_sha256"])
+        owners.append(Match.media_sha256.in_([m.sha256 for m in media]))
+    if item.text_sha256:
+        owners.append(Match.text_sha256 == item.text_sha256)
     if not owners:
         return []
     rows = connection.execute(
@@ -204,13 +314,13 @@ def _matches(
     return [dict(r._mapping) for r in rows]
 
 
-def _same_account(connection: Connection, item: dict[str, Any]) -> dict[str, Any]:
-    if not item["account"]:
+def _same_account(connection: Connection, item: CaseItem) -> dict[str, Any]:
+    if not item.account:
         return {"count": 0, "items": []}
     same = (
-        Item.account == item["account"],
-        Item.id != item["id"],
-        Item.source_id == select(Item.source_id).where(Item.id == item["id"]).scalar_subquery(),
+        Item.account == item.account,
+        Item.id != item.id,
+        Item.source_id == select(Item.source_id).where(Item.id == item.id).scalar_subquery(),
     )
     count = connection.scalar(select(func.count()).select_from(Item).where(*same)) or 0
     rows = connection.execute(
@@ -231,15 +341,15 @@ def _same_account(connection: Connection, item: dict[str, Any]) -> dict[str, Any
 
 
 def _duplicates(
-    connection: Connection, case_id: int, item: dict[str, Any], media: list[dict[str, Any]]
+    connection: Connection, case_id: int, item: CaseItem, media: list[CaseMedia]
 ) -> dict[str, Any]:
     same_text = 0
-    if item["text_sha256"]:
+    if item.text_sha256:
         same_text = (
             connection.scalar(
                 select(func.count())
                 .select_from(Item)
-                .where(Item.text_sha256 == item["text_sha256"], Item.id != item["id"])
+                .where(Item.text_sha256 == item.text_sha256, Item.id != item.id)
             )
             or 0
         )
@@ -248,8 +358,8 @@ def _duplicates(
         same_media = (
             connection.scalar(
                 select(func.count(func.distinct(ItemMedia.item_id))).where(
-                    ItemMedia.media_sha256.in_([m["sha256"] for m in media]),
-                    ItemMedia.item_id != item["id"],
+                    ItemMedia.media_sha256.in_([m.sha256 for m in media]),
+                    ItemMedia.item_id != item.id,
                 )
             )
             or 0

@@ -20,8 +20,9 @@ from sqlalchemy import Connection, select, union, update
 
 from redline.model import Case, Decision, Item, ItemMedia, User
 from redline.review.accounts import Reviewer
-from redline.review.errors import Conflict, Forbidden, Invalid, NotFound
-from redline.review.queue import FINAL_STATUSES, OPEN_STATUSES, case_status, holds_claim
+from redline.review.errors import Conflict, Forbidden, Invalid, NotFound, ReviewError
+from redline.review.queue import case_status, held_by_other
+from redline.review.rules import FINAL_STATUSES, OPEN_STATUSES, CaseStatus
 from redline.review.taxonomy import (
     CATEGORIES,
     ESCALATE,
@@ -109,10 +110,10 @@ def _next_status(
 ) -> str:
     """Where a verdict takes a case. The invariant: under four-eyes a case becomes final
     "violating" only when two distinct people's standing verdicts on it are "violating"."""
-    if status == "escalated" and not reviewer.can("case.escalated"):
+    if status == CaseStatus.ESCALATED and not reviewer.can("case.escalated"):
         raise Forbidden(f"case {case_id} is escalated: a lead decides it")
     if verdict.verdict == ESCALATE:
-        return "escalated"
+        return CaseStatus.ESCALATED
     if verdict.verdict == SECOND_REVIEW:
         return SECOND_REVIEW
     standing = standing_verdicts(connection, case_id)
@@ -122,8 +123,8 @@ def _next_status(
     if verdict.verdict in others:
         return verdict.verdict  # two people agree
     opposite = NOT_VIOLATING if verdict.verdict == VIOLATING else VIOLATING
-    if opposite in others and status != "escalated":
-        return "escalated"  # two people disagree: a lead decides
+    if opposite in others and status != CaseStatus.ESCALATED:
+        return CaseStatus.ESCALATED  # two people disagree: a lead decides
     if verdict.verdict == VIOLATING and four_eyes:
         # Nobody else stands by "violating" (a lead's verdict on an escalated case included):
         # a second person must agree before it is final.
@@ -150,7 +151,7 @@ def decide(
     row = case_status(connection, case_id)
     if row.status in FINAL_STATUSES:
         raise Conflict(f"case {case_id} is decided already ({row.status})")
-    if holds_claim(row, reviewer, now):
+    if held_by_other(row.assignee_id, row.claimed_at, reviewer, now):
         raise Conflict(f"case {case_id} is claimed by another reviewer")
     status_after = _next_status(connection, reviewer, case_id, row.status, verdict, four_eyes)
     decision_id = connection.execute(
@@ -202,17 +203,27 @@ def decide(
     return Outcome(case_id, int(decision_id), row.status, status_after)
 
 
+def undo_refusal(decision: Any, reviewer: Reviewer, now: datetime) -> ReviewError | None:
+    """Why ``reviewer`` may not undo this decision row (None: they may, as far as the row goes;
+    ``undo`` also checks that no later decision stands and the item was not acted on). The case
+    page offers the undo button by the same rule."""
+    if decision.user_id != reviewer.id:
+        return Forbidden("only the reviewer who made a decision can undo it")
+    if decision.undone_at is not None:
+        return Conflict(f"decision {decision.id} is undone already")
+    if now - decision.created_at > UNDO_WINDOW:
+        return Conflict(f"too late to undo: decisions can be undone for {UNDO_WINDOW.seconds} s")
+    return None
+
+
 def undo(connection: Connection, reviewer: Reviewer, decision_id: int, now: datetime) -> Outcome:
     """Take back one's own latest decision on a case within ``UNDO_WINDOW``; audited."""
     row = connection.execute(select(Decision.__table__).where(Decision.id == decision_id)).first()
     if row is None:
         raise NotFound(f"no decision {decision_id}")
-    if row.user_id != reviewer.id:
-        raise Forbidden("only the reviewer who made a decision can undo it")
-    if row.undone_at is not None:
-        raise Conflict(f"decision {decision_id} is undone already")
-    if now - row.created_at > UNDO_WINDOW:
-        raise Conflict(f"too late to undo: decisions can be undone for {UNDO_WINDOW.seconds} s")
+    refusal = undo_refusal(row, reviewer, now)
+    if refusal is not None:
+        raise refusal
     latest = _pending(connection, row.case_id)
     if latest is None or latest.id != decision_id:
         raise Conflict("a later decision on this case stands; it cannot be undone from here")

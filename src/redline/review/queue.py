@@ -11,43 +11,36 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import Connection, Select, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Select, and_, func, or_, select, update
 
 from redline.model import Case, Decision, Item, Source, TextBody, User
 from redline.review.accounts import Reviewer
 from redline.review.errors import Conflict, Invalid, NotFound
+from redline.review.rules import FINAL_STATUSES, OPEN_STATUSES, STATUSES, CaseStatus, sla
 from redline.store.audit import record_event
 
 CLAIM_TTL: Final = timedelta(minutes=30)
 PAGE: Final = 50
-# Statuses that still need someone; the others are decided.
-OPEN_STATUSES: Final = ("open", "second_review", "escalated")
-FINAL_STATUSES: Final = ("violating", "not_violating")
-STATUSES: Final = OPEN_STATUSES + FINAL_STATUSES
 SIGNALS: Final = ("bank", "classifier", "sample")
 # Review order, the order of the ix_cases_queue index: priority high to low, then oldest.
 QUEUE_ORDER: Final = (Case.priority.desc(), Case.opened_at, Case.id)
-
-
-def sla(priority: int) -> timedelta:
-    """How long a case of this priority may wait for a decision."""
-    if priority >= 100:  # confirmed propaganda: the one-hour world of removal orders
-        return timedelta(hours=1)
-    if priority >= 60:
-        return timedelta(hours=4)
-    return timedelta(hours=24)
 
 
 @dataclass(frozen=True, slots=True)
 class QueueFilter:
     """What a queue page shows; empty fields do not filter."""
 
-    status: str = "open"
+    status: str = CaseStatus.OPEN
     source: str | None = None
     lang: str | None = None
     signal: str | None = None
     category: str | None = None
     assignee: str | None = None  # a username, or "me" / "none"
+
+    @property
+    def open(self) -> bool:
+        """Whether the page lists cases that still need someone."""
+        return self.status in OPEN_STATUSES
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -79,6 +72,11 @@ class QueueRow:
     due_at: datetime
     assignee: str | None
     claimed_live: bool
+
+    @property
+    def open(self) -> bool:
+        """Whether the case still needs someone (and so has an SLA to keep)."""
+        return self.status in OPEN_STATUSES
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
@@ -176,7 +174,7 @@ def list_queue(
             opened_at=r.opened_at,
             due_at=r.opened_at + sla(r.priority),
             assignee=r.assignee,
-            claimed_live=r.claimed_at is not None and r.claimed_at > now - CLAIM_TTL,
+            claimed_live=not is_lapsed(r.claimed_at, now),
         )
         for r in rows
     ]
@@ -188,7 +186,7 @@ COUNT_CAP: Final = 1000
 def count_open(connection: Connection) -> dict[str, int]:
     """Cases per open status for the queue's tabs, counted up to ``COUNT_CAP`` + 1 (shown as
     "1000+"): an exact count would read every open case on every queue page."""
-    counts = {}
+    counts: dict[str, int] = {}
     for status in OPEN_STATUSES:
         capped = select(Case.id).where(Case.status == status).limit(COUNT_CAP + 1).subquery()
         counts[status] = connection.scalar(select(func.count()).select_from(capped)) or 0
@@ -207,19 +205,34 @@ def case_status(connection: Connection, case_id: int) -> Any:
     return row
 
 
-def claim(connection: Connection, reviewer: Reviewer, case_id: int, now: datetime) -> None:
-    """Take a case. Conflict if another reviewer holds a live claim or it is decided."""
-    reviewer.require("case.claim")
-    claimable = and_(
-        Case.id == case_id,
-        Case.status.in_(OPEN_STATUSES),
-        or_(
-            Case.assignee_id.is_(None),
-            Case.assignee_id == reviewer.id,
-            Case.claimed_at.is_(None),
-            Case.claimed_at <= now - CLAIM_TTL,
-        ),
-    )
+def claim_lapsed(now: datetime) -> ColumnElement[bool]:
+    """SQL: the case's claim holds nobody off any more (never timed, or older than ``CLAIM_TTL``).
+
+    The one definition of a lapsed claim: ``is_lapsed`` is the same rule for a row in hand.
+    """
+    return or_(Case.claimed_at.is_(None), Case.claimed_at <= now - CLAIM_TTL)
+
+
+def is_lapsed(claimed_at: datetime | None, now: datetime) -> bool:
+    """``claim_lapsed`` for a claim time already read."""
+    return claimed_at is None or claimed_at <= now - CLAIM_TTL
+
+
+def free_for(reviewer: Reviewer, now: datetime) -> ColumnElement[bool]:
+    """SQL: ``reviewer`` may take the case: nobody holds it, they do, or the claim lapsed."""
+    return or_(Case.assignee_id.is_(None), Case.assignee_id == reviewer.id, claim_lapsed(now))
+
+
+def held_by_other(
+    assignee_id: int | None, claimed_at: datetime | None, reviewer: Reviewer, now: datetime
+) -> bool:
+    """``free_for``, negated, for a row in hand: another reviewer's live claim keeps
+    ``reviewer`` off this case."""
+    return assignee_id not in (None, reviewer.id) and not is_lapsed(claimed_at, now)
+
+
+def _take(connection: Connection, reviewer: Reviewer, case_id: int, now: datetime) -> None:
+    claimable = and_(Case.id == case_id, Case.status.in_(OPEN_STATUSES), free_for(reviewer, now))
     # One conditional UPDATE: two reviewers claiming at once cannot both win.
     taken = connection.execute(
         update(Case).where(claimable).values(assignee_id=reviewer.id, claimed_at=now)
@@ -232,8 +245,15 @@ def claim(connection: Connection, reviewer: Reviewer, case_id: int, now: datetim
     raise Conflict(f"case {case_id} is claimed by another reviewer")
 
 
+def claim(connection: Connection, reviewer: Reviewer, case_id: int, now: datetime) -> None:
+    """Take a case; audited. Conflict if another reviewer holds a live claim or it is decided."""
+    reviewer.require("case.claim")
+    _take(connection, reviewer, case_id, now)
+    record_event(connection, reviewer.actor, "case.claim", "case", str(case_id))
+
+
 def release(connection: Connection, reviewer: Reviewer, case_id: int) -> None:
-    """Give a claimed case back to the queue (one's own, or any for a lead)."""
+    """Give a claimed case back to the queue (one's own, or any for a lead); audited."""
     reviewer.require("case.claim")
     row = case_status(connection, case_id)
     if row.assignee_id not in (None, reviewer.id) and not reviewer.can("case.assign"):
@@ -241,6 +261,7 @@ def release(connection: Connection, reviewer: Reviewer, case_id: int) -> None:
     connection.execute(
         update(Case).where(Case.id == case_id).values(assignee_id=None, claimed_at=None)
     )
+    record_event(connection, reviewer.actor, "case.release", "case", str(case_id))
 
 
 def assign(
@@ -270,12 +291,14 @@ def assign(
     )
 
 
-def holds_claim(row: Any, reviewer: Reviewer, now: datetime) -> bool:
-    """Whether another reviewer's live claim keeps ``reviewer`` off this case."""
-    return not (
-        row.assignee_id in (None, reviewer.id)
-        or row.claimed_at is None
-        or row.claimed_at <= now - CLAIM_TTL
+def sent_to_second_review_by(reviewer: Reviewer) -> Select[Any]:
+    """SQL: the cases ``reviewer`` sent to second review (decision in force). The four-eyes rule
+    keeps them from being that case's second reviewer: the queue does not hand them these
+    cases and the case page shows them it waits for someone else."""
+    return select(Decision.case_id).where(
+        Decision.user_id == reviewer.id,
+        Decision.status_after == CaseStatus.SECOND_REVIEW,
+        Decision.undone_at.is_(None),
     )
 
 
@@ -284,27 +307,15 @@ def next_case(
 ) -> int | None:
     """Claim and return the first case in ``where`` that nobody else holds; None when empty."""
     reviewer.require("case.claim")
-    free = or_(
-        Case.assignee_id.is_(None),
-        Case.assignee_id == reviewer.id,
-        Case.claimed_at <= now - CLAIM_TTL,
-    )
-    query = _query(reviewer, where).where(free)
-    if where.status == "second_review":
+    query = _query(reviewer, where).where(free_for(reviewer, now))
+    if where.status == CaseStatus.SECOND_REVIEW:
         # A case waiting for a second reviewer is never handed back to the first one.
-        query = query.where(
-            Case.id.not_in(
-                select(Decision.case_id).where(
-                    Decision.user_id == reviewer.id,
-                    Decision.status_after == "second_review",
-                    Decision.undone_at.is_(None),
-                )
-            )
-        )
+        query = query.where(Case.id.not_in(sent_to_second_review_by(reviewer)))
     query = query.order_by(*QUEUE_ORDER)
     for row in connection.execute(query.limit(20)):
         try:
-            claim(connection, reviewer, row.id, now)
+            # Not audited as a claim, as before: the page it opens records the view.
+            _take(connection, reviewer, row.id, now)
         except Conflict:  # taken between the read and the claim: try the next one
             continue
         return int(row.id)

@@ -21,9 +21,10 @@ from sqlalchemy import Connection, func, select
 from redline.model import Case, Item, Score
 from redline.pipeline.route import CaseReason, open_item_cases
 from redline.review.errors import Conflict
+from redline.review.rules import PRIORITY_SAMPLE
 from redline.store.audit import record_event
 
-SAMPLE_PRIORITY: Final = 5
+SAMPLE_PRIORITY: Final = PRIORITY_SAMPLE
 # Share of a sample taken from the top of the unflagged scores; the rest is drawn at random.
 NEAR_SHARE: Final = 0.75
 

@@ -18,9 +18,8 @@ from redline.model import Item, Source, TextBody
 from redline.model.base import utcnow
 from redline.review import decisions, queue, sampling
 from redline.review.accounts import Reviewer
-from redline.review.casefile import case_file
+from redline.review.casefile import view_case
 from redline.review.errors import Conflict, Invalid, NotFound
-from redline.store.audit import record_event
 from redline.store.matches import list_matches
 from redline.web import App, RowId
 from redline.web.auth import api_user
@@ -77,8 +76,7 @@ def cases(
 def case(me: CasesRead, app: App, case_id: RowId) -> dict[str, Any]:
     """Everything the case page shows, as data (the view is audited)."""
     with app.engine.begin() as connection:
-        found = case_file(connection, me, case_id)
-        record_event(connection, me.actor, "case.view", "case", str(case_id), detail={"via": "api"})
+        found = view_case(connection, me, case_id, utcnow(), via="api")
     return found.as_dict()
 
 
@@ -87,7 +85,6 @@ def claim(me: CasesWrite, app: App, case_id: RowId) -> dict[str, Any]:
     """Take a case for this token's user; 409 if someone else holds it."""
     with app.engine.begin() as connection:
         queue.claim(connection, me, case_id, utcnow())
-        record_event(connection, me.actor, "case.claim", "case", str(case_id))
     return {"case": case_id, "assignee": me.username}
 
 

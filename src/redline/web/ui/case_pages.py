@@ -13,10 +13,10 @@ from redline.banks import manage
 from redline.model import AuditEvent, Media
 from redline.model.base import utcnow
 from redline.review import decisions, protection, queue, sampling
-from redline.review.casefile import case_file
+from redline.review.casefile import case_file, view_case
 from redline.review.errors import Conflict, Forbidden, Invalid, NotFound
+from redline.review.rules import CaseStatus
 from redline.signals import BadSignal
-from redline.store.audit import record_event
 from redline.web import App, RowId, Services
 from redline.web.auth import Checked, CheckedSelf, Me, Visitor
 from redline.web.media import media_response
@@ -28,7 +28,7 @@ REVEAL_GRANT = timedelta(minutes=10)
 
 
 def _filter(
-    status: str = "open",
+    status: str = CaseStatus.OPEN,
     source: str | None = None,
     lang: str | None = None,
     signal: str | None = None,
@@ -101,46 +101,21 @@ def case_page(
     """One case: the item in context, every signal and why it fired, and the decision form."""
     now = utcnow()
     with app.engine.begin() as connection:
-        found = case_file(connection, me.reviewer, case_id)
-        record_event(connection, me.reviewer.actor, "case.view", "case", str(case_id))
+        found = view_case(connection, me.reviewer, case_id, now)
         seen = protection.exposure(connection, me.reviewer, now)
         shown = revealed if revealed and _granted(connection, me, revealed, now) else ""
-    mine = found.assignee == me.reviewer.username
-    taken = (
-        found.assignee is not None
-        and not mine
-        and found.claimed_at is not None
-        and (found.claimed_at > now - queue.CLAIM_TTL)
-    )
+    # The notice after a decision offers its undo while the review rules allow it.
     undoable = next(
-        (
-            d
-            for d in found.decisions
-            if d["id"] == decided
-            and d["user_id"] == me.reviewer.id
-            and d["undone_at"] is None
-            and now - d["created_at"] <= decisions.UNDO_WINDOW
-        ),
-        None,
-    )
-    # The first reviewer of a case waiting for a second one sees that, not a form they cannot use.
-    awaiting_other = found.status == "second_review" and any(
-        d["user_id"] == me.reviewer.id
-        and d["status_after"] == "second_review"
-        and d["undone_at"] is None
-        for d in found.decisions
+        (d for d in found.decisions if d.id == decided and d.id in found.viewer.undoable), None
     )
     return page(
         request,
         "case.html",
         me,
         case=found,
-        mine=mine,
-        taken=taken,
         exposure=seen,
         undoable=undoable,
         undo_seconds=decisions.UNDO_WINDOW.seconds,
-        awaiting_other=awaiting_other,
         revealed=shown,
     )
 
@@ -165,7 +140,6 @@ def claim(me: Checked, app: App, case_id: RowId) -> RedirectResponse:
     """Take the case, so no other reviewer works on it."""
     with app.engine.begin() as connection:
         queue.claim(connection, me.reviewer, case_id, utcnow())
-        record_event(connection, me.reviewer.actor, "case.claim", "case", str(case_id))
     return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
 
@@ -184,7 +158,6 @@ def release(me: Checked, app: App, case_id: RowId) -> RedirectResponse:
     """Give the case back to the queue."""
     with app.engine.begin() as connection:
         queue.release(connection, me.reviewer, case_id)
-        record_event(connection, me.reviewer.actor, "case.release", "case", str(case_id))
     return RedirectResponse("/queue", status_code=303)
 
 
@@ -289,8 +262,8 @@ def add_to_bank(
     """Add a confirmed case's text and media to a bank, so re-uploads match."""
     me.reviewer.require("bank.edit")
     with app.engine.begin() as connection:
-        found = case_file(connection, me.reviewer, case_id)
-    if found.status != "violating":
+        found = case_file(connection, me.reviewer, case_id, utcnow())
+    if found.status != CaseStatus.VIOLATING:
         raise Conflict("only content confirmed as violating can be added to a bank")
     labels: dict[str, Any] = {
         "category": found.category,
@@ -299,16 +272,16 @@ def add_to_bank(
     }
     try:
         added = 0
-        if found.item["text"]:
-            manage.add_text(app.engine, bank, found.item["text"], actor=me.reviewer.actor, **labels)
+        if found.item.text:
+            manage.add_text(app.engine, bank, found.item.text, actor=me.reviewer.actor, **labels)
             added += 1
         for media in found.media:
-            if media["kind"] in {"image", "video"}:
+            if media.kind in {"image", "video"}:
                 manage.add_media(
                     app.engine,
                     app.settings.data_dir,
                     bank,
-                    app.settings.data_dir / _media_path(app, media["sha256"]),
+                    app.settings.data_dir / _media_path(app, media.sha256),
                     actor=me.reviewer.actor,
                     **labels,
                 )
