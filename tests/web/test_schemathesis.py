@@ -32,38 +32,33 @@ ROLES = {"reviewer": "rev1", "lead": "lead1", "admin": "admin1", "auditor": "aud
 
 def _seed_banks(engine: Engine) -> None:
     """Two banks with entries of several signal types, so bank routes find and change things."""
+    now = utcnow()
     with engine.begin() as connection:
-        create_bank(
-            connection, "FUZZ_BANK", actor="test", description="conformance run", now=utcnow()
-        )
-    with engine.begin() as connection:
-        create_bank(connection, "OTHER_BANK", actor="test", enabled_ratio=0.5, now=utcnow())
-    for n in range(3):
-        with engine.begin() as connection:
+        create_bank(connection, "FUZZ_BANK", actor="test", now=now, description="conformance run")
+        create_bank(connection, "OTHER_BANK", actor="test", now=now, enabled_ratio=0.5)
+        for n in range(3):
             add_entry(
                 connection,
                 "FUZZ_BANK",
                 {"pdq": f"{n:x}" * 64},
                 actor="test",
+                now=now,
                 note=f"entry {n}",
-                now=utcnow(),
             )
-    with engine.begin() as connection:
         add_entry(
             connection,
             "OTHER_BANK",
             {"video_md5": "0" * 31 + "1"},
             actor="test",
+            now=now,
             category="x",
-            now=utcnow(),
         )
-    with engine.begin() as connection:
         add_text(
             connection,
             "FUZZ_BANK",
             "A generic synthetic statement used by the tests.",
             actor="test",
-            now=utcnow(),
+            now=now,
         )
 
 
