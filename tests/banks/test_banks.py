@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from redline import banks
 from redline.config import Settings
 from redline.model import AuditEvent, Media
+from redline.model.base import utcnow
 from redline.signals import BadSignal
 from tests.helpers import quarantined
 from tests.media_fixtures import generated, make_video, photo
@@ -30,28 +31,44 @@ def audit(engine: Engine) -> list[AuditEvent]:
 
 
 def test_bank_life_cycle_is_audited(engine: Engine) -> None:
-    created = banks.create_bank(engine, "known-media", actor="alice", description="confirmed items")
+    with engine.begin() as connection:
+        created = banks.create_bank(
+            connection, "known-media", actor="alice", description="confirmed items", now=utcnow()
+        )
     assert (created.name, created.enabled, created.pdq_threshold, created.entries) == (
         "known-media",
         True,
         31,
         0,
     )
-    with pytest.raises(banks.BankExists):
-        banks.create_bank(engine, "known-media", actor="alice")
+    with pytest.raises(banks.BankExists), engine.begin() as connection:
+        banks.create_bank(connection, "known-media", actor="alice", now=utcnow())
     for bad in ("", "-dash-first", "has space", "x" * 101):
-        with pytest.raises(ValueError, match="bad bank name"):
-            banks.create_bank(engine, bad, actor="alice")
-    changed = banks.update_bank(
-        engine, "known-media", {"pdq_threshold": 20, "dihedral": True}, actor="bob"
-    )
+        with pytest.raises(ValueError, match="bad bank name"), engine.begin() as connection:
+            banks.create_bank(connection, bad, actor="alice", now=utcnow())
+    with engine.begin() as connection:
+        changed = banks.update_bank(
+            connection,
+            "known-media",
+            {"pdq_threshold": 20, "dihedral": True},
+            actor="bob",
+            now=utcnow(),
+        )
     assert (changed.pdq_threshold, changed.dihedral, changed.version) == (20, True, 1)
-    renamed = banks.update_bank(engine, "known-media", {"name": "known"}, actor="bob")
-    assert renamed.name == "known" and [b.name for b in banks.list_banks(engine)] == ["known"]
-    with pytest.raises(banks.UnknownBank):
-        banks.get_bank(engine, "known-media")
-    assert banks.delete_bank(engine, "known", actor="carol") is True
-    assert banks.delete_bank(engine, "known", actor="carol") is False
+    with engine.begin() as connection:
+        renamed = banks.update_bank(
+            connection, "known-media", {"name": "known"}, actor="bob", now=utcnow()
+        )
+    with engine.connect() as connection:
+        assert renamed.name == "known" and [b.name for b in banks.list_banks(connection)] == [
+            "known"
+        ]
+    with pytest.raises(banks.UnknownBank), engine.connect() as connection:
+        banks.get_bank(connection, "known-media")
+    with engine.begin() as connection:
+        assert banks.delete_bank(connection, "known", actor="carol") is True
+    with engine.begin() as connection:
+        assert banks.delete_bank(connection, "known", actor="carol") is False
     events = [(e.actor, e.action, e.before, e.after) for e in audit(engine)]
     assert [(actor, action) for actor, action, *_ in events] == [
         ("alice", "bank.create"),
@@ -64,25 +81,30 @@ def test_bank_life_cycle_is_audited(engine: Engine) -> None:
 
 
 def test_entries_by_hash_and_by_file(engine: Engine, settings: Settings, tmp_path: Path) -> None:
-    banks.create_bank(engine, "b", actor="t")
-    entry = banks.add_entry(
-        engine,
-        "b",
-        {"pdq": H1.upper(), "md5": "D41D8CD98F00B204E9800998ECF8427E"},
-        actor="t",
-        category="support_glorification",
-        source_org="partner",
-    )
+    with engine.begin() as connection:
+        banks.create_bank(connection, "b", actor="t", now=utcnow())
+    with engine.begin() as connection:
+        entry = banks.add_entry(
+            connection,
+            "b",
+            {"pdq": H1.upper(), "md5": "D41D8CD98F00B204E9800998ECF8427E"},
+            actor="t",
+            category="support_glorification",
+            source_org="partner",
+            now=utcnow(),
+        )
     assert entry.signals == {"pdq": [H1], "md5": ["d41d8cd98f00b204e9800998ecf8427e"]}
-    with pytest.raises(BadSignal, match="expected 64 hex digits"):
-        banks.add_entry(engine, "b", {"pdq": "abc"}, actor="t")
-    with pytest.raises(BadSignal, match="unknown signal type"):
-        banks.add_entry(engine, "b", {"phash": H1}, actor="t")
+    with pytest.raises(BadSignal, match="expected 64 hex digits"), engine.begin() as connection:
+        banks.add_entry(connection, "b", {"pdq": "abc"}, actor="t", now=utcnow())
+    with pytest.raises(BadSignal, match="unknown signal type"), engine.begin() as connection:
+        banks.add_entry(connection, "b", {"phash": H1}, actor="t", now=utcnow())
     image = tmp_path / "poster.jpg"
     photo("rocket").save(image, quality=92)
-    from_file = banks.add_media(
-        engine, settings.data_dir, "b", image, actor="t", note="from a takedown"
-    )
+    hashed = banks.hash_media(settings.data_dir, image)
+    with engine.begin() as connection:
+        from_file = banks.add_media(
+            connection, "b", hashed, actor="t", now=utcnow(), note="from a takedown"
+        )
     assert set(from_file.signals) == {"pdq", "pdq_crop", "md5", "sha256"}
     from redline.signals.pdq_crop import PdqCropSignal
 
@@ -99,23 +121,29 @@ def test_entries_by_hash_and_by_file(engine: Engine, settings: Settings, tmp_pat
         and (settings.data_dir / stored.path).read_bytes() == image.read_bytes()
     )
     video = make_video(tmp_path / "clip.mp4", [generated(i) for i in range(3)])
-    from_video = banks.add_media(engine, settings.data_dir, "b", video, actor="t")
+    with engine.begin() as connection:
+        from_video = banks.add_media(
+            connection, "b", banks.hash_media(settings.data_dir, video), actor="t", now=utcnow()
+        )
     assert set(from_video.signals) == {"vpdq", "md5", "video_md5", "sha256"}
     flat = tmp_path / "flat.png"
     from PIL import Image
 
     Image.new("RGB", (64, 64), (128, 128, 128)).save(flat)
     with pytest.raises(BadSignal, match="quality 0 is below 50"):
-        banks.add_media(engine, settings.data_dir, "b", flat, actor="t")
-    disabled = banks.set_entry_enabled(engine, entry.id, False, actor="t")
+        banks.hash_media(settings.data_dir, flat)
+    with engine.begin() as connection:
+        disabled = banks.set_entry_enabled(connection, entry.id, False, actor="t", now=utcnow())
     assert disabled.enabled is False
-    assert banks.get_bank(engine, "b").signals["pdq"] == 2
+    with engine.connect() as connection:
+        assert banks.get_bank(connection, "b").signals["pdq"] == 2
 
 
 def test_import_reads_threatexchange_csv_json_and_plain_lists(
     engine: Engine, tmp_path: Path
 ) -> None:
-    banks.create_bank(engine, "shared", actor="t")
+    with engine.begin() as connection:
+        banks.create_bank(connection, "shared", actor="t", now=utcnow())
     te_csv = tmp_path / "dataset.csv"
     te_csv.write_text(
         "signal_type,signal_str,collab,category,tags\n"
@@ -125,7 +153,8 @@ def test_import_reads_threatexchange_csv_json_and_plain_lists(
         "pdq\n",
         encoding="utf-8",
     )
-    summary = banks.import_file(engine, "shared", te_csv, actor="t")
+    with engine.begin() as connection:
+        summary = banks.import_file(connection, "shared", te_csv, actor="t", now=utcnow())
     assert (summary.format, summary.added, summary.quarantined, summary.duplicates) == (
         "csv",
         2,
@@ -136,13 +165,15 @@ def test_import_reads_threatexchange_csv_json_and_plain_lists(
     assert reasons["line 3"] == "invalid PDQ hash 'not-a-hash': expected 64 hex digits"
     assert reasons["line 5"] == "row has a different number of fields than the header"
     assert all(q.bank_id is not None and q.source_id is None for q in quarantined(engine))
-    again = banks.import_file(engine, "shared", te_csv, actor="t")
+    with engine.begin() as connection:
+        again = banks.import_file(connection, "shared", te_csv, actor="t", now=utcnow())
     assert (again.added, again.duplicates) == (0, 2)  # importing twice changes nothing
     plain = tmp_path / "hashes.txt"
     plain.write_text(
         f"# one per line\n{H2}\npdq {H1}\nsha256 {'ab' * 32}\nphash 1234\n", encoding="utf-8"
     )
-    summary = banks.import_file(engine, "shared", plain, actor="t")
+    with engine.begin() as connection:
+        summary = banks.import_file(connection, "shared", plain, actor="t", now=utcnow())
     assert (summary.format, summary.added, summary.duplicates, summary.quarantined) == (
         "plain",
         2,
@@ -160,29 +191,47 @@ def test_import_reads_threatexchange_csv_json_and_plain_lists(
         ),
         encoding="utf-8",
     )
-    summary = banks.import_file(engine, "shared", hma_json, actor="t")
+    with engine.begin() as connection:
+        summary = banks.import_file(connection, "shared", hma_json, actor="t", now=utcnow())
     assert (summary.format, summary.added, summary.quarantined) == ("json", 2, 1)
-    info = banks.get_bank(engine, "shared")
+    with engine.connect() as connection:
+        info = banks.get_bank(connection, "shared")
     assert info.signals == {"pdq": 4, "video_md5": 1, "sha256": 1}
 
 
 def test_export_then_import_reproduces_the_bank(engine: Engine, tmp_path: Path) -> None:
-    banks.create_bank(engine, "a", actor="t")
-    banks.add_entry(
-        engine, "a", {"pdq": H1}, actor="t", category="recruitment", tags="x y", note="n"
-    )
-    banks.add_entry(engine, "a", {"md5": "0" * 32}, actor="t")
+    with engine.begin() as connection:
+        banks.create_bank(connection, "a", actor="t", now=utcnow())
+    with engine.begin() as connection:
+        banks.add_entry(
+            connection,
+            "a",
+            {"pdq": H1},
+            actor="t",
+            category="recruitment",
+            tags="x y",
+            note="n",
+            now=utcnow(),
+        )
+    with engine.begin() as connection:
+        banks.add_entry(connection, "a", {"md5": "0" * 32}, actor="t", now=utcnow())
     for fmt in ("csv", "json", "plain"):
         path = tmp_path / f"a.{fmt if fmt != 'plain' else 'txt'}"
-        path.write_bytes(banks.export_bank(engine, "a", fmt))
-        banks.create_bank(engine, f"copy-{fmt}", actor="t")
-        summary = banks.import_file(engine, f"copy-{fmt}", path, actor="t")
+        with engine.connect() as connection:
+            path.write_bytes(banks.export_bank(connection, "a", fmt))
+        with engine.begin() as connection:
+            banks.create_bank(connection, f"copy-{fmt}", actor="t", now=utcnow())
+        with engine.begin() as connection:
+            summary = banks.import_file(connection, f"copy-{fmt}", path, actor="t", now=utcnow())
         assert summary.added == 2 and summary.quarantined == 0
-        assert banks.get_bank(engine, f"copy-{fmt}").signals == {"pdq": 1, "md5": 1}
-    exported = banks.export_bank(engine, "a", "csv").decode().splitlines()
+        with engine.connect() as connection:
+            assert banks.get_bank(connection, f"copy-{fmt}").signals == {"pdq": 1, "md5": 1}
+    with engine.connect() as connection:
+        exported = banks.export_bank(connection, "a", "csv").decode().splitlines()
     assert exported[0] == "signal_type,signal,category,tags,source_org,added_at,note"
     assert exported[1].startswith(f"pdq,{H1},recruitment,x y,,")
-    document = json.loads(banks.export_bank(engine, "a", "json"))
+    with engine.connect() as connection:
+        document = json.loads(banks.export_bank(connection, "a", "json"))
     assert document["entries"][0]["signals"] == {"pdq": H1}
 
 
@@ -212,9 +261,17 @@ def test_adding_files_quarantines_the_bad_ones_and_adds_the_rest(
 
 
 def test_labels_with_nul_characters_are_refused(engine: Engine) -> None:
-    banks.create_bank(engine, "b", actor="t")
-    with pytest.raises(ValueError, match="note contains a NUL character"):
-        banks.add_entry(engine, "b", {"pdq": H1}, actor="t", note="a\x00b")
-    entry = banks.add_entry(engine, "b", {"pdq": H1}, actor="t")
-    with pytest.raises(ValueError, match="category contains a NUL character"):
-        banks.update_entry(engine, entry.id, {"category": "\x00"}, actor="t")
+    with engine.begin() as connection:
+        banks.create_bank(connection, "b", actor="t", now=utcnow())
+    with (
+        pytest.raises(ValueError, match="note contains a NUL character"),
+        engine.begin() as connection,
+    ):
+        banks.add_entry(connection, "b", {"pdq": H1}, actor="t", note="a\x00b", now=utcnow())
+    with engine.begin() as connection:
+        entry = banks.add_entry(connection, "b", {"pdq": H1}, actor="t", now=utcnow())
+    with (
+        pytest.raises(ValueError, match="category contains a NUL character"),
+        engine.begin() as connection,
+    ):
+        banks.update_entry(connection, entry.id, {"category": "\x00"}, actor="t", now=utcnow())

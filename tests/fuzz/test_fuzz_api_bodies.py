@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 
 from redline.banks import add_entry, create_bank
 from redline.config import Settings
+from redline.model.base import utcnow
 from redline.review.accounts import add_user
 from redline.review.tokens import SCOPES, create_token
 from redline.web.app import create_app
@@ -60,8 +61,10 @@ def api(settings: Settings, engine: Engine) -> Iterator[tuple[TestClient, dict[s
     with engine.begin() as connection:
         add_user(connection, "fuzz-lead", "lead", "a generic long passphrase 8317 quartz", "test")
         secret = create_token(connection, "fuzz-lead", "fuzz", list(SCOPES), "test")
-    create_bank(engine, BANK, actor="test")
-    add_entry(engine, BANK, {"pdq": PDQ}, actor="test", note="generic")
+    with engine.begin() as connection:
+        create_bank(connection, BANK, actor="test", now=utcnow())
+    with engine.begin() as connection:
+        add_entry(connection, BANK, {"pdq": PDQ}, actor="test", note="generic", now=utcnow())
     app = create_app(settings)
     headers = {"Authorization": f"Bearer {secret}"}
     with TestClient(app, headers=headers, raise_server_exceptions=False) as client:

@@ -21,6 +21,7 @@ from sqlalchemy import Engine, select
 from redline.banks import create_bank, import_file
 from redline.banks.formats import read_rows
 from redline.model import Bank, BankEntry, BankSignal, Quarantine
+from redline.model.base import utcnow
 from redline.signals.minhash import TextMinHashSignal
 from tests.fuzz.budget import executions, fuzz_settings
 from tests.fuzz.hostile import (
@@ -92,11 +93,13 @@ def imported(content: bytes, name: str, fmt: str | None, engine: Engine) -> set[
     must hold; return the hash values the bank holds."""
     executions[f"bank import {fmt or 'guessed'}"] += 1
     bank = f"FUZZ_{next(_banks)}"
-    create_bank(engine, bank, actor="fuzz")
+    with engine.begin() as connection:
+        create_bank(connection, bank, actor="fuzz", now=utcnow())
     with tempfile.TemporaryDirectory(prefix="redline-fuzz-") as folder:
         path = Path(folder) / name
         path.write_bytes(content)
-        summary = import_file(engine, bank, path, actor="fuzz", fmt=fmt)
+        with engine.begin() as connection:
+            summary = import_file(connection, bank, path, actor="fuzz", fmt=fmt, now=utcnow())
     rows = list(read_rows(content, summary.format))
     assert summary.added + summary.duplicates + summary.quarantined <= len(rows)
     for problem in summary.problems:

@@ -11,6 +11,7 @@ from redline import banks
 from redline.config import Settings
 from redline.index import store as index_store
 from redline.index.store import IndexStore
+from redline.model.base import utcnow
 from redline.pipeline.match import Matcher
 
 H1 = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
@@ -23,8 +24,10 @@ def near(value: str, bits: int) -> str:
 def test_index_is_built_saved_and_kept_current(
     engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    banks.create_bank(engine, "b", actor="t")
-    first = banks.add_entry(engine, "b", {"pdq": H1}, actor="t")
+    with engine.begin() as connection:
+        banks.create_bank(connection, "b", actor="t", now=utcnow())
+    with engine.begin() as connection:
+        first = banks.add_entry(connection, "b", {"pdq": H1}, actor="t", now=utcnow())
     store = IndexStore(engine, settings.data_dir)
     assert store.status()["pdq"]["present"] is False
     matcher = Matcher(engine, store)
@@ -36,39 +39,52 @@ def test_index_is_built_saved_and_kept_current(
     assert fresh.status()["pdq"] == {**store.status()["pdq"]}
     assert len(fresh.get("pdq")) == 1
     # New entries are searched at once, without a rebuild (brute force beside the saved index).
-    second = banks.add_entry(engine, "b", {"pdq": near(H1, 20)}, actor="t")
+    with engine.begin() as connection:
+        second = banks.add_entry(connection, "b", {"pdq": near(H1, 20)}, actor="t", now=utcnow())
     (hits,) = Matcher(engine, fresh).match_pdq([H1])
     assert sorted(m.entry_id for m in hits) == [first.id, second.id]
     assert fresh.get("pdq").delta_ids.shape[0] == 1
     # Past the delta limit the index is rebuilt and saved again.
     monkeypatch.setattr(index_store, "DELTA_LIMIT", 1)
-    banks.add_entry(engine, "b", {"pdq": near(H1, 40)}, actor="t")
+    with engine.begin() as connection:
+        banks.add_entry(connection, "b", {"pdq": near(H1, 40)}, actor="t", now=utcnow())
     rebuilt = fresh.get("pdq")
     assert rebuilt.delta_ids.shape[0] == 0 and len(rebuilt) == 3
 
 
 def test_disabled_and_deleted_entries_never_match(engine: Engine, settings: Settings) -> None:
-    banks.create_bank(engine, "b", actor="t")
-    entry = banks.add_entry(engine, "b", {"pdq": H1}, actor="t")
+    with engine.begin() as connection:
+        banks.create_bank(connection, "b", actor="t", now=utcnow())
+    with engine.begin() as connection:
+        entry = banks.add_entry(connection, "b", {"pdq": H1}, actor="t", now=utcnow())
     matcher = Matcher(engine, IndexStore(engine, settings.data_dir))
     assert len(matcher.match_pdq([H1])[0]) == 1
-    banks.set_entry_enabled(engine, entry.id, False, actor="t")
+    with engine.begin() as connection:
+        banks.set_entry_enabled(connection, entry.id, False, actor="t", now=utcnow())
     assert matcher.match_pdq([H1]) == [[]]
     assert matcher.match_pdq([H1], include_disabled_banks=True) == [[]]  # entries: never
-    banks.set_entry_enabled(engine, entry.id, True, actor="t")
-    banks.update_bank(engine, "b", {"enabled": False}, actor="t")
+    with engine.begin() as connection:
+        banks.set_entry_enabled(connection, entry.id, True, actor="t", now=utcnow())
+    with engine.begin() as connection:
+        banks.update_bank(connection, "b", {"enabled": False}, actor="t", now=utcnow())
     assert matcher.match_pdq([H1]) == [[]]
     assert len(matcher.match_pdq([H1], include_disabled_banks=True)[0]) == 1  # HMA's coinflip
-    banks.update_bank(engine, "b", {"enabled": True}, actor="t")
-    banks.delete_entry(engine, entry.id, actor="t")
+    with engine.begin() as connection:
+        banks.update_bank(connection, "b", {"enabled": True}, actor="t", now=utcnow())
+    with engine.begin() as connection:
+        banks.delete_entry(connection, entry.id, actor="t", now=utcnow())
     assert matcher.match_pdq([H1]) == [[]]
 
 
 def test_per_bank_thresholds_and_quality(engine: Engine, settings: Settings) -> None:
-    banks.create_bank(engine, "strict", actor="t", pdq_threshold=10)
-    banks.create_bank(engine, "default", actor="t")
-    banks.add_entry(engine, "strict", {"pdq": H1}, actor="t")
-    banks.add_entry(engine, "default", {"pdq": H1}, actor="t")
+    with engine.begin() as connection:
+        banks.create_bank(connection, "strict", actor="t", pdq_threshold=10, now=utcnow())
+    with engine.begin() as connection:
+        banks.create_bank(connection, "default", actor="t", now=utcnow())
+    with engine.begin() as connection:
+        banks.add_entry(connection, "strict", {"pdq": H1}, actor="t", now=utcnow())
+    with engine.begin() as connection:
+        banks.add_entry(connection, "default", {"pdq": H1}, actor="t", now=utcnow())
     matcher = Matcher(engine, IndexStore(engine, settings.data_dir))
     assert [m.bank for m in matcher.match_pdq([near(H1, 8)])[0]] == ["default", "strict"] or [
         m.bank for m in matcher.match_pdq([near(H1, 8)])[0]
@@ -86,14 +102,19 @@ def test_status_of_a_database_without_indexes(engine: Engine, tmp_path: Path) ->
 def test_deleting_the_newest_entry_then_adding_another_keeps_the_index_right(
     engine: Engine, settings: Settings
 ) -> None:
-    banks.create_bank(engine, "b", actor="t")
-    keep = banks.add_entry(engine, "b", {"pdq": H1}, actor="t")
+    with engine.begin() as connection:
+        banks.create_bank(connection, "b", actor="t", now=utcnow())
+    with engine.begin() as connection:
+        keep = banks.add_entry(connection, "b", {"pdq": H1}, actor="t", now=utcnow())
     store = IndexStore(engine, settings.data_dir)
     matcher = Matcher(engine, store)
-    gone = banks.add_entry(engine, "b", {"pdq": near(H1, 60)}, actor="t")
+    with engine.begin() as connection:
+        gone = banks.add_entry(connection, "b", {"pdq": near(H1, 60)}, actor="t", now=utcnow())
     assert len(matcher.match_pdq([near(H1, 60)])[0]) == 1  # indexed, as a delta
-    banks.delete_entry(engine, gone.id, actor="t")
-    new = banks.add_entry(engine, "b", {"pdq": "0" * 64}, actor="t")
+    with engine.begin() as connection:
+        banks.delete_entry(connection, gone.id, actor="t", now=utcnow())
+    with engine.begin() as connection:
+        new = banks.add_entry(connection, "b", {"pdq": "0" * 64}, actor="t", now=utcnow())
     assert new.id > gone.id  # ids are never reused, so nothing old can pass for something new
     assert [m.entry_id for m in matcher.match_pdq(["0" * 64])[0]] == [new.id]
     assert [m.entry_id for m in matcher.match_pdq([near(H1, 60)])[0]] == []

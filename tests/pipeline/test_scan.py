@@ -12,6 +12,7 @@ from redline import banks
 from redline.config import Settings
 from redline.index.store import IndexStore
 from redline.model import Case, Match, Signal
+from redline.model.base import utcnow
 from redline.pipeline.scan import scan
 from redline.store.matches import list_matches
 from tests.helpers import quarantined, run_ingest
@@ -65,15 +66,12 @@ def test_scan_finds_known_media_and_its_altered_copies(
 ) -> None:
     paths = build_folder(tmp_path / "posts")
     run_ingest(tmp_path / "posts", "channel", engine, settings)
-    banks.create_bank(engine, "known", actor="t")
-    banks.add_media(
-        engine,
-        settings.data_dir,
-        "known",
-        paths["known.png"],
-        actor="t",
-        category="support_glorification",
-    )
+    known = banks.hash_media(settings.data_dir, paths["known.png"])
+    with engine.begin() as connection:
+        banks.create_bank(connection, "known", actor="t", now=utcnow())
+        banks.add_media(
+            connection, "known", known, actor="t", now=utcnow(), category="support_glorification"
+        )
     summary = run_scan(engine, settings)
     assert (summary.media_in_scope, summary.hashed, summary.hash_errors) == (9, 9, 0)
     found = matched_files(engine)
@@ -102,9 +100,12 @@ def test_bank_changes_are_matched_on_the_next_scan(
 ) -> None:
     paths = build_folder(tmp_path / "posts")
     run_ingest(tmp_path / "posts", "channel", engine, settings)
-    banks.create_bank(engine, "known", actor="t", dihedral=True)
+    with engine.begin() as connection:
+        banks.create_bank(connection, "known", actor="t", dihedral=True, now=utcnow())
     assert run_scan(engine, settings).new_matches == 0
-    banks.add_media(engine, settings.data_dir, "known", paths["known.png"], actor="t")
+    known = banks.hash_media(settings.data_dir, paths["known.png"])
+    with engine.begin() as connection:
+        banks.add_media(connection, "known", known, actor="t", now=utcnow())
     summary = run_scan(engine, settings)
     assert summary.signals_matched > 0 and summary.new_matches > 0
     found = matched_files(engine)
@@ -128,8 +129,11 @@ def test_videos_match_by_vpdq_and_md5(engine: Engine, settings: Settings, tmp_pa
     make_video(folder / "other.mp4", [generated(i) for i in range(30, 35)])
     (folder / "corrupt.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64)
     run_ingest(folder, "videos", engine, settings)
-    banks.create_bank(engine, "known-video", actor="t")
-    banks.add_media(engine, settings.data_dir, "known-video", original, actor="t")
+    with engine.begin() as connection:
+        banks.create_bank(connection, "known-video", actor="t", now=utcnow())
+    known = banks.hash_media(settings.data_dir, original)
+    with engine.begin() as connection:
+        banks.add_media(connection, "known-video", known, actor="t", now=utcnow())
     summary = run_scan(engine, settings)
     assert (summary.hashed, summary.hash_errors) == (3, 1)
     found = matched_files(engine)

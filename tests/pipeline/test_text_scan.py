@@ -19,6 +19,7 @@ from redline.classify.train import train
 from redline.config import Settings
 from redline.index.store import IndexStore
 from redline.model import Case, Item, Score, TextBody
+from redline.model.base import utcnow
 from redline.pipeline.scan import ScanSummary, scan
 from tests.conftest import CliResult
 from tests.helpers import run_ingest
@@ -148,8 +149,12 @@ def test_text_banks_match_edited_reposts(
 ) -> None:
     ingest_posts(engine, settings, tmp_path)
     run_scan(engine, settings, tiny_model)
-    banks.create_bank(engine, "known-texts", actor="test", text_threshold=0.6)
-    entry = banks.add_text(engine, "known-texts", STATEMENT, actor="test", category="statement")
+    with engine.begin() as connection:
+        banks.create_bank(connection, "known-texts", actor="test", text_threshold=0.6, now=utcnow())
+    with engine.begin() as connection:
+        entry = banks.add_text(
+            connection, "known-texts", STATEMENT, actor="test", category="statement", now=utcnow()
+        )
     found = run_scan(engine, settings, tiny_model)
     assert found.text.text_matches == 1
     assert found.text.texts_scored == 0  # the model did not change
@@ -163,7 +168,10 @@ def test_text_banks_match_edited_reposts(
     assert 0.6 <= match["detail"]["jaccard"] < 1.0
 
     # A stricter bank no longer matches the edited copy on the next bank change.
-    banks.update_bank(engine, "known-texts", {"text_threshold": 0.97}, actor="test")
+    with engine.begin() as connection:
+        banks.update_bank(
+            connection, "known-texts", {"text_threshold": 0.97}, actor="test", now=utcnow()
+        )
     assert run_scan(engine, settings, tiny_model).text.text_matches == 0
 
 

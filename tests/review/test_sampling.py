@@ -14,13 +14,13 @@ from sqlalchemy import Engine, select
 from redline.classify.data import decisions
 from redline.classify.model import TextModel
 from redline.config import Settings
+from redline.errors import Conflict
 from redline.index.store import IndexStore
 from redline.model import AuditEvent, Case, Item, Score
 from redline.model.base import utcnow
 from redline.pipeline.scan import scan
 from redline.review.accounts import add_user
 from redline.review.decisions import Verdict, decide
-from redline.review.errors import Conflict
 from redline.review.queue import QueueFilter, list_queue
 from redline.review.sampling import SAMPLE_PRIORITY, open_labelling_sample
 from tests.conftest import CliResult

@@ -182,29 +182,36 @@ def test_a_tampered_copy_is_named(
 
 def test_bank_exports_quote_formulas_and_read_them_back(desk: Desk, tmp_path: Path) -> None:
     engine = desk.engine
-    banks.create_bank(engine, "formulas", actor="t")
-    banks.add_entry(
-        engine,
-        "formulas",
-        {"md5": "1" * 32},
-        actor="t",
-        category="-recruitment",
-        tags="@tag",
-        note=FORMULA,
-    )
-    exported = banks.export_bank(engine, "formulas", "csv")
+    with engine.begin() as connection:
+        banks.create_bank(connection, "formulas", actor="t", now=utcnow())
+    with engine.begin() as connection:
+        banks.add_entry(
+            connection,
+            "formulas",
+            {"md5": "1" * 32},
+            actor="t",
+            category="-recruitment",
+            tags="@tag",
+            note=FORMULA,
+            now=utcnow(),
+        )
+    with engine.connect() as connection:
+        exported = banks.export_bank(connection, "formulas", "csv")
     cells = [c for row in _cells(exported.decode()) for c in row]
     assert "'" + FORMULA in cells and "'-recruitment" in cells and "'@tag" in cells
     path = tmp_path / "formulas.csv"
     path.write_bytes(exported)
-    banks.create_bank(engine, "copy", actor="t")
-    assert banks.import_file(engine, "copy", path, actor="t").added == 1
+    with engine.begin() as connection:
+        banks.create_bank(connection, "copy", actor="t", now=utcnow())
+    with engine.begin() as connection:
+        assert banks.import_file(connection, "copy", path, actor="t", now=utcnow()).added == 1
 
     def labels(data: bytes) -> list[list[str]]:  # every column but added_at
         return [row[:5] + row[6:] for row in _cells(data.decode())]
 
     # Read back as the labels they were, not with the quote: the copy exports the same.
-    assert labels(banks.export_bank(engine, "copy", "csv")) == labels(exported)
+    with engine.connect() as connection:
+        assert labels(banks.export_bank(connection, "copy", "csv")) == labels(exported)
 
 
 def test_referral_evidence_and_report_csvs_quote_formulas() -> None:

@@ -21,6 +21,7 @@ from sqlalchemy import Engine, select, update
 
 from redline.banks import add_entry, create_bank
 from redline.model import Base, Case, User
+from redline.model.base import utcnow
 from redline.review.tokens import SCOPES, create_token
 from redline.web.app import create_app
 from tests.review_desk import PASSWORD, Desk
@@ -89,8 +90,10 @@ def test_an_auditor_changes_nothing_anywhere(desk: Desk) -> None:
             update(Case).where(Case.id == case).values(assignee_id=desk.users["rev1"].id)
         )
         item = connection.scalar(select(Case.item_id).where(Case.id == case))
-    create_bank(desk.engine, "WALK", actor="test")
-    entry = add_entry(desk.engine, "WALK", {"pdq": "f" * 64}, actor="test")
+    with desk.engine.begin() as connection:
+        create_bank(connection, "WALK", actor="test", now=utcnow())
+    with desk.engine.begin() as connection:
+        entry = add_entry(connection, "WALK", {"pdq": "f" * 64}, actor="test", now=utcnow())
     app = create_app(desk.settings)
     client = TestClient(app, follow_redirects=False)
     csrf = sign_in(client, "aud1")

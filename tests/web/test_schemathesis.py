@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 
 from redline.banks import add_entry, add_text, create_bank
 from redline.config import Settings
+from redline.model.base import utcnow
 from redline.review.tokens import SCOPES
 from redline.web.app import create_app
 from tests.fuzz.budget import API_EXAMPLES, LONG, executions
@@ -31,12 +32,34 @@ ROLES = {"reviewer": "rev1", "lead": "lead1", "admin": "admin1", "auditor": "aud
 
 def _seed_banks(engine: Engine) -> None:
     """Two banks with entries of several signal types, so bank routes find and change things."""
-    create_bank(engine, "FUZZ_BANK", actor="test", description="conformance run")
-    create_bank(engine, "OTHER_BANK", actor="test", enabled_ratio=0.5)
-    for n in range(3):
-        add_entry(engine, "FUZZ_BANK", {"pdq": f"{n:x}" * 64}, actor="test", note=f"entry {n}")
-    add_entry(engine, "OTHER_BANK", {"video_md5": "0" * 31 + "1"}, actor="test", category="x")
-    add_text(engine, "FUZZ_BANK", "A generic synthetic statement used by the tests.", actor="test")
+    now = utcnow()
+    with engine.begin() as connection:
+        create_bank(connection, "FUZZ_BANK", actor="test", now=now, description="conformance run")
+        create_bank(connection, "OTHER_BANK", actor="test", now=now, enabled_ratio=0.5)
+        for n in range(3):
+            add_entry(
+                connection,
+                "FUZZ_BANK",
+                {"pdq": f"{n:x}" * 64},
+                actor="test",
+                now=now,
+                note=f"entry {n}",
+            )
+        add_entry(
+            connection,
+            "OTHER_BANK",
+            {"video_md5": "0" * 31 + "1"},
+            actor="test",
+            now=now,
+            category="x",
+        )
+        add_text(
+            connection,
+            "FUZZ_BANK",
+            "A generic synthetic statement used by the tests.",
+            actor="test",
+            now=now,
+        )
 
 
 @pytest.fixture(params=list(ROLES))

@@ -19,10 +19,10 @@ from typing import Any, Final
 from sqlalchemy import Connection, Engine, select, update
 
 from redline.actions import notify
+from redline.errors import Conflict, Invalid, NotFound
 from redline.jsontext import jsonable_dict
 from redline.model import Case, Decision, Item, Notice, RemovalOrder, Score
 from redline.review import taxonomy
-from redline.review.errors import Conflict, Invalid, NotFound
 from redline.store.audit import record_event
 
 ACTOR: Final = "scheduler"

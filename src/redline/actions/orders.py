@@ -15,9 +15,9 @@ from typing import Any, Final
 from sqlalchemy import Connection, func, or_, select, update
 
 from redline.actions.preservation import take_down
+from redline.errors import Conflict, Invalid, NotFound
 from redline.jsontext import jsonable_dict
 from redline.model import Item, RemovalOrder, RemovalOrderUrl, Signal
-from redline.review.errors import Conflict, Invalid, NotFound
 from redline.signals import url as url_signal
 from redline.store.audit import record_event
 

@@ -16,9 +16,9 @@ from typing import Any, Final
 from sqlalchemy import Connection, func, select, update
 
 from redline.actions import notices
+from redline.errors import Conflict, Invalid, NotFound
 from redline.jsontext import jsonable
 from redline.model import Item, ItemMedia, Media, Preservation, Source, TextBody
-from redline.review.errors import Conflict, Invalid, NotFound
 from redline.store.audit import record_event
 
 KEEP_MONTHS: Final = 6

@@ -13,9 +13,9 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, Select, func, select
 
+from redline.errors import Invalid, NotFound
 from redline.jsontext import jsonable_dict
 from redline.model import Case, Item, Preservation
-from redline.review.errors import Invalid, NotFound
 
 # kept: within its six months; held: kept longer at an authority's or court's request;
 # purged: files and text gone, the manifest of hashes kept.

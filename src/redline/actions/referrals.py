@@ -17,6 +17,7 @@ from typing import Any, Final
 from sqlalchemy import Connection, select, update
 
 from redline.actions import liveness
+from redline.errors import Conflict, Invalid, NotFound
 from redline.jsontext import jsonable
 from redline.model import (
     Case,
@@ -30,7 +31,6 @@ from redline.model import (
     Source,
     UrlCheck,
 )
-from redline.review.errors import Conflict, Invalid, NotFound
 from redline.review.rules import CaseStatus
 from redline.signals import url as url_signal
 from redline.spreadsheet import SpreadsheetSafeWriter

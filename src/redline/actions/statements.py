@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from redline.actions import sor
+from redline.errors import NotFound
 from redline.model import Case, Decision, Item, Preservation, RemovalOrder
-from redline.review.errors import NotFound
 from redline.review.rules import CaseStatus
 
 

@@ -15,8 +15,8 @@ from typing import Final
 from sqlalchemy import Connection, select
 
 from redline.actions.preservation import take_down
+from redline.errors import Conflict, Invalid, NotFound
 from redline.model import Case, Complaint, Decision, Item
-from redline.review.errors import Conflict, Invalid, NotFound
 from redline.review.taxonomy import VIOLATING
 from redline.store.audit import record_event
 

@@ -4,6 +4,7 @@ from redline.banks.manage import (
     BankExists,
     BankInfo,
     EntryInfo,
+    HashedMedia,
     UnknownBank,
     UnknownEntry,
     add_entry,
@@ -14,18 +15,28 @@ from redline.banks.manage import (
     delete_entry,
     get_bank,
     get_entry,
+    hash_media,
     list_banks,
     set_entry_enabled,
     update_bank,
     update_entry,
 )
-from redline.banks.transfer import ImportSummary, add_media_files, export_bank, import_file
+from redline.banks.transfer import (
+    ImportSummary,
+    RefusedMedia,
+    add_media_files,
+    export_bank,
+    hash_media_files,
+    import_file,
+)
 
 __all__ = [
     "BankExists",
     "BankInfo",
     "EntryInfo",
+    "HashedMedia",
     "ImportSummary",
+    "RefusedMedia",
     "UnknownBank",
     "UnknownEntry",
     "add_entry",
@@ -38,6 +49,8 @@ __all__ = [
     "export_bank",
     "get_bank",
     "get_entry",
+    "hash_media",
+    "hash_media_files",
     "import_file",
     "list_banks",
     "set_entry_enabled",

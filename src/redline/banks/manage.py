@@ -1,5 +1,10 @@
 """Creating, changing and filling banks. Every change is audited and moves the bank's version
-and the ``banks`` counter, which is how indexes and scans learn they are out of date."""
+and the ``banks`` counter, which is how indexes and scans learn they are out of date.
+
+Like review/ and actions/, every function works inside the caller's transaction (a
+``Connection``) and takes the time as ``now``: a shell that adds several entries opens one
+transaction, so they are all stored or none is. Hashing a file is done before, outside any
+transaction (``hash_media``), and only storing happens inside (``add_media``)."""
 
 from __future__ import annotations
 
@@ -8,30 +13,33 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, delete, func, select, update
+from sqlalchemy import Connection, delete, func, select, update
 
+from redline.errors import Conflict, Invalid, NotFound
 from redline.model import Bank, BankEntry, BankSignal, Media
-from redline.model.base import utcnow
 from redline.signals import BadSignal, Hash, signal_type
 from redline.signals.pdq import QUALITY_THRESHOLD, PdqSignal
 from redline.store import counters
 from redline.store.audit import record_event
 from redline.store.content import insert_ignoring_duplicates
 
+if TYPE_CHECKING:
+    from redline.ingest.media import StoredMedia
+
 BANK_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
 
 
-class UnknownBank(LookupError):
+class UnknownBank(NotFound):
     """No bank has that name."""
 
 
-class BankExists(ValueError):
+class BankExists(Conflict):
     """A bank with that name already exists."""
 
 
-class UnknownEntry(LookupError):
+class UnknownEntry(NotFound):
     """No bank entry has that id."""
 
 
@@ -94,9 +102,9 @@ class EntryInfo:
 
 
 def check_name(name: str) -> str:
-    """The bank name, or ValueError saying what a name may be."""
+    """The bank name, or Invalid saying what a name may be."""
     if not BANK_NAME.fullmatch(name):
-        raise ValueError(
+        raise Invalid(
             f"bad bank name {name[:120]!r}: up to 100 letters, digits, _ . -"
             " (not starting with . or -)"
         )
@@ -110,10 +118,10 @@ def _bank_id(connection: Connection, name: str) -> int:
     return int(found)
 
 
-def _touch(connection: Connection, bank_id: int) -> int:
+def _touch(connection: Connection, bank_id: int, now: datetime) -> int:
     """Record a change to a bank: its version and the global counter move on."""
     connection.execute(
-        update(Bank).where(Bank.id == bank_id).values(version=Bank.version + 1, updated_at=utcnow())
+        update(Bank).where(Bank.id == bank_id).values(version=Bank.version + 1, updated_at=now)
     )
     return counters.bump(connection, counters.BANKS)
 
@@ -150,10 +158,11 @@ _BANK_COLUMNS = [c for c in Bank.__table__.columns]
 
 
 def create_bank(
-    engine: Engine,
+    connection: Connection,
     name: str,
     *,
     actor: str,
+    now: datetime,
     description: str | None = None,
     enabled: bool = True,
     enabled_ratio: float = 1.0,
@@ -166,12 +175,11 @@ def create_bank(
     check_name(name)
     _check_text(description=description)
     if not 0 <= pdq_threshold <= 63:
-        raise ValueError(f"PDQ threshold {pdq_threshold} is outside 0..63")
+        raise Invalid(f"PDQ threshold {pdq_threshold} is outside 0..63")
     if not 0.0 <= enabled_ratio <= 1.0:
-        raise ValueError(f"enabled ratio {enabled_ratio} is outside 0..1")
+        raise Invalid(f"enabled ratio {enabled_ratio} is outside 0..1")
     if not 0.3 <= text_threshold <= 1.0:
-        raise ValueError(f"text threshold {text_threshold} is outside 0.3..1.0")
-    now = utcnow()
+        raise Invalid(f"text threshold {text_threshold} is outside 0.3..1.0")
     values = {
         "name": name,
         "description": description,
@@ -185,32 +193,29 @@ def create_bank(
         "created_at": now,
         "updated_at": now,
     }
-    with engine.begin() as connection:
-        if connection.scalar(select(Bank.id).where(Bank.name == name)) is not None:
-            raise BankExists(f"a bank called {name!r} already exists")
-        connection.execute(Bank.__table__.insert(), values)
-        counters.bump(connection, counters.BANKS)
-        after = {k: v for k, v in values.items() if k not in {"created_at", "updated_at"}}
-        record_event(connection, actor, "bank.create", "bank", name, after=after)
-        return _info(
-            connection, connection.execute(select(*_BANK_COLUMNS).where(Bank.name == name)).one()
-        )
+    if connection.scalar(select(Bank.id).where(Bank.name == name)) is not None:
+        raise BankExists(f"a bank called {name!r} already exists")
+    connection.execute(Bank.__table__.insert(), values)
+    counters.bump(connection, counters.BANKS)
+    after = {k: v for k, v in values.items() if k not in {"created_at", "updated_at"}}
+    record_event(connection, actor, "bank.create", "bank", name, after=after)
+    return _info(
+        connection, connection.execute(select(*_BANK_COLUMNS).where(Bank.name == name)).one()
+    )
 
 
-def list_banks(engine: Engine) -> list[BankInfo]:
+def list_banks(connection: Connection) -> list[BankInfo]:
     """Every bank, by name."""
-    with engine.connect() as connection:
-        rows = connection.execute(select(*_BANK_COLUMNS).order_by(Bank.name)).all()
-        return [_info(connection, row) for row in rows]
+    rows = connection.execute(select(*_BANK_COLUMNS).order_by(Bank.name)).all()
+    return [_info(connection, row) for row in rows]
 
 
-def get_bank(engine: Engine, name: str) -> BankInfo:
+def get_bank(connection: Connection, name: str) -> BankInfo:
     """One bank; UnknownBank when there is none of that name."""
-    with engine.connect() as connection:
-        row = connection.execute(select(*_BANK_COLUMNS).where(Bank.name == name)).first()
-        if row is None:
-            raise UnknownBank(f"no bank called {name!r}")
-        return _info(connection, row)
+    row = connection.execute(select(*_BANK_COLUMNS).where(Bank.name == name)).first()
+    if row is None:
+        raise UnknownBank(f"no bank called {name!r}")
+    return _info(connection, row)
 
 
 _UPDATABLE = {
@@ -225,64 +230,64 @@ _UPDATABLE = {
 }
 
 
-def update_bank(engine: Engine, name: str, changes: Mapping[str, Any], *, actor: str) -> BankInfo:
+def update_bank(
+    connection: Connection, name: str, changes: Mapping[str, Any], *, actor: str, now: datetime
+) -> BankInfo:
     """Change a bank's settings (name, enabled, ratio, thresholds...), audited with before/after."""
     unknown = set(changes) - _UPDATABLE
     if unknown:
-        raise ValueError(f"cannot change {', '.join(sorted(unknown))}")
+        raise Invalid(f"cannot change {', '.join(sorted(unknown))}")
     if "name" in changes:
         check_name(str(changes["name"]))
     if "pdq_threshold" in changes and not 0 <= int(changes["pdq_threshold"]) <= 63:
-        raise ValueError(f"PDQ threshold {changes['pdq_threshold']} is outside 0..63")
+        raise Invalid(f"PDQ threshold {changes['pdq_threshold']} is outside 0..63")
     if "text_threshold" in changes and not 0.3 <= float(changes["text_threshold"]) <= 1.0:
-        raise ValueError(f"text threshold {changes['text_threshold']} is outside 0.3..1.0")
+        raise Invalid(f"text threshold {changes['text_threshold']} is outside 0.3..1.0")
     if "enabled_ratio" in changes and not 0.0 <= float(changes["enabled_ratio"]) <= 1.0:
-        raise ValueError(f"enabled ratio {changes['enabled_ratio']} is outside 0..1")
-    with engine.begin() as connection:
-        row = connection.execute(select(*_BANK_COLUMNS).where(Bank.name == name)).first()
-        if row is None:
-            raise UnknownBank(f"no bank called {name!r}")
-        new_name = changes.get("name", name)
-        if new_name != name and connection.scalar(select(Bank.id).where(Bank.name == new_name)):
-            raise BankExists(f"a bank called {new_name!r} already exists")
-        before = {k: getattr(row, k) for k in changes}
-        connection.execute(update(Bank).where(Bank.id == row.id).values(**changes))
-        _touch(connection, row.id)
-        record_event(
-            connection, actor, "bank.update", "bank", new_name, before=before, after=dict(changes)
-        )
-        return _info(
-            connection, connection.execute(select(*_BANK_COLUMNS).where(Bank.id == row.id)).one()
-        )
+        raise Invalid(f"enabled ratio {changes['enabled_ratio']} is outside 0..1")
+    row = connection.execute(select(*_BANK_COLUMNS).where(Bank.name == name)).first()
+    if row is None:
+        raise UnknownBank(f"no bank called {name!r}")
+    new_name = changes.get("name", name)
+    if new_name != name and connection.scalar(select(Bank.id).where(Bank.name == new_name)):
+        raise BankExists(f"a bank called {new_name!r} already exists")
+    before = {k: getattr(row, k) for k in changes}
+    connection.execute(update(Bank).where(Bank.id == row.id).values(**changes))
+    _touch(connection, row.id, now)
+    record_event(
+        connection, actor, "bank.update", "bank", new_name, before=before, after=dict(changes)
+    )
+    return _info(
+        connection, connection.execute(select(*_BANK_COLUMNS).where(Bank.id == row.id)).one()
+    )
 
 
-def delete_bank(engine: Engine, name: str, *, actor: str) -> bool:
+def delete_bank(connection: Connection, name: str, *, actor: str) -> bool:
     """Delete a bank with its entries (and their matches); False when there was no such bank."""
-    with engine.begin() as connection:
-        bank_id = connection.scalar(select(Bank.id).where(Bank.name == name))
-        if bank_id is None:
-            return False
-        entries = connection.scalar(
-            select(func.count()).select_from(BankEntry).where(BankEntry.bank_id == bank_id)
-        )
-        connection.execute(delete(Bank).where(Bank.id == bank_id))
-        counters.bump(connection, counters.BANKS)
-        record_event(
-            connection,
-            actor,
-            "bank.delete",
-            "bank",
-            name,
-            before={"name": name, "entries": entries},
-        )
-        return True
+    bank_id = connection.scalar(select(Bank.id).where(Bank.name == name))
+    if bank_id is None:
+        return False
+    entries = connection.scalar(
+        select(func.count()).select_from(BankEntry).where(BankEntry.bank_id == bank_id)
+    )
+    connection.execute(delete(Bank).where(Bank.id == bank_id))
+    counters.bump(connection, counters.BANKS)
+    record_event(
+        connection,
+        actor,
+        "bank.delete",
+        "bank",
+        name,
+        before={"name": name, "entries": entries},
+    )
+    return True
 
 
 def _check_text(**fields: Any) -> None:
     """Refuse label text that no database can store faithfully (PostgreSQL rejects NUL)."""
     for name, value in fields.items():
         if isinstance(value, str) and "\x00" in value:
-            raise ValueError(f"{name} contains a NUL character")
+            raise Invalid(f"{name} contains a NUL character")
 
 
 def _validated(signals: Mapping[str, str]) -> dict[str, str]:
@@ -292,11 +297,12 @@ def _validated(signals: Mapping[str, str]) -> dict[str, str]:
 
 
 def add_entry(
-    engine: Engine,
+    connection: Connection,
     bank: str,
     signals: Mapping[str, str],
     *,
     actor: str,
+    now: datetime,
     category: str | None = None,
     source_org: str | None = None,
     note: str | None = None,
@@ -313,61 +319,62 @@ def add_entry(
     clean = _validated(signals)
     _check_text(category=category, source_org=source_org, note=note, tags=tags)
     computed = dict(hashes or {kind: [Hash(value)] for kind, value in clean.items()})
-    now = utcnow()
-    with engine.begin() as connection:
-        bank_id = _bank_id(connection, bank)
-        entry_id = connection.execute(
-            BankEntry.__table__.insert().returning(BankEntry.id),
-            {
-                "bank_id": bank_id,
-                "category": category,
-                "source_org": source_org,
-                "note": note,
-                "tags": tags,
-                "provenance": provenance,
-                "media_sha256": media_sha256,
-                "enabled": True,
-                "added_at": now,
-                "added_by": actor,
-            },
-        ).scalar_one()
-        rows = [
-            {
-                "entry_id": entry_id,
-                "signal_type": kind,
-                "value": h.value,
-                "quality": h.quality,
-                "meta": h.meta,
-            }
-            for kind, values in computed.items()
-            for h in values
-        ]
-        insert_ignoring_duplicates(connection, BankSignal.__table__, rows)
-        _touch(connection, bank_id)
-        after = {"signals": clean, "category": category, "source_org": source_org, "note": note}
-        record_event(
-            connection,
-            actor,
-            "bank.entry.add",
-            "bank_entry",
-            str(entry_id),
-            after=after,
-            detail={"bank": bank},
-        )
-    return get_entry(engine, int(entry_id))
+    bank_id = _bank_id(connection, bank)
+    entry_id = connection.execute(
+        BankEntry.__table__.insert().returning(BankEntry.id),
+        {
+            "bank_id": bank_id,
+            "category": category,
+            "source_org": source_org,
+            "note": note,
+            "tags": tags,
+            "provenance": provenance,
+            "media_sha256": media_sha256,
+            "enabled": True,
+            "added_at": now,
+            "added_by": actor,
+        },
+    ).scalar_one()
+    rows = [
+        {
+            "entry_id": entry_id,
+            "signal_type": kind,
+            "value": h.value,
+            "quality": h.quality,
+            "meta": h.meta,
+        }
+        for kind, values in computed.items()
+        for h in values
+    ]
+    insert_ignoring_duplicates(connection, BankSignal.__table__, rows)
+    _touch(connection, bank_id, now)
+    after = {"signals": clean, "category": category, "source_org": source_org, "note": note}
+    record_event(
+        connection,
+        actor,
+        "bank.entry.add",
+        "bank_entry",
+        str(entry_id),
+        after=after,
+        detail={"bank": bank},
+    )
+    return get_entry(connection, int(entry_id))
 
 
-def add_text(engine: Engine, bank: str, text: str, *, actor: str, **labels: Any) -> EntryInfo:
+def add_text(
+    connection: Connection, bank: str, text: str, *, actor: str, now: datetime, **labels: Any
+) -> EntryInfo:
     """Add a known text (a statement, lyrics, a magazine paragraph) to a bank by its MinHash
     signature; the text itself is not stored, so signatures can be shared like hashes."""
     from redline.signals.minhash import TextMinHashSignal
 
     (computed,) = TextMinHashSignal.compute_text(text)
     return add_entry(
-        engine,
+        connection,
         bank,
         {TextMinHashSignal.name: computed.value},
         actor=actor,
+        now=now,
         hashes={TextMinHashSignal.name: [computed]},
         **labels,
     )
@@ -386,17 +393,18 @@ def hash_file(path: Path, kind: str) -> dict[str, list[Hash]]:
     return hashes
 
 
-def add_media(
-    engine: Engine,
-    data_dir: Path,
-    bank: str,
-    path: Path,
-    *,
-    actor: str,
-    max_bytes: int = 2_000_000_000,
-    **labels: Any,
-) -> EntryInfo:
-    """Add known content from a media file: stored like ingested media, then hashed."""
+@dataclass(frozen=True, slots=True)
+class HashedMedia:
+    """A media file stored under the data directory and hashed, ready for ``add_media``."""
+
+    name: str
+    stored: StoredMedia
+    hashes: dict[str, list[Hash]]
+
+
+def hash_media(data_dir: Path, path: Path, *, max_bytes: int = 2_000_000_000) -> HashedMedia:
+    """Store a media file like ingested media and hash it; no database work, so it is done
+    before the transaction that adds it. BadSignal when it is not a usable image or video."""
     from redline.ingest.media import BadMedia, store_media
 
     try:
@@ -413,57 +421,70 @@ def add_media(
                 f"{path.name}: image quality {quality} is below {QUALITY_THRESHOLD}:"
                 " PDQ would never match it"
             )
-    with engine.begin() as connection:
-        insert_ignoring_duplicates(
-            connection,
-            Media.__table__,
-            [
-                {
-                    "sha256": stored.sha256,
-                    "md5": stored.md5,
-                    "size": stored.size,
-                    "kind": stored.kind,
-                    "mime": stored.mime,
-                    "width": stored.width,
-                    "height": stored.height,
-                    "path": stored.path,
-                    "created_at": utcnow(),
-                }
-            ],
-        )
-    first = {kind: values[0].value for kind, values in hashes.items() if values}
-    provenance = {"file": path.name, **(labels.pop("provenance", None) or {})}
+    return HashedMedia(path.name, stored, hashes)
+
+
+def add_media(
+    connection: Connection,
+    bank: str,
+    media: HashedMedia,
+    *,
+    actor: str,
+    now: datetime,
+    **labels: Any,
+) -> EntryInfo:
+    """Add known content from a media file hashed by ``hash_media``: its media row and entry."""
+    stored = media.stored
+    insert_ignoring_duplicates(
+        connection,
+        Media.__table__,
+        [
+            {
+                "sha256": stored.sha256,
+                "md5": stored.md5,
+                "size": stored.size,
+                "kind": stored.kind,
+                "mime": stored.mime,
+                "width": stored.width,
+                "height": stored.height,
+                "path": stored.path,
+                "created_at": now,
+            }
+        ],
+    )
+    first = {kind: values[0].value for kind, values in media.hashes.items() if values}
+    provenance = {"file": media.name, **(labels.pop("provenance", None) or {})}
     return add_entry(
-        engine,
+        connection,
         bank,
         first,
         actor=actor,
-        hashes=hashes,
+        now=now,
+        hashes=media.hashes,
         media_sha256=stored.sha256,
         provenance=provenance,
         **labels,
     )
 
 
-def get_entry(engine: Engine, entry_id: int) -> EntryInfo:
+def get_entry(connection: Connection, entry_id: int) -> EntryInfo:
     """One bank entry with its signals; UnknownEntry when there is none."""
-    with engine.connect() as connection:
-        row = connection.execute(
-            select(*BankEntry.__table__.columns, Bank.name.label("bank_name"))
-            .join(Bank, Bank.id == BankEntry.bank_id)
-            .where(BankEntry.id == entry_id)
-        ).first()
-        if row is None:
-            raise UnknownEntry(f"no bank entry {entry_id}")
-        signals: dict[str, list[str]] = {}
-        qualities: dict[str, int | None] = {}
-        for kind, value, quality in connection.execute(
-            select(BankSignal.signal_type, BankSignal.value, BankSignal.quality)
-            .where(BankSignal.entry_id == entry_id)
-            .order_by(BankSignal.id)
-        ):
-            signals.setdefault(kind, []).append(value)
-            qualities.setdefault(kind, quality)
+    row = connection.execute(
+        select(*BankEntry.__table__.columns, Bank.name.label("bank_name"))
+        .join(Bank, Bank.id == BankEntry.bank_id)
+        .where(BankEntry.id == entry_id)
+    ).first()
+    if row is None:
+        raise UnknownEntry(f"no bank entry {entry_id}")
+    signals: dict[str, list[str]] = {}
+    qualities: dict[str, int | None] = {}
+    for kind, value, quality in connection.execute(
+        select(BankSignal.signal_type, BankSignal.value, BankSignal.quality)
+        .where(BankSignal.entry_id == entry_id)
+        .order_by(BankSignal.id)
+    ):
+        signals.setdefault(kind, []).append(value)
+        qualities.setdefault(kind, quality)
     return EntryInfo(
         row.id,
         row.bank_name,
@@ -481,106 +502,107 @@ def get_entry(engine: Engine, entry_id: int) -> EntryInfo:
     )
 
 
-def set_entry_enabled(engine: Engine, entry_id: int, enabled: bool, *, actor: str) -> EntryInfo:
+def set_entry_enabled(
+    connection: Connection, entry_id: int, enabled: bool, *, actor: str, now: datetime
+) -> EntryInfo:
     """Enable or disable one entry (a disabled entry never matches), audited."""
-    with engine.begin() as connection:
-        row = connection.execute(
-            select(BankEntry.bank_id, BankEntry.enabled).where(BankEntry.id == entry_id)
-        ).first()
-        if row is None:
-            raise UnknownEntry(f"no bank entry {entry_id}")
-        connection.execute(
-            update(BankEntry).where(BankEntry.id == entry_id).values(enabled=enabled)
-        )
-        _touch(connection, row.bank_id)
-        record_event(
-            connection,
-            actor,
-            "bank.entry.enable" if enabled else "bank.entry.disable",
-            "bank_entry",
-            str(entry_id),
-            before={"enabled": row.enabled},
-            after={"enabled": enabled},
-        )
-    return get_entry(engine, entry_id)
+    row = connection.execute(
+        select(BankEntry.bank_id, BankEntry.enabled).where(BankEntry.id == entry_id)
+    ).first()
+    if row is None:
+        raise UnknownEntry(f"no bank entry {entry_id}")
+    connection.execute(update(BankEntry).where(BankEntry.id == entry_id).values(enabled=enabled))
+    _touch(connection, row.bank_id, now)
+    record_event(
+        connection,
+        actor,
+        "bank.entry.enable" if enabled else "bank.entry.disable",
+        "bank_entry",
+        str(entry_id),
+        before={"enabled": row.enabled},
+        after={"enabled": enabled},
+    )
+    return get_entry(connection, entry_id)
 
 
 def update_entry(
-    engine: Engine, entry_id: int, changes: Mapping[str, Any], *, actor: str
+    connection: Connection,
+    entry_id: int,
+    changes: Mapping[str, Any],
+    *,
+    actor: str,
+    now: datetime,
 ) -> EntryInfo:
     """Change an entry's labels (category, source_org, note, tags), audited."""
     allowed = {"category", "source_org", "note", "tags"}
     if set(changes) - allowed:
-        raise ValueError(f"cannot change {', '.join(sorted(set(changes) - allowed))}")
+        raise Invalid(f"cannot change {', '.join(sorted(set(changes) - allowed))}")
     _check_text(**changes)
-    with engine.begin() as connection:
-        row = connection.execute(
-            select(*BankEntry.__table__.columns).where(BankEntry.id == entry_id)
-        ).first()
-        if row is None:
-            raise UnknownEntry(f"no bank entry {entry_id}")
-        before = {k: getattr(row, k) for k in changes}
-        connection.execute(update(BankEntry).where(BankEntry.id == entry_id).values(**changes))
-        _touch(connection, row.bank_id)
-        record_event(
-            connection,
-            actor,
-            "bank.entry.update",
-            "bank_entry",
-            str(entry_id),
-            before=before,
-            after=dict(changes),
-        )
-    return get_entry(engine, entry_id)
+    row = connection.execute(
+        select(*BankEntry.__table__.columns).where(BankEntry.id == entry_id)
+    ).first()
+    if row is None:
+        raise UnknownEntry(f"no bank entry {entry_id}")
+    before = {k: getattr(row, k) for k in changes}
+    connection.execute(update(BankEntry).where(BankEntry.id == entry_id).values(**changes))
+    _touch(connection, row.bank_id, now)
+    record_event(
+        connection,
+        actor,
+        "bank.entry.update",
+        "bank_entry",
+        str(entry_id),
+        before=before,
+        after=dict(changes),
+    )
+    return get_entry(connection, entry_id)
 
 
-def delete_entry(engine: Engine, entry_id: int, *, actor: str) -> bool:
+def delete_entry(connection: Connection, entry_id: int, *, actor: str, now: datetime) -> bool:
     """Delete one entry (and its matches); False when there was none."""
-    with engine.begin() as connection:
-        row = connection.execute(select(BankEntry.bank_id).where(BankEntry.id == entry_id)).first()
-        if row is None:
-            return False
-        connection.execute(delete(BankEntry).where(BankEntry.id == entry_id))
-        _touch(connection, row.bank_id)
-        record_event(connection, actor, "bank.entry.delete", "bank_entry", str(entry_id))
-        return True
+    row = connection.execute(select(BankEntry.bank_id).where(BankEntry.id == entry_id)).first()
+    if row is None:
+        return False
+    connection.execute(delete(BankEntry).where(BankEntry.id == entry_id))
+    _touch(connection, row.bank_id, now)
+    record_event(connection, actor, "bank.entry.delete", "bank_entry", str(entry_id))
+    return True
 
 
 def search_entries(
-    engine: Engine, bank: str, text: str = "", *, offset: int = 0, limit: int = 50
+    connection: Connection, bank: str, text: str = "", *, offset: int = 0, limit: int = 50
 ) -> tuple[int, list[dict[str, Any]]]:
     """A bank's entries whose category, note, tags, source or hash contain ``text``, newest
     first: (how many match, one page of them)."""
-    with engine.connect() as connection:
-        bank_id = _bank_id(connection, bank)
-        query = select(BankEntry.id).where(BankEntry.bank_id == bank_id)
-        if text:
-            like = f"%{text.lower()}%"
-            hashes = select(BankSignal.entry_id).where(func.lower(BankSignal.value).like(like))
-            query = query.where(
-                func.lower(BankEntry.category).like(like)
-                | func.lower(BankEntry.note).like(like)
-                | func.lower(BankEntry.tags).like(like)
-                | func.lower(BankEntry.source_org).like(like)
-                | BankEntry.id.in_(hashes)
-            )
-        total = connection.scalar(select(func.count()).select_from(query.subquery())) or 0
-        ids = [
-            row.id
-            for row in connection.execute(
-                query.order_by(BankEntry.id.desc()).offset(offset).limit(limit)
-            )
-        ]
-        if not ids:
-            return total, []
-        rows = connection.execute(
-            select(BankEntry.__table__).where(BankEntry.id.in_(ids)).order_by(BankEntry.id.desc())
-        ).all()
-        kinds: dict[int, set[str]] = {}
-        for entry_id, kind in connection.execute(
-            select(BankSignal.entry_id, BankSignal.signal_type).where(BankSignal.entry_id.in_(ids))
-        ):
-            kinds.setdefault(entry_id, set()).add(kind)
+    bank_id = _bank_id(connection, bank)
+    query = select(BankEntry.id).where(BankEntry.bank_id == bank_id)
+    if text:
+        like = f"%{text.lower()}%"
+        hashes = select(BankSignal.entry_id).where(func.lower(BankSignal.value).like(like))
+        query = query.where(
+            func.lower(BankEntry.category).like(like)
+            | func.lower(BankEntry.note).like(like)
+            | func.lower(BankEntry.tags).like(like)
+            | func.lower(BankEntry.source_org).like(like)
+            | BankEntry.id.in_(hashes)
+        )
+    total = connection.scalar(select(func.count()).select_from(query.subquery())) or 0
+    ids = [
+        row.id
+        for row in connection.execute(
+            query.order_by(BankEntry.id.desc()).offset(offset).limit(limit)
+        )
+    ]
+    if not ids:
+        return total, []
+    rows = connection.execute(
+        select(BankEntry.__table__).where(BankEntry.id.in_(ids)).order_by(BankEntry.id.desc())
+    ).all()
+    kinds: dict[int, set[str]] = {}
+    for entry_id, kind in connection.execute(
+        select(BankSignal.entry_id, BankSignal.signal_type).where(BankSignal.entry_id.in_(ids))
+    ):
+        kinds.setdefault(entry_id, set()).add(kind)
     return total, [
         {**row._mapping, "signal_types": sorted(kinds.get(row.id, set()))} for row in rows
     ]

@@ -11,15 +11,24 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, select
 
 from redline.banks.formats import CSV_COLUMNS, BadRow, HashRow, guess_format, read_rows, write_csv
-from redline.banks.manage import EntryInfo, _bank_id, _touch, add_media, get_bank
+from redline.banks.manage import (
+    EntryInfo,
+    HashedMedia,
+    _bank_id,
+    _touch,
+    add_media,
+    get_bank,
+    hash_media,
+)
+from redline.errors import Invalid
 from redline.model import BankEntry, BankSignal, Quarantine
-from redline.model.base import utcnow
 from redline.signals import BadSignal, signal_type
 from redline.store.audit import record_event
 from redline.store.content import insert_ignoring_duplicates
@@ -52,11 +61,12 @@ class ImportSummary:
 
 
 def import_file(
-    engine: Engine,
+    connection: Connection,
     bank: str,
     path: Path,
     *,
     actor: str,
+    now: datetime,
     fmt: str | None = None,
     default_type: str = "pdq",
 ) -> ImportSummary:
@@ -64,109 +74,105 @@ def import_file(
     data = path.read_bytes()
     fmt = fmt or guess_format(data, path.name)
     if fmt not in {"csv", "json", "plain"}:
-        raise ValueError(f"unknown hash list format {fmt!r} (csv, json, plain)")
+        raise Invalid(f"unknown hash list format {fmt!r} (csv, json, plain)")
     summary = ImportSummary(bank, str(path), fmt)
-    now = utcnow()
-    with engine.begin() as connection:
-        bank_id = _bank_id(connection, bank)
-        known = {
-            (kind, value)
-            for kind, value in connection.execute(
-                select(BankSignal.signal_type, BankSignal.value)
-                .join(BankEntry, BankEntry.id == BankSignal.entry_id)
-                .where(BankEntry.bank_id == bank_id)
-            )
-        }
-        pending: list[tuple[HashRow, dict[str, str]]] = []
+    bank_id = _bank_id(connection, bank)
+    known = {
+        (kind, value)
+        for kind, value in connection.execute(
+            select(BankSignal.signal_type, BankSignal.value)
+            .join(BankEntry, BankEntry.id == BankSignal.entry_id)
+            .where(BankEntry.bank_id == bank_id)
+        )
+    }
+    pending: list[tuple[HashRow, dict[str, str]]] = []
 
-        def quarantine(location: str, reason: str, raw: bytes) -> None:
-            statement = _quarantine_insert(
-                connection, bank_id, fmt, str(path), location, reason, raw
-            )
-            summary.quarantined += len(connection.execute(statement).all())
-            summary.problems.append(f"{path} {location}: {reason}")
+    def quarantine(location: str, reason: str, raw: bytes) -> None:
+        statement = _quarantine_insert(
+            connection, bank_id, fmt, str(path), location, reason, raw, now
+        )
+        summary.quarantined += len(connection.execute(statement).all())
+        summary.problems.append(f"{path} {location}: {reason}")
 
-        def flush() -> None:
-            if not pending:
-                return
-            entry_ids = (
-                connection.execute(
-                    BankEntry.__table__.insert().returning(
-                        BankEntry.id, sort_by_parameter_order=True
-                    ),
-                    [
-                        {
-                            "bank_id": bank_id,
-                            "category": row.labels.get("category"),
-                            "source_org": row.labels.get("source_org"),
-                            "note": row.labels.get("note"),
-                            "tags": row.labels.get("tags"),
-                            "enabled": True,
-                            "added_at": now,
-                            "added_by": actor,
-                            "provenance": {
-                                "file": path.name,
-                                "location": row.location,
-                                **(
-                                    {"added_at": row.labels["added_at"]}
-                                    if "added_at" in row.labels
-                                    else {}
-                                ),
-                            },
-                        }
-                        for row, _ in pending
-                    ],
-                )
-                .scalars()
-                .all()
-            )
-            insert_ignoring_duplicates(
-                connection,
-                BankSignal.__table__,
+    def flush() -> None:
+        if not pending:
+            return
+        entry_ids = (
+            connection.execute(
+                BankEntry.__table__.insert().returning(BankEntry.id, sort_by_parameter_order=True),
                 [
                     {
-                        "entry_id": entry_id,
-                        "signal_type": kind,
-                        "value": value,
-                        "quality": None,
-                        "meta": None,
+                        "bank_id": bank_id,
+                        "category": row.labels.get("category"),
+                        "source_org": row.labels.get("source_org"),
+                        "note": row.labels.get("note"),
+                        "tags": row.labels.get("tags"),
+                        "enabled": True,
+                        "added_at": now,
+                        "added_by": actor,
+                        "provenance": {
+                            "file": path.name,
+                            "location": row.location,
+                            **(
+                                {"added_at": row.labels["added_at"]}
+                                if "added_at" in row.labels
+                                else {}
+                            ),
+                        },
                     }
-                    for entry_id, (_, signals) in zip(entry_ids, pending, strict=True)
-                    for kind, value in signals.items()
+                    for row, _ in pending
                 ],
             )
-            summary.added += len(pending)
-            pending.clear()
-
-        for row in read_rows(data, fmt, default_type):
-            if isinstance(row, BadRow):
-                quarantine(row.location, row.reason, row.raw)
-                continue
-            problem = label_problem(row.labels)
-            if problem is not None:
-                quarantine(row.location, problem, row.raw)
-                continue
-            try:
-                if not row.signals:
-                    raise BadSignal("no signal in this entry")
-                signals = {
-                    kind: signal_type(kind).validate(value) for kind, value in row.signals.items()
+            .scalars()
+            .all()
+        )
+        insert_ignoring_duplicates(
+            connection,
+            BankSignal.__table__,
+            [
+                {
+                    "entry_id": entry_id,
+                    "signal_type": kind,
+                    "value": value,
+                    "quality": None,
+                    "meta": None,
                 }
-            except BadSignal as error:
-                quarantine(row.location, str(error), row.raw)
-                continue
-            fresh = {k: v for k, v in signals.items() if (k, v) not in known}
-            if not fresh:
-                summary.duplicates += 1
-                continue
-            known.update(fresh.items())
-            pending.append((row, fresh))
-            if len(pending) >= BATCH:
-                flush()
-        flush()
-        if summary.added:
-            _touch(connection, bank_id)
-        record_event(connection, actor, "bank.import", "bank", bank, detail=summary.as_dict())
+                for entry_id, (_, signals) in zip(entry_ids, pending, strict=True)
+                for kind, value in signals.items()
+            ],
+        )
+        summary.added += len(pending)
+        pending.clear()
+
+    for row in read_rows(data, fmt, default_type):
+        if isinstance(row, BadRow):
+            quarantine(row.location, row.reason, row.raw)
+            continue
+        problem = label_problem(row.labels)
+        if problem is not None:
+            quarantine(row.location, problem, row.raw)
+            continue
+        try:
+            if not row.signals:
+                raise BadSignal("no signal in this entry")
+            signals = {
+                kind: signal_type(kind).validate(value) for kind, value in row.signals.items()
+            }
+        except BadSignal as error:
+            quarantine(row.location, str(error), row.raw)
+            continue
+        fresh = {k: v for k, v in signals.items() if (k, v) not in known}
+        if not fresh:
+            summary.duplicates += 1
+            continue
+        known.update(fresh.items())
+        pending.append((row, fresh))
+        if len(pending) >= BATCH:
+            flush()
+    flush()
+    if summary.added:
+        _touch(connection, bank_id, now)
+    record_event(connection, actor, "bank.import", "bank", bank, detail=summary.as_dict())
     return summary
 
 
@@ -189,7 +195,14 @@ def label_problem(labels: dict[str, str]) -> str | None:
 
 
 def _quarantine_insert(
-    connection: Any, bank_id: int, fmt: str, file: str, location: str, reason: str, raw: bytes
+    connection: Any,
+    bank_id: int,
+    fmt: str,
+    file: str,
+    location: str,
+    reason: str,
+    raw: bytes,
+    now: datetime,
 ) -> Any:
     from sqlalchemy.dialects import postgresql, sqlite
 
@@ -206,43 +219,66 @@ def _quarantine_insert(
             raw=raw,
             raw_size=len(raw),
             raw_sha256=hashlib.sha256(raw).hexdigest(),
-            created_at=utcnow(),
+            created_at=now,
         )
         .on_conflict_do_nothing()
         .returning(Quarantine.id)
     )
 
 
-def add_media_files(
-    engine: Engine,
-    data_dir: Path,
-    bank: str,
-    paths: list[Path],
-    *,
-    actor: str,
-    max_bytes: int = 2_000_000_000,
-    **labels: Any,
-) -> tuple[list[EntryInfo], list[str]]:
-    """Add several media files to a bank; a file that cannot be hashed is quarantined with the
-    reason and the others are still added. Returns (entries added, problems)."""
-    added: list[EntryInfo] = []
-    problems: list[str] = []
+@dataclass(frozen=True, slots=True)
+class RefusedMedia:
+    """A media file that could not be stored or hashed, and why."""
+
+    path: Path
+    reason: str
+
+
+def hash_media_files(
+    data_dir: Path, paths: list[Path], *, max_bytes: int = 2_000_000_000
+) -> list[HashedMedia | RefusedMedia]:
+    """Store and hash several media files before the transaction that adds them; a file that
+    cannot be hashed is kept as refused with the reason, so the others still go in."""
+    results: list[HashedMedia | RefusedMedia] = []
     for path in paths:
         try:
-            added.append(
-                add_media(engine, data_dir, bank, path, actor=actor, max_bytes=max_bytes, **labels)
-            )
+            results.append(hash_media(data_dir, path, max_bytes=max_bytes))
         except BadSignal as error:
-            reason = str(error).removeprefix(f"{path.name}: ")
-            raw = _head(path)
-            with engine.begin() as connection:
-                bank_id = _bank_id(connection, bank)
-                connection.execute(
-                    _quarantine_insert(
-                        connection, bank_id, "media", str(path), "whole file", reason, raw
-                    )
-                )
-            problems.append(f"{path}: {reason}")
+            results.append(RefusedMedia(path, str(error).removeprefix(f"{path.name}: ")))
+    return results
+
+
+def add_media_files(
+    connection: Connection,
+    bank: str,
+    files: list[HashedMedia | RefusedMedia],
+    *,
+    actor: str,
+    now: datetime,
+    **labels: Any,
+) -> tuple[list[EntryInfo], list[str]]:
+    """Add media files hashed by ``hash_media_files`` to a bank; a refused file is quarantined
+    with the reason and the others are still added. Returns (entries added, problems)."""
+    added: list[EntryInfo] = []
+    problems: list[str] = []
+    for file in files:
+        if isinstance(file, HashedMedia):
+            added.append(add_media(connection, bank, file, actor=actor, now=now, **labels))
+            continue
+        bank_id = _bank_id(connection, bank)
+        connection.execute(
+            _quarantine_insert(
+                connection,
+                bank_id,
+                "media",
+                str(file.path),
+                "whole file",
+                file.reason,
+                _head(file.path),
+                now,
+            )
+        )
+        problems.append(f"{file.path}: {file.reason}")
     return added, problems
 
 
@@ -255,27 +291,26 @@ def _head(path: Path, limit: int = 4_000_000) -> bytes:
 
 
 def export_bank(
-    engine: Engine, bank: str, fmt: str = "csv", *, signal_types: set[str] | None = None
+    connection: Connection, bank: str, fmt: str = "csv", *, signal_types: set[str] | None = None
 ) -> bytes:
     """The bank's entries as a hash list (csv, json or plain)."""
-    info = get_bank(engine, bank)
-    with engine.connect() as connection:
-        rows = connection.execute(
-            select(
-                BankEntry.id,
-                BankEntry.category,
-                BankEntry.tags,
-                BankEntry.source_org,
-                BankEntry.added_at,
-                BankEntry.note,
-                BankEntry.enabled,
-                BankSignal.signal_type,
-                BankSignal.value,
-            )
-            .join(BankSignal, BankSignal.entry_id == BankEntry.id)
-            .where(BankEntry.bank_id == info.id)
-            .order_by(BankEntry.id, BankSignal.id)
-        ).all()
+    info = get_bank(connection, bank)
+    rows = connection.execute(
+        select(
+            BankEntry.id,
+            BankEntry.category,
+            BankEntry.tags,
+            BankEntry.source_org,
+            BankEntry.added_at,
+            BankEntry.note,
+            BankEntry.enabled,
+            BankSignal.signal_type,
+            BankSignal.value,
+        )
+        .join(BankSignal, BankSignal.entry_id == BankEntry.id)
+        .where(BankEntry.bank_id == info.id)
+        .order_by(BankEntry.id, BankSignal.id)
+    ).all()
     wanted = [r for r in rows if signal_types is None or r.signal_type in signal_types]
     if fmt == "csv":
         return write_csv(
@@ -317,4 +352,4 @@ def export_bank(
             "entries": list(entries.values()),
         }
         return json.dumps(document, indent=1, ensure_ascii=False).encode("utf-8")
-    raise ValueError(f"unknown export format {fmt!r} (csv, json, plain)")
+    raise Invalid(f"unknown export format {fmt!r} (csv, json, plain)")

@@ -64,13 +64,15 @@ def bank_create(
 ) -> None:
     """Create an empty bank (of media hashes, text signatures, or both)."""
     from redline.banks import create_bank
+    from redline.model.base import utcnow
     from redline.store.audit import cli_actor
 
-    with _store() as (_settings, engine), _as_usage_errors():
+    with _store() as (_settings, engine), _as_usage_errors(), engine.begin() as connection:
         info = create_bank(
-            engine,
+            connection,
             name,
             actor=cli_actor(),
+            now=utcnow(),
             description=description,
             pdq_threshold=threshold,
             dihedral=dihedral,
@@ -88,8 +90,8 @@ def bank_list(as_json: JsonFlag = False) -> None:
     """List banks with their sizes and settings."""
     from redline.banks import list_banks
 
-    with _store() as (_settings, engine):
-        banks = list_banks(engine)
+    with _store() as (_settings, engine), engine.connect() as connection:
+        banks = list_banks(connection)
     if as_json:
         _print_json([b.as_dict() for b in banks])
         return
@@ -129,7 +131,8 @@ def bank_add(
 ) -> None:
     """Add known content to a bank: media files, hashes, or texts (a text is kept only as its
     MinHash signature). Every change is audited."""
-    from redline.banks import add_entry, add_media_files, add_text
+    from redline.banks import add_entry, add_media_files, add_text, hash_media_files
+    from redline.model.base import utcnow
     from redline.store.audit import cli_actor
 
     if not files and not hashes and not texts and not text_files:
@@ -149,26 +152,30 @@ def bank_add(
         "tags": tags,
     }
     added = []
+    for path in files or []:
+        if not path.is_file():
+            raise UsageProblem(f"{path}: no such file")
     with _store() as (settings, engine), _as_usage_errors():
-        for value in hashes or []:
-            kind, sep, text = value.partition(":")
-            if not sep:
-                raise UsageProblem(f"--hash {value!r}: write it as TYPE:VALUE, e.g. pdq:f8f8…")
-            added.append(add_entry(engine, name, {kind: text}, actor=cli_actor(), **labels))
-        for known in known_texts:
-            added.append(add_text(engine, name, known, actor=cli_actor(), **labels))
-        for path in files or []:
-            if not path.is_file():
-                raise UsageProblem(f"{path}: no such file")
-        entries, problems = add_media_files(
-            engine,
-            settings.data_dir,
-            name,
-            list(files or []),
-            actor=cli_actor(),
-            max_bytes=settings.max_media_bytes,
-            **labels,
+        # Files are hashed first; then everything is added in one transaction (all or nothing).
+        media = hash_media_files(
+            settings.data_dir, list(files or []), max_bytes=settings.max_media_bytes
         )
+        now = utcnow()
+        with engine.begin() as connection:
+            for value in hashes or []:
+                kind, sep, text = value.partition(":")
+                if not sep:
+                    raise UsageProblem(f"--hash {value!r}: write it as TYPE:VALUE, e.g. pdq:f8f8…")
+                added.append(
+                    add_entry(connection, name, {kind: text}, actor=cli_actor(), now=now, **labels)
+                )
+            for known in known_texts:
+                added.append(
+                    add_text(connection, name, known, actor=cli_actor(), now=now, **labels)
+                )
+            entries, problems = add_media_files(
+                connection, name, media, actor=cli_actor(), now=now, **labels
+            )
         added.extend(entries)
     if as_json:
         _print_json(
@@ -201,16 +208,18 @@ def bank_import(
 ) -> None:
     """Import a hash list (ThreatExchange/HMA CSV or JSON, or plain); bad rows go to quarantine."""
     from redline.banks import import_file
+    from redline.model.base import utcnow
     from redline.store.audit import cli_actor
 
     if not path.is_file():
         raise UsageProblem(f"{path}: no such file")
-    with _store() as (_settings, engine), _as_usage_errors():
+    with _store() as (_settings, engine), _as_usage_errors(), engine.begin() as connection:
         summary = import_file(
-            engine,
+            connection,
             name,
             path,
             actor=cli_actor(),
+            now=utcnow(),
             fmt=None if format == "auto" else format,
             default_type=signal_type,
         )
@@ -237,8 +246,8 @@ def bank_export(
     """Export a bank as a hash list other tools (HMA, python-threatexchange) read."""
     from redline.banks import export_bank
 
-    with _store() as (_settings, engine), _as_usage_errors():
-        data = export_bank(engine, name, format)
+    with _store() as (_settings, engine), _as_usage_errors(), engine.connect() as connection:
+        data = export_bank(connection, name, format)
     if output is None:
         sys.stdout.buffer.write(data)
     else:
@@ -248,13 +257,16 @@ def bank_export(
 
 def _set_enabled(name: str, entry: int | None, enabled: bool) -> None:
     from redline.banks import set_entry_enabled, update_bank
+    from redline.model.base import utcnow
     from redline.store.audit import cli_actor
 
-    with _store() as (_settings, engine), _as_usage_errors():
+    with _store() as (_settings, engine), _as_usage_errors(), engine.begin() as connection:
         if entry is None:
-            _print_bank(update_bank(engine, name, {"enabled": enabled}, actor=cli_actor()))
+            _print_bank(
+                update_bank(connection, name, {"enabled": enabled}, actor=cli_actor(), now=utcnow())
+            )
         else:
-            done = set_entry_enabled(engine, entry, enabled, actor=cli_actor())
+            done = set_entry_enabled(connection, entry, enabled, actor=cli_actor(), now=utcnow())
             out.print(
                 f"entry {done.id} of {escape(done.bank)} {'enabled' if enabled else 'disabled'}"
             )

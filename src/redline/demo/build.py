@@ -425,48 +425,65 @@ def seed_demo_banks(engine: Engine, data_dir: Path, demo: DemoSet, actor: str) -
     Returns how many entries each demo bank holds.
     """
     from redline import banks
+    from redline.model.base import utcnow
 
-    existing = {b.name for b in banks.list_banks(engine)}
+    with engine.connect() as connection:
+        existing = {b.name for b in banks.list_banks(connection)}
+    now = utcnow()
     if "demo-known-media" not in existing:
-        banks.create_bank(
-            engine,
-            "demo-known-media",
-            actor=actor,
-            description="Synthetic 'known content' for the demo",
-        )
-        for path in demo.known_media:
-            banks.add_media(
-                engine,
-                data_dir,
+        # Each bank is created and filled in one transaction, its files hashed before it.
+        known = [banks.hash_media(data_dir, path) for path in demo.known_media]
+        with engine.begin() as connection:
+            banks.create_bank(
+                connection,
                 "demo-known-media",
-                path,
                 actor=actor,
-                category="demo_known_content",
+                now=now,
+                description="Synthetic 'known content' for the demo",
+            )
+            for media in known:
+                banks.add_media(
+                    connection,
+                    "demo-known-media",
+                    media,
+                    actor=actor,
+                    now=now,
+                    category="demo_known_content",
+                    source_org="redline demo",
+                )
+    if "demo-known-texts" not in existing:
+        with engine.begin() as connection:
+            banks.create_bank(
+                connection,
+                "demo-known-texts",
+                actor=actor,
+                now=now,
+                text_threshold=0.7,
+                description="A known statement, as its MinHash signature",
+            )
+            banks.add_text(
+                connection,
+                "demo-known-texts",
+                KNOWN_STATEMENT,
+                actor=actor,
+                now=now,
+                category="demo_known_text",
                 source_org="redline demo",
             )
-    if "demo-known-texts" not in existing:
-        banks.create_bank(
-            engine,
-            "demo-known-texts",
-            actor=actor,
-            text_threshold=0.7,
-            description="A known statement, as its MinHash signature",
-        )
-        banks.add_text(
-            engine,
-            "demo-known-texts",
-            KNOWN_STATEMENT,
-            actor=actor,
-            category="demo_known_text",
-            source_org="redline demo",
-        )
     if "demo-partner-list" not in existing and demo.partner_list is not None:
-        banks.create_bank(
-            engine,
-            "demo-partner-list",
-            actor=actor,
-            confirmed=False,
-            description="A hash list shared by a (fictional) partner",
-        )
-        banks.import_file(engine, "demo-partner-list", demo.partner_list, actor=actor)
-    return {b.name: b.entries for b in banks.list_banks(engine) if b.name.startswith("demo-")}
+        with engine.begin() as connection:
+            banks.create_bank(
+                connection,
+                "demo-partner-list",
+                actor=actor,
+                now=now,
+                confirmed=False,
+                description="A hash list shared by a (fictional) partner",
+            )
+            banks.import_file(
+                connection, "demo-partner-list", demo.partner_list, actor=actor, now=now
+            )
+    with engine.connect() as connection:
+        return {
+            b.name: b.entries for b in banks.list_banks(connection) if b.name.startswith("demo-")
+        }

@@ -9,10 +9,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from redline.errors import Invalid
 from redline.ingest.confinement import confine
 
 
-class UsageProblem(ValueError):
+class UsageProblem(Invalid):
     """The input cannot be read as asked (no such file, a missing column): exit code 2."""
 
 

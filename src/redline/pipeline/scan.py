@@ -26,6 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from redline.classify.model import TextModel
 from redline.config import Settings
+from redline.errors import NotFound
 from redline.index.store import IndexStore
 from redline.model import Item, ItemMedia, Match, Media, Quarantine, Signal, Source
 from redline.model.base import utcnow
@@ -125,7 +126,7 @@ def scan(
         if source is not None:
             source_id = connection.scalar(select(Source.id).where(Source.name == source))
             if source_id is None:
-                raise LookupError(f"no source called {source!r}")
+                raise NotFound(f"no source called {source!r}")
         items = _items(source_id, since)
         scope = _scope(items)
         summary.media_in_scope = len(connection.execute(scope).all())

@@ -12,6 +12,7 @@ from typing import Any, Final
 
 from sqlalchemy import ColumnElement, Connection, exists, func, or_, select
 
+from redline.errors import NotFound
 from redline.jsontext import jsonable
 from redline.model import (
     Bank,
@@ -30,7 +31,6 @@ from redline.model import (
 )
 from redline.review.accounts import Reviewer
 from redline.review.decisions import cluster, history, undo_refusal
-from redline.review.errors import NotFound
 from redline.review.queue import held_by_other, sent_to_second_review_by
 from redline.review.rules import OPEN_STATUSES, CaseStatus, sla
 from redline.signals import outlinks as host_classes

@@ -14,9 +14,9 @@ from typing import Final
 from PIL import ImageFilter, ImageOps
 from sqlalchemy import Connection, func, select
 
+from redline.errors import NotFound
 from redline.model import AuditEvent, Case, ItemMedia, Media
 from redline.review.accounts import Reviewer
-from redline.review.errors import NotFound
 from redline.signals.decoding import open_image
 from redline.store.audit import record_event
 

@@ -13,9 +13,9 @@ from typing import Any, Final
 
 from sqlalchemy import ColumnElement, Connection, Select, and_, func, or_, select, update
 
+from redline.errors import Conflict, Invalid, NotFound
 from redline.model import Case, Decision, Item, Source, TextBody, User
 from redline.review.accounts import Reviewer
-from redline.review.errors import Conflict, Invalid, NotFound
 from redline.review.rules import FINAL_STATUSES, OPEN_STATUSES, STATUSES, CaseStatus, sla
 from redline.store.audit import record_event
 

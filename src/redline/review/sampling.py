@@ -18,9 +18,9 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, func, select
 
+from redline.errors import Conflict
 from redline.model import Case, Item, Score
 from redline.pipeline.route import CaseReason, open_item_cases
-from redline.review.errors import Conflict
 from redline.review.rules import PRIORITY_SAMPLE
 from redline.store.audit import record_event
 

@@ -9,10 +9,10 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, select, update
 
+from redline.errors import Invalid, NotFound
 from redline.model import ApiToken, User
 from redline.model.base import utcnow
 from redline.review.accounts import READ_ONLY_ROLES, WRITE_SCOPE_SUFFIX, Reviewer
-from redline.review.errors import Invalid, NotFound
 from redline.store.audit import record_event
 
 # What a token may do; a request needs the scope of its route and its user's role must allow it.

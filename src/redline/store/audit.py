@@ -30,9 +30,9 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select, update
 
+from redline.errors import Invalid
 from redline.model import AuditChainHead, AuditEvent
 from redline.model.base import utcnow
-from redline.review.errors import Invalid
 from redline.spreadsheet import SpreadsheetSafeWriter, unquote_cell
 from redline.store.engine import dialect_insert
 

@@ -29,9 +29,9 @@ from starlette.exceptions import HTTPException
 
 from redline import __version__
 from redline.config import Settings, get_settings
+from redline.errors import Refused
 from redline.index.store import IndexStore
 from redline.pipeline.match import Matcher
-from redline.review.errors import ReviewError
 from redline.store import ensure_schema, make_engine
 from redline.web import HashingSlots, Services
 from redline.web.api import router as api_router
@@ -83,7 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(Guard, limits=limits)
     for unavailable in (OperationalError, InterfaceError):
         app.add_exception_handler(unavailable, _database_unavailable)
-    app.add_exception_handler(ReviewError, _refused)
+    app.add_exception_handler(Refused, _refused)
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(TooLarge, _too_large)
@@ -179,7 +179,7 @@ def _refusal(request: Request, status: int, message: str) -> Response:
     # A signed-in user keeps the navigation on an error page, and goes back to the case.
     try:
         who: Visitor | None = visitor(request.app.state.services, request)
-    except (ReviewError, OperationalError, InterfaceError):
+    except (Refused, OperationalError, InterfaceError):
         who = None
     case = _CASE_PATH.match(request.url.path)
     back = f"/cases/{case.group(1)}" if case else "/queue"
@@ -199,7 +199,7 @@ _CASE_PATH = re.compile(r"^/cases/(\d+)(?:/|$)")
 
 
 async def _refused(request: Request, error: Exception) -> Response:
-    assert isinstance(error, ReviewError)
+    assert isinstance(error, Refused)
     if isinstance(error, NotSignedIn) and not _is_api(request):
         if request.method == "GET" and request.headers.get("hx-request") != "true":
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")

@@ -31,7 +31,7 @@ from redline.actions.sor.vocabulary import (
     TERRORIST_CONTENT,
     VOLUNTARY,
 )
-from redline.review.errors import Invalid
+from redline.errors import Invalid
 
 # Every field of the schema, in the documentation's order (problems are reported in it).
 FIELDS: Final = (

@@ -13,13 +13,13 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from redline.banks import manage
+from redline.errors import Conflict, Invalid, NotFound
 from redline.jsontext import jsonable
 from redline.model import Item, Source, TextBody
 from redline.model.base import utcnow
 from redline.review import decisions, queue, sampling
 from redline.review.accounts import Reviewer
 from redline.review.casefile import view_case
-from redline.review.errors import Conflict, Invalid, NotFound
 from redline.store.matches import list_matches
 from redline.web import App, RowId
 from redline.web.auth import api_user
@@ -204,7 +204,8 @@ def matches(
 def banks(me: BanksRead, app: App) -> dict[str, Any]:
     """Every bank with its thresholds and size."""
     me.require("bank.view")
-    return {"banks": [b.as_dict() for b in manage.list_banks(app.engine)]}
+    with app.engine.connect() as connection:
+        return {"banks": [b.as_dict() for b in manage.list_banks(connection)]}
 
 
 @router.post("/banks", status_code=201, summary="Create a bank")
@@ -212,13 +213,15 @@ def create_bank(me: BanksWrite, app: App, body: BankIn) -> dict[str, Any]:
     """An empty bank; 409 if the name is taken."""
     me.require("bank.edit")
     try:
-        info = manage.create_bank(
-            app.engine,
-            manage.check_name(body.name),
-            actor=me.actor,
-            description=body.description,
-            confirmed=body.confirmed,
-        )
+        with app.engine.begin() as connection:
+            info = manage.create_bank(
+                connection,
+                manage.check_name(body.name),
+                actor=me.actor,
+                now=utcnow(),
+                description=body.description,
+                confirmed=body.confirmed,
+            )
     except manage.BankExists:
         raise Conflict(f"a bank called {body.name!r} exists already") from None
     except ValueError as error:
@@ -238,7 +241,8 @@ def entries(
     """Entries whose labels or hashes contain ``q``."""
     me.require("bank.view")
     try:
-        total, rows = manage.search_entries(app.engine, name, q, offset=offset, limit=limit)
+        with app.engine.connect() as connection:
+            total, rows = manage.search_entries(connection, name, q, offset=offset, limit=limit)
     except manage.UnknownBank:
         raise NotFound(f"no bank {name!r}") from None
     for row in rows:
@@ -253,10 +257,13 @@ def set_entry(me: BanksWrite, app: App, name: str, entry_id: RowId, state: str) 
     if state not in {"disable", "enable"}:
         raise NotFound(f"no action {state!r}")
     try:
-        entry = manage.get_entry(app.engine, entry_id)
-        if entry.bank != name:
-            raise NotFound(f"bank {name!r} has no entry {entry_id}")
-        manage.set_entry_enabled(app.engine, entry_id, state == "enable", actor=me.actor)
+        with app.engine.begin() as connection:
+            entry = manage.get_entry(connection, entry_id)
+            if entry.bank != name:
+                raise NotFound(f"bank {name!r} has no entry {entry_id}")
+            manage.set_entry_enabled(
+                connection, entry_id, state == "enable", actor=me.actor, now=utcnow()
+            )
     except manage.UnknownEntry:
         raise NotFound(f"no entry {entry_id}") from None
     return {"entry": entry_id, "enabled": state == "enable"}

@@ -29,12 +29,14 @@ from redline.banks import (
     delete_entry,
     get_bank,
     get_entry,
+    hash_media,
     list_banks,
     set_entry_enabled,
     update_bank,
     update_entry,
 )
 from redline.banks.manage import BANK_NAME
+from redline.model.base import utcnow
 from redline.signals import BadSignal
 from redline.signals.decoding import ImageTooLarge, open_image
 from redline.web import Services, services
@@ -173,13 +175,15 @@ def _existing_bank(app: Services, name: str) -> BankInfo:
     # bytes PostgreSQL refuses in text (NUL) away from the database.
     if not BANK_NAME.fullmatch(name):
         raise UnknownBank(name)
-    return get_bank(app.engine, name)
+    with app.engine.connect() as connection:
+        return get_bank(connection, name)
 
 
 @router.get("/c/banks")
 def banks_index(app: App) -> list[dict[str, Any]]:
     """Every bank: ``[{"matching_enabled_ratio": 1.0, "name": "X"}]``."""
-    return [bank_json(bank) for bank in list_banks(app.engine)]
+    with app.engine.connect() as connection:
+        return [bank_json(bank) for bank in list_banks(connection)]
 
 
 @router.get("/c/bank/{bank_name}")
@@ -200,7 +204,15 @@ def bank_create(app: App, actor: HmaActor, body: JsonBody) -> dict[str, Any]:
         # HMA documents `enabled` here but ignores it (its ratio defaults to 1.0 first).
         ratio = 0.0 if enabled is False else 1.0
     try:
-        created = create_bank(app.engine, name, actor=actor, enabled=ratio > 0, enabled_ratio=ratio)
+        with app.engine.begin() as connection:
+            created = create_bank(
+                connection,
+                name,
+                actor=actor,
+                now=utcnow(),
+                enabled=ratio > 0,
+                enabled_ratio=ratio,
+            )
     except BankExists:
         abort(403, "Bank already exists")
     except ValueError as error:
@@ -229,7 +241,8 @@ def bank_update(app: App, actor: HmaActor, bank_name: str, body: JsonBody) -> di
     if not changes:
         return bank_json(current)
     try:
-        updated = update_bank(app.engine, bank_name, changes, actor=actor)
+        with app.engine.begin() as connection:
+            updated = update_bank(connection, bank_name, changes, actor=actor, now=utcnow())
     except UnknownBank:
         abort(404, "Bank not found")
     except BankExists:
@@ -243,7 +256,8 @@ def bank_update(app: App, actor: HmaActor, bank_name: str, body: JsonBody) -> di
 def bank_delete(app: App, actor: HmaActor, bank_name: str) -> dict[str, str]:
     """Delete a bank and its content; succeeds when there was no such bank too."""
     if BANK_NAME.fullmatch(bank_name):
-        delete_bank(app.engine, bank_name, actor=actor)
+        with app.engine.begin() as connection:
+            delete_bank(connection, bank_name, actor=actor)
     return {"message": "Done"}
 
 
@@ -256,7 +270,8 @@ def _entry(app: Services, bank_name: str, content_id: str) -> EntryInfo:
     if not 0 < number <= LARGEST_ID:
         abort(404, f"content '{content_id}' not found")
     try:
-        entry = get_entry(app.engine, number)
+        with app.engine.connect() as connection:
+            entry = get_entry(connection, number)
     except UnknownEntry:
         abort(404, f"content '{content_id}' not found")
     if entry.bank != bank_name:
@@ -283,7 +298,8 @@ def bank_add_signals(app: App, actor: HmaActor, bank_name: str, body: JsonBody) 
             signals[name] = kind.validate(value)
         except BadSignal as error:
             abort(400, f"Invalid {name} signal: {error}")
-    entry = add_entry(app.engine, bank_name, signals, actor=actor, note=note)
+    with app.engine.begin() as connection:
+        entry = add_entry(connection, bank_name, signals, actor=actor, now=utcnow(), note=note)
     return {"id": entry.id, "signals": signals}
 
 
@@ -327,13 +343,16 @@ def bank_add_content(
         _check_content_type(upload)
         try:
             with app.hashing.taken():
+                media = hash_media(
+                    app.settings.data_dir, upload.path, max_bytes=app.settings.max_media_bytes
+                )
+            with app.engine.begin() as connection:
                 entry = add_media(
-                    app.engine,
-                    app.settings.data_dir,
+                    connection,
                     bank_name,
-                    upload.path,
+                    media,
                     actor=actor,
-                    max_bytes=app.settings.max_media_bytes,
+                    now=utcnow(),
                     note=note,
                     provenance={"hma_metadata": metadata} if metadata else None,
                 )
@@ -389,10 +408,12 @@ def bank_update_content(
         stamp = _disable_until_ts(fields["disable_until_ts"])
         enabled = stamp == ENABLED or ENABLED < stamp <= time.time()
     note = _note(fields["note"]) if "note" in fields else entry.note
-    if enabled != entry.enabled:
-        set_entry_enabled(app.engine, entry.id, enabled, actor=actor)
-    if note != entry.note:
-        update_entry(app.engine, entry.id, {"note": note}, actor=actor)
+    now = utcnow()
+    with app.engine.begin() as connection:
+        if enabled != entry.enabled:
+            set_entry_enabled(connection, entry.id, enabled, actor=actor, now=now)
+        if note != entry.note:
+            update_entry(connection, entry.id, {"note": note}, actor=actor, now=now)
     # HMA answers with its whole content record.
     return {
         "bank": bank_json(bank),
@@ -415,5 +436,6 @@ def bank_delete_content(
         entry = _entry(app, bank_name, content_id)
     except HmaError:
         return {"deleted": 0}
-    deleted = delete_entry(app.engine, entry.id, actor=actor)
+    with app.engine.begin() as connection:
+        deleted = delete_entry(connection, entry.id, actor=actor, now=utcnow())
     return {"deleted": int(deleted)}

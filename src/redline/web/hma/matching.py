@@ -226,8 +226,9 @@ def index_status(app: App, signal_type: str | None = None) -> dict[str, dict[str
             app.indexes.get(name)
     built = app.indexes.status()
     sizes: Counter[str] = Counter()
-    for bank in list_banks(app.engine):
-        sizes.update(bank.signals)
+    with app.engine.connect() as connection:
+        for bank in list_banks(connection):
+            sizes.update(bank.signals)
     status: dict[str, dict[str, Any]] = {}
     for name in names:
         index = built.get(name) if name in INDEXED_TYPES else None

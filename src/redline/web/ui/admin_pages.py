@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from redline.errors import NotFound
 from redline.model.base import utcnow
 from redline.review import accounts, tokens
-from redline.review.errors import NotFound
 from redline.web import App, RowId
 from redline.web.auth import Checked, Me
 from redline.web.ui.render import page

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Connection, select
 
+from redline.errors import Invalid
 from redline.model import AuditEvent
-from redline.review.errors import Invalid
 from redline.store import audit
 from redline.web import App
 from redline.web.auth import Me

@@ -11,7 +11,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
 from redline.banks import manage, transfer
-from redline.review.errors import Conflict, Invalid, NotFound
+from redline.errors import Conflict, Invalid, NotFound
+from redline.model.base import utcnow
 from redline.signals import BadSignal
 from redline.web import App, RowId
 from redline.web.auth import Checked, Me
@@ -26,7 +27,9 @@ FORMATS = {"csv": "text/csv", "json": "application/json", "plain": "text/plain"}
 def banks_page(me: Me, app: App, request: Request) -> Response:
     """Every bank with its size, thresholds and state."""
     me.reviewer.require("bank.view")
-    return page(request, "banks.html", me, banks=manage.list_banks(app.engine))
+    with app.engine.connect() as connection:
+        banks = manage.list_banks(connection)
+    return page(request, "banks.html", me, banks=banks)
 
 
 @router.post("/banks", include_in_schema=False)
@@ -40,13 +43,15 @@ def create_bank(
     """Create an empty bank."""
     me.reviewer.require("bank.edit")
     try:
-        manage.create_bank(
-            app.engine,
-            manage.check_name(name),
-            actor=me.reviewer.actor,
-            description=description or None,
-            confirmed=confirmed == "on",
-        )
+        with app.engine.begin() as connection:
+            manage.create_bank(
+                connection,
+                manage.check_name(name),
+                actor=me.reviewer.actor,
+                now=utcnow(),
+                description=description or None,
+                confirmed=confirmed == "on",
+            )
     except manage.BankExists:
         raise Conflict(f"a bank called {name!r} exists already") from None
     except ValueError as error:
@@ -66,8 +71,9 @@ def bank_page(
     """One bank's entries, searchable."""
     me.reviewer.require("bank.view")
     try:
-        info = manage.get_bank(app.engine, name)
-        total, entries = manage.search_entries(app.engine, name, q, offset=offset)
+        with app.engine.connect() as connection:
+            info = manage.get_bank(connection, name)
+            total, entries = manage.search_entries(connection, name, q, offset=offset)
     except manage.UnknownBank:
         raise NotFound(f"no bank {name!r}") from None
     return page(
@@ -82,10 +88,13 @@ def set_entry(me: Checked, app: App, name: str, entry_id: RowId, state: str) -> 
     if state not in {"disable", "enable"}:
         raise NotFound(f"no action {state!r}")
     try:
-        entry = manage.get_entry(app.engine, entry_id)
-        if entry.bank != name:
-            raise NotFound(f"bank {name!r} has no entry {entry_id}")
-        manage.set_entry_enabled(app.engine, entry_id, state == "enable", actor=me.reviewer.actor)
+        with app.engine.begin() as connection:
+            entry = manage.get_entry(connection, entry_id)
+            if entry.bank != name:
+                raise NotFound(f"bank {name!r} has no entry {entry_id}")
+            manage.set_entry_enabled(
+                connection, entry_id, state == "enable", actor=me.reviewer.actor, now=utcnow()
+            )
     except manage.UnknownEntry:
         raise NotFound(f"no entry {entry_id}") from None
     return RedirectResponse(f"/banks/{name}", status_code=303)
@@ -108,7 +117,10 @@ async def import_list(me: Checked, app: App, name: str, request: Request) -> Res
         path = Path(folder) / (Path(file.filename or "upload").name or "upload")
         path.write_bytes(data)
         try:
-            summary = transfer.import_file(app.engine, name, path, actor=me.reviewer.actor)
+            with app.engine.begin() as connection:
+                summary = transfer.import_file(
+                    connection, name, path, actor=me.reviewer.actor, now=utcnow()
+                )
         except manage.UnknownBank:
             raise NotFound(f"no bank {name!r}") from None
         except (ValueError, BadSignal) as error:
@@ -127,7 +139,8 @@ def export_list(me: Me, app: App, name: str, format: str = "csv") -> Response:
     if format not in FORMATS:
         raise Invalid(f"unknown format {format!r} (csv, json, plain)")
     try:
-        data = transfer.export_bank(app.engine, name, format)
+        with app.engine.connect() as connection:
+            data = transfer.export_bank(connection, name, format)
     except manage.UnknownBank:
         raise NotFound(f"no bank {name!r}") from None
     extension = "txt" if format == "plain" else format

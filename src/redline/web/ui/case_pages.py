@@ -10,11 +10,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import Connection, select
 
 from redline.banks import manage
+from redline.errors import Conflict, Forbidden, Invalid, NotFound
 from redline.model import AuditEvent, Media
 from redline.model.base import utcnow
 from redline.review import decisions, protection, queue, sampling
 from redline.review.casefile import case_file, view_case
-from redline.review.errors import Conflict, Forbidden, Invalid, NotFound
 from redline.review.rules import CaseStatus
 from redline.signals import BadSignal
 from redline.web import App, RowId, Services
@@ -271,21 +271,25 @@ def add_to_bank(
         "note": f"from case {case_id}",
     }
     try:
-        added = 0
-        if found.item.text:
-            manage.add_text(app.engine, bank, found.item.text, actor=me.reviewer.actor, **labels)
-            added += 1
-        for media in found.media:
-            if media.kind in {"image", "video"}:
-                manage.add_media(
-                    app.engine,
-                    app.settings.data_dir,
-                    bank,
-                    app.settings.data_dir / _media_path(app, media.sha256),
-                    actor=me.reviewer.actor,
-                    **labels,
+        # Hashing reads whole files, so it happens first; then one transaction adds the text
+        # and every media file, so a refusal half-way leaves the bank as it was.
+        files = [
+            manage.hash_media(
+                app.settings.data_dir,
+                app.settings.data_dir / _media_path(app, media.sha256),
+            )
+            for media in found.media
+            if media.kind in {"image", "video"}
+        ]
+        now = utcnow()
+        with app.engine.begin() as connection:
+            if found.item.text:
+                manage.add_text(
+                    connection, bank, found.item.text, actor=me.reviewer.actor, now=now, **labels
                 )
-                added += 1
+            for file in files:
+                manage.add_media(connection, bank, file, actor=me.reviewer.actor, now=now, **labels)
+        added = len(files) + (1 if found.item.text else 0)
     except manage.UnknownBank:
         raise Invalid(f"no bank {bank!r}") from None
     except BadSignal as error:

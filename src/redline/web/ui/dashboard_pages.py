@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from redline.errors import Invalid
 from redline.metrics import outcomes
 from redline.metrics.report import plots
 from redline.model.base import utcnow
-from redline.review.errors import Invalid
 from redline.web import App
 from redline.web.auth import Me
 from redline.web.ui.render import page
