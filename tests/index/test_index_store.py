@@ -12,9 +12,17 @@ from redline.config import Settings
 from redline.index import store as index_store
 from redline.index.store import IndexStore
 from redline.model.base import utcnow
-from redline.pipeline.match import Matcher
+from redline.pipeline.match import BankMatch, Matcher
+from redline.signals.pdq import PdqSignal
 
 H1 = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
+
+
+def match_pdq(
+    matcher: Matcher, hashes: list[str], quality: int | None = None, **options: bool
+) -> list[list[BankMatch]]:
+    """PDQ hashes as sent as text (no rotations or trimmed hash), matched."""
+    return matcher.match(PdqSignal, [PdqSignal.query(h, quality) for h in hashes], **options)
 
 
 def near(value: str, bits: int) -> str:
@@ -31,7 +39,7 @@ def test_index_is_built_saved_and_kept_current(
     store = IndexStore(engine, settings.data_dir)
     assert store.status()["pdq"]["present"] is False
     matcher = Matcher(engine, store)
-    (hits,) = matcher.match_pdq([near(H1, 5)])
+    (hits,) = match_pdq(matcher, [near(H1, 5)])
     assert [(m.entry_id, m.distance) for m in hits] == [(first.id, 5.0)]
     assert (settings.data_dir / "index" / "pdq" / "meta.json").exists()
     # A new process finds the saved index and uses it as is.
@@ -41,7 +49,7 @@ def test_index_is_built_saved_and_kept_current(
     # New entries are searched at once, without a rebuild (brute force beside the saved index).
     with engine.begin() as connection:
         second = banks.add_entry(connection, "b", {"pdq": near(H1, 20)}, actor="t", now=utcnow())
-    (hits,) = Matcher(engine, fresh).match_pdq([H1])
+    (hits,) = match_pdq(Matcher(engine, fresh), [H1])
     assert sorted(m.entry_id for m in hits) == [first.id, second.id]
     assert fresh.get("pdq").delta_ids.shape[0] == 1
     # Past the delta limit the index is rebuilt and saved again.
@@ -58,22 +66,22 @@ def test_disabled_and_deleted_entries_never_match(engine: Engine, settings: Sett
     with engine.begin() as connection:
         entry = banks.add_entry(connection, "b", {"pdq": H1}, actor="t", now=utcnow())
     matcher = Matcher(engine, IndexStore(engine, settings.data_dir))
-    assert len(matcher.match_pdq([H1])[0]) == 1
+    assert len(match_pdq(matcher, [H1])[0]) == 1
     with engine.begin() as connection:
         banks.set_entry_enabled(connection, entry.id, False, actor="t", now=utcnow())
-    assert matcher.match_pdq([H1]) == [[]]
-    assert matcher.match_pdq([H1], include_disabled_banks=True) == [[]]  # entries: never
+    assert match_pdq(matcher, [H1]) == [[]]
+    assert match_pdq(matcher, [H1], include_disabled_banks=True) == [[]]  # entries: never
     with engine.begin() as connection:
         banks.set_entry_enabled(connection, entry.id, True, actor="t", now=utcnow())
     with engine.begin() as connection:
         banks.update_bank(connection, "b", {"enabled": False}, actor="t", now=utcnow())
-    assert matcher.match_pdq([H1]) == [[]]
-    assert len(matcher.match_pdq([H1], include_disabled_banks=True)[0]) == 1  # HMA's coinflip
+    assert match_pdq(matcher, [H1]) == [[]]
+    assert len(match_pdq(matcher, [H1], include_disabled_banks=True)[0]) == 1  # HMA's coinflip
     with engine.begin() as connection:
         banks.update_bank(connection, "b", {"enabled": True}, actor="t", now=utcnow())
     with engine.begin() as connection:
         banks.delete_entry(connection, entry.id, actor="t", now=utcnow())
-    assert matcher.match_pdq([H1]) == [[]]
+    assert match_pdq(matcher, [H1]) == [[]]
 
 
 def test_per_bank_thresholds_and_quality(engine: Engine, settings: Settings) -> None:
@@ -86,12 +94,12 @@ def test_per_bank_thresholds_and_quality(engine: Engine, settings: Settings) -> 
     with engine.begin() as connection:
         banks.add_entry(connection, "default", {"pdq": H1}, actor="t", now=utcnow())
     matcher = Matcher(engine, IndexStore(engine, settings.data_dir))
-    assert [m.bank for m in matcher.match_pdq([near(H1, 8)])[0]] == ["default", "strict"] or [
-        m.bank for m in matcher.match_pdq([near(H1, 8)])[0]
+    assert [m.bank for m in match_pdq(matcher, [near(H1, 8)])[0]] == ["default", "strict"] or [
+        m.bank for m in match_pdq(matcher, [near(H1, 8)])[0]
     ] == ["strict", "default"]
-    assert [m.bank for m in matcher.match_pdq([near(H1, 20)])[0]] == ["default"]
+    assert [m.bank for m in match_pdq(matcher, [near(H1, 20)])[0]] == ["default"]
     # Hashes below quality 50 are kept but never matched, as python-threatexchange does.
-    assert matcher.match_pdq([H1], qualities=[49]) == [[]]
+    assert match_pdq(matcher, [H1], quality=49) == [[]]
 
 
 def test_status_of_a_database_without_indexes(engine: Engine, tmp_path: Path) -> None:
@@ -110,12 +118,12 @@ def test_deleting_the_newest_entry_then_adding_another_keeps_the_index_right(
     matcher = Matcher(engine, store)
     with engine.begin() as connection:
         gone = banks.add_entry(connection, "b", {"pdq": near(H1, 60)}, actor="t", now=utcnow())
-    assert len(matcher.match_pdq([near(H1, 60)])[0]) == 1  # indexed, as a delta
+    assert len(match_pdq(matcher, [near(H1, 60)])[0]) == 1  # indexed, as a delta
     with engine.begin() as connection:
         banks.delete_entry(connection, gone.id, actor="t", now=utcnow())
     with engine.begin() as connection:
         new = banks.add_entry(connection, "b", {"pdq": "0" * 64}, actor="t", now=utcnow())
     assert new.id > gone.id  # ids are never reused, so nothing old can pass for something new
-    assert [m.entry_id for m in matcher.match_pdq(["0" * 64])[0]] == [new.id]
-    assert [m.entry_id for m in matcher.match_pdq([near(H1, 60)])[0]] == []
-    assert [m.entry_id for m in matcher.match_pdq([H1])[0]] == [keep.id]
+    assert [m.entry_id for m in match_pdq(matcher, ["0" * 64])[0]] == [new.id]
+    assert [m.entry_id for m in match_pdq(matcher, [near(H1, 60)])[0]] == []
+    assert [m.entry_id for m in match_pdq(matcher, [H1])[0]] == [keep.id]

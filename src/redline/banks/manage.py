@@ -385,11 +385,16 @@ def hash_file(path: Path, kind: str) -> dict[str, list[Hash]]:
     from redline.signals import MEDIA_SIGNALS
 
     hashes: dict[str, list[Hash]] = {}
+    same: dict[str, str] = {}
     for name, cls in MEDIA_SIGNALS.items():
-        if kind in cls.media_kinds and name != "video_md5":
+        if kind not in cls.media_kinds:
+            continue
+        if cls.same_value_as is not None:
+            same[name] = cls.same_value_as
+        else:
             hashes[name] = cls.compute(path)
-    if kind == "video":
-        hashes["video_md5"] = hashes["md5"]
+    for name, other in same.items():
+        hashes[name] = hashes[other]
     return hashes
 
 

@@ -1,8 +1,9 @@
 """Bank indexes on disk: built from the database, saved beside it, loaded lazily, kept current.
 
-Each perceptual signal type (pdq, and the frames of vpdq) has one MIH index over every bank
-signal of that type, saved under ``REDLINE_DATA_DIR/index/<type>/`` with the ``banks`` counter
-value and the highest bank-signal id it holds. On use:
+Each signal type that says it is ``indexed`` (pdq, pdq_crop, and the frames of vpdq) has one
+MIH index over every bank signal of that type (the hashes its ``index_hashes`` gives), saved
+under ``REDLINE_DATA_DIR/index/<type>/`` with the ``banks`` counter value and the highest
+bank-signal id it holds. On use:
 - missing or unreadable: rebuilt from the database and saved;
 - the counter moved: signals added since (ids above the saved highest) are read and searched by
   brute force next to the saved index; past ``DELTA_LIMIT`` of them the index is rebuilt;
@@ -14,7 +15,6 @@ from __future__ import annotations
 import shutil
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,30 +24,30 @@ from sqlalchemy import Engine, func, select
 from redline.index.mih import MihIndex, Results, brute_force, hex_to_codes
 from redline.index.textlsh import TextIndex
 from redline.model import BankSignal
-from redline.signals import vpdq as vpdq_signal
-from redline.signals.minhash import TextMinHashSignal
+from redline.signals import BANKABLE, Hit, Indexed, SignalType
 from redline.store import counters
 
-FRAME_BITS = 20  # vPDQ rows: id = (bank signal id << FRAME_BITS) | frame number
+# Rows of a type indexed in parts (vPDQ's frames): id = (bank signal id << PART_BITS) | part.
+PART_BITS = 20
 DELTA_LIMIT = 50_000  # signals searched by brute force before the saved index is rebuilt
-INDEXED_TYPES = ("pdq", "pdq_crop", "vpdq")
+INDEXED_TYPES = tuple(name for name, cls in BANKABLE.items() if cls.indexed is not None)
 
-
-@dataclass(frozen=True, slots=True)
-class Hit:
-    """A bank signal within the searched radius of a query hash."""
-
-    signal_id: int
-    distance: int
+__all__ = ["DELTA_LIMIT", "INDEXED_TYPES", "Hit", "IndexStore", "SignalIndex"]
 
 
 class SignalIndex:
     """One signal type's index: the saved MIH part and the brute-forced delta beside it."""
 
     def __init__(
-        self, main: MihIndex, delta_codes: np.ndarray, delta_ids: np.ndarray, meta: dict[str, Any]
+        self,
+        main: MihIndex,
+        delta_codes: np.ndarray,
+        delta_ids: np.ndarray,
+        meta: dict[str, Any],
+        parts: bool = False,
     ) -> None:
         self.main, self.delta_codes, self.delta_ids, self.meta = main, delta_codes, delta_ids, meta
+        self.parts = parts  # ids carry a part number (``PART_BITS``)
 
     def __len__(self) -> int:
         return len(self.main) + int(self.delta_ids.shape[0])
@@ -60,12 +60,14 @@ class SignalIndex:
         hits: list[list[Hit]] = [[] for _ in range(codes.shape[0])]
         for result in results:
             for query in range(codes.shape[0]):
-                hits[query].extend(Hit(i, d) for i, d in result.of(query))
+                if self.parts:
+                    mask = (1 << PART_BITS) - 1
+                    hits[query].extend(
+                        Hit(i >> PART_BITS, d, i & mask) for i, d in result.of(query)
+                    )
+                else:
+                    hits[query].extend(Hit(i, d) for i, d in result.of(query))
         return hits
-
-
-def _frames(value: str) -> list[str]:
-    return vpdq_signal.matchable(vpdq_signal.parse(value))
 
 
 class IndexStore:
@@ -79,8 +81,9 @@ class IndexStore:
         self._lock = threading.Lock()
 
     def get(self, signal_type: str) -> SignalIndex:
-        """The current index of ``signal_type`` (pdq or vpdq), loading or updating as needed."""
-        if signal_type not in INDEXED_TYPES:
+        """The current index of ``signal_type`` (one of ``INDEXED_TYPES``), loading or updating
+        as needed."""
+        if _indexed(signal_type) is None:
             raise ValueError(f"no index for signal type {signal_type!r}")
         with self._lock:
             with self.engine.connect() as connection:
@@ -91,8 +94,9 @@ class IndexStore:
                 self._loaded[signal_type] = index
             return index
 
-    def text(self) -> TextIndex[int]:
-        """The text banks' signatures (bank signal id -> MinHash), current with the banks.
+    def text(self, signal_type: str) -> TextIndex[int]:
+        """The text banks' signatures of ``signal_type`` (bank signal id -> MinHash), current
+        with the banks.
 
         Kept in memory only: text banks hold thousands of statements, not millions of hashes,
         and building from the database takes a moment.
@@ -104,7 +108,7 @@ class IndexStore:
                     return self._text[1]
                 rows = connection.execute(
                     select(BankSignal.id, BankSignal.value).where(
-                        BankSignal.signal_type == TextMinHashSignal.name
+                        BankSignal.signal_type == signal_type
                     )
                 ).all()
             index: TextIndex[int] = TextIndex((int(i), value) for i, value in rows)
@@ -150,7 +154,7 @@ class IndexStore:
         if current is None:
             try:
                 main, meta = MihIndex.load(self.folder / signal_type)
-                current = SignalIndex(main, *_empty(), meta)
+                current = SignalIndex(main, *_empty(), meta, _in_parts(signal_type))
             except (OSError, ValueError, KeyError):
                 return self._build(signal_type, generation)
             if meta["generation"] == generation:
@@ -165,10 +169,12 @@ class IndexStore:
             np.concatenate([current.delta_codes, codes]),
             np.concatenate([current.delta_ids, ids]),
             meta,
+            current.parts,
         )
 
     def _read(self, signal_type: str, above: int = 0) -> tuple[np.ndarray, np.ndarray, int]:
-        """Hashes of bank signals of ``signal_type`` with id > ``above`` (vPDQ: their frames)."""
+        """Hashes of bank signals of ``signal_type`` with id > ``above`` (as its
+        ``index_hashes`` gives them)."""
         with self.engine.connect() as connection:
             rows = connection.execute(
                 select(BankSignal.id, BankSignal.value)
@@ -176,14 +182,15 @@ class IndexStore:
                 .order_by(BankSignal.id)
             ).all()
             highest = connection.scalar(select(func.max(BankSignal.id))) or 0
+        kind = _indexed(signal_type)
         hexes: list[str] = []
         ids: list[int] = []
         for signal_id, value in rows:
-            if signal_type == "vpdq":
-                # One row per good frame; the id carries the frame number for the match shares.
-                frames = _frames(value)
-                hexes.extend(frames)
-                ids.extend((signal_id << FRAME_BITS) | n for n in range(len(frames)))
+            if kind is not None and kind.indexed is Indexed.PARTS:
+                # One row per part (vPDQ: good frame); the id carries the part's number.
+                parts = kind.index_hashes(value)
+                hexes.extend(parts)
+                ids.extend((signal_id << PART_BITS) | n for n in range(len(parts)))
             else:
                 hexes.append(value)
                 ids.append(signal_id)
@@ -206,7 +213,19 @@ class IndexStore:
         main.save(staging, meta)
         shutil.rmtree(target, ignore_errors=True)
         staging.rename(target)
-        return SignalIndex(main, *_empty(), meta)
+        return SignalIndex(main, *_empty(), meta, _in_parts(signal_type))
+
+
+def _indexed(signal_type: str) -> type[SignalType] | None:
+    """The signal type called ``signal_type`` when it is indexed here (the registry as it is
+    now, so a type registered later is indexed like the rest)."""
+    kind = BANKABLE.get(signal_type)
+    return kind if kind is not None and kind.indexed is not None else None
+
+
+def _in_parts(signal_type: str) -> bool:
+    kind = _indexed(signal_type)
+    return kind is not None and kind.indexed is Indexed.PARTS
 
 
 def _empty() -> tuple[np.ndarray, np.ndarray]:

@@ -1,4 +1,5 @@
-"""Computing media signals: PDQ (with its dihedral variants) for images, vPDQ for videos.
+"""Computing media signals: the query of each file (PDQ with its rotations and border-trimmed
+hash for images, vPDQ for videos), as the signal type for its kind computes it.
 
 Runs in a process pool, since hashing is CPU-bound and PDQ and vPDQ hold the GIL. Workers get a
 path and a kind and return plain data; all database work stays in the parent.
@@ -11,13 +12,8 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import pdqhash
-
-from redline.signals import BadSignal, pdq
-from redline.signals import vpdq as vpdq_signal
-from redline.signals.pdq_crop import trim_borders
+from redline.signals import SCANNED, BadSignal, Query
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,44 +21,27 @@ class HashJob:
     """One media file to hash."""
 
     sha256: str
-    kind: str  # image | video
+    kind: str  # a kind in ``redline.signals.SCANNED``: image | video
     path: Path
 
 
 @dataclass(slots=True)
 class HashResult:
-    """What hashing one file gave: signals (type, value, quality, meta), or the reason it failed."""
+    """What hashing one file gave: (signal type, query) pairs, or the reason it failed."""
 
     sha256: str
     kind: str
-    signals: list[tuple[str, str, int | None, dict[str, Any] | None]] = field(default_factory=list)
+    signals: list[tuple[str, Query]] = field(default_factory=list)
     error: str | None = None
-
-
-def hash_image(path: Path) -> list[tuple[str, str, int | None, dict[str, Any] | None]]:
-    """PDQ of an image, with its other seven orientations kept for dihedral matching and, when
-    it has uniform borders, the PDQ of the image without them (letterboxed re-uploads)."""
-    rgb = pdq.load_for_pdq(path)
-    vectors, quality = pdqhash.compute_dihedral(rgb)
-    hexes = [pdq.to_hex(v) for v in vectors]
-    meta: dict[str, Any] = {"dihedral": hexes[1:]}
-    trimmed = trim_borders(rgb)
-    if trimmed is not None and min(trimmed.shape[:2]) >= 32:
-        meta["trimmed"] = pdq.hash_array(trimmed).value
-    return [("pdq", hexes[0], int(quality), meta)]
-
-
-def hash_video(path: Path) -> list[tuple[str, str, int | None, dict[str, Any] | None]]:
-    """vPDQ of a video."""
-    (computed,) = vpdq_signal.VpdqSignal.compute(path)
-    return [("vpdq", computed.value, computed.quality, computed.meta)]
 
 
 def hash_one(job: HashJob) -> HashResult:
     """Hash one file; never raises for a bad file (the reason is in ``error``)."""
+    signal_type = SCANNED[job.kind]
     try:
-        signals = hash_image(job.path) if job.kind == "image" else hash_video(job.path)
-        return HashResult(job.sha256, job.kind, signals)
+        return HashResult(
+            job.sha256, job.kind, [(signal_type.name, signal_type.hash_query(job.path))]
+        )
     except BadSignal as error:
         return HashResult(job.sha256, job.kind, error=str(error))
     except Exception as error:  # a decoder crash must not stop the batch

@@ -35,13 +35,15 @@ from redline.pipeline.match import BankMatch, Matcher
 from redline.pipeline.route import CaseReason, open_cases
 from redline.pipeline.text_scan import TextSummary, run_text_stages
 from redline.review.rules import bank_match_priority
+from redline.signals import MATCHED, SCANNED, signal_type
+from redline.signals.exact import Md5Signal, Sha256Signal
 from redline.store import counters
 from redline.store.audit import record_event
 from redline.store.content import insert_ignoring_duplicates
 
 MATCH_BATCH = 2000
-PERCEPTUAL = {"image": "pdq", "video": "vpdq"}
-MATCHED_TYPES = ("pdq", "vpdq", "md5", "sha256")
+PERCEPTUAL = {kind: cls.name for kind, cls in SCANNED.items()}
+MATCHED_TYPES = tuple(cls.name for cls in MATCHED)
 
 
 @dataclass(slots=True)
@@ -161,7 +163,7 @@ def _record_exact_signals(engine: Engine, scope: Select[Any]) -> None:
     """MD5 and SHA-256 signal rows for media that lack them (ingest computed the values)."""
     with engine.begin() as connection:
         now = utcnow()
-        for kind, column in (("md5", Media.md5), ("sha256", Media.sha256)):
+        for kind, column in ((Md5Signal.name, Media.md5), (Sha256Signal.name, Media.sha256)):
             missing = (
                 select(Media.sha256, literal(kind), column, literal(now))
                 .where(Media.sha256.in_(scope))
@@ -193,8 +195,10 @@ def _hash_new_media(
                 ~exists().where(
                     Signal.media_sha256 == Media.sha256,
                     or_(
-                        and_(Media.kind == "image", Signal.signal_type == "pdq"),
-                        and_(Media.kind == "video", Signal.signal_type == "vpdq"),
+                        *(
+                            and_(Media.kind == kind, Signal.signal_type == name)
+                            for kind, name in PERCEPTUAL.items()
+                        )
                     ),
                 )
             )
@@ -226,12 +230,12 @@ def _store_hashes(
                 {
                     "media_sha256": result.sha256,
                     "signal_type": kind,
-                    "value": value,
-                    "quality": quality,
-                    "meta": meta,
+                    "value": query.value,
+                    "quality": query.quality,
+                    "meta": query.stored_meta(),
                     "created_at": now,
                 }
-                for kind, value, quality, meta in result.signals
+                for kind, query in result.signals
             )
         else:
             summary.hash_errors += 1
@@ -324,19 +328,13 @@ def _match_signals(
     for row in todo:
         by_type[row.signal_type].append(row)
     for kind, rows in by_type.items():
+        cls = signal_type(kind)
         for start in range(0, len(rows), MATCH_BATCH):
             chunk = rows[start : start + MATCH_BATCH]
-            if kind == "pdq":
-                found = matcher.match_pdq(
-                    [r.value for r in chunk],
-                    dihedral=[(r.meta or {}).get("dihedral", []) for r in chunk],
-                    trimmed=[(r.meta or {}).get("trimmed") for r in chunk],
-                    qualities=[r.quality for r in chunk],
-                )
-            elif kind == "vpdq":
-                found = matcher.match_vpdq([r.value for r in chunk])
-            else:
-                found = matcher.match_exact(kind, [r.value for r in chunk])
+            # A stored hash without a quality counts as quality 0: scanned hashes always have
+            # one, and one that lost it is not trusted to match.
+            queries = [cls.query(r.value, r.quality or 0, r.meta) for r in chunk]
+            found = matcher.match(cls, queries)
             _store_matches(engine, chunk, found, generation, summary)
             summary.signals_matched += len(chunk)
             on_advance(len(chunk))

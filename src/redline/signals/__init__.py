@@ -1,12 +1,24 @@
 """Signal types: one module each, registered in ``MEDIA_SIGNALS`` and ``TEXT_SIGNALS`` (and
 ``url``/``outlinks`` for links in text).
 
-A new signal type is one module with a ``SignalType`` subclass and one line here.
+A new signal type is one module with a ``SignalType`` subclass and one line here: the signal
+type itself says how it is hashed, indexed and matched (``redline.signals.base``), and the
+scan, the matcher, the index store, bank uploads and the HMA API ask it.
 """
 
 from __future__ import annotations
 
-from redline.signals.base import BadSignal, Comparison, Hash, SignalType
+from redline.signals.base import (
+    BadSignal,
+    BankLookup,
+    BankMatch,
+    Comparison,
+    Hash,
+    Hit,
+    Indexed,
+    Query,
+    SignalType,
+)
 from redline.signals.exact import Md5Signal, Sha256Signal, VideoMd5Signal
 from redline.signals.minhash import TextMinHashSignal
 from redline.signals.pdq import PdqSignal
@@ -23,6 +35,11 @@ MEDIA_SIGNALS: dict[str, type[SignalType]] = {
 TEXT_SIGNALS: dict[str, type[SignalType]] = {TextMinHashSignal.name: TextMinHashSignal}
 BANKABLE = {**MEDIA_SIGNALS, **TEXT_SIGNALS}
 
+# What a scan computes for each kind of media file (beside MD5 and SHA-256, known from ingest).
+SCANNED: dict[str, type[SignalType]] = {"image": PdqSignal, "video": VpdqSignal}
+# The signals of scanned media that a scan looks up in the banks.
+MATCHED: tuple[type[SignalType], ...] = (PdqSignal, VpdqSignal, Md5Signal, Sha256Signal)
+
 
 def signal_type(name: str) -> type[SignalType]:
     """The bankable signal type called ``name``; BadSignal for an unknown name."""
@@ -35,11 +52,18 @@ def signal_type(name: str) -> type[SignalType]:
 
 __all__ = [
     "BANKABLE",
+    "MATCHED",
     "MEDIA_SIGNALS",
+    "SCANNED",
     "TEXT_SIGNALS",
     "BadSignal",
+    "BankLookup",
+    "BankMatch",
     "Comparison",
     "Hash",
+    "Hit",
+    "Indexed",
+    "Query",
     "SignalType",
     "signal_type",
 ]

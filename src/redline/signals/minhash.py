@@ -28,14 +28,23 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 from datasketch import MinHash
 
-from redline.signals.base import BadSignal, Comparison, Hash, SignalType
+from redline.signals.base import (
+    BadSignal,
+    BankLookup,
+    BankMatch,
+    Comparison,
+    Hash,
+    Query,
+    SignalType,
+)
 from redline.signals.textnorm import tokens_for_matching
 
 SIGNAL_NAME = "text_minhash"
@@ -55,6 +64,7 @@ _CHUNK = 4096
 _PERMUTATIONS = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME).permutations
 
 HashValues = npt.NDArray[np.uint32]
+Item = TypeVar("Item")
 
 
 def from_values(values: HashValues | None = None) -> MinHash:
@@ -187,3 +197,70 @@ class TextMinHashSignal(SignalType):
         similarity = jaccard(parse(a), parse(b))
         limit = DEFAULT_THRESHOLD if threshold is None else threshold
         return Comparison(similarity >= limit, 1 - similarity, {"jaccard": similarity})
+
+    @classmethod
+    def match(
+        cls, lookup: BankLookup, queries: Sequence[Query], *, include_disabled_banks: bool = False
+    ) -> list[list[BankMatch]]:
+        """Matches of each signature: estimated Jaccard at or above the bank's threshold."""
+        return _match(lookup, queries, lambda q: parse(q.value), include_disabled_banks)
+
+    @classmethod
+    def match_texts(
+        cls, lookup: BankLookup, texts: Sequence[str], *, include_disabled_banks: bool = False
+    ) -> list[list[BankMatch]]:
+        """Matches of each text's signature (none for a text with nothing to hash)."""
+        return _match(lookup, texts, _signature_or_none, include_disabled_banks)
+
+
+def _signature_or_none(text: str) -> MinHash | None:
+    try:
+        return signature(text)
+    except BadSignal:
+        return None  # nothing to match on (only links, mentions or emoji)
+
+
+def _match(
+    lookup: BankLookup,
+    items: Sequence[Item],
+    signature_of: Callable[[Item], MinHash | None],
+    include_disabled_banks: bool,
+) -> list[list[BankMatch]]:
+    banks = lookup.banks()
+    usable = [b for b in banks.values() if include_disabled_banks or b.enabled]
+    results: list[list[BankMatch]] = [[] for _ in items]
+    index = lookup.texts(SIGNAL_NAME)
+    # Checked before anything is hashed: most scans have no text banks to match against.
+    if not usable or len(index) == 0:
+        return results
+    lowest = min(b.text_threshold for b in usable)
+    for position, item in enumerate(items):
+        minhash = signature_of(item)
+        if minhash is None:
+            continue
+        hits = index.search(minhash, lowest)
+        entries = lookup.entries(signal_id for signal_id, _ in hits)
+        seen: set[int] = set()
+        for signal_id, similarity in hits:
+            entry = entries.get(signal_id)
+            if entry is None or entry.entry_id in seen:
+                continue
+            bank = banks.get(entry.bank_id)
+            if bank is None or not bank.usable(entry.enabled, include_disabled_banks):
+                continue
+            if similarity < bank.text_threshold:
+                continue
+            seen.add(entry.entry_id)
+            results[position].append(
+                BankMatch(
+                    bank.name,
+                    bank.id,
+                    entry.entry_id,
+                    SIGNAL_NAME,
+                    round(1 - similarity, 4),
+                    entry.category,
+                    bank.confirmed,
+                    {"jaccard": round(similarity, 4)},
+                )
+            )
+    return results

@@ -6,13 +6,27 @@ bit first, which is python-threatexchange's order and so every shared hash list'
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import pdqhash
 
-from redline.signals.base import BadSignal, Comparison, Hash, SignalType
+from redline.signals.base import (
+    BadSignal,
+    BankedSignal,
+    BankLookup,
+    BankMatch,
+    BankRules,
+    Comparison,
+    Hash,
+    Hit,
+    Indexed,
+    Query,
+    SignalType,
+)
 from redline.signals.decoding import open_image
 
 MATCH_THRESHOLD = 31  # python-threatexchange's PDQ_CONFIDENT_MATCH_THRESHOLD
@@ -35,6 +49,23 @@ DIHEDRAL = (
 # and a 1600x1200 photo decoded at 800x600 already drifted by up to 14 bits (measured), which
 # would eat into the match threshold. benchmarks/hashing.py reports the drift on its corpus.
 DRAFT_SIZE = (1024, 1024)
+MIN_TRIMMED_SIDE = 32  # a trimmed picture smaller than this is mostly border: not hashed
+UPRIGHT = frozenset({"original", "trimmed"})  # the query hashes also looked up among crops
+
+
+@dataclass(frozen=True, slots=True)
+class PdqQuery(Query):
+    """A PDQ hash to look up, with its seven other orientations (``DIHEDRAL[1:]`` order, for
+    banks with dihedral matching on) and its hash without uniform borders, when known."""
+
+    rotations: tuple[str, ...] = ()
+    trimmed: str | None = None
+
+    def stored_meta(self) -> dict[str, Any] | None:
+        meta: dict[str, Any] = {"dihedral": list(self.rotations)}
+        if self.trimmed:
+            meta["trimmed"] = self.trimmed
+        return meta
 
 
 def to_hex(bits: np.ndarray) -> str:
@@ -69,6 +100,32 @@ def hash_array(rgb: np.ndarray) -> Hash:
     return Hash(to_hex(bits), int(quality))
 
 
+def query_of_array(rgb: np.ndarray) -> PdqQuery:
+    """PDQ of an RGB array with what a look-up can use besides: its other seven orientations
+    and, when it has uniform borders, the hash of the image without them (letterboxed
+    re-uploads)."""
+    from redline.signals.pdq_crop import trim_borders  # pdq_crop builds on this module
+
+    vectors, quality = pdqhash.compute_dihedral(rgb)
+    hexes = [to_hex(v) for v in vectors]
+    trimmed = trim_borders(rgb)
+    trimmed_hex = None
+    if trimmed is not None and min(trimmed.shape[:2]) >= MIN_TRIMMED_SIDE:
+        trimmed_hex = hash_array(trimmed).value
+    return PdqQuery(hexes[0], int(quality), tuple(hexes[1:]), trimmed_hex)
+
+
+def hash_image(path: Path, *, full_size: bool = False) -> PdqQuery:
+    """The one way redline hashes a photo with PDQ: scans, bank uploads and the HMA API.
+
+    ``full_size`` decodes without the JPEG draft and in colour, as python-threatexchange does,
+    so the HMA API gives the hash HMA gives for the same file, bit for bit; otherwise big JPEGs
+    are decoded drafted and as luminance (``load_for_pdq``). BadSignal for unreadable files
+    and decompression bombs.
+    """
+    return query_of_array(load_rgb(path, draft=False) if full_size else load_for_pdq(path))
+
+
 def dihedral_hashes(rgb: np.ndarray) -> list[str]:
     """The eight PDQ hashes of the image's rotations and flips (``DIHEDRAL`` order)."""
     vectors, _quality = pdqhash.compute_dihedral(rgb)
@@ -94,11 +151,136 @@ class PdqSignal(SignalType):
             raise BadSignal(f"invalid PDQ hash {value[:80]!r}: expected 64 hex digits")
         return text
 
+    indexed: ClassVar[Indexed | None] = Indexed.WHOLE
+    min_quality: ClassVar[int] = QUALITY_THRESHOLD
+
     @classmethod
     def compute(cls, path: Path) -> list[Hash]:
-        return [hash_array(load_for_pdq(path))]
+        query = hash_image(path)
+        return [Hash(query.value, query.quality)]
+
+    @classmethod
+    def hash_query(cls, path: Path) -> PdqQuery:
+        return hash_image(path)
+
+    @classmethod
+    def query(
+        cls, value: str, quality: int | None = None, meta: Mapping[str, Any] | None = None
+    ) -> PdqQuery:
+        meta = meta or {}
+        return PdqQuery(value, quality, tuple(meta.get("dihedral") or ()), meta.get("trimmed"))
 
     @classmethod
     def compare(cls, a: str, b: str, threshold: float | None = None) -> Comparison:
         d = distance(cls.validate(a), cls.validate(b))
         return Comparison(d <= (MATCH_THRESHOLD if threshold is None else threshold), d)
+
+    @classmethod
+    def match(
+        cls, lookup: BankLookup, queries: Sequence[Query], *, include_disabled_banks: bool = False
+    ) -> list[list[BankMatch]]:
+        """Matches of each PDQ query, best first, one per bank entry: within each bank's own
+        threshold; its rotations searched for banks with dihedral matching on; it and its
+        trimmed form also looked up among the banks' crop hashes (``pdq_crop``). A query of
+        known quality under ``QUALITY_THRESHOLD`` is never matched, as python-threatexchange
+        does."""
+        from redline.signals import pdq_crop  # pdq_crop builds on this module
+
+        banks = lookup.banks()
+        usable = [b for b in banks.values() if include_disabled_banks or b.enabled]
+        results: list[list[BankMatch]] = [[] for _ in queries]
+        if not queries or not usable:
+            return results
+        dihedral = any(b.dihedral for b in usable)
+        probes: list[str] = []
+        owners: list[tuple[int, str]] = []  # (query position, transform)
+        for position, query in enumerate(queries):
+            if query.quality is not None and query.quality < cls.min_quality:
+                continue
+            probes.append(query.value)
+            owners.append((position, "original"))
+            trimmed = query.trimmed if isinstance(query, PdqQuery) else None
+            if trimmed:
+                probes.append(trimmed)
+                owners.append((position, "trimmed"))
+            if dihedral and isinstance(query, PdqQuery):
+                for name, variant in zip(DIHEDRAL[1:], query.rotations, strict=False):
+                    probes.append(variant)
+                    owners.append((position, name))
+        if not probes:
+            return results
+        plain = lookup.near(cls.name, probes, max(b.threshold for b in usable))
+        # Crops are searched with the upright query (and its trimmed form) only.
+        upright = [i for i, (_p, t) in enumerate(owners) if t in UPRIGHT]
+        cropped_hits = lookup.near(
+            pdq_crop.PdqCropSignal.name, [probes[i] for i in upright], pdq_crop.THRESHOLD
+        )
+        cropped: list[list[Hit]] = [[] for _ in probes]
+        for slot, hits in zip(upright, cropped_hits, strict=True):
+            cropped[slot] = hits
+        entries = lookup.entries(
+            h.signal_id for hit_lists in (plain, cropped) for hits in hit_lists for h in hits
+        )
+        best: dict[tuple[int, int], BankMatch] = {}
+        for number, (position, transform) in enumerate(owners):
+            for crop, hits in ((False, plain[number]), (True, cropped[number])):
+                for hit in hits:
+                    match = _hit_match(
+                        crop, hit, transform, probes[number], entries, banks, include_disabled_banks
+                    )
+                    if match is None:
+                        continue
+                    key = (position, match.entry_id)
+                    # A whole-image match wins over a crop match; then the closer one.
+                    if key not in best or _rank(match) < _rank(best[key]):
+                        best[key] = match
+        for (position, _entry), match in sorted(
+            best.items(), key=lambda kv: (kv[0][0], _rank(kv[1]))
+        ):
+            results[position].append(match)
+        return results
+
+
+def _rank(match: BankMatch) -> tuple[bool, float]:
+    return (match.signal_type != PdqSignal.name, match.distance)
+
+
+def _hit_match(
+    crop: bool,
+    hit: Hit,
+    transform: str,
+    probe: str,
+    entries: dict[int, BankedSignal],
+    banks: dict[int, BankRules],
+    include_disabled_banks: bool,
+) -> BankMatch | None:
+    """The match a PDQ index hit makes (``crop``: among the crop hashes), or None when the
+    entry, bank or transform rules it out."""
+    from redline.signals import pdq_crop
+
+    entry = entries.get(hit.signal_id)
+    if entry is None:
+        return None  # deleted since the index was built
+    bank = banks.get(entry.bank_id)
+    if bank is None or not bank.usable(entry.enabled, include_disabled_banks):
+        return None
+    threshold = min(bank.threshold, pdq_crop.THRESHOLD) if crop else bank.threshold
+    if hit.distance > threshold:
+        return None
+    if transform not in UPRIGHT and not bank.dihedral:
+        return None
+    detail: dict[str, Any] = {"query": probe}
+    if transform != "original":
+        detail["transform"] = transform
+    if crop:
+        detail["crop"] = (entry.meta or {}).get("crop")
+    return BankMatch(
+        bank.name,
+        bank.id,
+        entry.entry_id,
+        pdq_crop.PdqCropSignal.name if crop else PdqSignal.name,
+        float(hit.distance),
+        entry.category,
+        bank.confirmed,
+        detail,
+    )

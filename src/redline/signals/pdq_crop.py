@@ -20,7 +20,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from redline.signals.base import Comparison, Hash, SignalType
+from redline.signals.base import Comparison, Hash, Indexed, SignalType
 from redline.signals.pdq import MATCH_THRESHOLD, PdqSignal, hash_array, load_for_pdq
 
 # (name, left, top, right, bottom) as fractions of width and height. PDQ moves by tens of bits
@@ -105,6 +105,8 @@ class PdqCropSignal(SignalType):
     name: ClassVar[str] = "pdq_crop"
     media_kinds: ClassVar[frozenset[str]] = frozenset({"image"})
     default_threshold: ClassVar[float] = THRESHOLD
+    # Looked up by PDQ queries (``PdqSignal.match``), never on its own.
+    indexed: ClassVar[Indexed | None] = Indexed.WHOLE
 
     @classmethod
     def validate(cls, value: str) -> str:

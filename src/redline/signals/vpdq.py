@@ -13,13 +13,24 @@ import json
 import signal
 import subprocess
 import sys
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from redline.config import get_settings
 from redline.signals import pdq, vpdq_worker
-from redline.signals.base import BadSignal, Comparison, Hash, SignalType
+from redline.signals.base import (
+    BadSignal,
+    BankLookup,
+    BankMatch,
+    Comparison,
+    Hash,
+    Indexed,
+    Query,
+    SignalType,
+)
 
 QUALITY_THRESHOLD = 50
 DISTANCE_THRESHOLD = 31
@@ -38,6 +49,17 @@ class Frame:
 
     def __str__(self) -> str:
         return f"{self.pdq_hex},{self.quality},{self.seconds:.3f}"
+
+
+@dataclass(frozen=True, slots=True)
+class VpdqQuery(Query):
+    """A vPDQ hash to look up, with its frame counts (kept beside it in the store)."""
+
+    frames: int = 0
+    matchable: int = 0
+
+    def stored_meta(self) -> dict[str, Any] | None:
+        return {"frames": self.frames, "matchable": self.matchable}
 
 
 def parse(value: str) -> list[Frame]:
@@ -146,6 +168,7 @@ class VpdqSignal(SignalType):
     name: ClassVar[str] = "vpdq"
     media_kinds: ClassVar[frozenset[str]] = frozenset({"video"})
     default_threshold: ClassVar[float] = QUERY_MATCH_PERCENT
+    indexed: ClassVar[Indexed | None] = Indexed.PARTS  # one indexed hash per good frame
 
     @classmethod
     def validate(cls, value: str) -> str:
@@ -162,6 +185,72 @@ class VpdqSignal(SignalType):
         good = matchable(frames)
         quality = round(100 * len(good) / len(frames))
         return [Hash(serialise(frames), quality, {"frames": len(frames), "matchable": len(good)})]
+
+    @classmethod
+    def hash_query(cls, path: Path) -> VpdqQuery:
+        (computed,) = cls.compute(path)
+        meta = computed.meta or {}
+        return VpdqQuery(computed.value, computed.quality, meta["frames"], meta["matchable"])
+
+    @classmethod
+    def query(
+        cls, value: str, quality: int | None = None, meta: Mapping[str, Any] | None = None
+    ) -> VpdqQuery:
+        meta = meta or {}
+        return VpdqQuery(value, quality, meta.get("frames", 0), meta.get("matchable", 0))
+
+    @classmethod
+    def index_hashes(cls, value: str) -> list[str]:
+        return matchable(parse(value))
+
+    @classmethod
+    def match(
+        cls, lookup: BankLookup, queries: Sequence[Query], *, include_disabled_banks: bool = False
+    ) -> list[list[BankMatch]]:
+        """Matches of each vPDQ hash: >= 80% of its good frames found in a banked video."""
+        banks = lookup.banks()
+        results: list[list[BankMatch]] = [[] for _ in queries]
+        for position, query in enumerate(queries):
+            frames = matchable(parse(query.value))
+            if not frames:
+                continue
+            hits = lookup.near(cls.name, frames, DISTANCE_THRESHOLD)
+            query_frames: dict[int, set[int]] = defaultdict(set)
+            bank_frames: dict[int, set[int]] = defaultdict(set)
+            for frame_number, frame_hits in enumerate(hits):
+                for hit in frame_hits:
+                    query_frames[hit.signal_id].add(frame_number)
+                    bank_frames[hit.signal_id].add(hit.part)
+            entries = lookup.entries(query_frames)
+            for signal_id, matched in query_frames.items():
+                entry = entries.get(signal_id)
+                if entry is None:
+                    continue
+                bank = banks.get(entry.bank_id)
+                if bank is None or not bank.usable(entry.enabled, include_disabled_banks):
+                    continue
+                query_percent = 100 * len(matched) / len(frames)
+                bank_count = len(matchable(parse(entry.value))) or 1
+                compared_percent = 100 * len(bank_frames[signal_id]) / bank_count
+                if query_percent < QUERY_MATCH_PERCENT or compared_percent < INDEX_MATCH_PERCENT:
+                    continue
+                detail = {
+                    "query_match_percent": round(query_percent, 2),
+                    "compared_match_percent": round(compared_percent, 2),
+                }
+                results[position].append(
+                    BankMatch(
+                        bank.name,
+                        bank.id,
+                        entry.entry_id,
+                        cls.name,
+                        round(100 - query_percent, 2),
+                        entry.category,
+                        bank.confirmed,
+                        detail,
+                    )
+                )
+        return results
 
     @classmethod
     def compare(cls, a: str, b: str, threshold: float | None = None) -> Comparison:

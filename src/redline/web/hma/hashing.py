@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from redline.signals.pdq import QUALITY_THRESHOLD
 from redline.web import App
 from redline.web.hma.errors import HmaRoute, abort
 from redline.web.hma.matching import NO_FETCH, hash_uploaded
@@ -32,6 +31,6 @@ def hash_post(app: App, form: FormBody, types: str | None = None) -> dict[str, s
     hashes as ``""``."""
     hashes = hash_uploaded(app, form, types)
     return {
-        kind.name: ("" if kind.name == "pdq" and (h.quality or 0) < QUALITY_THRESHOLD else h.value)
+        kind.name: "" if (h.quality or 0) < kind.signal.min_quality else h.value
         for kind, h in hashes
     }

@@ -18,9 +18,8 @@ from fastapi import APIRouter, Depends
 
 from redline.banks import list_banks
 from redline.index.store import INDEXED_TYPES
-from redline.signals import BadSignal, Hash
+from redline.signals import BadSignal, Query
 from redline.signals.decoding import ImageTooLarge
-from redline.signals.pdq import QUALITY_THRESHOLD
 from redline.web import Services, services
 from redline.web.hma.errors import HmaRoute, abort
 from redline.web.hma.payloads import FormBody, JsonBody, saved_upload, without_paths
@@ -67,7 +66,7 @@ def upload_signal_types(content_type: str, types: str | None) -> list[HmaSignalT
 
 def hash_uploaded(
     app: Services, form: FormBody, types: str | None
-) -> list[tuple[HmaSignalType, Hash]]:
+) -> list[tuple[HmaSignalType, Query]]:
     """Save the upload, choose its signal types (HMA's ``types=``) and hash it in one of the
     app's hashing slots; 400 in HMA's words when the file cannot be hashed, 422 when it is an
     image over the pixel budget, 503 when every slot is taken."""
@@ -85,7 +84,7 @@ def hash_uploaded(
 def lookup(
     app: Services,
     kind: HmaSignalType,
-    query: Hash,
+    query: Query,
     *,
     seed: str | None,
     bypass_coinflip: bool,
@@ -116,9 +115,9 @@ def lookup(
     return results
 
 
-def _query(kind: HmaSignalType, signal: str) -> Hash:
+def _query(kind: HmaSignalType, signal: str) -> Query:
     try:
-        return Hash(kind.validate(signal))
+        return kind.signal.query(kind.validate(signal))
     except BadSignal as error:
         abort(400, f"invalid signal: {error}")
 
@@ -165,12 +164,12 @@ def lookup_post(
     hashes = hash_uploaded(app, form, types)
     response: dict[str, MatchesByBank] = {}
     for kind, computed in hashes:
-        if kind.name == "pdq" and (computed.quality or 0) < QUALITY_THRESHOLD:
+        if (computed.quality or 0) < kind.signal.min_quality:
             # HMA hashes such a photo as "" and then refuses "" as an invalid signal.
             abort(
                 400,
                 f"invalid signal: image quality {computed.quality} is below"
-                f" {QUALITY_THRESHOLD}, too low for PDQ to match on",
+                f" {kind.signal.min_quality}, too low for PDQ to match on",
             )
         response[kind.name] = lookup(
             app,

@@ -14,33 +14,33 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pdqhash
-
 from redline.pipeline.match import BankMatch, Matcher
-from redline.signals import BadSignal, Hash
+from redline.signals import BadSignal, Query, SignalType
 from redline.signals import pdq as pdq_signal
 from redline.signals import vpdq as vpdq_signal
-from redline.signals.exact import Md5Signal, VideoMd5Signal
-from redline.signals.pdq_crop import trim_borders
+from redline.signals.exact import VideoMd5Signal
 
 log = logging.getLogger(__name__)
 
-MIN_TRIMMED_SIDE = 32  # a trimmed picture smaller than this is mostly border: not hashed
 # HMA's PdqSignal is stricter than redline's: lower-case hex only, nothing around it.
 _PDQ_TEXT = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True, slots=True)
 class HmaSignalType:
-    """One HMA signal type and the redline functions behind it."""
+    """One HMA signal type: the redline signal type behind it, and how HMA writes it."""
 
     name: str
     content_type: str  # photo | video: the upload field name it is computed for
+    signal: type[SignalType]  # hashes and matches it
     validate: Callable[[str], str]  # normalised value; BadSignal when invalid
-    hash_file: Callable[[Path], Hash]  # BadSignal when the file cannot be hashed so
-    match: Callable[[Matcher, Hash], list[BankMatch]]  # every bank, enabled or not
+    hash_file: Callable[[Path], Query]  # BadSignal when the file cannot be hashed so
     distance: Callable[[BankMatch], str]  # as HMA's lookups print it
     compare: Callable[[str, str], list[Any]]  # HMA's /m/compare answer: [match, details]
+
+    def match(self, matcher: Matcher, query: Query) -> list[BankMatch]:
+        """The query's matches in every bank, enabled or not (HMA's coinflip decides)."""
+        return matcher.match(self.signal, [query], include_disabled_banks=True)[0]
 
 
 # --- pdq ------------------------------------------------------------------------------------------
@@ -52,34 +52,11 @@ def _validate_pdq(value: str) -> str:
     return value
 
 
-def _hash_photo(path: Path) -> Hash:
-    """PDQ of a photo with what a look-up can use besides: its rotations and flips, and its
-    hash without uniform borders (as ``redline.pipeline.hashing.hash_image`` computes them).
-
-    Decoded at full size (no JPEG draft), as python-threatexchange does, so the hash is the one
-    HMA gives for the same file, bit for bit. BadSignal for unreadable files and bombs.
-    """
-    rgb = pdq_signal.load_rgb(path, draft=False)
-    vectors, quality = pdqhash.compute_dihedral(rgb)
-    hexes = [pdq_signal.to_hex(v) for v in vectors]
-    meta: dict[str, Any] = {"dihedral": hexes[1:]}
-    trimmed = trim_borders(rgb)
-    if trimmed is not None and min(trimmed.shape[:2]) >= MIN_TRIMMED_SIDE:
-        meta["trimmed"] = pdq_signal.hash_array(trimmed).value
-    return Hash(hexes[0], int(quality), meta)
-
-
-def _match_pdq(matcher: Matcher, query: Hash) -> list[BankMatch]:
-    # An uploaded photo brings its quality, rotations and flips (for banks matching them) and
-    # its border-trimmed hash; a hash sent as text is looked up as it is.
-    meta = query.meta or {}
-    return matcher.match_pdq(
-        [query.value],
-        dihedral=[meta["dihedral"]] if meta.get("dihedral") else None,
-        trimmed=[meta.get("trimmed")],
-        qualities=[query.quality] if query.quality is not None else None,
-        include_disabled_banks=True,
-    )[0]
+def _hash_photo(path: Path) -> Query:
+    """PDQ of a photo with its rotations and border-trimmed hash, as a scan computes them but
+    decoded at full size and in colour, as python-threatexchange does, so the hash is the one
+    HMA gives for the same file, bit for bit. A hash sent as text is looked up as it is."""
+    return pdq_signal.hash_image(path, full_size=True)
 
 
 def _compare_pdq(a: str, b: str) -> list[Any]:
@@ -88,14 +65,6 @@ def _compare_pdq(a: str, b: str) -> list[Any]:
 
 
 # --- video_md5 ------------------------------------------------------------------------------------
-
-
-def _hash_video_md5(path: Path) -> Hash:
-    return Md5Signal.compute(path)[0]
-
-
-def _match_video_md5(matcher: Matcher, query: Hash) -> list[BankMatch]:
-    return matcher.match_exact(VideoMd5Signal.name, [query.value], include_disabled_banks=True)[0]
 
 
 def _compare_exact(a: str, b: str) -> list[Any]:
@@ -113,14 +82,6 @@ def _validate_vpdq(value: str) -> str:
         return vpdq_signal.VpdqSignal.validate(value)
     except RecursionError:  # absurdly deep JSON, which redline's parser does not catch itself
         raise BadSignal("invalid vPDQ hash: not a JSON list of frames") from None
-
-
-def _hash_vpdq(path: Path) -> Hash:
-    return vpdq_signal.VpdqSignal.compute(path)[0]
-
-
-def _match_vpdq(matcher: Matcher, query: Hash) -> list[BankMatch]:
-    return matcher.match_vpdq([query.value], include_disabled_banks=True)[0]
 
 
 def _vpdq_distance(match: BankMatch) -> str:
@@ -146,27 +107,27 @@ SIGNAL_TYPES: dict[str, HmaSignalType] = {
         HmaSignalType(
             "pdq",
             "photo",
+            pdq_signal.PdqSignal,
             _validate_pdq,
             _hash_photo,
-            _match_pdq,
             lambda match: str(int(match.distance)),
             _compare_pdq,
         ),
         HmaSignalType(
             "video_md5",
             "video",
+            VideoMd5Signal,
             VideoMd5Signal.validate,
-            _hash_video_md5,
-            _match_video_md5,
+            VideoMd5Signal.hash_query,
             lambda _match: "-",  # python-threatexchange's "no distance"
             _compare_exact,
         ),
         HmaSignalType(
             "vpdq",
             "video",
+            vpdq_signal.VpdqSignal,
             _validate_vpdq,
-            _hash_vpdq,
-            _match_vpdq,
+            vpdq_signal.VpdqSignal.hash_query,
             _vpdq_distance,
             _compare_vpdq,
         ),
@@ -192,14 +153,14 @@ def for_content_type(content_type: str, types: str | None = None) -> list[HmaSig
     return list(chosen.values())
 
 
-def hash_upload(path: Path, kinds: list[HmaSignalType]) -> list[tuple[HmaSignalType, Hash]]:
+def hash_upload(path: Path, kinds: list[HmaSignalType]) -> list[tuple[HmaSignalType, Query]]:
     """Each signal type's hash of an uploaded file, skipping types the file cannot give.
 
     HMA's default install hashes a video upload by MD5 alone, whatever the file holds; so a
     video FFmpeg cannot decode still gets its ``video_md5``, and only the log says why vPDQ is
     missing. BadSignal when no type could hash the file (the first type's reason).
     """
-    hashes: list[tuple[HmaSignalType, Hash]] = []
+    hashes: list[tuple[HmaSignalType, Query]] = []
     problems: list[BadSignal] = []
     for kind in kinds:
         try:
