@@ -740,7 +740,7 @@ def profile(engine: Engine, token: str, dataset: Dataset, calls: int) -> dict[st
     def case_page(connection: Connection) -> None:
         me = signed_in(connection)
         case_id = rng.choice(dataset.case_ids)
-        case_file(connection, me, case_id)
+        case_file(connection, me, case_id, utcnow())
         record_event(connection, me.actor, "case.view", "case", str(case_id))
         protection.exposure(connection, me, utcnow())
 

@@ -65,12 +65,8 @@ def ingested(
         except (UsageProblem, EmptyInput) as problem:  # exit 2 and exit 1: a message, no trace
             assert str(problem)
             return None, set()
-    accounted = (
-        summary.stored
-        + summary.revisions
-        + summary.duplicates
-        + summary.quarantined
-        + summary.already_quarantined
+    accounted = (  # a revision is a stored record too (``stored`` counts it)
+        summary.stored + summary.duplicates + summary.quarantined + summary.already_quarantined
     )
     assert accounted == summary.records, summary.as_dict()
     for problem in summary.problems:

@@ -442,9 +442,9 @@ def _quarantine(
             .values(
                 source_id=source,
                 format=q.format,
-                file=q.file,
-                location=q.location,
-                reason=q.reason,
+                file=_storable(q.file),
+                location=_storable(q.location),
+                reason=_storable(q.reason),
                 raw=q.raw,
                 raw_size=q.raw_size,
                 raw_sha256=hashlib.sha256(q.raw).hexdigest(),
@@ -455,6 +455,12 @@ def _quarantine(
         )
         new += len(connection.execute(statement).all())
     return new
+
+
+def _storable(text: str) -> str:
+    # A reason or place may quote the input, and PostgreSQL's text cannot hold NUL: the quarantine
+    # row, the one place a bad record must always land, shows it as an escape instead.
+    return text.replace("\x00", "\\x00")
 
 
 def count_rows(connection: Connection, table: Table) -> int:
