@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from redline.jsontext import jsonable, jsonable_dict
+from redline.jsontext import jsonable, jsonable_dict, storable
 
 AT = datetime(2026, 11, 23, 9, 0, 30, 123456, tzinfo=UTC)
 
@@ -20,3 +20,9 @@ def test_times_become_iso_8601_at_any_depth_and_the_order_stays() -> None:
     )
     assert record["b"] is AT  # the record itself is left as it was
     assert jsonable(None) is None and jsonable(AT) == AT.isoformat()
+
+
+def test_storable_escapes_what_postgresql_refuses_everywhere_in_a_document() -> None:
+    document = {"id\x00": ["a\x00b", {"lone": "\ud800x"}], "n": 1, "ok": "é"}
+    assert storable(document) == {"id\\x00": ["a\\x00b", {"lone": "\\ud800x"}], "n": 1, "ok": "é"}
+    json.dumps(storable(document)).encode("utf-8")  # no surrogate left to fail the encoder

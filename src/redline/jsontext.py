@@ -55,6 +55,31 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+def storable_text(text: str) -> str:
+    """``text`` as any database can hold it: PostgreSQL's text and JSONB refuse NUL and unpaired
+    surrogates, which hostile input can spell; they become visible escapes (``\\x00``)."""
+    if "\x00" in text:
+        text = text.replace("\x00", "\\x00")
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
+def storable(value: Any) -> Any:
+    """``value`` (JSON-like: dicts, lists, text, numbers) with every text in it, keys too,
+    made :func:`storable_text`."""
+    if isinstance(value, str):
+        return storable_text(value)
+    if isinstance(value, dict):
+        return {storable(k): storable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [storable(v) for v in value]
+    return value
+
+
 def jsonable_dict(data: Mapping[str, Any]) -> dict[str, Any]:
     """A record's fields, in their order, with every datetime as ISO 8601 text (None stays
     None)."""

@@ -186,9 +186,6 @@ def telegram_export(messages: list[Any], chat_id: Any = 1) -> bytes:
     return to_json(document, ascii=True).encode()
 
 
-# Open bug found by this harness (PostgreSQL only): a NUL escaped inside a message's metadata
-# reaches a JSON column, which PostgreSQL refuses ("unsupported Unicode escape sequence").
-@pytest.mark.xfail(strict=False, reason="open: NUL in Telegram metadata refused by PostgreSQL JSON")
 @given(messages=st.lists(telegram_messages, min_size=1, max_size=4), chat_id=scalars)
 @fuzz_settings()
 def test_telegram_json_hostile_messages(

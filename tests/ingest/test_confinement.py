@@ -16,7 +16,8 @@ from PIL import Image
 from sqlalchemy import Engine, select
 
 from redline.config import Settings
-from redline.model import Media
+from redline.model import AuditEvent, Media
+from redline.store.audit import verify
 from tests.helpers import items, quarantined, run_ingest
 
 SECRET = b"root:secret-hash:0:0\n" * 50
@@ -121,7 +122,10 @@ def test_telegram_photos_and_files_outside_the_export(
     (export / "result.json").write_text(json.dumps({"name": "C", "id": 9, "messages": messages}))
     summary = run_ingest(export, "tg", engine, settings)
     assert [i["body"] for i in items(engine)] == ["one", "two", "three"]
-    assert _stored_media(engine, settings) == [] and summary.quarantined == 3
+    assert _stored_media(engine, settings) == [] and len(quarantined(engine)) == 3
+    # Three records stored without their media: each counted once, the media files apart.
+    assert (summary.records, summary.stored, summary.quarantined) == (3, 3, 0)
+    assert (summary.media_refused, summary.warned) == (3, 3)
     assert all(
         q.raw in {b"photos/photo_1.jpg", b"../secret.jpg", str(tmp_path / "secret.jpg").encode()}
         for q in quarantined(engine)
@@ -147,7 +151,8 @@ def test_media_folder_symlinks_and_sidecars_that_lead_outside(
     assert [(i["external_id"], i["body"]) for i in items(engine)] == [("g", "poster")]
     assert _stored_media(engine, settings) == [(folder / "good.png").read_bytes()]
     entries = quarantined(engine)
-    assert summary.quarantined == len(entries) == 4
+    assert summary.quarantined + summary.media_refused == len(entries) == 4
+    assert summary.media_refused == 1  # good.png's sidecar names ../secret.png; the record stays
     assert all(SECRET[:20] not in q.raw for q in entries)
     assert sorted(q.raw for q in entries) == [
         b"../secret.png",
@@ -173,3 +178,22 @@ def test_paths_and_ids_that_are_not_unicode_are_refused_not_a_crash(
     )
     assert run_ingest(export, "tg", engine, settings).quarantined == 1
     assert quarantined(engine)[-1].location == "message 1 (id \\xed\\xa0\\x80)"
+
+
+def test_a_nul_in_a_message_id_is_quarantined_and_the_run_audited(
+    tmp_path: Path, engine: Engine, settings: Settings
+) -> None:
+    # Found by the Telegram fuzzer: the run's audit event quotes the problem's place, and
+    # PostgreSQL's JSONB refused its NUL, so the whole ingest failed.
+    export = tmp_path / "export"
+    export.mkdir()
+    messages = [{"id": "\u0000", "type": "message", "text": "a"}, {"id": 2, "text": "b"}]
+    (export / "result.json").write_text(json.dumps({"name": "C", "id": 1, "messages": messages}))
+    summary = run_ingest(export, "tg", engine, settings)
+    assert (summary.stored, summary.quarantined) == (1, 1)
+    assert quarantined(engine)[-1].location == "message 1 (id \\x00)"
+    with engine.connect() as connection:
+        detail = connection.scalar(select(AuditEvent.detail).where(AuditEvent.action == "ingest"))
+        assert verify(connection).broken is None
+    where = export / "result.json"
+    assert detail["problems"] == [f"{where} message 1 (id \\x00): id contains NUL characters"]

@@ -92,7 +92,7 @@ def ingest(
         return
     _print_ingest_summary(path, source, summary, verbose)
     if failed:
-        refused = summary.quarantined + summary.already_quarantined
+        refused = summary.quarantined + summary.already_quarantined + summary.media_refused
         why = (
             f"--strict, and {refused:,} quarantined, {summary.warned:,} stored with warnings"
             if strict
@@ -149,6 +149,7 @@ def _print_ingest_summary(path: Path, source: str, summary: IngestSummary, verbo
         f" {summary.quarantined + summary.already_quarantined:,} quarantined"
         + (f" ({summary.already_quarantined:,} already)" if summary.already_quarantined else "")
         + (f", {summary.skipped:,} skipped (not content)" if summary.skipped else "")
+        + (f", {summary.media_refused:,} media files refused" if summary.media_refused else "")
         + (f", {summary.warned:,} stored with warnings" if summary.warned else "")
     )
     out.print(f"  {summary.elapsed:.2f} s, {summary.rate:,.0f} records/s")
@@ -157,7 +158,8 @@ def _print_ingest_summary(path: Path, source: str, summary: IngestSummary, verbo
         out.print("[bold red]Quarantined:[/]")
         for problem in summary.problems[:limit]:
             out.print(f"  {escape(printable(str(problem)))}")
-        hidden = summary.quarantined + summary.already_quarantined - len(summary.problems[:limit])
+        shown = len(summary.problems[:limit])
+        hidden = summary.quarantined + summary.already_quarantined + summary.media_refused - shown
         if hidden > 0:
             out.print(f"  ... and {hidden:,} more: see `redline quarantine list`")
     if summary.warnings:

@@ -63,6 +63,7 @@ class IngestSummary:
     duplicates: int = 0
     quarantined: int = 0
     already_quarantined: int = 0
+    media_refused: int = 0  # media files quarantined from records stored without them
     skipped: int = 0
     warned: int = 0  # records stored with an unreadable optional field or media file dropped
     elapsed: float = 0.0
@@ -98,6 +99,7 @@ class IngestSummary:
             "duplicates": self.duplicates,
             "quarantined": self.quarantined,
             "already_quarantined": self.already_quarantined,
+            "media_refused": self.media_refused,
             "skipped": self.skipped,
             "warned": self.warned,
             "elapsed_s": round(self.elapsed, 3),
@@ -111,10 +113,13 @@ class IngestSummary:
 class _Batch:
     items: list[NewItem] = field(default_factory=list)
     rejected: list[NewQuarantine] = field(default_factory=list)
+    # Indexes in ``rejected`` of media files refused from a record that was stored all the same:
+    # quarantined, but not records of their own.
+    media: set[int] = field(default_factory=set)
     size: int = 0  # characters of text and bytes of raw input held
 
     def __len__(self) -> int:
-        return len(self.items) + len(self.rejected)
+        return len(self.items) + len(self.rejected) - len(self.media)
 
     def full(self, max_records: int) -> bool:
         """Whether to write the batch now: by its records, or by what it holds in memory."""
@@ -167,8 +172,13 @@ def ingest(
         summary.stored += written.stored
         summary.revisions += written.revisions
         summary.duplicates += len(written.duplicates)
-        summary.quarantined += written.quarantined
-        summary.already_quarantined += len(batch.rejected) - written.quarantined
+        for n, new in enumerate(written.quarantined_new):
+            if n in batch.media:
+                summary.media_refused += 1
+            elif new:
+                summary.quarantined += 1
+            else:
+                summary.already_quarantined += 1
         for item, (file, location) in written.duplicates[
             : MAX_REPORTED - len(summary.duplicate_examples)
         ]:
@@ -178,6 +188,7 @@ def ingest(
         on_records(len(batch))
         batch.items.clear()
         batch.rejected.clear()
+        batch.media.clear()
         batch.size = 0
 
     def reject(file: str, location: str, reason: str, raw: bytes, size: int | None = None) -> None:
@@ -201,11 +212,13 @@ def ingest(
         batch.size += len(item.text or "")
         for file, where, reason in refused:
             # The reference, never the file it names: that may be anyone's secret.
+            batch.media.add(len(batch.rejected))
             reject(record.file, where, reason, input_bytes(file.reference))
-        if record.warnings:
+        if record.warnings or refused:
             summary.warned += 1
             if len(summary.warnings) < MAX_REPORTED:
-                reason = "; ".join(record.warnings)
+                dropped = [f"{reason} (media file dropped)" for _, _, reason in refused]
+                reason = "; ".join([*record.warnings, *dropped])
                 summary.warnings.append(Problem(record.file, record.location, reason))
 
     for read in fmt.read(path, ctx):

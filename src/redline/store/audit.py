@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select, update
 
 from redline.errors import Invalid
+from redline.jsontext import storable
 from redline.model import AuditChainHead, AuditEvent
 from redline.model.base import utcnow
 from redline.spreadsheet import SpreadsheetSafeWriter, unquote_cell
@@ -87,10 +88,12 @@ def _stored_number(text: str) -> float | int:
 
 def _as_stored(document: dict[str, Any] | None) -> dict[str, Any] | None:
     """``document`` exactly as the database will give it back (JSON on SQLite, JSONB on
-    PostgreSQL), so the hash taken now matches the one ``verify`` takes later."""
+    PostgreSQL), so the hash taken now matches the one ``verify`` takes later. A detail may quote
+    hostile input (an ingest's problems): text the database cannot hold is stored escaped."""
     if document is None:
         return None
-    stored: dict[str, Any] = json.loads(json.dumps(document), parse_float=_stored_number)
+    text = json.dumps(storable(document))
+    stored: dict[str, Any] = json.loads(text, parse_float=_stored_number)
     return stored
 
 

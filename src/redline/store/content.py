@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, Table, Text, any_, bindparam, func, s
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 
+from redline.jsontext import storable_text
 from redline.model import Item, ItemMedia, Media, Quarantine, Signal, Source
 from redline.model.base import utcnow
 from redline.store.audit import record_event
@@ -92,6 +93,8 @@ class BatchResult:
     # (item, (file, location) where its content was seen first)
     duplicates: list[tuple[NewItem, tuple[str, str]]] = field(default_factory=list)
     quarantined: int = 0
+    # Per rejected row, in the order given: whether it was new (False: quarantined before).
+    quarantined_new: list[bool] = field(default_factory=list)
 
 
 def insert_ignoring_duplicates(
@@ -396,7 +399,8 @@ def _write_batch_once(
         if fresh:
             ids = _write_texts_and_items(connection, source, fresh, now)
             _write_links(connection, [i for i, _ in fresh], ids, now)
-        result.quarantined = _quarantine(connection, source, rejected, now)
+        result.quarantined_new = _quarantine(connection, source, rejected, now)
+        result.quarantined = sum(result.quarantined_new)
     known.forget_if_large()
     return result
 
@@ -432,9 +436,9 @@ def _write_links(
 
 def _quarantine(
     connection: Connection, source: int, rejected: Sequence[NewQuarantine], now: datetime
-) -> int:
-    """Insert quarantine rows not already there; returns how many were new."""
-    new = 0
+) -> list[bool]:
+    """Insert quarantine rows not already there; returns, per row, whether it was new."""
+    new: list[bool] = []
     table = Quarantine.__table__
     for q in rejected:
         statement = (
@@ -442,9 +446,11 @@ def _quarantine(
             .values(
                 source_id=source,
                 format=q.format,
-                file=_storable(q.file),
-                location=_storable(q.location),
-                reason=_storable(q.reason),
+                # A reason or place may quote the input: the quarantine row, the one place a
+                # bad record must always land, holds what PostgreSQL cannot as an escape.
+                file=storable_text(q.file),
+                location=storable_text(q.location),
+                reason=storable_text(q.reason),
                 raw=q.raw,
                 raw_size=q.raw_size,
                 raw_sha256=hashlib.sha256(q.raw).hexdigest(),
@@ -453,14 +459,8 @@ def _quarantine(
             .on_conflict_do_nothing()
             .returning(table.c.id)
         )
-        new += len(connection.execute(statement).all())
+        new.append(bool(connection.execute(statement).all()))
     return new
-
-
-def _storable(text: str) -> str:
-    # A reason or place may quote the input, and PostgreSQL's text cannot hold NUL: the quarantine
-    # row, the one place a bad record must always land, shows it as an escape instead.
-    return text.replace("\x00", "\\x00")
 
 
 def count_rows(connection: Connection, table: Table) -> int:
