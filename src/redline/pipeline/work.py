@@ -22,17 +22,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Engine, Select, select
+from sqlalchemy import Connection, Engine, Select, select
 
 from redline.classify.model import TextModel
 from redline.config import Settings
-from redline.model import Item
+from redline.errors import NotFound
+from redline.model import Item, Source
 from redline.pipeline.match import Matcher
 from redline.pipeline.scan import (
     ScanSummary,
     hash_new_media,
+    items_in_scope,
     match_signals,
     media_in_scope,
     record_exact_signals,
@@ -58,6 +61,19 @@ def _quiet_advance(_n: int) -> None:
 def items_by_id(item_ids: Sequence[int]) -> Select[Any]:
     """The scope of the given items (a scan's scope is a query of item ids)."""
     return select(Item.id).where(Item.id.in_(list(item_ids)))
+
+
+def items_to_scan(
+    connection: Connection, source: str | None = None, since: datetime | None = None
+) -> list[int]:
+    """The ids of the items a scan of ``source`` (and ``since``) covers, oldest first."""
+    source_id = None
+    if source is not None:
+        source_id = connection.scalar(select(Source.id).where(Source.name == source))
+        if source_id is None:
+            raise NotFound(f"no source called {source!r}")
+    query = items_in_scope(source_id, since).order_by(Item.id)
+    return [int(item_id) for item_id in connection.scalars(query)]
 
 
 def hash_items(engine: Engine, settings: Settings, item_ids: Sequence[int]) -> ScanSummary:
