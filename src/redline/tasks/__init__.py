@@ -48,7 +48,7 @@ def make_celery(
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     work.register(app, settings, site or _per_process(settings))
 
-    @app.task(name=work.TICK_TASK)  # type: ignore[untyped-decorator]
+    @app.task(name=work.TICK_TASK, shared=False)  # type: ignore[untyped-decorator]
     def tick() -> dict[str, Any]:
         """One round of the scheduler (see ``redline.actions.scheduler.tick``)."""
         from redline.actions import liveness, scheduler

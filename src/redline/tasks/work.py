@@ -242,6 +242,9 @@ def register(app: Any, settings: Settings, site: Callable[[], Worksite]) -> None
         "acks_late": True,
         "reject_on_worker_lost": True,
         "max_retries": None,  # counted by ``attempt`` against the setting
+        # Each app's tasks close over its own settings: a shared task would be given to every
+        # app made later in the process (tests, a web process that made one), with the wrong ones.
+        "shared": False,
     }
 
     @app.task(name=STAGE_TASK[HASH], **options)  # type: ignore[untyped-decorator]
