@@ -31,6 +31,26 @@ class Settings(BaseSettings):
         default=None,
         description="Celery broker (amqp:// or redis://); unset runs every task in-process.",
     )
+    queue_prefix: str = Field(
+        default="",
+        max_length=60,
+        pattern=r"^[A-Za-z0-9_.-]*$",
+        description="Put before the Celery queue names (hashing, matching, text, actions), so"
+        " several redline installations can share one broker.",
+    )
+    task_attempts: int = Field(
+        default=5,
+        ge=1,
+        le=100,
+        description="Times a worker tries a stage of an item before the item goes to the"
+        " quarantine with the stage and the last error.",
+    )
+    task_backoff: float = Field(
+        default=2.0,
+        gt=0,
+        description="Seconds before a failed stage is retried, doubled on each attempt (capped"
+        " at 10 minutes), with random jitter so a fault does not come back as a thundering herd.",
+    )
     scheduler_interval: float = Field(
         default=60.0,
         gt=0,
@@ -127,6 +147,11 @@ class Settings(BaseSettings):
         default=256_000,
         gt=0,
         description="Largest request body the console and API accept (413 beyond it).",
+    )
+    max_items_bytes: int = Field(
+        default=500_000_000,
+        gt=0,
+        description="Largest POST /api/v1/items body: up to 1,000 records with their photos.",
     )
     max_upload_bytes: int = Field(
         default=50_000_000,

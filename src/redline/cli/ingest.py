@@ -19,6 +19,7 @@ from rich.progress import (
 
 from redline.cli.common import JsonFlag, _print_json, _store, err, out
 from redline.cli.root import app
+from redline.config import get_settings
 from redline.ingest.records import CsvColumns, UsageProblem
 from redline.terminal import printable
 
@@ -83,14 +84,18 @@ def ingest(
         err.print(f"redline: error: {escape(printable(str(error)))}", soft_wrap=True)
         raise typer.Exit(1) from None
     failed = summary.failed(strict)
+    queued = _queue(summary.item_ids)
     if as_json:
         data = summary.as_dict()
+        data["queued"] = queued
         data["duplicates_seen"] = [str(p) for p in summary.duplicate_examples]
         _print_json(data)
         if failed:
             raise typer.Exit(1)
         return
     _print_ingest_summary(path, source, summary, verbose)
+    if queued:
+        out.print(f"Sent {queued:,} stored items to the workers to hash, match and score.")
     if failed:
         refused = summary.quarantined + summary.already_quarantined + summary.media_refused
         why = (
@@ -100,6 +105,17 @@ def ingest(
         )
         err.print(f"redline: ingest failed: {why}")
         raise typer.Exit(1)
+
+
+def _queue(item_ids: list[int]) -> int:
+    """With a broker, send the stored items to the workers (as the items API does); without one,
+    nothing: ``redline scan`` processes them, in one process, when it is run."""
+    from redline.tasks.work import submit
+
+    settings = get_settings()
+    if not settings.broker_url or not item_ids:
+        return 0
+    return submit(settings, item_ids).items
 
 
 def _run_ingest(path: Path, source: str, format: str, columns: CsvColumns) -> IngestSummary:

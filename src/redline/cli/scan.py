@@ -18,6 +18,7 @@ from rich.table import Table
 
 from redline.cli.common import JsonFlag, _print_json, _store, err, out
 from redline.cli.root import app
+from redline.config import get_settings
 from redline.ingest.records import UsageProblem
 
 index_app = typer.Typer(help="Inspect and rebuild the bank indexes.", no_args_is_help=True)
@@ -78,6 +79,9 @@ def scan(
         except BadTime as error:
             raise UsageProblem(f"--since: {error}") from None
     _check_embeddings(embeddings)
+    if get_settings().broker_url:
+        _scan_on_workers(source, when, as_json)
+        return
     with _store() as (settings, engine):
         progress = _progress()
         tasks: dict[str, Any] = {}
@@ -121,6 +125,29 @@ def scan(
     )
     for problem in summary.problems[:10]:
         out.print(f"  [red]{escape(problem)}[/]")
+
+
+def _scan_on_workers(source: str | None, since: datetime | None, as_json: bool) -> None:
+    """With a broker, the scan is the workers' job: every item in scope is sent to them (the
+    stages skip what is done already, so items scanned before cost a look-up)."""
+    from redline.errors import NotFound
+    from redline.pipeline.work import items_to_scan
+    from redline.tasks.work import submit
+
+    with _store() as (settings, engine):
+        try:
+            with engine.connect() as connection:
+                item_ids = items_to_scan(connection, source, since)
+        except NotFound as error:
+            raise UsageProblem(str(error)) from None
+        sent = submit(settings, item_ids)
+    if as_json:
+        _print_json(sent.as_dict())
+        return
+    out.print(
+        f"Sent {sent.items:,} items to the workers ({sent.messages:,} messages);"
+        " `redline status` and the queue show the cases as they open."
+    )
 
 
 @app.command()

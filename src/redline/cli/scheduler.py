@@ -37,8 +37,48 @@ def check_urls(allow_host: AllowHost = None, as_json: JsonFlag = False) -> None:
     out.print(f"{len(statuses)} URL(s) checked")
 
 
-@app.command()
+QUEUE_NAMES = ("hashing", "matching", "text", "actions")
+
+
+def _queues(value: str | None) -> list[str]:
+    if value is None:
+        return list(QUEUE_NAMES)
+    wanted = [q.strip() for q in value.split(",") if q.strip()]
+    unknown = [q for q in wanted if q not in QUEUE_NAMES]
+    if unknown or not wanted:
+        raise typer.BadParameter(
+            f"unknown queue {unknown[0]!r}" if unknown else "no queue named",
+            param_hint="--queues",
+        )
+    return list(dict.fromkeys(wanted))
+
+
+@app.command(
+    epilog="Example: redline worker --queues hashing,matching --concurrency 2 (with"
+    " REDLINE_BROKER_URL=amqp://guest:guest@localhost:5672//)"
+)
 def worker(
+    queues: Annotated[
+        str | None,
+        typer.Option(
+            help="With a broker: the queues to take work from, separated by commas: hashing,"
+            " matching, text, actions (the scheduler's tick). Default: all.",
+            show_default=False,
+        ),
+    ] = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(min=1, max=256, help="With a broker: processes (default: one per core)."),
+    ] = None,
+    beat: Annotated[
+        bool | None,
+        typer.Option(
+            "--beat/--no-beat",
+            help="With a broker: also send the scheduler's tick (run it on one worker only)."
+            " Default: when this worker takes the actions queue.",
+            show_default=False,
+        ),
+    ] = None,
     once: Annotated[bool, typer.Option("--once", help="One round, then exit.")] = False,
     interval: Annotated[int, typer.Option(min=5, help="Seconds between rounds.")] = 60,
     check_hours: Annotated[
@@ -46,20 +86,36 @@ def worker(
     ] = 6.0,
     allow_host: AllowHost = None,
 ) -> None:
-    """The scheduler: removal-order and complaint alerts, preservation purges, liveness checks.
-    In-process; with REDLINE_BROKER_URL set, a Celery worker with beat runs it instead."""
+    """With REDLINE_BROKER_URL set, a Celery worker: it hashes, matches and scores the items
+    sent to it (by the items API, `redline ingest` and `redline scan`) and runs the scheduler.
+    Without a broker, the scheduler in this process: removal-order and complaint alerts,
+    preservation purges, liveness checks (items are processed where they are submitted)."""
     import time
     from functools import partial
 
     from redline.actions import liveness, scheduler
     from redline.model.base import utcnow
 
-    if get_settings().broker_url and not once:
+    chosen = _queues(queues)
+    broker = get_settings().broker_url
+    if not broker and (queues is not None or concurrency is not None or beat is not None):
+        raise typer.BadParameter(
+            "needs REDLINE_BROKER_URL (a RabbitMQ or Redis broker)",
+            param_hint="--queues/--concurrency/--beat",
+        )
+    if broker and not once:
         from redline.tasks import make_celery
+        from redline.tasks.work import queue_name
 
-        with _store():
+        with _store() as (settings, _engine):
             pass
-        make_celery().worker_main(["worker", "--beat", "--concurrency=1", "--loglevel=INFO"])
+        argv = ["worker", "--loglevel=INFO", "--without-gossip", "--without-mingle"]
+        argv += ["--queues", ",".join(queue_name(settings, q) for q in chosen)]
+        if concurrency is not None:
+            argv.append(f"--concurrency={concurrency}")
+        if beat if beat is not None else "actions" in chosen:
+            argv.append("--beat")
+        make_celery(settings).worker_main(argv)
         return
     check = partial(liveness.check_url, allow_hosts=allow_host or ())
     with _store() as (settings, engine):

@@ -8,7 +8,10 @@
 ``account``   the account that posted it, as the source names it (also ``username``,
               ``screen_name``); ``account_name`` its display name (also ``name``)
 ``url``       where it was posted
-``media``     list of media file paths, relative to the JSONL file's folder (and inside it)
+``media``     list of media file paths, relative to the JSONL file's folder (and inside it); an
+              entry may instead be an object of the hashes the platform computed itself,
+              ``{"pdq": hex, "md5": hex, "sha256": hex, "vpdq": ...}`` (any of them; PDQ may
+              come with ``"pdq_quality"``), for media it does not send
 anything else is kept as the item's extra metadata. A record with an unreadable optional field
 (time, account, url, media) is stored without it, with a warning in its metadata.
 """
@@ -76,6 +79,11 @@ def record_from_object(obj: Any, *, base_dir: Path, file: str, location: str, ra
             warnings.append(f"{error} (field dropped)")
             return None
 
+    hashed: list[dict[str, str]] = []
+    if isinstance(fields.get("media"), list):
+        listed = fields["media"]
+        hashed = [_hashes(number, m) for number, m in enumerate(listed, 1) if isinstance(m, dict)]
+        fields["media"] = [m for m in listed if not isinstance(m, dict)] or None
     text = fields.get("text")
     if text is not None and not isinstance(text, str):
         raise BadRecord(f"field 'text' must be a string, got {type(text).__name__}")
@@ -90,10 +98,39 @@ def record_from_object(obj: Any, *, base_dir: Path, file: str, location: str, ra
         posted_at=optional("time", _time),
         url=optional("url", lambda v: _string("url", v)),
         media=[MediaFile(base_dir, m) for m in optional("media", _media) or []],
+        hashed_media=hashed,
         extra=extra or None,
         encoding="utf-8",
         warnings=warnings,
     )
+
+
+HASH_FIELDS = ("pdq", "md5", "sha256", "vpdq")
+PDQ_QUALITY = "pdq_quality"
+
+
+def _hashes(number: int, value: dict[str, Any]) -> dict[str, str]:
+    """A media entry of hashes, as text; the values are checked when the record is validated.
+
+    A record whose hashes cannot be read is refused whole: unlike a missing optional field,
+    dropping them would store the record without the media it is about."""
+    unknown = sorted(set(value) - {*HASH_FIELDS, PDQ_QUALITY})
+    if unknown:
+        raise BadRecord(
+            f"media {number}: unknown hash {unknown[0]!r} (hashes: {', '.join(HASH_FIELDS)})"
+        )
+    if not set(value) & set(HASH_FIELDS):
+        raise BadRecord(f"media {number}: no hash (give any of {', '.join(HASH_FIELDS)})")
+    hashes: dict[str, str] = {}
+    for key, hashed in value.items():
+        if key == "vpdq" and isinstance(hashed, list):
+            hashed = json.dumps(hashed)  # vPDQ's frames, sent as the array they are
+        elif key == PDQ_QUALITY and isinstance(hashed, int) and not isinstance(hashed, bool):
+            hashed = str(hashed)
+        if not isinstance(hashed, str):
+            raise BadRecord(f"media {number}: {key} must be a string, got {type(hashed).__name__}")
+        hashes[key] = hashed
+    return hashes
 
 
 def _media(value: Any) -> list[str]:

@@ -57,6 +57,8 @@ class Record:
     posted_at: datetime | None = None
     url: str | None = None
     media: list[MediaFile] = field(default_factory=list)
+    # Media the platform hashed itself and did not send: {"pdq": hex, "md5": hex, ...} each.
+    hashed_media: list[dict[str, str]] = field(default_factory=list)
     signals: list[SignalValue] = field(default_factory=list)
     extra: dict[str, Any] | None = None
     encoding: str | None = None

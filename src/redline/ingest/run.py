@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -23,9 +24,13 @@ from redline.ingest.records import (
     UsageProblem,
 )
 from redline.ingest.validate import Invalid, check_text, content_sha256
+from redline.signals import BadSignal
+from redline.signals.exact import Md5Signal, Sha256Signal
+from redline.signals.pdq import PdqSignal
+from redline.signals.vpdq import VpdqSignal
 from redline.store import content
 from redline.store.audit import record_event
-from redline.store.content import NewItem, NewMedia, NewQuarantine, NewSignal
+from redline.store.content import HASHES_ONLY, SUPPLIED, NewItem, NewMedia, NewQuarantine, NewSignal
 
 MAX_REPORTED = 200  # problems kept for the summary; the quarantine table has all of them
 # A batch is also written once it holds this much text: with long records (up to
@@ -70,6 +75,7 @@ class IngestSummary:
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     duplicate_examples: list[Problem] = field(default_factory=list)
+    item_ids: list[int] = field(default_factory=list)  # the items stored (for processing)
 
     def failed(self, strict: bool = False) -> bool:
         """Whether the run should end in exit status 1.
@@ -179,6 +185,7 @@ def ingest(
                 summary.quarantined += 1
             else:
                 summary.already_quarantined += 1
+        summary.item_ids.extend(item_id for _, item_id in written.outcomes if item_id)
         for item, (file, location) in written.duplicates[
             : MAX_REPORTED - len(summary.duplicate_examples)
         ]:
@@ -241,6 +248,110 @@ def ingest(
     return summary
 
 
+STORED, REVISION, DUPLICATE, QUARANTINED = "stored", "revision", "duplicate", "quarantined"
+
+
+@dataclass(slots=True)
+class RecordOutcome:
+    """What became of one record of a batch (the items API answers one per record)."""
+
+    location: str
+    status: str  # stored | revision | duplicate | quarantined
+    item_id: int | None = None  # for a duplicate, the item it repeats
+    external_id: str | None = None
+    revision: int | None = None
+    reason: str | None = None  # why quarantined
+    warnings: list[str] = field(default_factory=list)  # optional fields or media dropped
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain data, without the empty fields."""
+        data: dict[str, object] = {"location": self.location, "status": self.status}
+        for name in ("item_id", "external_id", "revision", "reason"):
+            value = getattr(self, name)
+            if value is not None:
+                data[name] = value
+        if self.warnings:
+            data["warnings"] = self.warnings
+        return data
+
+
+def ingest_records(
+    reads: Sequence[Record | Rejection],
+    source_name: str,
+    *,
+    engine: Engine,
+    settings: Settings,
+    actor: str,
+    format_name: str,
+) -> list[RecordOutcome]:
+    """Validate and store one batch of records read elsewhere (the items API), with the ingest
+    run's rules: the same validation, media storage, deduplication, revisions and quarantine,
+    in one transaction; one outcome per read, in order. A bad record never fails the batch."""
+    source = content.source_id(engine, source_name, format_name, actor)
+    ctx = ReadContext(
+        settings.max_field_bytes,
+        protected=store_files(settings.database_url),
+        max_raw_bytes=settings.max_quarantine_bytes,
+    )
+    outcomes: list[RecordOutcome] = []
+    items: list[NewItem] = []
+    placed: list[RecordOutcome] = []  # the outcome of each item, in ``items`` order
+    rejected: list[NewQuarantine] = []
+
+    def reject(outcome: RecordOutcome, reason: str, raw: bytes, file: str, where: str) -> None:
+        kept = raw[: settings.max_quarantine_bytes]
+        rejected.append(NewQuarantine(format_name, file, where, reason, kept, len(raw)))
+        outcome.status, outcome.reason = QUARANTINED, reason
+
+    for read in reads:
+        outcome = RecordOutcome(read.location, QUARANTINED)
+        outcomes.append(outcome)
+        if isinstance(read, Rejection):
+            reject(outcome, read.reason, read.raw, read.file, read.location)
+            continue
+        try:
+            item, refused = _prepare(read, ctx, settings)
+        except Invalid as error:
+            reject(outcome, str(error), read.raw, read.file, read.location)
+            continue
+        except _NoMediaLeft as error:
+            reject(outcome, str(error), read.raw or error.head, read.file, read.location)
+            continue
+        for file, where, reason in refused:
+            rejected.append(
+                NewQuarantine(format_name, read.file, where, reason, input_bytes(file.reference), 0)
+            )
+        dropped = [f"{reason} (media file dropped)" for _, _, reason in refused]
+        outcome.external_id, outcome.warnings = item.external_id, [*read.warnings, *dropped]
+        items.append(item)
+        placed.append(outcome)
+    written = content.write_batch(
+        engine, source, items, rejected, content.KnownContents(source_was_empty=False)
+    )
+    duplicates: list[tuple[RecordOutcome, NewItem]] = []
+    for item, outcome, (revision, item_id) in zip(items, placed, written.outcomes, strict=True):
+        if revision == 0:
+            outcome.status = DUPLICATE
+            duplicates.append((outcome, item))
+        else:
+            outcome.status = STORED if revision == 1 else REVISION
+            outcome.item_id, outcome.revision = item_id, revision
+    content.name_duplicates(engine, source, duplicates)
+    with engine.begin() as connection:
+        counts = {status: 0 for status in (STORED, REVISION, DUPLICATE, QUARANTINED)}
+        for outcome in outcomes:
+            counts[outcome.status] += 1
+        record_event(
+            connection,
+            actor,
+            "ingest",
+            "source",
+            source_name,
+            detail={"records": len(reads), **counts},
+        )
+    return outcomes
+
+
 class _NoMediaLeft(ValueError):
     """A record whose only content was media that could not be stored: it is quarantined whole."""
 
@@ -277,6 +388,8 @@ def _prepare(
             continue
         ctx.on_bytes(stored.size)
         media.append(NewMedia(**asdict(stored), original_name=storable_text(file.reference)))
+    for number, hashes in enumerate(record.hashed_media, start=len(record.media) + 1):
+        media.append(_hashed_media(number, hashes))
     if refused and not media and text.body is None and record.url is None:
         raise _NoMediaLeft("; ".join(reason for _, _, reason in refused), head)
     digest = content_sha256(text.sha256, [m.sha256 for m in media], record.url)
@@ -301,6 +414,65 @@ def _prepare(
         signals=[NewSignal(s.signal_type, s.value, s.meta) for s in record.signals],
     )
     return item, refused
+
+
+# The signal types a platform may send for media it hashed itself, by the record's field names.
+_PLATFORM_HASHES = {
+    "pdq": PdqSignal,
+    "md5": Md5Signal,
+    "sha256": Sha256Signal,
+    "vpdq": VpdqSignal,
+}
+
+
+def _hashed_media(number: int, hashes: dict[str, str]) -> NewMedia:
+    """A media row for a file known by the hashes the platform sent; Invalid for a bad hash.
+
+    Keyed by the SHA-256 it sent, so the same file sent later as bytes is the same media; or,
+    without one, by a hash of its hashes (the same hashes sent twice are the same media).
+    """
+    signals: list[NewSignal] = []
+    checked: dict[str, str] = {}
+    for field_name, cls in _PLATFORM_HASHES.items():
+        value = hashes.get(field_name)
+        if value is None:
+            continue
+        try:
+            checked[field_name] = cls.validate(value)
+        except BadSignal as error:
+            raise Invalid(f"media {number}: bad {field_name} hash: {error}") from None
+    quality: int | None = None
+    if "pdq_quality" in hashes:
+        if "pdq" not in checked:
+            raise Invalid(f"media {number}: pdq_quality without a pdq hash")
+        try:
+            quality = int(hashes["pdq_quality"])
+        except ValueError:
+            quality = -1
+        if not 0 <= quality <= 100:
+            raise Invalid(f"media {number}: pdq_quality must be a whole number from 0 to 100")
+    for field_name, value in checked.items():
+        signal_quality = quality if field_name == "pdq" else None
+        signals.append(NewSignal(field_name, value, {SUPPLIED: True}, signal_quality))
+    key = (
+        checked.get("sha256")
+        or hashlib.sha256(
+            "\x00".join(f"{k}={v}" for k, v in sorted(checked.items())).encode()
+        ).hexdigest()
+    )
+    kind = "video" if "vpdq" in checked else "image" if "pdq" in checked else "file"
+    return NewMedia(
+        sha256=key,
+        md5=checked.get("md5", ""),
+        size=0,
+        kind=HASHES_ONLY,
+        mime=None,
+        width=None,
+        height=None,
+        path="",
+        original_name=f"hashes sent for a {kind}",
+        signals=signals,
+    )
 
 
 def _head(path: Path, limit: int) -> bytes:

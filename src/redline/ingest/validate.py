@@ -63,7 +63,7 @@ def check_text(record: Record, max_bytes: int) -> CheckedText:
                 "(REDLINE_MAX_FIELD_BYTES)"
             )
         digest = hashlib.sha256(data).hexdigest()
-    if body is None and not record.media and not record.url:
+    if body is None and not record.media and not record.hashed_media and not record.url:
         raise Invalid("empty record: no text, media or URL")
     if record.external_id is not None:
         _check_field("id", record.external_id, MAX_ID_CHARS)
@@ -81,7 +81,7 @@ def check_text(record: Record, max_bytes: int) -> CheckedText:
         record.account_name = None
         record.warnings.append(f"{problem} (field dropped)")
     if record.url is not None and (problem := _field_problem("url", record.url, max_bytes)):
-        if body is None and not record.media:
+        if body is None and not record.media and not record.hashed_media:
             raise Invalid(problem)  # the URL is all the record has
         record.url = None
         record.warnings.append(f"{problem} (field dropped)")

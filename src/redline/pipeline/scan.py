@@ -39,7 +39,7 @@ from redline.signals import MATCHED, SCANNED, signal_type
 from redline.signals.exact import Md5Signal, Sha256Signal
 from redline.store import counters
 from redline.store.audit import record_event
-from redline.store.content import insert_ignoring_duplicates
+from redline.store.content import HASHES_ONLY, SUPPLIED, insert_ignoring_duplicates
 
 MATCH_BATCH = 2000
 PERCEPTUAL = {kind: cls.name for kind, cls in SCANNED.items()}
@@ -81,7 +81,7 @@ class ScanSummary:
         }
 
 
-def _items(source_id: int | None, since: datetime | None) -> Select[Any]:
+def items_in_scope(source_id: int | None, since: datetime | None) -> Select[Any]:
     """The ids of the items a scan covers."""
     query = select(Item.id)
     if source_id is not None:
@@ -91,7 +91,7 @@ def _items(source_id: int | None, since: datetime | None) -> Select[Any]:
     return query
 
 
-def _scope(items: Select[Any]) -> Select[Any]:
+def media_in_scope(items: Select[Any]) -> Select[Any]:
     """The media files of the items a scan covers."""
     return select(ItemMedia.media_sha256).where(ItemMedia.item_id.in_(items)).distinct()
 
@@ -129,13 +129,13 @@ def scan(
             source_id = connection.scalar(select(Source.id).where(Source.name == source))
             if source_id is None:
                 raise NotFound(f"no source called {source!r}")
-        items = _items(source_id, since)
-        scope = _scope(items)
+        items = items_in_scope(source_id, since)
+        scope = media_in_scope(items)
         summary.media_in_scope = len(connection.execute(scope).all())
-    _record_exact_signals(engine, scope)
-    _hash_new_media(engine, settings, scope, workers, summary, on_stage, on_advance)
+    record_exact_signals(engine, scope)
+    hash_new_media(engine, settings, scope, workers, summary, on_stage, on_advance)
     matcher = Matcher(engine, indexes)
-    _match_signals(engine, matcher, scope, summary, on_stage, on_advance)
+    match_signals(engine, matcher, scope, summary, on_stage, on_advance)
     run_text_stages(
         engine,
         matcher,
@@ -159,14 +159,17 @@ def scan(
     return summary
 
 
-def _record_exact_signals(engine: Engine, scope: Select[Any]) -> None:
-    """MD5 and SHA-256 signal rows for media that lack them (ingest computed the values)."""
+def record_exact_signals(engine: Engine, scope: Select[Any]) -> None:
+    """MD5 and SHA-256 signal rows for media that lack them (ingest computed the values).
+
+    Media a platform hashed itself (``HASHES_ONLY``) carry the hashes it sent as signals already:
+    their key is not always a SHA-256 of bytes redline has seen."""
     with engine.begin() as connection:
         now = utcnow()
         for kind, column in ((Md5Signal.name, Media.md5), (Sha256Signal.name, Media.sha256)):
             missing = (
                 select(Media.sha256, literal(kind), column, literal(now))
-                .where(Media.sha256.in_(scope))
+                .where(Media.sha256.in_(scope), Media.kind != HASHES_ONLY)
                 .where(
                     ~exists().where(Signal.media_sha256 == Media.sha256, Signal.signal_type == kind)
                 )
@@ -178,7 +181,7 @@ def _record_exact_signals(engine: Engine, scope: Select[Any]) -> None:
             )
 
 
-def _hash_new_media(
+def hash_new_media(
     engine: Engine,
     settings: Settings,
     scope: Select[Any],
@@ -299,7 +302,7 @@ def _quarantine_media(
     return f"{owner.original_name or owner.path}: {result.error}"
 
 
-def _match_signals(
+def match_signals(
     engine: Engine,
     matcher: Matcher,
     scope: Select[Any],
@@ -331,13 +334,22 @@ def _match_signals(
         cls = signal_type(kind)
         for start in range(0, len(rows), MATCH_BATCH):
             chunk = rows[start : start + MATCH_BATCH]
-            # A stored hash without a quality counts as quality 0: scanned hashes always have
-            # one, and one that lost it is not trusted to match.
-            queries = [cls.query(r.value, r.quality or 0, r.meta) for r in chunk]
+            queries = [cls.query(r.value, _quality(r), r.meta) for r in chunk]
             found = matcher.match(cls, queries)
             _store_matches(engine, chunk, found, generation, summary)
             summary.signals_matched += len(chunk)
             on_advance(len(chunk))
+
+
+def _quality(row: Any) -> int | None:
+    """The quality a stored hash is matched with.
+
+    A hash the platform sent without one is unknown (None, never filtered on, as a hash sent to
+    the HMA API); any other without one counts as 0: scanned hashes always have one, and one
+    that lost it is not trusted to match."""
+    if row.quality is None and (row.meta or {}).get(SUPPLIED):
+        return None
+    return int(row.quality or 0)
 
 
 def _store_matches(

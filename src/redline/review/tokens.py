@@ -23,6 +23,8 @@ SCOPES: Final[dict[str, str]] = {
     "banks:write": "create banks and add or disable entries",
     "actions:read": "read removal orders and referrals",
     "actions:write": "register and execute removal orders, make and update referrals",
+    "items:read": "read items with their signals, matches, scores, case and decisions",
+    "items:write": "submit items (POST /api/v1/items), as a platform does when content is posted",
 }
 PREFIX: Final = "rl_"
 

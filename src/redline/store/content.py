@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, Table, Text, any_, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql
@@ -25,12 +25,30 @@ from redline.model.base import utcnow
 from redline.store.audit import record_event
 from redline.store.engine import dialect_insert
 
+# The kind of a media row for a file the platform hashed itself and never sent: no bytes, no path;
+# its signals are the hashes it sent. Keyed by the SHA-256 it sent, or by a hash of its hashes.
+HASHES_ONLY = "hashes"
+SUPPLIED = "supplied"  # in a signal's meta: the platform computed it, redline never saw the file
 _LOOKUP_CHUNK = 500  # ids per IN (...) query on SQLite, well under its parameter limit
 
 
 @dataclass(slots=True)
+class NewSignal:
+    """A signal to store on the item (or, in ``NewMedia.signals``, on the media file)."""
+
+    signal_type: str
+    value: str
+    meta: dict[str, Any] | None
+    quality: int | None = None
+
+
+@dataclass(slots=True)
 class NewMedia:
-    """A stored media file and the name it had in the input."""
+    """A stored media file and the name it had in the input.
+
+    A file the platform hashed itself (``kind == HASHES_ONLY``) has no path and no size; the
+    hashes it sent are its ``signals``.
+    """
 
     sha256: str
     md5: str
@@ -41,15 +59,7 @@ class NewMedia:
     height: int | None
     path: str
     original_name: str
-
-
-@dataclass(slots=True)
-class NewSignal:
-    """A signal to store on the item."""
-
-    signal_type: str
-    value: str
-    meta: dict[str, Any] | None
+    signals: list[NewSignal] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -90,6 +100,8 @@ class BatchResult:
 
     stored: int = 0
     revisions: int = 0
+    # For each item of the batch, in order: (revision stored as, 0 for a duplicate; its id or None)
+    outcomes: list[tuple[int, int | None]] = field(default_factory=list)
     # (item, (file, location) where its content was seen first)
     duplicates: list[tuple[NewItem, tuple[str, str]]] = field(default_factory=list)
     quarantined: int = 0
@@ -368,8 +380,10 @@ def _write_batch_once(
         connection.execute(update(Source).where(Source.id == source).values(format=Source.format))
         known.load(connection, source, (item.external_id for item in items))
         fresh: list[tuple[NewItem, int]] = []
+        revisions: list[int] = []
         for item in items:
             revision, first_seen = known.classify(item)
+            revisions.append(revision)
             if first_seen is not None:
                 result.duplicates.append((item, first_seen))
                 continue
@@ -396,9 +410,28 @@ def _write_batch_once(
                 for m in media.values()
             ],
         )
+        insert_ignoring_duplicates(
+            connection,
+            Signal.__table__,
+            [
+                {
+                    "media_sha256": m.sha256,
+                    "signal_type": s.signal_type,
+                    "value": s.value,
+                    "quality": s.quality,
+                    "meta": s.meta,
+                    "created_at": now,
+                }
+                for m in media.values()
+                for s in m.signals
+            ],
+        )
+        ids: list[int] = []
         if fresh:
             ids = _write_texts_and_items(connection, source, fresh, now)
             _write_links(connection, [i for i, _ in fresh], ids, now)
+        stored_ids = iter(ids)
+        result.outcomes = [(r, next(stored_ids) if r else None) for r in revisions]
         result.quarantined_new = _quarantine(connection, source, rejected, now)
         result.quarantined = sum(result.quarantined_new)
     known.forget_if_large()
@@ -466,3 +499,32 @@ def _quarantine(
 def count_rows(connection: Connection, table: Table) -> int:
     """Rows in ``table``."""
     return int(connection.scalar(select(func.count()).select_from(table)) or 0)
+
+
+class Duplicate(Protocol):
+    """What ``name_duplicates`` fills in: the id and revision of the item a record repeats."""
+
+    item_id: int | None
+    revision: int | None
+
+
+def name_duplicates(
+    engine: Engine, source: int, duplicates: Sequence[tuple[Duplicate, NewItem]]
+) -> None:
+    """Set, on each duplicate's outcome, the stored item with the same id and content."""
+    if not duplicates:
+        return
+    with engine.connect() as connection:
+        for outcome, item in duplicates:
+            found = connection.execute(
+                select(Item.id, Item.revision)
+                .where(
+                    Item.source_id == source,
+                    Item.external_id == item.external_id,
+                    Item.content_sha256 == item.content_sha256,
+                )
+                .order_by(Item.revision)
+                .limit(1)
+            ).first()
+            if found is not None:
+                outcome.item_id, outcome.revision = found.id, found.revision

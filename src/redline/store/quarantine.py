@@ -1,15 +1,21 @@
-"""Reading the quarantine: records that could not be stored, with their raw bytes."""
+"""The quarantine: records that could not be stored, with their raw bytes, and items whose
+processing kept failing (``quarantine_work``)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, literal, or_, select
+from sqlalchemy import Connection, Engine, func, literal, or_, select
 
 from redline.jsontext import jsonable_dict
-from redline.model import Bank, Quarantine, Source
+from redline.model import Bank, Item, Quarantine, Source
+from redline.store.engine import dialect_insert
+
+WORK_FORMAT = "work"  # the quarantine's format for an item a stage gave up on
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,3 +85,37 @@ def get_quarantine(engine: Engine, entry_id: int) -> QuarantineEntry | None:
     with engine.connect() as connection:
         row = connection.execute(_select().where(Quarantine.id == entry_id)).first()
     return QuarantineEntry(*row) if row else None
+
+
+def quarantine_work(
+    connection: Connection, item_id: int, stage: str, reason: str, attempts: int, now: datetime
+) -> bool:
+    """File an item that a processing stage failed on ``attempts`` times, under its source, with
+    the stage and the last reason; False when it was filed so already (or the item is gone).
+
+    The row is the proof that the item was not silently dropped: ``redline quarantine list``
+    shows it, and a later ``redline scan`` (or a new submission) tries the item again.
+    """
+    source_id = connection.scalar(select(Item.source_id).where(Item.id == item_id))
+    if source_id is None:
+        return False
+    raw = json.dumps({"item": item_id, "stage": stage, "attempts": attempts}).encode()
+    # PostgreSQL text cannot hold NUL, and an exception's message may quote anything.
+    reason = f"{stage} stage failed {attempts} times: {reason}".replace("\x00", "\\x00")
+    statement = (
+        dialect_insert(connection, Quarantine.__table__)
+        .values(
+            source_id=source_id,
+            format=WORK_FORMAT,
+            file=f"item {item_id}",
+            location=f"{stage} stage"[:100],
+            reason=reason[:4000],
+            raw=raw,
+            raw_size=len(raw),
+            raw_sha256=hashlib.sha256(raw).hexdigest(),
+            created_at=now,
+        )
+        .on_conflict_do_nothing()
+        .returning(Quarantine.__table__.c.id)
+    )
+    return connection.execute(statement).first() is not None

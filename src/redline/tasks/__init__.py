@@ -1,36 +1,54 @@
-"""Celery, when ``REDLINE_BROKER_URL`` is set: the scheduler's tick as a task that Celery beat
-sends every ``REDLINE_SCHEDULER_INTERVAL`` seconds. A thin shell over
-``redline.actions.scheduler``: results land in the database (alerts and checks in the audit
-trail), never only in the broker, so a worker can die and another carries on.
+"""Celery, when ``REDLINE_BROKER_URL`` is set: the processing of stored items (``tasks.work``:
+hashing, matching and text stages on their own queues) and the scheduler's tick as a task that
+Celery beat sends every ``REDLINE_SCHEDULER_INTERVAL`` seconds. Thin shells over
+``redline.pipeline.work`` and ``redline.actions.scheduler``: results land in the database (cases,
+alerts, the audit trail), never only in the broker, so a worker can die and another carries on.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 from celery import Celery
 
 from redline.config import Settings, get_settings
+from redline.pipeline.work import Worksite
+from redline.tasks import work
 
 
-def make_celery(settings: Settings | None = None) -> Celery:
-    """The Celery app on the settings' broker, with the scheduler's beat."""
+def make_celery(
+    settings: Settings | None = None, site: Callable[[], Worksite] | None = None
+) -> Celery:
+    """The Celery app on the settings' broker, with the stage tasks and the scheduler's beat.
+
+    ``site`` makes what the stage tasks work with; by default one Worksite per worker process,
+    made on its first task (after the fork: a database connection must not cross one).
+    """
     settings = settings or get_settings()
     app = Celery("redline", broker=settings.broker_url)
     app.conf.update(
         task_ignore_result=True,  # results are rows in redline's database
-        task_acks_late=True,  # a tick a dead worker took is run again
+        task_acks_late=True,  # a task a dead worker took is run again
+        task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
+        task_routes=work.task_routes(settings),
+        task_default_queue=work.queue_name(settings, work.ACTIONS),
         beat_schedule={
-            "scheduler-tick": {"task": "redline.tick", "schedule": settings.scheduler_interval}
+            "scheduler-tick": {"task": work.TICK_TASK, "schedule": settings.scheduler_interval}
         },
         broker_connection_retry_on_startup=True,
         beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),
+        # Redis redelivers an unacknowledged message after this; longer than any stage takes
+        # (a video's vPDQ has REDLINE_VIDEO_HASH_CPU_SECONDS), or it would run twice at once.
+        broker_transport_options={"visibility_timeout": 4 * 3600},
     )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    work.register(app, settings, site or _per_process(settings))
 
-    @app.task(name="redline.tick")  # type: ignore[untyped-decorator]
+    @app.task(name=work.TICK_TASK, shared=False)  # type: ignore[untyped-decorator]
     def tick() -> dict[str, Any]:
         """One round of the scheduler (see ``redline.actions.scheduler.tick``)."""
         from redline.actions import liveness, scheduler
@@ -52,3 +70,16 @@ def make_celery(settings: Settings | None = None) -> Celery:
         return done.as_dict()
 
     return app
+
+
+def _per_process(settings: Settings) -> Callable[[], Worksite]:
+    made: list[Worksite] = []
+    lock = threading.Lock()
+
+    def site() -> Worksite:
+        with lock:
+            if not made:
+                made.append(work.worksite(settings))
+            return made[0]
+
+    return site

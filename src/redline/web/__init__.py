@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from redline.config import Settings
 from redline.index.store import IndexStore
 from redline.pipeline.match import Matcher
+from redline.pipeline.work import Worksite
 
 RETRY_AFTER: Final = 2  # seconds: hashing an upload takes about that
 
@@ -55,6 +56,7 @@ class Services:
     indexes: IndexStore
     matcher: Matcher
     hashing: HashingSlots
+    worksite: Worksite  # what items submitted through the API are processed with, in-process
 
 
 def services(request: Request) -> Services:

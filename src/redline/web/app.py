@@ -32,6 +32,7 @@ from redline.config import Settings, get_settings
 from redline.errors import Refused
 from redline.index.store import IndexStore
 from redline.pipeline.match import Matcher
+from redline.pipeline.work import Worksite
 from redline.store import ensure_schema, make_engine
 from redline.web import HashingSlots, Services
 from redline.web.api import router as api_router
@@ -52,8 +53,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = make_engine(settings.database_url)
     ensure_schema(engine)
     indexes = IndexStore(engine, settings.data_dir)
+    matcher = Matcher(engine, indexes)
     services = Services(
-        settings, engine, indexes, Matcher(engine, indexes), HashingSlots(settings.hash_concurrency)
+        settings,
+        engine,
+        indexes,
+        matcher,
+        HashingSlots(settings.hash_concurrency),
+        Worksite(engine, settings, matcher),
     )
 
     @asynccontextmanager
@@ -79,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "form": settings.max_form_bytes,
         "upload": settings.max_upload_bytes,
         "media": settings.max_media_bytes + FORM_OVERHEAD,
+        "items": settings.max_items_bytes,
     }
     app.add_middleware(Guard, limits=limits)
     for unavailable in (OperationalError, InterfaceError):

@@ -33,8 +33,9 @@ HEADERS: Final = [
 ]
 _TOO_LARGE: Final = b'{"message":"request body too large"}'
 BODY_LIMIT: Final = "x-body-limit"
-# form: console forms and JSON; upload: hash lists (bank imports); media: one photo or video.
-BodyKind = Literal["form", "upload", "media"]
+# form: console forms and JSON; upload: hash lists (bank imports); media: one photo or video;
+# items: a batch of up to 1,000 records with their photos (POST /api/v1/items).
+BodyKind = Literal["form", "upload", "media", "items"]
 
 
 def body_limit(kind: BodyKind) -> dict[str, Any]:

@@ -1,8 +1,10 @@
 """The JSON API under /api/v1: the same review functions as the console, behind scoped tokens."""
 
 from redline.web.api.actions import router as actions_router
+from redline.web.api.items import router as items_router
 from redline.web.api.v1 import router
 
 router.include_router(actions_router)
+router.include_router(items_router)
 
 __all__ = ["router"]

@@ -10,12 +10,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from redline.banks import manage
 from redline.errors import Conflict, Invalid, NotFound
-from redline.jsontext import jsonable
-from redline.model import Item, Source, TextBody
 from redline.model.base import utcnow
 from redline.review import decisions, queue, sampling
 from redline.review.accounts import Reviewer
@@ -157,34 +154,6 @@ def undo(me: CasesWrite, app: App, decision_id: RowId) -> dict[str, Any]:
     with app.engine.begin() as connection:
         outcome = decisions.undo(connection, me, decision_id, utcnow())
     return {"case": outcome.case_id, "status": outcome.status_after}
-
-
-@router.get("/items/{item_id}", summary="One item")
-def item(me: CasesRead, app: App, item_id: RowId) -> dict[str, Any]:
-    """An item as ingested: source, record id, account as given, text."""
-    me.require("case.view")
-    with app.engine.begin() as connection:
-        row = connection.execute(
-            select(
-                Item.id,
-                Source.name.label("source"),
-                Item.external_id,
-                Item.revision,
-                Item.account,
-                Item.account_name,
-                Item.posted_at,
-                Item.url,
-                TextBody.body.label("text"),
-            )
-            .join(Source, Source.id == Item.source_id)
-            .outerjoin(TextBody, TextBody.sha256 == Item.text_sha256)
-            .where(Item.id == item_id)
-        ).first()
-    if row is None:
-        raise NotFound(f"no item {item_id}")
-    data = dict(row._mapping)
-    data["posted_at"] = jsonable(data["posted_at"])
-    return data
 
 
 @router.get("/matches", summary="Bank matches, newest first")

@@ -1,0 +1,158 @@
+"""The stages of ``redline scan`` for given items: what a worker (or the API, in-process) runs
+for content as it arrives.
+
+Each stage is the scan's own stage code over a scope of item ids instead of a source or a time,
+so a file scanned in a batch and an item submitted through the API are hashed, matched and
+routed by the same functions. Every stage is idempotent by the same design as the scan: it
+selects only what is not done yet (media without their hash, signals not matched at the current
+``banks`` counter, texts not processed at the current version) and writes with ON CONFLICT DO
+NOTHING on the tables' unique keys, so running it twice, or on two workers at once, changes
+nothing the second time.
+
+Routing (opening or raising an item's Case) is not a stage of its own: a match and the Case it
+opens are written in one transaction by the match and text stages, as in the scan, so no crash
+can leave a match without its Case, and a separate stage would have to re-derive from the
+database the reasons the stages already hold.
+
+Stages take an Engine, like the scan: hashing runs outside any transaction (a video can take
+minutes), and each stage commits what it found before the next reads it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from sqlalchemy import Connection, Engine, Select, select
+
+from redline.classify.model import TextModel
+from redline.config import Settings
+from redline.errors import NotFound
+from redline.model import Item, Source
+from redline.pipeline.match import Matcher
+from redline.pipeline.scan import (
+    ScanSummary,
+    hash_new_media,
+    items_in_scope,
+    match_signals,
+    media_in_scope,
+    record_exact_signals,
+)
+from redline.pipeline.text_scan import TextSummary, run_text_stages
+
+HASH: Final = "hash"
+MATCH: Final = "match"
+TEXT: Final = "text"
+# In the order an item goes through them: matching needs the hashes; the text stages need
+# neither, so a deployment may run them beside the other two.
+STAGES: Final = (HASH, MATCH, TEXT)
+
+
+def _quiet_stage(_name: str, _total: int) -> None:
+    pass
+
+
+def _quiet_advance(_n: int) -> None:
+    pass
+
+
+def items_by_id(item_ids: Sequence[int]) -> Select[Any]:
+    """The scope of the given items (a scan's scope is a query of item ids)."""
+    return select(Item.id).where(Item.id.in_(list(item_ids)))
+
+
+def items_to_scan(
+    connection: Connection, source: str | None = None, since: datetime | None = None
+) -> list[int]:
+    """The ids of the items a scan of ``source`` (and ``since``) covers, oldest first."""
+    source_id = None
+    if source is not None:
+        source_id = connection.scalar(select(Source.id).where(Source.name == source))
+        if source_id is None:
+            raise NotFound(f"no source called {source!r}")
+    query = items_in_scope(source_id, since).order_by(Item.id)
+    return [int(item_id) for item_id in connection.scalars(query)]
+
+
+def hash_items(engine: Engine, settings: Settings, item_ids: Sequence[int]) -> ScanSummary:
+    """MD5/SHA-256 signals and PDQ or vPDQ of the items' media not hashed yet, in this process
+    (a worker is one process per slot already). A file that cannot be hashed is quarantined and
+    marked, as by the scan; it does not fail the stage."""
+    summary = ScanSummary()
+    scope = media_in_scope(items_by_id(item_ids))
+    record_exact_signals(engine, scope)
+    hash_new_media(engine, settings, scope, 1, summary, _quiet_stage, _quiet_advance)
+    return summary
+
+
+def match_items(engine: Engine, matcher: Matcher, item_ids: Sequence[int]) -> ScanSummary:
+    """Look the items' media signals up in the banks; new matches open or raise Cases."""
+    summary = ScanSummary()
+    scope = media_in_scope(items_by_id(item_ids))
+    match_signals(engine, matcher, scope, summary, _quiet_stage, _quiet_advance)
+    return summary
+
+
+def text_items(
+    engine: Engine,
+    matcher: Matcher,
+    item_ids: Sequence[int],
+    *,
+    model: TextModel | None = None,
+    score: bool = True,
+) -> TextSummary:
+    """Outlinks, classifier score and text-bank matches of the items' texts; flagged or matched
+    texts open or raise Cases."""
+    summary = TextSummary()
+    run_text_stages(engine, matcher, items_by_id(item_ids), summary, model=model, score=score)
+    return summary
+
+
+@dataclass(slots=True)
+class Worksite:
+    """What the stages work with in one process: the database, settings, the matcher over the
+    bank indexes, and the text model (None: the shipped one, loaded once, when first needed)."""
+
+    engine: Engine
+    settings: Settings
+    matcher: Matcher
+    model: TextModel | None = None
+    score_texts: bool = True
+
+    def text_model(self) -> TextModel | None:
+        """The model texts are scored with; loaded once per process (seconds), not per task."""
+        if self.model is None and self.score_texts:
+            self.model = TextModel.load()
+        return self.model
+
+
+def run_stage(site: Worksite, stage: str, item_ids: Sequence[int]) -> dict[str, Any]:
+    """Run one stage (``STAGES``) for the items; what it did, as plain data."""
+    runners: dict[str, Callable[[], ScanSummary | TextSummary]] = {
+        HASH: lambda: hash_items(site.engine, site.settings, item_ids),
+        MATCH: lambda: match_items(site.engine, site.matcher, item_ids),
+        TEXT: lambda: text_items(
+            site.engine, site.matcher, item_ids, model=site.text_model(), score=site.score_texts
+        ),
+    }
+    runner = runners.get(stage)
+    if runner is None:
+        raise ValueError(f"no stage {stage!r} (stages: {', '.join(STAGES)})")
+    done = runner()
+    if isinstance(done, ScanSummary):
+        return {
+            "hashed": done.hashed,
+            "hash_errors": done.hash_errors,
+            "new_matches": done.new_matches,
+            "cases_opened": done.cases_opened,
+            "cases_updated": done.cases_updated,
+        }
+    return {
+        "texts_scored": done.texts_scored,
+        "texts_flagged": done.texts_flagged,
+        "text_matches": done.text_matches,
+        "cases_opened": done.cases_opened,
+        "cases_updated": done.cases_updated,
+    }

@@ -1,0 +1,263 @@
+"""Processing stored items on Celery workers, or in this process when there is no broker.
+
+``submit(settings, item_ids)`` is the one way content is sent to be processed, whoever stored it
+(the items API, ``redline ingest``, ``redline scan`` with a broker). With ``REDLINE_BROKER_URL``
+set, each chunk of items becomes a chain hash → match on the ``hashing`` and ``matching``
+queues and a text task on the ``text`` queue, so each queue can have its own workers; without
+one, the same stage functions (``redline.pipeline.work``) run here, in order.
+
+Every task is safe to run twice (the stages are idempotent), so the messages are acknowledged
+late and put back when a worker dies. A stage that raises is retried with exponential back-off
+and jitter; after ``REDLINE_TASK_ATTEMPTS`` attempts its items are tried one by one once more and
+those that still fail go to the quarantine with the stage and the error: never dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from redline.config import Settings
+from redline.index.store import IndexStore
+from redline.model.base import utcnow
+from redline.pipeline.match import Matcher
+from redline.pipeline.work import HASH, MATCH, STAGES, TEXT, Worksite, run_stage
+from redline.store import make_engine
+from redline.store.quarantine import quarantine_work
+
+log = logging.getLogger(__name__)
+
+# Items per message: one bank look-up and one transaction for a chunk instead of per item, while
+# a failing chunk is still small enough to retry item by item.
+CHUNK: Final = 100
+MAX_BACKOFF: Final = 600.0
+HASHING, MATCHING, TEXTS, ACTIONS = "hashing", "matching", "text", "actions"
+QUEUES: Final = (HASHING, MATCHING, TEXTS, ACTIONS)
+STAGE_QUEUE: Final = {HASH: HASHING, MATCH: MATCHING, TEXT: TEXTS}
+STAGE_TASK: Final = {HASH: "redline.hash", MATCH: "redline.match", TEXT: "redline.text"}
+TICK_TASK: Final = "redline.tick"
+
+
+def queue_name(settings: Settings, queue: str) -> str:
+    """A queue's name on the broker: ``REDLINE_QUEUE_PREFIX`` + its name."""
+    return settings.queue_prefix + queue
+
+
+def task_routes(settings: Settings) -> dict[str, dict[str, str]]:
+    """Which queue each task goes to."""
+    routes = {
+        name: {"queue": queue_name(settings, STAGE_QUEUE[stage])}
+        for stage, name in STAGE_TASK.items()
+    }
+    routes[TICK_TASK] = {"queue": queue_name(settings, ACTIONS)}
+    return routes
+
+
+def backoff(settings: Settings, attempt: int) -> float:
+    """Seconds before attempt ``attempt + 1``: doubling from ``REDLINE_TASK_BACKOFF``, capped,
+    with full jitter in its upper half (workers that failed together do not retry together)."""
+    ceiling = min(MAX_BACKOFF, settings.task_backoff * 2.0 ** (attempt - 1))
+    return ceiling * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not a secret
+
+
+def chunks(item_ids: Sequence[int], size: int = CHUNK) -> Iterator[list[int]]:
+    """The ids in submission order, ``size`` at a time."""
+    ids = list(dict.fromkeys(item_ids))
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def worksite(settings: Settings) -> Worksite:
+    """A Worksite on the settings' database and data folder (one per process: the matcher keeps
+    the bank indexes it loads)."""
+    engine = make_engine(settings.database_url)
+    indexes = IndexStore(engine, settings.data_dir)
+    return Worksite(engine, settings, Matcher(engine, indexes))
+
+
+def describe(error: BaseException) -> str:
+    """An error as the quarantine records it: its class and message, on one line."""
+    text = " ".join(str(error).split())
+    return f"{type(error).__name__}: {text}"[:2000] if text else type(error).__name__
+
+
+def give_up(
+    site: Worksite, stage: str, item_ids: Sequence[int], error: BaseException, attempts: int
+) -> dict[str, Any]:
+    """The last attempt failed: try each item of the chunk once on its own (one bad item must not
+    take the others with it), and quarantine those that fail still, with the stage and reason."""
+    quarantined: list[int] = []
+    done: list[int] = []
+    for item_id in item_ids:
+        reason = describe(error)
+        if len(item_ids) > 1:
+            try:
+                run_stage(site, stage, [item_id])
+                done.append(item_id)
+                continue
+            except Exception as alone:  # the item's own error is the one worth recording
+                reason = describe(alone)
+        with site.engine.begin() as connection:
+            quarantine_work(connection, item_id, stage, reason, attempts, utcnow())
+        log.error(
+            "item %s: %s stage failed %s times, quarantined: %s", item_id, stage, attempts, reason
+        )
+        quarantined.append(item_id)
+    return {"stage": stage, "done": done, "quarantined": quarantined}
+
+
+@dataclass(slots=True)
+class Submitted:
+    """What ``submit`` did: messages sent to the broker, or stages run here."""
+
+    items: int = 0
+    messages: int = 0
+    in_process: bool = False
+    quarantined: list[int] = field(default_factory=list)
+    done: dict[str, int] = field(default_factory=dict)  # in-process: counts summed over stages
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for --json and the API."""
+        return {
+            "items": self.items,
+            "messages": self.messages,
+            "in_process": self.in_process,
+            "quarantined": self.quarantined,
+            **self.done,
+        }
+
+
+def run_here(site: Worksite, item_ids: Sequence[int]) -> Submitted:
+    """Every stage for the items in this process, in order, with the workers' rule for failures:
+    up to ``task_attempts`` tries (no waiting: there is no other worker to wait for), then each
+    item alone, then the quarantine."""
+    submitted = Submitted(items=len(set(item_ids)), in_process=True)
+    for chunk in chunks(item_ids):
+        for stage in STAGES:
+            for attempt in range(1, site.settings.task_attempts + 1):
+                try:
+                    counts = run_stage(site, stage, chunk)
+                except Exception as error:
+                    if attempt < site.settings.task_attempts:
+                        continue
+                    outcome = give_up(site, stage, chunk, error, attempt)
+                    submitted.quarantined.extend(outcome["quarantined"])
+                    break
+                for key, value in counts.items():
+                    submitted.done[key] = submitted.done.get(key, 0) + value
+                break
+    return submitted
+
+
+_apps: dict[tuple[str, str], Any] = {}
+_apps_lock = threading.Lock()
+
+
+def _celery(settings: Settings) -> Any:
+    from redline.tasks import make_celery
+
+    key = (settings.broker_url or "", settings.queue_prefix)
+    with _apps_lock:
+        if key not in _apps:
+            _apps[key] = make_celery(settings)
+        return _apps[key]
+
+
+def send(app: Any, settings: Settings, item_ids: Sequence[int]) -> int:
+    """Put the items on the broker: per chunk, the chain hash → match and the text task."""
+    from celery import chain
+
+    messages = 0
+    for chunk in chunks(item_ids):
+        media = chain(
+            app.signature(STAGE_TASK[HASH], args=(chunk,), immutable=True).set(
+                queue=queue_name(settings, HASHING)
+            ),
+            app.signature(STAGE_TASK[MATCH], args=(chunk,), immutable=True).set(
+                queue=queue_name(settings, MATCHING)
+            ),
+        )
+        media.apply_async()
+        app.signature(STAGE_TASK[TEXT], args=(chunk,)).apply_async(
+            queue=queue_name(settings, TEXTS)
+        )
+        messages += 2
+    return messages
+
+
+def submit(
+    settings: Settings,
+    item_ids: Sequence[int],
+    *,
+    site: Worksite | Callable[[], Worksite] | None = None,
+) -> Submitted:
+    """Process the stored items: on the workers when a broker is set, else here and now.
+
+    ``site`` is what in-process work runs with (a Worksite, or a function that makes one only
+    when needed); by default one on the settings' database.
+    """
+    if not item_ids:
+        return Submitted(in_process=not settings.broker_url)
+    if settings.broker_url:
+        sent = send(_celery(settings), settings, item_ids)
+        return Submitted(items=len(set(item_ids)), messages=sent)
+    if site is None:
+        made = worksite(settings)
+        try:
+            return run_here(made, item_ids)
+        finally:
+            made.engine.dispose()
+    return run_here(site if isinstance(site, Worksite) else site(), item_ids)
+
+
+def register(app: Any, settings: Settings, site: Callable[[], Worksite]) -> None:
+    """The stage tasks on ``app``: acknowledged late, re-queued when a worker is lost, retried
+    with back-off, quarantined after ``settings.task_attempts`` attempts."""
+
+    def attempt(task: Any, stage: str, item_ids: list[int]) -> dict[str, Any]:
+        here = site()
+        try:
+            return run_stage(here, stage, item_ids)
+        except Exception as error:
+            tried = int(task.request.retries) + 1
+            if tried < settings.task_attempts:
+                log.warning(
+                    "%s stage of %d items failed (attempt %d): %s",
+                    stage,
+                    len(item_ids),
+                    tried,
+                    describe(error),
+                )
+                raise task.retry(
+                    exc=error, countdown=backoff(settings, tried), max_retries=None
+                ) from error
+            return give_up(here, stage, item_ids, error, tried)
+
+    options: dict[str, Any] = {
+        "bind": True,
+        "acks_late": True,
+        "reject_on_worker_lost": True,
+        "max_retries": None,  # counted by ``attempt`` against the setting
+        # Each app's tasks close over its own settings: a shared task would be given to every
+        # app made later in the process (tests, a web process that made one), with the wrong ones.
+        "shared": False,
+    }
+
+    @app.task(name=STAGE_TASK[HASH], **options)  # type: ignore[untyped-decorator]
+    def hash_task(task: Any, item_ids: list[int]) -> dict[str, Any]:
+        """Hash the items' media (hashing queue)."""
+        return attempt(task, HASH, item_ids)
+
+    @app.task(name=STAGE_TASK[MATCH], **options)  # type: ignore[untyped-decorator]
+    def match_task(task: Any, item_ids: list[int]) -> dict[str, Any]:
+        """Match the items' media signals against the banks (matching queue)."""
+        return attempt(task, MATCH, item_ids)
+
+    @app.task(name=STAGE_TASK[TEXT], **options)  # type: ignore[untyped-decorator]
+    def text_task(task: Any, item_ids: list[int]) -> dict[str, Any]:
+        """Outlinks, classifier and text banks for the items' texts (text queue)."""
+        return attempt(task, TEXT, item_ids)

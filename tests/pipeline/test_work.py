@@ -1,0 +1,138 @@
+"""Per-item work in-process: the same matches and cases as `redline scan`, idempotent stages, and
+the quarantine for a stage that keeps failing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, delete, func, select
+
+from redline import banks
+from redline.classify.model import TextModel
+from redline.config import Settings
+from redline.index.store import IndexStore
+from redline.model import Case, Item, Match, Quarantine, Score, Signal, TextScan
+from redline.model.base import utcnow
+from redline.pipeline import work
+from redline.pipeline.match import Matcher
+from redline.pipeline.scan import scan
+from redline.tasks.work import run_here, submit
+from tests.helpers import run_ingest
+from tests.pipeline.test_scan import build_folder
+
+TABLES = (Signal, Match, Case, Score, TextScan, Quarantine)
+
+
+def site(engine: Engine, settings: Settings, model: TextModel) -> work.Worksite:
+    return work.Worksite(
+        engine, settings, Matcher(engine, IndexStore(engine, settings.data_dir)), model
+    )
+
+
+def seeded(engine: Engine, settings: Settings, tmp_path: Path) -> list[int]:
+    paths = build_folder(tmp_path / "posts")
+    run_ingest(tmp_path / "posts", "channel", engine, settings)
+    (tmp_path / "texts.jsonl").write_text(
+        '{"id": "t1", "text": "share the new zorblat release number 7 everyone"}\n'
+        '{"id": "t2", "text": "lunch with friends at the market number 3"}\n'
+    )
+    run_ingest(tmp_path / "texts.jsonl", "chat", engine, settings)
+    known = banks.hash_media(settings.data_dir, paths["known.png"])
+    with engine.begin() as connection:
+        banks.create_bank(connection, "known", actor="t", now=utcnow())
+        banks.add_media(connection, "known", known, actor="t", now=utcnow(), category="x")
+        return [int(i) for i in connection.scalars(select(Item.id).order_by(Item.id))]
+
+
+def outcome(engine: Engine) -> tuple[set[Any], set[Any]]:
+    with engine.connect() as connection:
+        matches = set(
+            connection.execute(
+                select(Match.media_sha256, Match.bank_entry_id, Match.signal_type)
+            ).all()
+        )
+        cases = set(connection.execute(select(Case.item_id, Case.priority, Case.signal)).all())
+    return matches, cases
+
+
+def counts(engine: Engine) -> dict[str, int]:
+    with engine.connect() as connection:
+        found = {
+            t.__tablename__: int(connection.scalar(select(func.count()).select_from(t)) or 0)
+            for t in TABLES
+        }
+        found["case_updates"] = len(set(connection.scalars(select(Case.updated_at))))
+    return found
+
+
+def test_submitted_items_get_the_same_matches_and_cases_as_a_scan(
+    engine: Engine, settings: Settings, tmp_path: Path, tiny_model: TextModel
+) -> None:
+    item_ids = seeded(engine, settings, tmp_path)
+    done = submit(settings, item_ids, site=site(engine, settings, tiny_model))
+    assert done.in_process and done.items == len(item_ids) and done.quarantined == []
+    by_items = outcome(engine)
+    assert by_items[0] and len(by_items[1]) >= 4  # known media and its copies, and a flagged text
+    with engine.begin() as connection:
+        for table in (Case, Match, Score, TextScan, Signal):
+            connection.execute(delete(table))
+    scan(
+        engine,
+        settings,
+        IndexStore(engine, settings.data_dir),
+        actor="t",
+        workers=1,
+        text_model=tiny_model,
+    )
+    assert outcome(engine) == by_items
+
+
+def test_each_stage_run_twice_changes_nothing(
+    engine: Engine, settings: Settings, tmp_path: Path, tiny_model: TextModel
+) -> None:
+    item_ids = seeded(engine, settings, tmp_path)
+    here = site(engine, settings, tiny_model)
+    for stage in work.STAGES:
+        work.run_stage(here, stage, item_ids)
+        after_first = counts(engine)
+        again = work.run_stage(here, stage, item_ids)
+        assert counts(engine) == after_first, stage
+        assert again.get("cases_opened", 0) == again.get("cases_updated", 0) == 0
+    assert counts(engine)["matches"] > 0 and counts(engine)["cases"] > 0
+
+
+def test_a_stage_that_keeps_failing_ends_in_the_quarantine_with_its_reason(
+    engine: Engine,
+    settings: Settings,
+    tmp_path: Path,
+    tiny_model: TextModel,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    item_ids = seeded(engine, settings, tmp_path)
+    calls: list[list[int]] = []
+
+    def broken(_engine: Engine, _matcher: Matcher, ids: list[int]) -> None:
+        calls.append(list(ids))
+        raise RuntimeError("bank index unreadable")
+
+    monkeypatch.setattr(work, "match_items", broken)  # a fault injected into one stage
+    three = settings.model_copy(update={"task_attempts": 3})
+    done = run_here(
+        work.Worksite(engine, three, site(engine, settings, tiny_model).matcher, tiny_model),
+        item_ids,
+    )
+    assert sorted(done.quarantined) == sorted(item_ids)
+    assert len(calls) == 3 + len(item_ids)  # three tries of the chunk, then each item alone
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(Quarantine.file, Quarantine.location, Quarantine.reason).where(
+                Quarantine.format == "work"
+            )
+        ).all()
+    assert sorted(r.file for r in rows) == sorted(f"item {i}" for i in item_ids)
+    assert all(r.location == "match stage" for r in rows)
+    assert all("failed 3 times: RuntimeError: bank index unreadable" in r.reason for r in rows)
+    # The other stages still ran: the text of the items was scored.
+    assert counts(engine)["scores"] > 0

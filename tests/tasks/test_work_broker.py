@@ -1,0 +1,162 @@
+"""Per-item work on a real RabbitMQ broker and a real Celery worker (in a thread): submitted items
+end as cases, and a stage that keeps failing ends in the quarantine after N attempts, with back-off
+between them. Each test has its own queue names, so parallel runs never take each other's work."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, delete, func, select
+
+from redline.classify.model import TextModel
+from redline.config import Settings
+from redline.model import Case, Match, Quarantine, Score, Signal, TextScan
+from redline.pipeline import work
+from redline.tasks import make_celery
+from redline.tasks.work import QUEUES, queue_name, submit
+from tests.pipeline.test_work import counts, outcome, seeded, site
+
+RABBIT = os.environ.get("REDLINE_TEST_RABBITMQ", "amqp://guest:guest@127.0.0.1:5672//")
+
+
+def rabbit_up() -> bool:
+    from kombu import Connection
+
+    try:
+        with Connection(RABBIT, connect_timeout=2) as connection:
+            connection.ensure_connection(max_retries=1)
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture
+def broker_settings(settings: Settings) -> Settings:
+    if not rabbit_up():
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            pytest.fail(f"RabbitMQ at {RABBIT} is needed in CI")
+        pytest.skip(f"no RabbitMQ at {RABBIT}")
+    prefix = f"test-{uuid.uuid4().hex[:10]}-"
+    return settings.model_copy(
+        update={"broker_url": RABBIT, "queue_prefix": prefix, "task_backoff": 0.05}
+    )
+
+
+@contextmanager
+def worker(settings: Settings, make_site: Callable[[], work.Worksite]) -> Iterator[None]:
+    from celery.contrib.testing.worker import start_worker
+
+    app = make_celery(settings, site=make_site)
+    queues = [queue_name(settings, q) for q in QUEUES]
+    with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False, queues=queues):
+        yield
+    with app.connection_for_write() as connection:  # the test's queues go with it
+        channel = connection.default_channel
+        for queue in queues:
+            channel.queue_delete(queue)
+
+
+def wait_for(check: Callable[[], bool], seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.5)
+    raise AssertionError("the worker did not finish in time")
+
+
+def test_a_worker_processes_submitted_items_to_cases(
+    engine: Engine,
+    broker_settings: Settings,
+    tmp_path: Path,
+    tiny_model: TextModel,
+) -> None:
+    item_ids = seeded(engine, broker_settings, tmp_path)
+    here = site(engine, broker_settings, tiny_model)
+    with worker(broker_settings, lambda: here):
+        sent = submit(broker_settings, item_ids)
+        assert not sent.in_process and sent.messages == 2  # one chunk: hash → match, and text
+
+        def settled() -> bool:
+            with engine.connect() as connection:
+                unmatched = connection.scalar(
+                    select(func.count())
+                    .select_from(Signal)
+                    .where(Signal.value != "", Signal.matched_generation.is_(None))
+                    .where(Signal.signal_type.in_(["pdq", "md5", "sha256"]))
+                )
+                hashed = connection.scalar(
+                    select(func.count()).select_from(Signal).where(Signal.signal_type == "pdq")
+                )
+            return hashed == 9 and unmatched == 0 and counts(engine)["text_scans"] == 6
+
+        wait_for(settled)
+    by_workers = outcome(engine)
+    matches, cases = by_workers
+    assert matches and any(signal == "classifier" for _, _, signal in cases)
+    # The same items processed in one process, from scratch, give the same matches and cases.
+    with engine.begin() as connection:
+        for table in (Case, Match, Score, TextScan, Signal):
+            connection.execute(delete(table))
+    submit(broker_settings.model_copy(update={"broker_url": None}), item_ids, site=here)
+    assert outcome(engine) == by_workers
+
+
+def test_a_stage_that_keeps_failing_on_the_worker_ends_in_the_quarantine(
+    engine: Engine,
+    broker_settings: Settings,
+    tmp_path: Path,
+    tiny_model: TextModel,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    item_ids = seeded(engine, broker_settings, tmp_path)[:2]
+    tries: list[float] = []
+
+    def broken(_engine: Engine, _matcher: object, _ids: list[int]) -> None:
+        tries.append(time.monotonic())
+        raise RuntimeError("bank index unreadable")
+
+    monkeypatch.setattr(work, "match_items", broken)  # a fault injected into one stage
+    three = broker_settings.model_copy(update={"task_attempts": 3})
+    here = site(engine, three, tiny_model)
+    here.settings = three
+    with worker(three, lambda: here):
+        submit(three, item_ids)
+
+        def quarantined() -> bool:
+            with engine.connect() as connection:
+                return (
+                    connection.scalar(
+                        select(func.count())
+                        .select_from(Quarantine)
+                        .where(Quarantine.format == "work")
+                    )
+                    or 0
+                ) >= 2
+
+        wait_for(quarantined)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(Quarantine.file, Quarantine.reason).where(Quarantine.format == "work")
+        ).all()
+    assert sorted(r.file for r in rows) == sorted(f"item {i}" for i in item_ids)
+    assert all(
+        "match stage failed 3 times: RuntimeError: bank index unreadable" in r.reason for r in rows
+    )
+    assert len(tries) == 3 + len(item_ids)  # three attempts of the chunk, then each item alone
+
+
+def test_worker_help_and_usage_errors(cli, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    shown = cli("worker", "--help")
+    assert shown.code == 0 and "--queues" in shown.out and "--concurrency" in shown.out
+    unknown = cli("worker", "--queues", "hashing,bogus")
+    assert unknown.code == 2 and "unknown queue 'bogus'" in unknown.err
+    no_broker = cli("worker", "--queues", "hashing", "--concurrency", "2")
+    assert no_broker.code == 2 and "REDLINE_BROKER_URL" in no_broker.err
+    assert cli("worker", "--concurrency", "0").code == 2
