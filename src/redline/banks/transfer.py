@@ -32,6 +32,7 @@ from redline.model import BankEntry, BankSignal, Quarantine
 from redline.signals import BadSignal, signal_type
 from redline.store.audit import record_event
 from redline.store.content import insert_ignoring_duplicates
+from redline.store.engine import dialect_insert
 
 BATCH = 5000
 
@@ -204,11 +205,8 @@ def _quarantine_insert(
     raw: bytes,
     now: datetime,
 ) -> Any:
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     return (
-        dialect.insert(Quarantine.__table__)
+        dialect_insert(connection, Quarantine.__table__)
         .values(
             source_id=None,
             bank_id=bank_id,

@@ -22,7 +22,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, and_, exists, literal, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from redline.classify.model import TextModel
 from redline.config import Settings
@@ -40,6 +39,7 @@ from redline.signals.exact import Md5Signal, Sha256Signal
 from redline.store import counters
 from redline.store.audit import record_event
 from redline.store.content import insert_ignoring_duplicates
+from redline.store.engine import dialect_insert
 
 MATCH_BATCH = 2000
 PERCEPTUAL = {kind: cls.name for kind, cls in SCANNED.items()}
@@ -94,10 +94,6 @@ def _items(source_id: int | None, since: datetime | None) -> Select[Any]:
 def _scope(items: Select[Any]) -> Select[Any]:
     """The media files of the items a scan covers."""
     return select(ItemMedia.media_sha256).where(ItemMedia.item_id.in_(items)).distinct()
-
-
-def _insert(connection: Connection) -> Any:
-    return postgresql if connection.dialect.name == "postgresql" else sqlite
 
 
 def scan(
@@ -280,8 +276,7 @@ def _quarantine_media(
     except OSError:
         raw, size = b"", 0
     statement = (
-        _insert(connection)
-        .insert(Quarantine.__table__)
+        dialect_insert(connection, Quarantine.__table__)
         .values(
             source_id=owner.source_id,
             format="scan",
@@ -353,8 +348,7 @@ def _store_matches(
         for row, matches in zip(rows, found, strict=True):
             for match in matches:
                 statement = (
-                    _insert(connection)
-                    .insert(Match.__table__)
+                    dialect_insert(connection, Match.__table__)
                     .values(
                         media_sha256=row.media_sha256,
                         bank_entry_id=match.entry_id,

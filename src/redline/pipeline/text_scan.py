@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, delete, exists, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from redline.classify.model import TextModel
 from redline.model import BankSignal, Item, Match, Score, Signal, TextBody, TextScan
@@ -25,6 +24,7 @@ from redline.review.rules import bank_match_priority, classifier_priority
 from redline.signals import minhash, outlinks
 from redline.store import counters
 from redline.store.content import insert_ignoring_duplicates
+from redline.store.engine import dialect_insert
 
 OUTLINKS_VERSION = "outlinks-1"
 BATCH = 1000
@@ -278,8 +278,7 @@ def match_text_banks(
             for (sha, _body), matches in zip(chunk, found, strict=True):
                 for match in matches:
                     statement = (
-                        _dialect(connection)
-                        .insert(Match.__table__)
+                        dialect_insert(connection, Match.__table__)
                         .values(
                             text_sha256=sha,
                             bank_entry_id=match.entry_id,
@@ -306,7 +305,3 @@ def match_text_banks(
         summary.cases_opened += opened
         summary.cases_updated += updated
         on_advance(len(chunk))
-
-
-def _dialect(connection: Connection) -> Any:
-    return postgresql if connection.dialect.name == "postgresql" else sqlite
