@@ -434,27 +434,39 @@ def _quarantine(
     connection: Connection, source: int, rejected: Sequence[NewQuarantine], now: datetime
 ) -> int:
     """Insert quarantine rows not already there; returns how many were new."""
-    new = 0
+    return sum(quarantine_record(connection, q, now, source_id=source) for q in rejected)
+
+
+def quarantine_record(
+    connection: Connection,
+    record: NewQuarantine,
+    now: datetime,
+    *,
+    source_id: int | None = None,
+    bank_id: int | None = None,
+) -> bool:
+    """File a record that could not be accepted under the source (an input, a scan) or the bank
+    (a hash list, a media file) it came from; the same record (file, place, bytes) is filed once.
+    True when it was new."""
     table = Quarantine.__table__
-    for q in rejected:
-        statement = (
-            dialect_insert(connection, table)
-            .values(
-                source_id=source,
-                format=q.format,
-                file=_storable(q.file),
-                location=_storable(q.location),
-                reason=_storable(q.reason),
-                raw=q.raw,
-                raw_size=q.raw_size,
-                raw_sha256=hashlib.sha256(q.raw).hexdigest(),
-                created_at=now,
-            )
-            .on_conflict_do_nothing()
-            .returning(table.c.id)
+    statement = (
+        dialect_insert(connection, table)
+        .values(
+            source_id=source_id,
+            bank_id=bank_id,
+            format=record.format,
+            file=_storable(record.file),
+            location=_storable(record.location),
+            reason=_storable(record.reason),
+            raw=record.raw,
+            raw_size=record.raw_size,
+            raw_sha256=hashlib.sha256(record.raw).hexdigest(),
+            created_at=now,
         )
-        new += len(connection.execute(statement).all())
-    return new
+        .on_conflict_do_nothing()
+        .returning(table.c.id)
+    )
+    return connection.execute(statement).first() is not None
 
 
 def _storable(text: str) -> str:
