@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -218,6 +218,42 @@ def _json(value: dict[str, Any] | None) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False)
 
 
+def _as_is(value: datetime | None) -> datetime | None:
+    return value
+
+
+def _item_rows(
+    source: int,
+    fresh: list[tuple[NewItem, int]],
+    ids: Sequence[int],
+    now: datetime,
+    time: Callable[[datetime | None], Any],
+) -> list[tuple[Any, ...]]:
+    """The batch's items as rows in ``_ITEM_COLUMNS`` order, times as ``time`` hands them to
+    the driver."""
+    ingested_at = time(now)
+    return [
+        (
+            item_id,
+            source,
+            i.external_id,
+            revision,
+            i.content_sha256,
+            i.text_sha256,
+            i.account,
+            i.account_name,
+            time(i.posted_at),
+            i.url,
+            i.encoding,
+            i.file,
+            i.location,
+            _json(i.extra),
+            ingested_at,
+        )
+        for item_id, (i, revision) in zip(ids, fresh, strict=True)
+    ]
+
+
 def _write_texts_and_items(
     connection: Connection, source: int, fresh: list[tuple[NewItem, int]], now: datetime
 ) -> list[int]:
@@ -243,31 +279,7 @@ def _write_texts_and_items(
                 (len(fresh),),
             ).scalars()
         )
-        columns = list(
-            zip(
-                *(
-                    (
-                        item_id,
-                        source,
-                        i.external_id,
-                        revision,
-                        i.content_sha256,
-                        i.text_sha256,
-                        i.account,
-                        i.account_name,
-                        i.posted_at,
-                        i.url,
-                        i.encoding,
-                        i.file,
-                        i.location,
-                        _json(i.extra),
-                        now,
-                    )
-                    for item_id, (i, revision) in zip(ids, fresh, strict=True)
-                ),
-                strict=True,
-            )
-        )
+        columns = list(zip(*_item_rows(source, fresh, ids, now, _as_is), strict=True))
         types = (
             "bigint",
             "bigint",
@@ -303,30 +315,10 @@ def _write_texts_and_items(
     # The transaction holds SQLite's write lock (taken in write_batch), so these ids are ours.
     first = int(connection.exec_driver_sql("SELECT coalesce(max(id), 0) FROM items").scalar() or 0)
     ids = list(range(first + 1, first + 1 + len(fresh)))
-    stamp = _sqlite_time(now)
     connection.exec_driver_sql(
         f"INSERT INTO items ({', '.join(_ITEM_COLUMNS)}) "  # noqa: S608 - fixed column names
         f"VALUES ({', '.join('?' * len(_ITEM_COLUMNS))})",
-        [
-            (
-                item_id,
-                source,
-                i.external_id,
-                revision,
-                i.content_sha256,
-                i.text_sha256,
-                i.account,
-                i.account_name,
-                _sqlite_time(i.posted_at),
-                i.url,
-                i.encoding,
-                i.file,
-                i.location,
-                _json(i.extra),
-                stamp,
-            )
-            for item_id, (i, revision) in zip(ids, fresh, strict=True)
-        ],
+        _item_rows(source, fresh, ids, now, _sqlite_time),
     )
     return ids
 
