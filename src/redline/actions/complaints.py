@@ -7,7 +7,6 @@ An upheld complaint reinstates the content and is recorded; a rejected one keeps
 
 from __future__ import annotations
 
-import ipaddress
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -38,11 +37,7 @@ class TooManyComplaints(ReviewError):
 def client_network(address: str) -> str:
     """The network a public client's address is in (IPv4 /24, IPv6 /48): enough to slow a flood
     or a scan of decision numbers, without keeping a member of the public's own address."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return "unknown"
-    return str(ipaddress.ip_network(f"{ip}/{24 if ip.version == 4 else 48}", strict=False))
+    return rates.network_of(address, ipv6_prefix=48)
 
 
 def _public_actor(network: str) -> str:

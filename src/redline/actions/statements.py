@@ -77,7 +77,7 @@ def statement_for(connection: Connection, item_id: int) -> sor.StatementOfReason
         automated_detection=bool(
             case is not None and case.signal in ("bank", "classifier", "sample")
         ),
-        source_type="SOURCE_TYPE_OTHER_NOTIFICATION" if order else sor.VOLUNTARY,
+        source_type="SOURCE_TYPE_OTHER_NOTIFICATION" if order else sor.vocabulary.VOLUNTARY,
         source_identity=order.authority if order else None,
         decision_visibility=(
             "DECISION_VISIBILITY_CONTENT_DISABLED"

@@ -507,6 +507,15 @@ def get_entry(connection: Connection, entry_id: int) -> EntryInfo:
     )
 
 
+def get_bank_entry(connection: Connection, bank: str, entry_id: int) -> EntryInfo:
+    """Entry ``entry_id`` of ``bank``; UnknownEntry when there is none or it is another bank's
+    (an address that names a bank reaches only that bank's entries)."""
+    entry = get_entry(connection, entry_id)
+    if entry.bank != bank:
+        raise UnknownEntry(f"bank {bank!r} has no entry {entry_id}")
+    return entry
+
+
 def set_entry_enabled(
     connection: Connection, entry_id: int, enabled: bool, *, actor: str, now: datetime
 ) -> EntryInfo:

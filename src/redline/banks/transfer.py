@@ -8,7 +8,6 @@ twice changes nothing.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,10 +27,10 @@ from redline.banks.manage import (
     hash_media,
 )
 from redline.errors import Invalid
-from redline.model import BankEntry, BankSignal, Quarantine
+from redline.model import BankEntry, BankSignal
 from redline.signals import BadSignal, signal_type
 from redline.store.audit import record_event
-from redline.store.content import insert_ignoring_duplicates
+from redline.store.content import NewQuarantine, insert_ignoring_duplicates, quarantine_record
 
 BATCH = 5000
 
@@ -88,10 +87,9 @@ def import_file(
     pending: list[tuple[HashRow, dict[str, str]]] = []
 
     def quarantine(location: str, reason: str, raw: bytes) -> None:
-        statement = _quarantine_insert(
-            connection, bank_id, fmt, str(path), location, reason, raw, now
-        )
-        summary.quarantined += len(connection.execute(statement).all())
+        record = NewQuarantine(f"bank-{fmt}", str(path), location, reason, raw, len(raw))
+        if quarantine_record(connection, record, now, bank_id=bank_id):
+            summary.quarantined += 1
         summary.problems.append(f"{path} {location}: {reason}")
 
     def flush() -> None:
@@ -194,38 +192,6 @@ def label_problem(labels: dict[str, str]) -> str | None:
     return None
 
 
-def _quarantine_insert(
-    connection: Any,
-    bank_id: int,
-    fmt: str,
-    file: str,
-    location: str,
-    reason: str,
-    raw: bytes,
-    now: datetime,
-) -> Any:
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    return (
-        dialect.insert(Quarantine.__table__)
-        .values(
-            source_id=None,
-            bank_id=bank_id,
-            format=f"bank-{fmt}",
-            file=file,
-            location=location,
-            reason=reason,
-            raw=raw,
-            raw_size=len(raw),
-            raw_sha256=hashlib.sha256(raw).hexdigest(),
-            created_at=now,
-        )
-        .on_conflict_do_nothing()
-        .returning(Quarantine.id)
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class RefusedMedia:
     """A media file that could not be stored or hashed, and why."""
@@ -265,19 +231,11 @@ def add_media_files(
         if isinstance(file, HashedMedia):
             added.append(add_media(connection, bank, file, actor=actor, now=now, **labels))
             continue
-        bank_id = _bank_id(connection, bank)
-        connection.execute(
-            _quarantine_insert(
-                connection,
-                bank_id,
-                "media",
-                str(file.path),
-                "whole file",
-                file.reason,
-                _head(file.path),
-                now,
-            )
+        head = _head(file.path)
+        record = NewQuarantine(
+            "bank-media", str(file.path), "whole file", file.reason, head, len(head)
         )
+        quarantine_record(connection, record, now, bank_id=_bank_id(connection, bank))
         problems.append(f"{file.path}: {file.reason}")
     return added, problems
 

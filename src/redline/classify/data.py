@@ -79,6 +79,21 @@ def _labels(path: Path, key: str) -> dict[str, dict[str, str]]:
         return {row[key]: row for row in csv.DictReader(stream) if row.get("label") in {"0", "1"}}
 
 
+def _hand_labelled(text: str, label: dict[str, str], source: str, group: str) -> Example:
+    """A text with its row of a labels file: a category only on a flag, the language detected
+    when the labeller left it out."""
+    return Example(
+        text,
+        int(label["label"]),
+        label["category"] if label["label"] == "1" else "none",
+        source,
+        group,
+        split_of(group),
+        label.get("lang") or detect(text),
+        label.get("kind") or "other",
+    )
+
+
 # Weak labels: in the training split only, an account whose labelled sample is (nearly) all
 # propaganda lends its other tweets as positives, and a (nearly) neutral relay its other tweets as
 # negatives. Hand labels always win; validation and test use hand labels only.
@@ -116,16 +131,7 @@ def fanboy(shared: Path, labels: Path, weak: bool = True) -> Iterator[Example]:
         text = html.unescape(row["tweets"]).strip()
         label = chosen.get(row.get("tweetid") or "")
         if label is not None:
-            yield Example(
-                text,
-                int(label["label"]),
-                label["category"] if label["label"] == "1" else "none",
-                "fanboy",
-                group,
-                split_of(group),
-                label.get("lang") or detect(text),
-                label.get("kind") or "other",
-            )
+            yield _hand_labelled(text, label, "fanboy", group)
         elif account in weak_label and lent.get(account, 0) < WEAK_PER_ACCOUNT and len(text) > 15:
             lent[account] = lent.get(account, 0) + 1
             value = weak_label[account]
@@ -157,16 +163,7 @@ def mixed(shared: Path, labels: Path) -> Iterator[Example]:
                 continue
             text = html.unescape(row[0]).strip()
             group = "text:" + hashlib.sha256(tokens_for_matching(text).encode()).hexdigest()[:16]
-            yield Example(
-                text,
-                int(label["label"]),
-                label["category"] if label["label"] == "1" else "none",
-                "mixed",
-                group,
-                split_of(group),
-                label.get("lang") or detect(text),
-                label.get("kind") or "other",
-            )
+            yield _hand_labelled(text, label, "mixed", group)
 
 
 def news(shared: Path) -> Iterator[Example]:

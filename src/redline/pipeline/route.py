@@ -10,11 +10,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import Connection, select, update
+from sqlalchemy.orm import InstrumentedAttribute
 
-from redline.model import Case, ItemMedia
+from redline.model import Case, Item, ItemMedia
 from redline.review.rules import CaseStatus
+
+K = TypeVar("K")
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,25 +32,48 @@ class CaseReason:
     lang: str | None = None
 
 
+def keep_strongest(reasons: dict[K, CaseReason], key: K, reason: CaseReason) -> None:
+    """Keep ``reason`` for ``key`` unless a reason of higher or equal priority is there: one
+    item, media file or text that fires several times is reviewed for the gravest reason."""
+    kept = reasons.get(key)
+    if kept is None or reason.priority > kept.priority:
+        reasons[key] = reason
+
+
 def open_cases(
     connection: Connection, by_media: Mapping[str, CaseReason], now: datetime
 ) -> tuple[int, int]:
     """Open or update the Case of every item carrying the given media; (opened, updated)."""
-    if not by_media:
+    return _open_by(connection, ItemMedia.item_id, ItemMedia.media_sha256, by_media, now)
+
+
+def open_text_cases(
+    connection: Connection, by_text: Mapping[str, CaseReason], now: datetime
+) -> tuple[int, int]:
+    """Open or update the Case of every item with one of the given texts; (opened, updated)."""
+    return _open_by(connection, Item.id, Item.text_sha256, by_text, now)
+
+
+def _open_by(
+    connection: Connection,
+    item_id: InstrumentedAttribute[int],
+    content: InstrumentedAttribute[str | None],
+    reasons: Mapping[str, CaseReason],
+    now: datetime,
+) -> tuple[int, int]:
+    """The cases of the items whose ``content`` column holds a key of ``reasons``, each with the
+    strongest reason among its contents."""
+    if not reasons:
         return 0, 0
-    reasons: dict[int, CaseReason] = {}
-    hashes = list(by_media)
-    for start in range(0, len(hashes), 500):
+    by_item: dict[int, CaseReason] = {}
+    keys = list(reasons)
+    for start in range(0, len(keys), 500):
         rows = connection.execute(
-            select(ItemMedia.item_id, ItemMedia.media_sha256).where(
-                ItemMedia.media_sha256.in_(hashes[start : start + 500])
-            )
+            select(item_id, content).where(content.in_(keys[start : start + 500]))
         )
-        for item_id, media_sha256 in rows:
-            reason = by_media[media_sha256]
-            if item_id not in reasons or reason.priority > reasons[item_id].priority:
-                reasons[item_id] = reason
-    return open_item_cases(connection, reasons, now)
+        for item, key in rows:
+            keep_strongest(by_item, item, reasons[str(key)])
+    return open_item_cases(connection, by_item, now)
 
 
 def open_item_cases(

@@ -13,7 +13,6 @@ Running it again changes nothing until new content or new bank entries arrive.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -22,24 +21,30 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, and_, exists, literal, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from redline.classify.model import TextModel
 from redline.config import Settings
 from redline.errors import NotFound
 from redline.index.store import IndexStore
-from redline.model import Item, ItemMedia, Match, Media, Quarantine, Signal, Source
+from redline.model import Item, ItemMedia, Media, Signal, Source
 from redline.model.base import utcnow
 from redline.pipeline.hashing import HashJob, HashResult, hash_many
 from redline.pipeline.match import BankMatch, Matcher
-from redline.pipeline.route import CaseReason, open_cases
+from redline.pipeline.route import CaseReason, keep_strongest, open_cases
 from redline.pipeline.text_scan import TextSummary, run_text_stages
 from redline.review.rules import bank_match_priority
 from redline.signals import MATCHED, SCANNED, signal_type
 from redline.signals.exact import Md5Signal, Sha256Signal
 from redline.store import counters
 from redline.store.audit import record_event
-from redline.store.content import HASHES_ONLY, SUPPLIED, insert_ignoring_duplicates
+from redline.store.content import (
+    HASHES_ONLY,
+    SUPPLIED,
+    NewQuarantine,
+    insert_ignoring_duplicates,
+    quarantine_record,
+)
+from redline.store.matches import record_match
 
 MATCH_BATCH = 2000
 PERCEPTUAL = {kind: cls.name for kind, cls in SCANNED.items()}
@@ -94,10 +99,6 @@ def items_in_scope(source_id: int | None, since: datetime | None) -> Select[Any]
 def media_in_scope(items: Select[Any]) -> Select[Any]:
     """The media files of the items a scan covers."""
     return select(ItemMedia.media_sha256).where(ItemMedia.item_id.in_(items)).distinct()
-
-
-def _insert(connection: Connection) -> Any:
-    return postgresql if connection.dialect.name == "postgresql" else sqlite
 
 
 def scan(
@@ -282,23 +283,15 @@ def _quarantine_media(
         size = path.stat().st_size
     except OSError:
         raw, size = b"", 0
-    statement = (
-        _insert(connection)
-        .insert(Quarantine.__table__)
-        .values(
-            source_id=owner.source_id,
-            format="scan",
-            file=owner.original_name or owner.path,
-            location=f"media {result.sha256[:12]}",
-            reason=result.error or "",
-            raw=raw,
-            raw_size=size,
-            raw_sha256=hashlib.sha256(raw).hexdigest(),
-            created_at=now,
-        )
-        .on_conflict_do_nothing()
+    record = NewQuarantine(
+        format="scan",
+        file=owner.original_name or owner.path,
+        location=f"media {result.sha256[:12]}",
+        reason=result.error or "",
+        raw=raw,
+        raw_size=size,
     )
-    connection.execute(statement)
+    quarantine_record(connection, record, now, source_id=owner.source_id)
     return f"{owner.original_name or owner.path}: {result.error}"
 
 
@@ -364,21 +357,7 @@ def _store_matches(
         reasons: dict[str, CaseReason] = {}
         for row, matches in zip(rows, found, strict=True):
             for match in matches:
-                statement = (
-                    _insert(connection)
-                    .insert(Match.__table__)
-                    .values(
-                        media_sha256=row.media_sha256,
-                        bank_entry_id=match.entry_id,
-                        signal_type=match.signal_type,
-                        distance=match.distance,
-                        detail={**match.detail, "bank": match.bank},
-                        created_at=now,
-                    )
-                    .on_conflict_do_nothing()
-                    .returning(Match.__table__.c.id)
-                )
-                if connection.execute(statement).first() is None:
+                if not record_match(connection, match, now, media_sha256=row.media_sha256):
                     continue  # matched before
                 summary.new_matches += 1
                 reason = CaseReason(
@@ -386,9 +365,7 @@ def _store_matches(
                     text=f"matches bank {match.bank} entry {match.entry_id} "
                     f"({match.signal_type} distance {match.distance:g})",
                 )
-                previous = reasons.get(row.media_sha256)
-                if previous is None or reason.priority > previous.priority:
-                    reasons[row.media_sha256] = reason
+                keep_strongest(reasons, row.media_sha256, reason)
         connection.execute(
             update(Signal)
             .where(Signal.id.in_([row.id for row in rows]))

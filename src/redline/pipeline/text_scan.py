@@ -14,17 +14,17 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, delete, exists, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from redline.classify.model import TextModel
-from redline.model import BankSignal, Item, Match, Score, Signal, TextBody, TextScan
+from redline.model import BankSignal, Item, Score, Signal, TextBody, TextScan
 from redline.model.base import utcnow
 from redline.pipeline.match import Matcher
-from redline.pipeline.route import CaseReason, open_item_cases
+from redline.pipeline.route import CaseReason, keep_strongest, open_text_cases
 from redline.review.rules import bank_match_priority, classifier_priority
 from redline.signals import minhash, outlinks
 from redline.store import counters
 from redline.store.content import insert_ignoring_duplicates
+from redline.store.matches import record_match
 
 OUTLINKS_VERSION = "outlinks-1"
 BATCH = 1000
@@ -81,23 +81,6 @@ def _mark(
         TextScan.__table__.insert(),
         [{"text_sha256": sha, "stage": stage, "version": version, "done_at": now} for sha in shas],
     )
-
-
-def _cases_for_texts(
-    connection: Connection, reasons: dict[str, CaseReason], now: datetime
-) -> tuple[int, int]:
-    if not reasons:
-        return 0, 0
-    by_item: dict[int, CaseReason] = {}
-    shas = list(reasons)
-    for start in range(0, len(shas), 500):
-        for item_id, sha in connection.execute(
-            select(Item.id, Item.text_sha256).where(Item.text_sha256.in_(shas[start : start + 500]))
-        ):
-            reason = reasons[str(sha)]
-            if item_id not in by_item or reason.priority > by_item[item_id].priority:
-                by_item[item_id] = reason
-    return open_item_cases(connection, by_item, now)
 
 
 Stage = Callable[[str, int], None]
@@ -231,7 +214,7 @@ def score_texts(
         with engine.begin() as connection:
             insert_ignoring_duplicates(connection, Score.__table__, rows)
             _mark(connection, [sha for sha, _ in chunk], "classifier", version, now)
-            opened, updated = _cases_for_texts(connection, reasons, now)
+            opened, updated = open_text_cases(connection, reasons, now)
         summary.texts_scored += len(chunk)
         summary.cases_opened += opened
         summary.cases_updated += updated
@@ -277,36 +260,17 @@ def match_text_banks(
         with engine.begin() as connection:
             for (sha, _body), matches in zip(chunk, found, strict=True):
                 for match in matches:
-                    statement = (
-                        _dialect(connection)
-                        .insert(Match.__table__)
-                        .values(
-                            text_sha256=sha,
-                            bank_entry_id=match.entry_id,
-                            signal_type=match.signal_type,
-                            distance=match.distance,
-                            detail={**match.detail, "bank": match.bank},
-                            created_at=now,
-                        )
-                        .on_conflict_do_nothing()
-                        .returning(Match.__table__.c.id)
-                    )
-                    if connection.execute(statement).first() is None:
-                        continue
+                    if not record_match(connection, match, now, text_sha256=sha):
+                        continue  # matched before
                     summary.text_matches += 1
                     reason = CaseReason(
                         bank_match_priority(match.confirmed, text=True),
                         f"text matches bank {match.bank} entry {match.entry_id} "
                         f"(Jaccard {1 - match.distance:.2f})",
                     )
-                    if sha not in reasons or reason.priority > reasons[sha].priority:
-                        reasons[sha] = reason
+                    keep_strongest(reasons, sha, reason)
             _mark(connection, [sha for sha, _ in chunk], "text_banks", generation, now)
-            opened, updated = _cases_for_texts(connection, reasons, now)
+            opened, updated = open_text_cases(connection, reasons, now)
         summary.cases_opened += opened
         summary.cases_updated += updated
         on_advance(len(chunk))
-
-
-def _dialect(connection: Connection) -> Any:
-    return postgresql if connection.dialect.name == "postgresql" else sqlite

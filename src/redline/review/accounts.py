@@ -8,7 +8,6 @@ session's CSRF token, so signing a user out everywhere is deleting their rows.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import re
 import secrets
 from dataclasses import dataclass
@@ -252,11 +251,7 @@ def set_protection(
 def client_network(address: str) -> str:
     """The network a client's address is in, as sign-in throttling counts it: IPv4 /24, IPv6
     /64 (what one subscriber or one office usually has)."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return "unknown"
-    return str(ipaddress.ip_network(f"{ip}/{24 if ip.version == 4 else 64}", strict=False))
+    return rates.network_of(address, ipv6_prefix=64)
 
 
 def _normal(username: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -233,6 +233,42 @@ def _json(value: dict[str, Any] | None) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False)
 
 
+def _as_is(value: datetime | None) -> datetime | None:
+    return value
+
+
+def _item_rows(
+    source: int,
+    fresh: list[tuple[NewItem, int]],
+    ids: Sequence[int],
+    now: datetime,
+    time: Callable[[datetime | None], Any],
+) -> list[tuple[Any, ...]]:
+    """The batch's items as rows in ``_ITEM_COLUMNS`` order, times as ``time`` hands them to
+    the driver."""
+    ingested_at = time(now)
+    return [
+        (
+            item_id,
+            source,
+            i.external_id,
+            revision,
+            i.content_sha256,
+            i.text_sha256,
+            i.account,
+            i.account_name,
+            time(i.posted_at),
+            i.url,
+            i.encoding,
+            i.file,
+            i.location,
+            _json(i.extra),
+            ingested_at,
+        )
+        for item_id, (i, revision) in zip(ids, fresh, strict=True)
+    ]
+
+
 def _write_texts_and_items(
     connection: Connection, source: int, fresh: list[tuple[NewItem, int]], now: datetime
 ) -> list[int]:
@@ -258,31 +294,7 @@ def _write_texts_and_items(
                 (len(fresh),),
             ).scalars()
         )
-        columns = list(
-            zip(
-                *(
-                    (
-                        item_id,
-                        source,
-                        i.external_id,
-                        revision,
-                        i.content_sha256,
-                        i.text_sha256,
-                        i.account,
-                        i.account_name,
-                        i.posted_at,
-                        i.url,
-                        i.encoding,
-                        i.file,
-                        i.location,
-                        _json(i.extra),
-                        now,
-                    )
-                    for item_id, (i, revision) in zip(ids, fresh, strict=True)
-                ),
-                strict=True,
-            )
-        )
+        columns = list(zip(*_item_rows(source, fresh, ids, now, _as_is), strict=True))
         types = (
             "bigint",
             "bigint",
@@ -318,30 +330,10 @@ def _write_texts_and_items(
     # The transaction holds SQLite's write lock (taken in write_batch), so these ids are ours.
     first = int(connection.exec_driver_sql("SELECT coalesce(max(id), 0) FROM items").scalar() or 0)
     ids = list(range(first + 1, first + 1 + len(fresh)))
-    stamp = _sqlite_time(now)
     connection.exec_driver_sql(
         f"INSERT INTO items ({', '.join(_ITEM_COLUMNS)}) "  # noqa: S608 - fixed column names
         f"VALUES ({', '.join('?' * len(_ITEM_COLUMNS))})",
-        [
-            (
-                item_id,
-                source,
-                i.external_id,
-                revision,
-                i.content_sha256,
-                i.text_sha256,
-                i.account,
-                i.account_name,
-                _sqlite_time(i.posted_at),
-                i.url,
-                i.encoding,
-                i.file,
-                i.location,
-                _json(i.extra),
-                stamp,
-            )
-            for item_id, (i, revision) in zip(ids, fresh, strict=True)
-        ],
+        _item_rows(source, fresh, ids, now, _sqlite_time),
     )
     return ids
 
@@ -471,29 +463,41 @@ def _quarantine(
     connection: Connection, source: int, rejected: Sequence[NewQuarantine], now: datetime
 ) -> list[bool]:
     """Insert quarantine rows not already there; returns, per row, whether it was new."""
-    new: list[bool] = []
+    return [quarantine_record(connection, q, now, source_id=source) for q in rejected]
+
+
+def quarantine_record(
+    connection: Connection,
+    record: NewQuarantine,
+    now: datetime,
+    *,
+    source_id: int | None = None,
+    bank_id: int | None = None,
+) -> bool:
+    """File a record that could not be accepted under the source (an input, a scan) or the bank
+    (a hash list, a media file) it came from; the same record (file, place, bytes) is filed once.
+    True when it was new."""
     table = Quarantine.__table__
-    for q in rejected:
-        statement = (
-            dialect_insert(connection, table)
-            .values(
-                source_id=source,
-                format=q.format,
-                # A reason or place may quote the input: the quarantine row, the one place a
-                # bad record must always land, holds what PostgreSQL cannot as an escape.
-                file=storable_text(q.file),
-                location=storable_text(q.location),
-                reason=storable_text(q.reason),
-                raw=q.raw,
-                raw_size=q.raw_size,
-                raw_sha256=hashlib.sha256(q.raw).hexdigest(),
-                created_at=now,
-            )
-            .on_conflict_do_nothing()
-            .returning(table.c.id)
+    statement = (
+        dialect_insert(connection, table)
+        .values(
+            source_id=source_id,
+            bank_id=bank_id,
+            format=record.format,
+            # A reason or place may quote the input: the quarantine row, the one place a bad
+            # record must always land, holds what PostgreSQL cannot as an escape.
+            file=storable_text(record.file),
+            location=storable_text(record.location),
+            reason=storable_text(record.reason),
+            raw=record.raw,
+            raw_size=record.raw_size,
+            raw_sha256=hashlib.sha256(record.raw).hexdigest(),
+            created_at=now,
         )
-        new.append(bool(connection.execute(statement).all()))
-    return new
+        .on_conflict_do_nothing()
+        .returning(table.c.id)
+    )
+    return connection.execute(statement).first() is not None
 
 
 def count_rows(connection: Connection, table: Table) -> int:

@@ -1,4 +1,5 @@
-"""Reading matches: each match with the items carrying the matched content (``redline matches``)."""
+"""Matches: stored once each, and read back with the items carrying the matched content
+(``redline matches``)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,40 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Select, String, literal, select, union_all
+from sqlalchemy import Connection, Engine, Select, String, literal, select, union_all
 
 from redline.jsontext import jsonable_dict
 from redline.model import Bank, BankEntry, Item, ItemMedia, Match, Source
+from redline.signals.base import BankMatch
+from redline.store.engine import dialect_insert
+
+
+def record_match(
+    connection: Connection,
+    match: BankMatch,
+    now: datetime,
+    *,
+    media_sha256: str | None = None,
+    text_sha256: str | None = None,
+) -> bool:
+    """Store a bank match of a media file or of a text, once: True when it is new, False when
+    the same content matched the same entry with the same signal type before."""
+    table = Match.__table__
+    statement = (
+        dialect_insert(connection, table)
+        .values(
+            media_sha256=media_sha256,
+            text_sha256=text_sha256,
+            bank_entry_id=match.entry_id,
+            signal_type=match.signal_type,
+            distance=match.distance,
+            detail={**match.detail, "bank": match.bank},
+            created_at=now,
+        )
+        .on_conflict_do_nothing()
+        .returning(table.c.id)
+    )
+    return connection.execute(statement).first() is not None
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,12 +12,24 @@ of one row per key and no history.
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, delete
 
 from redline.model import RateCounter
 from redline.store.engine import dialect_insert
+
+
+def network_of(address: str, *, ipv6_prefix: int) -> str:
+    """The network ``address`` is in, IPv4 /24 and IPv6 /``ipv6_prefix``, as a key counts a
+    client's network rather than the one address it can change; "unknown" for what is not an
+    address."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return "unknown"
+    return str(ipaddress.ip_network(f"{ip}/{24 if ip.version == 4 else ipv6_prefix}", strict=False))
 
 
 def _window(window: timedelta, now: datetime) -> tuple[int, int]:

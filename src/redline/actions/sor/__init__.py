@@ -23,10 +23,13 @@ is reported, because whoever wrote it expects it to be published.
 
 The package in three parts: ``vocabulary`` (the codes the database accepts), ``statement`` (a
 statement built and checked against its rules) and ``submission`` (the client that sends them).
+The codes are reached through the module, ``sor.vocabulary.VOLUNTARY``: one list of them, in
+``vocabulary``, instead of a second one here.
 """
 
 from __future__ import annotations
 
+from redline.actions.sor import vocabulary
 from redline.actions.sor.statement import (
     DECISIONS,
     END_DATES,
@@ -50,55 +53,15 @@ from redline.actions.sor.submission import (
     SubmissionResult,
     batches,
 )
-from redline.actions.sor.vocabulary import (
-    ACCOUNT_TYPES,
-    AUTOMATED_DECISIONS,
-    CATEGORIES,
-    CONTENT_TYPES,
-    COUNTRIES,
-    DECISION_ACCOUNTS,
-    DECISION_GROUNDS,
-    DECISION_MONETARIES,
-    DECISION_PROVISIONS,
-    DECISION_VISIBILITIES,
-    ILLEGAL_CONTENT,
-    INCOMPATIBLE_CONTENT,
-    KEYWORDS,
-    LANGUAGES,
-    NOT_AUTOMATED,
-    PUBLIC_SECURITY,
-    SOURCE_TYPES,
-    TERRORIST_CONTENT,
-    VOLUNTARY,
-)
 
 __all__ = [
-    "ACCOUNT_TYPES",
-    "AUTOMATED_DECISIONS",
-    "CATEGORIES",
-    "CONTENT_TYPES",
-    "COUNTRIES",
     "DECISIONS",
-    "DECISION_ACCOUNTS",
-    "DECISION_GROUNDS",
-    "DECISION_MONETARIES",
-    "DECISION_PROVISIONS",
-    "DECISION_VISIBILITIES",
     "END_DATES",
     "EXISTING_PUID_PATH",
     "FIELDS",
-    "ILLEGAL_CONTENT",
-    "INCOMPATIBLE_CONTENT",
-    "KEYWORDS",
-    "LANGUAGES",
     "MAX_BATCH",
-    "NOT_AUTOMATED",
-    "PUBLIC_SECURITY",
     "REQUIRED",
-    "SOURCE_TYPES",
     "STATEMENTS_PATH",
-    "TERRORIST_CONTENT",
-    "VOLUNTARY",
     "InvalidStatement",
     "Outcome",
     "Problem",
@@ -111,4 +74,5 @@ __all__ = [
     "problems",
     "terrorist_content_statement",
     "validate",
+    "vocabulary",
 ]

@@ -28,7 +28,7 @@ from redline.banks import (
     delete_bank,
     delete_entry,
     get_bank,
-    get_entry,
+    get_bank_entry,
     hash_media,
     list_banks,
     set_entry_enabled,
@@ -271,12 +271,9 @@ def _entry(app: Services, bank_name: str, content_id: str) -> EntryInfo:
         abort(404, f"content '{content_id}' not found")
     try:
         with app.engine.connect() as connection:
-            entry = get_entry(connection, number)
+            return get_bank_entry(connection, bank_name, number)
     except UnknownEntry:
         abort(404, f"content '{content_id}' not found")
-    if entry.bank != bank_name:
-        abort(404, f"content '{content_id}' not found")
-    return entry
 
 
 @router.post("/c/bank/{bank_name}/signal", openapi_extra=body_limit("upload"))

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import Connection
 
 from redline.errors import NotFound
 from redline.model.base import utcnow
@@ -22,18 +23,18 @@ def admin_page(me: Me, app: App, request: Request, created: str = "") -> Respons
     """Users and API tokens."""
     me.reviewer.require("user.manage")
     with app.engine.begin() as connection:
-        users = accounts.list_users(connection)
-        token_rows = tokens.list_tokens(connection)
-    return page(
-        request,
-        "admin.html",
-        me,
-        users=users,
-        tokens=token_rows,
-        roles=accounts.ROLES,
-        scopes=tokens.SCOPES,
-        created=created,
-    )
+        listed = _users_and_tokens(connection)
+    return page(request, "admin.html", me, **listed, created=created)
+
+
+def _users_and_tokens(connection: Connection) -> dict[str, Any]:
+    """What the admin page lists and offers: every user and token, the roles and the scopes."""
+    return {
+        "users": accounts.list_users(connection),
+        "tokens": tokens.list_tokens(connection),
+        "roles": accounts.ROLES,
+        "scopes": tokens.SCOPES,
+    }
 
 
 @router.post("/admin/users", include_in_schema=False)
@@ -72,18 +73,9 @@ async def create_token(me: Checked, app: App, request: Request) -> Response:
     scopes = [str(s) for s in form.getlist("scope")][:10]
     with app.engine.begin() as connection:
         secret = tokens.create_token(connection, user, name, scopes, me.reviewer.actor)
-        users = accounts.list_users(connection)
-        token_rows = tokens.list_tokens(connection)
-    return page(
-        request,
-        "admin.html",
-        me,
-        users=users,
-        tokens=token_rows,
-        roles=accounts.ROLES,
-        scopes=tokens.SCOPES,
-        secret=secret,
-    )
+        listed = _users_and_tokens(connection)
+    # The secret is shown on this answer alone: no redirect, so it is never in a URL or history.
+    return page(request, "admin.html", me, **listed, secret=secret)
 
 
 @router.post("/admin/tokens/{token_id}/revoke", include_in_schema=False)

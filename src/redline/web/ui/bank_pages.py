@@ -87,16 +87,11 @@ def set_entry(me: Checked, app: App, name: str, entry_id: RowId, state: str) -> 
     me.reviewer.require("bank.edit")
     if state not in {"disable", "enable"}:
         raise NotFound(f"no action {state!r}")
-    try:
-        with app.engine.begin() as connection:
-            entry = manage.get_entry(connection, entry_id)
-            if entry.bank != name:
-                raise NotFound(f"bank {name!r} has no entry {entry_id}")
-            manage.set_entry_enabled(
-                connection, entry_id, state == "enable", actor=me.reviewer.actor, now=utcnow()
-            )
-    except manage.UnknownEntry:
-        raise NotFound(f"no entry {entry_id}") from None
+    with app.engine.begin() as connection:
+        manage.get_bank_entry(connection, name, entry_id)
+        manage.set_entry_enabled(
+            connection, entry_id, state == "enable", actor=me.reviewer.actor, now=utcnow()
+        )
     return RedirectResponse(f"/banks/{name}", status_code=303)
 
 

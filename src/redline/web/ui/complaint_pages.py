@@ -7,8 +7,6 @@ double-submit token stops other sites from filing complaints through a visitor's
 
 from __future__ import annotations
 
-import hmac
-import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -19,6 +17,7 @@ from redline.model.base import utcnow
 from redline.review.errors import Invalid, NotFound, ReviewError
 from redline.web import App, RowId
 from redline.web.auth import client_address
+from redline.web.ui.cookies import form_token, form_token_matches, new_form_token, set_form_token
 from redline.web.ui.render import page
 
 router = APIRouter()
@@ -30,11 +29,11 @@ UNKNOWN = (
 
 
 @router.get("/complaints/new", response_class=HTMLResponse, include_in_schema=False)
-def complaint_form(request: Request, decision: RowId | None = None) -> Response:
+def complaint_form(app: App, request: Request, decision: RowId | None = None) -> Response:
     """The form, with the decision reference filled in from the notice's link."""
-    token = secrets.token_urlsafe(24)
+    token = new_form_token()
     response = page(request, "complaint.html", None, form_csrf=token, decision=decision)
-    response.set_cookie(FORM_COOKIE, token, httponly=True, samesite="strict", max_age=3600)
+    set_form_token(response, request, app, FORM_COOKIE, token)
     return response
 
 
@@ -48,8 +47,8 @@ def file_complaint(
     csrf: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """File it; the answer gives its number and when it will be decided by."""
-    expected = request.cookies.get(FORM_COOKIE, "")
-    if not expected or not hmac.compare_digest(csrf.encode(), expected.encode()):
+    expected = form_token(request, FORM_COOKIE)
+    if not form_token_matches(expected, csrf):
         return page(
             request,
             "complaint.html",

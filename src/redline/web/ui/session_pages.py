@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
-import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -14,18 +12,20 @@ from redline.review import accounts
 from redline.review.errors import ReviewError
 from redline.review.protection import exposure
 from redline.store.audit import record_event
-from redline.web import App, Services
+from redline.web import App
 from redline.web.auth import COOKIE, CheckedSelf, Me, client_address
+from redline.web.ui.cookies import (
+    form_token,
+    form_token_matches,
+    new_form_token,
+    set_cookie,
+    set_form_token,
+)
 from redline.web.ui.render import page
 
 router = APIRouter()
-# Before sign-in there is no session to hold a CSRF token: the login form carries one that must
-# equal this cookie (double submit), so another site cannot sign a browser in to its account.
+# The sign-in form's token (``web.ui.cookies``): another site cannot sign a browser in.
 LOGIN_COOKIE = "redline_login"
-
-
-def _secure(request: Request, app: Services) -> bool:
-    return app.settings.secure_cookies or request.url.scheme == "https"
 
 
 def _safe_next(target: str) -> str:
@@ -44,16 +44,9 @@ def home() -> RedirectResponse:
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
 def login_form(app: App, request: Request, next: str = "/queue") -> Response:
     """The sign-in form."""
-    token = secrets.token_urlsafe(24)
+    token = new_form_token()
     response = page(request, "login.html", None, login_csrf=token, next=_safe_next(next))
-    response.set_cookie(
-        LOGIN_COOKIE,
-        token,
-        httponly=True,
-        samesite="strict",
-        secure=_secure(request, app),
-        max_age=3600,
-    )
+    set_form_token(response, request, app, LOGIN_COOKIE, token)
     return response
 
 
@@ -67,8 +60,8 @@ def login(
     next: Annotated[str, Form(max_length=2000)] = "/queue",
 ) -> Response:
     """Check the password, start a session, go where the user was going."""
-    expected = request.cookies.get(LOGIN_COOKIE, "")
-    if not expected or not hmac.compare_digest(csrf.encode(), expected.encode()):
+    expected = form_token(request, LOGIN_COOKIE)
+    if not form_token_matches(expected, csrf):
         return page(
             request,
             "login.html",
@@ -104,12 +97,12 @@ def login(
             error=str(refused),
         )
     response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(
+    set_cookie(
+        response,
+        request,
+        app,
         COOKIE,
         token,
-        httponly=True,
-        samesite="strict",
-        secure=_secure(request, app),
         max_age=int(accounts.SESSION_LIFETIME.total_seconds()),
     )
     response.delete_cookie(LOGIN_COOKIE)
