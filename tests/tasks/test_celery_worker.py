@@ -58,7 +58,7 @@ def test_celery_beat_runs_the_scheduler_and_alerts_land_in_the_database(desk: De
         stderr=subprocess.PIPE,
     )
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # a bound, not a speed: loaded CI machines start slowly
         alerts: list[AuditEvent] = []
         while time.monotonic() < deadline and not alerts:
             time.sleep(1)
@@ -74,5 +74,5 @@ def test_celery_beat_runs_the_scheduler_and_alerts_land_in_the_database(desk: De
     finally:
         worker.terminate()
         worker.wait(timeout=30)
-    assert len(alerts) == 1, "no alert within a minute"
+    assert len(alerts) == 1, "no alert within three minutes"
     assert alerts[0].actor == "scheduler" and alerts[0].after == {"kind": "due_soon"}
