@@ -19,11 +19,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from redline.classify.model import TextModel
 from redline.model import BankSignal, Item, Match, Score, Signal, TextBody, TextScan
 from redline.model.base import utcnow
-from redline.pipeline.match import Matcher
+from redline.pipeline.match import Matcher, match_found
 from redline.pipeline.route import CaseReason, open_item_cases
 from redline.review.rules import bank_match_priority, classifier_priority
 from redline.signals import minhash, outlinks
-from redline.store import counters
+from redline.store import counters, outbox
 from redline.store.content import insert_ignoring_duplicates
 
 OUTLINKS_VERSION = "outlinks-1"
@@ -274,6 +274,7 @@ def match_text_banks(
         found = matcher.match_text([body for _, body in chunk])
         now = utcnow()
         reasons: dict[str, CaseReason] = {}
+        new: list[dict[str, Any]] = []
         with engine.begin() as connection:
             for (sha, _body), matches in zip(chunk, found, strict=True):
                 for match in matches:
@@ -291,9 +292,11 @@ def match_text_banks(
                         .on_conflict_do_nothing()
                         .returning(Match.__table__.c.id)
                     )
-                    if connection.execute(statement).first() is None:
+                    stored = connection.execute(statement).first()
+                    if stored is None:
                         continue
                     summary.text_matches += 1
+                    new.append(match_found(int(stored.id), match, text_sha256=sha))
                     reason = CaseReason(
                         bank_match_priority(match.confirmed, text=True),
                         f"text matches bank {match.bank} entry {match.entry_id} "
@@ -302,6 +305,7 @@ def match_text_banks(
                     if sha not in reasons or reason.priority > reasons[sha].priority:
                         reasons[sha] = reason
             _mark(connection, [sha for sha, _ in chunk], "text_banks", generation, now)
+            outbox.emit_matches(connection, new, now)  # before the case they open, per item
             opened, updated = _cases_for_texts(connection, reasons, now)
         summary.cases_opened += opened
         summary.cases_updated += updated

@@ -23,6 +23,8 @@ SCOPES: Final[dict[str, str]] = {
     "banks:write": "create banks and add or disable entries",
     "actions:read": "read removal orders and referrals",
     "actions:write": "register and execute removal orders, make and update referrals",
+    "webhooks:read": "list webhook subscriptions and the delivery log (admins)",
+    "webhooks:write": "subscribe, change and remove webhook endpoints, replay deliveries (admins)",
 }
 PREFIX: Final = "rl_"
 
