@@ -53,7 +53,7 @@ SECRET_PREFIX: Final = "whsec_"  # noqa: S105 - the prefix of generated secrets,
 TOLERANCE: Final = 300  # seconds a receiver should accept a signature's timestamp for
 STATUSES: Final = ("pending", "delivered", "failed", "cancelled")
 
-MAX_ATTEMPTS: Final = 12  # about 17 hours of trying, with the waits below
+MAX_ATTEMPTS: Final = 12  # about 14.5 hours of trying, with the waits below
 FIRST_RETRY: Final = timedelta(seconds=30)
 LONGEST_WAIT: Final = timedelta(hours=6)
 JITTER: Final = 0.2  # each wait is its base +/- 20%, so endpoints that failed together spread out
