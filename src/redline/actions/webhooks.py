@@ -142,15 +142,23 @@ class SubscriptionView:
         )
 
 
+def _printable(text: str) -> bool:
+    return not any((c.isspace() and c != " ") or ord(c) < 32 or ord(c) == 127 for c in text)
+
+
 def _checked_url(url: str) -> str:
     text = url.strip()
-    parts = urlsplit(text)
+    if len(text) > MAX_URL or not _printable(text) or " " in text:
+        raise Invalid(f"webhook URL: at most {MAX_URL} characters, no spaces or controls")
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - read for its ValueError on a port out of range
+    except ValueError as error:
+        raise Invalid(f"webhook URL {text[:200]!r}: {error}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise Invalid(f"webhook URL {text[:200]!r}: an http:// or https:// URL with a host")
     if "@" in parts.netloc:
         raise Invalid("webhook URL: no credentials in the URL (the signature authenticates)")
-    if len(text) > MAX_URL or any(c.isspace() for c in text):
-        raise Invalid(f"webhook URL: at most {MAX_URL} characters, no spaces")
     return text
 
 
@@ -168,8 +176,8 @@ def _checked_events(events: list[str]) -> list[str]:
 
 def _checked_name(name: str) -> str:
     text = name.strip()
-    if not 1 <= len(text) <= MAX_NAME:
-        raise Invalid(f"subscription name: 1-{MAX_NAME} characters")
+    if not 1 <= len(text) <= MAX_NAME or not _printable(text):
+        raise Invalid(f"subscription name: 1-{MAX_NAME} characters, no line breaks or controls")
     return text
 
 
