@@ -4,7 +4,6 @@ with its replay button (leads and admins, CSRF)."""
 from __future__ import annotations
 
 import re
-import socket
 from datetime import timedelta
 
 import pytest
@@ -16,9 +15,12 @@ from redline.model import AuditEvent
 from redline.model.base import utcnow
 from redline.review.decisions import Verdict, decide
 from redline.web.app import create_app
+from tests.actions.webhook_receiver import HookReceiver, hook
 from tests.review_desk import Desk
 from tests.web.test_api_v1 import token
 from tests.web.test_console import sign_in
+
+__all__ = ["hook"]
 
 HOOK = "https://hooks.platform.example/redline"
 
@@ -41,17 +43,13 @@ def decided(desk: Desk) -> None:
         )
 
 
-def failed_delivery(desk: Desk) -> int:
-    """A subscription on a port nothing listens on, an event, and every attempt refused: the
-    failed delivery's id."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+def failed_delivery(desk: Desk, hook: HookReceiver) -> int:
+    """A subscription whose endpoint answers 500 to every attempt, an event: the failed
+    delivery's id."""
     with desk.engine.begin() as connection:
-        webhooks.add_subscription(
-            connection, "test", "down", f"http://127.0.0.1:{port}/x", ["decision.made"], utcnow()
-        )
+        webhooks.add_subscription(connection, "test", "down", hook.url, ["decision.made"], utcnow())
     decided(desk)
+    hook.answers = [500] * webhooks.MAX_ATTEMPTS
     now = utcnow()
     for _ in range(webhooks.MAX_ATTEMPTS):
         webhooks.deliver_due(desk.engine, now, allow_private=True)
@@ -134,15 +132,15 @@ def test_only_admins_with_the_scope_reach_the_webhooks_api(api: TestClient, desk
         assert webhooks.list_subscriptions(connection) == []
 
 
-def test_a_lead_sees_the_log_and_replays_a_failed_delivery(desk: Desk) -> None:
-    failed = failed_delivery(desk)
+def test_a_lead_sees_the_log_and_replays_a_failed_delivery(desk: Desk, hook: HookReceiver) -> None:
+    failed = failed_delivery(desk, hook)
     app = create_app(desk.settings)
     lead = TestClient(app, follow_redirects=False)
     csrf = sign_in(lead, "lead1")
     page = lead.get("/webhooks?status=failed")
     assert page.status_code == 200
     row = re.search(rf'<tr id="delivery-{failed}".*?</tr>', page.text, re.S)
-    assert row is not None and "connection refused" in row.group(0)
+    assert row is not None and "answered 500" in row.group(0)
     assert f'action="/webhooks/deliveries/{failed}/replay"' in row.group(0)
     assert 'href="/webhooks"' in page.text  # in the navigation
 
