@@ -83,6 +83,12 @@ class Settings(BaseSettings):
         description="Notices to content providers are POSTed here as JSON, for the platform's"
         " messaging to deliver; unset, they wait in /api/v1/notices to be collected.",
     )
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="Webhook subscriptions may deliver to private, loopback and link-local"
+        " addresses (a receiver on the platform's internal network). Off, such an endpoint is"
+        " refused at every attempt, as redline refuses any fetch that could reach inside.",
+    )
     max_field_bytes: int = Field(
         default=1_000_000,
         gt=0,

@@ -35,7 +35,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, TypedDict
 from urllib.parse import quote, urljoin, urlsplit
@@ -429,6 +429,15 @@ def _network_reason(error: Exception, target: _Target, address: str, phase: str)
     return f"network error from {where} {phase}: {text or type(error).__name__}"
 
 
+@dataclass(frozen=True, slots=True)
+class _Request:
+    """What is sent besides the URL: GET with nothing, or a POST's body and headers."""
+
+    method: str = "GET"
+    body: bytes = b""
+    headers: tuple[tuple[bytes, bytes], ...] = ()
+
+
 def _fetch_from(
     target: _Target,
     address: str,
@@ -437,6 +446,7 @@ def _fetch_from(
     timeout: float,
     max_bytes: int,
     ssl_context: ssl.SSLContext | None,
+    request: _Request,
 ) -> _Answer:
     headers = [
         (b"Host", target.host_header.encode("ascii")),
@@ -446,6 +456,9 @@ def _fetch_from(
         (b"Accept-Encoding", b"identity"),
         (b"Connection", b"close"),
     ]  # and no Cookie: every hop starts from nothing
+    if request.method != "GET":
+        headers.append((b"Content-Length", str(len(request.body)).encode("ascii")))
+    headers.extend(request.headers)
     extensions = {
         "timeout": {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}
     }
@@ -460,7 +473,9 @@ def _fetch_from(
         httpcore.ConnectionPool(
             ssl_context=ssl_context, max_connections=1, retries=0, network_backend=backend
         ) as pool,
-        pool.stream("GET", url, headers=headers, extensions=extensions) as response,
+        pool.stream(
+            request.method, url, headers=headers, content=request.body, extensions=extensions
+        ) as response,
     ):
         status = response.status
         if status in REDIRECT_STATUSES:
@@ -500,11 +515,14 @@ def _fetch(
     timeout: float,
     max_bytes: int,
     ssl_context: ssl.SSLContext | None,
+    request: _Request,
 ) -> _Answer:
     reason = ""
     for address in addresses[:_MAX_ADDRESSES]:
         try:
-            return _fetch_from(target, address, user_agent, ends, timeout, max_bytes, ssl_context)
+            return _fetch_from(
+                target, address, user_agent, ends, timeout, max_bytes, ssl_context, request
+            )
         except (httpcore.ConnectError, httpcore.ConnectTimeout) as error:
             # Not connected yet: another vetted address of the same host may answer.
             reason = _network_reason(error, target, address, "connecting")
@@ -532,9 +550,15 @@ def fetch(
     max_bytes: int = 2_000_000,
     resolver: Resolver | None = None,
     ssl_context: ssl.SSLContext | None = None,
+    post: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> Fetched:
     """GET ``url`` safely, following redirects (each one vetted like the first), and return the
     last answer with the SHA-256 of the first ``max_bytes`` of a 2xx body.
+
+    With ``post`` it POSTs those bytes instead, with ``headers`` added (a webhook's signature);
+    redirects are then never followed (``max_redirects`` must be 0: a POST that moved is the
+    sender's configuration to fix, and following it would re-send the body elsewhere).
 
     ``timeout`` limits each connect and read; ``deadline`` the whole fetch, redirects and DNS
     included (twice ``timeout`` when None). Private and other non-public addresses are refused,
@@ -550,6 +574,13 @@ def fetch(
         raise ValueError("timeout and deadline must be positive")
     if max_redirects < 0 or max_bytes <= 0:
         raise ValueError("max_redirects must be 0 or more and max_bytes positive")
+    if post is not None and max_redirects:
+        raise ValueError("a POST follows no redirects: max_redirects=0")
+    request = _Request(
+        "GET" if post is None else "POST",
+        post or b"",
+        tuple((k.encode("ascii"), v.encode("ascii")) for k, v in (headers or {}).items()),
+    )
     trusted = frozenset(host.strip().lower() for host in allow_hosts)
     if bad := sorted(host for host in trusted if not _HOST_KEY.match(host)):
         raise ValueError(f"allow_hosts entries must be host:port, not {', '.join(bad)}")
@@ -584,7 +615,9 @@ def fetch(
                     else f"after a redirect to {current}: {reason}"
                 ) from None
             final_url = current
-            answer = _fetch(target, addresses, user_agent, ends, timeout, max_bytes, ssl_context)
+            answer = _fetch(
+                target, addresses, user_agent, ends, timeout, max_bytes, ssl_context, request
+            )
             status = answer.status
             if answer.location is None:
                 return Fetched(

@@ -66,6 +66,8 @@ ROUTES: list[tuple[str, str, set[str]]] = [
     ("POST", "/cases/{case}/take-down", {"lead", "admin"}),
     ("GET", "/notices", {"lead", "admin", "auditor"}),
     ("POST", "/notices/{notice}/sent", {"lead", "admin"}),
+    ("GET", "/webhooks", {"lead", "admin", "auditor"}),
+    ("POST", "/webhooks/deliveries/{delivery}/replay", {"lead", "admin"}),
 ]
 # Complete forms, so a refusal can only come from the role check.
 VALID_FORMS = {
@@ -132,6 +134,7 @@ def fill(path: str, desk: Desk, decision: int = 1) -> str:
         complaint=1,
         item=1,
         notice=1,
+        delivery=1,
     )
 
 
@@ -147,6 +150,7 @@ def test_the_route_table_covers_every_console_route() -> None:
         order_pages,
         preservation_pages,
         session_pages,
+        webhook_pages,
     )
 
     pages = (
@@ -160,6 +164,7 @@ def test_the_route_table_covers_every_console_route() -> None:
         order_pages,
         preservation_pages,
         session_pages,
+        webhook_pages,
     )
     actual = {
         (method, route.path)
@@ -181,7 +186,8 @@ def test_the_route_table_covers_every_console_route() -> None:
             .replace("{referral}", "{referral_id}")
             .replace("{complaint}", "{complaint_id}")
             .replace("{item}", "{item_id}")
-            .replace("{notice}", "{notice_id}"),
+            .replace("{notice}", "{notice_id}")
+            .replace("{delivery}", "{delivery_id}"),
         )
         for method, path, _ in ROUTES
     }

@@ -16,7 +16,7 @@ from redline.actions.preservation import reinstate
 from redline.model import Case, Complaint, Decision, Item
 from redline.review.errors import Conflict, Invalid, NotFound, ReviewError
 from redline.review.rules import FINAL_STATUSES
-from redline.store import rates
+from redline.store import outbox, rates
 from redline.store.audit import record_event
 
 DECIDE_WITHIN: Final = timedelta(days=14)
@@ -158,6 +158,19 @@ def decide_complaint(
         update(Complaint)
         .where(Complaint.id == complaint_id)
         .values(status=status, outcome_reason=reason.strip(), decided_by=actor, decided_at=now)
+    )
+    outbox.emit(
+        connection,
+        "complaint.decided",
+        complaint["item_id"],
+        {
+            "complaint_id": complaint_id,
+            "decision_id": complaint["decision_id"],
+            "status": status,
+            "reason": reason.strip(),
+            "reinstated": upheld and visibility != "visible",
+        },
+        now,
     )
     record_event(
         connection,

@@ -19,6 +19,7 @@ from redline.errors import Conflict, Invalid, NotFound
 from redline.jsontext import jsonable_dict
 from redline.model import Item, RemovalOrder, RemovalOrderUrl, Signal
 from redline.signals import url as url_signal
+from redline.store import outbox
 from redline.store.audit import record_event
 
 ORDER_WINDOW: Final = timedelta(hours=1)  # Article 3(3)
@@ -241,6 +242,20 @@ def register_order(connection: Connection, actor: str, order: OrderIn, now: date
     connection.execute(
         RemovalOrderUrl.__table__.insert(),
         [{"order_id": order_id, "url": url, "item_id": item} for url, item in resolved.items()],
+    )
+    told = {
+        "order_id": int(order_id),
+        "authority": order.authority.strip(),
+        "reference": order.reference.strip(),
+        "received_at": order.received_at,
+        "deadline_at": deadline,
+        "confidential": order.confidential,
+    }
+    outbox.emit_many(
+        connection,
+        "removal_order.received",
+        [(item, {**told, "url": url}) for url, item in resolved.items()],
+        now,
     )
     record_event(
         connection,

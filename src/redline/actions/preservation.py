@@ -19,6 +19,7 @@ from redline.actions import notices
 from redline.errors import Conflict, Invalid, NotFound
 from redline.jsontext import jsonable
 from redline.model import Item, ItemMedia, Media, Preservation, Source, TextBody
+from redline.store import outbox
 from redline.store.audit import record_event
 
 KEEP_MONTHS: Final = 6
@@ -101,6 +102,18 @@ def take_down(
                 "manifest": _manifest(connection, item_id),
             },
         ).scalar_one()
+    outbox.emit(
+        connection,
+        "item.taken_down",
+        item_id,
+        {
+            "visibility": visibility,
+            "order_id": order_id,
+            "legal_basis": legal_basis,
+            "preservation_id": int(existing),
+        },
+        now,
+    )
     record_event(
         connection,
         actor,

@@ -5,7 +5,8 @@ Each tick: alerts for removal orders near or past their hour and complaints near
 two weeks (each alert once, recorded in the audit trail and put in the outbox of every
 configured channel), the release of notices whose confidentiality has ended, purges of
 preservations that have run out, liveness checks of referred URLs not checked for
-``check_every``, and last the delivery of what is in the outboxes.
+``check_every``, and last the delivery of what is in the outboxes (alerts, notices, and the
+events of the webhook subscriptions).
 """
 
 from __future__ import annotations
@@ -18,7 +19,16 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, Engine, func, select
 
-from redline.actions import complaints, liveness, notices, notify, orders, preservation, referrals
+from redline.actions import (
+    complaints,
+    liveness,
+    notices,
+    notify,
+    orders,
+    preservation,
+    referrals,
+    webhooks,
+)
 from redline.config import DEFAULT_PUBLIC_URL, Settings
 from redline.model import AuditEvent, Referral, UrlCheck
 from redline.store.audit import record_event
@@ -52,17 +62,24 @@ class Tick:
 @dataclass(frozen=True)
 class Delivery:
     """Where the tick sends things: alert channels by name, the platform's webhook for notices
-    to providers (None: they wait in the API), and the console's public address for the
-    complaint links in notices."""
+    to providers (None: they wait in the API), the console's public address for the
+    complaint links in notices, and whether the webhook subscriptions' endpoints may be on
+    private addresses."""
 
     channels: Mapping[str, notify.Channel] = field(default_factory=dict)
     notice_webhook: str | None = None
     public_url: str = DEFAULT_PUBLIC_URL
+    webhook_allow_private: bool = False
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Delivery:
         """What the deployment configured."""
-        return cls(notify.channels(settings), settings.notice_webhook_url, settings.public_url)
+        return cls(
+            notify.channels(settings),
+            settings.notice_webhook_url,
+            settings.public_url,
+            settings.webhook_allow_private,
+        )
 
 
 def _alert_once(
@@ -166,6 +183,9 @@ def tick(
             done.delivered["notices"] = notices.deliver(
                 engine, delivery.notice_webhook, now, delivery.public_url
             )
+        sent = webhooks.deliver_due(engine, now, allow_private=delivery.webhook_allow_private)
+        if any(sent.as_dict().values()):
+            done.delivered["webhooks"] = sent.as_dict()
     return done
 
 

@@ -18,7 +18,7 @@ from typer._click.exceptions import NoArgsIsHelpError, UsageError
 # isort: off
 from redline.cli import ingest, status, quarantine, db, config, demo, banks, scan  # noqa: F401
 from redline.cli import model, serve, users, orders, referrals, report, scheduler  # noqa: F401
-from redline.cli import statements, notices, takedown, audit  # noqa: F401
+from redline.cli import statements, notices, takedown, audit, webhooks  # noqa: F401
 
 # isort: on
 from redline.cli.common import _fail, err, out
@@ -42,6 +42,7 @@ app.add_typer(referrals.referral_app, name="referral")
 app.add_typer(referrals.service_app, name="service")
 app.add_typer(notices.notice_app, name="notice")
 app.add_typer(audit.audit_app, name="audit")
+app.add_typer(webhooks.webhooks_app, name="webhooks")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -17,6 +17,7 @@ from redline.model.base import Base, utcnow
 from redline.model.content import Item, ItemMedia, Media, Quarantine, Signal, Source, TextBody
 from redline.model.matching import Case, Match, Score, TextScan
 from redline.model.review import ApiToken, Decision, RateCounter, User, UserSession
+from redline.model.webhooks import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "ApiToken",
@@ -51,5 +52,8 @@ __all__ = [
     "UrlCheck",
     "User",
     "UserSession",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookSubscription",
     "utcnow",
 ]

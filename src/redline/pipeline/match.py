@@ -11,6 +11,7 @@ signal type's own rule (a bank's PDQ threshold, vPDQ's frame shares, ...) is met
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from sqlalchemy import Engine, select
 
@@ -22,7 +23,7 @@ from redline.signals import BankMatch, Hit, Query, SignalType
 from redline.signals.base import BankedSignal, BankRules, EqualValue
 from redline.signals.minhash import TextMinHashSignal
 
-__all__ = ["BankMatch", "Matcher"]
+__all__ = ["BankMatch", "Matcher", "match_found"]
 
 CHUNK = 500  # values per IN (...) look-up
 
@@ -124,3 +125,22 @@ class Matcher:
     def texts(self, signal_type: str) -> TextIndex[int]:
         """The text index of ``signal_type``'s bank signatures."""
         return self.indexes.text(signal_type)
+
+
+def match_found(
+    match_id: int,
+    match: BankMatch,
+    *,
+    media_sha256: str | None = None,
+    text_sha256: str | None = None,
+) -> dict[str, Any]:
+    """A new match as the ``match.found`` webhook tells of it (``store.outbox.emit_matches``)."""
+    return {
+        "match_id": match_id,
+        "media_sha256": media_sha256,
+        "text_sha256": text_sha256,
+        "bank": match.bank,
+        "entry_id": match.entry_id,
+        "signal_type": match.signal_type,
+        "distance": match.distance,
+    }

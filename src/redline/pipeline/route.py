@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, select, update
 from sqlalchemy.orm import InstrumentedAttribute
 
 from redline.model import Case, Item, ItemMedia
 from redline.review.rules import CaseStatus
+from redline.store import outbox
 
 K = TypeVar("K")
 
@@ -106,6 +107,7 @@ def open_item_cases(
     ]
     if new_rows:
         connection.execute(Case.__table__.insert(), new_rows)
+        _tell_opened(connection, [int(str(row["item_id"])) for row in new_rows], now)
     for item_id, (case_id, priority) in existing.items():
         reason = reasons[item_id]
         values: dict[str, object] = {"updated_at": now}
@@ -119,3 +121,38 @@ def open_item_cases(
             )
         connection.execute(update(Case).where(Case.id == case_id).values(**values))
     return len(new_rows), len(existing)
+
+
+def _tell_opened(connection: Connection, item_ids: list[int], now: datetime) -> None:
+    """``case.opened`` for each new case (nothing to read when no subscription wants it)."""
+    if not outbox.listening(connection, "case.opened"):
+        return
+    opened: list[Any] = []
+    for start in range(0, len(item_ids), 500):
+        opened.extend(
+            connection.execute(
+                select(
+                    Case.id, Case.item_id, Case.priority, Case.reason, Case.signal, Case.category
+                )
+                .where(Case.item_id.in_(item_ids[start : start + 500]))
+                .order_by(Case.id)
+            )
+        )
+    outbox.emit_many(
+        connection,
+        "case.opened",
+        [
+            (
+                int(row.item_id),
+                {
+                    "case_id": int(row.id),
+                    "priority": row.priority,
+                    "reason": row.reason,
+                    "signal": row.signal,
+                    "category": row.category,
+                },
+            )
+            for row in opened
+        ],
+        now,
+    )

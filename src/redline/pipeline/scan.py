@@ -29,13 +29,13 @@ from redline.index.store import IndexStore
 from redline.model import Item, ItemMedia, Media, Signal, Source
 from redline.model.base import utcnow
 from redline.pipeline.hashing import HashJob, HashResult, hash_many
-from redline.pipeline.match import BankMatch, Matcher
+from redline.pipeline.match import BankMatch, Matcher, match_found
 from redline.pipeline.route import CaseReason, keep_strongest, open_cases
 from redline.pipeline.text_scan import TextSummary, run_text_stages
 from redline.review.rules import bank_match_priority
 from redline.signals import MATCHED, SCANNED, signal_type
 from redline.signals.exact import Md5Signal, Sha256Signal
-from redline.store import counters
+from redline.store import counters, outbox
 from redline.store.audit import record_event
 from redline.store.content import (
     HASHES_ONLY,
@@ -355,11 +355,14 @@ def _store_matches(
     now = utcnow()
     with engine.begin() as connection:
         reasons: dict[str, CaseReason] = {}
+        new: list[dict[str, Any]] = []
         for row, matches in zip(rows, found, strict=True):
             for match in matches:
-                if not record_match(connection, match, now, media_sha256=row.media_sha256):
+                stored = record_match(connection, match, now, media_sha256=row.media_sha256)
+                if stored is None:
                     continue  # matched before
                 summary.new_matches += 1
+                new.append(match_found(stored, match, media_sha256=row.media_sha256))
                 reason = CaseReason(
                     priority=bank_match_priority(match.confirmed, text=False),
                     text=f"matches bank {match.bank} entry {match.entry_id} "
@@ -371,6 +374,7 @@ def _store_matches(
             .where(Signal.id.in_([row.id for row in rows]))
             .values(matched_generation=generation)
         )
+        outbox.emit_matches(connection, new, now)  # before the case they open, per item
         opened, updated = open_cases(connection, reasons, now)
         summary.cases_opened += opened
         summary.cases_updated += updated

@@ -18,11 +18,11 @@ from sqlalchemy import Connection, Engine, Select, delete, exists, select
 from redline.classify.model import TextModel
 from redline.model import BankSignal, Item, Score, Signal, TextBody, TextScan
 from redline.model.base import utcnow
-from redline.pipeline.match import Matcher
+from redline.pipeline.match import Matcher, match_found
 from redline.pipeline.route import CaseReason, keep_strongest, open_text_cases
 from redline.review.rules import bank_match_priority, classifier_priority
 from redline.signals import minhash, outlinks
-from redline.store import counters
+from redline.store import counters, outbox
 from redline.store.content import insert_ignoring_duplicates
 from redline.store.matches import record_match
 
@@ -257,12 +257,15 @@ def match_text_banks(
         found = matcher.match_text([body for _, body in chunk])
         now = utcnow()
         reasons: dict[str, CaseReason] = {}
+        new: list[dict[str, Any]] = []
         with engine.begin() as connection:
             for (sha, _body), matches in zip(chunk, found, strict=True):
                 for match in matches:
-                    if not record_match(connection, match, now, text_sha256=sha):
+                    stored = record_match(connection, match, now, text_sha256=sha)
+                    if stored is None:
                         continue  # matched before
                     summary.text_matches += 1
+                    new.append(match_found(stored, match, text_sha256=sha))
                     reason = CaseReason(
                         bank_match_priority(match.confirmed, text=True),
                         f"text matches bank {match.bank} entry {match.entry_id} "
@@ -270,6 +273,7 @@ def match_text_banks(
                     )
                     keep_strongest(reasons, sha, reason)
             _mark(connection, [sha for sha, _ in chunk], "text_banks", generation, now)
+            outbox.emit_matches(connection, new, now)  # before the case they open, per item
             opened, updated = open_text_cases(connection, reasons, now)
         summary.cases_opened += opened
         summary.cases_updated += updated

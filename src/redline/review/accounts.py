@@ -36,14 +36,24 @@ _LEAD: Final = _REVIEWER | {
     "bank.edit",
     "action.view",
     "action.manage",
+    "webhook.view",  # the delivery log
+    "webhook.replay",
 }
 # What each role may do. An auditor reads everything and changes nothing.
 PERMISSIONS: Final[dict[str, frozenset[str]]] = {
     "reviewer": _REVIEWER,
     "lead": _LEAD,
-    "admin": _LEAD | {"user.manage", "token.manage"},
+    "admin": _LEAD | {"user.manage", "token.manage", "webhook.manage"},
     "auditor": frozenset(
-        {"queue.view", "case.view", "media.reveal", "bank.view", "audit.view", "action.view"}
+        {
+            "queue.view",
+            "case.view",
+            "media.reveal",
+            "bank.view",
+            "audit.view",
+            "action.view",
+            "webhook.view",
+        }
     ),
 }
 

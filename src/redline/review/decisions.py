@@ -32,6 +32,7 @@ from redline.review.taxonomy import (
     VERDICTS,
     VIOLATING,
 )
+from redline.store import outbox
 from redline.store.audit import record_event
 
 UNDO_WINDOW: Final = timedelta(seconds=30)
@@ -185,6 +186,23 @@ def decide(
     ).rowcount
     if not moved:
         raise Conflict(f"case {case_id} changed while deciding; reload it")
+    # The note stays inside: it is the reviewers' own words to each other.
+    outbox.emit(
+        connection,
+        "decision.made",
+        connection.execute(select(Case.item_id).where(Case.id == case_id)).scalar_one(),
+        {
+            "case_id": case_id,
+            "decision_id": int(decision_id),
+            "verdict": verdict.verdict,
+            "category": verdict.category,
+            "reason": verdict.reason,
+            "status_before": row.status,
+            "status_after": status_after,
+            "final": final,
+        },
+        now,
+    )
     record_event(
         connection,
         reviewer.actor,

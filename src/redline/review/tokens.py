@@ -25,6 +25,8 @@ SCOPES: Final[dict[str, str]] = {
     "actions:write": "register and execute removal orders, make and update referrals",
     "items:read": "read items with their signals, matches, scores, case and decisions",
     "items:write": "submit items (POST /api/v1/items), as a platform does when content is posted",
+    "webhooks:read": "list webhook subscriptions and the delivery log (admins)",
+    "webhooks:write": "subscribe, change and remove webhook endpoints, replay deliveries (admins)",
 }
 PREFIX: Final = "rl_"
 

@@ -22,8 +22,8 @@ def record_match(
     *,
     media_sha256: str | None = None,
     text_sha256: str | None = None,
-) -> bool:
-    """Store a bank match of a media file or of a text, once: True when it is new, False when
+) -> int | None:
+    """Store a bank match of a media file or of a text, once: the new match's id, or None when
     the same content matched the same entry with the same signal type before."""
     table = Match.__table__
     statement = (
@@ -40,7 +40,8 @@ def record_match(
         .on_conflict_do_nothing()
         .returning(table.c.id)
     )
-    return connection.execute(statement).first() is not None
+    stored = connection.execute(statement).first()
+    return None if stored is None else int(stored.id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,8 +3,10 @@
 from redline.web.api.actions import router as actions_router
 from redline.web.api.items import router as items_router
 from redline.web.api.v1 import router
+from redline.web.api.webhooks import router as webhooks_router
 
 router.include_router(actions_router)
 router.include_router(items_router)
+router.include_router(webhooks_router)
 
 __all__ = ["router"]

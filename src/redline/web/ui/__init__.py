@@ -18,6 +18,7 @@ from redline.web.ui.followup_pages import router as followup_router
 from redline.web.ui.order_pages import router as order_router
 from redline.web.ui.preservation_pages import router as preservation_router
 from redline.web.ui.session_pages import router as session_router
+from redline.web.ui.webhook_pages import router as webhook_router
 
 router = APIRouter()
 parts = (
@@ -31,6 +32,7 @@ parts = (
     dashboard_router,
     followup_router,
     preservation_router,
+    webhook_router,
 )
 for part in parts:
     router.include_router(part)
