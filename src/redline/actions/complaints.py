@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, TypedDict
 
 from sqlalchemy import Connection, select, update
 
@@ -130,14 +130,42 @@ def file_complaint(
     return int(complaint_id)
 
 
-def get_complaint(connection: Connection, complaint_id: int) -> dict[str, Any]:
+class ComplaintRow(TypedDict):
+    """A complaint against a decision, and how it was decided (None until then)."""
+
+    id: int
+    decision_id: int
+    item_id: int
+    text: str
+    contact: str | None
+    received_at: datetime
+    due_at: datetime
+    status: str  # open | upheld | rejected
+    outcome_reason: str | None
+    decided_by: str | None
+    decided_at: datetime | None
+
+
+def get_complaint(connection: Connection, complaint_id: int) -> ComplaintRow:
     """One complaint; NotFound when there is none."""
     row = connection.execute(
         select(Complaint.__table__).where(Complaint.id == complaint_id)
     ).first()
     if row is None:
         raise NotFound(f"no complaint {complaint_id}")
-    return dict(row._mapping)
+    return ComplaintRow(
+        id=row.id,
+        decision_id=row.decision_id,
+        item_id=row.item_id,
+        text=row.text,
+        contact=row.contact,
+        received_at=row.received_at,
+        due_at=row.due_at,
+        status=row.status,
+        outcome_reason=row.outcome_reason,
+        decided_by=row.decided_by,
+        decided_at=row.decided_at,
+    )
 
 
 def decide_complaint(
