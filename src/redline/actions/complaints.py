@@ -153,6 +153,10 @@ def get_complaint(connection: Connection, complaint_id: int) -> ComplaintRow:
     ).first()
     if row is None:
         raise NotFound(f"no complaint {complaint_id}")
+    return _complaint(row)
+
+
+def _complaint(row: Any) -> ComplaintRow:
     return ComplaintRow(
         id=row.id,
         decision_id=row.decision_id,
@@ -208,11 +212,11 @@ def decide_complaint(
     return status
 
 
-def due_complaints(connection: Connection, now: datetime) -> list[tuple[dict[str, Any], str]]:
+def due_complaints(connection: Connection, now: datetime) -> list[tuple[ComplaintRow, str]]:
     """Open complaints near (``due_soon``) or past (``overdue``) their two weeks."""
     rows = connection.execute(
         select(Complaint.__table__)
         .where(Complaint.status == "open", Complaint.due_at <= now + WARN_BEFORE)
         .order_by(Complaint.due_at)
     )
-    return [(dict(r._mapping), "overdue" if r.due_at <= now else "due_soon") for r in rows]
+    return [(_complaint(r), "overdue" if r.due_at <= now else "due_soon") for r in rows]
