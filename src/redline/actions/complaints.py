@@ -8,7 +8,7 @@ An upheld complaint reinstates the content and is recorded; a rejected one keeps
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, TypedDict
 
 from sqlalchemy import Connection, select, update
 
@@ -125,14 +125,46 @@ def file_complaint(
     return int(complaint_id)
 
 
-def get_complaint(connection: Connection, complaint_id: int) -> dict[str, Any]:
+class ComplaintRow(TypedDict):
+    """A complaint against a decision, and how it was decided (None until then)."""
+
+    id: int
+    decision_id: int
+    item_id: int
+    text: str
+    contact: str | None
+    received_at: datetime
+    due_at: datetime
+    status: str  # open | upheld | rejected
+    outcome_reason: str | None
+    decided_by: str | None
+    decided_at: datetime | None
+
+
+def get_complaint(connection: Connection, complaint_id: int) -> ComplaintRow:
     """One complaint; NotFound when there is none."""
     row = connection.execute(
         select(Complaint.__table__).where(Complaint.id == complaint_id)
     ).first()
     if row is None:
         raise NotFound(f"no complaint {complaint_id}")
-    return dict(row._mapping)
+    return _complaint(row)
+
+
+def _complaint(row: Any) -> ComplaintRow:
+    return ComplaintRow(
+        id=row.id,
+        decision_id=row.decision_id,
+        item_id=row.item_id,
+        text=row.text,
+        contact=row.contact,
+        received_at=row.received_at,
+        due_at=row.due_at,
+        status=row.status,
+        outcome_reason=row.outcome_reason,
+        decided_by=row.decided_by,
+        decided_at=row.decided_at,
+    )
 
 
 def decide_complaint(
@@ -188,11 +220,11 @@ def decide_complaint(
     return status
 
 
-def due_complaints(connection: Connection, now: datetime) -> list[tuple[dict[str, Any], str]]:
+def due_complaints(connection: Connection, now: datetime) -> list[tuple[ComplaintRow, str]]:
     """Open complaints near (``due_soon``) or past (``overdue``) their two weeks."""
     rows = connection.execute(
         select(Complaint.__table__)
         .where(Complaint.status == "open", Complaint.due_at <= now + WARN_BEFORE)
         .order_by(Complaint.due_at)
     )
-    return [(dict(r._mapping), "overdue" if r.due_at <= now else "due_soon") for r in rows]
+    return [(_complaint(r), "overdue" if r.due_at <= now else "due_soon") for r in rows]

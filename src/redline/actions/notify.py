@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, TypedDict
 from urllib.parse import unquote, urlsplit
 
 import httpx
@@ -158,14 +158,20 @@ def backoff(attempts: int) -> timedelta:
     return min(FIRST_RETRY * (1 << max(attempts - 1, 0)), LONGEST_WAIT)
 
 
-def failed_attempt(attempts: int, error: DeliveryFailed, now: datetime) -> dict[str, Any]:
+class RetryColumns(TypedDict):
+    """An outbox row's retry columns."""
+
+    attempts: int
+    last_error: str
+    next_attempt_at: datetime
+
+
+def failed_attempt(attempts: int, error: DeliveryFailed, now: datetime) -> RetryColumns:
     """An outbox row's retry columns after its ``attempts``-th failure (alerts and notices
     share them, so the back-off policy is in one place)."""
-    return {
-        "attempts": attempts,
-        "last_error": str(error)[:2000],
-        "next_attempt_at": now + backoff(attempts),
-    }
+    return RetryColumns(
+        attempts=attempts, last_error=str(error)[:2000], next_attempt_at=now + backoff(attempts)
+    )
 
 
 def deliver(engine: Engine, found: Mapping[str, Channel], now: datetime) -> dict[str, int]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any, Final
+from typing import Any, Final, TypedDict
 
 from sqlalchemy import Connection, func, or_, select, update
 
@@ -117,6 +117,17 @@ class OrderIn:
         return found
 
 
+class OrderUrl(TypedDict):
+    """One URL of an order and what was done about it (``action`` and ``acted_at`` None while
+    pending, ``not_executed_reason`` when it was not)."""
+
+    url: str
+    item_id: int
+    action: str | None
+    acted_at: datetime | None
+    not_executed_reason: str | None
+
+
 @dataclass(frozen=True, slots=True)
 class OrderView:
     """An order with its URLs and what was done, as the console, API and report show it."""
@@ -133,7 +144,7 @@ class OrderView:
     confidential: bool
     confidential_reason: str | None
     closed_at: datetime | None
-    urls: list[dict[str, Any]] = field(default_factory=list)
+    urls: list[OrderUrl] = field(default_factory=list)
     # authority_contact, content_type, redress, signed_by: the rest of the Annex I fields.
     annex: dict[str, str | None] = field(default_factory=dict)
     confidential_until: datetime | None = None
@@ -283,7 +294,13 @@ def get_order(connection: Connection, order_id: int) -> OrderView:
     if row is None:
         raise NotFound(f"no removal order {order_id}")
     urls = [
-        dict(r._mapping)
+        OrderUrl(
+            url=r.url,
+            item_id=r.item_id,
+            action=r.action,
+            acted_at=r.acted_at,
+            not_executed_reason=r.not_executed_reason,
+        )
         for r in connection.execute(
             select(
                 RemovalOrderUrl.url,
@@ -475,10 +492,11 @@ def report(order: OrderView, provider: str) -> str:
         "",
     ]
     for u in order.urls:
-        if u["action"]:
-            kept = "within" if u["acted_at"] <= order.deadline_at else "AFTER"
+        acted_at = u["acted_at"]
+        if u["action"] and acted_at is not None:  # acting on a URL records both together
+            kept = "within" if acted_at <= order.deadline_at else "AFTER"
             lines.append(
-                f"- {u['url']}: {u['action']} at {_utc(u['acted_at'])} UTC "
+                f"- {u['url']}: {u['action']} at {_utc(acted_at)} UTC "
                 f"({kept} the one-hour deadline)"
             )
         elif u["not_executed_reason"]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import calendar
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Final, TypedDict
 
 from sqlalchemy import Connection, func, select, update
 
@@ -35,7 +35,31 @@ def add_months(moment: datetime, months: int) -> datetime:
     return moment.replace(year=year, month=month, day=day)
 
 
-def _manifest(connection: Connection, item_id: int) -> dict[str, Any]:
+class ManifestMedia(TypedDict):
+    """A media file of a preserved item, by its hashes."""
+
+    sha256: str
+    md5: str
+    size: int
+    kind: str
+
+
+class Manifest(TypedDict):
+    """What a preservation record says the item was, frozen when it was taken down (stored as
+    JSON: the time is ISO 8601 text)."""
+
+    item: int
+    source: str
+    record: str
+    account: str | None
+    posted_at: str | None
+    url: str | None
+    content_sha256: str
+    text_sha256: str | None
+    media: list[ManifestMedia]
+
+
+def _manifest(connection: Connection, item_id: int) -> Manifest:
     item = connection.execute(
         select(
             Item.id,
@@ -57,19 +81,17 @@ def _manifest(connection: Connection, item_id: int) -> dict[str, Any]:
         .join(ItemMedia, ItemMedia.media_sha256 == Media.sha256)
         .where(ItemMedia.item_id == item_id)
     ).all()
-    return {
-        "item": item.id,
-        "source": item.source,
-        "record": item.external_id,
-        "account": item.account,
-        "posted_at": jsonable(item.posted_at),
-        "url": item.url,
-        "content_sha256": item.content_sha256,
-        "text_sha256": item.text_sha256,
-        "media": [
-            {"sha256": m.sha256, "md5": m.md5, "size": m.size, "kind": m.kind} for m in media
-        ],
-    }
+    return Manifest(
+        item=item.id,
+        source=item.source,
+        record=item.external_id,
+        account=item.account,
+        posted_at=jsonable(item.posted_at),
+        url=item.url,
+        content_sha256=item.content_sha256,
+        text_sha256=item.text_sha256,
+        media=[ManifestMedia(sha256=m.sha256, md5=m.md5, size=m.size, kind=m.kind) for m in media],
+    )
 
 
 def take_down(

@@ -12,7 +12,7 @@ import contextlib
 import io
 import re
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, TypedDict
 
 from sqlalchemy import Connection, select, update
 
@@ -99,16 +99,39 @@ def add_service(
     return int(service_id)
 
 
-def list_services(connection: Connection) -> list[dict[str, Any]]:
+class Service(TypedDict):
+    """A hosting service of the registry and how to reach it."""
+
+    id: int
+    name: str
+    domains: list[str]
+    contact_channel: str
+    contact: str
+    language: str
+    created_at: datetime
+
+
+def list_services(connection: Connection) -> list[Service]:
     """The registry, by name."""
     rows = connection.execute(select(HostingService.__table__).order_by(HostingService.name))
-    return [dict(r._mapping) for r in rows]
+    return [
+        Service(
+            id=r.id,
+            name=r.name,
+            domains=r.domains,
+            contact_channel=r.contact_channel,
+            contact=r.contact,
+            language=r.language,
+            created_at=r.created_at,
+        )
+        for r in rows
+    ]
 
 
-def service_for(connection: Connection, host: str) -> dict[str, Any] | None:
+def service_for(connection: Connection, host: str) -> Service | None:
     """The registered service hosting ``host`` (the longest matching domain wins)."""
     host = host.lower().removeprefix("www.")
-    best: tuple[int, dict[str, Any]] | None = None
+    best: tuple[int, Service] | None = None
     for service in list_services(connection):
         for domain in service["domains"]:
             if (host == domain or host.endswith("." + domain)) and (
@@ -239,7 +262,43 @@ def time_to_removal(sent_at: datetime, removed_at: datetime) -> timedelta:
     return removed_at - sent_at
 
 
-def get_referral(connection: Connection, referral_id: int) -> dict[str, Any]:
+class UrlCheckRow(TypedDict):
+    """One liveness check of a referral's URL."""
+
+    state: str  # up | down | changed | error
+    http_status: int | None
+    checked_at: datetime
+    error: str | None
+
+
+class ReferralRow(TypedDict):
+    """A referral with its service (None when the host is not registered), its checks and its
+    time to removal in seconds (None until removed)."""
+
+    id: int
+    case_id: int
+    url: str
+    service_id: int | None
+    status: str
+    category: str | None
+    reason: str | None
+    evidence: dict[str, Any]
+    created_by: str
+    created_at: datetime
+    sent_at: datetime | None
+    acknowledged_at: datetime | None
+    removed_at: datetime | None
+    rejected_at: datetime | None
+    updated_at: datetime
+    service: str | None
+    contact_channel: str | None
+    contact: str | None
+    language: str | None
+    checks: list[UrlCheckRow]
+    time_to_removal_s: int | None
+
+
+def get_referral(connection: Connection, referral_id: int) -> ReferralRow:
     """A referral with its service and checks; NotFound when there is none."""
     row = connection.execute(
         select(
@@ -254,24 +313,46 @@ def get_referral(connection: Connection, referral_id: int) -> dict[str, Any]:
     ).first()
     if row is None:
         raise NotFound(f"no referral {referral_id}")
-    data = dict(row._mapping)
-    data["checks"] = [
-        dict(c._mapping)
+    checks = [
+        UrlCheckRow(
+            state=c.state, http_status=c.http_status, checked_at=c.checked_at, error=c.error
+        )
         for c in connection.execute(
             select(UrlCheck.state, UrlCheck.http_status, UrlCheck.checked_at, UrlCheck.error)
             .where(UrlCheck.referral_id == referral_id)
             .order_by(UrlCheck.checked_at)
         )
     ]
-    data["time_to_removal_s"] = (
-        int(time_to_removal(data["sent_at"], data["removed_at"]).total_seconds())
-        if data["removed_at"] and data["sent_at"]
-        else None
+    return ReferralRow(
+        id=row.id,
+        case_id=row.case_id,
+        url=row.url,
+        service_id=row.service_id,
+        status=row.status,
+        category=row.category,
+        reason=row.reason,
+        evidence=row.evidence,
+        created_by=row.created_by,
+        created_at=row.created_at,
+        sent_at=row.sent_at,
+        acknowledged_at=row.acknowledged_at,
+        removed_at=row.removed_at,
+        rejected_at=row.rejected_at,
+        updated_at=row.updated_at,
+        service=row.service,
+        contact_channel=row.contact_channel,
+        contact=row.contact,
+        language=row.language,
+        checks=checks,
+        time_to_removal_s=(
+            int(time_to_removal(row.sent_at, row.removed_at).total_seconds())
+            if row.removed_at and row.sent_at
+            else None
+        ),
     )
-    return data
 
 
-def list_referrals(connection: Connection, status: str | None = None) -> list[dict[str, Any]]:
+def list_referrals(connection: Connection, status: str | None = None) -> list[ReferralRow]:
     """Referrals, newest first."""
     query = select(Referral.id).order_by(Referral.id.desc())
     if status:
@@ -356,7 +437,7 @@ def record_check(
     return str(status)
 
 
-def evidence_csv(referrals: list[dict[str, Any]]) -> str:
+def evidence_csv(referrals: list[ReferralRow]) -> str:
     """Evidence packages as CSV, one row per referral."""
     out = io.StringIO()
     writer = SpreadsheetSafeWriter(out)
@@ -396,7 +477,7 @@ def evidence_csv(referrals: list[dict[str, Any]]) -> str:
     return out.getvalue()
 
 
-def email_body(referral: dict[str, Any], sender: str) -> str:
+def email_body(referral: ReferralRow, sender: str) -> str:
     """The plain-text notice to the hosting service."""
     e = referral["evidence"]
     hashes = "\n".join(f"  {m['kind']} sha256 {m['sha256']} md5 {m['md5']}" for m in e["media"])

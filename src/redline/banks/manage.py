@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, delete, func, select, update
 
 from redline.errors import Conflict, Invalid, NotFound
+from redline.jsontext import jsonable_dict
 from redline.model import Bank, BankEntry, BankSignal, Media
 from redline.signals import BadSignal, Hash, signal_type
 from redline.signals.pdq import QUALITY_THRESHOLD, PdqSignal
@@ -63,23 +64,8 @@ class BankInfo:
     updated_at: datetime
 
     def as_dict(self) -> dict[str, Any]:
-        """Plain data for --json and the API."""
-        return {
-            "id": self.id,
-            "name": self.name,
-            "description": self.description,
-            "enabled": self.enabled,
-            "enabled_ratio": self.enabled_ratio,
-            "pdq_threshold": self.pdq_threshold,
-            "text_threshold": self.text_threshold,
-            "dihedral": self.dihedral,
-            "confirmed": self.confirmed,
-            "version": self.version,
-            "entries": self.entries,
-            "signals": self.signals,
-            "created_at": self.created_at.isoformat(),
-            "updated_at": self.updated_at.isoformat(),
-        }
+        """Plain data for --json and the API (times as ISO 8601)."""
+        return jsonable_dict(asdict(self))
 
 
 @dataclass(frozen=True, slots=True)

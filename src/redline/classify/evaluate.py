@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -41,7 +41,31 @@ def _prf(flags: np.ndarray, labels: np.ndarray) -> tuple[float, float, float]:
     return precision, recall, f1
 
 
-def classification(flags: np.ndarray, labels: np.ndarray, seed: int = 0) -> dict[str, Any]:
+class Classification(TypedDict):
+    """How well a group's flags match its labels; intervals are 95% [low, high]."""
+
+    n: int
+    positives: int
+    precision: float
+    precision_ci: list[float]
+    recall: float
+    recall_ci: list[float]
+    f1: float
+    f1_ci: list[float]
+    fpr: float | None  # None: the group has no negatives
+    fpr_ci: list[float] | None
+
+
+class FalsePositiveRate(TypedDict):
+    """How many of a group of negatives were flagged; the interval is 95% [low, high]."""
+
+    n: int
+    flagged: int
+    fpr: float | None  # None: the group is empty
+    fpr_ci: list[float]
+
+
+def classification(flags: np.ndarray, labels: np.ndarray, seed: int = 0) -> Classification:
     """Precision, recall, F1 (with bootstrap 95% CIs), FPR (Wilson CI) and counts."""
     precision, recall, f1 = _prf(flags, labels)
     rng = np.random.default_rng(seed)
@@ -53,29 +77,29 @@ def classification(flags: np.ndarray, labels: np.ndarray, seed: int = 0) -> dict
     high = np.percentile(samples, 97.5, axis=0)
     negatives = int((labels == 0).sum())
     false_positives = int((flags & (labels == 0)).sum())
-    return {
-        "n": len(labels),
-        "positives": int(labels.sum()),
-        "precision": round(precision, 4),
-        "precision_ci": [round(float(low[0]), 4), round(float(high[0]), 4)],
-        "recall": round(recall, 4),
-        "recall_ci": [round(float(low[1]), 4), round(float(high[1]), 4)],
-        "f1": round(f1, 4),
-        "f1_ci": [round(float(low[2]), 4), round(float(high[2]), 4)],
-        "fpr": round(false_positives / negatives, 4) if negatives else None,
-        "fpr_ci": [round(v, 4) for v in wilson(false_positives, negatives)] if negatives else None,
-    }
+    return Classification(
+        n=len(labels),
+        positives=int(labels.sum()),
+        precision=round(precision, 4),
+        precision_ci=[round(float(low[0]), 4), round(float(high[0]), 4)],
+        recall=round(recall, 4),
+        recall_ci=[round(float(low[1]), 4), round(float(high[1]), 4)],
+        f1=round(f1, 4),
+        f1_ci=[round(float(low[2]), 4), round(float(high[2]), 4)],
+        fpr=round(false_positives / negatives, 4) if negatives else None,
+        fpr_ci=[round(v, 4) for v in wilson(false_positives, negatives)] if negatives else None,
+    )
 
 
-def false_positive_rate(flags: np.ndarray) -> dict[str, Any]:
+def false_positive_rate(flags: np.ndarray) -> FalsePositiveRate:
     """Share flagged of examples that are all negatives, with its Wilson interval."""
     count, total = int(flags.sum()), len(flags)
-    return {
-        "n": total,
-        "flagged": count,
-        "fpr": round(count / total, 4) if total else None,
-        "fpr_ci": [round(v, 4) for v in wilson(count, total)],
-    }
+    return FalsePositiveRate(
+        n=total,
+        flagged=count,
+        fpr=round(count / total, 4) if total else None,
+        fpr_ci=[round(v, 4) for v in wilson(count, total)],
+    )
 
 
 def evaluate(

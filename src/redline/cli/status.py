@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from rich.markup import escape
 from rich.table import Table
 
@@ -15,12 +17,13 @@ def status(as_json: JsonFlag = False) -> None:
     from redline.store.status import store_status
 
     with _store() as (settings, engine):
-        data = store_status(engine)
-        data["database"] = _safe_url(settings.database_url)
+        found = store_status(engine)
+        database = _safe_url(settings.database_url)
     if as_json:
-        _print_json(data)
+        _print_json({**found, "database": database})
         return
-    out.print(f"Database {data['database']} (schema {data['schema_revision']})")
+    totals: Mapping[str, object] = found  # read by the names listed below
+    out.print(f"Database {database} (schema {found['schema_revision']})")
     for key in (
         "sources",
         "items",
@@ -36,12 +39,12 @@ def status(as_json: JsonFlag = False) -> None:
         "cases_open",
         "audit_events",
     ):
-        out.print(f"  {key.replace('_', ' '):<15} {data[key]:>12,}")
-    if data["per_source"]:
+        out.print(f"  {key.replace('_', ' '):<15} {totals[key]:>12,}")
+    if found["per_source"]:
         table = Table(
             "source", "items", "revisions", "media", "quarantined", "first post", "last post"
         )
-        for name, counts in data["per_source"].items():
+        for name, counts in found["per_source"].items():
             table.add_row(
                 escape(name),
                 f"{counts['items']:,}",

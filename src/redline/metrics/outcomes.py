@@ -10,7 +10,7 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import ColumnElement, Connection, and_, func, or_, select
 
@@ -43,26 +43,94 @@ class Period:
         return and_(column >= self.start, column < self.end)
 
 
-def distribution(values: list[float]) -> dict[str, Any]:
+class Distribution(TypedDict):
+    """How long something took, over the period's cases (None: nothing to measure)."""
+
+    count: int
+    median: float | None
+    p90: float | None
+    max: float | None
+    values: list[float]  # every value, low to high, for the histograms
+
+
+class PeriodBounds(TypedDict):
+    """The period as ISO 8601 times."""
+
+    start: str
+    end: str
+
+
+class Removals(TypedDict):
+    """Items taken down in the period, by why."""
+
+    removal_order: int
+    own_initiative: int
+
+
+class NotExecutedUrl(TypedDict):
+    """A URL of an order received in the period that was not acted on, and why."""
+
+    order: int
+    url: str
+    reason: str | None  # never None: only such URLs are listed
+
+
+class OrderFigures(TypedDict):
+    """Removal orders received in the period."""
+
+    received: int
+    by_status: dict[str, int]
+    not_executed_urls: list[NotExecutedUrl]
+
+
+class ReferralRate(TypedDict):
+    """What one hosting service did with the referrals sent to it in the period."""
+
+    service: str
+    sent: int
+    removed: int
+    rejected: int
+    no_response: int
+    acceptance_rate: float  # removed / sent
+
+
+class Figures(TypedDict):
+    """Every figure of a transparency report, as its JSON, CSV, HTML and the dashboard give it."""
+
+    period: PeriodBounds
+    found_by_signal: dict[str, int]
+    decisions: dict[str, int]  # "status:category or reason" -> count
+    time_to_decision_hours: Distribution
+    removals: Removals
+    orders: OrderFigures
+    order_minutes_to_action: Distribution
+    # "received", then a count per complaint status that occurred, then "reinstatements"
+    complaints: dict[str, int]
+    referrals_by_service: list[ReferralRate]
+    referral_hours_to_removal: Distribution
+    reuploads_per_week: dict[str, int]  # ISO week -> count
+
+
+def distribution(values: list[float]) -> Distribution:
     """Count, median, 90th percentile and maximum of ``values`` (hours or minutes)."""
     if not values:
-        return {"count": 0, "median": None, "p90": None, "max": None, "values": []}
+        return Distribution(count=0, median=None, p90=None, max=None, values=[])
     ordered = sorted(values)
     p90 = ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
-    return {
-        "count": len(ordered),
-        "median": round(statistics.median(ordered), 2),
-        "p90": round(p90, 2),
-        "max": round(ordered[-1], 2),
-        "values": [round(v, 2) for v in ordered],
-    }
+    return Distribution(
+        count=len(ordered),
+        median=round(statistics.median(ordered), 2),
+        p90=round(p90, 2),
+        max=round(ordered[-1], 2),
+        values=[round(v, 2) for v in ordered],
+    )
 
 
 def _hours(delta: timedelta) -> float:
     return delta.total_seconds() / 3600
 
 
-def figures(connection: Connection, period: Period) -> dict[str, Any]:
+def figures(connection: Connection, period: Period) -> Figures:
     """Every figure of the report for ``period``."""
     found: Counter[str] = Counter()
     for signal, count in connection.execute(
@@ -104,7 +172,7 @@ def figures(connection: Connection, period: Period) -> dict[str, Any]:
     order_ids = [o.id for o in orders]
     not_executed = (
         [
-            {"order": order_id, "url": url, "reason": reason}
+            NotExecutedUrl(order=order_id, url=url, reason=reason)
             for order_id, url, reason in connection.execute(
                 select(
                     RemovalOrderUrl.order_id,
@@ -150,36 +218,33 @@ def figures(connection: Connection, period: Period) -> dict[str, Any]:
         )
         if sent is not None and removed is not None
     ]
-    return {
-        "period": {"start": period.start.isoformat(), "end": period.end.isoformat()},
-        "found_by_signal": dict(sorted(found.items())),
-        "decisions": dict(sorted(decisions.items())),
-        "time_to_decision_hours": distribution(
-            [_hours(d - o) for o, d in decided if d is not None]
+    return Figures(
+        period=PeriodBounds(start=period.start.isoformat(), end=period.end.isoformat()),
+        found_by_signal=dict(sorted(found.items())),
+        decisions=dict(sorted(decisions.items())),
+        time_to_decision_hours=distribution([_hours(d - o) for o, d in decided if d is not None]),
+        removals=Removals(
+            removal_order=removals["removal_order"], own_initiative=removals["own_initiative"]
         ),
-        "removals": {
-            "removal_order": removals["removal_order"],
-            "own_initiative": removals["own_initiative"],
-        },
-        "orders": {
-            "received": len(orders),
+        orders=OrderFigures(
+            received=len(orders),
             # Statuses apart from the count: one of them is also called "received".
-            "by_status": dict(Counter(o.status for o in orders)),
-            "not_executed_urls": not_executed,
-        },
-        "order_minutes_to_action": distribution(order_minutes),
-        "complaints": {
+            by_status=dict(Counter(o.status for o in orders)),
+            not_executed_urls=not_executed,
+        ),
+        order_minutes_to_action=distribution(order_minutes),
+        complaints={
             "received": len(complaint_rows),
             **Counter(complaint_rows),
             "reinstatements": reinstated,
         },
-        "referrals_by_service": _referral_rates(connection, period),
-        "referral_hours_to_removal": distribution(referral_hours),
-        "reuploads_per_week": reuploads(connection, period),
-    }
+        referrals_by_service=_referral_rates(connection, period),
+        referral_hours_to_removal=distribution(referral_hours),
+        reuploads_per_week=reuploads(connection, period),
+    )
 
 
-def _referral_rates(connection: Connection, period: Period) -> list[dict[str, Any]]:
+def _referral_rates(connection: Connection, period: Period) -> list[ReferralRate]:
     rows = connection.execute(
         select(HostingService.name, Referral.status)
         .outerjoin(HostingService, HostingService.id == Referral.service_id)
@@ -189,14 +254,14 @@ def _referral_rates(connection: Connection, period: Period) -> list[dict[str, An
     for service, status in rows:
         by_service.setdefault(service or "(unregistered)", Counter())[status] += 1
     return [
-        {
-            "service": service,
-            "sent": sum(counts.values()),
-            "removed": counts["removed"],
-            "rejected": counts["rejected"],
-            "no_response": counts["no_response"],
-            "acceptance_rate": round(counts["removed"] / sum(counts.values()), 3),
-        }
+        ReferralRate(
+            service=service,
+            sent=sum(counts.values()),
+            removed=counts["removed"],
+            rejected=counts["rejected"],
+            no_response=counts["no_response"],
+            acceptance_rate=round(counts["removed"] / sum(counts.values()), 3),
+        )
         for service, counts in sorted(by_service.items())
     ]
 

@@ -15,6 +15,7 @@ matplotlib.use("Agg")  # files only: no display on a server
 import matplotlib.pyplot as plt
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from redline.metrics.outcomes import Figures
 from redline.spreadsheet import SpreadsheetSafeWriter
 
 FORMATS: Final = ("json", "csv", "html", "pdf")
@@ -38,7 +39,7 @@ def _histogram(values: list[float], label: str, title: str) -> str | None:
     return _png(figure)
 
 
-def plots(figures: dict[str, Any]) -> dict[str, str | None]:
+def plots(figures: Figures) -> dict[str, str | None]:
     """The report's charts as PNG data URLs: where people would rather look than read."""
     weeks = figures["reuploads_per_week"]
     reuploads = None
@@ -61,7 +62,7 @@ def plots(figures: dict[str, Any]) -> dict[str, str | None]:
     }
 
 
-def html(figures: dict[str, Any]) -> str:
+def html(figures: Figures) -> str:
     """The report as one self-contained HTML page."""
     environment = Environment(
         loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -70,7 +71,7 @@ def html(figures: dict[str, Any]) -> str:
     return environment.get_template("report.html").render(f=figures, plots=plots(figures))
 
 
-def render(figures: dict[str, Any], fmt: str) -> bytes:
+def render(figures: Figures, fmt: str) -> bytes:
     """The report in ``fmt`` (json, csv, html, pdf)."""
     if fmt == "json":
         return json.dumps(figures, indent=2, ensure_ascii=False).encode()

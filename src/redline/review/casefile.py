@@ -6,9 +6,9 @@ the console renders and the API returns as JSON.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, TypedDict
 
 from sqlalchemy import ColumnElement, Connection, exists, func, or_, select
 
@@ -30,7 +30,7 @@ from redline.model import (
     User,
 )
 from redline.review.accounts import Reviewer
-from redline.review.decisions import cluster, history, undo_refusal
+from redline.review.decisions import CaseDecision, cluster, history, undo_refusal
 from redline.review.queue import held_by_other, sent_to_second_review_by
 from redline.review.rules import OPEN_STATUSES, CaseStatus, sla
 from redline.signals import outlinks as host_classes
@@ -72,23 +72,66 @@ class CaseMedia:
     original_name: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class CaseDecision:
-    """One decision on the case, with who made it."""
+class CaseOutlink(TypedDict):
+    """A link in the item's text, with the class of its host."""
+
+    url: str
+    host_class: str
+
+
+class CaseMatch(TypedDict):
+    """A bank entry the item's text or media matched, strongest evidence first."""
+
+    signal_type: str
+    distance: float
+    media_sha256: str | None
+    text_sha256: str | None
+    detail: dict[str, Any] | None
+    bank: str
+    confirmed: bool
+    entry_id: int
+    entry_category: str | None
+    entry_note: str | None
+    source_org: str | None
+    provenance: dict[str, Any] | None
+    added_by: str
+
+
+class CaseScore(TypedDict):
+    """A classifier's score of the item's text, newest first."""
+
+    model: str
+    score: float
+    flagged: bool
+    category: str
+    lang: str
+    explanation: list[dict[str, Any]] | None
+    created_at: datetime
+
+
+class SameAccountItem(TypedDict):
+    """Another item of the same account, with its case if it has one."""
 
     id: int
-    case_id: int
-    user_id: int
-    verdict: str
-    category: str | None
-    reason: str | None
-    note: str | None
-    applied_from: int | None
-    status_before: str
-    status_after: str
-    created_at: datetime
-    undone_at: datetime | None
-    username: str
+    posted_at: datetime | None
+    snippet: str | None
+    case_id: int | None
+    status: str | None
+
+
+class SameAccount(TypedDict):
+    """How many other items the account posted in the source, and the latest of them."""
+
+    count: int
+    items: list[SameAccountItem]
+
+
+class Duplicates(TypedDict):
+    """The item's near-duplicate cluster."""
+
+    same_text: int  # other items with the same text
+    same_media: int  # other items sharing a media file
+    open_cases: list[int]  # undecided cases of those items
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,13 +163,13 @@ class CaseFile:
     claimed_at: datetime | None
     item: CaseItem
     viewer: Viewer
-    media: list[CaseMedia] = field(default_factory=list)
-    outlinks: list[dict[str, Any]] = field(default_factory=list)
-    matches: list[dict[str, Any]] = field(default_factory=list)
-    scores: list[dict[str, Any]] = field(default_factory=list)
-    same_account: dict[str, Any] = field(default_factory=dict)
-    duplicates: dict[str, Any] = field(default_factory=dict)
-    decisions: list[CaseDecision] = field(default_factory=list)
+    media: list[CaseMedia]
+    outlinks: list[CaseOutlink]
+    matches: list[CaseMatch]
+    scores: list[CaseScore]
+    same_account: SameAccount
+    duplicates: Duplicates
+    decisions: list[CaseDecision]
 
     @property
     def open(self) -> bool:
@@ -205,7 +248,15 @@ def case_file(connection: Connection, reviewer: Reviewer, case_id: int, now: dat
     ]
     scores = (
         [
-            dict(r._mapping)
+            CaseScore(
+                model=r.model,
+                score=r.score,
+                flagged=r.flagged,
+                category=r.category,
+                lang=r.lang,
+                explanation=r.explanation,
+                created_at=r.created_at,
+            )
             for r in connection.execute(
                 select(
                     Score.model,
@@ -224,7 +275,7 @@ def case_file(connection: Connection, reviewer: Reviewer, case_id: int, now: dat
         else []
     )
     item = CaseItem(**item_data, lang=scores[0]["lang"] if scores else case["lang"])
-    decided = [CaseDecision(**d) for d in history(connection, case_id)]
+    decided = history(connection, case_id)
     status = case["status"]
     taken = held_by_other(case["assignee_id"], case["claimed_at"], reviewer, now)
     is_open = status in OPEN_STATUSES
@@ -268,7 +319,7 @@ def case_file(connection: Connection, reviewer: Reviewer, case_id: int, now: dat
     )
 
 
-def _outlinks(connection: Connection, item: CaseItem) -> list[dict[str, Any]]:
+def _outlinks(connection: Connection, item: CaseItem) -> list[CaseOutlink]:
     owners = [Signal.item_id == item.id]
     if item.text_sha256:
         owners.append(Signal.text_sha256 == item.text_sha256)
@@ -277,12 +328,10 @@ def _outlinks(connection: Connection, item: CaseItem) -> list[dict[str, Any]]:
         .where(Signal.signal_type == url_signal.SIGNAL_TYPE, or_(*owners))
         .order_by(Signal.id)
     )
-    return [{"url": value, "host_class": host_classes.classify(value)} for (value,) in rows]
+    return [CaseOutlink(url=value, host_class=host_classes.classify(value)) for (value,) in rows]
 
 
-def _matches(
-    connection: Connection, item: CaseItem, media: list[CaseMedia]
-) -> list[dict[str, Any]]:
+def _matches(connection: Connection, item: CaseItem, media: list[CaseMedia]) -> list[CaseMatch]:
     owners: list[ColumnElement[bool]] = []
     if media:
         owners.append(Match.media_sha256.in_([m.sha256 for m in media]))
@@ -311,12 +360,29 @@ def _matches(
         .where(or_(*owners))
         .order_by(Bank.confirmed.desc(), Match.distance)
     )
-    return [dict(r._mapping) for r in rows]
+    return [
+        CaseMatch(
+            signal_type=r.signal_type,
+            distance=r.distance,
+            media_sha256=r.media_sha256,
+            text_sha256=r.text_sha256,
+            detail=r.detail,
+            bank=r.bank,
+            confirmed=r.confirmed,
+            entry_id=r.entry_id,
+            entry_category=r.entry_category,
+            entry_note=r.entry_note,
+            source_org=r.source_org,
+            provenance=r.provenance,
+            added_by=r.added_by,
+        )
+        for r in rows
+    ]
 
 
-def _same_account(connection: Connection, item: CaseItem) -> dict[str, Any]:
+def _same_account(connection: Connection, item: CaseItem) -> SameAccount:
     if not item.account:
-        return {"count": 0, "items": []}
+        return SameAccount(count=0, items=[])
     same = (
         Item.account == item.account,
         Item.id != item.id,
@@ -337,12 +403,18 @@ def _same_account(connection: Connection, item: CaseItem) -> dict[str, Any]:
         .order_by(Item.posted_at.desc(), Item.id.desc())
         .limit(SAME_ACCOUNT_SHOWN)
     )
-    return {"count": count, "items": [dict(r._mapping) for r in rows]}
+    items = [
+        SameAccountItem(
+            id=r.id, posted_at=r.posted_at, snippet=r.snippet, case_id=r.case_id, status=r.status
+        )
+        for r in rows
+    ]
+    return SameAccount(count=count, items=items)
 
 
 def _duplicates(
     connection: Connection, case_id: int, item: CaseItem, media: list[CaseMedia]
-) -> dict[str, Any]:
+) -> Duplicates:
     same_text = 0
     if item.text_sha256:
         same_text = (
@@ -365,4 +437,4 @@ def _duplicates(
             or 0
         )
     open_cases = cluster(connection, case_id)
-    return {"same_text": same_text, "same_media": same_media, "open_cases": open_cases}
+    return Duplicates(same_text=same_text, same_media=same_media, open_cases=open_cases)

@@ -338,7 +338,26 @@ def decide_cluster(
     return outcomes
 
 
-def history(connection: Connection, case_id: int) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class CaseDecision:
+    """One decision on a case, with who made it."""
+
+    id: int
+    case_id: int
+    user_id: int
+    verdict: str
+    category: str | None
+    reason: str | None
+    note: str | None
+    applied_from: int | None
+    status_before: str
+    status_after: str
+    created_at: datetime
+    undone_at: datetime | None
+    username: str
+
+
+def history(connection: Connection, case_id: int) -> list[CaseDecision]:
     """Every decision on a case, oldest first, with who made it."""
     rows = connection.execute(
         select(Decision.__table__, User.username)
@@ -346,4 +365,4 @@ def history(connection: Connection, case_id: int) -> list[dict[str, Any]]:
         .where(Decision.case_id == case_id)
         .order_by(Decision.created_at, Decision.id)
     )
-    return [dict(r._mapping) for r in rows]
+    return [CaseDecision(**r._mapping) for r in rows]

@@ -7,13 +7,14 @@ reviewer who walks away does not hold cases hostage.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
 from sqlalchemy import ColumnElement, Connection, Select, and_, func, or_, select, update
 
 from redline.errors import Conflict, Invalid, NotFound
+from redline.jsontext import jsonable_dict
 from redline.model import Case, Decision, Item, Source, TextBody, User
 from redline.review.accounts import Reviewer
 from redline.review.rules import FINAL_STATUSES, OPEN_STATUSES, STATUSES, CaseStatus, sla
@@ -79,23 +80,10 @@ class QueueRow:
         return self.status in OPEN_STATUSES
 
     def as_dict(self) -> dict[str, Any]:
-        """Plain data for JSON."""
-        return {
-            "id": self.id,
-            "status": self.status,
-            "priority": self.priority,
-            "reason": self.reason,
-            "signal": self.signal,
-            "category": self.category,
-            "lang": self.lang,
-            "source": self.source,
-            "account_name": self.account_name,
-            "account": self.account,
-            "snippet": self.snippet,
-            "opened_at": self.opened_at.isoformat(),
-            "due_at": self.due_at.isoformat(),
-            "assignee": self.assignee,
-        }
+        """Plain data for JSON (times as ISO 8601), without the viewer's ``claimed_live``."""
+        data = jsonable_dict(asdict(self))
+        del data["claimed_live"]
+        return data
 
 
 def _query(reviewer: Reviewer, where: QueueFilter) -> Select[Any]:

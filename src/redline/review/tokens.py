@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime
-from typing import Any, Final
+from typing import Final, TypedDict
 
 from sqlalchemy import Connection, select, update
 
@@ -86,7 +86,19 @@ def token_user(
     return Reviewer(row.user_id, row.username, row.role), frozenset(row.scopes)
 
 
-def list_tokens(connection: Connection) -> list[dict[str, Any]]:
+class TokenRow(TypedDict):
+    """One API token as the admin page and ``token list`` show it (never its secret)."""
+
+    id: int
+    name: str
+    scopes: list[str]
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+    user: str
+
+
+def list_tokens(connection: Connection) -> list[TokenRow]:
     """Every token (never its secret), newest first."""
     rows = connection.execute(
         select(
@@ -101,7 +113,18 @@ def list_tokens(connection: Connection) -> list[dict[str, Any]]:
         .join(User, User.id == ApiToken.user_id)
         .order_by(ApiToken.id.desc())
     )
-    return [dict(r._mapping) for r in rows]
+    return [
+        TokenRow(
+            id=r.id,
+            name=r.name,
+            scopes=r.scopes,
+            created_at=r.created_at,
+            last_used_at=r.last_used_at,
+            revoked_at=r.revoked_at,
+            user=r.user,
+        )
+        for r in rows
+    ]
 
 
 def revoke_token(connection: Connection, token_id: int, now: datetime, actor: str) -> None:

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import Connection, func, select, update
 
@@ -201,6 +201,23 @@ def count_recent(
         .where(AuditEvent.actor == actor, AuditEvent.action.in_(actions), AuditEvent.at >= since)
     )
     return int(found or 0)
+
+
+class AuditRow(TypedDict):
+    """One audit event as stored, read back for the console and the CSV export (``before``,
+    ``after`` and ``detail`` are the JSON documents recorded with it)."""
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    subject_type: str | None
+    subject_id: str | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    detail: dict[str, Any] | None
+    prev_sha256: str
+    sha256: str
 
 
 # --- checking the chain ---------------------------------------------------------------------------
@@ -444,9 +461,7 @@ def chain_head(connection: Connection) -> tuple[int | None, str, int]:
     return (None, GENESIS, 0) if head is None else (head.event_id, head.sha256, int(head.events))
 
 
-def export_csv(
-    rows: Sequence[Mapping[str, Any]], head: tuple[int | None, str, int], filtered: bool
-) -> str:
+def export_csv(rows: Sequence[AuditRow], head: tuple[int | None, str, int], filtered: bool) -> str:
     """Events as CSV (safe to open in a spreadsheet), with a last line naming the chain's head
     when it was exported, so the copy can be checked later (``verify_export``) and its head
     compared with the live trail's."""
@@ -462,7 +477,10 @@ def export_csv(
                 r["action"],
                 r["subject_type"] or "",
                 r["subject_id"] or "",
-                *(json.dumps(r[k], sort_keys=True) if r[k] is not None else "" for k in _DOCUMENTS),
+                *(
+                    json.dumps(document, sort_keys=True) if document is not None else ""
+                    for document in (r["before"], r["after"], r["detail"])
+                ),
                 r["prev_sha256"],
                 r["sha256"],
             ]
@@ -485,17 +503,23 @@ class BadExport(ValueError):
     """A file that is not an audit export redline wrote."""
 
 
-def _exported_event(number: int, cells: dict[str, str]) -> dict[str, Any]:
+def _exported_event(number: int, cells: dict[str, str]) -> AuditRow:
     values = {k: unquote_cell(v) for k, v in cells.items()}
     try:
-        event: dict[str, Any] = {
-            "id": int(values["id"]),
-            "at": datetime.fromisoformat(values["at"]),
-            **{k: values[k] for k in ("actor", "action", "prev_sha256", "sha256")},
-            "subject_type": values["subject_type"] or None,
-            "subject_id": values["subject_id"] or None,
-            **{k: json.loads(values[k]) if values[k] else None for k in _DOCUMENTS},
-        }
+        documents = {k: json.loads(values[k]) if values[k] else None for k in _DOCUMENTS}
+        event = AuditRow(
+            id=int(values["id"]),
+            at=datetime.fromisoformat(values["at"]),
+            actor=values["actor"],
+            action=values["action"],
+            subject_type=values["subject_type"] or None,
+            subject_id=values["subject_id"] or None,
+            before=documents["before"],
+            after=documents["after"],
+            detail=documents["detail"],
+            prev_sha256=values["prev_sha256"],
+            sha256=values["sha256"],
+        )
     except (KeyError, TypeError, ValueError) as error:
         raise BadExport(f"line {number}: not an audit event ({error})") from None
     if event["at"].tzinfo is None:
@@ -519,7 +543,7 @@ def verify_export(text: str) -> ChainCheck:
     header = next(reader, None)
     if header is None or tuple(header) != EXPORT_COLUMNS:
         raise BadExport("line 1: not redline's audit export (its columns differ)")
-    events: list[dict[str, Any]] = []
+    events: list[AuditRow] = []
     trailer: dict[str, str] | None = None
     for cells in reader:
         number = reader.line_num

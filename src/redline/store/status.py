@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import Engine, case, distinct, func, select
 
@@ -25,7 +25,41 @@ from redline.store.content import count_rows
 from redline.store.migrate import current_revision
 
 
-def store_status(engine: Engine) -> dict[str, Any]:
+class SourceCounts(TypedDict):
+    """What the store holds of one source; times of the first and last post as ISO 8601."""
+
+    items: int
+    revisions: int
+    media: int
+    quarantined: int
+    first_posted: str | None
+    last_posted: str | None
+
+
+class StoreStatus(TypedDict):
+    """Row counts of the store and per source (``redline status --json``)."""
+
+    schema_revision: str | None
+    sources: int
+    items: int
+    revisions: int
+    texts: int
+    reposted_texts: int
+    media: int
+    signals: int
+    quarantined: int
+    audit_events: int
+    banks: int
+    bank_entries: int
+    matches: int
+    scores: int
+    flagged: int
+    outlinks: int
+    cases_open: int
+    per_source: dict[str, SourceCounts]
+
+
+def store_status(engine: Engine) -> StoreStatus:
     """Table counts and per-source counts.
 
     ``items`` counts records (source, external id); ``revisions`` counts the later versions kept
@@ -49,16 +83,11 @@ def store_status(engine: Engine) -> dict[str, Any]:
                 .subquery()
             )
         )
-        per_source: dict[str, dict[str, Any]] = {}
+        per_source: dict[str, SourceCounts] = {}
         for (name,) in connection.execute(select(Source.name).order_by(Source.name)):
-            per_source[name] = {
-                "items": 0,
-                "revisions": 0,
-                "media": 0,
-                "quarantined": 0,
-                "first_posted": None,
-                "last_posted": None,
-            }
+            per_source[name] = SourceCounts(
+                items=0, revisions=0, media=0, quarantined=0, first_posted=None, last_posted=None
+            )
         rows = connection.execute(
             select(
                 Source.name,
@@ -71,12 +100,11 @@ def store_status(engine: Engine) -> dict[str, Any]:
             .group_by(Source.name)
         )
         for name, source_items, source_revisions, first, last in rows:
-            per_source[name].update(
-                items=int(source_items or 0),
-                revisions=int(source_revisions or 0),
-                first_posted=_iso(first),
-                last_posted=_iso(last),
-            )
+            counts = per_source[name]
+            counts["items"] = int(source_items or 0)
+            counts["revisions"] = int(source_revisions or 0)
+            counts["first_posted"] = _iso(first)
+            counts["last_posted"] = _iso(last)
         media_rows = connection.execute(
             select(Source.name, func.count(distinct(ItemMedia.media_sha256)))
             .join(Item, Item.source_id == Source.id)
@@ -92,35 +120,35 @@ def store_status(engine: Engine) -> dict[str, Any]:
         )
         for name, count in quarantine_rows:
             per_source[name]["quarantined"] = int(count)
-        return {
-            "schema_revision": current_revision(engine),
-            "sources": len(per_source),
-            "items": int(items),
-            "revisions": int(revisions),
-            "texts": count_rows(connection, TextBody.__table__),
-            "reposted_texts": int(reposted or 0),
-            "media": count_rows(connection, Media.__table__),
-            "signals": count_rows(connection, Signal.__table__),
-            "quarantined": count_rows(connection, Quarantine.__table__),
-            "audit_events": count_rows(connection, AuditEvent.__table__),
-            "banks": count_rows(connection, Bank.__table__),
-            "bank_entries": count_rows(connection, BankEntry.__table__),
-            "matches": count_rows(connection, Match.__table__),
-            "scores": count_rows(connection, Score.__table__),
-            "flagged": int(
+        return StoreStatus(
+            schema_revision=current_revision(engine),
+            sources=len(per_source),
+            items=int(items),
+            revisions=int(revisions),
+            texts=count_rows(connection, TextBody.__table__),
+            reposted_texts=int(reposted or 0),
+            media=count_rows(connection, Media.__table__),
+            signals=count_rows(connection, Signal.__table__),
+            quarantined=count_rows(connection, Quarantine.__table__),
+            audit_events=count_rows(connection, AuditEvent.__table__),
+            banks=count_rows(connection, Bank.__table__),
+            bank_entries=count_rows(connection, BankEntry.__table__),
+            matches=count_rows(connection, Match.__table__),
+            scores=count_rows(connection, Score.__table__),
+            flagged=int(
                 connection.scalar(select(func.count()).where(Score.flagged.is_(True))) or 0
             ),
-            "outlinks": int(
+            outlinks=int(
                 connection.scalar(
                     select(func.count(Signal.value.distinct())).where(Signal.signal_type == "url")
                 )
                 or 0
             ),
-            "cases_open": int(
+            cases_open=int(
                 connection.scalar(select(func.count()).where(Case.status == "open")) or 0
             ),
-            "per_source": per_source,
-        }
+            per_source=per_source,
+        )
 
 
 def _iso(value: Any) -> str | None:

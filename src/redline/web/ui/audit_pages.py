@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -62,7 +62,7 @@ Filter = Annotated[AuditFilter, Depends(_audit_filter)]
 
 def events(
     connection: Connection, where: AuditFilter, offset: int, limit: int, upto: int | None = None
-) -> list[dict[str, Any]]:
+) -> list[audit.AuditRow]:
     """Audit events under ``where``, newest first (``upto``: none after this id)."""
     since, until = where.times()
     query = select(AuditEvent.__table__)
@@ -84,7 +84,22 @@ def events(
     rows = connection.execute(
         query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).offset(offset).limit(limit)
     )
-    return [dict(r._mapping) for r in rows]
+    return [
+        audit.AuditRow(
+            id=r.id,
+            at=r.at,
+            actor=r.actor,
+            action=r.action,
+            subject_type=r.subject_type,
+            subject_id=r.subject_id,
+            before=r.before,
+            after=r.after,
+            detail=r.detail,
+            prev_sha256=r.prev_sha256,
+            sha256=r.sha256,
+        )
+        for r in rows
+    ]
 
 
 @router.get("/audit", response_class=HTMLResponse, include_in_schema=False)
