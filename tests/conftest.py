@@ -9,6 +9,7 @@ error, never a skip.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import uuid
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from redline.config import Settings, get_settings
 from redline.model import Base
@@ -77,20 +78,41 @@ def pg_engine(pg_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated, empty SQLite database made once per session: each test gets a copy, since
+    running every migration costs a second or more a test and a copy a few milliseconds."""
+    path = tmp_path_factory.mktemp("template") / "redline.db"
+    engine = make_engine(f"sqlite:///{path}")
+    ensure_schema(engine)
+    engine.dispose()  # the last connection closed: the write-ahead log is folded into the file
+    return path
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A migrated, empty database: a new SQLite file, or the session's PostgreSQL emptied."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'redline.db'}"
-        engine = make_engine(url)
-        ensure_schema(engine)
-        engine.dispose()
-        return url
+        path = tmp_path / "redline.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
     pg: Engine = request.getfixturevalue("pg_engine")
-    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
     with pg.begin() as connection:
-        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        connection.exec_driver_sql(EMPTY_POSTGRESQL)
     return str(pg.url.render_as_string(hide_password=False))
+
+
+# Every table emptied and every sequence restarted, in one round trip. DELETE rather than
+# TRUNCATE: on tables holding a test's few rows it takes a twentieth of the time (TRUNCATE makes
+# new files for each of the 34 tables). The replica role lets it past the audit trail's trigger,
+# which refuses any DELETE a user makes.
+EMPTY_POSTGRESQL = " ".join(
+    [
+        "SET LOCAL session_replication_role = replica;",
+        *(f"DELETE FROM {table.name};" for table in reversed(Base.metadata.sorted_tables)),
+        "SELECT setval(c.oid, 1, false) FROM pg_class c WHERE c.relkind = 'S';",
+    ]
+)
 
 
 @pytest.fixture
