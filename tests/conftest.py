@@ -25,8 +25,14 @@ from redline.config import Settings, get_settings
 from redline.model import Base
 from redline.store import ensure_schema, make_engine
 
-# The tiny text model; a review desk; the fuzz harnesses' summary (printed by xdist's controller).
-pytest_plugins = ["tests.text_model", "tests.review_desk", "tests.fuzz.summary"]
+# The tiny text model; a review desk; the fuzz harnesses' summary (printed by xdist's controller);
+# an S3-protocol server for the media store tests.
+pytest_plugins = [
+    "tests.text_model",
+    "tests.review_desk",
+    "tests.fuzz.summary",
+    "tests.object_store",
+]
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_SERVER = os.environ.get("REDLINE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")

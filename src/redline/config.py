@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Final
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Where a console started by `redline serve` answers, until a deployment says otherwise.
@@ -26,6 +26,28 @@ class Settings(BaseSettings):
     data_dir: Path = Field(
         default=Path("./redline-data"),
         description="Where media files, indexes and model artifacts are kept.",
+    )
+    media_url: str | None = Field(
+        default=None,
+        description="Keep media files in an S3-compatible object store, s3://bucket/prefix, so"
+        " web processes and workers on several machines share them; unset, they are kept under"
+        " data_dir/media.",
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None,
+        description="The object store's address (http://minio:9000); unset for AWS S3 itself.",
+    )
+    s3_region: str | None = Field(
+        default=None, description="The object store's region (AWS_DEFAULT_REGION when unset)."
+    )
+    s3_access_key_id: str | None = Field(
+        default=None,
+        description="The object store's access key; unset, boto3's usual chain"
+        " (AWS_ACCESS_KEY_ID, ~/.aws/credentials, the machine's role).",
+    )
+    s3_secret_access_key: SecretStr | None = Field(
+        default=None,
+        description="The secret of s3_access_key_id (AWS_SECRET_ACCESS_KEY when unset).",
     )
     broker_url: str | None = Field(
         default=None,
@@ -207,6 +229,16 @@ class Settings(BaseSettings):
         """``trusted_proxies`` as networks."""
         parts = (p.strip() for p in self.trusted_proxies.split(","))
         return tuple(ipaddress.ip_network(p, strict=False) for p in parts if p)
+
+    @field_validator("media_url")
+    @classmethod
+    def _object_store_url(cls, url: str | None) -> str | None:
+        if not url:
+            return None
+        bucket = url.removeprefix("s3://").partition("/")[0]
+        if not url.startswith("s3://") or not bucket:
+            raise ValueError(f"media_url: {url!r} is not s3://bucket or s3://bucket/prefix")
+        return url
 
     @field_validator("database_url")
     @classmethod

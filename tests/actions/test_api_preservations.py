@@ -15,6 +15,7 @@ from redline.actions import preservation, scheduler
 from redline.model import AuditEvent, Item, Preservation
 from redline.model.base import utcnow
 from redline.review.decisions import Verdict, decide
+from redline.store.media import FolderStore
 from redline.web.app import create_app
 from tests.review_desk import Desk
 from tests.web.test_api_v1 import auditor_token, token
@@ -46,7 +47,7 @@ def kept(desk: Desk, item: int) -> Any:
 def purged(desk: Desk, post: str) -> int:
     """An item removed eight months ago and purged by the scheduler."""
     item = taken_down(desk, post, utcnow() - timedelta(days=240))
-    done = scheduler.tick(desk.engine, desk.settings.data_dir, utcnow())
+    done = scheduler.tick(desk.engine, FolderStore(desk.settings.data_dir), utcnow())
     assert item in done.purged
     return item
 
@@ -84,7 +85,7 @@ def test_a_hold_keeps_an_item_past_its_six_months_and_the_scheduler_leaves_it(
     assert body["state"] == "held" and body["hold_reason"] == "court order 12/2027"
     assert body["hold_until"] == body["ends_at"] == until.isoformat()
     assert body["keep_until"] < body["hold_until"] and body["purge_due"] is False
-    done = scheduler.tick(desk.engine, desk.settings.data_dir, utcnow())
+    done = scheduler.tick(desk.engine, FolderStore(desk.settings.data_dir), utcnow())
     assert item not in done.purged and kept(desk, item).purged_at is None
     listed = http.get("/api/v1/preservations?state=held", headers=lead(desk)).json()
     assert [p["item"] for p in listed["preservations"]] == [item]
@@ -94,7 +95,9 @@ def test_a_hold_keeps_an_item_past_its_six_months_and_the_scheduler_leaves_it(
         ).one()
     assert event.actor == "user:lead1" and event.after == {"until": until.isoformat()}
     # The hold has an end too: after it, the scheduler purges.
-    later = scheduler.tick(desk.engine, desk.settings.data_dir, until + timedelta(seconds=1))
+    later = scheduler.tick(
+        desk.engine, FolderStore(desk.settings.data_dir), until + timedelta(seconds=1)
+    )
     assert later.purged == [item]
 
 

@@ -15,6 +15,7 @@ from redline.actions import notices, orders, preservation, scheduler
 from redline.model import AuditEvent, Case, Item, Notice
 from redline.review import Conflict, Invalid
 from redline.review.decisions import Verdict, decide
+from redline.store.media import FolderStore
 from redline.web.app import create_app
 from tests.actions.webhook_server import Receiver, receiver
 from tests.conftest import CliResult
@@ -125,8 +126,10 @@ def test_a_confidential_order_withholds_the_notice_until_it_ends(desk: Desk) -> 
         notices.mark_sent(connection, "user:lead1", notice.id, NOW, PUBLIC)
     data = desk.settings.data_dir
     ends = NOW + timedelta(weeks=6)
-    assert scheduler.tick(desk.engine, data, ends - timedelta(minutes=1)).released == []
-    assert scheduler.tick(desk.engine, data, ends).released == [notice.id]
+    assert (
+        scheduler.tick(desk.engine, FolderStore(data), ends - timedelta(minutes=1)).released == []
+    )
+    assert scheduler.tick(desk.engine, FolderStore(data), ends).released == [notice.id]
     assert only_notice(desk).status == "pending"
     with desk.engine.connect() as connection:
         events = connection.scalars(
@@ -183,17 +186,21 @@ def test_the_scheduler_posts_notices_to_the_platforms_webhook(
     delivery = scheduler.Delivery({}, receiver.url, PUBLIC)
     receiver.answers = [503]
     data = desk.settings.data_dir
-    failed = scheduler.tick(desk.engine, data, NOW, delivery=delivery)
+    failed = scheduler.tick(desk.engine, FolderStore(data), NOW, delivery=delivery)
     assert failed.delivered["notices"] == {"sent": 0, "retrying": 1}
     notice = only_notice(desk)
     assert notice.status == "pending" and "answered 503" in (notice.last_error or "")
-    done = scheduler.tick(desk.engine, data, NOW + timedelta(minutes=1), delivery=delivery)
+    done = scheduler.tick(
+        desk.engine, FolderStore(data), NOW + timedelta(minutes=1), delivery=delivery
+    )
     assert done.delivered["notices"] == {"sent": 1, "retrying": 0}
     [posted] = receiver.received
     assert posted["item"] == notice.item_id and posted["url"] == URL
     assert posted["account"] == "acct_a" and posted["text"].startswith("Your content")
     assert only_notice(desk).status == "sent"
-    again = scheduler.tick(desk.engine, data, NOW + timedelta(minutes=5), delivery=delivery)
+    again = scheduler.tick(
+        desk.engine, FolderStore(data), NOW + timedelta(minutes=5), delivery=delivery
+    )
     assert again.delivered["notices"]["sent"] == 0 and len(receiver.received) == 1
 
 

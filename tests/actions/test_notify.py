@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from redline.actions import notify, orders, scheduler
 from redline.config import Settings
 from redline.model import AuditEvent, Item, Notification
+from redline.store.media import FolderStore
 from tests.actions.webhook_server import Receiver, receiver
 from tests.review_desk import Desk
 
@@ -88,9 +89,11 @@ def test_an_order_running_out_is_mailed_once_to_every_recipient(
         alert_email_to="duty@example.org, lead@example.org",
     )
     data = desk.settings.data_dir
-    scheduler.tick(desk.engine, data, NOW + timedelta(minutes=10), delivery=delivery)
+    scheduler.tick(desk.engine, FolderStore(data), NOW + timedelta(minutes=10), delivery=delivery)
     assert inbox.messages == []  # 50 minutes left: nothing to say yet
-    done = scheduler.tick(desk.engine, data, NOW + timedelta(minutes=50), delivery=delivery)
+    done = scheduler.tick(
+        desk.engine, FolderStore(data), NOW + timedelta(minutes=50), delivery=delivery
+    )
     assert done.delivered["alerts"] == {"sent": 1, "retrying": 0, "failed": 0}
     [(to, mail)] = inbox.messages
     assert to == ["duty@example.org", "lead@example.org"]
@@ -99,9 +102,9 @@ def test_an_order_running_out_is_mailed_once_to_every_recipient(
     assert "removal order TCO-21 (Example authority): due soon" in body
     assert "deadline 2026-03-29T01:30:00+00:00" in body  # UTC, unmoved by the clock change
     assert "https://redline.example/orders" in body
-    scheduler.tick(desk.engine, data, NOW + timedelta(minutes=55), delivery=delivery)
+    scheduler.tick(desk.engine, FolderStore(data), NOW + timedelta(minutes=55), delivery=delivery)
     assert len(inbox.messages) == 1  # once, not every minute
-    scheduler.tick(desk.engine, data, NOW + timedelta(minutes=61), delivery=delivery)
+    scheduler.tick(desk.engine, FolderStore(data), NOW + timedelta(minutes=61), delivery=delivery)
     assert [m["Subject"] for _, m in inbox.messages][-1] == "[redline] removal order 1: overdue"
 
 
@@ -112,7 +115,9 @@ def test_a_mail_server_that_is_down_loses_nothing(desk: Desk) -> None:
         desk, smtp_url=f"smtp://127.0.0.1:{port}", alert_email_to="duty@example.org"
     )
     data = desk.settings.data_dir
-    first = scheduler.tick(desk.engine, data, NOW + timedelta(minutes=50), delivery=delivery)
+    first = scheduler.tick(
+        desk.engine, FolderStore(data), NOW + timedelta(minutes=50), delivery=delivery
+    )
     assert first.delivered["alerts"] == {"sent": 0, "retrying": 1, "failed": 0}
     [row] = outbox(desk)
     assert row.sent_at is None and row.attempts == 1 and f"127.0.0.1:{port}" in row.last_error
@@ -122,10 +127,15 @@ def test_a_mail_server_that_is_down_loses_nothing(desk: Desk) -> None:
     server.start()
     try:
         early = scheduler.tick(
-            desk.engine, data, NOW + timedelta(minutes=50, seconds=30), delivery=delivery
+            desk.engine,
+            FolderStore(data),
+            NOW + timedelta(minutes=50, seconds=30),
+            delivery=delivery,
         )
         assert early.delivered["alerts"]["sent"] == 0  # not before its retry time
-        later = scheduler.tick(desk.engine, data, NOW + timedelta(minutes=51), delivery=delivery)
+        later = scheduler.tick(
+            desk.engine, FolderStore(data), NOW + timedelta(minutes=51), delivery=delivery
+        )
     finally:
         server.stop()
     assert later.delivered["alerts"]["sent"] == 1
@@ -143,11 +153,11 @@ def test_the_webhook_gets_json_and_a_failing_one_gives_up_on_the_record(
     receiver.answers = [500] * 100
     when = NOW + timedelta(minutes=50)
     for _ in range(notify.MAX_ATTEMPTS):
-        done = scheduler.tick(desk.engine, data, when, delivery=delivery)
+        done = scheduler.tick(desk.engine, FolderStore(data), when, delivery=delivery)
         when += timedelta(hours=1)  # past any back-off
     assert done.delivered["alerts"]["failed"] == 1 and receiver.received == []
     receiver.answers = []  # the receiver is back
-    scheduler.tick(desk.engine, data, when, delivery=delivery)
+    scheduler.tick(desk.engine, FolderStore(data), when, delivery=delivery)
     with desk.engine.connect() as connection:
         failed = connection.execute(
             select(AuditEvent).where(AuditEvent.action == "notification.failed")
@@ -169,7 +179,10 @@ def test_a_webhook_that_redirects_is_not_followed(desk: Desk, receiver: Receiver
     receiver.answers = [302]
     delivery = configured(desk, alert_webhook_url=receiver.url)
     done = scheduler.tick(
-        desk.engine, desk.settings.data_dir, NOW + timedelta(minutes=50), delivery=delivery
+        desk.engine,
+        FolderStore(desk.settings.data_dir),
+        NOW + timedelta(minutes=50),
+        delivery=delivery,
     )
     assert done.delivered["alerts"]["retrying"] == 1
     assert "answered 302" in outbox(desk)[0].last_error
@@ -178,7 +191,10 @@ def test_a_webhook_that_redirects_is_not_followed(desk: Desk, receiver: Receiver
 def test_without_channels_alerts_stay_in_the_audit_trail_only(desk: Desk) -> None:
     an_order(desk)
     done = scheduler.tick(
-        desk.engine, desk.settings.data_dir, NOW + timedelta(minutes=50), delivery=configured(desk)
+        desk.engine,
+        FolderStore(desk.settings.data_dir),
+        NOW + timedelta(minutes=50),
+        delivery=configured(desk),
     )
     assert len(done.alerts) == 1 and done.delivered == {} and outbox(desk) == []
 

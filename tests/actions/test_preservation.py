@@ -11,6 +11,7 @@ from sqlalchemy import select
 from redline.actions import preservation
 from redline.model import AuditEvent, Item, Media, Preservation, TextBody
 from redline.review import Conflict, Invalid
+from redline.store.media import FolderStore
 from tests.review_desk import Desk
 from tests.web.test_console_protection import case_with_image
 
@@ -53,14 +54,20 @@ def test_removed_content_is_kept_then_purged_with_its_hashes_kept(
     with desk.engine.begin() as connection:
         assert preservation.due_purges(connection, kept.keep_until - timedelta(seconds=1)) == []
         with pytest.raises(Conflict, match="still within"):
-            preservation.purge(connection, "worker", item, desk.settings.data_dir, REMOVED)
+            preservation.purge(
+                connection, "worker", item, FolderStore(desk.settings.data_dir), REMOVED
+            )
         preservation.hold(
             connection, "user:lead1", item, datetime(2027, 6, 1, tzinfo=UTC), "court order 12/2027"
         )
         assert preservation.due_purges(connection, kept.keep_until + timedelta(days=1)) == []
         assert preservation.due_purges(connection, datetime(2027, 6, 1, tzinfo=UTC)) == [item]
         preservation.purge(
-            connection, "worker", item, desk.settings.data_dir, datetime(2027, 6, 2, tzinfo=UTC)
+            connection,
+            "worker",
+            item,
+            FolderStore(desk.settings.data_dir),
+            datetime(2027, 6, 2, tzinfo=UTC),
         )
         body = connection.scalar(
             select(TextBody.body)
@@ -95,7 +102,11 @@ def test_a_file_still_posted_elsewhere_is_not_deleted(desk: Desk, tmp_path: Path
             update(Preservation).where(Preservation.item_id == item).values(keep_until=REMOVED)
         )
         preservation.purge(
-            connection, "worker", item, desk.settings.data_dir, REMOVED + timedelta(days=1)
+            connection,
+            "worker",
+            item,
+            FolderStore(desk.settings.data_dir),
+            REMOVED + timedelta(days=1),
         )
         path = connection.scalar(select(Media.path).where(Media.sha256 == sha))
     assert (desk.settings.data_dir / str(path)).is_file()

@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 
 from redline.actions import orders, scheduler
 from redline.model import Item, Preservation
+from redline.store.media import FolderStore
 from tests.review_desk import Desk
 
 NOW = datetime(2026, 10, 25, 0, 30, tzinfo=UTC)  # the night European clocks go back
@@ -24,20 +25,25 @@ def test_order_alerts_come_once_each_then_the_purge_after_six_months(desk: Desk)
             NOW,
         )
     data = desk.settings.data_dir
-    assert scheduler.tick(desk.engine, data, NOW + timedelta(minutes=10)).alerts == []
-    soon = scheduler.tick(desk.engine, data, NOW + timedelta(minutes=50)).alerts
+    assert scheduler.tick(desk.engine, FolderStore(data), NOW + timedelta(minutes=10)).alerts == []
+    soon = scheduler.tick(desk.engine, FolderStore(data), NOW + timedelta(minutes=50)).alerts
     assert soon == [
         f"removal order TCO-11 (Example authority): due soon, deadline "
         f"{(NOW + timedelta(hours=1)).isoformat()}"
     ]
-    assert scheduler.tick(desk.engine, data, NOW + timedelta(minutes=55)).alerts == []
-    late = scheduler.tick(desk.engine, data, NOW + timedelta(minutes=61)).alerts
+    assert scheduler.tick(desk.engine, FolderStore(data), NOW + timedelta(minutes=55)).alerts == []
+    late = scheduler.tick(desk.engine, FolderStore(data), NOW + timedelta(minutes=61)).alerts
     assert len(late) == 1 and "overdue" in late[0]
     with desk.engine.begin() as connection:
         orders.execute(connection, "user:lead1", order, URL, "removed", NOW + timedelta(hours=2))
         keep_until = connection.scalar(select(Preservation.keep_until))
     assert keep_until == datetime(2027, 4, 25, 2, 30, tzinfo=UTC)
-    assert scheduler.tick(desk.engine, data, keep_until - timedelta(minutes=1)).purged == []
-    item = scheduler.tick(desk.engine, data, keep_until).purged
+    assert (
+        scheduler.tick(desk.engine, FolderStore(data), keep_until - timedelta(minutes=1)).purged
+        == []
+    )
+    item = scheduler.tick(desk.engine, FolderStore(data), keep_until).purged
     assert len(item) == 1
-    assert scheduler.tick(desk.engine, data, keep_until + timedelta(days=1)).purged == []
+    assert (
+        scheduler.tick(desk.engine, FolderStore(data), keep_until + timedelta(days=1)).purged == []
+    )

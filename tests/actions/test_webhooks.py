@@ -23,6 +23,7 @@ from redline.model import AuditEvent, Item, WebhookDelivery
 from redline.model.base import utcnow
 from redline.review.decisions import Verdict, decide
 from redline.store import outbox
+from redline.store.media import FolderStore
 from tests.actions.webhook_receiver import HookReceiver, hook
 from tests.review_desk import Desk
 
@@ -195,7 +196,7 @@ def test_a_media_match_is_sent_for_each_item_carrying_the_file(
     photo("astronaut").save(folder / "known.png")
     photo("coffee").save(folder / "unrelated.jpg", quality=80)
     run_ingest(folder, "channel", engine, settings)
-    known = banks.hash_media(settings.data_dir, folder / "known.png")
+    known = banks.hash_media(FolderStore(settings.data_dir), folder / "known.png")
     with engine.begin() as connection:
         banks.create_bank(connection, "known", actor="t", now=utcnow())
         banks.add_media(connection, "known", known, actor="t", now=utcnow())
@@ -407,12 +408,15 @@ def test_the_scheduler_delivers_with_the_deployments_setting(
     subscribe(desk.engine, hook)
     with desk.engine.begin() as connection:
         decide(connection, desk.users["lead1"], desk.cases["p3"], VIOLATING, NOW, four_eyes=False)
-    shut = scheduler.tick(desk.engine, tmp_path, NOW, delivery=scheduler.Delivery())
+    shut = scheduler.tick(desk.engine, FolderStore(tmp_path), NOW, delivery=scheduler.Delivery())
     assert shut.delivered["webhooks"] == {"delivered": 0, "retrying": 1, "failed": 0}
     allowed = Settings(database_url="sqlite://", webhook_allow_private=True)
     later = NOW + timedelta(minutes=1)
     done = scheduler.tick(
-        desk.engine, tmp_path, later, delivery=scheduler.Delivery.from_settings(allowed)
+        desk.engine,
+        FolderStore(tmp_path),
+        later,
+        delivery=scheduler.Delivery.from_settings(allowed),
     )
     assert done.delivered["webhooks"] == {"delivered": 1, "retrying": 0, "failed": 0}
 

@@ -14,6 +14,7 @@ from redline.config import Settings
 from redline.model import AuditEvent, Media
 from redline.model.base import utcnow
 from redline.signals import BadSignal
+from redline.store.media import FolderStore
 from tests.helpers import quarantined
 from tests.media_fixtures import generated, make_video, photo
 
@@ -100,7 +101,7 @@ def test_entries_by_hash_and_by_file(engine: Engine, settings: Settings, tmp_pat
         banks.add_entry(connection, "b", {"phash": H1}, actor="t", now=utcnow())
     image = tmp_path / "poster.jpg"
     photo("rocket").save(image, quality=92)
-    hashed = banks.hash_media(settings.data_dir, image)
+    hashed = banks.hash_media(FolderStore(settings.data_dir), image)
     with engine.begin() as connection:
         from_file = banks.add_media(
             connection, "b", hashed, actor="t", now=utcnow(), note="from a takedown"
@@ -123,7 +124,11 @@ def test_entries_by_hash_and_by_file(engine: Engine, settings: Settings, tmp_pat
     video = make_video(tmp_path / "clip.mp4", [generated(i) for i in range(3)])
     with engine.begin() as connection:
         from_video = banks.add_media(
-            connection, "b", banks.hash_media(settings.data_dir, video), actor="t", now=utcnow()
+            connection,
+            "b",
+            banks.hash_media(FolderStore(settings.data_dir), video),
+            actor="t",
+            now=utcnow(),
         )
     assert set(from_video.signals) == {"vpdq", "md5", "video_md5", "sha256"}
     flat = tmp_path / "flat.png"
@@ -131,7 +136,7 @@ def test_entries_by_hash_and_by_file(engine: Engine, settings: Settings, tmp_pat
 
     Image.new("RGB", (64, 64), (128, 128, 128)).save(flat)
     with pytest.raises(BadSignal, match="quality 0 is below 50"):
-        banks.hash_media(settings.data_dir, flat)
+        banks.hash_media(FolderStore(settings.data_dir), flat)
     with engine.begin() as connection:
         disabled = banks.set_entry_enabled(connection, entry.id, False, actor="t", now=utcnow())
     assert disabled.enabled is False

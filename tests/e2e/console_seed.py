@@ -25,6 +25,7 @@ from redline.pipeline.route import CaseReason, open_item_cases
 from redline.pipeline.scan import scan
 from redline.review.accounts import add_user
 from redline.store import ensure_schema, make_engine
+from redline.store.media import FolderStore
 
 ACTOR: Final = "test:e2e-seed"
 # One password per user, each longer than the 12-character minimum.
@@ -80,7 +81,7 @@ def _demo(engine: Engine, settings: Settings, root: Path) -> None:
     demo = build_demo(root)
     for source, (path, fmt) in demo.sources.items():
         ingest(path, source, engine=engine, settings=settings, actor=ACTOR, format_name=fmt)
-    seed_demo_banks(engine, settings.data_dir, demo, ACTOR)
+    seed_demo_banks(engine, FolderStore(settings.data_dir), demo, ACTOR)
     # One hashing process: the demo is small, and a pool is slower to start than to use here.
     scan(engine, settings, IndexStore(engine, settings.data_dir), actor=ACTOR, workers=1)
 

@@ -15,6 +15,7 @@ from redline.model import Case, Match, Signal
 from redline.model.base import utcnow
 from redline.pipeline.scan import scan
 from redline.store.matches import list_matches
+from redline.store.media import FolderStore
 from tests.helpers import quarantined, run_ingest
 from tests.media_fixtures import generated, make_video, photo
 
@@ -66,7 +67,7 @@ def test_scan_finds_known_media_and_its_altered_copies(
 ) -> None:
     paths = build_folder(tmp_path / "posts")
     run_ingest(tmp_path / "posts", "channel", engine, settings)
-    known = banks.hash_media(settings.data_dir, paths["known.png"])
+    known = banks.hash_media(FolderStore(settings.data_dir), paths["known.png"])
     with engine.begin() as connection:
         banks.create_bank(connection, "known", actor="t", now=utcnow())
         banks.add_media(
@@ -103,7 +104,7 @@ def test_bank_changes_are_matched_on_the_next_scan(
     with engine.begin() as connection:
         banks.create_bank(connection, "known", actor="t", dihedral=True, now=utcnow())
     assert run_scan(engine, settings).new_matches == 0
-    known = banks.hash_media(settings.data_dir, paths["known.png"])
+    known = banks.hash_media(FolderStore(settings.data_dir), paths["known.png"])
     with engine.begin() as connection:
         banks.add_media(connection, "known", known, actor="t", now=utcnow())
     summary = run_scan(engine, settings)
@@ -131,7 +132,7 @@ def test_videos_match_by_vpdq_and_md5(engine: Engine, settings: Settings, tmp_pa
     run_ingest(folder, "videos", engine, settings)
     with engine.begin() as connection:
         banks.create_bank(connection, "known-video", actor="t", now=utcnow())
-    known = banks.hash_media(settings.data_dir, original)
+    known = banks.hash_media(FolderStore(settings.data_dir), original)
     with engine.begin() as connection:
         banks.add_media(connection, "known-video", known, actor="t", now=utcnow())
     summary = run_scan(engine, settings)

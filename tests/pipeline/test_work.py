@@ -18,6 +18,7 @@ from redline.model.base import utcnow
 from redline.pipeline import work
 from redline.pipeline.match import Matcher
 from redline.pipeline.scan import scan
+from redline.store.media import FolderStore
 from redline.tasks.work import run_here, submit
 from tests.helpers import run_ingest
 from tests.pipeline.test_scan import build_folder
@@ -39,7 +40,7 @@ def seeded(engine: Engine, settings: Settings, tmp_path: Path) -> list[int]:
         '{"id": "t2", "text": "lunch with friends at the market number 3"}\n'
     )
     run_ingest(tmp_path / "texts.jsonl", "chat", engine, settings)
-    known = banks.hash_media(settings.data_dir, paths["known.png"])
+    known = banks.hash_media(FolderStore(settings.data_dir), paths["known.png"])
     with engine.begin() as connection:
         banks.create_bank(connection, "known", actor="t", now=utcnow())
         banks.add_media(connection, "known", known, actor="t", now=utcnow(), category="x")

@@ -18,6 +18,7 @@ from redline.classify.model import TextModel
 from redline.model import Item, Quarantine, Source
 from redline.model.base import utcnow
 from redline.signals.pdq import PdqSignal
+from redline.store.media import FolderStore
 from redline.web.app import create_app
 from tests.review_desk import Desk
 from tests.web.test_api_v1 import token
@@ -145,7 +146,7 @@ def test_hashes_sent_without_the_file_match_a_bank_entry_and_open_a_case(
 ) -> None:
     path = tmp_path / "known.jpg"
     path.write_bytes(large_photo(800, 600, seed=11))
-    known = banks.hash_media(desk.settings.data_dir, path)
+    known = banks.hash_media(FolderStore(desk.settings.data_dir), path)
     with desk.engine.begin() as connection:
         banks.create_bank(connection, "known", actor="t", now=utcnow())
         banks.add_media(connection, "known", known, actor="t", now=utcnow(), category="x")

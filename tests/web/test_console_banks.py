@@ -15,6 +15,7 @@ from redline.model import AuditEvent, BankEntry, Case, ItemMedia, Media
 from redline.model.base import utcnow
 from redline.review.decisions import Verdict, decide
 from redline.signals import BadSignal
+from redline.store.media import FolderStore
 from redline.web.app import create_app
 from tests.media_fixtures import photo
 from tests.review_desk import Desk
@@ -105,7 +106,7 @@ def test_adding_a_case_to_a_bank_stores_all_of_its_entries_or_none(
     case = desk.cases["p3"]
     image = tmp_path / "poster.jpg"
     photo("rocket").save(image, quality=92)
-    stored = manage.hash_media(desk.settings.data_dir, image).stored
+    stored = manage.hash_media(FolderStore(desk.settings.data_dir), image).stored
     now = utcnow()
     with desk.engine.begin() as connection:
         manage.create_bank(connection, "known", actor="test", now=now)

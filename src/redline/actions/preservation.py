@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import calendar
 from datetime import datetime
-from pathlib import Path
 from typing import Final, TypedDict
 
 from sqlalchemy import Connection, func, select, update
@@ -21,6 +20,7 @@ from redline.jsontext import jsonable
 from redline.model import Item, ItemMedia, Media, Preservation, Source, TextBody
 from redline.store import outbox
 from redline.store.audit import record_event
+from redline.store.media import MediaStore
 
 KEEP_MONTHS: Final = 6
 VISIBILITY: Final = ("visible", "removed", "disabled")
@@ -221,7 +221,9 @@ def due_purges(connection: Connection, now: datetime) -> list[int]:
     return [int(r.item_id) for r in rows]
 
 
-def purge(connection: Connection, actor: str, item_id: int, data_dir: Path, now: datetime) -> None:
+def purge(
+    connection: Connection, actor: str, item_id: int, files: MediaStore, now: datetime
+) -> None:
     """Delete a preserved item's text and files that nothing visible still uses; keep the
     manifest of hashes; audit it."""
     row = connection.execute(
@@ -233,19 +235,18 @@ def purge(connection: Connection, actor: str, item_id: int, data_dir: Path, now:
         raise Conflict(f"item {item_id} is still within its preservation period or hold")
     manifest = row.manifest
     deleted_files = []
-    for media in manifest["media"]:
+    for entry in manifest["media"]:
         still_shown = connection.scalar(
             select(func.count())
             .select_from(ItemMedia)
             .join(Item, Item.id == ItemMedia.item_id)
-            .where(ItemMedia.media_sha256 == media["sha256"], Item.visibility == "visible")
+            .where(ItemMedia.media_sha256 == entry["sha256"], Item.visibility == "visible")
         )
         if still_shown:
             continue  # the same file is still posted elsewhere: not ours to delete
-        path = connection.scalar(select(Media.path).where(Media.sha256 == media["sha256"]))
-        if path and (data_dir / path).is_file():
-            (data_dir / path).unlink()
-            deleted_files.append(media["sha256"])
+        path = connection.scalar(select(Media.path).where(Media.sha256 == entry["sha256"]))
+        if path and files.delete(path):
+            deleted_files.append(entry["sha256"])
     text = manifest["text_sha256"]
     if text is not None:
         shared = connection.scalar(

@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any, Final
 
 from sqlalchemy import Connection, Engine, func, select
@@ -32,6 +31,7 @@ from redline.actions import (
 from redline.config import DEFAULT_PUBLIC_URL, Settings
 from redline.model import AuditEvent, Referral, UrlCheck
 from redline.store.audit import record_event
+from redline.store.media import MediaStore
 
 ACTOR: Final = "scheduler"
 CHECK_EVERY: Final = timedelta(hours=6)
@@ -144,7 +144,7 @@ def due_referrals(connection: Connection, now: datetime, every: timedelta) -> li
 
 def tick(
     engine: Engine,
-    data_dir: Path,
+    media: MediaStore,
     now: datetime,
     check: Callable[[str, datetime], liveness.UrlCheck] | None = None,
     check_every: timedelta = CHECK_EVERY,
@@ -170,7 +170,7 @@ def tick(
                 done.alerts.append(text)
     with engine.begin() as connection:
         for item_id in preservation.due_purges(connection, now):
-            preservation.purge(connection, ACTOR, item_id, data_dir, now)
+            preservation.purge(connection, ACTOR, item_id, media, now)
             done.purged.append(item_id)
     with engine.begin() as connection:
         done.released = notices.release_due(connection, now)

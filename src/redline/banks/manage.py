@@ -25,6 +25,7 @@ from redline.signals.pdq import QUALITY_THRESHOLD, PdqSignal
 from redline.store import counters
 from redline.store.audit import record_event
 from redline.store.content import insert_ignoring_duplicates
+from redline.store.media import MediaStore
 
 if TYPE_CHECKING:
     from redline.ingest.media import StoredMedia
@@ -386,25 +387,25 @@ def hash_file(path: Path, kind: str) -> dict[str, list[Hash]]:
 
 @dataclass(frozen=True, slots=True)
 class HashedMedia:
-    """A media file stored under the data directory and hashed, ready for ``add_media``."""
+    """A media file put in the media store and hashed, ready for ``add_media``."""
 
     name: str
     stored: StoredMedia
     hashes: dict[str, list[Hash]]
 
 
-def hash_media(data_dir: Path, path: Path, *, max_bytes: int = 2_000_000_000) -> HashedMedia:
+def hash_media(media: MediaStore, path: Path, *, max_bytes: int = 2_000_000_000) -> HashedMedia:
     """Store a media file like ingested media and hash it; no database work, so it is done
     before the transaction that adds it. BadSignal when it is not a usable image or video."""
     from redline.ingest.media import BadMedia, store_media
 
     try:
-        stored = store_media(path, data_dir, max_bytes)
+        stored = store_media(path, media, max_bytes)
     except BadMedia as error:
         raise BadSignal(f"{path.name}: {error}") from None
     if stored.kind not in {"image", "video"}:
         raise BadSignal(f"{path.name}: not an image or video")
-    hashes = hash_file(data_dir / stored.path, stored.kind)
+    hashes = hash_file(path, stored.kind)  # the stored copy's bytes, read where they are
     if stored.kind == "image":
         quality = hashes[PdqSignal.name][0].quality or 0
         if quality < QUALITY_THRESHOLD:

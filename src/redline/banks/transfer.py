@@ -31,6 +31,7 @@ from redline.model import BankEntry, BankSignal
 from redline.signals import BadSignal, signal_type
 from redline.store.audit import record_event
 from redline.store.content import NewQuarantine, insert_ignoring_duplicates, quarantine_record
+from redline.store.media import MediaStore
 
 BATCH = 5000
 
@@ -201,14 +202,14 @@ class RefusedMedia:
 
 
 def hash_media_files(
-    data_dir: Path, paths: list[Path], *, max_bytes: int = 2_000_000_000
+    media: MediaStore, paths: list[Path], *, max_bytes: int = 2_000_000_000
 ) -> list[HashedMedia | RefusedMedia]:
     """Store and hash several media files before the transaction that adds them; a file that
     cannot be hashed is kept as refused with the reason, so the others still go in."""
     results: list[HashedMedia | RefusedMedia] = []
     for path in paths:
         try:
-            results.append(hash_media(data_dir, path, max_bytes=max_bytes))
+            results.append(hash_media(media, path, max_bytes=max_bytes))
         except BadSignal as error:
             results.append(RefusedMedia(path, str(error).removeprefix(f"{path.name}: ")))
     return results

@@ -26,6 +26,7 @@ from redline.cli.root import app
 from redline.ingest.records import UsageProblem
 from redline.review.errors import Invalid, ReviewError
 from redline.store import SchemaOutOfDate
+from redline.store.media import MediaStoreError
 
 __all__ = ["app", "err", "main", "out"]
 
@@ -71,6 +72,8 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as error:  # an unreadable input file or data dir, say
         where = f"{error.filename}: " if error.filename else ""
         _fail(f"error: {where}{error.strerror or error}", 1)
+    except MediaStoreError as error:
+        _fail(f"error: media store: {error}", 1)
     except SchemaOutOfDate as error:
         _fail(f"error: {error}", 1)
     except OperationalError as error:

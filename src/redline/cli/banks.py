@@ -134,6 +134,7 @@ def bank_add(
     from redline.banks import add_entry, add_media_files, add_text, hash_media_files
     from redline.model.base import utcnow
     from redline.store.audit import cli_actor
+    from redline.store.media import media_store
 
     if not files and not hashes and not texts and not text_files:
         raise UsageProblem("give media files, --hash TYPE:VALUE, --text or --text-file")
@@ -158,7 +159,7 @@ def bank_add(
     with _store() as (settings, engine), _as_usage_errors():
         # Files are hashed first; then everything is added in one transaction (all or nothing).
         media = hash_media_files(
-            settings.data_dir, list(files or []), max_bytes=settings.max_media_bytes
+            media_store(settings), list(files or []), max_bytes=settings.max_media_bytes
         )
         now = utcnow()
         with engine.begin() as connection:

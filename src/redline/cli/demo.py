@@ -31,6 +31,7 @@ def demo(
     from redline.demo import build_demo, seed_demo_banks
     from redline.ingest.run import ingest as run_ingest
     from redline.store.audit import cli_actor
+    from redline.store.media import media_store
 
     with _store() as (settings, engine):
         target = output or settings.data_dir / "demo"
@@ -47,7 +48,7 @@ def demo(
                 f"{summary.duplicates:>3} duplicates, "
                 f"{summary.quarantined + summary.already_quarantined:>2} quarantined"
             )
-        banks = seed_demo_banks(engine, settings.data_dir, demo_set, cli_actor())
+        banks = seed_demo_banks(engine, media_store(settings), demo_set, cli_actor())
         for bank, entries in banks.items():
             out.print(f"  bank {bank:<20} {entries:>4} entries")
         _show_demo_scores()

@@ -11,6 +11,7 @@ from rich.markup import escape
 from redline.cli.common import JsonFlag, _print_json, _store, err, out
 from redline.cli.root import app
 from redline.config import get_settings
+from redline.store.media import media_store
 
 AllowHost = Annotated[
     list[str] | None,
@@ -122,7 +123,7 @@ def worker(
         while True:
             done = scheduler.tick(
                 engine,
-                settings.data_dir,
+                media_store(settings),
                 utcnow(),
                 check,
                 timedelta(hours=check_hours),

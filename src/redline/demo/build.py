@@ -22,6 +22,8 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageEnhance, ImageFont, ImageOps
 from sqlalchemy import Engine
 
+from redline.store.media import MediaStore
+
 SEED = 20261123
 START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
@@ -419,7 +421,7 @@ def build_demo(root: Path) -> DemoSet:
     )
 
 
-def seed_demo_banks(engine: Engine, data_dir: Path, demo: DemoSet, actor: str) -> dict[str, int]:
+def seed_demo_banks(engine: Engine, media: MediaStore, demo: DemoSet, actor: str) -> dict[str, int]:
     """Create the demo banks (once): known media added from files, a partner's hash list imported.
 
     Returns how many entries each demo bank holds.
@@ -432,7 +434,7 @@ def seed_demo_banks(engine: Engine, data_dir: Path, demo: DemoSet, actor: str) -
     now = utcnow()
     if "demo-known-media" not in existing:
         # Each bank is created and filled in one transaction, its files hashed before it.
-        known = [banks.hash_media(data_dir, path) for path in demo.known_media]
+        known = [banks.hash_media(media, path) for path in demo.known_media]
         with engine.begin() as connection:
             banks.create_bank(
                 connection,
@@ -441,11 +443,11 @@ def seed_demo_banks(engine: Engine, data_dir: Path, demo: DemoSet, actor: str) -
                 now=now,
                 description="Synthetic 'known content' for the demo",
             )
-            for media in known:
+            for file in known:
                 banks.add_media(
                     connection,
                     "demo-known-media",
-                    media,
+                    file,
                     actor=actor,
                     now=now,
                     category="demo_known_content",

@@ -1,4 +1,4 @@
-"""Storing media files: content-addressed copies under the data dir, checked before acceptance.
+"""Storing media files: content-addressed copies in the media store, checked before acceptance.
 
 Each file is read once: hashed (SHA-256 and MD5) while it is copied into the store, then opened
 to learn what it is. A file that claims to be an image must decode (truncated and corrupt files do
@@ -19,6 +19,7 @@ from PIL import Image, UnidentifiedImageError
 
 from redline.signals.base import BadSignal
 from redline.signals.decoding import open_image
+from redline.store.media import MediaStore
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff"})
 VIDEO_SUFFIXES = frozenset(
@@ -65,7 +66,7 @@ class StoredMedia:
     mime: str | None
     width: int | None
     height: int | None
-    path: str  # relative to the data dir
+    path: str  # its key in the media store (relative to the data dir in the folder store)
 
 
 def _video_type(head: bytes) -> tuple[str, str] | None:
@@ -110,8 +111,11 @@ def _probe_image(path: Path) -> tuple[str, int, int] | None:
     return fmt, width, height
 
 
-def store_media(source: Path, data_dir: Path, max_bytes: int) -> StoredMedia:
-    """Copy ``source`` into the store (once per distinct content) and describe it."""
+def store_media(source: Path, media: MediaStore, max_bytes: int) -> StoredMedia:
+    """Copy ``source`` into the media store (once per distinct content) and describe it.
+
+    MediaStoreError when the store cannot take it (an object store that is down or refuses).
+    """
     try:
         size = source.stat().st_size
     except FileNotFoundError:
@@ -124,10 +128,10 @@ def store_media(source: Path, data_dir: Path, max_bytes: int) -> StoredMedia:
         raise BadMedia(
             f"file is {size:,} bytes, over the limit of {max_bytes:,} (REDLINE_MAX_MEDIA_BYTES)"
         )
-    media_root = data_dir / "media"
-    (media_root / "incoming").mkdir(parents=True, exist_ok=True)
     sha256, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
-    fd, temp_name = tempfile.mkstemp(dir=media_root / "incoming")
+    # The copy is what gets checked and stored, so a source changed meanwhile cannot slip
+    # unchecked bytes in; in the folder store it is on the same disk, so storing is a rename.
+    fd, temp_name = tempfile.mkstemp(dir=media.staging())
     temp = Path(temp_name)
     try:
         with os.fdopen(fd, "wb") as out, source.open("rb") as stream:
@@ -138,19 +142,11 @@ def store_media(source: Path, data_dir: Path, max_bytes: int) -> StoredMedia:
                 out.write(chunk)
         kind, mime, suffix, width, height = _identify(temp, source, head)
         digest = sha256.hexdigest()
-        relative = Path("media") / digest[:2] / digest[2:4] / (digest + suffix)
-        final = data_dir / relative
-        if final.exists():
-            temp.unlink()
-        else:
-            final.parent.mkdir(parents=True, exist_ok=True)
-            temp.replace(final)  # atomic: a killed ingest never leaves a half-written file
-        return StoredMedia(
-            digest, md5.hexdigest(), size, kind, mime, width, height, relative.as_posix()
-        )
-    except BaseException:
+        key = f"media/{digest[:2]}/{digest[2:4]}/{digest}{suffix}"
+        media.put(key, temp)
+        return StoredMedia(digest, md5.hexdigest(), size, kind, mime, width, height, key)
+    finally:
         temp.unlink(missing_ok=True)
-        raise
 
 
 def _identify(

@@ -31,6 +31,7 @@ from redline.signals.vpdq import VpdqSignal
 from redline.store import content
 from redline.store.audit import record_event
 from redline.store.content import HASHES_ONLY, SUPPLIED, NewItem, NewMedia, NewQuarantine, NewSignal
+from redline.store.media import media_store
 
 MAX_REPORTED = 200  # problems kept for the summary; the quarantine table has all of them
 # A batch is also written once it holds this much text: with long records (up to
@@ -369,13 +370,14 @@ def _prepare(
     the record with a warning and comes back as (file, location, reason) for the quarantine.
     """
     text = check_text(record, settings.max_field_bytes)
+    media_files = media_store(settings)
     media: list[NewMedia] = []
     refused: list[tuple[MediaFile, str, str]] = []
     head = b""
     for number, file in enumerate(record.media, start=1):
         try:
             path = ctx.locate(file.root, file.reference)
-            stored: StoredMedia = store_media(path, settings.data_dir, settings.max_media_bytes)
+            stored: StoredMedia = store_media(path, media_files, settings.max_media_bytes)
         except (RefusedPath, BadMedia) as error:
             reason = f"{storable_text(file.reference)}: {error}"
             where = (

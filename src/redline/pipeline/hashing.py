@@ -2,7 +2,8 @@
 hash for images, vPDQ for videos), as the signal type for its kind computes it.
 
 Runs in a process pool, since hashing is CPU-bound and PDQ and vPDQ hold the GIL. Workers get a
-path and a kind and return plain data; all database work stays in the parent.
+media store, a key and a kind and return plain data; all database work stays in the parent. A
+file in an object store is fetched by the worker that hashes it, into a temporary file.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from redline.signals import SCANNED, BadSignal, Query
+from redline.store.media import MediaStore, MediaStoreError, MissingMedia
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +23,8 @@ class HashJob:
 
     sha256: str
     kind: str  # a kind in ``redline.signals.SCANNED``: image | video
-    path: Path
+    key: str  # Media.path
+    media: MediaStore
 
 
 @dataclass(slots=True)
@@ -36,12 +38,17 @@ class HashResult:
 
 
 def hash_one(job: HashJob) -> HashResult:
-    """Hash one file; never raises for a bad file (the reason is in ``error``)."""
+    """Hash one file; never raises for a bad or missing file (the reason is in ``error``), only
+    MediaStoreError when the store cannot be read at all."""
     signal_type = SCANNED[job.kind]
     try:
-        return HashResult(
-            job.sha256, job.kind, [(signal_type.name, signal_type.hash_query(job.path))]
-        )
+        with job.media.local_path(job.key) as path:
+            query = signal_type.hash_query(path)
+        return HashResult(job.sha256, job.kind, [(signal_type.name, query)])
+    except MissingMedia as error:  # gone for good: quarantined like an unreadable file
+        return HashResult(job.sha256, job.kind, error=str(error))
+    except MediaStoreError:
+        raise  # the store is down or refuses: stop here, so a later scan tries again
     except BadSignal as error:
         return HashResult(job.sha256, job.kind, error=str(error))
     except Exception as error:  # a decoder crash must not stop the batch

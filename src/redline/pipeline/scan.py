@@ -45,6 +45,7 @@ from redline.store.content import (
     quarantine_record,
 )
 from redline.store.matches import record_match
+from redline.store.media import MediaStoreError, media_store
 
 MATCH_BATCH = 2000
 PERCEPTUAL = {kind: cls.name for kind, cls in SCANNED.items()}
@@ -208,7 +209,8 @@ def hash_new_media(
             )
             .order_by(Media.sha256)
         ).all()
-    jobs = [HashJob(sha, kind, settings.data_dir / path) for sha, kind, path in pending]
+    media = media_store(settings)
+    jobs = [HashJob(sha, kind, path, media) for sha, kind, path in pending]
     on_stage("hashing", len(jobs))
     batch: list[HashResult] = []
     for result in hash_many(jobs, workers):
@@ -276,12 +278,9 @@ def _quarantine_media(
     ).first()
     if owner is None:
         return None
-    path = settings.data_dir / owner.path
     try:
-        with path.open("rb") as stream:
-            raw = stream.read(settings.max_quarantine_bytes)
-        size = path.stat().st_size
-    except OSError:
+        raw, size = media_store(settings).head(owner.path, settings.max_quarantine_bytes)
+    except MediaStoreError:  # missing, or the store is down: the reason is what matters
         raw, size = b"", 0
     record = NewQuarantine(
         format="scan",

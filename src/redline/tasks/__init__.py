@@ -54,13 +54,14 @@ def make_celery(
         from redline.actions import liveness, scheduler
         from redline.model.base import utcnow
         from redline.store import make_engine
+        from redline.store.media import media_store
 
         current = get_settings()
         engine = make_engine(current.database_url)
         try:
             done = scheduler.tick(
                 engine,
-                current.data_dir,
+                media_store(current),
                 utcnow(),
                 partial(liveness.check_url),
                 delivery=scheduler.Delivery.from_settings(current),

@@ -21,6 +21,7 @@ from redline.config import Settings
 from redline.index.store import IndexStore
 from redline.pipeline.match import Matcher
 from redline.pipeline.work import Worksite
+from redline.store.media import MediaStore
 
 RETRY_AFTER: Final = 2  # seconds: hashing an upload takes about that
 
@@ -57,6 +58,7 @@ class Services:
     matcher: Matcher
     hashing: HashingSlots
     worksite: Worksite  # what items submitted through the API are processed with, in-process
+    media: MediaStore  # where stored media files are read from
 
 
 def services(request: Request) -> Services:

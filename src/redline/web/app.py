@@ -34,6 +34,7 @@ from redline.index.store import IndexStore
 from redline.pipeline.match import Matcher
 from redline.pipeline.work import Worksite
 from redline.store import ensure_schema, make_engine
+from redline.store.media import MediaStoreError, MissingMedia, media_store
 from redline.web import HashingSlots, Services
 from redline.web.api import router as api_router
 from redline.web.auth import NotSignedIn, Visitor, visitor
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         matcher,
         HashingSlots(settings.hash_concurrency),
         Worksite(engine, settings, matcher),
+        media_store(settings),
     )
 
     @asynccontextmanager
@@ -92,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for unavailable in (OperationalError, InterfaceError):
         app.add_exception_handler(unavailable, _database_unavailable)
     app.add_exception_handler(Refused, _refused)
+    app.add_exception_handler(MediaStoreError, _media_unavailable)
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(TooLarge, _too_large)
@@ -235,6 +238,15 @@ async def _http_error(request: Request, error: Exception) -> Response:
 
 async def _too_large(request: Request, error: Exception) -> Response:
     return _refusal(request, 413, "request body too large")
+
+
+async def _media_unavailable(request: Request, error: Exception) -> Response:
+    # Where the file was looked for goes to the log, not to the client.
+    if isinstance(error, MissingMedia):
+        log.warning("missing media on %s %s: %s", request.method, request.url.path, error)
+        return _refusal(request, 404, "the media file is missing from the media store")
+    log.error("media store error on %s %s: %s", request.method, request.url.path, error)
+    return _refusal(request, 503, "media store unavailable, try again later")
 
 
 async def _database_unavailable(request: Request, error: Exception) -> JSONResponse:

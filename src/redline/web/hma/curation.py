@@ -340,9 +340,7 @@ def bank_add_content(
         _check_content_type(upload)
         try:
             with app.hashing.taken():
-                media = hash_media(
-                    app.settings.data_dir, upload.path, max_bytes=app.settings.max_media_bytes
-                )
+                media = hash_media(app.media, upload.path, max_bytes=app.settings.max_media_bytes)
             with app.engine.begin() as connection:
                 entry = add_media(
                     connection,

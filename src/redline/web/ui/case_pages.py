@@ -235,7 +235,8 @@ def preview(me: Me, app: App, case_id: RowId, sha256: str) -> Response:
     with app.engine.begin() as connection:
         path, kind = protection.media_of_case(connection, case_id, sha256)
     try:
-        data = protection.protected_preview(app.settings.data_dir / path, kind)
+        with app.media.local_path(path) as local:
+            data = protection.protected_preview(local, kind)
     except (protection.NoPreview, BadSignal) as error:  # BadSignal: unreadable, or a bomb
         raise NotFound(str(error)) from None
     return Response(data, media_type="image/jpeg", headers={"cache-control": "private"})
@@ -252,7 +253,7 @@ def full(me: Me, app: App, case_id: RowId, sha256: str) -> Response:
         granted = _granted(connection, me, sha256, now)
     if not granted:
         raise Forbidden("reveal the media first (the reveal is recorded)")
-    return media_response((app.settings.data_dir / path).read_bytes(), f"{sha256}.bin")
+    return media_response(app.media.read(path), f"{sha256}.bin")
 
 
 @router.post("/cases/{case_id}/bank", include_in_schema=False)
@@ -273,14 +274,11 @@ def add_to_bank(
     try:
         # Hashing reads whole files, so it happens first; then one transaction adds the text
         # and every media file, so a refusal half-way leaves the bank as it was.
-        files = [
-            manage.hash_media(
-                app.settings.data_dir,
-                app.settings.data_dir / _media_path(app, media.sha256),
-            )
-            for media in found.media
-            if media.kind in {"image", "video"}
-        ]
+        files = []
+        for media in found.media:
+            if media.kind in {"image", "video"}:
+                with app.media.local_path(_media_path(app, media.sha256)) as local:
+                    files.append(manage.hash_media(app.media, local))
         now = utcnow()
         with app.engine.begin() as connection:
             if found.item.text:
