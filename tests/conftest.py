@@ -17,12 +17,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import argon2.profiles
 import psycopg
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import Engine
 
 from redline.config import Settings, get_settings
 from redline.model import Base
+from redline.review import accounts
 from redline.store import ensure_schema, make_engine
 
 # The tiny text model; a review desk; the fuzz harnesses' summary (printed by xdist's controller);
@@ -136,6 +139,18 @@ def engine(settings: Settings) -> Iterator[Engine]:
     engine = make_engine(settings.database_url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashes() -> Iterator[None]:
+    """argon2-cffi's profile for tests in this process: the shipped parameters cost about 50 ms
+    of CPU a hash (seconds on a loaded machine), and the suite makes and checks thousands.
+    Servers and commands the tests start as subprocesses keep the shipped ones, and
+    tests/review/test_accounts.py checks what ships."""
+    shipped = accounts._hasher
+    accounts._hasher = PasswordHasher.from_parameters(argon2.profiles.CHEAPEST)
+    yield
+    accounts._hasher = shipped
 
 
 @pytest.fixture(autouse=True)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import subprocess
+import sys
 from datetime import datetime, timedelta
 
 import pytest
@@ -18,6 +20,23 @@ def test_passwords_are_stored_as_argon2id_hashes(desk: Desk) -> None:
     with desk.engine.connect() as connection:
         stored = connection.scalar(select(User.password_hash).where(User.username == "rev1"))
     assert stored is not None and stored.startswith("$argon2id$") and PASSWORD not in stored
+
+
+def test_the_shipped_password_hashes_cost_what_argon2_recommends() -> None:
+    # The suite hashes with argon2-cffi's cheapest profile (tests/conftest.py); a redline started
+    # on its own must use the library's defaults (RFC 9106's low-memory choice: 64 MiB, t=3, p=4).
+    shipped = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from redline.review import accounts; "
+            "print(accounts._hasher.hash('correct horse battery staple'))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert shipped.startswith("$argon2id$v=19$m=65536,t=3,p=4$"), shipped
 
 
 def test_right_password_signs_in_and_a_session_knows_its_user(desk: Desk) -> None:
