@@ -151,6 +151,25 @@ class Settings(BaseSettings):
         gt=0,
         description="Address space of the child process that hashes one video (RLIMIT_AS).",
     )
+    index_check_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description="Seconds between a web or worker process's reads of the banks counter, to"
+        " learn that the banks changed (0: at every look-up).",
+    )
+    index_reload_jitter: float = Field(
+        default=10.0,
+        ge=0,
+        description="A web or worker process loads a change to the banks after a random delay"
+        " of up to this many seconds, so N processes do not all reload at once. The process"
+        " that made the change through the web loads it at once.",
+    )
+    index_max_stale_seconds: float = Field(
+        default=120.0,
+        ge=0,
+        description="A process that has served an older banks version than the database's for"
+        " longer than this says so: /hma/status and HMA look-ups answer 503 (0: never).",
+    )
     ingest_batch_size: int = Field(
         default=5000,
         gt=0,

@@ -11,10 +11,22 @@ from redline.cli.root import app
 from redline.config import get_settings
 
 
-@app.command(epilog="Example: redline serve --port 8000, then open http://127.0.0.1:8000/")
+@app.command(
+    epilog="Example: redline serve --port 8000, then open http://127.0.0.1:8000/;"
+    " redline serve --workers 4 behind a reverse proxy"
+)
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Web processes sharing the port; each loads the bank indexes itself and reloads"
+            " them on a change after its own random delay (REDLINE_INDEX_RELOAD_JITTER).",
+        ),
+    ] = 1,
 ) -> None:
     """Run the review console and the APIs (/api/v1, /hma) until interrupted."""
     import uvicorn
@@ -23,8 +35,24 @@ def serve(
 
     with _store():
         pass
-    web = create_app(get_settings())
-    err.print(f"redline console on http://{host}:{port}/ (Ctrl-C stops it)")
+    err.print(
+        f"redline console on http://{host}:{port}/"
+        + (f" ({workers} processes)" if workers > 1 else "")
+        + " (Ctrl-C stops it)"
+    )
     # uvicorn's own proxy handling believes X-Forwarded-For from 127.0.0.1 by default; the app
     # decides instead, from REDLINE_TRUSTED_PROXIES only (redline.web.auth.client_address).
-    uvicorn.run(web, host=host, port=port, log_level="warning", proxy_headers=False)
+    if workers == 1:
+        web = create_app(get_settings())
+        uvicorn.run(web, host=host, port=port, log_level="warning", proxy_headers=False)
+        return
+    # Each worker process builds its own app (settings from REDLINE_*), so its own indexes.
+    uvicorn.run(
+        "redline.web.app:create_app",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level="warning",
+        proxy_headers=False,
+    )

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from redline.config import Settings
-from redline.index.store import IndexStore
+from redline.index.store import Freshness, IndexStore
 from redline.model.base import utcnow
 from redline.pipeline.match import Matcher
 from redline.pipeline.work import HASH, MATCH, STAGES, TEXT, Worksite, run_stage
@@ -75,7 +75,7 @@ def worksite(settings: Settings) -> Worksite:
     """A Worksite on the settings' database and data folder (one per process: the matcher keeps
     the bank indexes it loads)."""
     engine = make_engine(settings.database_url)
-    indexes = IndexStore(engine, settings.data_dir)
+    indexes = IndexStore(engine, settings.data_dir, Freshness.of(settings))
     return Worksite(engine, settings, Matcher(engine, indexes))
 
 

@@ -26,11 +26,12 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from redline import __version__
 from redline.config import Settings, get_settings
 from redline.errors import Refused
-from redline.index.store import IndexStore
+from redline.index.store import Freshness, IndexStore
 from redline.pipeline.match import Matcher
 from redline.pipeline.work import Worksite
 from redline.store import ensure_schema, make_engine
@@ -53,7 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     engine = make_engine(settings.database_url)
     ensure_schema(engine)
-    indexes = IndexStore(engine, settings.data_dir)
+    indexes = IndexStore(engine, settings.data_dir, Freshness.of(settings))
     matcher = Matcher(engine, indexes)
     services = Services(
         settings,
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "items": settings.max_items_bytes,
     }
     app.add_middleware(Guard, limits=limits)
+    app.add_middleware(OwnChanges, indexes=indexes)
     for unavailable in (OperationalError, InterfaceError):
         app.add_exception_handler(unavailable, _database_unavailable)
     app.add_exception_handler(Refused, _refused)
@@ -101,6 +103,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(Exception, _unexpected)
     app.openapi = _with_refusals(app.openapi)  # type: ignore[method-assign]
     return app
+
+
+class OwnChanges:
+    """After a request that may have changed something (not GET, HEAD or OPTIONS), this
+    process's next look-up reads the banks counter and loads a change at once: whoever changed
+    a bank through this process sees the change in its next look-up, while the other processes
+    spread their reloads (``REDLINE_INDEX_RELOAD_JITTER``)."""
+
+    SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
+
+    def __init__(self, app: ASGIApp, indexes: IndexStore) -> None:
+        self.app, self.indexes = app, indexes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            if scope["type"] == "http" and scope["method"] not in self.SAFE:
+                self.indexes.expect_change()
 
 
 # The refusals any operation can answer, whatever its route says: the handlers below and the

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
+from redline import __version__
 from redline.banks import manage
 from redline.errors import Conflict, Invalid, NotFound
 from redline.model.base import utcnow
@@ -167,6 +168,20 @@ def matches(
     me.require("case.view")
     rows = list_matches(app.engine, bank=bank, limit=limit)
     return {"matches": [r.as_dict() for r in rows]}
+
+
+@router.get("/status", summary="What this process serves")
+def status(me: BanksRead, app: App) -> dict[str, Any]:
+    """This process's bank indexes: the banks version it serves against the database's, seconds
+    since they were loaded, how long a newer version has waited (the reload jitter) and whether
+    that is too long (``stale``); then per indexed signal type what is loaded. Behind a load
+    balancer each process answers for itself (``pid``)."""
+    me.require("bank.view")
+    return {
+        "version": __version__,
+        "index": app.indexes.serving().as_dict(),
+        "indexes": app.indexes.status(),
+    }
 
 
 @router.get("/banks", summary="List banks")

@@ -17,16 +17,22 @@ router = APIRouter(route_class=HmaRoute, tags=["HMA status"])
 
 @router.get("/status", response_class=PlainTextResponse)
 def status(app: Annotated[Services, Depends(services)]) -> PlainTextResponse:
-    """``I-AM-ALIVE`` when the service can answer look-ups, 503 when its database is down.
+    """``I-AM-ALIVE`` when the service can answer look-ups; 503 when its database is down, or
+    (``INDEX-STALE``, as HMA says it) when this process has served an older banks version than
+    the database's for longer than ``REDLINE_INDEX_MAX_STALE_SECONDS``.
 
     HMA also answers 503 while its in-memory index is loading; redline's indexes load on first
-    use from the database, so the database is what readiness depends on.
+    use from the database, so the database is what readiness depends on. A probe here also
+    lets an idle process notice a change to the banks and load it when its turn comes.
     """
     try:
         with app.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
+        app.indexes.current()
     except DBAPIError:
         return PlainTextResponse("DATABASE-UNAVAILABLE", status_code=503)
+    if app.indexes.too_stale():
+        return PlainTextResponse("INDEX-STALE", status_code=503)
     return PlainTextResponse("I-AM-ALIVE")
 
 

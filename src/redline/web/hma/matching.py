@@ -81,6 +81,20 @@ def hash_uploaded(
             abort(400, f"invalid signal: {without_paths(str(error))}")
 
 
+def fresh_enough(app: Services) -> None:
+    """503 when this process has served an older banks version than the database's for longer
+    than ``REDLINE_INDEX_MAX_STALE_SECONDS`` (HMA answers 503 when its index cache is stale)."""
+    app.indexes.current()  # reads the counter when it is time to, reloads when due
+    if app.indexes.too_stale():
+        serving = app.indexes.serving()
+        abort(
+            503,
+            f"index stale: this process serves banks version {serving.banks_version}, the"
+            f" database is at {serving.database_version} since"
+            f" {serving.behind_seconds:.0f}s ago",
+        )
+
+
 def lookup(
     app: Services,
     kind: HmaSignalType,
@@ -91,6 +105,7 @@ def lookup(
     banks: set[str] | None,
 ) -> MatchesByBank:
     """HMA's look-up of one hash: matches of enabled entries in the banks that take part."""
+    fresh_enough(app)
     matches = kind.match(app.matcher, query)
     if not matches:
         return {}
@@ -195,6 +210,7 @@ def raw_lookup(
         abort(422, "signal and signal_type are required")
     kind = signal_type_named(signal_type)
     wanted = parse_banks(banks)
+    fresh_enough(app)
     found: list[Any] = []
     seen: set[int] = set()
     for match in kind.match(app.matcher, _query(kind, signal)):
@@ -210,10 +226,13 @@ def raw_lookup(
 
 @router.get("/m/index/status")
 def index_status(app: App, signal_type: str | None = None) -> dict[str, dict[str, Any]]:
-    """Per signal type: whether its index is present, what it holds, and when it was built.
+    """Per signal type: whether its index is present, what it holds, and when it was built;
+    and, beyond HMA's fields, the banks version this process serves against the database's
+    (``banks_version``, ``database_version``, ``seconds_since_load``, ``behind_seconds``,
+    ``stale``), the same for every type: a process loads all its indexes at one version.
 
-    The PDQ and vPDQ indexes are brought up to date first (built on first use), so ``size``
-    is what a look-up searches now; exact hashes are matched in the database, always current.
+    The PDQ and vPDQ indexes are loaded first (on first use), so ``size`` is what a look-up
+    searches; exact hashes are matched in the database, always current.
     """
     names = list(SIGNAL_TYPES)
     if signal_type is not None:
@@ -224,6 +243,14 @@ def index_status(app: App, signal_type: str | None = None) -> dict[str, dict[str
         if name in INDEXED_TYPES:
             app.indexes.get(name)
     built = app.indexes.status()
+    serving = app.indexes.serving()
+    process = {
+        "banks_version": serving.banks_version,
+        "database_version": serving.database_version,
+        "seconds_since_load": round(serving.seconds_since_load, 3),
+        "behind_seconds": round(serving.behind_seconds, 3),
+        "stale": serving.stale,
+    }
     sizes: Counter[str] = Counter()
     with app.engine.connect() as connection:
         for bank in list_banks(connection):
@@ -235,7 +262,12 @@ def index_status(app: App, signal_type: str | None = None) -> dict[str, dict[str
             present, built_to = True, int(time.time())
         else:
             present, built_to = bool(index["present"]), int(index["built_to"])
-        status[name] = {"built_to": built_to, "present": present, "size": sizes[name]}
+        status[name] = {
+            "built_to": built_to,
+            "present": present,
+            "size": sizes[name],
+            **process,
+        }
     return status
 
 
