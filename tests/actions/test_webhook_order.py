@@ -89,7 +89,7 @@ def test_every_event_arrives_and_each_items_in_order(
                 ).all()
             if not left:
                 break
-            now += timedelta(hours=7)
+            now += webhooks.LONGEST_WAIT * (1 + webhooks.JITTER) + timedelta(minutes=1)
             deliver()
 
         assert hook.bad_signatures == 0

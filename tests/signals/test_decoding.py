@@ -16,6 +16,7 @@ from redline.pipeline.hashing import HashJob, hash_one
 from redline.signals import BadSignal
 from redline.signals.decoding import ImageTooLarge, open_image
 from redline.signals.pdq import load_for_pdq, load_rgb
+from redline.store.media import FolderStore
 from tests.media_fixtures import photo
 
 
@@ -52,10 +53,10 @@ def test_a_bomb_is_refused_from_its_header_in_every_path_that_opens_images(
         with pytest.raises(ImageTooLarge, match="refused as a decompression bomb"):
             load(bomb)
     # Pipeline hashing (quarantined with this reason) and ingest's validation say the same.
-    result = hash_one(HashJob("0" * 64, "image", bomb))
+    result = hash_one(HashJob("0" * 64, "image", bomb.name, FolderStore(bomb.parent)))
     assert result.error is not None and result.error.startswith("refused as a decompression bomb")
     with pytest.raises(BadMedia, match="refused as a decompression bomb: 9400x9400"):
-        store_media(bomb, tmp_path / "data", 10**9)
+        store_media(bomb, FolderStore(tmp_path / "data"), 10**9)
     # Decoding it would have cost 88 MB for its 1-bit pixels alone, and gigabytes to hash.
     assert server.memory_info().rss - before < 50_000_000
 

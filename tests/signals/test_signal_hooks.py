@@ -30,6 +30,7 @@ from redline.signals import (
 )
 from redline.signals.pdq import PdqQuery, PdqSignal, hash_image
 from redline.signals.vpdq import VpdqSignal
+from redline.store.media import FolderStore
 from tests.media_fixtures import generated
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "redline"
@@ -123,7 +124,7 @@ def test_no_module_outside_signals_branches_on_a_signal_type_name() -> None:
 def test_scan_bank_upload_and_hma_hash_a_photo_the_same_way(tmp_path: Path) -> None:
     path = tmp_path / "photo.png"
     generated(5).save(path)
-    scanned = hash_one(HashJob("0" * 64, "image", path))
+    scanned = hash_one(HashJob("0" * 64, "image", path.name, FolderStore(tmp_path)))
     assert scanned.error is None
     ((kind, query),) = scanned.signals
     assert kind == PdqSignal.name and isinstance(query, PdqQuery)

@@ -53,7 +53,8 @@ def failed_delivery(desk: Desk, hook: HookReceiver) -> int:
     now = utcnow()
     for _ in range(webhooks.MAX_ATTEMPTS):
         webhooks.deliver_due(desk.engine, now, allow_private=True)
-        now += timedelta(hours=7)
+        # Past the longest wait with its jitter (6 h + 20%): each round finds the delivery due.
+        now += webhooks.LONGEST_WAIT * (1 + webhooks.JITTER) + timedelta(minutes=1)
     with desk.engine.connect() as connection:
         (failed,) = webhooks.list_deliveries(connection, status="failed")
     return failed.id

@@ -30,7 +30,7 @@ from redline.actions import (
 )
 from redline.config import DEFAULT_PUBLIC_URL, Settings
 from redline.model import AuditEvent, Referral, UrlCheck
-from redline.store.audit import record_event
+from redline.store.audit import hold_chain, record_event
 from redline.store.media import MediaStore
 
 ACTOR: Final = "scheduler"
@@ -155,6 +155,9 @@ def tick(
     done = Tick()
     sending = delivery or Delivery()
     with engine.begin() as connection:
+        # Alerts are "once each", checked in the audit trail: two ticks at once (a slow tick and
+        # the next one on another worker) must not both find an alert unsent and both send it.
+        hold_chain(connection)
         for order, kind in orders.alerts(connection, now):
             text = (
                 f"removal order {order.reference} ({order.authority}): {kind.replace('_', ' ')}"

@@ -27,6 +27,7 @@ from typing import Any
 from redline import jsontext
 from redline.ingest.records import MediaFile, Read, ReadContext, Record, Rejection
 from redline.ingest.times import BadTime, parse_time
+from redline.signals import MATCHED, SCANNED
 
 _ALIASES = {
     "id": "id",
@@ -105,7 +106,8 @@ def record_from_object(obj: Any, *, base_dir: Path, file: str, location: str, ra
     )
 
 
-HASH_FIELDS = ("pdq", "md5", "sha256", "vpdq")
+# A media entry of hashes has a field per matched signal type, named as the type is.
+HASH_FIELDS = tuple(cls.name for cls in MATCHED)
 PDQ_QUALITY = "pdq_quality"
 
 
@@ -123,7 +125,7 @@ def _hashes(number: int, value: dict[str, Any]) -> dict[str, str]:
         raise BadRecord(f"media {number}: no hash (give any of {', '.join(HASH_FIELDS)})")
     hashes: dict[str, str] = {}
     for key, hashed in value.items():
-        if key == "vpdq" and isinstance(hashed, list):
+        if key == SCANNED["video"].name and isinstance(hashed, list):
             hashed = json.dumps(hashed)  # vPDQ's frames, sent as the array they are
         elif key == PDQ_QUALITY and isinstance(hashed, int) and not isinstance(hashed, bool):
             hashed = str(hashed)

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from redline.config import Settings
 from redline.ingest import get_format
 from redline.ingest.confinement import RefusedPath, input_bytes, storable_text, store_files
+from redline.ingest.jsonl import PDQ_QUALITY
 from redline.ingest.media import BadMedia, StoredMedia, store_media
 from redline.ingest.records import (
     CsvColumns,
@@ -24,10 +25,8 @@ from redline.ingest.records import (
     UsageProblem,
 )
 from redline.ingest.validate import Invalid, check_text, content_sha256
-from redline.signals import BadSignal
+from redline.signals import MATCHED, SCANNED, BadSignal
 from redline.signals.exact import Md5Signal, Sha256Signal
-from redline.signals.pdq import PdqSignal
-from redline.signals.vpdq import VpdqSignal
 from redline.store import content
 from redline.store.audit import record_event
 from redline.store.content import HASHES_ONLY, SUPPLIED, NewItem, NewMedia, NewQuarantine, NewSignal
@@ -418,13 +417,10 @@ def _prepare(
     return item, refused
 
 
-# The signal types a platform may send for media it hashed itself, by the record's field names.
-_PLATFORM_HASHES = {
-    "pdq": PdqSignal,
-    "md5": Md5Signal,
-    "sha256": Sha256Signal,
-    "vpdq": VpdqSignal,
-}
+# The signal types a platform may send for media it hashed itself, by their names (the record's
+# field names): the matched ones, perceptual and exact.
+_PLATFORM_HASHES = {cls.name: cls for cls in MATCHED}
+_IMAGE, _VIDEO = SCANNED["image"], SCANNED["video"]
 
 
 def _hashed_media(number: int, hashes: dict[str, str]) -> NewMedia:
@@ -444,28 +440,28 @@ def _hashed_media(number: int, hashes: dict[str, str]) -> NewMedia:
         except BadSignal as error:
             raise Invalid(f"media {number}: bad {field_name} hash: {error}") from None
     quality: int | None = None
-    if "pdq_quality" in hashes:
-        if "pdq" not in checked:
-            raise Invalid(f"media {number}: pdq_quality without a pdq hash")
+    if PDQ_QUALITY in hashes:
+        if _IMAGE.name not in checked:
+            raise Invalid(f"media {number}: {PDQ_QUALITY} without a {_IMAGE.name} hash")
         try:
-            quality = int(hashes["pdq_quality"])
+            quality = int(hashes[PDQ_QUALITY])
         except ValueError:
             quality = -1
         if not 0 <= quality <= 100:
-            raise Invalid(f"media {number}: pdq_quality must be a whole number from 0 to 100")
+            raise Invalid(f"media {number}: {PDQ_QUALITY} must be a whole number from 0 to 100")
     for field_name, value in checked.items():
-        signal_quality = quality if field_name == "pdq" else None
+        signal_quality = quality if field_name == _IMAGE.name else None
         signals.append(NewSignal(field_name, value, {SUPPLIED: True}, signal_quality))
     key = (
-        checked.get("sha256")
+        checked.get(Sha256Signal.name)
         or hashlib.sha256(
             "\x00".join(f"{k}={v}" for k, v in sorted(checked.items())).encode()
         ).hexdigest()
     )
-    kind = "video" if "vpdq" in checked else "image" if "pdq" in checked else "file"
+    kind = "video" if _VIDEO.name in checked else "image" if _IMAGE.name in checked else "file"
     return NewMedia(
         sha256=key,
-        md5=checked.get("md5", ""),
+        md5=checked.get(Md5Signal.name, ""),
         size=0,
         kind=HASHES_ONLY,
         mime=None,

@@ -97,6 +97,13 @@ def _as_stored(document: dict[str, Any] | None) -> dict[str, Any] | None:
     return stored
 
 
+def hold_chain(connection: Connection) -> None:
+    """Take the audit chain's lock now, until the caller's transaction ends: what the caller
+    reads next is what the last writer left, so a check of the trail followed by an event (an
+    alert recorded once) cannot race another process doing the same. Take it before reading."""
+    _lock_head(connection)
+
+
 def _lock_head(connection: Connection) -> tuple[str, int]:
     """The chain head's hash and the newest event id, the head locked until the caller's
     transaction ends.
