@@ -27,8 +27,8 @@ The three runs are repeated ``--repeat`` times, interleaved; each figure is the 
 with every round's rate beside it. Latency: on the 2-worker set-up, after its last run,
 ``--latency-items`` new items are submitted in batches of 10 paced at half of the 2-worker rate;
 for every item that opens a case, the time from the start of its POST to the case's
-``opened_at``. Prints one JSON document with the
-figures, the ratios, the goals of the issue and the machine's load average.
+``opened_at``. Prints one JSON document with the figures, the ratios, the goals of the issue
+and the machine's load average.
 """
 
 from __future__ import annotations
