@@ -50,6 +50,7 @@ bench: $(INSTALLED)
 	$(BIN)/python benchmarks/classify.py > benchmarks/results/classify.json
 	$(BIN)/python benchmarks/web.py > benchmarks/results/web.json
 	$(BIN)/python benchmarks/login_flood.py > benchmarks/results/login_flood.json
+	$(BIN)/python benchmarks/throughput.py > benchmarks/results/throughput.json
 	@echo "Results in benchmarks/results/"
 
 install: $(INSTALLED)

@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 FAMILIES = {
     "jpeg",
@@ -25,6 +27,17 @@ FAMILIES = {
     "screenshot",
 }
 EXACT = {"recall": 1.0, "mismatched_queries": 0}
+
+
+def broker_up(url: str) -> bool:
+    from kombu import Connection
+
+    try:
+        with Connection(url, connect_timeout=2) as connection:
+            connection.ensure_connection(max_retries=1)
+        return True
+    except Exception:
+        return False
 
 
 def run_benchmark(script: str, *args: str, cache: Path) -> dict[str, Any]:
@@ -167,3 +180,46 @@ def test_login_flood_counts_hashes_only_up_to_the_limits(tmp_path: Path) -> None
     assert result["paced_answers"] == {"401": 5, "429": 7}
     assert result["spray_answers"] == {"401": 45, "429": 15}
     assert result["status_idle"]["requests"] > 0
+
+
+def test_throughput_processes_every_item_on_workers_and_in_the_scan(tmp_path: Path) -> None:
+    """20 text and 20 image items through the API onto 1 and 2 RabbitMQ workers, and through
+    the scan: every item is processed each way, and the one in ten that repeats a bank's
+    content opens its case (the figures themselves are not checked)."""
+    rabbit = os.environ.get("REDLINE_TEST_RABBITMQ", "amqp://guest:guest@127.0.0.1:5672//")
+    if not broker_up(rabbit):
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            pytest.fail(f"RabbitMQ at {rabbit} is needed in CI")
+        pytest.skip(f"no RabbitMQ at {rabbit}")
+    server = os.environ.get("REDLINE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+    completed = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "throughput.py"),
+            *("--quick", "--broker", rabbit, "--pg", server),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,  # a bound for a loaded machine: eight redline processes start and stop
+        cwd=ROOT,
+        env={**os.environ, "REDLINE_BENCH_CACHE": str(tmp_path)},
+    )
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    result = json.loads(completed.stdout)
+    assert result["benchmark"] == "throughput"
+    assert len(result["load_before"]) == len(result["load_after"]) == 3
+    for kind in ("text", "image"):
+        section = result[kind]
+        assert (section["items"], section["cases_expected"]) == (20, 2)
+        for run in ("scan", "workers_1", "workers_2"):
+            figures = section[run]
+            assert figures["items"] == figures["items_processed"] == 20, (kind, run)
+            assert figures["cases_opened"] == 2, (kind, run)
+            assert figures["items_per_s"] > 0
+        assert section["workers_1"]["api_items_per_s"] > 0
+        latency = section["latency_at_half_max"]
+        assert latency["items"] == 20 and latency["cases"] == latency["cases_expected"] == 2
+        assert 0 < latency["p50_s"] <= latency["p95_s"] <= latency["max_s"]
+        assert set(section["ratios"]) == {"workers_2_vs_1", "workers_1_vs_scan"}
+        assert {"workers_2_ge_1.7x_1", "p95_submit_to_case_le_2s"} <= set(section["goal_met"])
+    assert "api_text_ge_2000_per_s" in result["text"]["goal_met"]
