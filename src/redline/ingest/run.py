@@ -198,34 +198,26 @@ def ingest(
         batch.media.clear()
         batch.size = 0
 
-    def reject(file: str, location: str, reason: str, raw: bytes, size: int | None = None) -> None:
-        kept = raw[: settings.max_quarantine_bytes]
-        size = len(raw) if size is None else size
-        batch.rejected.append(NewQuarantine(fmt.name, file, location, reason, kept, size))
-        batch.size += len(kept)
+    def keep(entry: NewQuarantine) -> None:
+        batch.rejected.append(entry)
+        batch.size += len(entry.raw)
         if len(summary.problems) < MAX_REPORTED:
-            summary.problems.append(Problem(file, location, reason))
+            summary.problems.append(Problem(entry.file, entry.location, entry.reason))
 
     def accept(record: Record) -> None:
-        try:
-            item, refused = _prepare(record, ctx, settings)
-        except Invalid as error:
-            reject(record.file, record.location, str(error), record.raw)
+        admitted = _admit(record, ctx, settings, fmt.name)
+        if isinstance(admitted, NewQuarantine):
+            keep(admitted)
             return
-        except _NoMediaLeft as error:
-            reject(record.file, record.location, str(error), record.raw or error.head)
-            return
-        batch.items.append(item)
-        batch.size += len(item.text or "")
-        for file, where, reason in refused:
-            # The reference, never the file it names: that may be anyone's secret.
+        batch.items.append(admitted.item)
+        batch.size += len(admitted.item.text or "")
+        for entry in admitted.refused_media:
             batch.media.add(len(batch.rejected))
-            reject(record.file, where, reason, input_bytes(file.reference))
-        if record.warnings or refused:
+            keep(entry)
+        if admitted.warnings:
             summary.warned += 1
             if len(summary.warnings) < MAX_REPORTED:
-                dropped = [f"{reason} (media file dropped)" for _, _, reason in refused]
-                reason = "; ".join([*record.warnings, *dropped])
+                reason = "; ".join(admitted.warnings)
                 summary.warnings.append(Problem(record.file, record.location, reason))
 
     for read in fmt.read(path, ctx):
@@ -234,7 +226,7 @@ def ingest(
             continue
         summary.records += 1
         if isinstance(read, Rejection):
-            reject(read.file, read.location, read.reason, read.raw, read.raw_size)
+            keep(_rejected(fmt.name, settings, read))
         else:
             accept(read)
         if batch.full(settings.ingest_batch_size):
@@ -298,32 +290,21 @@ def ingest_records(
     placed: list[RecordOutcome] = []  # the outcome of each item, in ``items`` order
     rejected: list[NewQuarantine] = []
 
-    def reject(outcome: RecordOutcome, reason: str, raw: bytes, file: str, where: str) -> None:
-        kept = raw[: settings.max_quarantine_bytes]
-        rejected.append(NewQuarantine(format_name, file, where, reason, kept, len(raw)))
-        outcome.status, outcome.reason = QUARANTINED, reason
-
     for read in reads:
         outcome = RecordOutcome(read.location, QUARANTINED)
         outcomes.append(outcome)
-        if isinstance(read, Rejection):
-            reject(outcome, read.reason, read.raw, read.file, read.location)
+        admitted = (
+            _rejected(format_name, settings, read)
+            if isinstance(read, Rejection)
+            else _admit(read, ctx, settings, format_name)
+        )
+        if isinstance(admitted, NewQuarantine):
+            rejected.append(admitted)
+            outcome.reason = admitted.reason
             continue
-        try:
-            item, refused = _prepare(read, ctx, settings)
-        except Invalid as error:
-            reject(outcome, str(error), read.raw, read.file, read.location)
-            continue
-        except _NoMediaLeft as error:
-            reject(outcome, str(error), read.raw or error.head, read.file, read.location)
-            continue
-        for file, where, reason in refused:
-            rejected.append(
-                NewQuarantine(format_name, read.file, where, reason, input_bytes(file.reference), 0)
-            )
-        dropped = [f"{reason} (media file dropped)" for _, _, reason in refused]
-        outcome.external_id, outcome.warnings = item.external_id, [*read.warnings, *dropped]
-        items.append(item)
+        rejected.extend(admitted.refused_media)
+        outcome.external_id, outcome.warnings = admitted.item.external_id, admitted.warnings
+        items.append(admitted.item)
         placed.append(outcome)
     written = content.write_batch(
         engine, source, items, rejected, content.KnownContents(source_was_empty=False)
@@ -350,6 +331,63 @@ def ingest_records(
             detail={"records": len(reads), **counts},
         )
     return outcomes
+
+
+@dataclass(slots=True)
+class _Admission:
+    """A record that can be stored: its item, the quarantine entries of the media files refused
+    from it, and the warnings it is stored with."""
+
+    item: NewItem
+    refused_media: list[NewQuarantine]
+    warnings: list[str]
+
+
+def _admit(
+    record: Record, ctx: ReadContext, settings: Settings, format_name: str
+) -> _Admission | NewQuarantine:
+    """The record as an item to store, or, when it cannot be stored, its quarantine entry: one
+    rule for files and for the items API."""
+    try:
+        item, refused = _prepare(record, ctx, settings)
+    except Invalid as error:
+        return _quarantined(
+            format_name, settings, record.file, record.location, str(error), record.raw
+        )
+    except _NoMediaLeft as error:
+        raw = record.raw or error.head
+        return _quarantined(format_name, settings, record.file, record.location, str(error), raw)
+    media = [
+        # The reference, never the file it names: that may be anyone's secret.
+        _quarantined(format_name, settings, record.file, where, reason, input_bytes(file.reference))
+        for file, where, reason in refused
+    ]
+    dropped = [f"{reason} (media file dropped)" for _, _, reason in refused]
+    return _Admission(item, media, [*record.warnings, *dropped])
+
+
+def _quarantined(
+    format_name: str,
+    settings: Settings,
+    file: str,
+    location: str,
+    reason: str,
+    raw: bytes,
+    size: int | None = None,
+) -> NewQuarantine:
+    """A quarantine entry: the bytes cut to what the quarantine keeps, their whole size kept
+    (``size``, when ``raw`` is already only the beginning of the input)."""
+    whole = len(raw) if size is None else size
+    return NewQuarantine(
+        format_name, file, location, reason, raw[: settings.max_quarantine_bytes], whole
+    )
+
+
+def _rejected(format_name: str, settings: Settings, read: Rejection) -> NewQuarantine:
+    """The quarantine entry of a record its format could not read."""
+    return _quarantined(
+        format_name, settings, read.file, read.location, read.reason, read.raw, read.raw_size
+    )
 
 
 class _NoMediaLeft(ValueError):
