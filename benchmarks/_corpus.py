@@ -1,4 +1,5 @@
-"""What the PDQ benchmarks share: generated images, image transformations, hashing, machine info.
+"""What the benchmarks share: generated images, image transformations, hashing, machine info,
+scratch PostgreSQL databases.
 
 Generated images come in several kinds so a corpus is not all alike: redline's demo images
 (gradient, shapes, "DEMO n"), smooth colour fields with brush strokes, tile mosaics, flat
@@ -16,10 +17,12 @@ import io
 import os
 import platform
 import random
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import psycopg
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont, ImageOps
 
 from redline.demo.build import base_image
@@ -349,3 +352,23 @@ def pdq_hash(image: Image.Image) -> Hash:
 def pdq_dihedral(image: Image.Image) -> list[str]:
     """redline's eight dihedral PDQ hashes of an image (original first)."""
     return pdq.dihedral_hashes(rgb(image))
+
+
+class ScratchDatabases:
+    """Fresh PostgreSQL databases on the server, dropped at the end."""
+
+    def __init__(self, server: str) -> None:
+        self.server = server
+        self.names: list[str] = []
+
+    def new(self) -> str:
+        name = f"redline_bench_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(self.server, autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+        self.names.append(name)
+        return self.server.rsplit("/", 1)[0] + "/" + name
+
+    def drop_all(self) -> None:
+        with psycopg.connect(self.server, autocommit=True) as admin:
+            for name in self.names:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

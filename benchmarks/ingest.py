@@ -33,6 +33,7 @@ from pathlib import Path
 
 import psycopg
 
+from _corpus import ScratchDatabases
 from redline import __version__
 from redline.config import Settings
 from redline.ingest.run import ingest
@@ -123,26 +124,6 @@ def redline_ingest(url: str, path: Path, data_dir: Path) -> tuple[float, dict[st
 
 
 # --- PostgreSQL -----------------------------------------------------------------------------
-
-
-class ScratchDatabases:
-    """Fresh PostgreSQL databases on the server, dropped at the end."""
-
-    def __init__(self, server: str) -> None:
-        self.server = server
-        self.names: list[str] = []
-
-    def new(self) -> str:
-        name = f"redline_bench_{uuid.uuid4().hex[:10]}"
-        with psycopg.connect(self.server, autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"')
-        self.names.append(name)
-        return self.server.rsplit("/", 1)[0] + "/" + name
-
-    def drop_all(self) -> None:
-        with psycopg.connect(self.server, autocommit=True) as admin:
-            for name in self.names:
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def postgres_floor(url: str, path: Path) -> float:

@@ -53,10 +53,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 from sqlalchemy import Engine, text
 
-from _corpus import generated_image, machine
+from _corpus import ScratchDatabases, generated_image, machine
 from redline import __version__
 from redline.banks import add_media_files, add_text, create_bank, hash_media_files
 from redline.classify.model import TextModel
@@ -152,26 +151,6 @@ def make_corpus(kind: str, count: int, prefix: str, folder: Path, seed: int = 11
 
 
 # --- databases and processes ----------------------------------------------------------------
-
-
-class ScratchDatabases:
-    """Fresh PostgreSQL databases on the server, dropped at the end."""
-
-    def __init__(self, server: str) -> None:
-        self.server = server
-        self.names: list[str] = []
-
-    def new(self) -> str:
-        name = f"redline_bench_{uuid.uuid4().hex[:10]}"
-        with psycopg.connect(self.server, autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"')
-        self.names.append(name)
-        return self.server.rsplit("/", 1)[0] + "/" + name
-
-    def drop_all(self) -> None:
-        with psycopg.connect(self.server, autocommit=True) as admin:
-            for name in self.names:
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @dataclass(slots=True)
