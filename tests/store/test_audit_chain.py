@@ -24,6 +24,7 @@ from redline.model.base import JsonDoc, UTCDateTime
 from redline.store import audit, make_engine, upgrade
 from redline.store.audit import GENESIS, record_event, verify
 from tests.conftest import PG_SERVER, CliResult
+from tests.helpers import only_on
 
 
 def _record(engine: Engine, count: int, actor: str = "user:rev1") -> None:
@@ -162,9 +163,8 @@ def test_concurrent_writers_never_chain_off_the_same_event(pg_engine: Engine) ->
     assert len(set(links)) == len(links)  # no two events follow the same one
 
 
+@only_on("sqlite")  # PostgreSQL has its own test above
 def test_concurrent_writers_on_sqlite_too(engine: Engine) -> None:
-    if engine.dialect.name != "sqlite":
-        pytest.skip("PostgreSQL has its own test above")
 
     def write(number: int) -> None:
         for step in range(15):
@@ -180,9 +180,8 @@ def test_concurrent_writers_on_sqlite_too(engine: Engine) -> None:
     assert check.broken is None and check.events == 60
 
 
+@only_on("postgresql")  # the trigger is PostgreSQL's
 def test_postgresql_refuses_to_update_or_delete_events(engine: Engine) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("the trigger is PostgreSQL's")
     _record(engine, 2)
     for statement in (
         "UPDATE audit_events SET actor = 'someone else' WHERE id = 1",

@@ -25,6 +25,7 @@ from redline.model import Case, Item, Media, Signal
 from redline.store.media import MissingMedia, S3Store, media_store
 from redline.web.app import create_app
 from tests.conftest import CliResult
+from tests.helpers import only_on
 from tests.media_fixtures import generated, make_video
 from tests.object_store import Bucket
 from tests.pipeline.test_scan import build_folder
@@ -79,6 +80,7 @@ def ingest_bank_and_scan(cli: Cli, folder: Path, known: list[Path], wipe: Path |
 
 
 @pytest.mark.slow
+@only_on("sqlite")  # the media store is the subject; the database takes no part
 def test_scan_hashes_from_the_object_store_as_from_the_folder(
     cli: Cli,
     engine: Engine,

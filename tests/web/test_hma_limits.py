@@ -29,6 +29,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from redline.config import Settings, get_settings
+from tests.helpers import only_on, wait_until_listening
 from tests.signals.test_decoding import bomb_png
 from tests.web.conftest import ClientFactory, Media, hma_token
 from tests.web.test_hma_api import make_bank, refused, upload
@@ -83,15 +84,7 @@ def served(settings: Settings) -> Iterator[Served]:
     child = subprocess.Popen(command, env=dict(os.environ))
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert child.poll() is None, "the server exited"
-            assert time.monotonic() < deadline, "the server did not start"
-            try:
-                if httpx.get(f"{url}/hma/status", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
+        wait_until_listening(url, lambda: child.poll() is None, "redline serve")
         yield Served(url, psutil.Process(child.pid), headers)
     finally:
         child.terminate()
@@ -110,6 +103,7 @@ def peak_rss(process: psutil.Process) -> int:
     raise AssertionError("no VmHWM in /proc")
 
 
+@only_on("sqlite")  # the decoder's memory: the database takes no part
 def test_three_bombs_at_once_leave_the_server_small_and_answering(
     settings: Settings, media: Media
 ) -> None:
@@ -159,6 +153,7 @@ def test_three_bombs_at_once_leave_the_server_small_and_answering(
         assert httpx.get(f"{server.url}/hma/status").status_code == 200
 
 
+@only_on("postgresql")  # the body limits are the web layer's; one database shows them
 def test_a_20mb_photo_hashes_through_every_upload_route(
     settings: Settings, camera_photo: bytes
 ) -> None:
@@ -254,6 +249,7 @@ def test_every_hashing_slot_taken_is_503_with_retry_after(
     assert client.post("/hma/h/hash", files=photo).status_code == 200
 
 
+@only_on("sqlite")  # the decoder's budget: the database takes no part
 def test_images_over_the_pixel_budget(
     make_client: ClientFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

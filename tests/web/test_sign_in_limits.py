@@ -14,7 +14,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +25,7 @@ from fastapi.testclient import TestClient
 from redline.model.base import utcnow
 from redline.review import accounts
 from redline.web.app import create_app
+from tests.helpers import wait_until_listening
 from tests.review_desk import PASSWORD, Desk
 
 PARALLEL = 40
@@ -59,15 +59,15 @@ def serve(desk: Desk) -> Iterator[Serve]:
         )
         started.append(process)
         base = f"http://127.0.0.1:{port}"
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/hma/status/live", timeout=2).status_code in (200, 401):
-                    return base
-            except httpx.HTTPError:
-                time.sleep(0.1)
-            if process.poll() is not None:
-                raise AssertionError(process.stderr.read().decode() if process.stderr else "")
-        raise AssertionError("redline serve did not start")
+        try:
+            wait_until_listening(base, lambda: process.poll() is None, "redline serve")
+        except AssertionError as error:
+            raise AssertionError(
+                process.stderr.read().decode()
+                if process.poll() is not None and process.stderr
+                else str(error)
+            ) from None
+        return base
 
     yield start
     for process in started:

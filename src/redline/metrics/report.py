@@ -9,10 +9,6 @@ import json
 from pathlib import Path
 from typing import Any, Final
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only: no display on a server
-import matplotlib.pyplot as plt
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from redline.metrics.outcomes import Figures
@@ -21,17 +17,28 @@ from redline.spreadsheet import SpreadsheetSafeWriter
 FORMATS: Final = ("json", "csv", "html", "pdf")
 
 
+def _figure() -> tuple[Any, Any]:
+    """A figure and its axes, drawn off-screen.
+
+    Matplotlib is imported here, not with the module: it is a second of every web process's and
+    CLI command's start-up, and only the report draws. A bare ``Figure`` needs neither pyplot's
+    global state nor a display backend, so drawing in a request's thread is safe."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(6, 2.6))
+    return figure, figure.subplots()
+
+
 def _png(figure: Any) -> str:
     out = io.BytesIO()
     figure.savefig(out, format="png", dpi=110, bbox_inches="tight")
-    plt.close(figure)
     return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
 
 
 def _histogram(values: list[float], label: str, title: str) -> str | None:
     if not values:
         return None
-    figure, axes = plt.subplots(figsize=(6, 2.6))
+    figure, axes = _figure()
     axes.hist(values, bins=min(20, max(5, len(values))), color="#0b5cad", edgecolor="white")
     axes.set_xlabel(label)
     axes.set_ylabel("count")
@@ -44,7 +51,7 @@ def plots(figures: Figures) -> dict[str, str | None]:
     weeks = figures["reuploads_per_week"]
     reuploads = None
     if weeks:
-        figure, axes = plt.subplots(figsize=(6, 2.6))
+        figure, axes = _figure()
         axes.plot(list(weeks), list(weeks.values()), marker="o", color="#a40e26")
         axes.set_ylabel("re-uploads")
         axes.set_ylim(bottom=0)  # a count: a one-week series must not float around its value
