@@ -20,8 +20,9 @@ packages_for() {
                 echo pkg-config libavdevice-dev libavfilter-dev libavformat-dev libavcodec-dev \
                      libswresample-dev libswscale-dev libavutil-dev ;;
         # Everything the test suite needs from the system: ffmpeg makes the test videos,
-        # chromium is the headless browser the e2e tests drive (never Playwright's download).
-        test)   echo ffmpeg chromium poppler-utils ;;  # pdftoppm: the report's PDF as PNG
+        # chromium is the headless browser the e2e tests drive (never Playwright's download),
+        # iproute2's `ip` makes the network namespaces of the multi-host test.
+        test)   echo ffmpeg chromium poppler-utils iproute2 ;;  # pdftoppm: the report's PDF as PNG
         # The benchmarks compare against sqlite3's .import (PostgreSQL COPY goes through psycopg).
         bench)  echo sqlite3 ;;
         *) echo "system-deps.sh: unknown group '$1' (python, test, bench)" >&2; exit 2 ;;

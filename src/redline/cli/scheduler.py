@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from typing import Annotated
 
@@ -111,6 +112,11 @@ def worker(
         with _store() as (settings, _engine):
             pass
         argv = ["worker", "--loglevel=INFO", "--without-gossip", "--without-mingle"]
+        # A node name of its own: Celery's default, celery@HOST, names the worker's exclusive
+        # remote-control queue on the broker, so a second worker on the same host (or on a
+        # host with the same name, or of another installation on the broker) was refused it
+        # and stopped (RESOURCE_LOCKED).
+        argv += ["--hostname", f"redline-{os.getpid()}@%h"]
         argv += ["--queues", ",".join(queue_name(settings, q) for q in chosen)]
         if concurrency is not None:
             argv.append(f"--concurrency={concurrency}")
