@@ -242,15 +242,18 @@ def test_web_and_workers_on_separate_hosts_share_only_the_services(
         secret = made.result()
     base = f"http://{web.address}:8000"
 
+    # One client for the polls too: a new one per poll costs a TLS context's CPU, which the
+    # starting processes need.
+    client = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {secret}"}, timeout=60)
+
     def answering() -> bool:
         try:
-            return httpx.get(f"{base}/hma/status/live", timeout=2).status_code == 200
+            return client.get("/hma/status/live", timeout=2).status_code == 200
         except httpx.TransportError:
             return False
 
     wait_for(answering, "answering", services)
     engine = make_engine(observer_url(database))
-    client = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {secret}"}, timeout=60)
     try:
         # The platform sends posts as they come: texts as JSON, photos as multipart, then the
         # texts again (a retry after a lost answer, say).
