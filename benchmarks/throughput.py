@@ -240,6 +240,12 @@ def running(site: Site, workers: int, work: Path) -> Iterator[str]:
                 raise RuntimeError("redline serve did not start within 180 s")
             time.sleep(0.2)
         yield base
+        # Every worker must have lived through the run: a worker that stopped early (as a
+        # second one did when both took Celery's default node name) makes "2 workers" one.
+        for process in processes:
+            if process.poll() is not None:
+                tails = {p.name: p.read_text()[-2000:] for p in logs.iterdir()}
+                raise RuntimeError(f"a redline process exited during the run: {tails}")
     finally:
         for process in reversed(processes):
             stop(process)
