@@ -17,7 +17,9 @@ import pytest
 from sqlalchemy import Engine, text
 
 from tests.conftest import IN_CI, PG_SERVER
-from tests.tasks.test_work_broker import RABBIT, rabbit_up
+from tests.tasks.test_work_broker import BROKERS, broker_up
+
+RABBIT = BROKERS["rabbitmq"]
 
 QUEUES = ("hashing", "matching", "text", "actions")
 
@@ -62,7 +64,7 @@ def database() -> Iterator[str]:
 def queue_prefix() -> Iterator[str]:
     """A REDLINE_QUEUE_PREFIX of the test's own on this machine's RabbitMQ (so parallel runs
     never take each other's work); its queues and exchanges are deleted at the end."""
-    if not rabbit_up():
+    if not broker_up(RABBIT):
         unavailable(f"no RabbitMQ at {RABBIT}")
     prefix = f"deploy-{uuid.uuid4().hex[:8]}-"
     yield prefix

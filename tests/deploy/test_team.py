@@ -22,7 +22,9 @@ from redline.store import make_engine
 from tests.conftest import CliResult
 from tests.deploy.conftest import observer_url, redline, total, unprocessed, worker_reports
 from tests.media_fixtures import photo
-from tests.tasks.test_work_broker import RABBIT
+from tests.tasks.test_work_broker import BROKERS
+
+RABBIT = BROKERS["rabbitmq"]
 
 pytestmark = pytest.mark.slow
 

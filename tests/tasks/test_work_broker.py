@@ -1,4 +1,4 @@
-"""Per-item work on a real RabbitMQ broker and a real Celery worker (in a thread): submitted items
+"""Per-item work on a real RabbitMQ (or Redis) broker and a real Celery worker (in a thread): submitted items
 end as cases, and a stage that keeps failing ends in the quarantine after N attempts, with back-off
 between them. Each test has its own queue names, so parallel runs never take each other's work."""
 
@@ -22,29 +22,39 @@ from redline.tasks import make_celery
 from redline.tasks.work import QUEUES, queue_name, submit
 from tests.pipeline.test_work import counts, outcome, seeded, site
 
-RABBIT = os.environ.get("REDLINE_TEST_RABBITMQ", "amqp://guest:guest@127.0.0.1:5672//")
+BROKERS = {
+    "rabbitmq": os.environ.get("REDLINE_TEST_RABBITMQ", "amqp://guest:guest@127.0.0.1:5672//"),
+    "redis": os.environ.get("REDLINE_TEST_REDIS", "redis://127.0.0.1:6379/14"),
+}
 
 
-def rabbit_up() -> bool:
+def broker_up(url: str) -> bool:
     from kombu import Connection
 
     try:
-        with Connection(RABBIT, connect_timeout=2) as connection:
+        with Connection(url, connect_timeout=2) as connection:
             connection.ensure_connection(max_retries=1)
         return True
     except Exception:
         return False
 
 
-@pytest.fixture
-def broker_settings(settings: Settings) -> Settings:
-    if not rabbit_up():
+@pytest.fixture(params=["rabbitmq"])
+def broker(request: pytest.FixtureRequest) -> str:
+    """The broker's URL: RabbitMQ, the default, unless a test asks for Redis too."""
+    url = BROKERS[request.param]
+    if not broker_up(url):
         if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-            pytest.fail(f"RabbitMQ at {RABBIT} is needed in CI")
-        pytest.skip(f"no RabbitMQ at {RABBIT}")
+            pytest.fail(f"the {request.param} broker at {url} is needed in CI")
+        pytest.skip(f"no {request.param} broker at {url}")
+    return url
+
+
+@pytest.fixture
+def broker_settings(settings: Settings, broker: str) -> Settings:
     prefix = f"test-{uuid.uuid4().hex[:10]}-"
     return settings.model_copy(
-        update={"broker_url": RABBIT, "queue_prefix": prefix, "task_backoff": 0.05}
+        update={"broker_url": broker, "queue_prefix": prefix, "task_backoff": 0.05}
     )
 
 
@@ -71,6 +81,12 @@ def wait_for(check: Callable[[], bool], seconds: float = 90) -> None:
     raise AssertionError("the worker did not finish in time")
 
 
+# Both databases on RabbitMQ, the default broker; Redis, which redline supports too, on one.
+@pytest.mark.parametrize(
+    ("database_url", "broker"),
+    [("sqlite", "rabbitmq"), ("postgresql", "rabbitmq"), ("postgresql", "redis")],
+    indirect=True,
+)
 def test_a_worker_processes_submitted_items_to_cases(
     engine: Engine,
     broker_settings: Settings,
