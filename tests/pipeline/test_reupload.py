@@ -5,13 +5,16 @@ and routed once however often the stages run again; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 
 from redline import banks
 from redline.actions import webhooks
@@ -21,7 +24,9 @@ from redline.index.store import IndexStore
 from redline.model import Case, Item, Match, Score, WebhookDelivery
 from redline.model.base import utcnow
 from redline.pipeline import work
+from redline.pipeline.known import Routed, route_known_media
 from redline.pipeline.match import Matcher
+from redline.pipeline.route import CaseReason, tell_opened, write_cases
 from redline.pipeline.scan import scan
 from redline.review.accounts import add_user
 from redline.review.decisions import Verdict, decide
@@ -299,3 +304,55 @@ def test_a_text_flag_first_then_a_known_image_raises_the_case_and_tells_the_matc
     for stage in work.STAGES:
         work.run_stage(here, stage, [b1])
     assert state(engine) == settled
+
+
+def md5_of(name: str) -> str:
+    return hashlib.md5(name.encode()).hexdigest()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_two_routers_of_one_new_item_at_once_make_one_case(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """A worker routing an item whose case another transaction is opening (a flag found by the
+    text stage beside the match stage) waits for it, then raises that case instead of failing
+    on a second one; each event is told once."""
+    with engine.begin() as connection:
+        banks.create_bank(connection, "known", actor="t", now=utcnow())
+        banks.add_entry(connection, "known", {"md5": md5_of("known")}, actor="t", now=utcnow())
+    subscribe(engine)
+    record = {"media": [{"md5": md5_of("known")}]}
+    ingest_jsonl(engine, settings, tmp_path, "channel", [{"id": "a1", **record}])
+    process("items", engine, settings, None)
+    ingest_jsonl(engine, settings, tmp_path, "mirror", [{"id": "b1", **record}])
+    with engine.connect() as connection:
+        b1 = int(connection.scalar(select(Item.id).where(Item.external_id == "b1")) or 0)
+    flag = CaseReason(45, "classifier tiny: recruitment (score 0.17)", signal="classifier")
+    routed: list[Routed] = []
+    with engine.connect() as first:
+        transaction = first.begin()
+        assert write_cases(first, {b1: flag}, utcnow(), touch=False).opened == [b1]
+        tell_opened(first, [b1], utcnow())
+        other = threading.Thread(
+            target=lambda: routed.append(route_known_media(engine, work.items_by_id([b1])))
+        )
+        other.start()
+        waiting = 0
+        for _ in range(3000):  # until the other is blocked on this transaction's new case
+            with engine.connect() as watcher:
+                waiting = watcher.scalar(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                        " AND wait_event_type = 'Lock'"
+                    )
+                )
+            if waiting or not other.is_alive():
+                break
+            time.sleep(0.01)
+        assert waiting == 1
+        transaction.commit()
+    other.join()
+    assert routed == [Routed(opened=0, raised=1)]
+    assert cases(engine)["b1"][:3] == ("open", PRIORITY_CONFIRMED_MATCH, "bank")
+    events = [(event, ref) for who, event, ref in told(engine) if who == "b1"]
+    assert [event for event, _ in events] == ["case.opened", "match.found"]
