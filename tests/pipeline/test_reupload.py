@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Column, Engine, Float, Integer, MetaData, Table, func, select, text
 
 from redline import banks
 from redline.actions import webhooks
@@ -24,13 +24,17 @@ from redline.index.store import IndexStore
 from redline.model import Case, Item, Match, Score, WebhookDelivery
 from redline.model.base import utcnow
 from redline.pipeline import work
-from redline.pipeline.known import Routed, route_known_media
+from redline.pipeline.known import Routed, flag_may_outrank, route_known_media
 from redline.pipeline.match import Matcher
 from redline.pipeline.route import CaseReason, tell_opened, write_cases
 from redline.pipeline.scan import scan
 from redline.review.accounts import add_user
 from redline.review.decisions import Verdict, decide
-from redline.review.rules import PRIORITY_CONFIRMED_MATCH, PRIORITY_TEXT_MATCH
+from redline.review.rules import (
+    PRIORITY_CONFIRMED_MATCH,
+    PRIORITY_TEXT_MATCH,
+    classifier_priority,
+)
 from redline.store.media import FolderStore
 from redline.tasks.work import submit
 from tests.helpers import run_ingest
@@ -356,3 +360,37 @@ def test_two_routers_of_one_new_item_at_once_make_one_case(
     assert cases(engine)["b1"][:3] == ("open", PRIORITY_CONFIRMED_MATCH, "bank")
     events = [(event, ref) for who, event, ref in told(engine) if who == "b1"]
     assert [event for event, _ in events] == ["case.opened", "match.found"]
+
+
+def test_the_sql_test_for_a_flag_outranking_a_case_lets_every_such_case_through(
+    engine: Engine,
+) -> None:
+    """Routing reads only the flags that may outrank an item's case; a flag that does must never
+    be left out, whatever its score (ties of the rounding included), in the database's own
+    arithmetic."""
+    scores = sorted({i / 600 for i in range(601)} | {(n + 0.5) / 30 for n in range(30)})
+    # For each score, the highest priority a flag of that score outranks: the hardest case.
+    grid = Table(
+        "grid",
+        MetaData(),
+        Column("priority", Integer),
+        Column("score", Float),
+        prefixes=["TEMPORARY"],
+    )
+    with engine.connect() as connection:
+        grid.create(connection)
+        connection.execute(
+            grid.insert(), [{"priority": classifier_priority(s) - 1, "score": s} for s in scores]
+        )
+        left_out = connection.execute(
+            select(grid).where(~flag_may_outrank(grid.c.priority, grid.c.score))
+        ).all()
+        # And a case at the flag's own priority is mostly not read again.
+        read_again = connection.scalar(
+            select(func.count())
+            .select_from(grid)
+            .where(flag_may_outrank(grid.c.priority + 1, grid.c.score))
+        )
+        connection.rollback()
+    assert left_out == []
+    assert read_again is not None and read_again < len(scores) // 10

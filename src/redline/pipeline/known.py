@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, Select, or_, select
+from sqlalchemy import ColumnElement, Engine, Select, SQLColumnExpression, or_, select
 from sqlalchemy import case as when
 
 from redline.model import Bank, BankEntry, Case, Item, ItemMedia, Match, Score
@@ -204,15 +204,20 @@ def _text_matches(items: Select[Any]) -> Select[Any]:
     return _matches(Item, Item.id, on, text=True).where(Item.id.in_(items))
 
 
+def flag_may_outrank(
+    priority: SQLColumnExpression[int], score: SQLColumnExpression[float]
+) -> ColumnElement[bool]:
+    """SQL: whether a classifier flag of ``score`` may outrank a case of ``priority``.
+
+    ``classifier_priority`` rounds BASE + SPAN x score, which moves it by at most 0.5; so a case
+    a flag outranks (an integer below its priority) is at most BASE + SPAN x score - 0.5. This
+    lets through every such case and next to no other (``write_cases`` compares exactly)."""
+    return priority < PRIORITY_CLASSIFIER_BASE - 0.49 + PRIORITY_CLASSIFIER_SPAN * score
+
+
 def _flags(items: Select[Any], scoring_version: str) -> Select[Any]:
     """The flags of ``scoring_version`` on the items' texts, for items with no case or a case a
-    flag may outrank. The classifier's priority rounds BASE + SPAN x score, which moves it by at
-    most 0.5; so a case it outranks (an integer below it) is at most BASE + SPAN x score - 0.5,
-    and the test below lets through every such case and next to no other (``write_cases``
-    makes the exact comparison on the few it lets through)."""
-    may_outrank = Case.priority < (
-        PRIORITY_CLASSIFIER_BASE - 0.49 + PRIORITY_CLASSIFIER_SPAN * Score.score
-    )
+    flag may outrank."""
     columns: tuple[Any, ...] = (
         Item.id.label("item_id"),
         Score.model,
@@ -225,6 +230,6 @@ def _flags(items: Select[Any], scoring_version: str) -> Select[Any]:
         .join(Score, Score.text_sha256 == Item.text_sha256)
         .outerjoin(Case, Case.item_id == Item.id)
         .where(Item.id.in_(items), Score.model == scoring_version, Score.flagged.is_(True))
-        .where(or_(Case.id.is_(None), may_outrank))
+        .where(or_(Case.id.is_(None), flag_may_outrank(Case.priority, Score.score)))
         .order_by(Item.id)
     )
