@@ -147,16 +147,16 @@ def write_cases(
     item_ids = sorted(reasons)  # one order for every writer: no deadlock between two of them
     existing = _priorities(connection, item_ids)
     missing = [item_id for item_id in item_ids if item_id not in existing]
-    for start in range(0, len(missing), CHUNK):
-        batch = missing[start : start + CHUNK]
-        rows = [_new_case(item_id, reasons[item_id], now) for item_id in batch]
+    if missing:
+        # One statement, run for many rows: SQLAlchemy batches it ("insertmanyvalues") and
+        # collects what each batch returned.
         statement = (
             dialect_insert(connection, Case.__table__)
-            .values(rows)
             .on_conflict_do_nothing(index_elements=["item_id"])
             .returning(Case.item_id)
         )
-        written.opened.extend(sorted(int(i) for i in connection.scalars(statement)))
+        rows = [_new_case(item_id, reasons[item_id], now) for item_id in missing]
+        written.opened.extend(sorted(int(i) for i in connection.scalars(statement, rows)))
     lost = sorted(set(missing) - set(written.opened))  # another writer opened it meanwhile
     existing.update(_priorities(connection, lost))
     for item_id in sorted(existing):
