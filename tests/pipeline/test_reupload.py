@@ -37,7 +37,7 @@ from redline.review.rules import (
 )
 from redline.store.media import FolderStore
 from redline.tasks.work import submit
-from tests.helpers import run_ingest
+from tests.helpers import only_on, run_ingest
 from tests.media_fixtures import generated, photo
 from tests.pipeline.test_text_scan import STATEMENT
 
@@ -314,7 +314,7 @@ def md5_of(name: str) -> str:
     return hashlib.md5(name.encode()).hexdigest()
 
 
-@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+@only_on("postgresql")  # SQLite has one writer at a time: no two transactions interleave
 def test_two_routers_of_one_new_item_at_once_make_one_case(
     engine: Engine, settings: Settings, tmp_path: Path
 ) -> None:
