@@ -195,3 +195,47 @@ def test_an_item_shows_its_case_and_the_decisions_on_it(api: TestClient, desk: D
     assert item["external_id"] == "p2" and item["text"]
     assert item["case"]["id"] == case_id
     assert [(d["reviewer"], d["verdict"]) for d in item["decisions"]] == [("rev1", "not_violating")]
+
+
+def test_a_reupload_sent_after_the_first_was_processed_gets_its_own_case(
+    api: TestClient, desk: Desk, tmp_path: Path
+) -> None:
+    """The same photo bytes, and the same flagged text, sent again as new posts: each new item
+    gets a case of its own, as the first did, though its content was matched and scored."""
+    jpeg = large_photo(800, 600, seed=11)
+    (tmp_path / "known.jpg").write_bytes(jpeg)
+    known = banks.hash_media(FolderStore(desk.settings.data_dir), tmp_path / "known.jpg")
+    with desk.engine.begin() as connection:
+        banks.create_bank(connection, "known", actor="t", now=utcnow())
+        banks.add_media(connection, "known", known, actor="t", now=utcnow(), category="x")
+    headers = token(desk, "lead1", "items:write", "items:read")
+
+    def post(record: dict[str, object]) -> dict[str, object]:
+        if "media" in record:  # the photo uploaded with its record
+            answer = api.post(
+                "/api/v1/items",
+                data={"source": "platform", "records": json.dumps(record)},
+                files=[("file", ("IMG_0001.jpg", jpeg, "image/jpeg"))],
+                headers=headers,
+            )
+        else:
+            body = {"source": "platform", "records": [record]}
+            answer = api.post("/api/v1/items", json=body, headers=headers)
+        assert answer.status_code == 202, answer.text
+        (stored,) = answer.json()["records"]
+        assert stored["status"] == "stored"
+        item = api.get(f"/api/v1/items/{stored['item_id']}", headers=headers)
+        return item.json()  # type: ignore[no-any-return]
+
+    flagged = "share the new zorblat release number 7 everyone"
+    first_photo = post({"id": "u1", "media": ["IMG_0001.jpg"]})
+    first_text = post({"id": "u2", "text": flagged})
+    again_photo = post({"id": "u3", "text": "look again", "media": ["IMG_0001.jpg"]})
+    again_text = post({"id": "u4", "text": flagged})
+    for first, again in ((first_photo, again_photo), (first_text, again_text)):
+        assert first["case"] is not None and again["case"] is not None
+        assert again["case"]["id"] != first["case"]["id"]
+        for field in ("priority", "signal", "category", "reason"):
+            assert again["case"][field] == first["case"][field], field
+        assert again["matches"] == first["matches"]  # what the new item's case stands on
+    assert again_photo["case"]["signal"] == "bank" and again_text["case"]["signal"] == "classifier"

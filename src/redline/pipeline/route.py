@@ -2,13 +2,20 @@
 
 A new reason opens a Case; on an item that already has one, it raises the Case's priority when
 stronger and marks it updated. Priorities: a match to a bank of confirmed content (100) ranks
-above a match to other banks (50-60) and classifier flags (40 + 30 x score).
+above a match to other banks (50-60) and classifier flags (40 + 30 x score). The reasons are
+made here (``media_match_reason`` ...) for every path that opens cases, so an item routed when
+its content is first matched and one routed later for the same content (``pipeline/known.py``)
+get the same priority and wording.
+
+Cases are written so that two transactions routing the same item at once (two workers, a scan
+beside a worker) end with one Case: the insert skips an item whose Case another transaction
+made, and a raise only happens while the Case is still weaker than the reason.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -16,10 +23,13 @@ from sqlalchemy import Connection, select, update
 from sqlalchemy.orm import InstrumentedAttribute
 
 from redline.model import Case, Item, ItemMedia
-from redline.review.rules import CaseStatus
+from redline.review.rules import CaseStatus, bank_match_priority, classifier_priority
+from redline.signals.base import BankMatch
 from redline.store import outbox
+from redline.store.engine import dialect_insert
 
 K = TypeVar("K")
+CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +41,34 @@ class CaseReason:
     signal: str = "bank"  # what fired: bank | classifier (the queue filters on it)
     category: str | None = None
     lang: str | None = None
+
+
+def media_match_reason(match: BankMatch) -> CaseReason:
+    """Why an item carrying a media file matched to a bank entry is reviewed."""
+    return CaseReason(
+        priority=bank_match_priority(match.confirmed, text=False),
+        text=f"matches bank {match.bank} entry {match.entry_id} "
+        f"({match.signal_type} distance {match.distance:g})",
+    )
+
+
+def text_match_reason(match: BankMatch) -> CaseReason:
+    """Why an item whose text matched a text-bank entry is reviewed."""
+    return CaseReason(
+        bank_match_priority(match.confirmed, text=True),
+        f"text matches bank {match.bank} entry {match.entry_id} (Jaccard {1 - match.distance:.2f})",
+    )
+
+
+def classifier_reason(version: str, score: float, category: str, lang: str | None) -> CaseReason:
+    """Why an item whose text the classifier (scoring ``version``) flagged is reviewed."""
+    return CaseReason(
+        classifier_priority(score),
+        f"classifier {version}: {category} (score {score:.2f})",
+        signal="classifier",
+        category=category,
+        lang=lang,
+    )
 
 
 def keep_strongest(reasons: dict[K, CaseReason], key: K, reason: CaseReason) -> None:
@@ -68,9 +106,9 @@ def _open_by(
         return 0, 0
     by_item: dict[int, CaseReason] = {}
     keys = list(reasons)
-    for start in range(0, len(keys), 500):
+    for start in range(0, len(keys), CHUNK):
         rows = connection.execute(
-            select(item_id, content).where(content.in_(keys[start : start + 500]))
+            select(item_id, content).where(content.in_(keys[start : start + CHUNK]))
         )
         for item, key in rows:
             keep_strongest(by_item, item, reasons[str(key)])
@@ -80,61 +118,118 @@ def _open_by(
 def open_item_cases(
     connection: Connection, reasons: Mapping[int, CaseReason], now: datetime
 ) -> tuple[int, int]:
-    """Open or update the Case of each item id; (opened, updated)."""
-    item_ids = list(reasons)
-    existing: dict[int, tuple[int, int]] = {}
-    for start in range(0, len(item_ids), 500):
-        for case_id, item_id, priority in connection.execute(
-            select(Case.id, Case.item_id, Case.priority).where(
-                Case.item_id.in_(item_ids[start : start + 500])
+    """Open or update the Case of each item id, telling of the opened ones; (opened, updated)."""
+    written = write_cases(connection, reasons, now, touch=True)
+    tell_opened(connection, written.opened, now)
+    return len(written.opened), len(written.raised) + len(written.touched)
+
+
+@dataclass(slots=True)
+class CaseWrites:
+    """What ``write_cases`` did, item by item."""
+
+    opened: list[int] = field(default_factory=list)
+    # Items whose Case this transaction raised, with the priority it had before.
+    raised: dict[int, int] = field(default_factory=dict)
+    touched: list[int] = field(default_factory=list)  # stronger already: marked updated only
+
+
+def write_cases(
+    connection: Connection, reasons: Mapping[int, CaseReason], now: datetime, *, touch: bool
+) -> CaseWrites:
+    """Open the Case of each item that has none; raise to the reason the Case of each item whose
+    Case is weaker; with ``touch``, mark the others updated (a new match on a reviewed item).
+
+    Safe beside another transaction doing the same: an item whose Case appeared since it was
+    read is treated as one that had it, and a raise is conditional on the Case being weaker
+    still, so each item gets one Case and each change is made (and told of) by one writer."""
+    written = CaseWrites()
+    item_ids = sorted(reasons)  # one order for every writer: no deadlock between two of them
+    existing = _priorities(connection, item_ids)
+    missing = [item_id for item_id in item_ids if item_id not in existing]
+    if missing:
+        # One statement, run for many rows: SQLAlchemy batches it ("insertmanyvalues") and
+        # collects what each batch returned.
+        statement = (
+            dialect_insert(connection, Case.__table__)
+            .on_conflict_do_nothing(index_elements=["item_id"])
+            .returning(Case.item_id)
+        )
+        rows = [_new_case(item_id, reasons[item_id], now) for item_id in missing]
+        written.opened.extend(sorted(int(i) for i in connection.scalars(statement, rows)))
+    lost = sorted(set(missing) - set(written.opened))  # another writer opened it meanwhile
+    existing.update(_priorities(connection, lost))
+    for item_id in sorted(existing):
+        reason = reasons[item_id]
+        if reason.priority > existing[item_id] and _raise(connection, item_id, reason, now):
+            written.raised[item_id] = existing[item_id]
+        elif touch:
+            written.touched.append(item_id)
+    for start in range(0, len(written.touched), CHUNK):
+        connection.execute(
+            update(Case)
+            .where(Case.item_id.in_(written.touched[start : start + CHUNK]))
+            .values(updated_at=now)
+        )
+    return written
+
+
+def _priorities(connection: Connection, item_ids: list[int]) -> dict[int, int]:
+    """The priority of each item's Case, for the items that have one."""
+    found: dict[int, int] = {}
+    for start in range(0, len(item_ids), CHUNK):
+        for item_id, priority in connection.execute(
+            select(Case.item_id, Case.priority).where(
+                Case.item_id.in_(item_ids[start : start + CHUNK])
             )
         ):
-            existing[item_id] = (case_id, priority)
-    new_rows = [
-        {
-            "item_id": item_id,
-            "status": CaseStatus.OPEN,
-            "priority": reason.priority,
-            "reason": reason.text[:300],
-            "signal": reason.signal,
-            "category": reason.category,
-            "lang": reason.lang,
-            "opened_at": now,
-            "updated_at": now,
-        }
-        for item_id, reason in reasons.items()
-        if item_id not in existing
-    ]
-    if new_rows:
-        connection.execute(Case.__table__.insert(), new_rows)
-        _tell_opened(connection, [int(str(row["item_id"])) for row in new_rows], now)
-    for item_id, (case_id, priority) in existing.items():
-        reason = reasons[item_id]
-        values: dict[str, object] = {"updated_at": now}
-        if reason.priority > priority:
-            values.update(
-                priority=reason.priority,
-                reason=reason.text[:300],
-                signal=reason.signal,
-                category=reason.category,
-                lang=reason.lang,
-            )
-        connection.execute(update(Case).where(Case.id == case_id).values(**values))
-    return len(new_rows), len(existing)
+            found[int(item_id)] = int(priority)
+    return found
 
 
-def _tell_opened(connection: Connection, item_ids: list[int], now: datetime) -> None:
+def _new_case(item_id: int, reason: CaseReason, now: datetime) -> dict[str, Any]:
+    return {
+        "item_id": item_id,
+        "status": CaseStatus.OPEN,
+        "priority": reason.priority,
+        "reason": reason.text[:300],
+        "signal": reason.signal,
+        "category": reason.category,
+        "lang": reason.lang,
+        "opened_at": now,
+        "updated_at": now,
+    }
+
+
+def _raise(connection: Connection, item_id: int, reason: CaseReason, now: datetime) -> bool:
+    """Raise the item's Case to ``reason`` if it is still weaker; whether it was."""
+    done = connection.execute(
+        update(Case)
+        .where(Case.item_id == item_id, Case.priority < reason.priority)
+        .values(
+            priority=reason.priority,
+            reason=reason.text[:300],
+            signal=reason.signal,
+            category=reason.category,
+            lang=reason.lang,
+            updated_at=now,
+        )
+    )
+    return bool(done.rowcount)
+
+
+def tell_opened(connection: Connection, item_ids: list[int], now: datetime) -> None:
     """``case.opened`` for each new case (nothing to read when no subscription wants it)."""
-    if not outbox.listening(connection, "case.opened"):
+    if not item_ids or not outbox.listening(connection, "case.opened"):
         return
     opened: list[Any] = []
-    for start in range(0, len(item_ids), 500):
+    for start in range(0, len(item_ids), CHUNK):
         opened.extend(
             connection.execute(
                 select(
                     Case.id, Case.item_id, Case.priority, Case.reason, Case.signal, Case.category
                 )
-                .where(Case.item_id.in_(item_ids[start : start + 500]))
+                .where(Case.item_id.in_(item_ids[start : start + CHUNK]))
                 .order_by(Case.id)
             )
         )

@@ -5,7 +5,8 @@
    that cannot be hashed is quarantined with the reason and marked so it is not retried.
 2. Every signal not yet matched at the current ``banks`` counter is looked up in the banks; new
    matches are stored once (a Match per media file, bank entry and signal type).
-3. Each item carrying newly matched media gets a Case, opened or updated.
+3. Each item carrying newly matched media gets a Case, opened or updated; so does each item of
+   the scope whose media were matched before it arrived (a re-upload, ``pipeline/known.py``).
 4. Every distinct text of the items in scope gets its outlinks extracted, a classifier score, and
    a look-up in the text banks (``pipeline/text_scan.py``); flagged and matched texts open Cases.
 Running it again changes nothing until new content or new bank entries arrive.
@@ -29,10 +30,10 @@ from redline.index.store import IndexStore
 from redline.model import Item, ItemMedia, Media, Signal, Source
 from redline.model.base import utcnow
 from redline.pipeline.hashing import HashJob, HashResult, hash_many
+from redline.pipeline.known import route_known_media
 from redline.pipeline.match import BankMatch, Matcher, match_found
-from redline.pipeline.route import CaseReason, keep_strongest, open_cases
+from redline.pipeline.route import CaseReason, keep_strongest, media_match_reason, open_cases
 from redline.pipeline.text_scan import TextSummary, run_text_stages
-from redline.review.rules import bank_match_priority
 from redline.signals import MATCHED, SCANNED, signal_type
 from redline.signals.exact import Md5Signal, Sha256Signal
 from redline.store import counters, outbox
@@ -137,7 +138,7 @@ def scan(
     record_exact_signals(engine, scope)
     hash_new_media(engine, settings, scope, workers, summary, on_stage, on_advance)
     matcher = Matcher(engine, indexes)
-    match_signals(engine, matcher, scope, summary, on_stage, on_advance)
+    match_and_route(engine, matcher, items, summary, on_stage, on_advance)
     run_text_stages(
         engine,
         matcher,
@@ -294,6 +295,23 @@ def _quarantine_media(
     return f"{owner.original_name or owner.path}: {result.error}"
 
 
+def match_and_route(
+    engine: Engine,
+    matcher: Matcher,
+    items: Select[Any],
+    summary: ScanSummary,
+    on_stage: Callable[[str, int], None],
+    on_advance: Callable[[int], None],
+) -> None:
+    """Match the media signals of ``items`` not matched at the current banks counter (a new
+    match opens or raises the case of every item carrying the file), then route the items whose
+    media were matched before they arrived (``pipeline/known.py``)."""
+    match_signals(engine, matcher, media_in_scope(items), summary, on_stage, on_advance)
+    known = route_known_media(engine, items)
+    summary.cases_opened += known.opened
+    summary.cases_updated += known.raised
+
+
 def match_signals(
     engine: Engine,
     matcher: Matcher,
@@ -362,12 +380,7 @@ def _store_matches(
                     continue  # matched before
                 summary.new_matches += 1
                 new.append(match_found(stored, match, media_sha256=row.media_sha256))
-                reason = CaseReason(
-                    priority=bank_match_priority(match.confirmed, text=False),
-                    text=f"matches bank {match.bank} entry {match.entry_id} "
-                    f"({match.signal_type} distance {match.distance:g})",
-                )
-                keep_strongest(reasons, row.media_sha256, reason)
+                keep_strongest(reasons, row.media_sha256, media_match_reason(match))
         connection.execute(
             update(Signal)
             .where(Signal.id.in_([row.id for row in rows]))

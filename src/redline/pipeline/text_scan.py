@@ -18,9 +18,15 @@ from sqlalchemy import Connection, Engine, Select, delete, exists, select
 from redline.classify.model import TextModel
 from redline.model import BankSignal, Item, Score, Signal, TextBody, TextScan
 from redline.model.base import utcnow
+from redline.pipeline.known import route_known_texts
 from redline.pipeline.match import Matcher, match_found
-from redline.pipeline.route import CaseReason, keep_strongest, open_text_cases
-from redline.review.rules import bank_match_priority, classifier_priority
+from redline.pipeline.route import (
+    CaseReason,
+    classifier_reason,
+    keep_strongest,
+    open_text_cases,
+    text_match_reason,
+)
 from redline.signals import minhash, outlinks
 from redline.store import counters, outbox
 from redline.store.content import insert_ignoring_duplicates
@@ -117,6 +123,19 @@ def run_text_stages(
     if score:
         score_texts(engine, scope, model, summary, on_stage, on_advance, embeddings=embeddings)
     match_text_banks(engine, scope, matcher, summary, on_stage, on_advance)
+    # Items whose text was matched or flagged before they arrived (pipeline/known.py).
+    version = scoring_version(model, embeddings) if score else None
+    known = route_known_texts(engine, items, version)
+    summary.cases_opened += known.opened
+    summary.cases_updated += known.raised
+
+
+def scoring_version(model: TextModel | None, embeddings: bool | None) -> str:
+    """The version scores are stored under: ``model``'s (None: the shipped model's, read
+    without loading it) with the embedding stage on or off as asked."""
+    if model is None:
+        return TextModel.shipped_scoring_version(embeddings)
+    return model.scoring_version(embeddings)
 
 
 def extract_outlinks(
@@ -171,11 +190,7 @@ def score_texts(
     ``model=None`` means the shipped model, loaded only when some text needs it; ``embeddings``
     is passed to ``TextModel.predict`` (None: the embedding stage runs if training chose it).
     """
-    version = (
-        model.scoring_version(embeddings)
-        if model is not None
-        else TextModel.shipped_scoring_version(embeddings)
-    )
+    version = scoring_version(model, embeddings)
     with engine.connect() as connection:
         pending = _pending(connection, scope, "classifier", version)
     on_stage("scoring", len(pending))
@@ -204,12 +219,8 @@ def score_texts(
             )
             if prediction.flagged:
                 summary.texts_flagged += 1
-                reasons[sha] = CaseReason(
-                    classifier_priority(prediction.score),
-                    f"classifier {version}: {prediction.category} (score {prediction.score:.2f})",
-                    signal="classifier",
-                    category=prediction.category,
-                    lang=prediction.lang,
+                reasons[sha] = classifier_reason(
+                    version, prediction.score, prediction.category, prediction.lang
                 )
         with engine.begin() as connection:
             insert_ignoring_duplicates(connection, Score.__table__, rows)
@@ -266,12 +277,7 @@ def match_text_banks(
                         continue  # matched before
                     summary.text_matches += 1
                     new.append(match_found(stored, match, text_sha256=sha))
-                    reason = CaseReason(
-                        bank_match_priority(match.confirmed, text=True),
-                        f"text matches bank {match.bank} entry {match.entry_id} "
-                        f"(Jaccard {1 - match.distance:.2f})",
-                    )
-                    keep_strongest(reasons, sha, reason)
+                    keep_strongest(reasons, sha, text_match_reason(match))
             _mark(connection, [sha for sha, _ in chunk], "text_banks", generation, now)
             outbox.emit_matches(connection, new, now)  # before the case they open, per item
             opened, updated = open_text_cases(connection, reasons, now)

@@ -36,7 +36,7 @@ from redline.pipeline.scan import (
     ScanSummary,
     hash_new_media,
     items_in_scope,
-    match_signals,
+    match_and_route,
     media_in_scope,
     record_exact_signals,
 )
@@ -88,10 +88,10 @@ def hash_items(engine: Engine, settings: Settings, item_ids: Sequence[int]) -> S
 
 
 def match_items(engine: Engine, matcher: Matcher, item_ids: Sequence[int]) -> ScanSummary:
-    """Look the items' media signals up in the banks; new matches open or raise Cases."""
+    """Look the items' media signals up in the banks; new matches open or raise Cases, and so
+    do the matches their media had before they arrived."""
     summary = ScanSummary()
-    scope = media_in_scope(items_by_id(item_ids))
-    match_signals(engine, matcher, scope, summary, _quiet_stage, _quiet_advance)
+    match_and_route(engine, matcher, items_by_id(item_ids), summary, _quiet_stage, _quiet_advance)
     return summary
 
 
