@@ -170,6 +170,12 @@ class Settings(BaseSettings):
         description="A process that has served an older banks version than the database's for"
         " longer than this says so: /hma/status and HMA look-ups answer 503 (0: never).",
     )
+    text_model: Path | None = Field(
+        default=None,
+        description="The classifier's model file (one trained with `redline model train"
+        " --output`); unset, the one shipped with redline. `redline scan`, the workers and the"
+        " items API score texts with it.",
+    )
     ingest_batch_size: int = Field(
         default=5000,
         gt=0,

@@ -137,3 +137,37 @@ def test_a_stage_that_keeps_failing_ends_in_the_quarantine_with_its_reason(
     assert all("failed 3 times: RuntimeError: bank index unreadable" in r.reason for r in rows)
     # The other stages still ran: the text of the items was scored.
     assert counts(engine)["scores"] > 0
+
+
+def test_workers_and_the_scan_score_with_the_model_the_settings_name(
+    engine: Engine, settings: Settings, tmp_path: Path, tiny_model_path: Path
+) -> None:
+    """REDLINE_TEXT_MODEL: a team's own model (``redline model train --output``) is what the
+    workers, the items API and ``redline scan`` score texts with, not the shipped one."""
+    (tmp_path / "texts.jsonl").write_text(
+        '{"id": "t1", "text": "share the new zorblat release number 7 everyone"}\n'
+        '{"id": "t2", "text": "lunch with friends at the market number 3"}\n'
+    )
+    run_ingest(tmp_path / "texts.jsonl", "chat", engine, settings)
+    own = settings.model_copy(update={"text_model": tiny_model_path})
+    version = TextModel.load(tiny_model_path).scoring_version()
+    assert version != TextModel.shipped_scoring_version()
+    with engine.connect() as connection:
+        item_ids = [int(i) for i in connection.scalars(select(Item.id))]
+    here = work.Worksite(engine, own, Matcher(engine, IndexStore(engine, own.data_dir)))
+    assert submit(own, item_ids, site=here).quarantined == []
+
+    def scored() -> list[tuple[str, bool]]:
+        with engine.connect() as connection:
+            return sorted(
+                (str(r.model), bool(r.flagged))
+                for r in connection.execute(select(Score.model, Score.flagged))
+            )
+
+    assert scored() == [(version, False), (version, True)]
+    with engine.begin() as connection:
+        connection.execute(delete(Case))
+        connection.execute(delete(Score))
+        connection.execute(delete(TextScan))
+    scan(engine, own, IndexStore(engine, own.data_dir), actor="t", workers=1)
+    assert scored() == [(version, False), (version, True)]

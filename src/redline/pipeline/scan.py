@@ -120,12 +120,15 @@ def scan(
 ) -> ScanSummary:
     """Scan the store (or one source, or what was ingested since a time).
 
-    Texts are scored by ``text_model``, by default the model shipped with redline (loaded only
-    when there is a text to score); ``score_texts=False`` leaves the classifier out, and
-    ``embeddings`` says whether its embedding stage runs (None: as the model was trained to).
+    Texts are scored by ``text_model``, by default ``settings.text_model`` or else the model
+    shipped with redline (loaded only when there is a text to score); ``score_texts=False``
+    leaves the classifier out, and ``embeddings`` says whether its embedding stage runs (None:
+    as the model was trained to).
     """
     started = time.perf_counter()
     summary = ScanSummary()
+    if text_model is None and score_texts and settings.text_model is not None:
+        text_model = TextModel.load(settings.text_model)
     with engine.connect() as connection:
         source_id = None
         if source is not None:

@@ -113,7 +113,8 @@ def text_items(
 @dataclass(slots=True)
 class Worksite:
     """What the stages work with in one process: the database, settings, the matcher over the
-    bank indexes, and the text model (None: the shipped one, loaded once, when first needed)."""
+    bank indexes, and the text model (None: ``settings.text_model`` or the shipped one, loaded
+    once, when first needed)."""
 
     engine: Engine
     settings: Settings
@@ -124,7 +125,7 @@ class Worksite:
     def text_model(self) -> TextModel | None:
         """The model texts are scored with; loaded once per process (seconds), not per task."""
         if self.model is None and self.score_texts:
-            self.model = TextModel.load()
+            self.model = TextModel.load(self.settings.text_model)
         return self.model
 
 
