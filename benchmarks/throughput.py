@@ -401,7 +401,7 @@ def measure_scan(site: Site, corpus: Corpus, warmup: Corpus, work: Path) -> dict
     ingest_file(site, warmup, "warmup", work)
     ingest_file(site, corpus, "bench", work)
     indexes = IndexStore(site.engine, site.settings.data_dir)
-    model = TextModel.load()
+    model = TextModel.load(site.settings.text_model)  # the workers' model (REDLINE_TEXT_MODEL)
     options: dict[str, Any] = {"actor": ACTOR, "workers": 1, "text_model": model}
     scan(site.engine, site.settings, indexes, source="warmup", **options)
     started = time.perf_counter()

@@ -182,10 +182,14 @@ def test_login_flood_counts_hashes_only_up_to_the_limits(tmp_path: Path) -> None
     assert result["status_idle"]["requests"] > 0
 
 
-def test_throughput_processes_every_item_on_workers_and_in_the_scan(tmp_path: Path) -> None:
+def test_throughput_processes_every_item_on_workers_and_in_the_scan(
+    tmp_path: Path, tiny_model_path: Path
+) -> None:
     """20 text and 20 image items through the API onto 1 and 2 RabbitMQ workers, and through
-    the scan: every item is processed each way, and the one in ten that repeats a bank's
-    content opens its case (the figures themselves are not checked)."""
+    the scan: every item is processed each way, the one in ten that repeats a bank's content
+    opens its case, and each way opens the same cases (the figures themselves are not checked,
+    so every way scores with the tiny test model, which flags a few of the texts besides: the
+    shipped one costs each process seconds to load)."""
     rabbit = os.environ.get("REDLINE_TEST_RABBITMQ", "amqp://guest:guest@127.0.0.1:5672//")
     if not broker_up(rabbit):
         if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
@@ -202,7 +206,11 @@ def test_throughput_processes_every_item_on_workers_and_in_the_scan(tmp_path: Pa
         text=True,
         timeout=900,  # a bound for a loaded machine: eight redline processes start and stop
         cwd=ROOT,
-        env={**os.environ, "REDLINE_BENCH_CACHE": str(tmp_path)},
+        env={
+            **os.environ,
+            "REDLINE_BENCH_CACHE": str(tmp_path),
+            "REDLINE_TEXT_MODEL": str(tiny_model_path),
+        },
     )
     assert completed.returncode == 0, completed.stderr[-4000:]
     result = json.loads(completed.stdout)
@@ -214,11 +222,11 @@ def test_throughput_processes_every_item_on_workers_and_in_the_scan(tmp_path: Pa
         for run in ("scan", "workers_1", "workers_2"):
             figures = section[run]
             assert figures["items"] == figures["items_processed"] == 20, (kind, run)
-            assert figures["cases_opened"] == 2, (kind, run)
+            assert figures["cases_opened"] == section["scan"]["cases_opened"] >= 2, (kind, run)
             assert figures["items_per_s"] > 0
         assert section["workers_1"]["api_items_per_s"] > 0
         latency = section["latency_at_half_max"]
-        assert latency["items"] == 20 and latency["cases"] == latency["cases_expected"] == 2
+        assert latency["items"] == 20 and latency["cases"] >= latency["cases_expected"] == 2
         assert 0 < latency["p50_s"] <= latency["p95_s"] <= latency["max_s"]
         assert set(section["ratios"]) == {"workers_2_vs_1", "workers_1_vs_scan"}
         assert {"workers_2_ge_1.7x_1", "p95_submit_to_case_le_2s"} <= set(section["goal_met"])
