@@ -63,6 +63,9 @@ def worker(settings: Settings, make_site: Callable[[], work.Worksite]) -> Iterat
     from celery.contrib.testing.worker import start_worker
 
     app = make_celery(settings, site=make_site)
+    # The in-thread worker's loop waits out AMQP heartbeats when asked to stop (7 s a test);
+    # `redline worker`'s own loop does not, and keeps them (tests/tasks/test_crash.py).
+    app.conf.broker_heartbeat = 0
     queues = [queue_name(settings, q) for q in QUEUES]
     with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False, queues=queues):
         yield
