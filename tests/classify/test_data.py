@@ -1,5 +1,6 @@
 """Assembling the training data: split by account, odd mixed rows never read, hand labels win,
-weak labels only in training, unsure labels left out. Built on small files shaped like the
+weak labels only in training, unsure labels left out, and a test split in every language that
+shares no group and no text with what training reads. Built on small files shaped like the
 shared data sets, so it runs without them."""
 
 from __future__ import annotations
@@ -10,7 +11,18 @@ from pathlib import Path
 
 import pytest
 
-from redline.classify.data import Example, fanboy, load_examples, mixed, news, split_of
+from redline.classify.data import (
+    LANGUAGES,
+    Example,
+    fanboy,
+    held_out,
+    language_of,
+    load_examples,
+    mixed,
+    news,
+    split_of,
+)
+from redline.signals.textnorm import tokens_for_matching
 
 ACCOUNTS = [f"account{n}" for n in range(40)]
 
@@ -145,7 +157,60 @@ def test_splits_are_stable_and_near_their_shares() -> None:
     assert 0.67 < share < 0.73
 
 
-def test_real_data_splits_keep_accounts_apart(shared_data: Path) -> None:
+def assert_test_split_unseen(examples: list[Example]) -> dict[str, list[Example]]:
+    """The test examples evaluation reads, per language, after checking that none shares a group
+    or a text (as near-duplicate matching reads it) with training or validation, and that every
+    test example left out does share one."""
+    kept, left_out = held_out(examples)
+    assert sorted(kept + left_out, key=id) == sorted(
+        [e for e in examples if e.split == "test"], key=id
+    )
+    read = [e for e in examples if e.split != "test"]
+    groups = {e.group for e in read}
+    texts = {tokens_for_matching(e.text) for e in read}
+    per_language: dict[str, list[Example]] = {lang: [] for lang in LANGUAGES}
+    for e in kept:
+        per_language[language_of(e)].append(e)
+    for lang, test in per_language.items():
+        assert not {e.group for e in test} & groups, lang
+        assert not {tokens_for_matching(e.text) for e in test} & texts, lang
+    assert all(e.group in groups or tokens_for_matching(e.text) in texts for e in left_out)
+    return per_language
+
+
+def example(text: str, group: str, split: str, lang: str, label: int = 0) -> Example:
+    return Example(text, label, "none", "fanboy", group, split, lang, "chatter")
+
+
+def test_a_test_text_training_also_holds_is_left_out_in_every_language() -> None:
+    examples = [
+        example("the zorblat release is out", "account:a", "train", "en", 1),
+        example("le marché ouvre demain matin", "account:a", "train", "fr"),
+        example("السوق يفتح غدا", "account:b", "validation", "ar"),
+        # The same retweet from a test account, with another link and case: left out.
+        example("RT @x: The Zorblat release is out http://t.co/1", "account:c", "test", "en", 1),
+        example("Le marché ouvre demain matin !", "account:c", "test", "fr"),
+        example("السوق يفتح غدا http://t.co/2", "account:d", "test", "ar"),
+        # Texts no other split has: kept.
+        example("rain again in the city", "account:c", "test", "en"),
+        example("il pleut encore en ville", "account:c", "test", "fr"),
+        example("المطر يعود الى المدينة", "account:d", "test", "ar"),
+        example("hujan lagi di kota", "account:d", "test", "und"),
+        # A group on both sides (a split bug) is left out whatever its text.
+        example("a text seen nowhere else", "account:b", "test", "en"),
+    ]
+    per_language = assert_test_split_unseen(examples)
+    assert {lang: [e.text for e in kept] for lang, kept in per_language.items()} == {
+        "en": ["rain again in the city"],
+        "fr": ["il pleut encore en ville"],
+        "ar": ["المطر يعود الى المدينة"],
+        "other": ["hujan lagi di kota"],
+    }
+
+
+def test_real_data_test_split_shares_no_account_or_text_with_training_in_any_language(
+    shared_data: Path,
+) -> None:
     root = Path(__file__).resolve().parents[2]
     examples: list[Example] = load_examples(
         shared_data, root / "data" / "labels", root / "data" / "eval" / "benign_posts.csv"
@@ -153,9 +218,12 @@ def test_real_data_splits_keep_accounts_apart(shared_data: Path) -> None:
     by_group: dict[str, set[str]] = defaultdict(set)
     for e in examples:
         by_group[e.group].add(e.split)
-    assert all(len(s) == 1 for s in by_group.values())
+    assert all(len(s) == 1 for s in by_group.values())  # no account, article, text in two splits
     fanboy_accounts = {e.group for e in examples if e.source == "fanboy"}
     assert len(fanboy_accounts) >= 100  # the positives come from 112 accounts
-    test_texts = {e.text for e in examples if e.split == "test" and e.source == "mixed"}
-    train_texts = {e.text for e in examples if e.split == "train" and e.source == "mixed"}
-    assert not test_texts & train_texts  # a re-posted text never sits on both sides
+    per_language = assert_test_split_unseen(examples)
+    # English, Arabic and French each have a test split of their own, with negatives of the
+    # kinds that must not be flagged; English and Arabic have positives.
+    for lang in ("en", "ar", "fr"):
+        assert {"religious", "counter_speech"} <= {e.kind for e in per_language[lang]}, lang
+    assert all(any(e.label for e in per_language[lang]) for lang in ("en", "ar"))

@@ -105,7 +105,9 @@ def train_model(
     model.meta["training"] = report
     output.parent.mkdir(parents=True, exist_ok=True)
     model.save(output)
-    return model, report, evaluate_all(model, examples)
+    evaluation = evaluate_all(model, examples)
+    evaluation["data"] = meta["data"]
+    return model, report, evaluation
 
 
 def evaluate_all(model: TextModel, examples: list[Example]) -> dict[str, Any]:
@@ -117,12 +119,25 @@ def evaluate_all(model: TextModel, examples: list[Example]) -> dict[str, Any]:
         # when it is on.
         other = evaluate(model, examples, embeddings=not model.uses_embeddings())
         evaluation["other_configuration"] = {
-            "stages": other["stages"],
-            "threshold": other["threshold"],
-            "same_domain": other["same_domain"],
-            "by_source": other["by_source"],
-            "goals": other["goals"],
+            key: other[key]
+            for key in (
+                "stages",
+                "threshold",
+                "rescored_share",
+                "same_domain",
+                "by_language",
+                "by_group",
+                "goals",
+            )
         }
+    return evaluation
+
+
+def evaluate_on(model: TextModel, paths: DataPaths) -> dict[str, Any]:
+    """``evaluate_all`` on the data at ``paths``, with the data files' SHA-256 beside it: an
+    evaluation says what it was measured on."""
+    evaluation = evaluate_all(model, paths.examples())
+    evaluation["data"] = paths.fingerprint()
     return evaluation
 
 

@@ -13,7 +13,9 @@ Sources (``../shared/data`` and ``data/labels`` in the repository):
   ``data/eval/benign_posts.csv``, with their own train/test split.
 
 Every example carries its source, group, language and kind, so evaluation can report per source,
-per language and per kind. Splits are deterministic (seeded hashing of the group).
+per language and per kind. Splits are deterministic (seeded hashing of the group); a text can
+still sit on two sides (the same retweet from two accounts), so evaluation reads the test split
+through ``held_out``, which leaves out every test text training or validation also holds.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import html
 import io
 import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +43,8 @@ CATEGORIES = (
     "recruitment",
 )
 SPLITS = ("train", "validation", "test")
+# The languages evaluation reports on, each on its own; every other code counts as "other".
+LANGUAGES = ("en", "ar", "fr", "other")
 # Share of groups in each split, for the sources split here.
 SHARES = {"train": 0.70, "validation": 0.15, "test": 0.15}
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'])")
@@ -216,6 +220,33 @@ def benign(path: Path) -> Iterator[Example]:
                 row["lang"],
                 row["kind"],
             )
+
+
+def language_of(example: Example) -> str:
+    """The example's language as evaluation groups it: en, ar, fr or other ("und" included)."""
+    return example.lang if example.lang in LANGUAGES else "other"
+
+
+def held_out(
+    examples: Sequence[Example], split: str = "test"
+) -> tuple[list[Example], list[Example]]:
+    """The examples of ``split`` that no other split shares a group or a text with, and those
+    left out. Groups never cross splits by construction; texts can: the fanboy tweets are split
+    by account and the same retweet is posted by accounts on both sides, the same news sentence
+    runs in two articles, a mixed tweet is also a fanboy tweet. A text training read (as
+    near-duplicate matching reads it: ``tokens_for_matching``) measures memory, not the model,
+    so evaluation leaves it out; training itself is unchanged."""
+    elsewhere = [e for e in examples if e.split != split]
+    seen_groups = {e.group for e in elsewhere}
+    seen_texts = {tokens_for_matching(e.text) for e in elsewhere}
+    kept: list[Example] = []
+    left_out: list[Example] = []
+    for example in examples:
+        if example.split != split:
+            continue
+        seen = example.group in seen_groups or tokens_for_matching(example.text) in seen_texts
+        (left_out if seen else kept).append(example)
+    return kept, left_out
 
 
 def load_examples(shared: Path, labels: Path, benign_path: Path) -> list[Example]:

@@ -1,9 +1,14 @@
-"""Evaluation on the test split: precision, recall and F1 of the flagged class, and false-positive
-rates, per source, language and kind, each with a 95% confidence interval.
+"""Evaluation on the test split: precision, recall, F1 and false-positive rate per language, per
+kind of split group (the held-out pro-IS accounts against the rest) and per kind of text that
+must not be flagged, each figure with its 95% interval and the number it was measured on.
 
-F1 intervals are bootstrap percentiles (resampling examples); rate intervals are Wilson score
-intervals. Small groups get wide intervals, and the card shows them: a rate of 0 out of 40 is not
-the same claim as 0 out of 4,000.
+Intervals: Wilson score intervals for the proportions (precision, recall, false-positive rate), a
+seeded bootstrap over examples for F1. Small groups get wide intervals and the card shows them:
+0 flagged out of 40 is not the same claim as 0 out of 4,000.
+
+Only test examples that training never read are measured: ``data.held_out`` leaves out those
+whose text also sits in the training or validation split (the same retweet posted by a training
+account, the same news sentence in two articles), and the report says how many.
 """
 
 from __future__ import annotations
@@ -14,11 +19,58 @@ from typing import Any, TypedDict
 
 import numpy as np
 
-from redline.classify.data import Example
+from redline.classify.data import LANGUAGES, Example, held_out, language_of
 from redline.classify.features import prepare
 from redline.classify.model import TextModel
 
-BOOTSTRAP = 1000
+BOOTSTRAP = 2000
+# The kinds of split group data.py makes (the part of ``Example.group`` before the colon).
+GROUPS = ("account", "text", "article", "benign", "review")
+# Kinds of text that must not be flagged, the goals' first: reporting (news about terrorism,
+# other reporting), religious expression, research, counter-speech.
+GOAL_KINDS = ("reporting_terrorism", "reporting", "religious", "research", "counter_speech")
+LANGUAGE_SOURCE = (
+    "the example's own language: the annotator's (the label files' lang column) for hand-labelled "
+    "tweets, the file's for the benign posts, en for the FA-KES news, the review case's for "
+    "reviewers' decisions; redline.classify.language.detect where none is given. Every code but "
+    "en, ar and fr (und included) counts as other."
+)
+
+
+class Figure(TypedDict):
+    """One measured figure: its value, 95% interval [low, high], and what it was measured on (the
+    denominator: flagged texts for precision, positives for recall, negatives for the
+    false-positive rate, examples for F1). ``value`` and ``ci`` are None when ``n`` is 0."""
+
+    value: float | None
+    ci: list[float] | None
+    n: int
+
+
+class Classification(TypedDict):
+    """How well a group's flags match its labels."""
+
+    n: int
+    positives: int
+    negatives: int
+    true_positives: int
+    false_positives: int
+    false_negatives: int
+    precision: Figure
+    recall: Figure
+    f1: Figure
+    fpr: Figure
+
+
+class Goal(TypedDict):
+    """A goal, the figure it is judged on, and whether it is met (None: nothing to measure)."""
+
+    goal: str
+    target: str
+    value: float | None
+    ci: list[float] | None
+    n: int
+    met: bool | None
 
 
 def wilson(successes: int, total: int, z: float = 1.96) -> tuple[float, float]:
@@ -31,75 +83,157 @@ def wilson(successes: int, total: int, z: float = 1.96) -> tuple[float, float]:
     return max(0.0, centre - margin), min(1.0, centre + margin)
 
 
-def _prf(flags: np.ndarray, labels: np.ndarray) -> tuple[float, float, float]:
-    tp = float((flags & (labels == 1)).sum())
-    fp = float((flags & (labels == 0)).sum())
-    fn = float((~flags & (labels == 1)).sum())
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
-    return precision, recall, f1
+def proportion(count: int, total: int) -> Figure:
+    """``count`` of ``total`` with its Wilson interval."""
+    if total == 0:
+        return Figure(value=None, ci=None, n=0)
+    return Figure(
+        value=round(count / total, 4),
+        ci=[round(v, 4) for v in wilson(count, total)],
+        n=total,
+    )
 
 
-class Classification(TypedDict):
-    """How well a group's flags match its labels; intervals are 95% [low, high]."""
-
-    n: int
-    positives: int
-    precision: float
-    precision_ci: list[float]
-    recall: float
-    recall_ci: list[float]
-    f1: float
-    f1_ci: list[float]
-    fpr: float | None  # None: the group has no negatives
-    fpr_ci: list[float] | None
+def _f1(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> np.ndarray:
+    # F1 is 0 when nothing is both flagged and positive (the usual convention).
+    denominator = 2 * tp + fp + fn
+    return np.where(tp > 0, 2 * tp / np.maximum(denominator, 1), 0.0)
 
 
-class FalsePositiveRate(TypedDict):
-    """How many of a group of negatives were flagged; the interval is 95% [low, high]."""
-
-    n: int
-    flagged: int
-    fpr: float | None  # None: the group is empty
-    fpr_ci: list[float]
+def f1_figure(tp: int, fp: int, fn: int, tn: int, seed: int = 0) -> Figure:
+    """F1 with a percentile bootstrap interval over examples. F1 depends only on the four
+    counts, and drawing n examples with replacement draws those counts from a multinomial with
+    the counts' shares: so each resample is one multinomial draw, not n picks (2,000 resamples
+    of any size in about a millisecond), and the same seed gives the same interval."""
+    n = tp + fp + fn + tn
+    if tp + fn == 0:  # no positives: F1 means nothing here
+        return Figure(value=None, ci=None, n=n)
+    rng = np.random.default_rng(seed)
+    draws = rng.multinomial(n, np.array([tp, fp, fn, tn]) / n, size=BOOTSTRAP)
+    samples = _f1(draws[:, 0], draws[:, 1], draws[:, 2])
+    low, high = np.percentile(samples, [2.5, 97.5])
+    value = float(_f1(np.array(tp), np.array(fp), np.array(fn)))
+    return Figure(value=round(value, 4), ci=[round(float(low), 4), round(float(high), 4)], n=n)
 
 
 def classification(flags: np.ndarray, labels: np.ndarray, seed: int = 0) -> Classification:
-    """Precision, recall, F1 (with bootstrap 95% CIs), FPR (Wilson CI) and counts."""
-    precision, recall, f1 = _prf(flags, labels)
-    rng = np.random.default_rng(seed)
-    samples = []
-    for _ in range(BOOTSTRAP):
-        pick = rng.integers(0, len(labels), len(labels))
-        samples.append(_prf(flags[pick], labels[pick]))
-    low = np.percentile(samples, 2.5, axis=0)
-    high = np.percentile(samples, 97.5, axis=0)
-    negatives = int((labels == 0).sum())
-    false_positives = int((flags & (labels == 0)).sum())
+    """Precision, recall and false-positive rate (Wilson intervals), F1 (bootstrap), counts."""
+    positive = labels == 1
+    tp = int((flags & positive).sum())
+    fp = int((flags & ~positive).sum())
+    fn = int((~flags & positive).sum())
+    tn = int((~flags & ~positive).sum())
     return Classification(
         n=len(labels),
-        positives=int(labels.sum()),
-        precision=round(precision, 4),
-        precision_ci=[round(float(low[0]), 4), round(float(high[0]), 4)],
-        recall=round(recall, 4),
-        recall_ci=[round(float(low[1]), 4), round(float(high[1]), 4)],
-        f1=round(f1, 4),
-        f1_ci=[round(float(low[2]), 4), round(float(high[2]), 4)],
-        fpr=round(false_positives / negatives, 4) if negatives else None,
-        fpr_ci=[round(v, 4) for v in wilson(false_positives, negatives)] if negatives else None,
+        positives=tp + fn,
+        negatives=fp + tn,
+        true_positives=tp,
+        false_positives=fp,
+        false_negatives=fn,
+        precision=proportion(tp, tp + fp),
+        recall=proportion(tp, tp + fn),
+        f1=f1_figure(tp, fp, fn, tn, seed),
+        fpr=proportion(fp, fp + tn),
     )
 
 
-def false_positive_rate(flags: np.ndarray) -> FalsePositiveRate:
-    """Share flagged of examples that are all negatives, with its Wilson interval."""
-    count, total = int(flags.sum()), len(flags)
-    return FalsePositiveRate(
-        n=total,
-        flagged=count,
-        fpr=round(count / total, 4) if total else None,
-        fpr_ci=[round(v, 4) for v in wilson(count, total)],
+def group_kind(example: Example) -> str:
+    """The kind of group the example was split by: account, text, article, benign, review."""
+    return example.group.split(":", 1)[0]
+
+
+_NOTHING = Figure(value=None, ci=None, n=0)
+
+
+def _at_least(figure: Figure, target: float, goal: str) -> Goal:
+    value = figure["value"]
+    return Goal(
+        goal=goal,
+        target=f">= {target:.2f}",
+        value=value,
+        ci=figure["ci"],
+        n=figure["n"],
+        met=None if value is None else value >= target,
     )
+
+
+def _at_most(figure: Figure, target: float, goal: str) -> Goal:
+    value = figure["value"]
+    return Goal(
+        goal=goal,
+        target=f"<= {target:.2f}",
+        value=value,
+        ci=figure["ci"],
+        n=figure["n"],
+        met=None if value is None else value <= target,
+    )
+
+
+def goals(report: dict[str, Any]) -> dict[str, Goal]:
+    """The goals of issue 17 (and the same-domain F1 of the first text issue), judged on the
+    report's figures: a point estimate against the target, its interval beside it."""
+    languages = report["by_language"]
+    kinds = report["false_positives_by_kind"]
+    english, french = languages["en"]["recall"], languages["fr"]["recall"]
+    found: dict[str, Goal] = {
+        "same_domain_f1": _at_least(
+            report["same_domain"]["f1"], 0.85, "F1, same-domain tweets (accounts and mixed)"
+        ),
+        "held_out_accounts_f1": _at_least(
+            report["by_group"].get("account", {}).get("f1", _NOTHING),
+            0.85,
+            "F1, held-out pro-IS accounts",
+        ),
+        "arabic_f1": _at_least(languages["ar"]["f1"], 0.90, "F1, Arabic"),
+        "arabic_fpr": _at_most(languages["ar"]["fpr"], 0.02, "false positives, Arabic negatives"),
+    }
+    target = None if english["value"] is None else round(english["value"] - 0.05, 4)
+    found["french_recall"] = Goal(
+        goal="recall, French, within 0.05 of English (at the operating threshold)",
+        target="n/a" if target is None else f">= {target:.3f}",
+        value=french["value"],
+        ci=french["ci"],
+        n=french["n"],
+        met=None if french["value"] is None or target is None else french["value"] >= target,
+    )
+    found["reporting_terrorism_fpr"] = _at_most(
+        kinds["reporting_terrorism"]["all"], 0.02, "false positives, news about terrorism"
+    )
+    found["religious_fpr"] = _at_most(
+        kinds["religious"]["all"], 0.01, "false positives, religious posts"
+    )
+    # "In every language": one goal per language, unmeasured where there are no such texts.
+    for lang in ("en", "ar", "fr"):
+        found[f"reporting_terrorism_fpr_{lang}"] = _at_most(
+            kinds["reporting_terrorism"][lang],
+            0.02,
+            f"false positives, news about terrorism, {lang}",
+        )
+        found[f"religious_fpr_{lang}"] = _at_most(
+            kinds["religious"][lang], 0.01, f"false positives, religious posts, {lang}"
+        )
+    return found
+
+
+def _column(chosen: Sequence[Example], value: Callable[[Example], str]) -> np.ndarray:
+    return np.array([value(e) for e in chosen], dtype=str)
+
+
+def _rate(flags: np.ndarray, mask: np.ndarray) -> Figure:
+    return proportion(int(flags[mask].sum()), int(mask.sum()))
+
+
+def _by_kind(flags: np.ndarray, negative: np.ndarray, kind: np.ndarray, lang: np.ndarray) -> Any:
+    """False-positive rate per kind of negative, in all languages and in each: the goals' kinds
+    always (n=0 where there are none), then every other kind the split has."""
+    kinds = sorted({*GOAL_KINDS, *kind[negative].tolist()}, key=_kind_order)
+    return {
+        k: {
+            "all": _rate(flags, negative & (kind == k)),
+            **{x: _rate(flags, negative & (kind == k) & (lang == x)) for x in LANGUAGES},
+        }
+        for k in kinds
+    }
 
 
 def evaluate(
@@ -108,64 +242,55 @@ def evaluate(
     split: str = "test",
     embeddings: bool | None = None,
 ) -> dict[str, Any]:
-    """Every metric of the model card, on one split, for the pipeline as ``predict`` runs it
-    (``embeddings`` as there: None uses the embedding stage when the model has one)."""
-    chosen = [e for e in examples if e.split == split]
+    """Every metric of the model card, on the examples of one split that training never read,
+    for the pipeline as ``predict`` runs it (``embeddings`` as there: None uses the embedding
+    stage when the model has one)."""
+    chosen, left_out = held_out(examples, split)
     texts = [e.text for e in chosen]
     matrix = model.features([prepare(t) for t in texts])
     probabilities, rescored, threshold = model.probabilities(texts, matrix, embeddings)
     flags = probabilities >= threshold
-    labels = np.array([e.label for e in chosen])
+    labels = np.array([e.label for e in chosen], dtype=int)
+    negative = labels == 0
+    lang = _column(chosen, language_of)
+    kind = _column(chosen, lambda e: e.kind)
+    source = _column(chosen, lambda e: e.source)
+    group = _column(chosen, group_kind)
 
-    def subset(keep: Callable[[Example], bool]) -> np.ndarray:
-        return np.array([keep(e) for e in chosen], dtype=bool)
+    def measured(mask: np.ndarray) -> Classification:
+        return classification(flags[mask], labels[mask])
 
-    same = subset(lambda e: e.source in {"fanboy", "mixed"})
+    by_group = {
+        g: {"groups": len({e.group for e in chosen if group_kind(e) == g}), **measured(group == g)}
+        for g in GROUPS
+        if (group == g).any()
+    }
+    by_source_kind = {
+        f"{s}:{k}": _rate(flags, negative & (source == s) & (kind == k))
+        for k in sorted(set(kind[negative].tolist()), key=_kind_order)
+        for s in ("news", "benign", "fanboy", "mixed", "review")
+        if (negative & (source == s) & (kind == k)).any()
+    }
     report: dict[str, Any] = {
+        "model": model.version,
         "split": split,
         "examples": len(chosen),
+        "left_out_seen_in_training": {
+            x: sum(language_of(e) == x for e in left_out) for x in LANGUAGES
+        },
+        "language_source": LANGUAGE_SOURCE,
         "threshold": threshold,
         "stages": "first+embedding" if model.uses_embeddings(embeddings) else "first",
         "rescored_share": round(float(rescored.mean()), 4) if len(rescored) else 0.0,
-        "same_domain": classification(flags[same], labels[same]),
-        "by_source": {},
-        "same_domain_by_language": {},
-        "false_positives_by_kind": {},
-        "false_positives_by_language": {},
+        "same_domain": measured((source == "fanboy") | (source == "mixed")),
+        "by_language": {x: measured(lang == x) for x in LANGUAGES},
+        "by_group": by_group,
+        "false_positives_by_kind": _by_kind(flags, negative, kind, lang),
+        "false_positives_by_source_kind": by_source_kind,
     }
-    for source in ("fanboy", "mixed"):
-        mask = subset(lambda e, s=source: e.source == s)  # type: ignore[misc]
-        if mask.any():
-            report["by_source"][source] = classification(flags[mask], labels[mask])
-    for lang in ("en", "ar", "fr", "other"):
-        mask = same & subset(lambda e, lang=lang: e.lang == lang)  # type: ignore[misc]
-        if mask.sum() >= 10:
-            report["same_domain_by_language"][lang] = classification(flags[mask], labels[mask])
-    negative = labels == 0
-    kinds = sorted({e.kind for e in chosen if e.label == 0})
-    for kind in kinds:
-        for source in ("news", "benign", "fanboy", "mixed"):
-            mask = negative & subset(lambda e, k=kind, s=source: e.kind == k and e.source == s)  # type: ignore[misc]
-            if mask.sum() >= 5:
-                report["false_positives_by_kind"][f"{source}:{kind}"] = false_positive_rate(
-                    flags[mask]
-                )
-    for lang in ("en", "ar", "fr"):
-        mask = negative & subset(lambda e, lang=lang: e.lang == lang)  # type: ignore[misc]
-        if mask.any():
-            report["false_positives_by_language"][lang] = false_positive_rate(flags[mask])
-    religious = negative & subset(lambda e: e.kind == "religious")
-    reporting = negative & subset(lambda e: e.kind == "reporting_terrorism")
-    arabic = same & subset(lambda e: e.lang == "ar")
-    report["goals"] = {
-        "same_domain_f1": {"goal": ">= 0.85", "value": report["same_domain"]["f1"]},
-        "reporting_terrorism_fpr": {"goal": "<= 0.02", **false_positive_rate(flags[reporting])},
-        "religious_fpr": {"goal": "<= 0.01", **false_positive_rate(flags[religious])},
-        "arabic_f1": {
-            "goal": ">= 0.85",
-            "value": classification(flags[arabic], labels[arabic])["f1"] if arabic.any() else None,
-            "n": int(arabic.sum()),
-            "positives": int(labels[arabic].sum()),
-        },
-    }
+    report["goals"] = goals(report)
     return report
+
+
+def _kind_order(kind: str) -> tuple[int, str]:
+    return (GOAL_KINDS.index(kind), "") if kind in GOAL_KINDS else (len(GOAL_KINDS), kind)

@@ -164,12 +164,16 @@ def model_train(
 
 
 def _print_goals(evaluation: dict[str, Any]) -> None:
-    out.print(f"Test split, stages: {evaluation['stages']}")
-    for name, goal in evaluation["goals"].items():
-        out.print(f"  {name:<26} {goal.get('value', goal.get('fpr'))}  (goal {goal['goal']})")
+    from redline.classify.card import summary
+
+    out.out(summary(evaluation), end="")
 
 
-@model_app.command("evaluate")
+@model_app.command(
+    "evaluate",
+    epilog="Example: redline model evaluate --json > docs/model-evaluation.json, then "
+    "redline model card docs/model-evaluation.json --readme README.md",
+)
 def model_evaluate(
     shared: SharedOption = None,
     labels: LabelsOption = Path("data/labels"),
@@ -177,23 +181,84 @@ def model_evaluate(
     model: Annotated[
         Path | None, typer.Option(help="Model file (default: the shipped one).")
     ] = None,
-    card: Annotated[Path | None, typer.Option(help="Write the model card here.")] = None,
+    card: Annotated[Path | None, typer.Option(help="Write the whole model card here.")] = None,
     reviews: ReviewsOption = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Evaluate a model on the test split: per source, language and kind, with 95% CIs."""
-    from redline.classify.build import evaluate_all
+    """Evaluate a model on the test examples training never read (test texts also in training
+    or validation are left out and counted): precision, recall, F1 and false-positive rate per
+    language (en, ar, fr, other), per split group (the held-out pro-IS accounts and the rest)
+    and per kind of text that must not be flagged, each with its 95% interval and n."""
+    from redline.classify.build import evaluate_on
+    from redline.classify.card import tables
     from redline.classify.model import TextModel
 
     engine = make_engine(get_settings().database_url) if reviews else None
     paths = _data_paths(shared, labels, benign, engine)
     loaded = TextModel.load(_model_path(model))
-    evaluation = evaluate_all(loaded, paths.examples())
+    evaluation = evaluate_on(loaded, paths)
     _write_card(card, loaded, evaluation)
     if as_json:
         _print_json(evaluation)
         return
-    _print_goals(evaluation)
+    out.out(tables(evaluation), end="")
+
+
+@model_app.command(
+    "card",
+    epilog="Example: redline model evaluate --json > docs/model-evaluation.json && "
+    "redline model card docs/model-evaluation.json --readme README.md",
+)
+def model_card(
+    evaluation: Annotated[
+        Path, typer.Argument(help="An evaluation: what `redline model evaluate --json` prints.")
+    ],
+    card: Annotated[Path, typer.Option(help="The model card to write the tables into.")] = Path(
+        "MODEL_CARD.md"
+    ),
+    readme: Annotated[
+        Path | None,
+        typer.Option(help="Also write the goals and per-language summary into this file."),
+    ] = None,
+) -> None:
+    """Write an evaluation's tables into the model card, between its evaluation markers (and
+    its summary into --readme, between the summary markers). Everything outside the markers is
+    left as it is, so the card's figures are always the evaluation's, never typed by hand."""
+    from redline.classify.card import (
+        SUMMARY_BEGIN,
+        SUMMARY_END,
+        TABLES_BEGIN,
+        TABLES_END,
+        between,
+        summary,
+        tables,
+    )
+
+    try:
+        data = json.loads(evaluation.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise UsageProblem(f"{evaluation}: not an evaluation ({error})") from None
+    targets = [(card, TABLES_BEGIN, TABLES_END, tables)]
+    if readme is not None:
+        targets.append((readme, SUMMARY_BEGIN, SUMMARY_END, summary))
+    written = []
+    for path, begin, end, make in targets:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as error:
+            raise UsageProblem(f"{path}: {error.strerror}") from None
+        try:
+            body = make(data)
+        except (KeyError, TypeError) as error:
+            raise UsageProblem(f"{evaluation}: not an evaluation (no {error})") from None
+        try:
+            written.append((path, between(text, begin, end, body)))
+        except ValueError as error:
+            raise UsageProblem(f"{path}: {error}") from None
+    # Nothing is written unless every file can be.
+    for path, text in written:
+        path.write_text(text, encoding="utf-8")
+        err.print(f"Wrote the evaluation of {data.get('model')} into {path}")
 
 
 @model_app.command(
