@@ -73,6 +73,19 @@ class Settings(BaseSettings):
         description="Seconds before a failed stage is retried, doubled on each attempt (capped"
         " at 10 minutes), with random jitter so a fault does not come back as a thundering herd.",
     )
+    resend_after: float = Field(
+        default=600.0,
+        gt=0,
+        description="Seconds after which an item stored but touched by no worker is sent to the"
+        " workers again (its message was lost: the web process died before sending it, say);"
+        " checked by the workers' scheduler round.",
+    )
+    resend_window: float = Field(
+        default=7 * 24 * 3600.0,
+        gt=0,
+        description="How far back (seconds) that check looks; older never-processed items are"
+        " `redline scan`'s to find.",
+    )
     scheduler_interval: float = Field(
         default=60.0,
         gt=0,

@@ -3,6 +3,7 @@ the quarantine for a stage that keeps failing."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,13 +14,14 @@ from redline import banks
 from redline.classify.model import TextModel
 from redline.config import Settings
 from redline.index.store import IndexStore
-from redline.model import Case, Item, Match, Quarantine, Score, Signal, TextScan
+from redline.model import Case, Item, ItemMedia, Match, Quarantine, Score, Signal, TextScan
 from redline.model.base import utcnow
 from redline.pipeline import work
 from redline.pipeline.match import Matcher
 from redline.pipeline.scan import scan
 from redline.store.media import FolderStore
-from redline.tasks.work import run_here, submit
+from redline.store.quarantine import quarantine_work
+from redline.tasks.work import resend_unsent, run_here, submit
 from tests.helpers import run_ingest
 from tests.pipeline.test_scan import build_folder
 
@@ -171,3 +173,66 @@ def test_workers_and_the_scan_score_with_the_model_the_settings_name(
         connection.execute(delete(TextScan))
     scan(engine, own, IndexStore(engine, own.data_dir), actor="t", workers=1)
     assert scored() == [(version, False), (version, True)]
+
+
+def unsent_at(engine: Engine, settings: Settings, now: datetime) -> list[int]:
+    """What the scheduler round at ``now`` would send again."""
+    with engine.connect() as connection:
+        before = now - timedelta(seconds=settings.resend_after)
+        return work.unsent(connection, now - timedelta(days=1), before, 1000)
+
+
+def test_items_no_stage_touched_are_sent_again_once(
+    engine: Engine, settings: Settings, tmp_path: Path, tiny_model: TextModel
+) -> None:
+    """An item stored whose message never reached a worker (the web process died between its
+    commit and the broker) is found by the workers' scheduler round and processed, once."""
+    item_ids = seeded(engine, settings, tmp_path)
+    here = site(engine, settings, tiny_model)
+    later = utcnow() + timedelta(seconds=settings.resend_after + 1)
+    # Just stored: on their way, not lost. Past REDLINE_RESEND_AFTER: every one is unsent.
+    assert unsent_at(engine, settings, utcnow()) == []
+    assert unsent_at(engine, settings, later) == item_ids
+    # Some were processed; one failed for good and is the quarantine's.
+    submit(settings, item_ids[:3], site=here)
+    with engine.begin() as connection:
+        quarantine_work(connection, item_ids[-1], "match", "bank index unreadable", 5, utcnow())
+    lost = unsent_at(engine, settings, later)
+    assert lost == [i for i in item_ids[3:-1] if i not in shared_content(engine, item_ids[:3])]
+    assert lost  # the scenario must leave some work lost
+    resent = resend_unsent(settings, later, site=here)
+    assert resent.items == len(lost) and resent.quarantined == []
+    assert unsent_at(engine, settings, later) == []
+    assert resend_unsent(settings, later, site=here).items == 0  # nothing sent twice
+    # What was resent ends as if it had never been lost: as a scan of everything would leave it.
+    submit(settings, item_ids[:-1], site=here)
+    after_resend = outcome(engine)
+    with engine.begin() as connection:
+        for table in (Case, Match, Score, TextScan, Signal):
+            connection.execute(delete(table))
+    submit(settings, item_ids[:-1], site=here)
+    assert outcome(engine) == after_resend
+
+
+def shared_content(engine: Engine, item_ids: list[int]) -> set[int]:
+    """Items whose every text and media file is also carried by ``item_ids`` (processed with
+    them: touched, though not sent themselves)."""
+    with engine.connect() as connection:
+        texts = set(connection.scalars(select(Item.text_sha256).where(Item.id.in_(item_ids)))) - {
+            None
+        }
+        media = set(
+            connection.scalars(
+                select(ItemMedia.media_sha256).where(ItemMedia.item_id.in_(item_ids))
+            )
+        )
+        found = set()
+        for item in connection.execute(select(Item.id, Item.text_sha256)).all():
+            own = set(
+                connection.scalars(
+                    select(ItemMedia.media_sha256).where(ItemMedia.item_id == item.id)
+                )
+            )
+            if (item.text_sha256 is None or item.text_sha256 in texts) and own <= media:
+                found.add(int(item.id))
+    return found

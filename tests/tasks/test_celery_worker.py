@@ -1,5 +1,6 @@
 """The scheduler on Celery: `redline worker` with a real Redis broker and beat raises the alert
-of a removal order near its deadline, and records it in the database."""
+of a removal order near its deadline, and records it in the database; its rounds also send
+again the stored items no worker ever touched (their message was lost), which it then processes."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
@@ -15,6 +18,7 @@ from sqlalchemy import select, update
 from redline.actions import orders
 from redline.model import AuditEvent, Item
 from redline.model.base import utcnow
+from redline.pipeline import work
 from tests.review_desk import Desk
 
 BROKER = os.environ.get("REDLINE_TEST_BROKER", "redis://127.0.0.1:6379/15")
@@ -30,7 +34,15 @@ def broker_up() -> bool:
         return False
 
 
-def test_celery_beat_runs_the_scheduler_and_alerts_land_in_the_database(desk: Desk) -> None:
+def unsent(desk: Desk) -> list[int]:
+    with desk.engine.connect() as connection:
+        now = utcnow()
+        return work.unsent(connection, now - timedelta(days=1), now + timedelta(days=1), 1000)
+
+
+def test_celery_beat_runs_the_scheduler_and_alerts_land_in_the_database(
+    desk: Desk, tiny_model_path: Path
+) -> None:
     if not broker_up():
         if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
             pytest.fail(f"the Redis broker at {BROKER} is needed in CI")
@@ -50,7 +62,12 @@ def test_celery_beat_runs_the_scheduler_and_alerts_land_in_the_database(desk: De
         "REDLINE_DATA_DIR": str(desk.settings.data_dir),
         "REDLINE_BROKER_URL": BROKER,
         "REDLINE_SCHEDULER_INTERVAL": "1",
+        "REDLINE_RESEND_AFTER": "1",
+        "REDLINE_QUEUE_PREFIX": f"test-{uuid.uuid4().hex[:8]}-",
+        "REDLINE_TEXT_MODEL": str(tiny_model_path),  # the shipped one is seconds to load
     }
+    lost = unsent(desk)  # the desk's items were stored and never sent to a worker
+    assert lost
     worker = subprocess.Popen(
         [sys.executable, "-m", "redline", "worker"],
         env=env,
@@ -60,7 +77,7 @@ def test_celery_beat_runs_the_scheduler_and_alerts_land_in_the_database(desk: De
     try:
         deadline = time.monotonic() + 180  # a bound, not a speed: loaded CI machines start slowly
         alerts: list[AuditEvent] = []
-        while time.monotonic() < deadline and not alerts:
+        while time.monotonic() < deadline and (not alerts or unsent(desk)):
             time.sleep(1)
             assert worker.poll() is None, (
                 worker.stderr.read().decode()[-2000:] if worker.stderr else ""
@@ -74,5 +91,6 @@ def test_celery_beat_runs_the_scheduler_and_alerts_land_in_the_database(desk: De
     finally:
         worker.terminate()
         worker.wait(timeout=30)
+    assert unsent(desk) == [], "stored items never processed after three minutes"
     assert len(alerts) == 1, "no alert within three minutes"
     assert alerts[0].actor == "scheduler" and alerts[0].after == {"kind": "due_soon"}

@@ -73,6 +73,8 @@ class Item(Base):
         Index("ix_items_source_posted", "source_id", "posted_at"),
         # An account's items in time order: the case page's "same account" list.
         Index("ix_items_source_account_posted", "source_id", "account", "posted_at"),
+        # The sweep reads the items stored in a window of time (redline.pipeline.work.unsent).
+        Index("ix_items_ingested_at", "ingested_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

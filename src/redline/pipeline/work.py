@@ -25,14 +25,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Connection, Engine, Select, select
+from sqlalchemy import Connection, Engine, Select, String, and_, cast, exists, literal, or_, select
 
 from redline.classify.model import TextModel
 from redline.config import Settings
 from redline.errors import NotFound
-from redline.model import Item, Source
+from redline.model import Item, ItemMedia, Quarantine, Signal, Source, TextScan
 from redline.pipeline.match import Matcher
 from redline.pipeline.scan import (
+    MATCHED_TYPES,
     ScanSummary,
     hash_new_media,
     items_in_scope,
@@ -41,6 +42,7 @@ from redline.pipeline.scan import (
     record_exact_signals,
 )
 from redline.pipeline.text_scan import TextSummary, run_text_stages
+from redline.store.quarantine import WORK_FORMAT
 
 HASH: Final = "hash"
 MATCH: Final = "match"
@@ -73,6 +75,49 @@ def items_to_scan(
         if source_id is None:
             raise NotFound(f"no source called {source!r}")
     query = items_in_scope(source_id, since).order_by(Item.id)
+    return [int(item_id) for item_id in connection.scalars(query)]
+
+
+def unsent(
+    connection: Connection, stored_after: datetime, stored_before: datetime, limit: int
+) -> list[int]:
+    """Items stored in the window that no stage has touched, oldest first: their message never
+    reached a worker (the process that stored them died before sending it, or the broker lost
+    it), so nothing would ever process them.
+
+    Never touched: a text with no text stage done (whatever version), a media file with no
+    signal (not hashed), or a signal never matched. Work redone for a new model or new banks is
+    not "unsent" (``redline scan`` does that); an item the quarantine holds for failed work is
+    left there. What a stage already did is skipped when the item is sent again, so sending an
+    item that was in fact on its way costs one look-up.
+    """
+    text_untouched = and_(
+        Item.text_sha256.is_not(None),
+        ~exists().where(TextScan.text_sha256 == Item.text_sha256),
+    )
+    media_untouched = exists().where(
+        ItemMedia.item_id == Item.id,
+        or_(
+            ~exists().where(Signal.media_sha256 == ItemMedia.media_sha256),
+            exists().where(
+                Signal.media_sha256 == ItemMedia.media_sha256,
+                Signal.signal_type.in_(MATCHED_TYPES),
+                Signal.value != "",
+                Signal.matched_generation.is_(None),
+            ),
+        ),
+    )
+    quarantined = exists().where(
+        Quarantine.format == WORK_FORMAT,
+        Quarantine.file == literal("item ") + cast(Item.id, String),
+    )
+    query = (
+        select(Item.id)
+        .where(Item.ingested_at >= stored_after, Item.ingested_at < stored_before)
+        .where(or_(text_untouched, media_untouched), ~quarantined)
+        .order_by(Item.id)
+        .limit(limit)
+    )
     return [int(item_id) for item_id in connection.scalars(query)]
 
 

@@ -58,17 +58,20 @@ def make_celery(
 
         current = get_settings()
         engine = make_engine(current.database_url)
+        now = utcnow()
         try:
             done = scheduler.tick(
                 engine,
                 media_store(current),
-                utcnow(),
+                now,
                 partial(liveness.check_url),
                 delivery=scheduler.Delivery.from_settings(current),
             )
         finally:
             engine.dispose()
-        return done.as_dict()
+        # Items whose message was lost on the way to the broker (tasks.work.resend_unsent).
+        resent = work.resend_unsent(current, now) if current.broker_url else None
+        return {**done.as_dict(), "resent": resent.items if resent else 0}
 
     return app
 

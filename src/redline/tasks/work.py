@@ -19,13 +19,14 @@ import random
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 from redline.config import Settings
 from redline.index.store import Freshness, IndexStore
 from redline.model.base import utcnow
 from redline.pipeline.match import Matcher
-from redline.pipeline.work import HASH, MATCH, STAGES, TEXT, Worksite, run_stage
+from redline.pipeline.work import HASH, MATCH, STAGES, TEXT, Worksite, run_stage, unsent
 from redline.store import make_engine
 from redline.store.quarantine import quarantine_work
 
@@ -212,6 +213,34 @@ def submit(
         finally:
             made.engine.dispose()
     return run_here(site if isinstance(site, Worksite) else site(), item_ids)
+
+
+RESEND_LIMIT: Final = 10_000  # items a round sends again at most; the next round takes the rest
+
+
+def resend_unsent(
+    settings: Settings,
+    now: datetime,
+    *,
+    site: Worksite | Callable[[], Worksite] | None = None,
+) -> Submitted:
+    """Send again the items stored ``REDLINE_RESEND_AFTER`` seconds ago or more (within
+    ``REDLINE_RESEND_WINDOW``) that no stage has touched: their message was lost between the
+    commit that stored them and the broker, so without this nothing would process them."""
+    engine = make_engine(settings.database_url)
+    try:
+        with engine.connect() as connection:
+            item_ids = unsent(
+                connection,
+                now - timedelta(seconds=settings.resend_window),
+                now - timedelta(seconds=settings.resend_after),
+                RESEND_LIMIT,
+            )
+    finally:
+        engine.dispose()
+    if item_ids:
+        log.warning("%d stored items were never processed: sent again", len(item_ids))
+    return submit(settings, item_ids, site=site)
 
 
 def register(app: Any, settings: Settings, site: Callable[[], Worksite]) -> None:
