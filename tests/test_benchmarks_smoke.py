@@ -174,9 +174,11 @@ def test_login_flood_counts_hashes_only_up_to_the_limits(tmp_path: Path) -> None
     """A sign-in flood against a served redline: after five wrong passwords for one user from
     one network every further attempt is refused before a hash, and a spray over many usernames
     computes hashes only up to the network's limit (50, five of them used already)."""
-    result = run_benchmark(
-        "login_flood.py", "--attempts", "12", "--seconds", "1", "--spray", "60", cache=tmp_path
-    )
+    arguments = ("login_flood.py", "--attempts", "12", "--seconds", "1", "--spray", "60")
+    result = run_benchmark(*arguments, cache=tmp_path)
+    if result["rate_windows_spanned"] > 1:  # crossed a quarter hour: the counts started afresh
+        result = run_benchmark(*arguments, cache=tmp_path)
+    assert result["rate_windows_spanned"] == 1
     assert result["paced_answers"] == {"401": 5, "429": 7}
     assert result["spray_answers"] == {"401": 45, "429": 15}
     assert result["status_idle"]["requests"] > 0
