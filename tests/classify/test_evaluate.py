@@ -10,12 +10,17 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from redline.classify.card import goal_table
 from redline.classify.data import LANGUAGES, Example
 from redline.classify.evaluate import (
     GOAL_KINDS,
+    Figure,
+    _at_least,
+    _at_most,
     classification,
     evaluate,
     f1_figure,
+    proportion,
     wilson,
 )
 from redline.classify.model import TextModel
@@ -224,7 +229,23 @@ def test_every_figure_per_language_group_and_kind_carries_its_interval_and_n(
         "ci": None,
         "n": 0,
         "met": None,
+        "shown": None,
     }
     assert goals["reporting_terrorism_fpr_en"]["n"] == kinds["reporting_terrorism"]["en"]["n"] > 0
     assert goals["religious_fpr_fr"]["met"] is True
     assert evaluate(tiny_model, examples) == report  # deterministic, bootstrap included
+
+
+def test_a_goal_is_shown_only_when_its_whole_interval_meets_it() -> None:
+    """0.90 on ten positives meets an F1 goal of 0.90 as a point and shows nothing; 0 of 450
+    news texts flagged shows a 2% limit, 0 of 216 religious posts does not show a 1% one."""
+    few = Figure(value=0.9, ci=[0.714, 1.0], n=104)
+    many_news, some_religious = proportion(0, 450), proportion(0, 216)
+    f1 = _at_least(few, 0.90, "F1")
+    news, religious = _at_most(many_news, 0.02, "news"), _at_most(some_religious, 0.01, "rel")
+    assert (f1["met"], f1["shown"]) == (True, False)
+    assert (news["met"], news["shown"]) == (True, True)
+    assert (religious["met"], religious["shown"]) == (True, False)
+    table = "\n".join(goal_table({"goals": {"a": f1, "b": news, "c": religious}}))
+    assert table.count("not shown (the 95% interval spans the target)") == 2
+    assert "| news | <= 0.02 | 0.000 (0.000-0.009), n=450 | yes |" in table

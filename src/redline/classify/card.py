@@ -54,19 +54,22 @@ def _row(cells: list[str]) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def _met(met: bool | None) -> str:
-    return "not measured" if met is None else "yes" if met else "**no**"
+def _met(goal: dict[str, Any]) -> str:
+    if goal["met"] is None:
+        return "not measured"
+    if not goal["met"]:
+        return "**no**"
+    # The point estimate meets it; the interval may still reach past the target (few examples).
+    return "yes" if goal.get("shown") else "not shown (the 95% interval spans the target)"
 
 
 def goal_table(evaluation: dict[str, Any]) -> list[str]:
-    """The goals: target, measured value with its interval and n, met or not."""
+    """The goals: target, measured value with its interval and n, and whether it is met: "yes"
+    only when the whole interval is on the goal's side."""
     return [
         "| goal | target | measured (95% CI), n | met |",
         "|---|---|---|---|",
-        *(
-            _row([g["goal"], g["target"], figure(g), _met(g["met"])])
-            for g in evaluation["goals"].values()
-        ),
+        *(_row([g["goal"], g["target"], figure(g), _met(g)]) for g in evaluation["goals"].values()),
     ]
 
 
