@@ -10,8 +10,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 # Two test processes a core: many tests wait on a server, a worker or the database they started,
-# and a waiting process leaves its core to the other (on 2 cores with one of them kept busy by
-# something else, 4 processes ran the suite in 10 min 49 s where 2 took 12 min 14 s).
+# and a waiting process leaves its core to another. On 2 cores with one of them kept busy by
+# something else, 4 processes ran the suite in 10 min 49 s where 2 took 12 min 14 s; on an idle
+# machine 2 are faster (8 min 53 s against 9 min 59 s): TEST_WORKERS=2 there.
 TEST_WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) * 2 )))
 
 .PHONY: run test fuzz lint bench install clean
