@@ -73,12 +73,13 @@ class Settings(BaseSettings):
         description="Seconds before a failed stage is retried, doubled on each attempt (capped"
         " at 10 minutes), with random jitter so a fault does not come back as a thundering herd.",
     )
-    resend_after: float = Field(
-        default=600.0,
+    resend_after: float | None = Field(
+        default=None,
         gt=0,
         description="Seconds after which an item stored but touched by no worker is sent to the"
-        " workers again (its message was lost: the web process died before sending it, say);"
-        " checked by the workers' scheduler round.",
+        " workers again (its message was lost: the web process died before sending it, say),"
+        " by the workers' scheduler round; unset, never. Keep it above the longest backlog the"
+        " queues have: an item still waiting in a queue is sent again too (harmless, but work).",
     )
     resend_window: float = Field(
         default=7 * 24 * 3600.0,

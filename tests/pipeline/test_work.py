@@ -178,7 +178,7 @@ def test_workers_and_the_scan_score_with_the_model_the_settings_name(
 def unsent_at(engine: Engine, settings: Settings, now: datetime) -> list[int]:
     """What the scheduler round at ``now`` would send again."""
     with engine.connect() as connection:
-        before = now - timedelta(seconds=settings.resend_after)
+        before = now - timedelta(seconds=settings.resend_after or 0)
         return work.unsent(connection, now - timedelta(days=1), before, 1000)
 
 
@@ -188,8 +188,12 @@ def test_items_no_stage_touched_are_sent_again_once(
     """An item stored whose message never reached a worker (the web process died between its
     commit and the broker) is found by the workers' scheduler round and processed, once."""
     item_ids = seeded(engine, settings, tmp_path)
+    later = utcnow() + timedelta(seconds=601)
+    # Off unless REDLINE_RESEND_AFTER is set: an item waiting in a long queue would be sent twice.
+    assert settings.resend_after is None
+    assert resend_unsent(settings, later, site=site(engine, settings, tiny_model)).items == 0
+    settings = settings.model_copy(update={"resend_after": 600.0})
     here = site(engine, settings, tiny_model)
-    later = utcnow() + timedelta(seconds=settings.resend_after + 1)
     # Just stored: on their way, not lost. Past REDLINE_RESEND_AFTER: every one is unsent.
     assert unsent_at(engine, settings, utcnow()) == []
     assert unsent_at(engine, settings, later) == item_ids

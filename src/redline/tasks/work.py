@@ -227,6 +227,8 @@ def resend_unsent(
     """Send again the items stored ``REDLINE_RESEND_AFTER`` seconds ago or more (within
     ``REDLINE_RESEND_WINDOW``) that no stage has touched: their message was lost between the
     commit that stored them and the broker, so without this nothing would process them."""
+    if settings.resend_after is None:
+        return Submitted(in_process=not settings.broker_url)
     engine = make_engine(settings.database_url)
     try:
         with engine.connect() as connection:
