@@ -1,5 +1,5 @@
 """What the benchmarks share: generated images, image transformations, hashing, machine info,
-scratch PostgreSQL databases.
+scratch PostgreSQL databases, waiting for a served redline to answer.
 
 Generated images come in several kinds so a corpus is not all alike: redline's demo images
 (gradient, shapes, "DEMO n"), smooth colour fields with brush strokes, tile mosaics, flat
@@ -17,10 +17,12 @@ import io
 import os
 import platform
 import random
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import numpy as np
 import psycopg
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont, ImageOps
@@ -372,3 +374,24 @@ class ScratchDatabases:
         with psycopg.connect(self.server, autocommit=True) as admin:
             for name in self.names:
                 admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def wait_until_serving(base: str, stopped: Callable[[], str | None], seconds: float) -> None:
+    """Return once ``base``/hma/status/live answers 200. ``stopped()`` says why a process the
+    run needs has exited (None while all live); either that or ``seconds`` passing without an
+    answer is a RuntimeError. One client for every poll: a new one builds a TLS context each
+    time, CPU the starting server needs."""
+    deadline = time.monotonic() + seconds
+    with httpx.Client(timeout=2) as client:
+        while True:
+            why = stopped()
+            if why is not None:
+                raise RuntimeError(why)
+            try:
+                if client.get(f"{base}/hma/status/live").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"redline serve did not answer at {base} within {seconds:g} s")
+            time.sleep(0.2)

@@ -35,6 +35,7 @@ from typing import Any
 
 import httpx
 
+from _corpus import wait_until_serving
 from redline.review.accounts import FAILURE_WINDOW, add_user
 from redline.store import ensure_schema, make_engine
 
@@ -138,13 +139,9 @@ def main() -> None:
         )
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    httpx.get(f"{base}/hma/status", timeout=2).raise_for_status()
-                    break
-                except httpx.HTTPError:
-                    time.sleep(0.2)
+            wait_until_serving(
+                base, lambda: None if server.poll() is None else "the server exited", 60
+            )
             print("idle reference", file=sys.stderr)
             idle, _ = measured_during(base, lambda: time.sleep(args.seconds))
             print(f"paced: {args.attempts} attempts over {args.seconds} s", file=sys.stderr)

@@ -55,7 +55,7 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine, text
 
-from _corpus import ScratchDatabases, generated_image, machine
+from _corpus import ScratchDatabases, generated_image, machine, wait_until_serving
 from redline import __version__
 from redline.banks import add_media_files, add_text, create_bank, hash_media_files
 from redline.classify.model import TextModel
@@ -224,28 +224,21 @@ def running(site: Site, workers: int, work: Path) -> Iterator[str]:
             *("worker", "--queues", "hashing,matching,text", "--concurrency", "1"),
         )
     base = f"http://127.0.0.1:{port}"
+
+    def stopped() -> str | None:
+        if all(process.poll() is None for process in processes):
+            return None
+        tails = {p.name: p.read_text()[-2000:] for p in logs.iterdir()}
+        return f"a redline process exited: {tails}"
+
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            for process in processes:
-                if process.poll() is not None:
-                    tails = {p.name: p.read_text()[-2000:] for p in logs.iterdir()}
-                    raise RuntimeError(f"a redline process exited: {tails}")
-            try:
-                if httpx.get(f"{base}/hma/status/live", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("redline serve did not start within 180 s")
-            time.sleep(0.2)
+        wait_until_serving(base, stopped, 180)
         yield base
         # Every worker must have lived through the run: a worker that stopped early (as a
         # second one did when both took Celery's default node name) makes "2 workers" one.
-        for process in processes:
-            if process.poll() is not None:
-                tails = {p.name: p.read_text()[-2000:] for p in logs.iterdir()}
-                raise RuntimeError(f"a redline process exited during the run: {tails}")
+        why = stopped()
+        if why is not None:
+            raise RuntimeError(f"during the run, {why}")
     finally:
         for process in reversed(processes):
             stop(process)

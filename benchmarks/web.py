@@ -62,6 +62,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 from sqlalchemy import JSON, Connection, Engine, Table, event, func, select
 
+from _corpus import wait_until_serving
 from redline import __version__
 from redline.model import (
     AuditEvent,
@@ -562,18 +563,14 @@ def served(url: str, data_dir: Path, workdir: Path) -> Iterator[str]:
         process = subprocess.Popen(command, env=env, cwd=workdir, stdout=output, stderr=output)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"the server exited:\n{server_log.read_text()[-4000:]}")
-            try:
-                if httpx.get(f"{base}/hma/status/live", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the server did not start:\n{server_log.read_text()[-4000:]}")
-            time.sleep(0.2)
+        try:
+            wait_until_serving(
+                base,
+                lambda: None if process.poll() is None else "the server exited",
+                120,
+            )
+        except RuntimeError as error:
+            raise RuntimeError(f"{error}:\n{server_log.read_text()[-4000:]}") from None
         yield base
     finally:
         process.terminate()
