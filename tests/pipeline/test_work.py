@@ -191,7 +191,9 @@ def test_items_no_stage_touched_are_sent_again_once(
     later = utcnow() + timedelta(seconds=601)
     # Off unless REDLINE_RESEND_AFTER is set: an item waiting in a long queue would be sent twice.
     assert settings.resend_after is None
-    assert resend_unsent(settings, later, site=site(engine, settings, tiny_model)).items == 0
+    assert (
+        resend_unsent(settings, engine, later, site=site(engine, settings, tiny_model)).items == 0
+    )
     settings = settings.model_copy(update={"resend_after": 600.0})
     here = site(engine, settings, tiny_model)
     # Just stored: on their way, not lost. Past REDLINE_RESEND_AFTER: every one is unsent.
@@ -204,10 +206,10 @@ def test_items_no_stage_touched_are_sent_again_once(
     lost = unsent_at(engine, settings, later)
     assert lost == [i for i in item_ids[3:-1] if i not in shared_content(engine, item_ids[:3])]
     assert lost  # the scenario must leave some work lost
-    resent = resend_unsent(settings, later, site=here)
+    resent = resend_unsent(settings, engine, later, site=here)
     assert resent.items == len(lost) and resent.quarantined == []
     assert unsent_at(engine, settings, later) == []
-    assert resend_unsent(settings, later, site=here).items == 0  # nothing sent twice
+    assert resend_unsent(settings, engine, later, site=here).items == 0  # nothing sent twice
     # What was resent ends as if it had never been lost: as a scan of everything would leave it.
     submit(settings, item_ids[:-1], site=here)
     after_resend = outcome(engine)

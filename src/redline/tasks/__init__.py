@@ -67,14 +67,10 @@ def make_celery(
                 partial(liveness.check_url),
                 delivery=scheduler.Delivery.from_settings(current),
             )
+            # Items whose message was lost on the way to the broker (off unless configured).
+            resent = work.resend_unsent(current, engine, now) if current.broker_url else None
         finally:
             engine.dispose()
-        # Items whose message was lost on the way to the broker (tasks.work.resend_unsent).
-        resent = (
-            work.resend_unsent(current, now)
-            if current.broker_url and current.resend_after is not None
-            else None
-        )
         return {**done.as_dict(), "resent": resent.items if resent else 0}
 
     return app

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
 
+from sqlalchemy import Engine
+
 from redline.config import Settings
 from redline.index.store import Freshness, IndexStore
 from redline.model.base import utcnow
@@ -220,6 +222,7 @@ RESEND_LIMIT: Final = 10_000  # items a round sends again at most; the next roun
 
 def resend_unsent(
     settings: Settings,
+    engine: Engine,
     now: datetime,
     *,
     site: Worksite | Callable[[], Worksite] | None = None,
@@ -229,17 +232,13 @@ def resend_unsent(
     commit that stored them and the broker, so without this nothing would process them."""
     if settings.resend_after is None:
         return Submitted(in_process=not settings.broker_url)
-    engine = make_engine(settings.database_url)
-    try:
-        with engine.connect() as connection:
-            item_ids = unsent(
-                connection,
-                now - timedelta(seconds=settings.resend_window),
-                now - timedelta(seconds=settings.resend_after),
-                RESEND_LIMIT,
-            )
-    finally:
-        engine.dispose()
+    with engine.connect() as connection:
+        item_ids = unsent(
+            connection,
+            now - timedelta(seconds=settings.resend_window),
+            now - timedelta(seconds=settings.resend_after),
+            RESEND_LIMIT,
+        )
     if item_ids:
         log.warning("%d stored items were never processed: sent again", len(item_ids))
     return submit(settings, item_ids, site=site)
