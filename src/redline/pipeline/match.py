@@ -77,6 +77,8 @@ class Matcher:
         """The bank entries behind bank signal ids."""
         wanted = sorted(set(signal_ids))
         found: dict[int, BankedSignal] = {}
+        if not wanted:
+            return found
         with self.engine.connect() as connection:
             for start in range(0, len(wanted), CHUNK):
                 rows = connection.execute(

@@ -234,12 +234,14 @@ def _match(
     if not usable or len(index) == 0:
         return results
     lowest = min(b.text_threshold for b in usable)
-    for position, item in enumerate(items):
+    found: list[list[tuple[int, float]]] = []
+    for item in items:
         minhash = signature_of(item)
-        if minhash is None:
-            continue
-        hits = index.search(minhash, lowest)
-        entries = lookup.entries(signal_id for signal_id, _ in hits)
+        found.append([] if minhash is None else index.search(minhash, lowest))
+    # One look-up of the entries behind all the hits: most texts have none, and a look-up per
+    # text was a database round trip (and a pool check-out) per text.
+    entries = lookup.entries(signal_id for hits in found for signal_id, _ in hits)
+    for position, hits in enumerate(found):
         seen: set[int] = set()
         for signal_id, similarity in hits:
             entry = entries.get(signal_id)
