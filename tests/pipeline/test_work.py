@@ -242,3 +242,28 @@ def shared_content(engine: Engine, item_ids: list[int]) -> set[int]:
             if (item.text_sha256 is None or item.text_sha256 in texts) and own <= media:
                 found.add(int(item.id))
     return found
+
+
+def test_what_items_carry_says_which_stages_they_need(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    item_ids = seeded(engine, settings, tmp_path)
+    (tmp_path / "mixed.jsonl").write_text(
+        '{"id": "m1", "text": "a caption under a photo", "media": ["posts/other.png"]}\n'
+        '{"id": "e1", "url": "https://host.example/post/9"}\n'
+    )
+    run_ingest(tmp_path / "mixed.jsonl", "mixed", engine, settings)
+    with engine.connect() as connection:
+        by_name = {
+            external: int(item_id)
+            for external, item_id in connection.execute(select(Item.external_id, Item.id))
+        }
+        what = work.carried(connection, [*by_name.values(), max(by_name.values()) + 1000])
+    texts = {by_name["t1"], by_name["t2"]}
+    photos = set(item_ids) - texts
+    assert len(photos) == 9
+    # A post with a caption and a photo needs both; one that carries neither (a bare link)
+    # and an id that is no item need nothing.
+    assert what.text == texts | {by_name["m1"]}
+    assert what.media == photos | {by_name["m1"]}
+    assert by_name["e1"] not in what.text | what.media

@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from sqlalchemy import Engine, delete, func, select
 from redline.classify.model import TextModel
 from redline.config import Settings
 from redline.model import Case, Match, Quarantine, Score, Signal, TextScan
+from redline.model.base import utcnow
 from redline.pipeline import work
 from redline.tasks import make_celery
 from redline.tasks.work import QUEUES, queue_name, submit
@@ -125,6 +127,57 @@ def test_a_worker_processes_submitted_items_to_cases(
             connection.execute(delete(table))
     submit(broker_settings.model_copy(update={"broker_url": None}), item_ids, site=here)
     assert outcome(engine) == by_workers
+
+
+def waiting(settings: Settings) -> dict[str, int]:
+    """Messages waiting in each stage queue (a queue no message was ever sent to: 0)."""
+    from amqp.exceptions import NotFound
+    from kombu import Connection
+
+    found = {}
+    with Connection(settings.broker_url) as connection:
+        for queue in ("hashing", "matching", "text"):
+            channel = connection.channel()
+            try:
+                found[queue] = channel.queue_declare(
+                    queue_name(settings, queue), passive=True
+                ).message_count
+            except NotFound:
+                found[queue] = 0
+            finally:
+                channel.close()
+    return found
+
+
+def test_items_are_sent_only_to_the_stages_their_content_needs(
+    engine: Engine, broker_settings: Settings, tmp_path: Path, tiny_model: TextModel
+) -> None:
+    item_ids = seeded(engine, broker_settings, tmp_path)
+    with engine.connect() as connection:
+        what = work.carried(connection, item_ids)
+    texts, photos = sorted(what.text), sorted(what.media)
+    assert texts and photos and not what.text & what.media
+    # No worker yet: the messages wait in their queues, where the test counts them.
+    assert submit(broker_settings, texts).messages == 1
+    assert waiting(broker_settings) == {"hashing": 0, "matching": 0, "text": 1}
+    assert submit(broker_settings, photos).messages == 1  # hash, then match (a chain)
+    assert waiting(broker_settings) == {"hashing": 1, "matching": 0, "text": 1}
+    here = site(engine, broker_settings, tiny_model)
+    with worker(broker_settings, lambda: here):
+        wait_for(lambda: counts(engine)["text_scans"] == 6 and not any(unsent(engine)))
+        by_workers = outcome(engine)
+    assert by_workers[0] and by_workers[1]  # the known photo matched and opened cases
+    with engine.begin() as connection:
+        for table in (Case, Match, Score, TextScan, Signal):
+            connection.execute(delete(table))
+    submit(broker_settings.model_copy(update={"broker_url": None}), item_ids, site=here)
+    assert outcome(engine) == by_workers
+
+
+def unsent(engine: Engine) -> list[int]:
+    with engine.connect() as connection:
+        now = utcnow()
+        return work.unsent(connection, now - timedelta(days=1), now + timedelta(days=1), 1000)
 
 
 def test_a_stage_that_keeps_failing_on_the_worker_ends_in_the_quarantine(

@@ -78,6 +78,35 @@ def items_to_scan(
     return [int(item_id) for item_id in connection.scalars(query)]
 
 
+@dataclass(frozen=True, slots=True)
+class Carried:
+    """Which of some items carry media (the hash and match stages) and which a text (the text
+    stages): an item with no media has nothing for the first two to do, and one with no text
+    nothing for the third."""
+
+    media: frozenset[int]
+    text: frozenset[int]
+
+
+def carried(connection: Connection, item_ids: Sequence[int]) -> Carried:
+    """What the given items carry (one look-up per thousand items)."""
+    media: set[int] = set()
+    texts: set[int] = set()
+    ids = list(dict.fromkeys(item_ids))
+    for start in range(0, len(ids), 1000):
+        part = ids[start : start + 1000]
+        has_media = exists().where(ItemMedia.item_id == Item.id)
+        rows = connection.execute(
+            select(Item.id, Item.text_sha256.is_not(None), has_media).where(Item.id.in_(part))
+        )
+        for item_id, has_text, with_media in rows:
+            if has_text:
+                texts.add(int(item_id))
+            if with_media:
+                media.add(int(item_id))
+    return Carried(frozenset(media), frozenset(texts))
+
+
 def unsent(
     connection: Connection, stored_after: datetime, stored_before: datetime, limit: int
 ) -> list[int]:

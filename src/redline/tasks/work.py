@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -28,7 +28,17 @@ from redline.config import Settings
 from redline.index.store import Freshness, IndexStore
 from redline.model.base import utcnow
 from redline.pipeline.match import Matcher
-from redline.pipeline.work import HASH, MATCH, STAGES, TEXT, Worksite, run_stage, unsent
+from redline.pipeline.work import (
+    HASH,
+    MATCH,
+    STAGES,
+    TEXT,
+    Carried,
+    Worksite,
+    carried,
+    run_stage,
+    unsent,
+)
 from redline.store import make_engine
 from redline.store.quarantine import quarantine_work
 
@@ -77,9 +87,29 @@ def chunks(item_ids: Sequence[int], size: int = CHUNK) -> Iterator[list[int]]:
 def worksite(settings: Settings) -> Worksite:
     """A Worksite on the settings' database and data folder (one per process: the matcher keeps
     the bank indexes it loads)."""
-    engine = make_engine(settings.database_url)
+    return worksite_on(settings, make_engine(settings.database_url))
+
+
+def worksite_on(settings: Settings, engine: Engine) -> Worksite:
+    """A Worksite on an engine the caller already has (and disposes of)."""
     indexes = IndexStore(engine, settings.data_dir, Freshness.of(settings))
     return Worksite(engine, settings, Matcher(engine, indexes))
+
+
+def prepare(site: Worksite, queues: Collection[str]) -> None:
+    """Load what a process taking ``queues`` (unprefixed names) needs before its first message:
+    the text model, with a first prediction (numba's compiled code and scipy load then). A
+    model that cannot be loaded is logged here and fails the first text task, which retries it
+    and quarantines the items after the last attempt, as any stage that fails."""
+    if TEXTS not in queues:
+        return
+    try:
+        model = site.text_model()
+        if model is not None:
+            model.predict(["A worker's first text, scored before it takes a message"])
+            log.info("text model %s loaded, before the first message", model.scoring_version())
+    except Exception as error:
+        log.error("the text model could not be loaded: %s", describe(error))
 
 
 def describe(error: BaseException) -> str:
@@ -170,26 +200,47 @@ def _celery(settings: Settings) -> Any:
         return _apps[key]
 
 
-def send(app: Any, settings: Settings, item_ids: Sequence[int]) -> int:
-    """Put the items on the broker: per chunk, the chain hash → match and the text task."""
+def send(app: Any, settings: Settings, item_ids: Sequence[int], what: Carried) -> int:
+    """Put the items on the broker, per chunk: the chain hash → match for those that carry
+    media, the text task for those with a text (a message with nothing to do still costs a
+    worker a few look-ups and the broker a round trip)."""
     from celery import chain
 
     messages = 0
     for chunk in chunks(item_ids):
-        media = chain(
-            app.signature(STAGE_TASK[HASH], args=(chunk,), immutable=True).set(
-                queue=queue_name(settings, HASHING)
-            ),
-            app.signature(STAGE_TASK[MATCH], args=(chunk,), immutable=True).set(
-                queue=queue_name(settings, MATCHING)
-            ),
-        )
-        media.apply_async()
-        app.signature(STAGE_TASK[TEXT], args=(chunk,)).apply_async(
-            queue=queue_name(settings, TEXTS)
-        )
-        messages += 2
+        media = [item_id for item_id in chunk if item_id in what.media]
+        if media:
+            chain(
+                app.signature(STAGE_TASK[HASH], args=(media,), immutable=True).set(
+                    queue=queue_name(settings, HASHING)
+                ),
+                app.signature(STAGE_TASK[MATCH], args=(media,), immutable=True).set(
+                    queue=queue_name(settings, MATCHING)
+                ),
+            ).apply_async()
+            messages += 1
+        texts = [item_id for item_id in chunk if item_id in what.text]
+        if texts:
+            app.signature(STAGE_TASK[TEXT], args=(texts,)).apply_async(
+                queue=queue_name(settings, TEXTS)
+            )
+            messages += 1
     return messages
+
+
+def _carried(
+    settings: Settings, site: Worksite | Callable[[], Worksite] | None, item_ids: Sequence[int]
+) -> Carried:
+    if site is not None:
+        engine = site.engine if isinstance(site, Worksite) else site().engine
+        with engine.connect() as connection:
+            return carried(connection, item_ids)
+    engine = make_engine(settings.database_url)
+    try:
+        with engine.connect() as connection:
+            return carried(connection, item_ids)
+    finally:
+        engine.dispose()
 
 
 def submit(
@@ -201,12 +252,13 @@ def submit(
     """Process the stored items: on the workers when a broker is set, else here and now.
 
     ``site`` is what in-process work runs with (a Worksite, or a function that makes one only
-    when needed); by default one on the settings' database.
+    when needed); by default one on the settings' database. With a broker, its database says
+    which stages the items need.
     """
     if not item_ids:
         return Submitted(in_process=not settings.broker_url)
     if settings.broker_url:
-        sent = send(_celery(settings), settings, item_ids)
+        sent = send(_celery(settings), settings, item_ids, _carried(settings, site, item_ids))
         return Submitted(items=len(set(item_ids)), messages=sent)
     if site is None:
         made = worksite(settings)
@@ -241,7 +293,7 @@ def resend_unsent(
         )
     if item_ids:
         log.warning("%d stored items were never processed: sent again", len(item_ids))
-    return submit(settings, item_ids, site=site)
+    return submit(settings, item_ids, site=site or (lambda: worksite_on(settings, engine)))
 
 
 def register(app: Any, settings: Settings, site: Callable[[], Worksite]) -> None:
