@@ -16,9 +16,11 @@ import pytest
 from sqlalchemy import select, update
 
 from redline.actions import orders
+from redline.config import Settings
 from redline.model import AuditEvent, Item
 from redline.model.base import utcnow
 from redline.pipeline import work
+from tests.helpers import only_on
 from tests.review_desk import Desk
 
 BROKER = os.environ.get("REDLINE_TEST_BROKER", "redis://127.0.0.1:6379/15")
@@ -94,3 +96,58 @@ def test_celery_beat_runs_the_scheduler_and_alerts_land_in_the_database(
     assert unsent(desk) == [], "stored items never processed after three minutes"
     assert len(alerts) == 1, "no alert within three minutes"
     assert alerts[0].actor == "scheduler" and alerts[0].after == {"kind": "due_soon"}
+
+
+@only_on("sqlite")  # a worker's start-up: the database takes no part
+def test_each_worker_process_loads_the_text_model_before_its_first_message(
+    settings: Settings, tiny_model_path: Path, tmp_path: Path
+) -> None:
+    """A worker process loaded the model on its first text task: that task (and its items'
+    cases) waited seconds, and in a benchmark the worker that had not yet had one was the slow
+    one. A model that cannot be loaded is said at start, and the worker stays up (its tasks fail
+    and are retried, then quarantined, as any stage's)."""
+    if not broker_up():
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            pytest.fail(f"the Redis broker at {BROKER} is needed in CI")
+        pytest.skip(f"no Redis broker at {BROKER}")
+    base = {
+        **os.environ,
+        "REDLINE_DATABASE_URL": settings.database_url,
+        "REDLINE_DATA_DIR": str(settings.data_dir),
+        "REDLINE_BROKER_URL": BROKER,
+    }
+    models = {"ready": tiny_model_path, "broken": tmp_path / "no-such-model.joblib"}
+    workers = {
+        name: subprocess.Popen(
+            [sys.executable, "-m", "redline", "worker", "--queues", "text", "--concurrency", "1"],
+            env={
+                **base,
+                "REDLINE_TEXT_MODEL": str(path),
+                # Queues of their own, never sent a message: what is loaded is loaded at start.
+                "REDLINE_QUEUE_PREFIX": f"test-{uuid.uuid4().hex[:8]}-",
+            },
+            stdout=subprocess.DEVNULL,
+            stderr=(tmp_path / f"{name}.log").open("wb"),
+        )
+        for name, path in models.items()
+    }
+    expected = {"ready": "text model tiny", "broken": "the text model could not be loaded"}
+    try:
+        deadline = time.monotonic() + 180  # a bound, not a speed
+        logs = {name: "" for name in workers}
+        while time.monotonic() < deadline:
+            logs = {name: (tmp_path / f"{name}.log").read_text() for name in workers}
+            if all(expected[name] in logs[name] for name in workers):
+                break
+            for name, process in workers.items():
+                assert process.poll() is None, logs[name][-2000:]
+            time.sleep(0.5)
+        assert expected["ready"] in logs["ready"], logs["ready"][-2000:]
+        assert expected["broken"] in logs["broken"], logs["broken"][-2000:]
+        assert "no-such-model" in logs["broken"]
+        assert all(process.poll() is None for process in workers.values())  # both still up
+    finally:
+        for process in workers.values():
+            process.terminate()
+        for process in workers.values():
+            process.wait(timeout=30)

@@ -106,7 +106,7 @@ def worker(
             param_hint="--queues/--concurrency/--beat",
         )
     if broker and not once:
-        from redline.tasks import make_celery
+        from redline.tasks import run_worker
         from redline.tasks.work import queue_name
 
         with _store() as (settings, _engine):
@@ -122,7 +122,7 @@ def worker(
             argv.append(f"--concurrency={concurrency}")
         if beat if beat is not None else "actions" in chosen:
             argv.append("--beat")
-        make_celery(settings).worker_main(argv)
+        run_worker(settings, argv, chosen)
         return
     check = partial(liveness.check_url, allow_hosts=allow_host or ())
     with _store() as (settings, engine):

@@ -8,11 +8,12 @@ alerts, the audit trail), never only in the broker, so a worker can die and anot
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from functools import partial
-from typing import Any
+from typing import Any, Final
 
 from celery import Celery
+from celery.signals import worker_process_init
 
 from redline.config import Settings, get_settings
 from redline.pipeline.work import Worksite
@@ -46,7 +47,7 @@ def make_celery(
         broker_transport_options={"visibility_timeout": 4 * 3600},
     )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    work.register(app, settings, site or _per_process(settings))
+    work.register(app, settings, site or per_process(settings))
 
     @app.task(name=work.TICK_TASK, shared=False)  # type: ignore[untyped-decorator]
     def tick() -> dict[str, Any]:
@@ -76,7 +77,30 @@ def make_celery(
     return app
 
 
-def _per_process(settings: Settings) -> Callable[[], Worksite]:
+# How long a new worker process may take to be ready (Celery's default is 4 s): it loads the text
+# model (seconds; more on a loaded machine) before it takes its first message.
+READY_TIMEOUT: Final = 300.0
+
+
+def run_worker(settings: Settings, argv: list[str], queues: Collection[str]) -> None:
+    """Run a Celery worker (``argv`` as Celery's ``worker`` command takes it) whose processes
+    each load what their ``queues`` need before they take a message: a process that loaded the
+    text model on its first task held that task (and the items' cases) for seconds, and a
+    worker that had not yet taken a text task was seconds slower than the others."""
+    site = per_process(settings)
+    app = make_celery(settings, site)
+    app.conf.worker_proc_alive_timeout = READY_TIMEOUT
+
+    def prepare(**_: Any) -> None:
+        work.prepare(site(), queues)
+
+    worker_process_init.connect(prepare, weak=False)
+    app.worker_main(argv)
+
+
+def per_process(settings: Settings) -> Callable[[], Worksite]:
+    """A function giving this process's Worksite, made on the first call (after the fork: a
+    database connection must not cross one)."""
     made: list[Worksite] = []
     lock = threading.Lock()
 
