@@ -53,6 +53,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 from sqlalchemy import Engine, text
 
 from _corpus import ScratchDatabases, generated_image, machine, wait_until_serving
@@ -197,9 +198,17 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
+@dataclass(slots=True)
+class Running:
+    """The served API's URL and the process ids of the server and the workers."""
+
+    base: str
+    parts: dict[str, list[int]]
+
+
 @contextmanager
-def running(site: Site, workers: int, work: Path) -> Iterator[str]:
-    """``redline serve`` and ``workers`` ``redline worker`` processes; yields the base URL."""
+def running(site: Site, workers: int, work: Path) -> Iterator[Running]:
+    """``redline serve`` and ``workers`` ``redline worker`` processes."""
     port = free_port()
     logs = work / f"logs-{port}"
     logs.mkdir()
@@ -233,7 +242,14 @@ def running(site: Site, workers: int, work: Path) -> Iterator[str]:
 
     try:
         wait_until_serving(base, stopped, 180)
-        yield base
+        yield Running(
+            base,
+            {
+                "api": [server.pid],
+                "workers": [p.pid for p in processes if p is not server],
+                "benchmark": [os.getpid()],
+            },
+        )
         # Every worker must have lived through the run: a worker that stopped early (as a
         # second one did when both took Celery's default node name) makes "2 workers" one.
         why = stopped()
@@ -242,7 +258,50 @@ def running(site: Site, workers: int, work: Path) -> Iterator[str]:
     finally:
         for process in reversed(processes):
             stop(process)
-        _ = server
+
+
+# --- where the CPU went -----------------------------------------------------------------------
+
+# On a 2-core machine the database, broker and API share the cores with the workers: the ratio of
+# 2 workers to 1 is bounded by how much of the CPU per item the workers themselves use.
+SERVICES = {"postgresql": ("postgres",), "rabbitmq": ("beam.smp", "erl_child_setup")}
+
+
+def cpu_by_part(parts: dict[str, list[int]]) -> dict[str, float]:
+    """CPU seconds (user + system) so far of each part: its processes and their children (not
+    those of this process, which are the other parts), and the machine's PostgreSQL and RabbitMQ
+    processes (other databases' work included: nothing else runs during a measurement)."""
+    seconds: dict[str, float] = {}
+    for name, pids in parts.items():
+        total = 0.0
+        for pid in pids:
+            try:
+                root = psutil.Process(pid)
+                family = root.children(recursive=True) if pid != os.getpid() else []
+                for process in [root, *family]:
+                    times = process.cpu_times()
+                    total += times.user + times.system
+            except psutil.Error:
+                continue  # exited: its time is lost to the count, not to the run
+        seconds[name] = total
+    for name, commands in SERVICES.items():
+        total = 0.0
+        for process in psutil.process_iter(["name", "cpu_times"]):
+            if process.info["name"] in commands and process.info["cpu_times"] is not None:
+                total += process.info["cpu_times"].user + process.info["cpu_times"].system
+        seconds[name] = total
+    return seconds
+
+
+def cpu_used(before: dict[str, float], after: dict[str, float], items: int) -> dict[str, Any]:
+    """CPU milliseconds per item of each part between two readings, and the share of it the
+    workers (or the scan) used."""
+    per_item = {
+        name: round(1000 * (after[name] - before[name]) / items, 3) for name in sorted(after)
+    }
+    total = sum(per_item.values())
+    doing = per_item.get("workers", 0.0) + per_item.get("scan", 0.0)
+    return {"ms_per_item": per_item, "processing_share": round(doing / total, 3) if total else None}
 
 
 # --- submitting and waiting -----------------------------------------------------------------
@@ -297,14 +356,34 @@ def processed(engine: Engine, source: str) -> tuple[int, int, int]:
     return int(row[0]), int(row[1]), int(row[2])
 
 
-def wait_processed(engine: Engine, source: str, expected: int) -> tuple[float, int]:
-    """Poll until every item of ``source`` is processed: (the time it was seen, cases)."""
+def progress(engine: Engine) -> int:
+    """A cheap count that grows by one as each item's last step is recorded: its text's
+    text-bank look-up, or its photo's PDQ match. ``processed`` is exact but costs the database
+    about 20 ms on 2,000 items: polled 20 times a second it took a quarter of a core from the
+    workers it was timing (the scan's figure had no such poll)."""
+    query = text(
+        "SELECT (SELECT count(*) FROM text_scans WHERE stage = 'text_banks')"
+        " + (SELECT count(*) FROM signals WHERE signal_type = 'pdq'"
+        " AND matched_generation IS NOT NULL)"
+    )
+    with engine.connect() as connection:
+        return int(connection.scalar(query) or 0)
+
+
+def wait_processed(engine: Engine, source: str, expected: int, baseline: int) -> tuple[float, int]:
+    """Poll until every item of ``source`` is processed: (the time it was seen, cases).
+
+    ``baseline`` is ``progress`` before the items were submitted; each item (a distinct text or
+    photo) adds one, and once all have, the exact count confirms it."""
     deadline = time.monotonic() + WAIT_LIMIT_S
     while True:
-        items, done, cases = processed(engine, source)
-        if items >= expected and done >= expected:
-            return time.perf_counter(), cases
+        if progress(engine) - baseline >= expected:
+            seen = time.perf_counter()
+            items, done, cases = processed(engine, source)
+            if items >= expected and done >= expected:
+                return seen, cases
         if time.monotonic() > deadline:
+            items, done, cases = processed(engine, source)
             raise RuntimeError(f"{source}: {done} of {expected} items processed after the limit")
         time.sleep(0.05)
 
@@ -316,16 +395,20 @@ def client_for(base: str, site: Site) -> httpx.Client:
 
 
 def measure_workers(
-    base: str, site: Site, corpus: Corpus, warmup: Corpus, batch: int
+    served: Running, site: Site, corpus: Corpus, warmup: Corpus, batch: int
 ) -> dict[str, Any]:
-    with client_for(base, site) as client:
+    with client_for(served.base, site) as client:
+        baseline = progress(site.engine)
         post_batch(client, warmup, "warmup", warmup.records)
-        wait_processed(site.engine, "warmup", len(warmup.records))
+        wait_processed(site.engine, "warmup", len(warmup.records), baseline)
+        baseline = progress(site.engine)
+        cpu_before = cpu_by_part(served.parts)
         started = time.perf_counter()
         for start in range(0, len(corpus.records), batch):
             post_batch(client, corpus, "bench", corpus.records[start : start + batch])
         submitted = time.perf_counter()
-        finished, cases = wait_processed(site.engine, "bench", len(corpus.records))
+        finished, cases = wait_processed(site.engine, "bench", len(corpus.records), baseline)
+        cpu = cpu_used(cpu_before, cpu_by_part(served.parts), len(corpus.records))
     items = len(corpus.records)
     return {
         "items": items,
@@ -335,16 +418,18 @@ def measure_workers(
         "items_per_s": round(items / (finished - started), 1),
         "api_seconds": round(submitted - started, 3),
         "api_items_per_s": round(items / (submitted - started), 1),
+        "cpu": cpu,
     }
 
 
 def measure_latency(
-    base: str, site: Site, corpus: Corpus, rate: float, batch: int = 10
+    served: Running, site: Site, corpus: Corpus, rate: float, batch: int = 10
 ) -> dict[str, Any]:
     """Submit paced at ``rate`` items/s; submit → case time of each item that opens one."""
     submitted_at: dict[str, datetime] = {}
     interval = batch / rate
-    with client_for(base, site) as client:
+    baseline = progress(site.engine)
+    with client_for(served.base, site) as client:
         next_at = time.perf_counter()
         for start in range(0, len(corpus.records), batch):
             chunk = corpus.records[start : start + batch]
@@ -356,7 +441,7 @@ def measure_latency(
             for record in chunk:
                 submitted_at[record["id"]] = when
             next_at += interval
-    wait_processed(site.engine, "latency", len(corpus.records))
+    wait_processed(site.engine, "latency", len(corpus.records), baseline)
     with site.engine.connect() as connection:
         rows = connection.execute(
             text(
@@ -397,9 +482,12 @@ def measure_scan(site: Site, corpus: Corpus, warmup: Corpus, work: Path) -> dict
     model = TextModel.load(site.settings.text_model)  # the workers' model (REDLINE_TEXT_MODEL)
     options: dict[str, Any] = {"actor": ACTOR, "workers": 1, "text_model": model}
     scan(site.engine, site.settings, indexes, source="warmup", **options)
+    parts = {"scan": [os.getpid()]}
+    cpu_before = cpu_by_part(parts)
     started = time.perf_counter()
     scan(site.engine, site.settings, indexes, source="bench", **options)
     seconds = time.perf_counter() - started
+    cpu = cpu_used(cpu_before, cpu_by_part(parts), len(corpus.records))
     items, done, cases = processed(site.engine, "bench")
     return {
         "items": items,
@@ -407,6 +495,7 @@ def measure_scan(site: Site, corpus: Corpus, warmup: Corpus, work: Path) -> dict
         "cases_opened": cases,
         "seconds": round(seconds, 3),
         "items_per_s": round(items / seconds, 1),
+        "cpu": cpu,
     }
 
 
@@ -430,8 +519,8 @@ def run_kind(
         for workers in (1, 2):
             site = prepare(scratch.new(), work, [corpus, warmup], args.broker)
             log(f"{kind} round {round_number}: {workers} worker(s), {count} items through the API")
-            with running(site, workers, work) as base:
-                figures = measure_workers(base, site, corpus, warmup, args.batch)
+            with running(site, workers, work) as served:
+                figures = measure_workers(served, site, corpus, warmup, args.batch)
                 runs[f"workers_{workers}"].append(figures)
                 if workers == 2 and last and args.latency_items:
                     paced = min(count, args.latency_items)
@@ -449,7 +538,7 @@ def run_kind(
                         time.sleep(2)  # the workers' indexes see the new banks counter
                     rate = statistics.median(r["items_per_s"] for r in runs["workers_2"]) / 2
                     log(f"{kind}: latency at {rate:.0f} items/s")
-                    result["latency_at_half_max"] = measure_latency(base, site, latency, rate)
+                    result["latency_at_half_max"] = measure_latency(served, site, latency, rate)
             site.engine.dispose()
     for name, figures in runs.items():
         # The median round by rate (the upper middle of an even count), with every round's rate.
