@@ -23,7 +23,17 @@ repeat; a PDQ bank of every tenth generated photo):
   one process: once over the warm-up source, then timed over the items, with the same loaded
   text model, so model loading is outside it as the warm-up is outside the workers' figure.
 
-The three runs are repeated ``--repeat`` times, interleaved; each figure is the median round's,
+- ``backlog_1`` / ``backlog_2``: on the same set-up after that run, the workers' own rate: their
+  consumers are cancelled (Celery's remote control, by node name), another corpus of the same
+  size is submitted, and the time runs from the moment they take the queues again until every
+  item is processed: the work tier without the API beside it on the same cores.
+
+Each figure carries ``cpu``: CPU milliseconds per item of each part (the workers or the scan,
+the API server, PostgreSQL, RabbitMQ, this process) in the timed window. On a 2-core machine
+everything shares the two cores, so 2 workers can be at most (2 cores / all parts' CPU per item)
+against one worker's rate: the figures say how far that is.
+
+The runs are repeated ``--repeat`` times, interleaved; each figure is the median round's,
 with every round's rate beside it. Latency: on the 2-worker set-up, after its last run,
 ``--latency-items`` new items are submitted in batches of 10 paced at half of the 2-worker rate;
 for every item that opens a case, the time from the start of its POST to the case's
@@ -73,7 +83,8 @@ DEFAULT_BROKER = os.environ.get("REDLINE_BENCH_BROKER", "amqp://guest:guest@127.
 ACTOR = "benchmark"
 TEXT_STAGES = ("outlinks", "classifier", "text_banks")
 MATCH_EVERY = 10  # one item in ten matches a bank and opens a case
-WAIT_LIMIT_S = 900.0  # a bound for a stuck run, not a speed
+WAIT_LIMIT_S = 900.0
+WARMUP_BATCH = 2  # a bound for a stuck run, not a speed
 # Generic, harmless phrases: the "known" texts of the bench's text bank.
 KNOWN_TEXTS = [
     "The night market opens again on Saturday with music, food stalls and a lantern walk "
@@ -399,7 +410,10 @@ def measure_workers(
 ) -> dict[str, Any]:
     with client_for(served.base, site) as client:
         baseline = progress(site.engine)
-        post_batch(client, warmup, "warmup", warmup.records)
+        # In small batches: each is a message, so every worker process has some (the first
+        # text-bank look-up loads the index, the first query opens the connection).
+        for start in range(0, len(warmup.records), WARMUP_BATCH):
+            post_batch(client, warmup, "warmup", warmup.records[start : start + WARMUP_BATCH])
         wait_processed(site.engine, "warmup", len(warmup.records), baseline)
         baseline = progress(site.engine)
         cpu_before = cpu_by_part(served.parts)
@@ -418,6 +432,47 @@ def measure_workers(
         "items_per_s": round(items / (finished - started), 1),
         "api_seconds": round(submitted - started, 3),
         "api_items_per_s": round(items / (submitted - started), 1),
+        "cpu": cpu,
+    }
+
+
+def measure_backlog(served: Running, site: Site, corpus: Corpus, batch: int) -> dict[str, Any]:
+    """The workers' own rate, without the API beside them: with the workers up and warm but
+    taking nothing (their consumers cancelled through Celery's remote control), every item is
+    submitted; then they take the queues again, and the time runs until all are processed."""
+    from celery import Celery
+
+    control = Celery(broker=site.env["REDLINE_BROKER_URL"]).control
+    prefix = site.env["REDLINE_QUEUE_PREFIX"]
+    queues = [prefix + queue for queue in ("hashing", "matching", "text")]
+    # Each worker by its node name (``redline worker`` names itself redline-PID@HOST): a
+    # broadcast would reach every worker on the broker, other runs' included.
+    nodes = [f"redline-{pid}@{socket.gethostname()}" for pid in served.parts["workers"]]
+
+    def tell(command: Any, queue: str) -> None:
+        replies = command(queue, destination=nodes, reply=True, timeout=10)
+        if len(replies) != len(nodes):
+            raise RuntimeError(f"{queue}: {len(replies)} of {len(nodes)} workers answered")
+
+    for queue in queues:
+        tell(control.cancel_consumer, queue)
+    baseline = progress(site.engine)
+    with client_for(served.base, site) as client:
+        for start in range(0, len(corpus.records), batch):
+            post_batch(client, corpus, "backlog", corpus.records[start : start + batch])
+    cpu_before = cpu_by_part(served.parts)
+    started = time.perf_counter()
+    for queue in queues:
+        tell(control.add_consumer, queue)
+    finished, cases = wait_processed(site.engine, "backlog", len(corpus.records), baseline)
+    cpu = cpu_used(cpu_before, cpu_by_part(served.parts), len(corpus.records))
+    items = len(corpus.records)
+    return {
+        "items": items,
+        "items_processed": processed(site.engine, "backlog")[1],
+        "cases_opened": cases,
+        "seconds": round(finished - started, 3),
+        "items_per_s": round(items / (finished - started), 1),
         "cpu": cpu,
     }
 
@@ -507,8 +562,10 @@ def run_kind(
 ) -> dict[str, Any]:
     corpus = make_corpus(kind, count, "b", work / f"{kind}-items")
     warmup = make_corpus(kind, min(20, count), "w", work / f"{kind}-warmup", seed=12)
+    backlog = make_corpus(kind, count, "q", work / f"{kind}-backlog", seed=14)
     result: dict[str, Any] = {"items": count, "cases_expected": -(-count // MATCH_EVERY)}
-    runs: dict[str, list[dict[str, Any]]] = {"scan": [], "workers_1": [], "workers_2": []}
+    ways = ("scan", "workers_1", "workers_2", "backlog_1", "backlog_2")
+    runs: dict[str, list[dict[str, Any]]] = {way: [] for way in ways}
     # Rounds interleave the three ways, so a burst of load on the machine hits all of them.
     for round_number in range(1, args.repeat + 1):
         last = round_number == args.repeat
@@ -517,11 +574,15 @@ def run_kind(
         runs["scan"].append(measure_scan(site, corpus, warmup, work))
         site.engine.dispose()
         for workers in (1, 2):
-            site = prepare(scratch.new(), work, [corpus, warmup], args.broker)
+            site = prepare(scratch.new(), work, [corpus, warmup, backlog], args.broker)
             log(f"{kind} round {round_number}: {workers} worker(s), {count} items through the API")
             with running(site, workers, work) as served:
                 figures = measure_workers(served, site, corpus, warmup, args.batch)
                 runs[f"workers_{workers}"].append(figures)
+                log(f"{kind} round {round_number}: {workers} worker(s), a backlog of {count} items")
+                runs[f"backlog_{workers}"].append(
+                    measure_backlog(served, site, backlog, args.batch)
+                )
                 if workers == 2 and last and args.latency_items:
                     paced = min(count, args.latency_items)
                     latency = make_corpus(kind, paced, "l", work / f"{kind}-lat", 13)
@@ -551,6 +612,11 @@ def run_kind(
     result["ratios"] = {
         "workers_2_vs_1": round(two["items_per_s"] / one["items_per_s"], 3),
         "workers_1_vs_scan": round(one["items_per_s"] / scan["items_per_s"], 3),
+        # The same, on a backlog: the workers alone, without the API taking CPU beside them.
+        "backlog_2_vs_1": round(
+            result["backlog_2"]["items_per_s"] / result["backlog_1"]["items_per_s"], 3
+        ),
+        "backlog_1_vs_scan": round(result["backlog_1"]["items_per_s"] / scan["items_per_s"], 3),
     }
     goals = {
         "workers_2_ge_1.7x_1": result["ratios"]["workers_2_vs_1"] >= 1.7,

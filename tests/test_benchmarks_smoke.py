@@ -226,10 +226,25 @@ def test_throughput_processes_every_item_on_workers_and_in_the_scan(
             assert figures["items"] == figures["items_processed"] == 20, (kind, run)
             assert figures["cases_opened"] == section["scan"]["cases_opened"] >= 2, (kind, run)
             assert figures["items_per_s"] > 0
+        # The same ways on a backlog (another corpus, submitted while the workers took nothing).
+        backlog = [section["backlog_1"], section["backlog_2"]]
+        for figures in backlog:
+            assert figures["items"] == figures["items_processed"] == 20, kind
+            assert figures["items_per_s"] > 0
+        assert backlog[0]["cases_opened"] == backlog[1]["cases_opened"] >= 2, kind
+        # Where the CPU went: the workers' own, and the database's, measured in each run.
+        assert {"workers", "api", "postgresql"} <= set(section["workers_2"]["cpu"]["ms_per_item"])
+        assert section["workers_2"]["cpu"]["ms_per_item"]["workers"] > 0
+        assert section["scan"]["cpu"]["ms_per_item"]["scan"] > 0
         assert section["workers_1"]["api_items_per_s"] > 0
         latency = section["latency_at_half_max"]
         assert latency["items"] == 20 and latency["cases"] >= latency["cases_expected"] == 2
         assert 0 < latency["p50_s"] <= latency["p95_s"] <= latency["max_s"]
-        assert set(section["ratios"]) == {"workers_2_vs_1", "workers_1_vs_scan"}
+        assert set(section["ratios"]) == {
+            "workers_2_vs_1",
+            "workers_1_vs_scan",
+            "backlog_2_vs_1",
+            "backlog_1_vs_scan",
+        }
         assert {"workers_2_ge_1.7x_1", "p95_submit_to_case_le_2s"} <= set(section["goal_met"])
     assert "api_text_ge_2000_per_s" in result["text"]["goal_met"]
