@@ -73,13 +73,14 @@ class Settings(BaseSettings):
         description="Seconds before a failed stage is retried, doubled on each attempt (capped"
         " at 10 minutes), with random jitter so a fault does not come back as a thundering herd.",
     )
-    resend_after: float | None = Field(
-        default=None,
-        gt=0,
-        description="Seconds after which an item stored but touched by no worker is sent to the"
-        " workers again (its message was lost: the web process died before sending it, say),"
-        " by the workers' scheduler round; unset, never. Keep it above the longest backlog the"
-        " queues have: an item still waiting in a queue is sent again too (harmless, but work).",
+    resend_after: float = Field(
+        default=300.0,
+        ge=0,
+        description="Seconds after which an item stored but never sent to the workers, and"
+        " touched by no stage, is sent (the process that stored it died before sending it: a"
+        " web process restarted between its answer and its background task, say), by the"
+        " workers' scheduler round. Items sent and waiting in a queue are never sent twice."
+        " 0: never.",
     )
     resend_window: float = Field(
         default=7 * 24 * 3600.0,

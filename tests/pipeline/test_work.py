@@ -189,11 +189,10 @@ def test_items_no_stage_touched_are_sent_again_once(
     commit and the broker) is found by the workers' scheduler round and processed, once."""
     item_ids = seeded(engine, settings, tmp_path)
     later = utcnow() + timedelta(seconds=601)
-    # Off unless REDLINE_RESEND_AFTER is set: an item waiting in a long queue would be sent twice.
-    assert settings.resend_after is None
-    assert (
-        resend_unsent(settings, engine, later, site=site(engine, settings, tiny_model)).items == 0
-    )
+    # On by default (five minutes); REDLINE_RESEND_AFTER=0 turns it off.
+    assert settings.resend_after == 300.0
+    off = settings.model_copy(update={"resend_after": 0.0})
+    assert resend_unsent(off, engine, later, site=site(engine, off, tiny_model)).items == 0
     settings = settings.model_copy(update={"resend_after": 600.0})
     here = site(engine, settings, tiny_model)
     # Just stored: on their way, not lost. Past REDLINE_RESEND_AFTER: every one is unsent.

@@ -9,7 +9,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,7 +21,7 @@ from redline.model import Case, Match, Quarantine, Score, Signal, TextScan
 from redline.model.base import utcnow
 from redline.pipeline import work
 from redline.tasks import make_celery
-from redline.tasks.work import QUEUES, queue_name, submit
+from redline.tasks.work import QUEUES, queue_name, resend_unsent, submit
 from tests.pipeline.test_work import counts, outcome, seeded, site
 
 BROKERS = {
@@ -77,6 +77,21 @@ def worker(settings: Settings, make_site: Callable[[], work.Worksite]) -> Iterat
             channel.queue_delete(queue)
 
 
+def settled(engine: Engine) -> bool:
+    """Every stage done for the seeded items: 9 photos hashed and matched, 2 texts' 3 stages."""
+    with engine.connect() as connection:
+        unmatched = connection.scalar(
+            select(func.count())
+            .select_from(Signal)
+            .where(Signal.value != "", Signal.matched_generation.is_(None))
+            .where(Signal.signal_type.in_(["pdq", "md5", "sha256"]))
+        )
+        hashed = connection.scalar(
+            select(func.count()).select_from(Signal).where(Signal.signal_type == "pdq")
+        )
+    return hashed == 9 and unmatched == 0 and counts(engine)["text_scans"] == 6
+
+
 def wait_for(check: Callable[[], bool], seconds: float = 90) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -103,21 +118,7 @@ def test_a_worker_processes_submitted_items_to_cases(
     with worker(broker_settings, lambda: here):
         sent = submit(broker_settings, item_ids)
         assert not sent.in_process and sent.messages == 2  # one chunk: hash → match, and text
-
-        def settled() -> bool:
-            with engine.connect() as connection:
-                unmatched = connection.scalar(
-                    select(func.count())
-                    .select_from(Signal)
-                    .where(Signal.value != "", Signal.matched_generation.is_(None))
-                    .where(Signal.signal_type.in_(["pdq", "md5", "sha256"]))
-                )
-                hashed = connection.scalar(
-                    select(func.count()).select_from(Signal).where(Signal.signal_type == "pdq")
-                )
-            return hashed == 9 and unmatched == 0 and counts(engine)["text_scans"] == 6
-
-        wait_for(settled)
+        wait_for(lambda: settled(engine))
     by_workers = outcome(engine)
     matches, cases = by_workers
     assert matches and any(signal == "classifier" for _, _, signal in cases)
@@ -164,7 +165,7 @@ def test_items_are_sent_only_to_the_stages_their_content_needs(
     assert waiting(broker_settings) == {"hashing": 1, "matching": 0, "text": 1}
     here = site(engine, broker_settings, tiny_model)
     with worker(broker_settings, lambda: here):
-        wait_for(lambda: counts(engine)["text_scans"] == 6 and not any(unsent(engine)))
+        wait_for(lambda: settled(engine))
         by_workers = outcome(engine)
     assert by_workers[0] and by_workers[1]  # the known photo matched and opened cases
     with engine.begin() as connection:
@@ -174,10 +175,44 @@ def test_items_are_sent_only_to_the_stages_their_content_needs(
     assert outcome(engine) == by_workers
 
 
-def unsent(engine: Engine) -> list[int]:
+def test_items_waiting_in_a_queue_are_never_sent_twice(
+    engine: Engine, broker_settings: Settings, tmp_path: Path, tiny_model: TextModel
+) -> None:
+    """The scheduler round sends what was stored and never sent (its sender died); an item sent
+    and waiting behind a long backlog is not lost, and sending it again would double the work."""
+    item_ids = seeded(engine, broker_settings, tmp_path)
+    stored_only, sent = item_ids[:4], item_ids[4:]
+    here = site(engine, broker_settings, tiny_model)
+    days_later = utcnow() + timedelta(days=1)  # far past REDLINE_RESEND_AFTER, in the window
+    try:
+        assert submit(broker_settings, sent).messages >= 1  # no worker: they wait in the queues
+        assert unsent_by(engine, broker_settings, days_later) == stored_only
+        resent = resend_unsent(broker_settings, engine, days_later, site=here)
+        assert resent.items == len(stored_only) and not resent.in_process
+        assert unsent_by(engine, broker_settings, days_later) == []  # queued now, all of them
+        assert resend_unsent(broker_settings, engine, days_later, site=here).items == 0
+        with worker(broker_settings, lambda: here):
+            wait_for(lambda: settled(engine))
+    finally:
+        with make_celery(broker_settings).connection_for_write() as connection:
+            for queue in QUEUES:
+                connection.default_channel.queue_delete(queue_name(broker_settings, queue))
+    # Processed once, as in one process from scratch.
+    by_workers = outcome(engine)
+    with engine.begin() as connection:
+        for table in (Case, Match, Score, TextScan, Signal):
+            connection.execute(delete(table))
+    submit(broker_settings.model_copy(update={"broker_url": None}), item_ids, site=here)
+    assert outcome(engine) == by_workers
+
+
+def unsent_by(engine: Engine, settings: Settings, now: datetime) -> list[int]:
+    """What the scheduler round at ``now`` would send."""
     with engine.connect() as connection:
-        now = utcnow()
-        return work.unsent(connection, now - timedelta(days=1), now + timedelta(days=1), 1000)
+        before = now - timedelta(seconds=settings.resend_after)
+        return work.unsent(
+            connection, now - timedelta(seconds=settings.resend_window), before, 1000
+        )
 
 
 def test_a_stage_that_keeps_failing_on_the_worker_ends_in_the_quarantine(

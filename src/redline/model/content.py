@@ -92,6 +92,9 @@ class Item(Base):
     location: Mapped[str | None] = mapped_column(String(100))
     extra: Mapped[dict[str, Any] | None]
     ingested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When it was sent to the workers (None: never, or processed where it was submitted): an
+    # item stored and never sent is one whose message was lost before it reached the broker.
+    queued_at: Mapped[datetime | None]
     # On a hosting service: whether the item is shown (visible), removed or access-disabled.
     visibility: Mapped[str] = mapped_column(String(10), default="visible", server_default="visible")
 

@@ -25,7 +25,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Connection, Engine, Select, String, and_, cast, exists, literal, or_, select
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Select,
+    String,
+    and_,
+    cast,
+    exists,
+    literal,
+    or_,
+    select,
+    update,
+)
 
 from redline.classify.model import TextModel
 from redline.config import Settings
@@ -107,12 +119,22 @@ def carried(connection: Connection, item_ids: Sequence[int]) -> Carried:
     return Carried(frozenset(media), frozenset(texts))
 
 
+def mark_queued(connection: Connection, item_ids: Sequence[int], now: datetime) -> None:
+    """Record that the items were sent to the workers (``unsent`` leaves them alone then)."""
+    ids = list(dict.fromkeys(item_ids))
+    for start in range(0, len(ids), 1000):
+        connection.execute(
+            update(Item).where(Item.id.in_(ids[start : start + 1000])).values(queued_at=now)
+        )
+
+
 def unsent(
     connection: Connection, stored_after: datetime, stored_before: datetime, limit: int
 ) -> list[int]:
-    """Items stored in the window that no stage has touched, oldest first: their message never
-    reached a worker (the process that stored them died before sending it, or the broker lost
-    it), so nothing would ever process them.
+    """Items stored in the window, never sent to the workers, that no stage has touched, oldest
+    first: the process that stored them died before sending them (a web process restarted
+    between its answer and its background task, say), so nothing would ever process them. An
+    item sent and still waiting in a queue is not one of them, however long the backlog.
 
     Never touched: a text with no text stage done (whatever version), a media file with no
     signal (not hashed), or a signal never matched. Work redone for a new model or new banks is
@@ -143,6 +165,7 @@ def unsent(
     query = (
         select(Item.id)
         .where(Item.ingested_at >= stored_after, Item.ingested_at < stored_before)
+        .where(Item.queued_at.is_(None))
         .where(or_(text_untouched, media_untouched), ~quarantined)
         .order_by(Item.id)
         .limit(limit)

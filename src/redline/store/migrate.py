@@ -13,7 +13,7 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 # The revision this code expects. tests/store/test_migrations.py checks it is Alembic's head, so
 # start-up can compare one string instead of loading every migration script.
-SCHEMA_REVISION = "0010"
+SCHEMA_REVISION = "0011"
 
 
 class SchemaOutOfDate(RuntimeError):

@@ -18,6 +18,7 @@ import logging
 import random
 import threading
 from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -36,6 +37,7 @@ from redline.pipeline.work import (
     Carried,
     Worksite,
     carried,
+    mark_queued,
     run_stage,
     unsent,
 )
@@ -228,17 +230,17 @@ def send(app: Any, settings: Settings, item_ids: Sequence[int], what: Carried) -
     return messages
 
 
-def _carried(
-    settings: Settings, site: Worksite | Callable[[], Worksite] | None, item_ids: Sequence[int]
-) -> Carried:
+@contextmanager
+def _database(
+    settings: Settings, site: Worksite | Callable[[], Worksite] | None
+) -> Iterator[Engine]:
+    """The site's engine, or one on the settings' database for the time of the call."""
     if site is not None:
-        engine = site.engine if isinstance(site, Worksite) else site().engine
-        with engine.connect() as connection:
-            return carried(connection, item_ids)
+        yield site.engine if isinstance(site, Worksite) else site().engine
+        return
     engine = make_engine(settings.database_url)
     try:
-        with engine.connect() as connection:
-            return carried(connection, item_ids)
+        yield engine
     finally:
         engine.dispose()
 
@@ -258,7 +260,13 @@ def submit(
     if not item_ids:
         return Submitted(in_process=not settings.broker_url)
     if settings.broker_url:
-        sent = send(_celery(settings), settings, item_ids, _carried(settings, site, item_ids))
+        with _database(settings, site) as engine:
+            with engine.connect() as connection:
+                what = carried(connection, item_ids)
+            sent = send(_celery(settings), settings, item_ids, what)
+            # After the send: a crash between the two sends them again (harmless), never less.
+            with engine.begin() as connection:
+                mark_queued(connection, item_ids, utcnow())
         return Submitted(items=len(set(item_ids)), messages=sent)
     if site is None:
         made = worksite(settings)
@@ -279,10 +287,11 @@ def resend_unsent(
     *,
     site: Worksite | Callable[[], Worksite] | None = None,
 ) -> Submitted:
-    """Send again the items stored ``REDLINE_RESEND_AFTER`` seconds ago or more (within
-    ``REDLINE_RESEND_WINDOW``) that no stage has touched: their message was lost between the
-    commit that stored them and the broker, so without this nothing would process them."""
-    if settings.resend_after is None:
+    """Send the items stored ``REDLINE_RESEND_AFTER`` seconds ago or more (within
+    ``REDLINE_RESEND_WINDOW``) that were never sent to the workers and that no stage has
+    touched: the process that stored them died before it sent them, so without this nothing
+    would process them."""
+    if not settings.resend_after:
         return Submitted(in_process=not settings.broker_url)
     with engine.connect() as connection:
         item_ids = unsent(
