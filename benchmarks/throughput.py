@@ -4,10 +4,11 @@ workers, beside ``redline scan`` in one process on the same items, measured in t
     python benchmarks/throughput.py [--items N] [--image-items N] [--kinds text,image]
                                     [--repeat N] [--latency-items N] [--quick]
 
-For each kind of item (``text``: short generic posts; ``image``: generated photos, one per item)
-and each way of processing them, a fresh PostgreSQL database (``redline_bench_*`` on the server of
-``--pg``, dropped at the end), with a user and an ``items:write`` token and banks so that about
-one item in ten matches and opens a case (a text bank of a few generic phrases the matching posts
+For each kind of item (``text``: short generic posts, 100 a POST; ``image``: generated photos of
+900 to 1,600 pixels a side, JPEG of 100-200 KB as platforms serve them, one an item, 10 a POST) and
+each way of processing them, a fresh PostgreSQL database (``redline_bench_*`` on the server of
+``--pg``, dropped at the end), with a user and an ``items:write`` token and banks so that about one
+item in ten matches and opens a case (a text bank of a few generic phrases the matching posts
 repeat; a PDQ bank of every tenth generated photo):
 
 - ``workers_1`` / ``workers_2``: ``redline serve`` on a free port and ``redline worker --queues
@@ -143,11 +144,11 @@ def text_records(count: int, prefix: str, seed: int = 5) -> list[dict[str, Any]]
     return records
 
 
-def image_corpus(count: int, prefix: str, folder: Path, seed: int) -> Corpus:
+def image_corpus(count: int, prefix: str, folder: Path, seed: int, scale: float) -> Corpus:
     folder.mkdir(parents=True, exist_ok=True)
     records, bank = [], []
     for number in range(count):
-        _, image = generated_image(number, seed, scale=0.5)
+        _, image = generated_image(number, seed, scale=scale)
         path = folder / f"{prefix}{number}.jpg"
         image.convert("RGB").save(path, "JPEG", quality=88)
         if number % MATCH_EVERY == 0:
@@ -156,10 +157,12 @@ def image_corpus(count: int, prefix: str, folder: Path, seed: int) -> Corpus:
     return Corpus("image", records, folder, bank)
 
 
-def make_corpus(kind: str, count: int, prefix: str, folder: Path, seed: int = 11) -> Corpus:
+def make_corpus(
+    kind: str, count: int, prefix: str, folder: Path, seed: int = 11, scale: float = 2.0
+) -> Corpus:
     if kind == "text":
         return Corpus("text", text_records(count, prefix), folder, [])
-    return image_corpus(count, prefix, folder, seed)
+    return image_corpus(count, prefix, folder, seed, scale)
 
 
 # --- databases and processes ----------------------------------------------------------------
@@ -560,10 +563,19 @@ def measure_scan(site: Site, corpus: Corpus, warmup: Corpus, work: Path) -> dict
 def run_kind(
     kind: str, count: int, args: argparse.Namespace, scratch: ScratchDatabases, work: Path
 ) -> dict[str, Any]:
-    corpus = make_corpus(kind, count, "b", work / f"{kind}-items")
-    warmup = make_corpus(kind, min(20, count), "w", work / f"{kind}-warmup", seed=12)
-    backlog = make_corpus(kind, count, "q", work / f"{kind}-backlog", seed=14)
-    result: dict[str, Any] = {"items": count, "cases_expected": -(-count // MATCH_EVERY)}
+    scale = args.image_scale
+    corpus = make_corpus(kind, count, "b", work / f"{kind}-items", scale=scale)
+    warmup = make_corpus(kind, min(20, count), "w", work / f"{kind}-warmup", 12, scale)
+    backlog = make_corpus(kind, count, "q", work / f"{kind}-backlog", 14, scale)
+    batch = args.batch if kind == "text" else args.image_batch
+    result: dict[str, Any] = {
+        "items": count,
+        "cases_expected": -(-count // MATCH_EVERY),
+        "records_per_post": batch,
+    }
+    if kind == "image":
+        sizes = [(corpus.folder / r["media"][0]).stat().st_size for r in corpus.records]
+        result["image_bytes_mean"] = round(statistics.mean(sizes))
     ways = ("scan", "workers_1", "workers_2", "backlog_1", "backlog_2")
     runs: dict[str, list[dict[str, Any]]] = {way: [] for way in ways}
     # Rounds interleave the three ways, so a burst of load on the machine hits all of them.
@@ -577,15 +589,13 @@ def run_kind(
             site = prepare(scratch.new(), work, [corpus, warmup, backlog], args.broker)
             log(f"{kind} round {round_number}: {workers} worker(s), {count} items through the API")
             with running(site, workers, work) as served:
-                figures = measure_workers(served, site, corpus, warmup, args.batch)
+                figures = measure_workers(served, site, corpus, warmup, batch)
                 runs[f"workers_{workers}"].append(figures)
                 log(f"{kind} round {round_number}: {workers} worker(s), a backlog of {count} items")
-                runs[f"backlog_{workers}"].append(
-                    measure_backlog(served, site, backlog, args.batch)
-                )
+                runs[f"backlog_{workers}"].append(measure_backlog(served, site, backlog, batch))
                 if workers == 2 and last and args.latency_items:
                     paced = min(count, args.latency_items)
-                    latency = make_corpus(kind, paced, "l", work / f"{kind}-lat", 13)
+                    latency = make_corpus(kind, paced, "l", work / f"{kind}-lat", 13, scale)
                     if latency.bank_images:  # its matching photos join the bank first
                         hashed = hash_media_files(media_store(site.settings), latency.bank_images)
                         with site.engine.begin() as connection:
@@ -642,11 +652,23 @@ def main() -> None:
     parser.add_argument("--kinds", default="text,image", help="text, image or both")
     parser.add_argument("--latency-items", type=int, default=None, help="items paced (latency)")
     parser.add_argument("--repeat", type=int, default=3, help="rounds of the three runs")
-    parser.add_argument("--batch", type=int, default=100, help="records per POST")
+    parser.add_argument("--batch", type=int, default=100, help="text records per POST")
+    parser.add_argument(
+        "--image-batch", type=int, default=10, help="image records (one photo each) per POST"
+    )
+    parser.add_argument(
+        "--image-scale",
+        type=float,
+        default=2.0,
+        help="photo size: 2.0 is 900-1600 px a side (JPEG, about 100-200 KB), as platforms"
+        " serve them; 0.5 is thumbnails",
+    )
     parser.add_argument("--pg", default=DEFAULT_PG, help="PostgreSQL server URL")
     parser.add_argument("--broker", default=DEFAULT_BROKER, help="RabbitMQ URL")
     parser.add_argument(
-        "--quick", action="store_true", help="20 items of each kind, 20 paced (a smoke run)"
+        "--quick",
+        action="store_true",
+        help="20 items of each kind (small photos), 20 paced (a smoke run)",
     )
     args = parser.parse_args()
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
@@ -654,6 +676,7 @@ def main() -> None:
         parser.exit(2, f"throughput.py: error: --kinds {args.kinds!r}: text, image or both\n")
     if args.quick:
         args.items = args.image_items = 20
+        args.image_scale = 0.5
         args.repeat = 1
         args.latency_items = args.latency_items or 20
     if args.latency_items is None:
@@ -665,7 +688,7 @@ def main() -> None:
         "redline_version": __version__,
         "machine": machine(),
         "load_before": list(os.getloadavg()),
-        "batch": args.batch,
+        "image_scale": args.image_scale,
         "repeat": args.repeat,
     }
     try:
