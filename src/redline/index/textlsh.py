@@ -23,16 +23,18 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Hashable, Iterable
-from typing import Generic, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeAlias, TypeVar
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH
 
 from redline.signals.minhash import NUM_PERM, HashValues, from_values, parse_values, values_of
 
+if TYPE_CHECKING:  # datasketch is imported where an LSH is built (see redline.signals.minhash)
+    from datasketch import MinHash, MinHashLSH
+
 K = TypeVar("K", bound=Hashable)
 # A signature's text form (``mh1:128:...``) or a parsed MinHash.
-Signature: TypeAlias = str | MinHash
+Signature: TypeAlias = "str | MinHash"
 
 
 def _values(signature: Signature) -> HashValues:
@@ -137,6 +139,8 @@ class TextIndex(Generic[K]):
         # Called with the lock held.
         lsh = self._lsh.get(params)
         if lsh is None:
+            from datasketch import MinHashLSH
+
             lsh = MinHashLSH(num_perm=NUM_PERM, params=params)
             for key, values in self._values.items():
                 lsh.insert(key, from_values(values), check_duplication=False)

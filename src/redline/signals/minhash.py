@@ -29,12 +29,12 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable, Sequence
+from functools import cache
 from pathlib import Path
-from typing import ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import numpy as np
 import numpy.typing as npt
-from datasketch import MinHash
 
 from redline.signals.base import (
     BadSignal,
@@ -46,6 +46,9 @@ from redline.signals.base import (
     SignalType,
 )
 from redline.signals.textnorm import tokens_for_matching
+
+if TYPE_CHECKING:
+    from datasketch import MinHash
 
 SIGNAL_NAME = "text_minhash"
 VERSION = "mh1"
@@ -59,18 +62,31 @@ _PAYLOAD_BYTES = NUM_PERM * 4
 _EMPTY = np.uint32(0xFFFFFFFF)  # every value at its maximum: the signature of the empty set
 # Shingles are hashed in chunks so a long document does not allocate a (shingles x 128) array.
 _CHUNK = 4096
-# Permutation parameters depend only on (seed, scheme, num_perm): drawn once and shared by every
-# signature, instead of re-drawn from a fresh RandomState for each one.
-_PERMUTATIONS = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME).permutations
 
 HashValues = npt.NDArray[np.uint32]
 Item = TypeVar("Item")
 
 
+@cache
+def _datasketch_mh1() -> tuple[type[MinHash], Any]:
+    """datasketch's MinHash class and the permutation parameters of ``mh1``, on first use.
+
+    Imported here, not with this module: datasketch's package imports its LSH classes and with
+    them scipy, half a second at each start of every ``redline`` command (``redline.signals`` is
+    imported by the CLI, the server and the workers), most of which never make a signature. The
+    parameters depend only on (seed, scheme, num_perm): drawn once and shared by every
+    signature, instead of re-drawn from a fresh RandomState for each one.
+    """
+    from datasketch import MinHash
+
+    return MinHash, MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME).permutations
+
+
 def from_values(values: HashValues | None = None) -> MinHash:
     """A MinHash of signature version ``mh1``, empty or with the given 128 hash values."""
-    return MinHash(
-        num_perm=NUM_PERM, seed=SEED, scheme=SCHEME, hashvalues=values, permutations=_PERMUTATIONS
+    minhash_class, permutations = _datasketch_mh1()
+    return minhash_class(
+        num_perm=NUM_PERM, seed=SEED, scheme=SCHEME, hashvalues=values, permutations=permutations
     )
 
 
