@@ -36,7 +36,12 @@ class Host(BaseHTTPRequestHandler):
 @pytest.fixture
 def host() -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Host)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(
+        # shutdown() waits for the loop to look up: at the default 0.5 s, half a second a test.
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.02},
+        daemon=True,
+    )
     thread.start()
     yield f"127.0.0.1:{server.server_address[1]}"
     server.shutdown()

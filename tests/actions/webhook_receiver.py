@@ -84,7 +84,12 @@ def hook() -> Iterator[HookReceiver]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     state.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(
+        # shutdown() waits for the loop to look up: at the default 0.5 s, half a second a test.
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.02},
+        daemon=True,
+    )
     thread.start()
     try:
         yield state
