@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import argon2.profiles
 import psycopg
@@ -155,6 +156,27 @@ def _cheap_password_hashes() -> Iterator[None]:
     accounts._hasher = PasswordHasher.from_parameters(argon2.profiles.CHEAPEST)
     yield
     accounts._hasher = shipped
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _remembered_password_strengths() -> Iterator[None]:
+    """zxcvbn's verdict on each password (with its user inputs) computed once per test process:
+    the review desk alone signs up five users for each of its 470 tests, 8 ms of CPU each time
+    for the same five answers. zxcvbn is a pure function, so the remembered verdict is the one
+    it would give; each distinct password is still judged by the real zxcvbn, and commands the
+    tests start as subprocesses judge every password afresh."""
+    judge = accounts.zxcvbn
+    verdicts: dict[tuple[str, tuple[str, ...]], Any] = {}
+
+    def remembered(password: str, user_inputs: list[str] | None = None) -> Any:
+        key = (password, tuple(user_inputs or ()))
+        if key not in verdicts:
+            verdicts[key] = judge(password, user_inputs=user_inputs)
+        return verdicts[key]
+
+    accounts.zxcvbn = remembered
+    yield
+    accounts.zxcvbn = judge
 
 
 @pytest.fixture(autouse=True)
