@@ -33,7 +33,10 @@ test: $(INSTALLED)
 	$(BIN)/ruff format --check src tests benchmarks scripts
 	$(BIN)/mypy --strict src
 	$(BIN)/lint-imports
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
+# Compiled modules are cached even where PYTHONDONTWRITEBYTECODE is set (as on these
+# machines): otherwise each test process rewrites and compiles every test module again (5 s
+# of CPU) and each `redline` command the tests start compiles redline's sources again.
+	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
 
 # The fuzz harnesses and the API conformance run of `make test`, with many more inputs each and
 # random ones each run (REDLINE_FUZZ=long); failures are kept in .hypothesis/ and tried first next
