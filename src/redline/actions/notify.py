@@ -23,7 +23,6 @@ from email.utils import formatdate, make_msgid
 from typing import Any, Final, Protocol, TypedDict
 from urllib.parse import unquote, urlsplit
 
-import httpx
 from sqlalchemy import Connection, Engine, select, update
 
 from redline.config import Settings
@@ -105,6 +104,10 @@ class WebhookChannel:
 
 def post(url: str, payload: Mapping[str, Any]) -> None:
     """POST JSON to a webhook; DeliveryFailed unless it answers 2xx."""
+    # Imported here: this module is loaded by every server and worker at start-up, and httpx
+    # (with the command-line client it loads) costs 0.1-0.2 s of it; few ever send an alert.
+    import httpx
+
     try:
         response = httpx.post(url, json=payload, timeout=TIMEOUT, follow_redirects=False)
     except httpx.HTTPError as error:

@@ -19,9 +19,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
-from scipy import sparse
 
 from redline.classify import embedding
 from redline.classify.embedding import EmbeddingStage
@@ -156,6 +154,8 @@ class TextModel:
 
     def features(self, prepared: Sequence[str]) -> Any:
         """The sparse feature matrix of prepared texts."""
+        from scipy import sparse  # see ``load``
+
         return sparse.hstack([self.word.transform(prepared), self.char.transform(prepared)]).tocsr()
 
     def calibrate(self, raw: np.ndarray) -> np.ndarray:
@@ -278,6 +278,8 @@ class TextModel:
     def save(self, path: Path) -> None:
         """Write the model (compressed: the committed artifact must stay under 25 MB), and its
         metadata beside it as JSON (read without loading the model)."""
+        import joblib
+
         joblib.dump(self, path, compress=("xz", 6))
         path.with_suffix(".json").write_text(
             json.dumps(self.meta, indent=1, sort_keys=True, default=str) + "\n", encoding="utf-8"
@@ -286,6 +288,11 @@ class TextModel:
     @staticmethod
     def load(path: Path | None = None) -> TextModel:
         """The model at ``path``, or the one shipped with redline."""
+        # joblib and scipy (with scikit-learn, which the model's pickle imports) are imported
+        # by the first model loaded, not with this module: every server, worker and command
+        # that processes items imports it, and most never score a text (0.2 s at each start).
+        import joblib
+
         if path is None:
             with resources.as_file(
                 resources.files("redline.classify") / "models" / MODEL_FILE

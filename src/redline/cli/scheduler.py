@@ -42,6 +42,15 @@ def check_urls(allow_host: AllowHost = None, as_json: JsonFlag = False) -> None:
 QUEUE_NAMES = ("hashing", "matching", "text", "actions")
 
 
+def _import_for_the_pool() -> None:
+    """Import the libraries the stage tasks load on first use (every other command leaves them
+    out of its start-up): Celery forks its pool processes from this one, so they share these
+    instead of each importing them again."""
+    import datasketch  # noqa: F401  # text banks (redline.signals.minhash, redline.index.textlsh)
+    import joblib  # noqa: F401  # the text model (redline.classify.model)
+    from scipy import sparse  # noqa: F401  # its features
+
+
 def _queues(value: str | None) -> list[str]:
     if value is None:
         return list(QUEUE_NAMES)
@@ -122,6 +131,7 @@ def worker(
             argv.append(f"--concurrency={concurrency}")
         if beat if beat is not None else "actions" in chosen:
             argv.append("--beat")
+        _import_for_the_pool()
         run_worker(settings, argv, chosen)
         return
     check = partial(liveness.check_url, allow_hosts=allow_host or ())
