@@ -44,8 +44,10 @@ QUEUE_NAMES = ("hashing", "matching", "text", "actions")
 
 def _import_for_the_pool() -> None:
     """Import the libraries the stage tasks load on first use (every other command leaves them
-    out of its start-up): Celery forks its pool processes from this one, so they share these
-    instead of each importing them again."""
+    out of its start-up): Celery forks its pool processes from this one, so several of them
+    share these instead of each importing them again. A pool of one imports them itself (the
+    text model's as it starts, the text banks' at its first text task), the same work done
+    after the worker is ready instead of before."""
     import datasketch  # noqa: F401  # text banks (redline.signals.minhash, redline.index.textlsh)
     import joblib  # noqa: F401  # the text model (redline.classify.model)
     from scipy import sparse  # noqa: F401  # its features
@@ -131,7 +133,8 @@ def worker(
             argv.append(f"--concurrency={concurrency}")
         if beat if beat is not None else "actions" in chosen:
             argv.append("--beat")
-        _import_for_the_pool()
+        if (concurrency or os.cpu_count() or 1) > 1:
+            _import_for_the_pool()
         run_worker(settings, argv, chosen)
         return
     check = partial(liveness.check_url, allow_hosts=allow_host or ())
