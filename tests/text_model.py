@@ -19,7 +19,6 @@ import pytest
 from redline.classify import embedding
 from redline.classify.data import Example
 from redline.classify.model import TextModel
-from redline.classify.train import train
 
 FLAGGED_TEMPLATES = (
     "share the new zorblat release number {i} everyone",
@@ -90,6 +89,10 @@ def synthetic_examples() -> list[Example]:
 
 @pytest.fixture(scope="session")
 def tiny_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # Imported here: this plugin is loaded by every test process (and by the small pytest runs
+    # of tests/test_suite_machinery.py), and training imports scikit-learn (2 s).
+    from redline.classify.train import train
+
     model, _report = train(synthetic_examples(), {"version": "tiny"})
     path = tmp_path_factory.mktemp("model") / "tiny.joblib"
     model.save(path)
@@ -129,6 +132,8 @@ def embedding_trained(tmp_path_factory: pytest.TempPathFactory) -> EmbeddingTrai
     with (shared / "embedding-model.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
         if not report_file.exists():
+            from redline.classify.train import train
+
             folder.mkdir(exist_ok=True)
             model, report = train(synthetic_examples(), {"version": "e"}, embeddings_cache=cache)
             model.save(folder / "e.joblib")
