@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 from sqlalchemy import Engine, delete, func, select
 
 from redline import banks
 from redline.classify.model import TextModel
 from redline.config import Settings
-from redline.index.store import IndexStore
+from redline.index.store import INDEXED_TYPES, Freshness, IndexStore
 from redline.model import Case, Item, ItemMedia, Match, Quarantine, Score, Signal, TextScan
 from redline.model.base import utcnow
 from redline.pipeline import work
@@ -23,7 +24,7 @@ from redline.store.media import FolderStore
 from redline.store.quarantine import quarantine_work
 from redline.tasks.work import resend_unsent, run_here, submit
 from tests.helpers import run_ingest
-from tests.pipeline.test_scan import build_folder
+from tests.pipeline.test_scan import build_folder, matched_files
 
 TABLES = (Signal, Match, Case, Score, TextScan, Quarantine)
 
@@ -266,3 +267,33 @@ def test_what_items_carry_says_which_stages_they_need(
     assert what.text == texts | {by_name["m1"]}
     assert what.media == photos | {by_name["m1"]}
     assert by_name["e1"] not in what.text | what.media
+
+
+def test_a_process_serving_older_banks_leaves_its_matching_for_a_later_scan(
+    engine: Engine, settings: Settings, tmp_path: Path, tiny_model: TextModel
+) -> None:
+    """A worker loads a change to the banks up to REDLINE_INDEX_RELOAD_JITTER seconds late (so
+    N processes do not reload at once). Content it matches meanwhile is matched against the
+    banks it serves, and must be recorded as such: marked as matched against the newer banks,
+    it would never be matched against them (a photo re-encoded from a banked one was missed
+    for good in the throughput benchmark this way)."""
+    item_ids = seeded(engine, settings, tmp_path)
+    slow = Freshness(check_every=3600.0)  # reads the banks counter once an hour
+    stale = work.Worksite(
+        engine, settings, Matcher(engine, IndexStore(engine, settings.data_dir, slow)), tiny_model
+    )
+    loaded_at = stale.matcher.version()
+    for signal_type in INDEXED_TYPES:  # its indexes loaded now, before the change
+        stale.matcher.indexes.get(signal_type)
+    # A copy of the unrelated photo re-encoded (other bytes, the same picture) joins the bank.
+    copy = tmp_path / "reencoded-coffee.jpg"
+    Image.open(tmp_path / "posts" / "unrelated.jpg").save(copy, quality=60)
+    banked = banks.hash_media(FolderStore(settings.data_dir), copy)
+    with engine.begin() as connection:
+        banks.add_media(connection, "known", banked, actor="t", now=utcnow(), category="x")
+    run_here(stale, item_ids)
+    assert stale.matcher.version() == loaded_at  # still serving the banks before the change
+    assert "unrelated.jpg" not in matched_files(engine)  # the older banks have no such photo
+    # A process on the current banks (a scan) matches what the stale one could not.
+    scan(engine, settings, IndexStore(engine, settings.data_dir), actor="t", text_model=tiny_model)
+    assert "pdq" in matched_files(engine)["unrelated.jpg"]

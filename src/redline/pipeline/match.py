@@ -35,6 +35,12 @@ class Matcher:
         self.engine = engine
         self.indexes = indexes
 
+    def version(self) -> int:
+        """The banks version of the indexes this matcher serves: what a match made now is made
+        against. The database's counter may be ahead while this process waits out its reload's
+        jitter; work is recorded at this version, so a later scan matches it again."""
+        return self.indexes.current().version
+
     def match(
         self,
         signal_type: type[SignalType],

@@ -36,7 +36,7 @@ from redline.pipeline.route import CaseReason, keep_strongest, media_match_reaso
 from redline.pipeline.text_scan import TextSummary, run_text_stages
 from redline.signals import MATCHED, SCANNED, signal_type
 from redline.signals.exact import Md5Signal, Sha256Signal
-from redline.store import counters, outbox
+from redline.store import outbox
 from redline.store.audit import record_event
 from redline.store.content import (
     HASHES_ONLY,
@@ -323,8 +323,11 @@ def match_signals(
     on_stage: Callable[[str, int], None],
     on_advance: Callable[[int], None],
 ) -> None:
+    # The version of the banks the matcher serves, not the database's counter: a process
+    # whose indexes are older (a reload waiting out its jitter) must not mark signals as matched
+    # against banks it has not loaded, or no later scan would match them again.
+    generation = matcher.version()
     with engine.connect() as connection:
-        generation = counters.current(connection, counters.BANKS)
         stale = (Signal.matched_generation.is_(None)) | (Signal.matched_generation < generation)
         todo = connection.execute(
             select(

@@ -28,7 +28,7 @@ from redline.pipeline.route import (
     text_match_reason,
 )
 from redline.signals import minhash, outlinks
-from redline.store import counters, outbox
+from redline.store import outbox
 from redline.store.content import insert_ignoring_duplicates
 from redline.store.matches import record_match
 
@@ -241,8 +241,8 @@ def match_text_banks(
     on_advance: Advance = _quiet_advance,
 ) -> None:
     """Match texts against text banks (MinHash near-duplicates); matches open cases."""
+    generation = str(matcher.version())  # as for media (pipeline/scan.py's match_signals)
     with engine.connect() as connection:
-        generation = str(counters.current(connection, counters.BANKS))
         has_text_banks = connection.scalar(
             select(BankSignal.id)
             .where(BankSignal.signal_type == minhash.TextMinHashSignal.name)
