@@ -3,8 +3,10 @@
 ``submit(settings, item_ids)`` is the one way content is sent to be processed, whoever stored it
 (the items API, ``redline ingest``, ``redline scan`` with a broker). With ``REDLINE_BROKER_URL``
 set, each chunk of items becomes a chain hash → match on the ``hashing`` and ``matching``
-queues and a text task on the ``text`` queue, so each queue can have its own workers; without
-one, the same stage functions (``redline.pipeline.work``) run here, in order.
+queues (for its items with media) and a text task on the ``text`` queue (for those with a text),
+so each queue can have its own workers, and the items are marked as sent (``queued_at``); the
+scheduler's round sends those whose sender died first. Without one, the same stage functions
+(``redline.pipeline.work``) run here, in order.
 
 Every task is safe to run twice (the stages are idempotent), so the messages are acknowledged
 late and put back when a worker dies. A stage that raises is retried with exponential back-off
