@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from typing import Annotated
 
@@ -40,17 +39,6 @@ def check_urls(allow_host: AllowHost = None, as_json: JsonFlag = False) -> None:
 
 
 QUEUE_NAMES = ("hashing", "matching", "text", "actions")
-
-
-def _import_for_the_pool() -> None:
-    """Import the libraries the stage tasks load on first use (every other command leaves them
-    out of its start-up): Celery forks its pool processes from this one, so several of them
-    share these instead of each importing them again. A pool of one imports them itself (the
-    text model's as it starts, the text banks' at its first text task), the same work done
-    after the worker is ready instead of before."""
-    import datasketch  # noqa: F401  # text banks (redline.signals.minhash, redline.index.textlsh)
-    import joblib  # noqa: F401  # the text model (redline.classify.model)
-    from scipy import sparse  # noqa: F401  # its features
 
 
 def _queues(value: str | None) -> list[str]:
@@ -118,24 +106,10 @@ def worker(
         )
     if broker and not once:
         from redline.tasks import run_worker
-        from redline.tasks.work import queue_name
 
         with _store() as (settings, _engine):
             pass
-        argv = ["worker", "--loglevel=INFO", "--without-gossip", "--without-mingle"]
-        # A node name of its own: Celery's default, celery@HOST, names the worker's exclusive
-        # remote-control queue on the broker, so a second worker on the same host (or on a
-        # host with the same name, or of another installation on the broker) was refused it
-        # and stopped (RESOURCE_LOCKED).
-        argv += ["--hostname", f"redline-{os.getpid()}@%h"]
-        argv += ["--queues", ",".join(queue_name(settings, q) for q in chosen)]
-        if concurrency is not None:
-            argv.append(f"--concurrency={concurrency}")
-        if beat if beat is not None else "actions" in chosen:
-            argv.append("--beat")
-        if (concurrency or os.cpu_count() or 1) > 1:
-            _import_for_the_pool()
-        run_worker(settings, argv, chosen)
+        run_worker(settings, chosen, concurrency, beat if beat is not None else "actions" in chosen)
         return
     check = partial(liveness.check_url, allow_hosts=allow_host or ())
     with _store() as (settings, engine):

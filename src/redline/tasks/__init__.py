@@ -7,8 +7,9 @@ alerts, the audit trail), never only in the broker, so a worker can die and anot
 
 from __future__ import annotations
 
+import os
 import threading
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any, Final
 
@@ -82,11 +83,31 @@ def make_celery(
 READY_TIMEOUT: Final = 300.0
 
 
-def run_worker(settings: Settings, argv: list[str], queues: Collection[str]) -> None:
-    """Run a Celery worker (``argv`` as Celery's ``worker`` command takes it) whose processes
-    each load what their ``queues`` need before they take a message: a process that loaded the
-    text model on its first task held that task (and the items' cases) for seconds, and a
-    worker that had not yet taken a text task was seconds slower than the others."""
+def node_name(pid: int, host: str = "%h") -> str:
+    """The Celery node name of the ``redline worker`` with process id ``pid`` (``%h``: Celery
+    puts in the host's name). Celery's default, celery@HOST, names the worker's exclusive
+    remote-control queue on the broker, so a second worker on the same host (or on a host with
+    the same name, or of another installation on the broker) was refused it and stopped
+    (RESOURCE_LOCKED)."""
+    return f"redline-{pid}@{host}"
+
+
+def run_worker(
+    settings: Settings, queues: Sequence[str], concurrency: int | None, beat: bool
+) -> None:
+    """Run a Celery worker on ``queues`` (unprefixed names) whose processes each load what
+    those queues need before they take a message: a process that loaded the text model on its
+    first task held that task (and the items' cases) for seconds, and a worker that had not yet
+    taken a text task was seconds slower than the others."""
+    argv = ["worker", "--loglevel=INFO", "--without-gossip", "--without-mingle"]
+    argv += ["--hostname", node_name(os.getpid())]
+    argv += ["--queues", ",".join(work.queue_name(settings, q) for q in queues)]
+    if concurrency is not None:
+        argv.append(f"--concurrency={concurrency}")
+    if beat:
+        argv.append("--beat")
+    if (concurrency or os.cpu_count() or 1) > 1:
+        _import_for_the_pool()
     site = per_process(settings)
     app = make_celery(settings, site)
     app.conf.worker_proc_alive_timeout = READY_TIMEOUT
@@ -96,6 +117,17 @@ def run_worker(settings: Settings, argv: list[str], queues: Collection[str]) -> 
 
     worker_process_init.connect(prepare, weak=False)
     app.worker_main(argv)
+
+
+def _import_for_the_pool() -> None:
+    """Import the libraries the stage tasks load on first use (every other command leaves them
+    out of its start-up): Celery forks its pool processes from this one, so several of them
+    share these instead of each importing them again. A pool of one imports them itself (the
+    text model's as it starts, the text banks' at its first text task), the same work done
+    after the worker is ready instead of before."""
+    import datasketch  # noqa: F401  # text banks (redline.signals.minhash, redline.index.textlsh)
+    import joblib  # noqa: F401  # the text model (redline.classify.model)
+    from scipy import sparse  # noqa: F401  # its features
 
 
 def per_process(settings: Settings) -> Callable[[], Worksite]:
