@@ -78,6 +78,8 @@ from redline.pipeline.scan import scan
 from redline.review import accounts, tokens
 from redline.store import ensure_schema, make_engine
 from redline.store.media import media_store
+from redline.tasks import node_name
+from redline.tasks.work import HASHING, MATCHING, TEXTS, queue_name
 
 DEFAULT_PG = os.environ.get("REDLINE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
 DEFAULT_BROKER = os.environ.get("REDLINE_BENCH_BROKER", "amqp://guest:guest@127.0.0.1:5672//")
@@ -343,6 +345,28 @@ def post_batch(
         raise RuntimeError(f"POST /api/v1/items stored {counts} of {len(batch)} records")
 
 
+def post_all(
+    client: httpx.Client, corpus: Corpus, source: str, records: list[dict[str, Any]], batch: int
+) -> None:
+    """POST ``records`` ``batch`` at a time (each POST becomes one message per stage)."""
+    for start in range(0, len(records), batch):
+        post_batch(client, corpus, source, records[start : start + batch])
+
+
+def run_figures(
+    engine: Engine, source: str, items: int, seconds: float, cases: int, cpu: dict[str, Any]
+) -> dict[str, Any]:
+    """One run's figures: items processed (counted again, exactly), cases, rate and CPU."""
+    return {
+        "items": items,
+        "items_processed": processed(engine, source)[1],
+        "cases_opened": cases,
+        "seconds": round(seconds, 3),
+        "items_per_s": round(items / seconds, 1),
+        "cpu": cpu,
+    }
+
+
 def processed(engine: Engine, source: str) -> tuple[int, int, int]:
     """(items of the source, those processed, cases opened on them)."""
     query = text(
@@ -415,27 +439,20 @@ def measure_workers(
         baseline = progress(site.engine)
         # In small batches: each is a message, so every worker process has some (the first
         # text-bank look-up loads the index, the first query opens the connection).
-        for start in range(0, len(warmup.records), WARMUP_BATCH):
-            post_batch(client, warmup, "warmup", warmup.records[start : start + WARMUP_BATCH])
+        post_all(client, warmup, "warmup", warmup.records, WARMUP_BATCH)
         wait_processed(site.engine, "warmup", len(warmup.records), baseline)
         baseline = progress(site.engine)
         cpu_before = cpu_by_part(served.parts)
         started = time.perf_counter()
-        for start in range(0, len(corpus.records), batch):
-            post_batch(client, corpus, "bench", corpus.records[start : start + batch])
+        post_all(client, corpus, "bench", corpus.records, batch)
         submitted = time.perf_counter()
         finished, cases = wait_processed(site.engine, "bench", len(corpus.records), baseline)
         cpu = cpu_used(cpu_before, cpu_by_part(served.parts), len(corpus.records))
     items = len(corpus.records)
     return {
-        "items": items,
-        "items_processed": processed(site.engine, "bench")[1],
-        "cases_opened": cases,
-        "seconds": round(finished - started, 3),
-        "items_per_s": round(items / (finished - started), 1),
+        **run_figures(site.engine, "bench", items, finished - started, cases, cpu),
         "api_seconds": round(submitted - started, 3),
         "api_items_per_s": round(items / (submitted - started), 1),
-        "cpu": cpu,
     }
 
 
@@ -446,11 +463,11 @@ def measure_backlog(served: Running, site: Site, corpus: Corpus, batch: int) -> 
     from celery import Celery
 
     control = Celery(broker=site.env["REDLINE_BROKER_URL"]).control
-    prefix = site.env["REDLINE_QUEUE_PREFIX"]
-    queues = [prefix + queue for queue in ("hashing", "matching", "text")]
-    # Each worker by its node name (``redline worker`` names itself redline-PID@HOST): a
-    # broadcast would reach every worker on the broker, other runs' included.
-    nodes = [f"redline-{pid}@{socket.gethostname()}" for pid in served.parts["workers"]]
+    prefixed = site.settings.model_copy(update={"queue_prefix": site.env["REDLINE_QUEUE_PREFIX"]})
+    queues = [queue_name(prefixed, queue) for queue in (HASHING, MATCHING, TEXTS)]
+    # Each worker by its node name: a broadcast would reach every worker on the broker, other
+    # runs' included.
+    nodes = [node_name(pid, socket.gethostname()) for pid in served.parts["workers"]]
 
     def tell(command: Any, queue: str) -> None:
         replies = command(queue, destination=nodes, reply=True, timeout=10)
@@ -461,23 +478,14 @@ def measure_backlog(served: Running, site: Site, corpus: Corpus, batch: int) -> 
         tell(control.cancel_consumer, queue)
     baseline = progress(site.engine)
     with client_for(served.base, site) as client:
-        for start in range(0, len(corpus.records), batch):
-            post_batch(client, corpus, "backlog", corpus.records[start : start + batch])
+        post_all(client, corpus, "backlog", corpus.records, batch)
     cpu_before = cpu_by_part(served.parts)
     started = time.perf_counter()
     for queue in queues:
         tell(control.add_consumer, queue)
     finished, cases = wait_processed(site.engine, "backlog", len(corpus.records), baseline)
     cpu = cpu_used(cpu_before, cpu_by_part(served.parts), len(corpus.records))
-    items = len(corpus.records)
-    return {
-        "items": items,
-        "items_processed": processed(site.engine, "backlog")[1],
-        "cases_opened": cases,
-        "seconds": round(finished - started, 3),
-        "items_per_s": round(items / (finished - started), 1),
-        "cpu": cpu,
-    }
+    return run_figures(site.engine, "backlog", len(corpus.records), finished - started, cases, cpu)
 
 
 def measure_latency(
@@ -546,15 +554,8 @@ def measure_scan(site: Site, corpus: Corpus, warmup: Corpus, work: Path) -> dict
     scan(site.engine, site.settings, indexes, source="bench", **options)
     seconds = time.perf_counter() - started
     cpu = cpu_used(cpu_before, cpu_by_part(parts), len(corpus.records))
-    items, done, cases = processed(site.engine, "bench")
-    return {
-        "items": items,
-        "items_processed": done,
-        "cases_opened": cases,
-        "seconds": round(seconds, 3),
-        "items_per_s": round(items / seconds, 1),
-        "cpu": cpu,
-    }
+    items, _done, cases = processed(site.engine, "bench")
+    return run_figures(site.engine, "bench", items, seconds, cases, cpu)
 
 
 # --- the run --------------------------------------------------------------------------------
