@@ -9,7 +9,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -22,7 +22,7 @@ from redline.model.base import utcnow
 from redline.pipeline import work
 from redline.tasks import make_celery
 from redline.tasks.work import QUEUES, queue_name, resend_unsent, submit
-from tests.pipeline.test_work import counts, outcome, seeded, site
+from tests.pipeline.test_work import counts, outcome, seeded, site, unsent_at
 
 BROKERS = {
     "rabbitmq": os.environ.get("REDLINE_TEST_RABBITMQ", "amqp://guest:guest@127.0.0.1:5672//"),
@@ -183,14 +183,14 @@ def test_items_waiting_in_a_queue_are_never_sent_twice(
     item_ids = seeded(engine, broker_settings, tmp_path)
     stored_only, sent = item_ids[:4], item_ids[4:]
     here = site(engine, broker_settings, tiny_model)
-    days_later = utcnow() + timedelta(days=1)  # far past REDLINE_RESEND_AFTER, in the window
+    later = utcnow() + timedelta(seconds=broker_settings.resend_after + 60)  # past it
     try:
         assert submit(broker_settings, sent).messages >= 1  # no worker: they wait in the queues
-        assert unsent_by(engine, broker_settings, days_later) == stored_only
-        resent = resend_unsent(broker_settings, engine, days_later, site=here)
+        assert unsent_at(engine, broker_settings, later) == stored_only
+        resent = resend_unsent(broker_settings, engine, later, site=here)
         assert resent.items == len(stored_only) and not resent.in_process
-        assert unsent_by(engine, broker_settings, days_later) == []  # queued now, all of them
-        assert resend_unsent(broker_settings, engine, days_later, site=here).items == 0
+        assert unsent_at(engine, broker_settings, later) == []  # queued now, all of them
+        assert resend_unsent(broker_settings, engine, later, site=here).items == 0
         with worker(broker_settings, lambda: here):
             wait_for(lambda: settled(engine))
     finally:
@@ -204,15 +204,6 @@ def test_items_waiting_in_a_queue_are_never_sent_twice(
             connection.execute(delete(table))
     submit(broker_settings.model_copy(update={"broker_url": None}), item_ids, site=here)
     assert outcome(engine) == by_workers
-
-
-def unsent_by(engine: Engine, settings: Settings, now: datetime) -> list[int]:
-    """What the scheduler round at ``now`` would send."""
-    with engine.connect() as connection:
-        before = now - timedelta(seconds=settings.resend_after)
-        return work.unsent(
-            connection, now - timedelta(seconds=settings.resend_window), before, 1000
-        )
 
 
 def test_a_stage_that_keeps_failing_on_the_worker_ends_in_the_quarantine(
