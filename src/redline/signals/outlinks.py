@@ -320,11 +320,11 @@ def classify(canonical_url: str) -> str:
 # --- Placeholders ------------------------------------------------------------------------------
 
 # Pages a platform shows instead of the content: a suspended account, a browser it will not
-# serve, a sign-in, paywall or consent wall. Exports keep them as the post's link (2,730 posts of
-# the shared tweets link twitter.com/account/suspended, 560 facebook.com/unsupportedbrowser), so
-# they would top every outlinks list while saying nothing about where content lives: the lists
-# keep them apart. (host or a parent domain of it, path prefix); canonical URLs, so x.com and
-# mobile.twitter.com are twitter.com here.
+# serve, a sign-in, paywall or consent wall. Exports keep them as the post's link (in the two
+# shared tweet files some 2,700 posts link twitter.com/account/suspended and over 550
+# facebook.com/unsupportedbrowser), so they would top every outlinks list while saying nothing
+# about where content lives: the lists keep them apart. (host or a parent domain of it, path
+# prefix); canonical URLs, so x.com and mobile.twitter.com are twitter.com here.
 PLACEHOLDERS: Final = (
     ("twitter.com", "/account/suspended"),
     ("twitter.com", "/i/flow/login"),
