@@ -122,7 +122,7 @@ def test_redline_demo_ingests_scans_and_plays_a_week(
     assert [r["url"] for r in placeholders] == [suspended]
     shown = cli("outlinks").out
     assert suspended not in shown.split("Placeholders left out")[0]
-    assert "Placeholders left out: 1 posts" in shown and suspended in shown
+    assert "Placeholders left out: 1 post links" in shown and suspended in shown
     # The human-readable status says what --json says, flagged texts, scores and outlinks too.
     readable = cli("status").out
     for label, key in (
@@ -230,3 +230,24 @@ def test_the_clock_the_week_is_played_on() -> None:
     assert week_start(datetime(2026, 12, 7, 1, 30, tzinfo=UTC)) == datetime(
         2026, 11, 30, 8, tzinfo=UTC
     )
+
+
+def test_a_demo_scanned_before_its_week_is_not_played_on(
+    cli: Callable[..., CliResult], settings: Settings, tmp_path: Path
+) -> None:
+    # --no-week ingests only, as `redline demo` did before; a scan then opens the cases now,
+    # and a week played after would decide them before they were opened: refused, nothing kept.
+    only = cli("demo", "--output", str(tmp_path / "demo"), "--no-week")
+    assert only.code == 0 and "A week of work" not in only.out
+    assert json.loads(cli("status", "--json").out)["cases_open"] == 0
+    assert cli("scan", "--source", "demo-csv").code == 0
+    refused = cli("demo", "--output", str(tmp_path / "demo"))
+    assert refused.code == 2
+    assert "after the demo's week began: play the week on a new store" in refused.err
+    engine = make_engine(settings.database_url)
+    try:
+        with engine.connect() as connection:
+            assert connection.scalars(select(Decision.id)).all() == []
+            assert connection.scalars(select(User.username)).all() == []
+    finally:
+        engine.dispose()

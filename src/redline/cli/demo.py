@@ -134,7 +134,7 @@ def _play(engine: Engine, start: datetime, end: datetime) -> None:
         f"A week of work, {week.start:%Y-%m-%d %H:%M} to {week.end:%Y-%m-%d %H:%M} UTC:"
         f" {week.decisions} decisions"
         f" ({_counts(week.final)}),"
-        f" {week.taken_down} taken down, {week.referrals} referrals, removal orders"
+        f" {week.taken_down} taken down, {week.referrals} referred, removal orders"
         f" {_counts(week.orders)}, complaints {_counts(week.complaints)}"
     )
 

@@ -244,9 +244,11 @@ def outlinks(
     if left_out:
         shown = ", ".join(f"{escape(r.url)} ({r.items:,})" for r in left_out[:3])
         more = f" and {len(left_out) - 3:,} more" if len(left_out) > 3 else ""
+        posts = sum(r.items for r in left_out)
         out.print(
-            f"Placeholders left out: {sum(r.items for r in left_out):,} posts link a platform's"
-            f" stand-in page instead of content: {shown}{more} (`--placeholders` lists them)."
+            f"Placeholders left out: {posts:,} {'post links' if posts == 1 else 'posts link'}"
+            f" a platform's stand-in page instead of content: {shown}{more}"
+            " (`--placeholders` lists them)."
         )
 
 

@@ -79,7 +79,8 @@ OPEN_ORDER_URL: Final = "https://youtu.be/demoVIDEO01?si=share"
 
 
 class DemoCasesMissing(LookupError):
-    """The demo's cases are not in the store (the demo was not ingested and scanned)."""
+    """The demo's cases are not in the store (the demo was not ingested and scanned), or were
+    opened after the week began (scanned before the week was played)."""
 
 
 @dataclass
@@ -106,20 +107,29 @@ def played(connection: Connection) -> bool:
     return connection.scalar(select(User.id).where(User.username == LEAD)) is not None
 
 
-def _case(connection: Connection, source: str, record: str) -> int:
-    case_id = connection.scalar(
-        select(Case.id)
+def _case(connection: Connection, source: str, record: str, moment: datetime) -> int:
+    """The case on a demo record, opened before ``moment``."""
+    case = connection.execute(
+        select(Case.id, Case.opened_at)
         .join(Item, Item.id == Case.item_id)
         .join(Source, Source.id == Item.source_id)
         .where(Source.name == source, Item.external_id == record)
         .order_by(Item.revision.desc())
         .limit(1)
-    )
-    if case_id is None:
+    ).first()
+    if case is None:
         raise DemoCasesMissing(
             f"no case on {source} record {record!r}: ingest and scan the demo first"
         )
-    return int(case_id)
+    if case.opened_at > moment:
+        # Scanned before `redline demo` played the week (after `--no-week`, say): deciding it in
+        # the past would put decisions before their case.
+        raise DemoCasesMissing(
+            f"case {case.id} on {source} record {record!r} was opened"
+            f" {case.opened_at:%Y-%m-%d %H:%M}, after the demo's week began:"
+            " play the week on a new store"
+        )
+    return int(case.id)
 
 
 Step = Callable[[datetime], None]
@@ -180,7 +190,7 @@ class _Week:
         def step(moment: datetime, turn: int = 0) -> None:
             assert self.lead is not None
             people = [self.reviewers[first], self.reviewers[1 - first], self.lead]
-            case_id = _case(self.connection, source, record)
+            case_id = _case(self.connection, source, record, moment)
             outcome = decide(self.connection, people[turn], case_id, verdict, moment)
             self.summary.decisions += 1
             if outcome.status_after not in FINAL_STATUSES:
@@ -212,7 +222,7 @@ class _Week:
 
     def refer(self, record: str, moment: datetime) -> None:
         """A post's addresses referred to their host, sent, and checked once a day after."""
-        case_id = _case(self.connection, "demo-media", record)
+        case_id = _case(self.connection, "demo-media", record, moment)
         for referral_id in referrals.create_referrals(
             self.connection, self.lead_actor, case_id, moment
         ):
@@ -340,7 +350,7 @@ class _Week:
 
     def one_verdict(self, source: str, record: str, verdict: Verdict, reviewer: int) -> Step:
         def step(moment: datetime) -> None:
-            case_id = _case(self.connection, source, record)
+            case_id = _case(self.connection, source, record, moment)
             decide(self.connection, self.reviewers[reviewer], case_id, verdict, moment)
             self.summary.decisions += 1
 
