@@ -1,12 +1,13 @@
 """A week of the demo team's work on the demo's cases: the rest of the loop after the scan.
 
 Three demo accounts (two reviewers and a lead) decide cases with both verdicts under the
-four-eyes rule, take confirmed content down, refer two URLs to a (fictional) hosting service and
-record what liveness checks found, act on a removal order within its hour and leave another
-open, and handle complaints: one upheld, which reinstates the content, one still open. Every
-step calls the function the console and the CLI call, so the rules hold as they do for people
-(a "violating" verdict is final only when a second reviewer agrees, a take-down needs a final
-verdict, a complaint needs a final decision).
+four-eyes rule, leave one case to a lead and one to a second reviewer, take confirmed content
+down (into preservation), refer a post's address to a (fictional) hosting service and record
+what the liveness checks found, act on a removal order within its hour and receive another
+shortly before the week ends, and handle complaints: one upheld, which reinstates the content,
+one still open. Every step calls the function the console and the CLI call, so the rules hold
+as they do for people (a "violating" verdict is final only when a second reviewer agrees, a
+take-down needs a final verdict, a complaint needs a final decision).
 
 The week ends when ``redline demo`` runs: its first morning is seven days before, when the demo
 data arrived and was scanned (``DemoWeek.start``); each later step has a fixed time in it, with
@@ -65,7 +66,8 @@ NOT_VIOLATING_CASES: Final = (
     ("demo-csv", "p26", "not_tvec", 5),
     ("demo-media", "demo-5-reencoded.jpg", "research", 5),
 )
-# Taken down on the team's own initiative once confirmed (the rest wait for a lead).
+# Taken down on the team's own initiative once confirmed; poster-1 is on another service and
+# referred to it instead, and the rest stay up for now.
 TAKEN_DOWN: Final = ("demo-2.png", "demo-3.png", "demo-clip-small.mp4", "1000000001/2")
 # The post seen on another service, referred to that host, and what the daily liveness checks
 # found after sending: (state, HTTP status), a day apart.
@@ -152,9 +154,11 @@ class _Week:
         self.final_decision: dict[str, int] = {}  # record -> the decision that made it final
 
     def on(self, moment: datetime, step: Step) -> None:
+        """Put ``step`` on the calendar at ``moment``."""
         heapq.heappush(self.calendar, (moment, next(self.numbers), step))
 
     def run(self) -> None:
+        """Run the calendar, earliest step first, until nothing is left on it."""
         while self.calendar:
             moment, _number, step = heapq.heappop(self.calendar)
             with clock_from(moment):
@@ -349,6 +353,8 @@ class _Week:
         )
 
     def one_verdict(self, source: str, record: str, verdict: Verdict, reviewer: int) -> Step:
+        """A decision step of one reviewer, whatever it leaves the case waiting for."""
+
         def step(moment: datetime) -> None:
             case_id = _case(self.connection, source, record, moment)
             decide(self.connection, self.reviewers[reviewer], case_id, verdict, moment)
@@ -357,6 +363,7 @@ class _Week:
         return step
 
     def count(self) -> None:
+        """The orders and complaints as the week left them, for the summary."""
         for order in orders.list_orders(self.connection):
             self.summary.orders[order.status] = self.summary.orders.get(order.status, 0) + 1
         for status in self.connection.scalars(select(Complaint.status)):
