@@ -19,7 +19,7 @@ from sqlalchemy import Engine, select
 from redline.actions import orders, referrals
 from redline.config import Settings
 from redline.demo import build_demo
-from redline.demo.week import DemoCasesMissing, play_week, week_start
+from redline.demo.week import DemoCasesMissing, _Week, play_week, week_start
 from redline.model import Case, Complaint, Decision, Item, Preservation, User
 from redline.model.base import clock_from, utcnow
 from redline.review.accounts import add_user
@@ -251,3 +251,21 @@ def test_a_demo_scanned_before_its_week_is_not_played_on(
             assert connection.scalars(select(User.username)).all() == []
     finally:
         engine.dispose()
+
+
+def test_the_week_is_the_same_every_time_it_is_played() -> None:
+    end = datetime(2026, 12, 7, 1, 30, tzinfo=UTC)
+
+    def calendar() -> list[datetime]:
+        week = _Week(None, week_start(end), end)  # type: ignore[arg-type]  # planning reads nothing
+        week.plan()
+        return sorted(moment for moment, _number, _step in week.calendar)
+
+    planned = calendar()
+    assert planned == calendar()
+    assert planned[0] == week_start(end) and planned[-1] == end - timedelta(minutes=20)
+    # Working hours on the days between, a decision or two on most of them.
+    assert {m.date() for m in planned[1:-1]} == {
+        (week_start(end) + timedelta(days=day)).date() for day in range(1, 7)
+    }
+    assert all(9 <= m.hour < 17 for m in planned[1:-1])
