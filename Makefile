@@ -20,7 +20,6 @@ TEST_WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) * 2 )))
 run: $(INSTALLED)
 	$(BIN)/redline db upgrade
 	$(BIN)/redline demo
-	$(BIN)/redline scan
 	$(BIN)/redline matches --limit 15
 	$(BIN)/redline outlinks --limit 10
 	$(BIN)/redline status

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -84,6 +85,15 @@ def test_ingest_status_and_quarantine_listing(cli: Cli, settings: object, tmp_pa
     status = json.loads(cli("status", "--json").out)
     assert (status["items"], status["quarantined"], status["sources"]) == (2, 1, 1)
     assert status["per_source"]["s"]["items"] == 2
+    # The human-readable status has a line for every count --json gives.
+    readable = cli("status").out
+    for label, key in (
+        ("items", "items"),
+        ("texts scored", "scores"),
+        ("flagged texts", "flagged"),
+    ):
+        assert re.search(rf"^  {label} +{status[key]:,}$", readable, re.MULTILINE), label
+    assert re.search(r"^  outlinks +0$", readable, re.MULTILINE)
     listed = json.loads(cli("quarantine", "list", "--json").out)
     assert [(q["location"], q["reason"]) for q in listed] == [
         ("line 3", "empty record: no text, media or URL")

@@ -1,7 +1,8 @@
 """Data for the console's browser tests, made the way production makes it.
 
-The demo data set is built, ingested and scanned (``redline demo`` then ``redline scan``), so
-the cases, media and bank matches the browser sees come from the real pipeline. Then one JSONL
+The demo data set is built, ingested and scanned (``redline demo --no-week`` then
+``redline scan``), so the cases, media and bank matches the browser sees come from the real
+pipeline; the tests make their own decisions, so the demo's week is not played. Then one JSONL
 record whose text and account name are HTML is ingested, and a case opened on it, for the
 escaping checks; and one user per role is added.
 """
@@ -77,7 +78,7 @@ def seed_console(settings: Settings, work: Path) -> Seeded:
 
 
 def _demo(engine: Engine, settings: Settings, root: Path) -> None:
-    """What ``redline demo`` and ``redline scan`` do, called as the CLI calls them."""
+    """What ``redline demo --no-week`` and ``redline scan`` do, called as the CLI calls them."""
     demo = build_demo(root)
     for source, (path, fmt) in demo.sources.items():
         ingest(path, source, engine=engine, settings=settings, actor=ACTOR, format_name=fmt)

@@ -580,8 +580,9 @@ def test_dashboard_shows_figures_and_charts(
     main = page.locator("main")
     # Figures: what was found, the decisions, referrals by service.
     found = page.locator("section[aria-labelledby='found-h'] table").first
-    assert re.search(r"^bank\s+10$", found.inner_text(), re.M), found.inner_text()
-    assert re.search(r"^violating:recruitment\s+9$", main.inner_text(), re.M)
+    assert re.search(r"^Bank match\s+10$", found.inner_text(), re.M), found.inner_text()
+    assert re.search(r"^Violating — recruitment\s+9$", main.inner_text(), re.M)
+    assert "None" not in main.inner_text()  # every figure measured, or said to be missing
     assert "(n = 9)" in main.inner_text()  # nine cases decided, each with its time
     referrals_table = page.locator("section[aria-labelledby='referrals-h'] table")
     assert re.search(r"VideoHost\s+\d+\s+\d+\s+\d+%", referrals_table.inner_text())

@@ -1,11 +1,11 @@
 """The review console in a real browser: sign-in, the keyboard workflow, four-eyes, reveal audit,
 roles, CSRF, escaping, the key map and accessibility basics.
 
-The server's database holds the demo data set as ``redline demo`` and ``redline scan`` make it
-(about 35 open bank-match cases), one case on a post made of HTML, and one user per role; see
-``console_seed.py``. The tests of this module share that server, so each test works on cases
-no other test touches: the keyboard test takes the head of the queue, the others take cases
-from its tail (``spare_case``).
+The server's database holds the demo data set as ``redline demo --no-week`` and
+``redline scan`` make it (about 35 open bank-match cases), one case on a post made of HTML, and
+one user per role; see ``console_seed.py``. The tests of this module share that server, so each
+test works on cases no other test touches: the keyboard test takes the head of the queue, the
+others take cases from its tail (``spare_case``).
 """
 
 from __future__ import annotations

@@ -14,10 +14,11 @@ from sqlalchemy import select, update
 
 from redline.actions import complaints, orders, preservation, referrals
 from redline.ingest.run import ingest
-from redline.metrics import outcomes
+from redline.metrics import outcomes, report
 from redline.model import Case, Item
 from redline.model.base import utcnow
 from redline.review.decisions import Verdict, decide
+from redline.review.taxonomy import CATEGORIES, NAMES, REASONS
 from tests.actions.test_referrals import check
 from tests.conftest import CliResult
 from tests.review_desk import Desk
@@ -153,6 +154,9 @@ def test_the_pdf_report_renders_and_is_looked_at(
         ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
     ).stdout
     assert "Received: 1; executed: 1; partially executed: 0; not executed: 0; open: 0." in text
+    # Decisions and signals in words, as a reader of the report says them.
+    assert "Violating — recruitment" in text and "Not violating — news reporting" in text
+    assert "Bank match" in text and "not_violating" not in text and "None" not in text
     html = cli("report", "--from", period.start.isoformat(), "--to", period.end.isoformat())
     assert "VideoHost" in html.out and "data:image/png;base64," in html.out
     as_json = json.loads(
@@ -183,6 +187,38 @@ def test_the_dashboard_shows_the_same_figures(desk: Desk, tmp_path: Path) -> Non
     page = browser.get(f"/dashboard?from={period.start.date()}&to={period.end.date()}")
     assert page.status_code == 200
     assert "Removed by removal order: <strong>1</strong>" in page.text
+    assert '<th scope="row">Not violating — news reporting</th><td>1</td>' in page.text
+    assert '<th scope="row">Classifier</th><td>3</td>' in page.text
     assert "<td>VideoHost</td><td>1</td><td>1</td><td>100%</td>" in page.text
     assert page.text.count("data:image/png;base64,") == 3  # decision, removal, re-upload charts
     assert browser.get("/dashboard?from=junk").status_code == 422
+
+
+def test_a_period_with_nothing_to_measure_says_so(
+    cli: Callable[..., CliResult], settings: object
+) -> None:
+    made = cli("report", "--from", "2026-01-01", "--to", "2026-02-01")
+    assert made.code == 0, made.err
+    assert "None" not in made.out
+    assert "Time to decision (hours): no data, no case decided in the period." in made.out
+    assert "Minutes from receipt to action: no data, no order acted on." in made.out
+    assert "Hours from referral to removal: no data, no referred content found removed." in made.out
+
+
+@pytest.mark.parametrize(
+    ("key", "words"),
+    [
+        ("not_violating:news_reporting", "Not violating — news reporting"),
+        ("violating:support_glorification", "Violating — support or glorification"),
+        ("not_violating:not_tvec", "Not violating — unrelated to terrorism"),
+        ("violating:unspecified", "Violating — no category or reason recorded"),
+        ("violating:a_new_category", "Violating — a new category"),
+    ],
+)
+def test_decisions_in_words(key: str, words: str) -> None:
+    assert report.decision_words(key) == words
+
+
+def test_every_category_and_reason_has_words() -> None:
+    assert set(CATEGORIES) | set(REASONS) <= set(NAMES)
+    assert report.figure_words(None) == report.NO_DATA and report.figure_words(67.25) == "67.25"

@@ -11,9 +11,10 @@ from redline.signals.outlinks import (
     classify,
     classify_host,
     extract_urls,
+    is_placeholder,
     outlinks,
 )
-from redline.signals.url import SHORTENERS
+from redline.signals.url import SHORTENERS, canonicalise
 
 
 @pytest.mark.parametrize(
@@ -233,6 +234,32 @@ def test_classify_host_and_the_data() -> None:
     assert set(HOST_CLASSES.values()) <= set(HOST_CLASS_NAMES)
     assert all(HOST_CLASSES[host] == "shortener" for host in SHORTENERS)
     assert all(host == host.lower().strip(".") and "/" not in host for host in HOST_CLASSES)
+
+
+@pytest.mark.parametrize(
+    ("url", "placeholder"),
+    [
+        # What the shared tweets link most: platforms' stand-in pages, not content.
+        ("http://twitter.com/account/suspended", True),
+        ("https://mobile.twitter.com/account/suspended", True),
+        ("https://x.com/account/suspended", True),
+        ("https://www.facebook.com/unsupportedbrowser", True),
+        ("https://m.facebook.com/login.php?next=https%3A%2F%2Fm.facebook.com%2Fpage", True),
+        ("https://www.instagram.com/accounts/login/?next=/p/abc/", True),
+        ("https://myaccount.nytimes.com/auth/login?URI=http://www.nytimes.com/2016/x", True),
+        ("https://consent.youtube.com/m?continue=https://www.youtube.com/watch?v=abc", True),
+        # Content on the same hosts, and look-alikes elsewhere, stay in the list.
+        ("https://twitter.com/someone/status/1", False),
+        ("https://twitter.com/account_suspended_fan", False),
+        ("https://www.facebook.com/somepage", False),
+        ("https://www.youtube.com/watch?v=abc", False),
+        ("https://example.org/account/suspended", False),
+        ("https://notfacebook.com/unsupportedbrowser", False),
+        ("not a url at all", False),
+    ],
+)
+def test_placeholders(url: str, placeholder: bool) -> None:
+    assert is_placeholder(canonicalise(url).canonical if "://" in url else url) is placeholder
 
 
 def test_the_same_post_always_gives_the_same_links() -> None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from functools import partial
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -20,6 +21,9 @@ from redline.cli.common import JsonFlag, _print_json, _store, err, out
 from redline.cli.root import app
 from redline.config import get_settings
 from redline.ingest.records import UsageProblem
+
+if TYPE_CHECKING:
+    from redline.store.outlinks import OutlinkRow
 
 index_app = typer.Typer(help="Inspect and rebuild the bank indexes.", no_args_is_help=True)
 
@@ -195,29 +199,60 @@ def outlinks(
     ] = None,
     host: Annotated[str | None, typer.Option(help="Only this host (and its subdomains).")] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="At most this many rows.")] = None,
+    placeholders: Annotated[
+        bool,
+        typer.Option(
+            "--placeholders",
+            help="List only the platforms' placeholder pages (a suspended account, an "
+            "unsupported browser, a sign-in wall), which the list leaves out.",
+        ),
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """List the links posted in the content, canonicalised, with the kind of host, how many
-    items posted each, and when first and last seen (run `redline scan` to extract them)."""
+    items posted each, and when first and last seen (run `redline scan` to extract them).
+
+    Links to a platform's placeholder page (twitter.com/account/suspended and the like) are left
+    out of the list and summed up under it; --placeholders lists them."""
     from redline.signals.outlinks import HOST_CLASS_NAMES
     from redline.store.outlinks import list_outlinks
 
     if host_class is not None and host_class not in HOST_CLASS_NAMES:
         raise UsageProblem(f"--host-class {host_class!r}: one of {', '.join(HOST_CLASS_NAMES)}")
     with _store() as (_settings, engine):
-        rows = list_outlinks(
+        chosen = partial(
+            list_outlinks,
             engine,
             source=source,
             host_class=host_class,
             host=host.lower() if host else None,
-            limit=limit,
         )
+        rows = chosen(limit=limit, placeholders=placeholders)
+        # Under the list of links, what it left out: placeholders are counted, never mixed in.
+        left_out = [] if placeholders or as_json else chosen(placeholders=True)
     if as_json:
         _print_json([r.as_dict() for r in rows])
         return
     if not rows:
-        out.print("No outlinks. Ingest content and run `redline scan`.")
-        return
+        out.print(
+            "No placeholder links."
+            if placeholders
+            else "No outlinks. Ingest content and run `redline scan`."
+        )
+    else:
+        _outlink_table(rows)
+    if left_out:
+        shown = ", ".join(f"{escape(r.url)} ({r.items:,})" for r in left_out[:3])
+        more = f" and {len(left_out) - 3:,} more" if len(left_out) > 3 else ""
+        posts = sum(r.items for r in left_out)
+        out.print(
+            f"Placeholders left out: {posts:,} {'post links' if posts == 1 else 'posts link'}"
+            f" a platform's stand-in page instead of content: {shown}{more}"
+            " (`--placeholders` lists them)."
+        )
+
+
+def _outlink_table(rows: list[OutlinkRow]) -> None:
     table = Table("count", "host class", "url", "first seen", "last seen", "sources")
     for r in rows:
         table.add_row(

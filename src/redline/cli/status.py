@@ -10,6 +10,27 @@ from rich.table import Table
 from redline.cli.common import JsonFlag, _print_json, _safe_url, _store, out
 from redline.cli.root import app
 
+# The human-readable lines, in the order shown, with what each is called: every count of the
+# --json output (the per-source table follows).
+_LINES = {
+    "sources": "sources",
+    "items": "items",
+    "revisions": "revisions",
+    "texts": "texts",
+    "reposted_texts": "reposted texts",
+    "media": "media",
+    "signals": "signals",
+    "quarantined": "quarantined",
+    "banks": "banks",
+    "bank_entries": "bank entries",
+    "matches": "matches",
+    "scores": "texts scored",
+    "flagged": "flagged texts",
+    "outlinks": "outlinks",
+    "cases_open": "cases open",
+    "audit_events": "audit events",
+}
+
 
 @app.command()
 def status(as_json: JsonFlag = False) -> None:
@@ -24,22 +45,8 @@ def status(as_json: JsonFlag = False) -> None:
         return
     totals: Mapping[str, object] = found  # read by the names listed below
     out.print(f"Database {database} (schema {found['schema_revision']})")
-    for key in (
-        "sources",
-        "items",
-        "revisions",
-        "texts",
-        "reposted_texts",
-        "media",
-        "signals",
-        "quarantined",
-        "banks",
-        "bank_entries",
-        "matches",
-        "cases_open",
-        "audit_events",
-    ):
-        out.print(f"  {key.replace('_', ' '):<15} {totals[key]:>12,}")
+    for key, label in _LINES.items():
+        out.print(f"  {label:<15} {totals[key]:>12,}")
     if found["per_source"]:
         table = Table(
             "source", "items", "revisions", "media", "quarantined", "first post", "last post"

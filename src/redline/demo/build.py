@@ -98,6 +98,9 @@ URLS = [
     "https://x.com/town_notices/status/1001?s=20",
     "https://youtu.be/demoVIDEO01?si=share",
     "https://files.example.net/download/demo.pdf",
+    # What an export keeps of a post whose account was suspended: `redline outlinks` lists it
+    # apart from the links to content.
+    "https://x.com/account/suspended",
     "not a url at all",
 ]
 
@@ -379,6 +382,8 @@ def build_demo(root: Path) -> DemoSet:
         "text": "Poster for the community clean-up",
         "account": "town_notices",
         "time": START.isoformat(),
+        # Where the poster was seen: the address the demo's referral sends to its host.
+        "url": "https://example.org/gallery/clean-up-poster",
     }
     (media / "demo-1.png.json").write_text(json.dumps(sidecar), encoding="utf-8")
     (media / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a JPEG")

@@ -12,9 +12,46 @@ from typing import Any, Final
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from redline.metrics.outcomes import Figures
+from redline.review.taxonomy import NAMES
 from redline.spreadsheet import SpreadsheetSafeWriter
 
 FORMATS: Final = ("json", "csv", "html", "pdf")
+# Printed for a figure there is nothing to measure for (the median of no values).
+NO_DATA: Final = "—"
+# What each signal that opens a case is called in a report (Case.signal, and the referrals).
+SIGNAL_NAMES: Final[dict[str, str]] = {
+    "bank": "Bank match",
+    "classifier": "Classifier",
+    "sample": "Labelling sample",
+    "referral": "Referral",
+    "other": "Other",
+}
+
+
+def decision_words(key: str) -> str:
+    """A decision count's key in words: ``not_violating:news_reporting`` as "Not violating —
+    news reporting" (a verdict with no category or reason recorded says so)."""
+    verdict, _, label = key.partition(":")
+    said = NAMES.get(verdict, verdict.replace("_", " "))
+    if label in ("", "unspecified"):
+        detail = "no category or reason recorded"
+    else:
+        detail = NAMES.get(label, label.replace("_", " "))
+    return f"{said[:1].upper()}{said[1:]} — {detail}"
+
+
+def signal_words(key: str) -> str:
+    """A signal's name in a report: ``bank`` as "Bank match"."""
+    return SIGNAL_NAMES.get(key, key.replace("_", " ").capitalize())
+
+
+def figure_words(value: float | None) -> str:
+    """A measured figure as printed: NO_DATA when there was nothing to measure."""
+    return NO_DATA if value is None else f"{value:g}"
+
+
+# The filters the report and the console's dashboard print figures with.
+FILTERS: Final = {"decision": decision_words, "signal": signal_words, "figure": figure_words}
 
 
 def _figure() -> tuple[Any, Any]:
@@ -75,6 +112,7 @@ def html(figures: Figures) -> str:
         loader=FileSystemLoader(Path(__file__).parent / "templates"),
         autoescape=select_autoescape(default=True),
     )
+    environment.filters.update(FILTERS)
     return environment.get_template("report.html").render(f=figures, plots=plots(figures))
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, Table
@@ -52,9 +55,34 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+# How far the clock of this context is set back (None: the real time). Only the demo sets it,
+# to play a past week through the same functions production runs (see ``clock_from``).
+_set_back: ContextVar[timedelta | None] = ContextVar("redline_clock_set_back", default=None)
+
+
 def utcnow() -> datetime:
-    """The current time, timezone-aware UTC."""
-    return datetime.now(UTC)
+    """The current time, timezone-aware UTC (set back inside ``clock_from``)."""
+    now = datetime.now(UTC)
+    back = _set_back.get()
+    return now if back is None else now - back
+
+
+@contextmanager
+def clock_from(moment: datetime) -> Iterator[None]:
+    """Inside, ``utcnow()`` starts at ``moment`` and runs at real speed.
+
+    The demo plays a week of work that ended now: ingest, scan, decisions and actions stamp their
+    rows and audit events with ``utcnow()`` deep inside, and a week that reads as one (a case
+    opened before it is decided, an audit event at the time of its step) needs them all to agree.
+    A context variable, so only the code running inside sees the week's time.
+    """
+    if moment.tzinfo is None:
+        raise ValueError(f"naive datetime {moment!r}: the clock runs in UTC")
+    token = _set_back.set(datetime.now(UTC) - moment)
+    try:
+        yield
+    finally:
+        _set_back.reset(token)
 
 
 class Base(DeclarativeBase):

@@ -31,3 +31,21 @@ REASONS: Final[dict[str, str]] = {
     "not_tvec": "unrelated to terrorism or violent extremism",
     "insufficient_context": "cannot tell from what is shown",
 }
+
+# What a report or the dashboard prints for each verdict, category and reason: the keys read as
+# code (``not_tvec``) and the descriptions above are too long for a table row.
+NAMES: Final[dict[str, str]] = {
+    VIOLATING: "violating",
+    NOT_VIOLATING: "not violating",
+    "support_glorification": "support or glorification",
+    "official_media_distribution": "official media distribution",
+    "threat_incitement": "threat or incitement",
+    "recruitment": "recruitment",
+    "other_tvec": "other terrorist or violent extremist content",
+    "news_reporting": "news reporting",
+    "counter_speech": "counter-speech",
+    "research": "research",
+    "religious_expression": "religious expression",
+    "not_tvec": "unrelated to terrorism",
+    "insufficient_context": "insufficient context",
+}

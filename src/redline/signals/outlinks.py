@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Final
 from urllib.parse import urlsplit
 
 from redline.signals.url import SHORTENERS, BadUrl, canonicalise
@@ -314,6 +315,42 @@ def classify(canonical_url: str) -> str:
         if found is not None:
             return found
     return OTHER
+
+
+# --- Placeholders ------------------------------------------------------------------------------
+
+# Pages a platform shows instead of the content: a suspended account, a browser it will not
+# serve, a sign-in, paywall or consent wall. Exports keep them as the post's link (in the two
+# shared tweet files some 2,700 posts link twitter.com/account/suspended and over 550
+# facebook.com/unsupportedbrowser), so they would top every outlinks list while saying nothing
+# about where content lives: the lists keep them apart. (host or a parent domain of it, path
+# prefix); canonical URLs, so x.com and mobile.twitter.com are twitter.com here.
+PLACEHOLDERS: Final = (
+    ("twitter.com", "/account/suspended"),
+    ("twitter.com", "/i/flow/login"),
+    ("facebook.com", "/unsupportedbrowser"),
+    ("facebook.com", "/login"),
+    ("facebook.com", "/checkpoint"),
+    ("instagram.com", "/accounts/login"),
+    ("instagram.com", "/challenge"),
+    ("myaccount.nytimes.com", "/auth/login"),
+    ("consent.youtube.com", "/"),
+    ("consent.google.com", "/"),
+)
+
+
+def is_placeholder(canonical_url: str) -> bool:
+    """Whether a (canonical) URL is a platform's stand-in page, not content (``PLACEHOLDERS``)."""
+    text = canonical_url if "://" in canonical_url else "https://" + canonical_url
+    try:
+        parts = urlsplit(text)
+        host = (parts.hostname or "").rstrip(".")
+    except ValueError:
+        return False
+    suffixes = _suffixes(host)
+    return any(
+        domain in suffixes and parts.path.startswith(prefix) for domain, prefix in PLACEHOLDERS
+    )
 
 
 # --- Finding links in text -------------------------------------------------------------------

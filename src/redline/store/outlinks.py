@@ -82,8 +82,11 @@ def list_outlinks(
     host_class: str | None = None,
     host: str | None = None,
     limit: int | None = None,
+    placeholders: bool = False,
 ) -> list[OutlinkRow]:
-    """Canonical outlinks, most posted first."""
+    """Canonical outlinks, most posted first: the links to content, or with ``placeholders``
+    only the platforms' stand-in pages (a suspended account, a sign-in wall), which say nothing
+    of where content is and would otherwise top the list."""
     sightings = _sightings(source).subquery()
     query = (
         select(
@@ -105,6 +108,8 @@ def list_outlinks(
             if host_class is not None and link_class != host_class:
                 continue
             if host is not None and link_host != host and not link_host.endswith("." + host):
+                continue
+            if classes.is_placeholder(url) != placeholders:
                 continue
             rows.append(OutlinkRow(url, link_host, link_class, items, first, last, []))
             if limit is not None and len(rows) == limit:

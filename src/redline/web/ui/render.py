@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 from redline import __version__
 from redline.actions import orders
 from redline.actions.takedown import OWN_INITIATIVE_BASIS
+from redline.metrics import report as report_words
 from redline.model.base import utcnow
 from redline.review import queue, taxonomy
 from redline.web import services
@@ -56,6 +57,8 @@ def _highlight(text: str, explanation: list[dict[str, Any]] | None) -> list[tupl
 
 templates.env.filters["when"] = _when
 templates.env.filters["due"] = _due
+# The dashboard prints its figures in the report's words (decision keys, signals, no data).
+templates.env.filters.update(report_words.FILTERS)
 templates.env.globals["highlight"] = _highlight
 templates.env.globals["version"] = __version__
 templates.env.globals["CATEGORIES"] = taxonomy.CATEGORIES
