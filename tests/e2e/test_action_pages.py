@@ -31,6 +31,7 @@ from redline.pipeline.route import CaseReason, open_item_cases
 from redline.review.accounts import add_user
 from redline.review.decisions import Verdict, decide
 from redline.store import ensure_schema, make_engine
+from tests.e2e.conftest import PAGE_TIMEOUT_MS
 from tests.e2e.console_seed import USERS
 
 if TYPE_CHECKING:
@@ -574,7 +575,10 @@ def test_dashboard_shows_figures_and_charts(
 ) -> None:
     page.context.add_init_script(CSP_WATCH)
     login(page, live_server, "lead1")
-    response = page.goto(f"{live_server}/dashboard")
+    # The dashboard's charts are matplotlib's: the first chart drawn on a fresh machine builds
+    # matplotlib's font list (seconds, more under load; once a machine), so this load may take
+    # longer than a page's usual bound.
+    response = page.goto(f"{live_server}/dashboard", timeout=6 * PAGE_TIMEOUT_MS)
     assert response is not None and response.status == 200
     expect(page.locator("h1")).to_have_text("Outcomes")
     main = page.locator("main")
