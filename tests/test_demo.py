@@ -232,6 +232,9 @@ def test_the_clock_the_week_is_played_on() -> None:
     )
 
 
+# One database: the refusal reads the cases' times, the same query on both, and the whole week is
+# played on both by the test above (an ingest and a scan of the demo cost 20 s a database).
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_demo_scanned_before_its_week_is_not_played_on(
     cli: Callable[..., CliResult], settings: Settings, tmp_path: Path
 ) -> None:
