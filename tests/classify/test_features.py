@@ -4,7 +4,10 @@ Arabic spelling variants folded, religious vocabulary removed."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from pathlib import Path
 
+from redline.classify import language
 from redline.classify.features import prepare, split_hashtag
 from redline.classify.language import detect
 
@@ -62,3 +65,57 @@ def test_language_of_short_posts() -> None:
     assert detect("🙂🙂🙂") == "und"
     # Mixed scripts go to the script of most letters.
     assert detect("عاجل: أعلن وقف إطلاق النار صباح اليوم BREAKING") == "ar"
+
+
+def test_neighbouring_languages_are_not_taken_for_english_or_french() -> None:
+    # Their function words overlap English's and French's ("was", "in", "de", "la", "que"): the
+    # shortcut by function words must leave them to the detector, which calls them "other".
+    for sentence in (
+        "Der Zug kommt heute später an, weil die Strecke gesperrt ist und wir warten",
+        "El tren llega tarde hoy porque la vía está cerrada y no sabemos cuándo",
+        "De trein komt vandaag later aan omdat het spoor dicht is",
+        "Kereta api datang terlambat hari ini karena jalurnya ditutup",
+        "O trem chega atrasado hoje porque a linha está fechada",
+    ):
+        assert detect(sentence) == "other", sentence
+    assert detect("Il treno arriva in ritardo oggi perché la linea è chiusa") != "en"
+    assert detect("Nous sommes dans le train pour Paris avec les enfants") == "fr"
+    assert detect("They said the road will open again after the storm") == "en"
+
+
+def test_language_agrees_with_the_labellers_on_the_shared_tweets(shared_data: Path) -> None:
+    """On every hand-labelled shared tweet (the labellers wrote its language), the detector
+    agrees at least as often as lingua alone did (93.5%: it called 247 English tweets French),
+    and calls fewer English tweets French."""
+    from redline.classify import data
+
+    labels = Path(__file__).resolve().parents[2] / "data" / "labels"
+    examples = [*data.fanboy(shared_data, labels, weak=False), *data.mixed(shared_data, labels)]
+    assert len(examples) > 15_000
+    gold = [e.lang if e.lang in {"en", "ar", "fr"} else "other" for e in examples]
+
+    def lingua_alone(text: str) -> str:
+        words = language._HANDLE.sub(" ", language._URL.sub(" ", text))
+        arabic, letters = language._arabic_share(words)
+        if letters == 0:
+            return "und"
+        if arabic * 2 >= letters:
+            return "ar"
+        found = language._detector().detect_language_of(words)
+        return "other" if found is None else language._CODES.get(found.name, "other")
+
+    def agreement(detector: Callable[[str], str]) -> tuple[float, int]:
+        found = [detector(e.text) for e in examples]
+        found = [f if f in {"en", "ar", "fr"} else "other" for f in found]
+        agree = sum(f == g for f, g in zip(found, gold, strict=True)) / len(gold)
+        english_as_french = sum(g == "en" and f == "fr" for f, g in zip(found, gold, strict=True))
+        return agree, english_as_french
+
+    now, english_as_french = agreement(detect)
+    before, english_as_french_before = agreement(lingua_alone)
+    assert now >= before + 0.005, (now, before)
+    assert now >= 0.94, now
+    assert english_as_french < english_as_french_before, (
+        english_as_french,
+        english_as_french_before,
+    )
