@@ -43,12 +43,13 @@ from redline.review.accounts import ROLES, add_user
 from redline.review.decisions import cluster
 from redline.store import ensure_schema, make_engine
 from redline.store.media import FolderStore
+from redline.web.app import create_app
 from tests.e2e.accessibility import assert_accessible
 from tests.e2e.conftest import PAGE_TIMEOUT_MS
 from tests.e2e.console_seed import USERS
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser, BrowserContext, Page, StorageState
 
     from tests.e2e.conftest import Screenshot
 
@@ -222,6 +223,7 @@ class Visit:
     template: str
     act: Act | None = None
     status: int = 200
+    full_page: bool = True  # the screenshot's extent (the API docs are 20,000 pixels tall)
 
 
 def _wait_loaded(page: Page, selector: str) -> None:
@@ -276,6 +278,16 @@ def _expand_operations(page: Page, seed: WeekSeed) -> None:
             page.locator(f".opblock-{method} .opblock-body").first.wait_for()
 
 
+def _create_token(page: Page, seed: WeekSeed) -> None:
+    """Create an API token: the answer shows its secret, once."""
+    page.locator("#token-user").fill("rev1")
+    page.locator("#token-name").fill("accessibility check")
+    page.locator('input[name="scope"]').first.check()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Create token").click()
+    page.locator("#new-token").wait_for()
+
+
 def _refused_sign_in(page: Page, seed: WeekSeed) -> None:
     page.locator("#username").fill("rev1")
     page.locator("#password").fill("not the password at all")
@@ -321,7 +333,15 @@ VISITS: Final = (
         "complaint.html",
         _complain(None, 201),
     ),
-    Visit("api-docs", None, "/api/docs", ("/api/docs",), "api_docs.html", _expand_operations),
+    Visit(
+        "api-docs",
+        None,
+        "/api/docs",
+        ("/api/docs",),
+        "api_docs.html",
+        _expand_operations,
+        full_page=False,
+    ),
     Visit("not-found-signed-out", None, "/no-such-page", (), "error.html", status=404),
     # A reviewer.
     Visit("queue", "rev1", "/queue", ("/queue",), "queue.html"),
@@ -381,6 +401,7 @@ VISITS: Final = (
     Visit("audit", "lead1", "/audit", ("/audit",), "audit.html"),
     # An admin.
     Visit("admin", "admin1", "/admin", ("/admin",), "admin.html"),
+    Visit("admin-token-created", "admin1", "/admin", ("/admin",), "admin.html", _create_token),
     Visit("settings-admin", "admin1", "/settings", ("/settings",), "settings.html"),
     # An auditor (reads everything, changes nothing).
     Visit("queue-auditor", "aud1", "/queue?status=violating", ("/queue",), "queue.html"),
@@ -402,15 +423,20 @@ NOT_PAGES: Final = {
 TEMPLATES: Final = Path(redline.web.ui.__file__).parent / "templates"
 
 
-def console_get_routes() -> set[str]:
-    """The paths of every GET route the console's page modules declare, and the app's own."""
-    paths = {"/api/docs"}  # added on the app itself (redline.web.app), not in a page module
-    for module in pkgutil.iter_modules(redline.web.ui.__path__):
-        router = getattr(importlib.import_module(f"redline.web.ui.{module.name}"), "router", None)
-        for route in getattr(router, "routes", ()):
-            if isinstance(route, APIRoute) and "GET" in route.methods:
-                paths.add(route.path)
-    return paths
+def console_get_routes(settings: Settings) -> set[str]:
+    """The paths of every GET route the console's page modules declare, and of those the app
+    adds itself (the API docs); the APIs' routers (JSON) are not the console's."""
+    routers = [
+        getattr(importlib.import_module(f"redline.web.ui.{module.name}"), "router", None)
+        for module in pkgutil.iter_modules(redline.web.ui.__path__)
+    ]
+    routes = [r for router in routers for r in getattr(router, "routes", ())]
+    routes += create_app(settings).routes
+    return {
+        route.path
+        for route in routes
+        if isinstance(route, APIRoute) and route.methods and "GET" in route.methods
+    }
 
 
 # --- Fixtures -----------------------------------------------------------------------------------
@@ -427,16 +453,31 @@ def live_server(seeded: WeekSeed, live_server: str) -> str:
     return live_server
 
 
+@pytest.fixture(scope="module")
+def sessions() -> dict[str, StorageState]:
+    """Each user's signed-in browser state (the session cookie), kept after the first sign-in
+    through the form, so later visits as that user skip the form."""
+    return {}
+
+
 @pytest.fixture
-def unguarded(browser: Browser) -> Iterator[Page]:
-    """A page whose context ignores the Content-Security-Policy, so axe's script can be added
-    to it. The check is of the markup; the policy itself is watched by the other browser tests
-    (tests/e2e/test_console.py and test_action_pages.py), never here."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, bypass_csp=True)
-    context.set_default_timeout(PAGE_TIMEOUT_MS)
-    try:
-        yield context.new_page()
-    finally:
+def unguarded(browser: Browser) -> Iterator[Callable[[StorageState | None], Page]]:
+    """``unguarded(state)``: a page in a new browser context (with that signed-in state) that
+    ignores the Content-Security-Policy, so axe's script can be added to it. The check is of
+    the markup; the policy itself is watched by the other browser tests (tests/e2e/
+    test_console.py and test_action_pages.py), never here."""
+    contexts: list[BrowserContext] = []
+
+    def make(state: StorageState | None) -> Page:
+        context = browser.new_context(
+            viewport={"width": 1280, "height": 800}, bypass_csp=True, storage_state=state
+        )
+        context.set_default_timeout(PAGE_TIMEOUT_MS)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
         context.close()
 
 
@@ -455,28 +496,34 @@ def _sign_in(page: Page, base: str, username: str) -> None:
 @pytest.mark.parametrize("visit", VISITS, ids=[v.name for v in VISITS])
 def test_console_page_has_no_serious_accessibility_violation(
     visit: Visit,
-    unguarded: Page,
+    unguarded: Callable[[StorageState | None], Page],
+    sessions: dict[str, StorageState],
     live_server: str,
     seeded: WeekSeed,
     screenshot: Screenshot,
 ) -> None:
-    page = unguarded
-    if visit.role is not None:
+    if visit.role is None:
+        page = unguarded(None)
+    elif visit.role in sessions:
+        page = unguarded(sessions[visit.role])
+    else:
+        page = unguarded(None)
         _sign_in(page, live_server, visit.role)
+        sessions[visit.role] = page.context.storage_state()
     url = live_server + visit.path.format(**asdict(seeded))
     response = page.goto(url)
     assert response is not None and response.status == visit.status, (url, response)
     if visit.act is not None:
         visit.act(page, seeded)
     page.wait_for_load_state("networkidle")  # htmx swaps and images done
-    screenshot(page, f"a11y-{visit.name}")
+    screenshot(page, f"a11y-{visit.name}", full_page=visit.full_page)
     assert_accessible(page)
 
 
-def test_every_console_page_is_checked() -> None:
+def test_every_console_page_is_checked(live_app_settings: Settings) -> None:
     """A GET route or a template added to the console without an accessibility check fails."""
     checked = {route for visit in VISITS for route in visit.routes}
-    routes = console_get_routes()
+    routes = console_get_routes(live_app_settings)
     assert routes - checked - set(NOT_PAGES) == set(), "GET routes with no accessibility check"
     assert set(NOT_PAGES) <= routes, "excluded routes the console no longer has"
     templates = {path.name for path in TEMPLATES.glob("*.html")} - {"base.html"}
