@@ -517,7 +517,8 @@ def test_console_page_has_no_serious_accessibility_violation(
         visit.act(page, seeded)
     page.wait_for_load_state("networkidle")  # htmx swaps and images done
     screenshot(page, f"a11y-{visit.name}", full_page=visit.full_page)
-    assert_accessible(page)
+    for lesser in assert_accessible(page):  # moderate and minor ones: shown, not failed on
+        print(lesser)
 
 
 def test_every_console_page_is_checked(live_app_settings: Settings) -> None:
