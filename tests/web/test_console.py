@@ -224,7 +224,11 @@ def test_roles_without_the_right_get_403(
     if "{decision}" in path:  # rev2's decision: nobody else may undo it
         with desk.engine.begin() as connection:
             decision = decide(
-                connection, desk.users["rev2"], desk.cases["p2"], Verdict("escalate"), utcnow()
+                connection,
+                desk.users["rev2"],
+                desk.cases["p2"],
+                Verdict("escalate", note="a lead should look"),
+                utcnow(),
             ).decision_id
     for role, username in USER_OF_ROLE.items():
         if role in roles:
