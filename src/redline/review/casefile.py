@@ -186,10 +186,19 @@ class CaseFile:
         """Whether the case still needs someone."""
         return self.status in OPEN_STATUSES
 
+    @property
+    def designation(self) -> str | None:
+        """The designated organisation or movement the final violating verdict named."""
+        if self.status != CaseStatus.VIOLATING:
+            return None
+        standing = [d for d in self.decisions if d.undone_at is None and d.verdict == "violating"]
+        return standing[-1].designation if standing else None
+
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-able data (timestamps as ISO 8601), without the viewer's flags."""
         data: dict[str, Any] = jsonable(asdict(self))
         del data["viewer"]
+        data["designation"] = self.designation
         return data
 
 

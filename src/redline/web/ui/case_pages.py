@@ -13,7 +13,7 @@ from redline.banks import manage
 from redline.errors import Conflict, Forbidden, Invalid, NotFound
 from redline.model import AuditEvent, Media
 from redline.model.base import utcnow
-from redline.review import decisions, protection, queue, sampling
+from redline.review import decisions, designations, protection, queue, sampling
 from redline.review.casefile import case_file, view_case
 from redline.review.rules import CaseStatus
 from redline.signals import BadSignal
@@ -103,6 +103,7 @@ def case_page(
     with app.engine.begin() as connection:
         found = view_case(connection, me.reviewer, case_id, now)
         seen = protection.exposure(connection, me.reviewer, now)
+        listed = designations.list_designations(connection, enabled_only=True)
         shown = revealed if revealed and _granted(connection, me, revealed, now) else ""
     # The notice after a decision offers its undo while the review rules allow it.
     undoable = next(
@@ -117,6 +118,7 @@ def case_page(
         undoable=undoable,
         undo_seconds=decisions.UNDO_WINDOW.seconds,
         revealed=shown,
+        designations=listed,
     )
 
 
@@ -170,6 +172,7 @@ def decide(
     category: Annotated[str, Form(max_length=40)] = "",
     reason: Annotated[str, Form(max_length=40)] = "",
     note: Annotated[str, Form(max_length=decisions.MAX_NOTE)] = "",
+    designation: Annotated[str, Form(max_length=designations.MAX_NAME)] = "",
     cluster: Annotated[str, Form(max_length=10)] = "",
 ) -> RedirectResponse:
     """Record a decision (on the whole near-duplicate cluster when asked)."""
@@ -178,6 +181,7 @@ def decide(
         category or None if verdict == "violating" else None,
         reason or None if verdict == "not_violating" else None,
         note.strip() or None,
+        designation or None,
     )
     now = utcnow()
     with app.engine.begin() as connection:
