@@ -114,7 +114,7 @@ def set_designation_enabled(
     Audited with the reason given."""
     row = connection.execute(select(Designation.__table__).where(Designation.name == name)).first()
     if row is None:
-        raise NotFound(f"no designation {name!r} (see redline designation list)")
+        raise NotFound(f"no designation {name!r} (see redline designated list)")
     connection.execute(
         update(Designation).where(Designation.id == row.id).values(enabled=enabled, updated_at=now)
     )
