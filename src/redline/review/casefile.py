@@ -350,7 +350,9 @@ def case_file(connection: Connection, reviewer: Reviewer, case_id: int, now: dat
         priority=case["priority"],
         reason=case["reason"],
         category=category,
-        suggested_category=suggested_category(matches, scores),
+        # The signals' category; else the one routing gave the case (an undecided case's is
+        # never a reviewer's: verdicts name it only when final).
+        suggested_category=suggested_category(matches, scores) or (category if is_open else None),
         opened_at=case["opened_at"],
         due_at=case["opened_at"] + sla(case["priority"]),
         assignee=case["assignee"],

@@ -189,17 +189,20 @@ def decide(
         raise Conflict(f"case {case_id} is decided already ({row.status})")
     if held_by_other(row.assignee_id, row.claimed_at, reviewer, now):
         raise Conflict(f"case {case_id} is claimed by another reviewer")
-    designation_id = (
-        designations.resolve(connection, verdict.designation) if verdict.designation else None
-    )
+    try:
+        designation_id = (
+            designations.resolve(connection, verdict.designation) if verdict.designation else None
+        )
+    except Invalid as error:
+        raise Invalid(f"case {case_id}: {error}") from None
     if (
         verdict.verdict == VIOLATING
         and verdict.designation is None
         and designations.required(connection)
     ):
         raise Invalid(
-            "a violating decision names the designated organisation or movement from the "
-            f"list, or {designations.NONE_IDENTIFIED!r} when none is identified"
+            f"case {case_id}: a violating decision names the designated organisation or "
+            f"movement from the list, or {designations.NONE_IDENTIFIED!r} when none is identified"
         )
     status_after = _next_status(connection, reviewer, case_id, row.status, verdict, four_eyes)
     category_before = connection.scalar(select(Case.category).where(Case.id == case_id))

@@ -133,6 +133,14 @@ def set_designation_enabled(
     )
 
 
+def name_of(connection: Connection, designation_id: int) -> str:
+    """A designation's name by id; NotFound when there is none."""
+    name = connection.scalar(select(Designation.name).where(Designation.id == designation_id))
+    if name is None:
+        raise NotFound(f"no designation {designation_id}")
+    return str(name)
+
+
 def resolve(connection: Connection, name: str) -> int | None:
     """The id of the enabled designation a reviewer named (None for ``NONE_IDENTIFIED``);
     Invalid when it is not on the list or disabled."""

@@ -131,9 +131,12 @@ def sample(me: CasesWrite, app: App, body: SampleIn) -> dict[str, Any]:
 @router.post("/cases/{case_id}/decisions", status_code=201, summary="Decide on a case")
 def decide(me: CasesWrite, app: App, case_id: RowId, body: DecisionIn) -> dict[str, Any]:
     """Record a decision; the four-eyes rule and roles apply as in the console."""
-    verdict = decisions.Verdict(
-        body.verdict, body.category, body.reason, body.note, body.designation
-    )
+    try:
+        verdict = decisions.Verdict(
+            body.verdict, body.category, body.reason, body.note, body.designation
+        )
+    except Invalid as error:
+        raise Invalid(f"case {case_id}: {error}") from None
     now = utcnow()
     with app.engine.begin() as connection:
         if body.cluster:

@@ -176,13 +176,16 @@ def decide(
     cluster: Annotated[str, Form(max_length=10)] = "",
 ) -> RedirectResponse:
     """Record a decision (on the whole near-duplicate cluster when asked)."""
-    chosen = decisions.Verdict(
-        verdict,
-        category or None if verdict == "violating" else None,
-        reason or None if verdict == "not_violating" else None,
-        note.strip() or None,
-        designation or None,
-    )
+    try:
+        chosen = decisions.Verdict(
+            verdict,
+            category or None if verdict == "violating" else None,
+            reason or None if verdict == "not_violating" else None,
+            note.strip() or None,
+            designation or None,
+        )
+    except Invalid as error:
+        raise Invalid(f"case {case_id}: {error}") from None
     now = utcnow()
     with app.engine.begin() as connection:
         if cluster == "on":
