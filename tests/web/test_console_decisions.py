@@ -11,7 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from redline.model import AuditEvent, Case, Decision
+from redline import banks
+from redline.model import AuditEvent, BankEntry, Case, Decision
+from redline.model.base import utcnow
 from redline.review.tokens import create_token
 from redline.web.app import create_app
 from tests.review_desk import Desk
@@ -245,6 +247,16 @@ def test_leads_keep_the_designations_violating_verdicts_name(
         "designation.disable",
     ]
     assert events[-1].detail == {"name": "Retired Movement", "reason": "merged into another entry"}
+
+    # Added to a bank, the content's entry carries it, as hash-sharing labels do.
+    with desk.engine.begin() as connection:
+        banks.create_bank(connection, "shared", actor="test", now=utcnow())
+    banked = lead.post(f"/cases/{case}/bank", data={"csrf": lead_csrf, "bank": "shared"})
+    assert banked.status_code == 303
+    with desk.engine.connect() as connection:
+        entry = connection.execute(select(BankEntry.note, BankEntry.provenance)).one()
+    assert entry.note == f"from case {case}; designation: Example Front"
+    assert entry.provenance == {"case": case, "designation": "Example Front"}
 
 
 def test_none_identified_is_an_explicit_answer(

@@ -273,10 +273,13 @@ def add_to_bank(
         found = case_file(connection, me.reviewer, case_id, utcnow())
     if found.status != CaseStatus.VIOLATING:
         raise Conflict("only content confirmed as violating can be added to a bank")
+    # The designated organisation or movement travels with the hashes: the exported note and
+    # the provenance carry it, as hash-sharing labels do.
+    named = f"; designation: {found.designation}" if found.designation else ""
     labels: dict[str, Any] = {
         "category": found.category,
-        "provenance": {"case": case_id},
-        "note": f"from case {case_id}",
+        "provenance": {"case": case_id, "designation": found.designation},
+        "note": f"from case {case_id}{named}",
     }
     try:
         # Hashing reads whole files, so it happens first; then one transaction adds the text
