@@ -35,7 +35,14 @@ from redline.pipeline.route import CaseReason, open_item_cases
 from redline.review import Forbidden, ReviewError
 from redline.review.accounts import Reviewer, add_user, get_user
 from redline.review.casefile import case_file
-from redline.review.decisions import Verdict, confirmed_bank_match, decide, decide_cluster, undo
+from redline.review.decisions import (
+    Verdict,
+    confirmed_bank_match,
+    decide,
+    decide_cluster,
+    saw_earlier,
+    undo,
+)
 from redline.review.item_record import item_record
 from redline.review.queue import QueueFilter, claim, list_queue, release
 from tests.review_desk import PASSWORD, Desk
@@ -145,11 +152,20 @@ class ConfirmedOverturn(RuleBasedStateMachine):
         act = decide_cluster if whole_cluster else decide
         # Each person's note says who wrote it, so a leak of it is found in any response.
         given = Verdict(**{**asdict(VERDICTS[verdict]), "note": f"{NOTE_MARK}{name}"})
+        me, case = self.person(name), self.cases[which]
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(Decision.id, Decision.user_id, Decision.undone_at).where(
+                    Decision.case_id == case
+                )
+            ).all()
         try:
             with self.engine.begin() as connection:
-                act(connection, self.person(name), self.cases[which], given, self.now)
+                act(connection, me, case, given, self.now)
         except ReviewError:
-            pass  # refused (role, claim, four-eyes, decided already): nothing changed
+            return  # refused (role, claim, four-eyes, decided already): nothing changed
+        # A reviewer who undid a decision that showed them the earlier ones decides no more.
+        assert not saw_earlier(me, rows), f"{name} decided case {case} again, with sight"
 
     @rule(name=st.sampled_from(PEOPLE), which=st.sampled_from([0, 1]), latest=st.booleans())
     def undo(self, name: str, which: int, latest: bool) -> None:
@@ -216,7 +232,7 @@ class ConfirmedOverturn(RuleBasedStateMachine):
                     Decision.undone_at.is_(None),
                 )
             )
-        if me.role != "reviewer" or not found.open or mine:
+        if me.role != "reviewer" or not found.open or mine or found.viewer.saw_earlier:
             return  # leads and auditors read the history; so does anyone once decided
         others = [f"{NOTE_MARK}{p}" for p in PEOPLE if p != name]
         for shown in (json.dumps(found.as_dict()), json.dumps(record)):
@@ -292,3 +308,22 @@ def test_without_four_eyes_one_not_violating_is_final_on_a_confirmed_match(desk:
         (case,) = matched_cases(connection, entry, "A generic re-post of the banked text.", 1)
         outcome = decide(connection, desk.users["rev1"], case, NEWS, utcnow(), four_eyes=False)
     assert outcome.status_after == "not_violating"
+
+
+def test_undoing_a_decision_that_showed_the_first_one_hands_the_case_on(desk: Desk) -> None:
+    """A second reviewer's decision shows them the first; taking it back to decide again would
+    be deciding with sight of it (issue 18: the blind review's loophole)."""
+    case, now = desk.cases["p3"], utcnow()
+    with desk.engine.begin() as connection:
+        decide(connection, desk.users["rev1"], case, VERDICTS["violating"], now)
+        peek = decide(connection, desk.users["rev2"], case, NEWS, now)
+        assert peek.status_after == "escalated"  # the outcome itself says rev1 disagreed
+        undo(connection, desk.users["rev2"], peek.decision_id, now + timedelta(seconds=2))
+        seen = case_file(connection, desk.users["rev2"], case, now)
+    assert seen.viewer.saw_earlier and not seen.viewer.can_decide and not seen.viewer.blind
+    with pytest.raises(Forbidden, match="blind review"), desk.engine.begin() as connection:
+        decide(connection, desk.users["rev2"], case, VERDICTS["violating"], now)
+    with desk.engine.begin() as connection:  # back in the queue, for someone else: a lead here
+        assert decide(
+            connection, desk.users["lead1"], case, VERDICTS["violating"], now
+        ).status_after == ("violating")

@@ -36,7 +36,7 @@ from redline.model import (
     User,
 )
 from redline.review.accounts import Reviewer
-from redline.review.decisions import CaseDecision, cluster, history, undo_refusal
+from redline.review.decisions import CaseDecision, cluster, history, saw_earlier, undo_refusal
 from redline.review.queue import held_by_other, sent_to_second_review_by
 from redline.review.rules import OPEN_STATUSES, CaseStatus, sla
 from redline.review.taxonomy import CATEGORIES
@@ -153,6 +153,7 @@ class Viewer:
     awaiting_other: bool  # four-eyes: they sent it to second review, someone else decides
     undoable: frozenset[int]  # their decisions on it still inside the undo window
     blind: bool  # other people's decisions are withheld until they decide (``withheld``)
+    saw_earlier: bool  # they took back a decision that showed them others': someone else decides
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,7 +317,10 @@ def case_file(connection: Connection, reviewer: Reviewer, case_id: int, now: dat
     item = CaseItem(**item_data, lang=scores[0]["lang"] if scores else case["lang"])
     decided = history(connection, case_id)
     status = case["status"]
-    blind = blind_to_earlier(reviewer, status, {d.user_id for d in decided if d.undone_at is None})
+    seen = saw_earlier(reviewer, decided)
+    blind = not seen and blind_to_earlier(
+        reviewer, status, {d.user_id for d in decided if d.undone_at is None}
+    )
     shown = [d for d in decided if d.user_id == reviewer.id] if blind else decided
     category = case["category"]
     if blind and any(d.category for d in decided if d.user_id != reviewer.id):
@@ -333,6 +337,7 @@ def case_file(connection: Connection, reviewer: Reviewer, case_id: int, now: dat
         and reviewer.can("case.claim"),
         can_decide=is_open
         and not taken
+        and not seen
         and reviewer.can("case.decide")
         and (status != CaseStatus.ESCALATED or reviewer.can("case.escalated")),
         awaiting_other=status == CaseStatus.SECOND_REVIEW
@@ -342,6 +347,7 @@ def case_file(connection: Connection, reviewer: Reviewer, case_id: int, now: dat
         is True,
         undoable=frozenset(d.id for d in decided if undo_refusal(d, reviewer, now) is None),
         blind=blind,
+        saw_earlier=seen,
     )
     matches = _matches(connection, item, media)
     return CaseFile(

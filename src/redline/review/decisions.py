@@ -19,6 +19,7 @@ marks the decision undone and puts the case back, it deletes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -115,6 +116,21 @@ def standing_verdicts(connection: Connection, case_id: int) -> dict[int, set[str
     return found
 
 
+def saw_earlier(reviewer: Reviewer, decided: Sequence[Any]) -> bool:
+    """Whether ``reviewer`` took back a decision of theirs that came after someone else's on the
+    case (``decided``: its decisions, with ``id``, ``user_id`` and ``undone_at``). Their decision
+    showed them the earlier ones (the case file is blind only until one decides), so deciding
+    again would be deciding with sight of them: another reviewer decides, unless they may read
+    the history anyway (``case.history``)."""
+    if reviewer.can("case.history"):
+        return False
+    others = [d.id for d in decided if d.user_id != reviewer.id]
+    return any(
+        d.user_id == reviewer.id and d.undone_at is not None and others and min(others) < d.id
+        for d in decided
+    )
+
+
 def confirmed_bank_match(connection: Connection, case_id: int) -> bool:
     """Whether the case's item (its text or a media file) matches an enabled entry of an enabled
     bank of confirmed content: what a "not violating" would overturn."""
@@ -189,6 +205,14 @@ def decide(
         raise Conflict(f"case {case_id} is decided already ({row.status})")
     if held_by_other(row.assignee_id, row.claimed_at, reviewer, now):
         raise Conflict(f"case {case_id} is claimed by another reviewer")
+    decided = connection.execute(
+        select(Decision.id, Decision.user_id, Decision.undone_at).where(Decision.case_id == case_id)
+    ).all()
+    if saw_earlier(reviewer, decided):
+        raise Forbidden(
+            f"blind review: case {case_id} showed you the earlier decisions when you decided it, "
+            "and you took yours back; another reviewer decides it"
+        )
     try:
         designation_id = (
             designations.resolve(connection, verdict.designation) if verdict.designation else None
@@ -318,12 +342,21 @@ def undo(connection: Connection, reviewer: Reviewer, decision_id: int, now: date
         raise Conflict(
             f"case {row.case_id} was acted on (its item is {visibility}): the decision stands"
         )
+    decided = connection.execute(
+        select(Decision.id, Decision.user_id, Decision.undone_at).where(
+            Decision.case_id == row.case_id
+        )
+    ).all()
+    # Undone, it is theirs again to decide, unless it showed them earlier decisions: then
+    # someone else decides, and the case goes back to the queue.
+    showed = any(d.user_id != reviewer.id and d.id < decision_id for d in decided)
+    keeps = reviewer.can("case.history") or not (showed or saw_earlier(reviewer, decided))
     back: dict[str, Any] = {
         "status": row.status_before,
         "decided_at": None,
         "updated_at": now,
-        "assignee_id": reviewer.id,
-        "claimed_at": now,
+        "assignee_id": reviewer.id if keeps else None,
+        "claimed_at": now if keeps else None,
     }
     if row.status_after in FINAL_STATUSES and row.category:
         back["category"] = row.category_before  # the final verdict named it; name it no more
