@@ -13,8 +13,10 @@ A violating verdict needs the category the reviewer chose (the model's is a sugg
 the default) and, once leads keep a list of designations, the designated organisation or
 movement (or "none"); an escalation needs a note saying why. The case's category changes only
 when a verdict is final, so a second reviewer reading the queue sees the signal's category,
-not the first reviewer's. Every decision is a row in ``decisions`` and an audit event; an undo
-marks the decision undone and puts the case back, it deletes nothing.
+not the first reviewer's. A reviewer whose decision showed them the earlier ones (the case file
+is blind until one decides) and who takes it back decides that case no more. Every decision is
+a row in ``decisions`` and an audit event; an undo marks the decision undone and puts the case
+back, it deletes nothing.
 """
 
 from __future__ import annotations
