@@ -119,7 +119,13 @@ def _not_violating(desk: Desk) -> int:
 
 def _escalated(desk: Desk) -> int:
     with desk.engine.begin() as connection:
-        decide(connection, desk.users["rev1"], desk.cases["p1"], Verdict("escalate"), utcnow())
+        decide(
+            connection,
+            desk.users["rev1"],
+            desk.cases["p1"],
+            Verdict("escalate", note="a lead should look"),
+            utcnow(),
+        )
     return desk.cases["p1"]
 
 

@@ -241,6 +241,8 @@ def test_keyboard_only_case_through_four_eyes(
     )
     assert "Revealed (recorded)" in page.locator(box).inner_text()
 
+    # Nothing is chosen for the reviewer: the signals' category is a suggestion beside the field.
+    assert page.locator("#category").input_value() == ""
     # 1 picks the first category; a decides violating. Four-eyes: it waits for a second review.
     page.keyboard.press("1")
     assert page.locator("#category").input_value() == "support_glorification"
@@ -255,12 +257,19 @@ def test_keyboard_only_case_through_four_eyes(
     logout_by_keyboard(page)
     assert goto(page, f"{live_server}/queue").url.startswith(f"{live_server}/login")
 
-    # A second reviewer agrees: now the case is violating.
+    # A second reviewer decides blind: no earlier verdict, no history, no category chosen.
     login(page, live_server, "rev2")
     page.goto(f"{live_server}/cases/{head.id}")
     assert status_badge(page) == "second review"
-    page.keyboard.press("1")
+    assert "Blind review: 1 earlier decision" in page.locator("#blind-notice").inner_text()
+    assert page.locator("ol.history").count() == 0
+    assert page.locator("#category").input_value() == ""
+    assert "rev1" not in page.locator("main").inner_text()
+    screenshot(page, "case-blind-second-review")
+    # a first: the hint asks for the category, and the digit decides. Two keys, one page load.
     page.keyboard.press("a")
+    assert "Pick the category" in page.locator("#key-hint").inner_text()
+    page.keyboard.press("1")
     page.wait_for_url(re.compile(rf"/cases/{head.id}\?decided=\d+$"))
     assert status_badge(page) == "violating"
     assert page.locator("#decision-form").count() == 0
@@ -272,6 +281,28 @@ def test_keyboard_only_case_through_four_eyes(
     assert "rev1: violating (support_glorification) → second review" in steps[0]
     assert "rev2: violating (support_glorification) → violating" in steps[1]
     screenshot(page, "case-decided")
+
+
+def test_escalating_by_keyboard_asks_for_a_note(
+    console: Page, live_server: str, spare_case: ImageCase, screenshot: Screenshot
+) -> None:
+    case = spare_case.id
+    login(console, live_server, "rev1")
+    console.goto(f"{live_server}/cases/{case}")
+    # e with no note: nothing is sent; the note takes the focus and the hint says why.
+    console.keyboard.press("e")
+    assert console.evaluate("() => document.activeElement.id") == "note"
+    assert "needs a note" in console.locator("#key-hint").inner_text()
+    assert status_badge(console) == "open"
+    console.keyboard.type("The link may be news coverage; a lead should look.")
+    screenshot(console, "case-escalate-note")
+    console.keyboard.press("Control+Enter")
+    console.wait_for_url(re.compile(rf"/cases/{case}\?decided=\d+$"))
+    assert status_badge(console) == "escalated"
+    steps = history(console)
+    assert len(steps) == 1 and "rev1: escalate → escalated" in steps[0]
+    assert "a lead should look" in steps[0]
+    assert csp_violations(console) == []
 
 
 def test_reveal_is_audited_and_gates_the_full_image(

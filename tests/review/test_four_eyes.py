@@ -34,7 +34,7 @@ from tests.review_desk import PASSWORD, Desk
 VERDICTS = {
     "violating": Verdict("violating", category="recruitment"),
     "not_violating": Verdict("not_violating", reason="news_reporting"),
-    "escalate": Verdict("escalate"),
+    "escalate": Verdict("escalate", note="unsure: a lead should look"),
     "second_review": Verdict("second_review"),
 }
 PEOPLE = ("rev1", "rev2", "rev3", "lead1")

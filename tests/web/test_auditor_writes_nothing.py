@@ -115,6 +115,7 @@ def test_an_auditor_changes_nothing_anywhere(desk: Desk) -> None:
         "notice_id": 1,
         "subscription_id": 1,
         "delivery_id": 1,
+        "designation_id": 1,
     }
     routes = sorted(set(state_changing_routes(app)))
     assert ("POST", "/cases/{case_id}/release") in routes and len(routes) > 40

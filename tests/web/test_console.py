@@ -69,6 +69,9 @@ ROUTES: list[tuple[str, str, set[str]]] = [
     ("POST", "/notices/{notice}/sent", {"lead", "admin"}),
     ("GET", "/webhooks", {"lead", "admin", "auditor"}),
     ("POST", "/webhooks/deliveries/{delivery}/replay", {"lead", "admin"}),
+    ("GET", "/designations", {"reviewer", "lead", "admin", "auditor"}),
+    ("POST", "/designations", {"lead", "admin"}),
+    ("POST", "/designations/{designation_id}/{state}", {"lead", "admin"}),
 ]
 # Complete forms, so a refusal can only come from the role check.
 VALID_FORMS = {
@@ -84,6 +87,7 @@ VALID_FORMS = {
     "/complaints/{complaint}/decision": {"outcome": "upheld", "reason": "x"},
     "/preservations/{item}/hold": {"until": "2099-01-01T00:00", "reason": "court order"},
     "/cases/{case}/take-down": {"visibility": "removed", "legal_basis": "terms of service"},
+    "/designations": {"name": "Example Front"},
 }
 # Open to all: the sign-in form, and the complaint form for people whose content was acted on.
 PUBLIC = {
@@ -136,6 +140,7 @@ def fill(path: str, desk: Desk, decision: int = 1) -> str:
         item=1,
         notice=1,
         delivery=1,
+        designation_id=1,
     )
 
 
@@ -147,6 +152,7 @@ def test_the_route_table_covers_every_console_route() -> None:
         case_pages,
         complaint_pages,
         dashboard_pages,
+        designation_pages,
         followup_pages,
         order_pages,
         preservation_pages,
@@ -155,6 +161,7 @@ def test_the_route_table_covers_every_console_route() -> None:
     )
 
     pages = (
+        designation_pages,
         admin_pages,
         audit_pages,
         bank_pages,
@@ -224,7 +231,11 @@ def test_roles_without_the_right_get_403(
     if "{decision}" in path:  # rev2's decision: nobody else may undo it
         with desk.engine.begin() as connection:
             decision = decide(
-                connection, desk.users["rev2"], desk.cases["p2"], Verdict("escalate"), utcnow()
+                connection,
+                desk.users["rev2"],
+                desk.cases["p2"],
+                Verdict("escalate", note="a lead should look"),
+                utcnow(),
             ).decision_id
     for role, username in USER_OF_ROLE.items():
         if role in roles:

@@ -19,6 +19,7 @@ from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from redline.cli import ingest, status, quarantine, db, config, demo, banks, scan  # noqa: F401
 from redline.cli import model, serve, users, orders, referrals, report, scheduler  # noqa: F401
 from redline.cli import statements, notices, takedown, audit, webhooks  # noqa: F401
+from redline.cli import designations
 
 # isort: on
 from redline.cli.common import _fail, err, out
@@ -37,6 +38,7 @@ app.add_typer(scan.index_app, name="index")
 app.add_typer(model.model_app, name="model")
 app.add_typer(users.user_app, name="user")
 app.add_typer(users.token_app, name="token")
+app.add_typer(designations.designation_app, name="designated")
 app.add_typer(orders.order_app, name="order")
 app.add_typer(statements.statements_app, name="statements")
 app.add_typer(referrals.referral_app, name="referral")

@@ -16,7 +16,14 @@ from redline.model.banks import Bank, BankEntry, BankSignal, Counter
 from redline.model.base import Base, utcnow
 from redline.model.content import Item, ItemMedia, Media, Quarantine, Signal, Source, TextBody
 from redline.model.matching import Case, Match, Score, TextScan
-from redline.model.review import ApiToken, Decision, RateCounter, User, UserSession
+from redline.model.review import (
+    ApiToken,
+    Decision,
+    Designation,
+    RateCounter,
+    User,
+    UserSession,
+)
 from redline.model.webhooks import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 __all__ = [
@@ -31,6 +38,7 @@ __all__ = [
     "Complaint",
     "Counter",
     "Decision",
+    "Designation",
     "HostingService",
     "Item",
     "ItemMedia",

@@ -70,12 +70,33 @@ class Decision(Base):
     category: Mapped[str | None] = mapped_column(String(40))
     reason: Mapped[str | None] = mapped_column(String(40))
     note: Mapped[str | None] = mapped_column(Text)
+    # The designated organisation or movement the content is for (violating verdicts), from
+    # the list leads keep; transparency reports and hash-sharing labels name it.
+    designation_id: Mapped[int | None] = mapped_column(ForeignKey("designations.id"))
     # The case the reviewer was looking at when one decision covered a near-duplicate cluster.
     applied_from: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     status_before: Mapped[str] = mapped_column(String(20))
     status_after: Mapped[str] = mapped_column(String(20))
+    # The case's category before this decision, so an undo puts back what the queue showed.
+    category_before: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     undone_at: Mapped[datetime | None]
+
+
+class Designation(Base):
+    """A designated terrorist organisation or violent extremist movement, on the list leads keep
+    (who designates it: "UN 1267", "EU", a national list). Disabled, never deleted: decisions name
+    it."""
+
+    __tablename__ = "designations"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    listed_by: Mapped[str | None] = mapped_column(String(200))
+    enabled: Mapped[bool] = mapped_column(default=True)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class RateCounter(Base):

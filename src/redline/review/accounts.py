@@ -32,6 +32,10 @@ _REVIEWER: Final = frozenset(
 _LEAD: Final = _REVIEWER | {
     "case.assign",
     "case.escalated",
+    # Earlier verdicts on a case not yet decided: leads audit and settle disagreements; a
+    # reviewer's second review is blind (review/casefile.py).
+    "case.history",
+    "designation.edit",  # the list of designated organisations and movements
     "audit.view",
     "bank.edit",
     "action.view",
@@ -48,6 +52,7 @@ PERMISSIONS: Final[dict[str, frozenset[str]]] = {
         {
             "queue.view",
             "case.view",
+            "case.history",
             "media.reveal",
             "bank.view",
             "audit.view",

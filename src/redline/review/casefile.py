@@ -2,6 +2,12 @@
 
 One function, ``case_file``, reads it all in a handful of queries and returns plain data, which
 the console renders and the API returns as JSON.
+
+A second review is blind: until a reviewer has decided a case themselves, the case file shows
+them none of the other decisions on it (verdict, category, note, designation), so the second
+opinion is a second opinion and not a confirmation of the first. Their own decision lifts it.
+Leads, admins and auditors (``case.history``), who settle disagreements and audit, see all;
+so does everyone once the case is decided.
 """
 
 from __future__ import annotations
@@ -30,9 +36,10 @@ from redline.model import (
     User,
 )
 from redline.review.accounts import Reviewer
-from redline.review.decisions import CaseDecision, cluster, history, undo_refusal
+from redline.review.decisions import CaseDecision, cluster, history, saw_earlier, undo_refusal
 from redline.review.queue import held_by_other, sent_to_second_review_by
 from redline.review.rules import OPEN_STATUSES, CaseStatus, sla
+from redline.review.taxonomy import CATEGORIES
 from redline.signals import outlinks as host_classes
 from redline.signals import url as url_signal
 from redline.store.audit import record_event
@@ -145,6 +152,8 @@ class Viewer:
     can_decide: bool  # open, not taken, and within their role (escalated cases: leads)
     awaiting_other: bool  # four-eyes: they sent it to second review, someone else decides
     undoable: frozenset[int]  # their decisions on it still inside the undo window
+    blind: bool  # other people's decisions are withheld until they decide (``withheld``)
+    saw_earlier: bool  # they took back a decision that showed them others': someone else decides
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +166,7 @@ class CaseFile:
     priority: int
     reason: str
     category: str | None
+    suggested_category: str | None  # the signals' category, offered but never pre-selected
     opened_at: datetime
     due_at: datetime
     assignee: str | None
@@ -170,17 +180,47 @@ class CaseFile:
     same_account: SameAccount
     duplicates: Duplicates
     decisions: list[CaseDecision]
+    withheld: int  # other people's decisions not shown: the reader's second review is blind
 
     @property
     def open(self) -> bool:
         """Whether the case still needs someone."""
         return self.status in OPEN_STATUSES
 
+    @property
+    def designation(self) -> str | None:
+        """The designated organisation or movement the final violating verdict named."""
+        if self.status != CaseStatus.VIOLATING:
+            return None
+        standing = [d for d in self.decisions if d.undone_at is None and d.verdict == "violating"]
+        return standing[-1].designation if standing else None
+
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-able data (timestamps as ISO 8601), without the viewer's flags."""
         data: dict[str, Any] = jsonable(asdict(self))
         del data["viewer"]
+        data["designation"] = self.designation
         return data
+
+
+def blind_to_earlier(reviewer: Reviewer, status: str, standing: set[int]) -> bool:
+    """Whether other people's decisions on a case are withheld from ``reviewer``: the case is
+    undecided, they may not read its history before deciding (``case.history``: leads, admins,
+    auditors may), and no decision of theirs on it stands (``standing``: who has one)."""
+    return (
+        status in OPEN_STATUSES and not reviewer.can("case.history") and reviewer.id not in standing
+    )
+
+
+def suggested_category(matches: list[CaseMatch], scores: list[CaseScore]) -> str | None:
+    """The category the signals point to: a confirmed bank entry's, else the flagging model's."""
+    for match in matches:
+        if match["entry_category"] in CATEGORIES:
+            return match["entry_category"]
+    for score in scores:
+        if score["flagged"] and score["category"] in CATEGORIES:
+            return score["category"]
+    return None
 
 
 def view_case(
@@ -277,6 +317,15 @@ def case_file(connection: Connection, reviewer: Reviewer, case_id: int, now: dat
     item = CaseItem(**item_data, lang=scores[0]["lang"] if scores else case["lang"])
     decided = history(connection, case_id)
     status = case["status"]
+    seen = saw_earlier(reviewer, decided)
+    blind = not seen and blind_to_earlier(
+        reviewer, status, {d.user_id for d in decided if d.undone_at is None}
+    )
+    shown = [d for d in decided if d.user_id == reviewer.id] if blind else decided
+    category = case["category"]
+    if blind and any(d.category for d in decided if d.user_id != reviewer.id):
+        # Written by a decision before verdicts named the case's category only when final.
+        category = None
     taken = held_by_other(case["assignee_id"], case["claimed_at"], reviewer, now)
     is_open = status in OPEN_STATUSES
     viewer = Viewer(
@@ -288,6 +337,7 @@ def case_file(connection: Connection, reviewer: Reviewer, case_id: int, now: dat
         and reviewer.can("case.claim"),
         can_decide=is_open
         and not taken
+        and not seen
         and reviewer.can("case.decide")
         and (status != CaseStatus.ESCALATED or reviewer.can("case.escalated")),
         awaiting_other=status == CaseStatus.SECOND_REVIEW
@@ -296,13 +346,19 @@ def case_file(connection: Connection, reviewer: Reviewer, case_id: int, now: dat
         )
         is True,
         undoable=frozenset(d.id for d in decided if undo_refusal(d, reviewer, now) is None),
+        blind=blind,
+        saw_earlier=seen,
     )
+    matches = _matches(connection, item, media)
     return CaseFile(
         id=case["id"],
         status=case["status"],
         priority=case["priority"],
         reason=case["reason"],
-        category=case["category"],
+        category=category,
+        # The signals' category; else the one routing gave the case (an undecided case's is
+        # never a reviewer's: verdicts name it only when final).
+        suggested_category=suggested_category(matches, scores) or (category if is_open else None),
         opened_at=case["opened_at"],
         due_at=case["opened_at"] + sla(case["priority"]),
         assignee=case["assignee"],
@@ -311,11 +367,12 @@ def case_file(connection: Connection, reviewer: Reviewer, case_id: int, now: dat
         viewer=viewer,
         media=media,
         outlinks=_outlinks(connection, item),
-        matches=_matches(connection, item, media),
+        matches=matches,
         scores=scores,
         same_account=_same_account(connection, item),
         duplicates=_duplicates(connection, case_id, item, media),
-        decisions=decided,
+        decisions=shown,
+        withheld=len(decided) - len(shown),
     )
 
 

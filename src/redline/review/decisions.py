@@ -2,23 +2,34 @@
 
 A case moves ``open`` -> (``second_review`` | ``escalated``) -> ``violating`` | ``not_violating``.
 With the four-eyes rule on (the default), a "violating" verdict, which leads to removal, only
-becomes final when a second, different reviewer agrees; if the second reviewer disagrees the
-case goes to a lead. Only verdicts count, and only those still in force: a request (escalate,
-second review) is nobody's opinion, and an undone decision is taken back; a lead's "violating"
-on an escalated case also waits for a second person unless someone already stands by it.
-Every decision is a row in ``decisions`` and an audit event; an undo marks
-the decision undone and puts the case back, it deletes nothing.
+becomes final when a second, different reviewer agrees; so does a "not violating" on a case
+that matches a bank of confirmed content, which overturns what the bank already holds to be
+violating. If the second reviewer disagrees the case goes to a lead. Only verdicts count, and
+only those still in force: a request (escalate, second review) is nobody's opinion, and an
+undone decision is taken back; a lead's verdict on an escalated case also waits for a second
+person when it needs one, unless someone already stands by it.
+
+A violating verdict needs the category the reviewer chose (the model's is a suggestion, never
+the default) and, once leads keep a list of designations, the designated organisation or
+movement (or "none"); an escalation needs a note saying why. The case's category changes only
+when a verdict is final, so a second reviewer reading the queue sees the signal's category,
+not the first reviewer's. A reviewer whose decision showed them the earlier ones (the case file
+is blind until one decides) and who takes it back decides that case no more. Every decision is
+a row in ``decisions`` and an audit event; an undo marks the decision undone and puts the case
+back, it deletes nothing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import Connection, select, union, update
+from sqlalchemy import Connection, exists, or_, select, union, update
 
-from redline.model import Case, Decision, Item, ItemMedia, User
+from redline.model import Bank, BankEntry, Case, Decision, Designation, Item, ItemMedia, Match, User
+from redline.review import designations
 from redline.review.accounts import Reviewer
 from redline.review.errors import Conflict, Forbidden, Invalid, NotFound, ReviewError
 from redline.review.queue import case_status, held_by_other
@@ -48,6 +59,8 @@ class Verdict:
     category: str | None = None
     reason: str | None = None
     note: str | None = None
+    # The designated organisation or movement (a name on the leads' list, or "none").
+    designation: str | None = None
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
@@ -60,6 +73,10 @@ class Verdict:
             raise Invalid(f"a not-violating decision needs a reason (one of: {', '.join(REASONS)})")
         if self.note is not None and len(self.note) > MAX_NOTE:
             raise Invalid(f"note too long: at most {MAX_NOTE} characters")
+        if self.verdict == ESCALATE and not (self.note or "").strip():
+            raise Invalid("an escalation needs a note: tell the lead what to look at")
+        if self.designation is not None and len(self.designation) > designations.MAX_NAME:
+            raise Invalid(f"designation too long: at most {designations.MAX_NAME} characters")
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +118,37 @@ def standing_verdicts(connection: Connection, case_id: int) -> dict[int, set[str
     return found
 
 
+def saw_earlier(reviewer: Reviewer, decided: Sequence[Any]) -> bool:
+    """Whether ``reviewer`` took back a decision of theirs that came after someone else's on the
+    case (``decided``: its decisions, with ``id``, ``user_id`` and ``undone_at``). Their decision
+    showed them the earlier ones (the case file is blind only until one decides), so deciding
+    again would be deciding with sight of them: another reviewer decides, unless they may read
+    the history anyway (``case.history``)."""
+    if reviewer.can("case.history"):
+        return False
+    others = [d.id for d in decided if d.user_id != reviewer.id]
+    return any(
+        d.user_id == reviewer.id and d.undone_at is not None and others and min(others) < d.id
+        for d in decided
+    )
+
+
+def confirmed_bank_match(connection: Connection, case_id: int) -> bool:
+    """Whether the case's item (its text or a media file) matches an enabled entry of an enabled
+    bank of confirmed content: what a "not violating" would overturn."""
+    item = select(Case.item_id).where(Case.id == case_id).scalar_subquery()
+    media = select(ItemMedia.media_sha256).where(ItemMedia.item_id == item)
+    text = select(Item.text_sha256).where(Item.id == item).scalar_subquery()
+    matched = (
+        select(Match.id)
+        .join(BankEntry, BankEntry.id == Match.bank_entry_id)
+        .join(Bank, Bank.id == BankEntry.bank_id)
+        .where(Bank.confirmed.is_(True), Bank.enabled.is_(True), BankEntry.enabled.is_(True))
+        .where(or_(Match.media_sha256.in_(media), Match.text_sha256 == text))
+    )
+    return connection.scalar(select(exists(matched))) is True
+
+
 def _next_status(
     connection: Connection,
     reviewer: Reviewer,
@@ -109,8 +157,10 @@ def _next_status(
     verdict: Verdict,
     four_eyes: bool,
 ) -> str:
-    """Where a verdict takes a case. The invariant: under four-eyes a case becomes final
-    "violating" only when two distinct people's standing verdicts on it are "violating"."""
+    """Where a verdict takes a case. The invariants: under four-eyes a case becomes final
+    "violating" only when two distinct people's standing verdicts on it are "violating", and a
+    case matching a confirmed bank becomes final "not violating" only when two distinct
+    people's standing verdicts on it are "not violating"."""
     if status == CaseStatus.ESCALATED and not reviewer.can("case.escalated"):
         raise Forbidden(f"case {case_id} is escalated: a lead decides it")
     if verdict.verdict == ESCALATE:
@@ -126,9 +176,12 @@ def _next_status(
     opposite = NOT_VIOLATING if verdict.verdict == VIOLATING else VIOLATING
     if opposite in others and status != CaseStatus.ESCALATED:
         return CaseStatus.ESCALATED  # two people disagree: a lead decides
-    if verdict.verdict == VIOLATING and four_eyes:
-        # Nobody else stands by "violating" (a lead's verdict on an escalated case included):
-        # a second person must agree before it is final.
+    if four_eyes and (
+        verdict.verdict == VIOLATING
+        or (verdict.verdict == NOT_VIOLATING and confirmed_bank_match(connection, case_id))
+    ):
+        # Nobody else stands by this verdict (a lead's on an escalated case included), and it
+        # removes content or overturns a confirmed bank: a second person must agree first.
         return SECOND_REVIEW
     return verdict.verdict
 
@@ -154,7 +207,31 @@ def decide(
         raise Conflict(f"case {case_id} is decided already ({row.status})")
     if held_by_other(row.assignee_id, row.claimed_at, reviewer, now):
         raise Conflict(f"case {case_id} is claimed by another reviewer")
+    decided = connection.execute(
+        select(Decision.id, Decision.user_id, Decision.undone_at).where(Decision.case_id == case_id)
+    ).all()
+    if saw_earlier(reviewer, decided):
+        raise Forbidden(
+            f"blind review: case {case_id} showed you the earlier decisions when you decided it, "
+            "and you took yours back; another reviewer decides it"
+        )
+    try:
+        designation_id = (
+            designations.resolve(connection, verdict.designation) if verdict.designation else None
+        )
+    except Invalid as error:
+        raise Invalid(f"case {case_id}: {error}") from None
+    if (
+        verdict.verdict == VIOLATING
+        and verdict.designation is None
+        and designations.required(connection)
+    ):
+        raise Invalid(
+            f"case {case_id}: a violating decision names the designated organisation or "
+            f"movement from the list, or {designations.NONE_IDENTIFIED!r} when none is identified"
+        )
     status_after = _next_status(connection, reviewer, case_id, row.status, verdict, four_eyes)
+    category_before = connection.scalar(select(Case.category).where(Case.id == case_id))
     decision_id = connection.execute(
         Decision.__table__.insert().returning(Decision.id),
         {
@@ -164,9 +241,11 @@ def decide(
             "category": verdict.category,
             "reason": verdict.reason,
             "note": verdict.note,
+            "designation_id": designation_id,
             "applied_from": applied_from,
             "status_before": row.status,
             "status_after": status_after,
+            "category_before": category_before,
             "created_at": now,
         },
     ).scalar_one()
@@ -178,7 +257,9 @@ def decide(
         "claimed_at": None,
         "decided_at": now if final else None,
     }
-    if verdict.category:
+    if verdict.category and final:
+        # Only a final verdict names the case's category: before, the queue and the case file
+        # would show a second reviewer the first one's choice.
         changes["category"] = verdict.category
     # Conditional on the status read above, so two decisions racing on one case cannot both land.
     moved = connection.execute(
@@ -197,6 +278,7 @@ def decide(
             "verdict": verdict.verdict,
             "category": verdict.category,
             "reason": verdict.reason,
+            "designation": designation_name(connection, designation_id),
             "status_before": row.status,
             "status_after": status_after,
             "final": final,
@@ -215,10 +297,18 @@ def decide(
             "verdict": verdict.verdict,
             "category": verdict.category,
             "reason": verdict.reason,
+            "designation": designation_name(connection, designation_id),
         },
         detail={"decision": int(decision_id), "note": verdict.note, "applied_from": applied_from},
     )
     return Outcome(case_id, int(decision_id), row.status, status_after)
+
+
+def designation_name(connection: Connection, designation_id: int | None) -> str | None:
+    """The name of a designation by id (None for none)."""
+    if designation_id is None:
+        return None
+    return connection.scalar(select(Designation.name).where(Designation.id == designation_id))
 
 
 def undo_refusal(decision: Any, reviewer: Reviewer, now: datetime) -> ReviewError | None:
@@ -254,16 +344,26 @@ def undo(connection: Connection, reviewer: Reviewer, decision_id: int, now: date
         raise Conflict(
             f"case {row.case_id} was acted on (its item is {visibility}): the decision stands"
         )
-    moved = connection.execute(
-        update(Case)
-        .where(Case.id == row.case_id, Case.status == row.status_after)
-        .values(
-            status=row.status_before,
-            decided_at=None,
-            updated_at=now,
-            assignee_id=reviewer.id,
-            claimed_at=now,
+    decided = connection.execute(
+        select(Decision.id, Decision.user_id, Decision.undone_at).where(
+            Decision.case_id == row.case_id
         )
+    ).all()
+    # Undone, it is theirs again to decide, unless it showed them earlier decisions: then
+    # someone else decides, and the case goes back to the queue.
+    showed = any(d.user_id != reviewer.id and d.id < decision_id for d in decided)
+    keeps = reviewer.can("case.history") or not (showed or saw_earlier(reviewer, decided))
+    back: dict[str, Any] = {
+        "status": row.status_before,
+        "decided_at": None,
+        "updated_at": now,
+        "assignee_id": reviewer.id if keeps else None,
+        "claimed_at": now if keeps else None,
+    }
+    if row.status_after in FINAL_STATUSES and row.category:
+        back["category"] = row.category_before  # the final verdict named it; name it no more
+    moved = connection.execute(
+        update(Case).where(Case.id == row.case_id, Case.status == row.status_after).values(**back)
     ).rowcount
     if not moved:
         raise Conflict(f"case {row.case_id} changed since; it cannot be undone from here")
@@ -349,6 +449,7 @@ class CaseDecision:
     category: str | None
     reason: str | None
     note: str | None
+    designation: str | None
     applied_from: int | None
     status_before: str
     status_after: str
@@ -360,8 +461,24 @@ class CaseDecision:
 def history(connection: Connection, case_id: int) -> list[CaseDecision]:
     """Every decision on a case, oldest first, with who made it."""
     rows = connection.execute(
-        select(Decision.__table__, User.username)
+        select(
+            Decision.id,
+            Decision.case_id,
+            Decision.user_id,
+            Decision.verdict,
+            Decision.category,
+            Decision.reason,
+            Decision.note,
+            Designation.name.label("designation"),
+            Decision.applied_from,
+            Decision.status_before,
+            Decision.status_after,
+            Decision.created_at,
+            Decision.undone_at,
+            User.username,
+        )
         .join(User, User.id == Decision.user_id)
+        .outerjoin(Designation, Designation.id == Decision.designation_id)
         .where(Decision.case_id == case_id)
         .order_by(Decision.created_at, Decision.id)
     )

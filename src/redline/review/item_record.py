@@ -1,8 +1,10 @@
 """One item as the platform that sent it needs to see it: what redline found and decided.
 
 Its media, its signals (the item's, its media's and its text's), its bank matches, its
-classifier scores, its Case and the decisions on it; ``processed`` says which stages have
-left their mark, so a client polling after ``POST /api/v1/items`` knows when to stop.
+classifier scores, its Case and the decisions on it (with the designated organisation or
+movement a verdict named); ``processed`` says which stages have left their mark, so a client
+polling after ``POST /api/v1/items`` knows when to stop. A reviewer reading it is shown what
+the case file would show them: no other person's decision before their own (blind review).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from redline.model import (
     BankEntry,
     Case,
     Decision,
+    Designation,
     Item,
     ItemMedia,
     Match,
@@ -29,10 +32,13 @@ from redline.model import (
     TextScan,
     User,
 )
+from redline.review.accounts import Reviewer
+from redline.review.casefile import blind_to_earlier
 
 
-def item_record(connection: Connection, item_id: int) -> dict[str, Any]:
-    """Everything redline holds about the item, as plain data; NotFound when there is none."""
+def item_record(connection: Connection, item_id: int, reader: Reviewer) -> dict[str, Any]:
+    """Everything redline holds about the item that ``reader`` may see, as plain data; NotFound
+    when there is none."""
     row = connection.execute(
         select(
             Item.id,
@@ -119,21 +125,32 @@ def item_record(connection: Connection, item_id: int) -> dict[str, Any]:
         connection.execute(
             select(
                 Decision.id,
+                Decision.user_id,
                 User.username.label("reviewer"),
                 Decision.verdict,
                 Decision.category,
                 Decision.reason,
+                Designation.name.label("designation"),
                 Decision.status_before,
                 Decision.status_after,
                 Decision.created_at,
+                Decision.undone_at,
             )
             .join(User, User.id == Decision.user_id)
+            .outerjoin(Designation, Designation.id == Decision.designation_id)
             .where(Decision.case_id == case.id)
             .order_by(Decision.id)
         ).all()
         if case is not None
         else []
     )
+    case_data = jsonable_dict(dict(case._mapping)) if case is not None else None
+    standing = {int(d.user_id) for d in decisions if d.undone_at is None}
+    if case is not None and blind_to_earlier(reader, case.status, standing):
+        hidden = [d for d in decisions if d.user_id != reader.id]
+        decisions = [d for d in decisions if d.user_id == reader.id]
+        if case_data is not None and any(d.category for d in hidden):
+            case_data["category"] = None
     texts_done = (
         {
             stage
@@ -149,8 +166,11 @@ def item_record(connection: Connection, item_id: int) -> dict[str, Any]:
         signals=[jsonable_dict(dict(s._mapping)) for s in signals],
         matches=[jsonable_dict(dict(m._mapping)) for m in matches],
         scores=[jsonable_dict(dict(s._mapping)) for s in scores],
-        case=jsonable_dict(dict(case._mapping)) if case is not None else None,
-        decisions=[jsonable_dict(dict(d._mapping)) for d in decisions],
+        case=case_data,
+        decisions=[
+            jsonable_dict({k: v for k, v in d._mapping.items() if k != "user_id"})
+            for d in decisions
+        ],
         processed={"text": sorted(texts_done)},
     )
     return data

@@ -212,4 +212,4 @@ def get_item(app: App, credentials: Bearer, item_id: RowId) -> dict[str, Any]:
     me = _reader(app, credentials)
     me.require("case.view")
     with app.engine.connect() as connection:
-        return item_record(connection, item_id)
+        return item_record(connection, item_id, me)

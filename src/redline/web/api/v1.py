@@ -38,7 +38,15 @@ class DecisionIn(BaseModel):
     )
     category: str | None = Field(None, max_length=40, description="violation category")
     reason: str | None = Field(None, max_length=40, description="why not violating")
-    note: str | None = Field(None, max_length=decisions.MAX_NOTE)
+    note: str | None = Field(
+        None, max_length=decisions.MAX_NOTE, description="why; required to escalate"
+    )
+    designation: str | None = Field(
+        None,
+        max_length=200,
+        description="designated organisation or movement from the leads' list, or 'none' "
+        "(required with a violating verdict once the list has entries)",
+    )
     cluster: bool = Field(False, description="apply to the undecided near-duplicate cluster too")
 
 
@@ -123,7 +131,12 @@ def sample(me: CasesWrite, app: App, body: SampleIn) -> dict[str, Any]:
 @router.post("/cases/{case_id}/decisions", status_code=201, summary="Decide on a case")
 def decide(me: CasesWrite, app: App, case_id: RowId, body: DecisionIn) -> dict[str, Any]:
     """Record a decision; the four-eyes rule and roles apply as in the console."""
-    verdict = decisions.Verdict(body.verdict, body.category, body.reason, body.note)
+    try:
+        verdict = decisions.Verdict(
+            body.verdict, body.category, body.reason, body.note, body.designation
+        )
+    except Invalid as error:
+        raise Invalid(f"case {case_id}: {error}") from None
     now = utcnow()
     with app.engine.begin() as connection:
         if body.cluster:

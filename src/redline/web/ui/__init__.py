@@ -14,6 +14,7 @@ from redline.web.ui.bank_pages import router as bank_router
 from redline.web.ui.case_pages import router as case_router
 from redline.web.ui.complaint_pages import router as complaint_router
 from redline.web.ui.dashboard_pages import router as dashboard_router
+from redline.web.ui.designation_pages import router as designation_router
 from redline.web.ui.followup_pages import router as followup_router
 from redline.web.ui.order_pages import router as order_router
 from redline.web.ui.preservation_pages import router as preservation_router
@@ -33,6 +34,7 @@ parts = (
     followup_router,
     preservation_router,
     webhook_router,
+    designation_router,
 )
 for part in parts:
     router.include_router(part)

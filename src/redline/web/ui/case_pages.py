@@ -13,7 +13,7 @@ from redline.banks import manage
 from redline.errors import Conflict, Forbidden, Invalid, NotFound
 from redline.model import AuditEvent, Media
 from redline.model.base import utcnow
-from redline.review import decisions, protection, queue, sampling
+from redline.review import decisions, designations, protection, queue, sampling
 from redline.review.casefile import case_file, view_case
 from redline.review.rules import CaseStatus
 from redline.signals import BadSignal
@@ -103,6 +103,7 @@ def case_page(
     with app.engine.begin() as connection:
         found = view_case(connection, me.reviewer, case_id, now)
         seen = protection.exposure(connection, me.reviewer, now)
+        listed = designations.list_designations(connection, enabled_only=True)
         shown = revealed if revealed and _granted(connection, me, revealed, now) else ""
     # The notice after a decision offers its undo while the review rules allow it.
     undoable = next(
@@ -117,6 +118,7 @@ def case_page(
         undoable=undoable,
         undo_seconds=decisions.UNDO_WINDOW.seconds,
         revealed=shown,
+        designations=listed,
     )
 
 
@@ -170,15 +172,20 @@ def decide(
     category: Annotated[str, Form(max_length=40)] = "",
     reason: Annotated[str, Form(max_length=40)] = "",
     note: Annotated[str, Form(max_length=decisions.MAX_NOTE)] = "",
+    designation: Annotated[str, Form(max_length=designations.MAX_NAME)] = "",
     cluster: Annotated[str, Form(max_length=10)] = "",
 ) -> RedirectResponse:
     """Record a decision (on the whole near-duplicate cluster when asked)."""
-    chosen = decisions.Verdict(
-        verdict,
-        category or None if verdict == "violating" else None,
-        reason or None if verdict == "not_violating" else None,
-        note.strip() or None,
-    )
+    try:
+        chosen = decisions.Verdict(
+            verdict,
+            category or None if verdict == "violating" else None,
+            reason or None if verdict == "not_violating" else None,
+            note.strip() or None,
+            designation or None,
+        )
+    except Invalid as error:
+        raise Invalid(f"case {case_id}: {error}") from None
     now = utcnow()
     with app.engine.begin() as connection:
         if cluster == "on":
@@ -266,10 +273,13 @@ def add_to_bank(
         found = case_file(connection, me.reviewer, case_id, utcnow())
     if found.status != CaseStatus.VIOLATING:
         raise Conflict("only content confirmed as violating can be added to a bank")
+    # The designated organisation or movement travels with the hashes: the exported note and
+    # the provenance carry it, as hash-sharing labels do.
+    named = f"; designation: {found.designation}" if found.designation else ""
     labels: dict[str, Any] = {
         "category": found.category,
-        "provenance": {"case": case_id},
-        "note": f"from case {case_id}",
+        "provenance": {"case": case_id, "designation": found.designation},
+        "note": f"from case {case_id}{named}",
     }
     try:
         # Hashing reads whole files, so it happens first; then one transaction adds the text

@@ -15,7 +15,7 @@ from redline.actions import orders
 from redline.actions.takedown import OWN_INITIATIVE_BASIS
 from redline.metrics import report as report_words
 from redline.model.base import utcnow
-from redline.review import queue, taxonomy
+from redline.review import designations, queue, taxonomy
 from redline.web import services
 from redline.web.auth import Visitor
 
@@ -63,6 +63,7 @@ templates.env.globals["highlight"] = _highlight
 templates.env.globals["version"] = __version__
 templates.env.globals["CATEGORIES"] = taxonomy.CATEGORIES
 templates.env.globals["REASONS"] = taxonomy.REASONS
+templates.env.globals["NONE_IDENTIFIED"] = designations.NONE_IDENTIFIED
 # The queue's signal filter offers what the queue accepts.
 templates.env.globals["SIGNALS"] = queue.SIGNALS
 # The take-down form of a confirmed case starts from the usual basis of an own-initiative removal.

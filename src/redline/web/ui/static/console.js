@@ -58,8 +58,11 @@
     return true;
   }
 
-  // Case page: a/n need a category/reason; when none is picked yet, the next digit picks it.
-  let pending = null; // "violating" | "not_violating" | null
+  // Case page: a/n need a category/reason, which the reviewer picks (nothing is pre-selected);
+  // when none is picked yet, the next digit picks it. A violating verdict then needs the
+  // designated organisation or movement when the list is shown (0: none identified). e needs
+  // a note: the note field takes the focus and Ctrl+Enter sends the form.
+  let pending = null; // "violating" | "not_violating" | "designation" | null
   function decide(verdict) {
     const form = document.getElementById("decision-form");
     if (!form) return false;
@@ -70,12 +73,31 @@
       hint(`Pick the ${needs} with 1-${form.elements[needs].options.length - 1}`);
       return true;
     }
+    const designation = form.elements.designation;
+    if (verdict === "violating" && designation && !designation.value) {
+      pending = "designation";
+      hint(`Pick the designated organisation or movement: 0 none identified, 1-${Math.min(9, designation.options.length - 2)} (or choose it in the list)`);
+      return true;
+    }
+    if (verdict === "escalate" && !form.elements.note.value.trim()) {
+      form.elements.note.focus();
+      hint("Escalating needs a note for the lead: write it, then press Ctrl+Enter");
+      return true;
+    }
     form.requestSubmit();
     return true;
   }
   function pick(digit) {
     const form = document.getElementById("decision-form");
     if (!form) return false;
+    if (pending === "designation") {
+      const field = form.elements.designation;
+      if (digit + 1 >= field.options.length) return true;
+      field.selectedIndex = digit + 1; // option 1 is "none identified", digit 0
+      pending = null; hint(""); decide("violating");
+      return true;
+    }
+    if (digit === 0) return false;
     const field = form.elements[pending === "not_violating" ? "reason" : "category"];
     if (digit >= field.options.length) return true;
     field.selectedIndex = digit;
@@ -83,6 +105,13 @@
     else hint(`Category: ${field.value}. Press a to decide violating.`);
     return true;
   }
+  document.addEventListener("keydown", (event) => {
+    // Ctrl+Enter in the note sends the decision (an escalation's note written).
+    if (event.target.id === "note" && event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      event.target.form.requestSubmit();
+      event.preventDefault();
+    }
+  });
   function revealNext() {
     const button = document.querySelector(".reveal-form:not([data-done]) .reveal-button");
     if (!button) return false;
@@ -112,7 +141,7 @@
     else if (onCase && event.key === "e") done = decide("escalate");
     else if (onCase && event.key === "s") done = decide("second_review");
     else if (onCase && event.key === "x") { const box = document.getElementById("cluster"); if (box) { box.click(); done = true; } }
-    else if (onCase && /^[1-9]$/.test(event.key)) done = pick(Number(event.key));
+    else if (onCase && /^[0-9]$/.test(event.key)) done = pick(Number(event.key));
     if (done) event.preventDefault();
   });
 })();
