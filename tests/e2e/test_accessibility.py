@@ -382,6 +382,9 @@ VISITS: Final = (
     Visit("banks", "rev1", "/banks", ("/banks",), "banks.html"),
     Visit("bank-texts", "rev1", "/banks/demo-known-texts", ("/banks/{name}",), "bank.html"),
     Visit("settings", "rev1", "/settings", ("/settings",), "settings.html"),
+    Visit(
+        "designations-reviewer", "rev1", "/designations", ("/designations",), "designations.html"
+    ),
     Visit("forbidden", "rev1", "/admin", ("/admin",), "error.html", status=403),
     Visit("case-not-found", "rev1", "/cases/999999", (CASE,), "error.html", status=404),
     # A lead.
@@ -399,6 +402,7 @@ VISITS: Final = (
     Visit("notices", "lead1", "/notices", ("/notices",), "notices.html"),
     Visit("webhooks", "lead1", "/webhooks", ("/webhooks",), "webhooks.html"),
     Visit("audit", "lead1", "/audit", ("/audit",), "audit.html"),
+    Visit("designations", "lead1", "/designations", ("/designations",), "designations.html"),
     # An admin.
     Visit("admin", "admin1", "/admin", ("/admin",), "admin.html"),
     Visit("admin-token-created", "admin1", "/admin", ("/admin",), "admin.html", _create_token),
