@@ -221,6 +221,8 @@ def decide(
         )
     except Invalid as error:
         raise Invalid(f"case {case_id}: {error}") from None
+    # ``resolve`` found the entry by this very name (None: none named, or none identified).
+    designation = verdict.designation if designation_id is not None else None
     if (
         verdict.verdict == VIOLATING
         and verdict.designation is None
@@ -278,7 +280,7 @@ def decide(
             "verdict": verdict.verdict,
             "category": verdict.category,
             "reason": verdict.reason,
-            "designation": designation_name(connection, designation_id),
+            "designation": designation,
             "status_before": row.status,
             "status_after": status_after,
             "final": final,
@@ -297,18 +299,11 @@ def decide(
             "verdict": verdict.verdict,
             "category": verdict.category,
             "reason": verdict.reason,
-            "designation": designation_name(connection, designation_id),
+            "designation": designation,
         },
         detail={"decision": int(decision_id), "note": verdict.note, "applied_from": applied_from},
     )
     return Outcome(case_id, int(decision_id), row.status, status_after)
-
-
-def designation_name(connection: Connection, designation_id: int | None) -> str | None:
-    """The name of a designation by id (None for none)."""
-    if designation_id is None:
-        return None
-    return connection.scalar(select(Designation.name).where(Designation.id == designation_id))
 
 
 def undo_refusal(decision: Any, reviewer: Reviewer, now: datetime) -> ReviewError | None:
