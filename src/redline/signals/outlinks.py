@@ -298,15 +298,22 @@ def classify_host(host: str) -> str:
     return OTHER
 
 
-def classify(canonical_url: str) -> str:
-    """The class of a (canonical) URL: by path where the host needs it (t.me invites), else host."""
+def _host_and_path(canonical_url: str) -> tuple[str, str] | None:
+    """A canonical URL's host (no trailing dot) and path; None when it does not parse."""
     text = canonical_url if "://" in canonical_url else "https://" + canonical_url
     try:
         parts = urlsplit(text)
-        host = (parts.hostname or "").rstrip(".")
+        return (parts.hostname or "").rstrip("."), parts.path
     except ValueError:
+        return None
+
+
+def classify(canonical_url: str) -> str:
+    """The class of a (canonical) URL: by path where the host needs it (t.me invites), else host."""
+    split = _host_and_path(canonical_url)
+    if split is None:
         return OTHER
-    path = parts.path
+    host, path = split
     for suffix in _suffixes(host):
         for prefix, host_class in PATH_CLASSES.get(suffix, ()):
             if path.startswith(prefix):
@@ -341,16 +348,12 @@ PLACEHOLDERS: Final = (
 
 def is_placeholder(canonical_url: str) -> bool:
     """Whether a (canonical) URL is a platform's stand-in page, not content (``PLACEHOLDERS``)."""
-    text = canonical_url if "://" in canonical_url else "https://" + canonical_url
-    try:
-        parts = urlsplit(text)
-        host = (parts.hostname or "").rstrip(".")
-    except ValueError:
+    split = _host_and_path(canonical_url)
+    if split is None:
         return False
+    host, path = split
     suffixes = _suffixes(host)
-    return any(
-        domain in suffixes and parts.path.startswith(prefix) for domain, prefix in PLACEHOLDERS
-    )
+    return any(domain in suffixes and path.startswith(prefix) for domain, prefix in PLACEHOLDERS)
 
 
 # --- Finding links in text -------------------------------------------------------------------
