@@ -9,16 +9,47 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select, update
 
 from redline.config import Settings
 from redline.ingest.run import ingest
-from redline.model import Case, Item
+from redline.model import Case, Decision, Item, User
 from redline.model.base import utcnow
 from redline.pipeline.route import CaseReason, open_item_cases
-from redline.review.accounts import Reviewer, add_user
+from redline.review.accounts import Reviewer, add_user, get_user
 
 PASSWORD = "correct horse battery staple"
+# Who the review state machines act as (tests/review/test_four_eyes.py, test_confirmed_overturn.py).
+PEOPLE = ("rev1", "rev2", "rev3", "lead1")
+
+
+def usual_roles(connection: Connection) -> None:
+    """Everyone of ``PEOPLE`` back in their usual role (a state machine changes roles)."""
+    for name in PEOPLE:
+        role = "lead" if name == "lead1" else "reviewer"
+        connection.execute(update(User).where(User.username == name).values(role=role))
+
+
+def reviewer_named(engine: Engine, name: str) -> Reviewer:
+    """The user ``name`` as a reviewer, with the role they have now."""
+    with engine.connect() as connection:
+        row = get_user(connection, name)
+    return Reviewer(row["id"], row["username"], row["role"])
+
+
+def standing_voters(engine: Engine, case_id: int, verdict: str) -> set[int]:
+    """Who stands by ``verdict`` on the case, read straight from the decisions (not through the
+    review code under test)."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(Decision.user_id).where(
+                Decision.case_id == case_id,
+                Decision.verdict == verdict,
+                Decision.undone_at.is_(None),
+            )
+        )
+        return {int(r.user_id) for r in rows}
+
 
 # Short, generic posts: two accounts re-post the same text (a near-duplicate cluster), one
 # account posts twice, and one text carries markup that must render inert.

@@ -33,7 +33,7 @@ from redline.model import Case, Decision, Item, Match, Source, TextBody, User
 from redline.model.base import utcnow
 from redline.pipeline.route import CaseReason, open_item_cases
 from redline.review import Forbidden, ReviewError
-from redline.review.accounts import Reviewer, add_user, get_user
+from redline.review.accounts import Reviewer, add_user
 from redline.review.casefile import case_file
 from redline.review.decisions import (
     Verdict,
@@ -45,7 +45,14 @@ from redline.review.decisions import (
 )
 from redline.review.item_record import item_record
 from redline.review.queue import QueueFilter, claim, list_queue, release
-from tests.review_desk import PASSWORD, Desk
+from tests.review_desk import (
+    PASSWORD,
+    PEOPLE,
+    Desk,
+    reviewer_named,
+    standing_voters,
+    usual_roles,
+)
 
 VERDICTS = {
     "violating": Verdict("violating", category="recruitment"),
@@ -54,7 +61,6 @@ VERDICTS = {
     "second_review": Verdict("second_review"),
 }
 NEWS = VERDICTS["not_violating"]
-PEOPLE = ("rev1", "rev2", "rev3", "lead1")
 NOTE_MARK = "note-written-by-"
 
 
@@ -102,19 +108,6 @@ def matched_cases(connection: Connection, entry: int, text: str, copies: int) ->
     return [int(c) for c in connection.scalars(select(Case.id).where(Case.item_id.in_(items)))]
 
 
-def not_violating_voters(engine: Engine, case_id: int) -> set[int]:
-    """Who stands by a "not violating" verdict on the case, read straight from the decisions."""
-    with engine.connect() as connection:
-        rows = connection.execute(
-            select(Decision.user_id).where(
-                Decision.case_id == case_id,
-                Decision.verdict == "not_violating",
-                Decision.undone_at.is_(None),
-            )
-        )
-        return {int(r.user_id) for r in rows}
-
-
 def status(engine: Engine, case_id: int) -> str:
     with engine.connect() as connection:
         return str(connection.scalar(select(Case.status).where(Case.id == case_id)))
@@ -133,14 +126,10 @@ class ConfirmedOverturn(RuleBasedStateMachine):
             serial = connection.scalar(select(func.count()).select_from(TextBody))
             text = f"Generic re-post number {serial} of a banked statement."
             self.cases = matched_cases(connection, self.entry, text, copies=2)
-            for name in PEOPLE:  # everyone starts in their usual role
-                role = "lead" if name == "lead1" else "reviewer"
-                connection.execute(update(User).where(User.username == name).values(role=role))
+            usual_roles(connection)  # everyone starts in their usual role
 
     def person(self, name: str) -> Reviewer:
-        with self.engine.connect() as connection:
-            row = get_user(connection, name)
-        return Reviewer(row["id"], row["username"], row["role"])
+        return reviewer_named(self.engine, name)
 
     @rule(
         name=st.sampled_from(PEOPLE),
@@ -212,7 +201,7 @@ class ConfirmedOverturn(RuleBasedStateMachine):
     def overturning_needs_two_people(self) -> None:
         for case in self.cases:
             if status(self.engine, case) == "not_violating":
-                voters = not_violating_voters(self.engine, case)
+                voters = standing_voters(self.engine, case, "not_violating")
                 assert len(voters) >= 2, f"case {case} overturned on the verdict of {voters}"
 
     @rule(name=st.sampled_from(PEOPLE), which=st.sampled_from([0, 1]))

@@ -26,10 +26,17 @@ from redline.model import Case, Decision, Item, Source, User
 from redline.model.base import utcnow
 from redline.pipeline.route import CaseReason, open_item_cases
 from redline.review import ReviewError
-from redline.review.accounts import Reviewer, add_user, get_user
+from redline.review.accounts import Reviewer, add_user
 from redline.review.decisions import Verdict, decide, undo
 from redline.review.queue import claim, release
-from tests.review_desk import PASSWORD, Desk
+from tests.review_desk import (
+    PASSWORD,
+    PEOPLE,
+    Desk,
+    reviewer_named,
+    standing_voters,
+    usual_roles,
+)
 
 VERDICTS = {
     "violating": Verdict("violating", category="recruitment"),
@@ -37,21 +44,7 @@ VERDICTS = {
     "escalate": Verdict("escalate", note="unsure: a lead should look"),
     "second_review": Verdict("second_review"),
 }
-PEOPLE = ("rev1", "rev2", "rev3", "lead1")
 BASIS = "test legal basis"
-
-
-def violating_voters(engine: Engine, case_id: int) -> set[int]:
-    """Who stands by a "violating" verdict on the case, read straight from the decisions."""
-    with engine.connect() as connection:
-        rows = connection.execute(
-            select(Decision.user_id).where(
-                Decision.case_id == case_id,
-                Decision.verdict == "violating",
-                Decision.undone_at.is_(None),
-            )
-        )
-        return {int(r.user_id) for r in rows}
 
 
 def new_case(engine: Engine, now: datetime) -> int:
@@ -83,15 +76,11 @@ class FourEyes(RuleBasedStateMachine):
         self.now = utcnow()
         self.case = new_case(self.engine, self.now)
         with self.engine.begin() as connection:  # everyone starts in their usual role
-            for name in PEOPLE:
-                role = "lead" if name == "lead1" else "reviewer"
-                connection.execute(update(User).where(User.username == name).values(role=role))
+            usual_roles(connection)
         self.taken_down = False
 
     def person(self, name: str) -> Reviewer:
-        with self.engine.connect() as connection:
-            row = get_user(connection, name)
-        return Reviewer(row["id"], row["username"], row["role"])
+        return reviewer_named(self.engine, name)
 
     @rule(name=st.sampled_from(PEOPLE), verdict=st.sampled_from(sorted(VERDICTS)))
     def decide(self, name: str, verdict: str) -> None:
@@ -148,7 +137,9 @@ class FourEyes(RuleBasedStateMachine):
         except ReviewError:
             return
         self.taken_down = True
-        assert len(violating_voters(self.engine, self.case)) >= 2, "taken down on one verdict"
+        assert len(standing_voters(self.engine, self.case, "violating")) >= 2, (
+            "taken down on one verdict"
+        )
 
     @invariant()
     def violating_needs_two_people(self) -> None:
@@ -159,7 +150,7 @@ class FourEyes(RuleBasedStateMachine):
                 .join(Case, Case.item_id == Item.id)
                 .where(Case.id == self.case)
             )
-        voters = violating_voters(self.engine, self.case)
+        voters = standing_voters(self.engine, self.case, "violating")
         if status == "violating":
             assert len(voters) >= 2, f"final violating on the verdict of {voters}"
         if self.taken_down or visibility != "visible":
