@@ -107,14 +107,9 @@ def _scan(settings: Settings, engine: Engine, demo_set: DemoSet) -> None:
     from redline.store.audit import cli_actor
 
     opened = matched = 0
+    indexes = IndexStore(engine, settings.data_dir)  # loaded once, for every source's scan
     for source in demo_set.sources:
-        summary = scan(
-            engine,
-            settings,
-            IndexStore(engine, settings.data_dir),
-            actor=cli_actor(),
-            source=source,
-        )
+        summary = scan(engine, settings, indexes, actor=cli_actor(), source=source)
         opened += summary.as_dict()["cases_opened"]
         matched += summary.new_matches + summary.text.text_matches
     out.print(f"  scanned: {matched:,} new matches, {opened:,} cases opened")
