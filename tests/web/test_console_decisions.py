@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from redline import banks
-from redline.model import AuditEvent, BankEntry, Case, Decision
+from redline.model import AuditEvent, BankEntry, Case, Decision, Designation
 from redline.model.base import utcnow
 from redline.review.tokens import create_token
 from redline.web.app import create_app
@@ -271,3 +271,30 @@ def test_none_identified_is_an_explicit_answer(
     # Other verdicts may name one, or not.
     news = {"csrf": csrf, "verdict": "not_violating", "reason": "news_reporting"}
     assert client.post(f"/cases/{desk.cases['p4']}/decide", data=news).status_code == 303
+
+
+def test_hostile_designation_forms_get_a_clear_4xx_and_change_nothing(
+    console: Callable[[], TestClient], desk: Desk
+) -> None:
+    lead = console()
+    csrf = sign_in(lead, "lead1")
+    assert (
+        lead.post("/designations", data={"csrf": csrf, "name": "Example Front"}).status_code == 303
+    )
+    hostile = [
+        ("/designations", {"name": "x" * 100_000}),  # far past the form's bound
+        ("/designations", {"name": "   "}),
+        ("/designations", {"name": " None "}),  # the answer for no designation, not a name
+        ("/designations", {"name": "Other", "listed_by": "y" * 100_000}),
+        (f"/designations/{2**63}/disable", {"reason": "id past a 64-bit integer"}),
+        ("/designations/-1/disable", {"reason": "negative id"}),
+        ("/designations/999999/disable", {"reason": "no such entry"}),
+        ("/designations/1/delete", {"reason": "a state that does not exist"}),
+    ]
+    for path, form in hostile:
+        answer = lead.post(path, data={"csrf": csrf, **form})
+        assert 400 <= answer.status_code < 500, (path, answer.status_code, answer.text[:300])
+    with desk.engine.connect() as connection:
+        names = connection.scalars(select(Designation.name).order_by(Designation.name)).all()
+        states = connection.scalars(select(Designation.enabled)).all()
+    assert names == ["Example Front"] and states == [True]
