@@ -140,7 +140,7 @@ def main() -> None:
         base = f"http://127.0.0.1:{port}"
         try:
             wait_until_serving(
-                base, lambda: None if server.poll() is None else "the server exited", 60
+                base, lambda: None if server.poll() is None else "the server exited", 180
             )
             print("idle reference", file=sys.stderr)
             idle, _ = measured_during(base, lambda: time.sleep(args.seconds))

@@ -62,10 +62,11 @@ def quarantined(engine: Engine) -> list[Quarantine]:
 
 
 def wait_until_listening(
-    url: str, alive: Callable[[], bool], what: str, timeout: float = 60.0
+    url: str, alive: Callable[[], bool], what: str, timeout: float = 180.0
 ) -> None:
     """Return once something accepts TCP connections at ``url``'s host and port; fail at once if
-    ``alive()`` turns false, or after ``timeout`` seconds.
+    ``alive()`` turns false, or after ``timeout`` seconds (a bound for a stuck start, not a speed:
+    on a 2-core machine under a load of 20, ``serve --workers 2`` took over a minute to listen).
 
     A bare connect, not an HTTP request: each ``httpx.get`` builds a TLS context (about 25 ms of
     CPU), so polling with it every 50 ms from a few tests at once starved the very servers they
