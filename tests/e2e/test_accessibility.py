@@ -434,6 +434,7 @@ NOT_PAGES: Final = {
     "/cases/{case_id}/media/{sha256}/preview": "a blurred JPEG",
     "/cases/{case_id}/media/{sha256}/full": "the original media file",
     "/dashboard/report": "the transparency report as a PDF or CSV download",
+    "/banks/{name}/entries/{entry_id}/preview": "a bank entry's blurred JPEG thumbnail",
 }
 TEMPLATES: Final = Path(redline.web.ui.__file__).parent / "templates"
 

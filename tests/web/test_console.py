@@ -78,6 +78,8 @@ ROUTES: list[tuple[str, str, set[str]]] = [
     ("POST", "/health/breaks/{username}/lift", {"lead", "admin"}),
     ("POST", "/settings/blur", {"reviewer", "lead", "admin", "auditor"}),
     ("POST", "/settings/organisation", {"admin"}),
+    ("GET", "/banks/{bank}/entries/{entry}/preview", {"reviewer", "lead", "admin", "auditor"}),
+    ("POST", "/banks/{bank}/thresholds", {"lead", "admin"}),
 ]
 # Complete forms, so a refusal can only come from the role check.
 VALID_FORMS = {
@@ -97,6 +99,7 @@ VALID_FORMS = {
     "/health/cap": {"daily_cap": "30"},
     "/settings/blur": {"blur_radius": "20"},
     "/settings/organisation": {"blur_radius": "20"},
+    "/banks/{bank}/thresholds": {"pdq_threshold": "30", "text_threshold": "0.8"},
 }
 # Open to all: the sign-in form, and the complaint form for people whose content was acted on.
 PUBLIC = {
