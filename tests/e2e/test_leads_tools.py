@@ -89,11 +89,12 @@ def test_the_cap_sends_a_reviewer_on_a_break_that_only_a_lead_lifts(
 def test_the_dashboard_downloads_the_report(page: Page, live_server: str) -> None:
     login(page, live_server, "lead1")
     page.goto(f"{live_server}/dashboard")
-    with page.expect_download() as pdf:
+    # The PDF is rendered on request (WeasyPrint): slow on a loaded machine.
+    with page.expect_download(timeout=90_000) as pdf:
         page.get_by_role("link", name="PDF").click()
     assert pdf.value.suggested_filename.endswith(".pdf")
     assert Path(pdf.value.path()).read_bytes().startswith(b"%PDF")
-    with page.expect_download() as csv:
+    with page.expect_download(timeout=90_000) as csv:
         page.get_by_role("link", name="CSV").click()
     assert Path(csv.value.path()).read_text().startswith("section,key,value")
     shot(page, "dashboard-downloads")

@@ -130,7 +130,9 @@ def test_blur_follows_the_organisation_until_a_user_chooses_and_never_goes_below
 ) -> None:
     rev1, admin, now = desk.users["rev1"], desk.users["admin1"], utcnow()
     with desk.engine.begin() as connection:
-        assert protection.blur_of(connection, rev1) == protection.Blur(protection.BLUR_RADIUS, True)
+        assert protection.blur_of(connection, rev1) == protection.Blur(
+            protection.BLUR_RADIUS, False
+        )
         with pytest.raises(Forbidden):  # a lead is not an admin
             protection.set_default_blur(connection, desk.users["lead1"], protection.Blur(30), now)
     for bad in (0, protection.BLUR_RADIUS - 1, 61, -5):

@@ -79,6 +79,10 @@ def test_at_the_cap_every_way_of_taking_a_case_is_refused_until_a_lead_lifts_it(
             data={"csrf": csrf, "verdict": "not_violating", "reason": "news_reporting"},
         ),
         api.post(f"/api/v1/cases/{free}/claim"),
+        api.post(
+            f"/api/v1/cases/{free}/decisions",
+            json={"verdict": "not_violating", "reason": "news_reporting"},
+        ),
         lead.post(f"/cases/{free}/assign", data={"csrf": lead_csrf, "user": "rev1"}),
     ]
     for response in refused:
@@ -220,3 +224,14 @@ def test_blur_choices_never_show_more_than_the_default(desk: Desk, tmp_path: Pat
     assert _detail(rev2.get(url).content) < _detail(default)
     assert "strength <strong>40</strong>" in rev2.get("/settings").text
     assert [a for a, _ in audited(desk, "organisation.blur")] == ["user:admin1"]
+
+
+def test_revealed_media_stay_grey_for_those_who_choose_it(desk: Desk, tmp_path: Path) -> None:
+    case, sha, _original = case_with_image(desk, tmp_path)
+    rev1, csrf = browser(desk, "rev1")
+    rev1.post(f"/cases/{case}/media/{sha}/reveal", data={"csrf": csrf})
+    page = rev1.get(f"/cases/{case}?revealed={sha}")
+    assert f"/media/{sha}/full" in page.text and "grey-reveals" not in page.text  # as before
+    rev1.post("/settings/blur", data={"csrf": csrf, "blur_radius": "18", "greyscale": "on"})
+    page = rev1.get(f"/cases/{case}?revealed={sha}")
+    assert '<body class="case-page grey-reveals">' in page.text

@@ -38,10 +38,11 @@ ORGANISATION_ROW: Final = 1
 @dataclass(frozen=True, slots=True)
 class Blur:
     """How blurred previews are made for one user: the Gaussian radius (at least
-    ``BLUR_RADIUS``), and whether revealed media stay greyscale too (previews always are)."""
+    ``BLUR_RADIUS``), and whether revealed media stay greyscale too (previews always are;
+    revealed media are in colour unless someone chooses otherwise, as before)."""
 
     radius: int = BLUR_RADIUS
-    greyscale: bool = True
+    greyscale: bool = False
 
 
 @dataclass(frozen=True, slots=True)
