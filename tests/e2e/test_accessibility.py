@@ -288,6 +288,13 @@ def _create_token(page: Page, seed: WeekSeed) -> None:
     page.locator("#new-token").wait_for()
 
 
+def _save_cap(page: Page, seed: WeekSeed) -> None:
+    # High enough that no later visit's reviewer is sent on a break.
+    page.locator("#daily_cap").fill("5000")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save cap").click()
+
+
 def _refused_sign_in(page: Page, seed: WeekSeed) -> None:
     page.locator("#username").fill("rev1")
     page.locator("#password").fill("not the password at all")
@@ -403,6 +410,8 @@ VISITS: Final = (
     Visit("webhooks", "lead1", "/webhooks", ("/webhooks",), "webhooks.html"),
     Visit("audit", "lead1", "/audit", ("/audit",), "audit.html"),
     Visit("designations", "lead1", "/designations", ("/designations",), "designations.html"),
+    Visit("health", "lead1", "/health", ("/health",), "health.html"),
+    Visit("health-cap-saved", "lead1", "/health", ("/health",), "health.html", _save_cap),
     # An admin.
     Visit("admin", "admin1", "/admin", ("/admin",), "admin.html"),
     Visit("admin-token-created", "admin1", "/admin", ("/admin",), "admin.html", _create_token),
@@ -414,6 +423,7 @@ VISITS: Final = (
     Visit("webhooks-pending", "aud1", "/webhooks?status=pending", ("/webhooks",), "webhooks.html"),
     Visit("complaints-auditor", "aud1", "/complaints", ("/complaints",), "complaints.html"),
     Visit("dashboard-auditor", "aud1", "/dashboard", ("/dashboard",), "dashboard.html"),
+    Visit("health-auditor", "aud1", "/health?from=2026-01-01", ("/health",), "health.html"),
 )
 
 # GET routes of the console that render no page of their own, each with the reason.
@@ -423,6 +433,8 @@ NOT_PAGES: Final = {
     "/banks/{name}/export": "a bank's entries as a file",
     "/cases/{case_id}/media/{sha256}/preview": "a blurred JPEG",
     "/cases/{case_id}/media/{sha256}/full": "the original media file",
+    "/dashboard/report": "the transparency report as a PDF or CSV download",
+    "/banks/{name}/entries/{entry_id}/preview": "a bank entry's blurred JPEG thumbnail",
 }
 TEMPLATES: Final = Path(redline.web.ui.__file__).parent / "templates"
 

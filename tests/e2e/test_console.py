@@ -341,9 +341,11 @@ def test_reveal_is_audited_and_gates_the_full_image(
     response = goto(lead, f"{live_server}/audit?action=media.reveal")
     assert response.status == 200
     rows = lead.locator("table.audit tbody tr").all_inner_texts()
-    mine = [r for r in rows if "user:rev1" in r and f"media:{sha[:24]}" in r]
+    mine = [r for r in rows if "user:rev1" in r and f"media {sha[:24]}" in r]
     assert len(mine) == 1, rows
-    assert f'"case": {case}' in mine[0]
+    # The detail reads as a field and its value, and the media file links to its case.
+    assert re.search(rf"\bcase\s+{case}\b", mine[0]), mine[0]
+    assert lead.locator(f"table.audit a[href='/cases/{case}']").count() >= 1
     assert all("media.reveal" in r for r in rows)
     screenshot(lead, "audit")
 

@@ -35,6 +35,7 @@ ALLOWED = {
     ("POST", "/logout"): "ends the auditor's own session",
     ("POST", "/logout-everywhere"): "ends the auditor's own sessions",
     ("POST", "/settings"): "the auditor's own protection settings (blur, break reminder)",
+    ("POST", "/settings/blur"): "the auditor's own blur strength for previews",
     ("POST", "/cases/{case_id}/media/{sha256}/reveal"): "an audited read of a media file",
     ("POST", "/hma/m/lookup"): "HMA matching: computes matches, stores nothing",
     ("POST", "/hma/m/compare"): "HMA matching: compares hashes, stores nothing",

@@ -72,6 +72,14 @@ ROUTES: list[tuple[str, str, set[str]]] = [
     ("GET", "/designations", {"reviewer", "lead", "admin", "auditor"}),
     ("POST", "/designations", {"lead", "admin"}),
     ("POST", "/designations/{designation_id}/{state}", {"lead", "admin"}),
+    ("GET", "/dashboard/report", {"lead", "admin", "auditor"}),
+    ("GET", "/health", {"lead", "admin", "auditor"}),
+    ("POST", "/health/cap", {"lead", "admin"}),
+    ("POST", "/health/breaks/{username}/lift", {"lead", "admin"}),
+    ("POST", "/settings/blur", {"reviewer", "lead", "admin", "auditor"}),
+    ("POST", "/settings/organisation", {"admin"}),
+    ("GET", "/banks/{bank}/entries/{entry}/preview", {"reviewer", "lead", "admin", "auditor"}),
+    ("POST", "/banks/{bank}/thresholds", {"lead", "admin"}),
 ]
 # Complete forms, so a refusal can only come from the role check.
 VALID_FORMS = {
@@ -88,6 +96,10 @@ VALID_FORMS = {
     "/preservations/{item}/hold": {"until": "2099-01-01T00:00", "reason": "court order"},
     "/cases/{case}/take-down": {"visibility": "removed", "legal_basis": "terms of service"},
     "/designations": {"name": "Example Front"},
+    "/health/cap": {"daily_cap": "30"},
+    "/settings/blur": {"blur_radius": "20"},
+    "/settings/organisation": {"blur_radius": "20"},
+    "/banks/{bank}/thresholds": {"pdq_threshold": "30", "text_threshold": "0.8"},
 }
 # Open to all: the sign-in form, and the complaint form for people whose content was acted on.
 PUBLIC = {
@@ -158,9 +170,11 @@ def test_the_route_table_covers_every_console_route() -> None:
         preservation_pages,
         session_pages,
         webhook_pages,
+        wellbeing_pages,
     )
 
     pages = (
+        wellbeing_pages,
         designation_pages,
         admin_pages,
         audit_pages,

@@ -25,7 +25,28 @@ class User(Base):
     # reveals in a day before the console suggests a break.
     always_blur: Mapped[bool] = mapped_column(default=False)
     break_after: Mapped[int] = mapped_column(default=50)
+    # How the user's blurred previews are made; None: the organisation's default.
+    blur_radius: Mapped[int | None] = mapped_column(Integer)
+    greyscale: Mapped[bool | None]
+    # When a lead last lifted this user's enforced break; it holds for the rest of that UTC day.
+    break_lifted_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OrganisationSettings(Base):
+    """The organisation's reviewer-protection settings, in one row (id 1): the daily exposure cap
+    leads set, and the blur default an admin sets. No row: the built-in defaults."""
+
+    __tablename__ = "organisation_settings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    # Media reveals plus cases viewed a reviewer may have in a UTC day before the console
+    # enforces a break; None: no cap.
+    daily_cap: Mapped[int | None] = mapped_column(Integer)
+    blur_radius: Mapped[int] = mapped_column(Integer)
+    greyscale: Mapped[bool]
+    updated_by: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class UserSession(Base):

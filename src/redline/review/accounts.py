@@ -42,12 +42,16 @@ _LEAD: Final = _REVIEWER | {
     "action.manage",
     "webhook.view",  # the delivery log
     "webhook.replay",
+    # Queue health and reviewers' exposure; setting the daily exposure cap, lifting a break.
+    "team.view",
+    "team.manage",
 }
 # What each role may do. An auditor reads everything and changes nothing.
 PERMISSIONS: Final[dict[str, frozenset[str]]] = {
     "reviewer": _REVIEWER,
     "lead": _LEAD,
-    "admin": _LEAD | {"user.manage", "token.manage", "webhook.manage"},
+    # organisation.manage: the organisation's defaults (the blur every user starts from).
+    "admin": _LEAD | {"user.manage", "token.manage", "webhook.manage", "organisation.manage"},
     "auditor": frozenset(
         {
             "queue.view",
@@ -58,6 +62,7 @@ PERMISSIONS: Final[dict[str, frozenset[str]]] = {
             "audit.view",
             "action.view",
             "webhook.view",
+            "team.view",
         }
     ),
 }

@@ -32,6 +32,7 @@ from redline.model import Bank, BankEntry, Case, Decision, Designation, Item, It
 from redline.review import designations
 from redline.review.accounts import Reviewer
 from redline.review.errors import Conflict, Forbidden, Invalid, NotFound, ReviewError
+from redline.review.protection import require_no_break
 from redline.review.queue import case_status, held_by_other
 from redline.review.rules import FINAL_STATUSES, OPEN_STATUSES, CaseStatus
 from redline.review.taxonomy import (
@@ -207,6 +208,10 @@ def decide(
         raise Conflict(f"case {case_id} is decided already ({row.status})")
     if held_by_other(row.assignee_id, row.claimed_at, reviewer, now):
         raise Conflict(f"case {case_id} is claimed by another reviewer")
+    if applied_from is None and row.assignee_id != reviewer.id:
+        # Deciding an unclaimed case is taking it: the enforced break stops that too, while
+        # the case a reviewer holds can still be finished.
+        require_no_break(connection, reviewer, now)
     decided = connection.execute(
         select(Decision.id, Decision.user_id, Decision.undone_at).where(Decision.case_id == case_id)
     ).all()

@@ -17,6 +17,7 @@ from redline.errors import Conflict, Invalid, NotFound
 from redline.jsontext import jsonable_dict
 from redline.model import Case, Decision, Item, Source, TextBody, User
 from redline.review.accounts import Reviewer
+from redline.review.protection import require_no_break
 from redline.review.rules import FINAL_STATUSES, OPEN_STATUSES, STATUSES, CaseStatus, sla
 from redline.store.audit import record_event
 
@@ -236,6 +237,7 @@ def _take(connection: Connection, reviewer: Reviewer, case_id: int, now: datetim
 def claim(connection: Connection, reviewer: Reviewer, case_id: int, now: datetime) -> None:
     """Take a case; audited. Conflict if another reviewer holds a live claim or it is decided."""
     reviewer.require("case.claim")
+    require_no_break(connection, reviewer, now)
     _take(connection, reviewer, case_id, now)
     record_event(connection, reviewer.actor, "case.claim", "case", str(case_id))
 
@@ -265,6 +267,8 @@ def assign(
     ).first()
     if user is None or user.disabled or user.role == "auditor":
         raise Invalid(f"{username!r} is not an active user who can review")
+    # A lead cannot hand work to someone the cap has sent on a break: lifting it is the way.
+    require_no_break(connection, Reviewer(user.id, username, user.role), now)
     connection.execute(
         update(Case).where(Case.id == case_id).values(assignee_id=user.id, claimed_at=now)
     )
@@ -295,6 +299,7 @@ def next_case(
 ) -> int | None:
     """Claim and return the first case in ``where`` that nobody else holds; None when empty."""
     reviewer.require("case.claim")
+    require_no_break(connection, reviewer, now)
     query = _query(reviewer, where).where(free_for(reviewer, now))
     if where.status == CaseStatus.SECOND_REVIEW:
         # A case waiting for a second reviewer is never handed back to the first one.

@@ -227,6 +227,53 @@ class AuditRow(TypedDict):
     sha256: str
 
 
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One field an event changed, as a person reads it: ``before`` is None for a field the
+    event added, ``after`` None for one it removed (JSON ``null`` reads "null")."""
+
+    field: str
+    before: str | None
+    after: str | None
+
+
+def _flat(document: Mapping[str, Any] | None, prefix: str = "") -> dict[str, Any]:
+    """A nested document as dotted field names, so a change deep inside reads as one line."""
+    flat: dict[str, Any] = {}
+    for key, value in (document or {}).items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            flat.update(_flat(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def _shown(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def changes(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> list[Change]:
+    """What an event changed, field by field (fields that stayed the same are left out), in
+    the order the fields were recorded."""
+    old, new = _flat(before), _flat(after)
+    fields = list(old) + [name for name in new if name not in old]
+    return [
+        Change(
+            name,
+            _shown(old[name]) if name in old else None,
+            _shown(new[name]) if name in new else None,
+        )
+        for name in fields
+        if name not in old or name not in new or old[name] != new[name]
+    ]
+
+
+def details(detail: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    """An event's detail as (field, value) lines."""
+    return [(name, _shown(value)) for name, value in _flat(detail).items()]
+
+
 # --- checking the chain ---------------------------------------------------------------------------
 
 

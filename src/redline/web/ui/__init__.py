@@ -20,6 +20,7 @@ from redline.web.ui.order_pages import router as order_router
 from redline.web.ui.preservation_pages import router as preservation_router
 from redline.web.ui.session_pages import router as session_router
 from redline.web.ui.webhook_pages import router as webhook_router
+from redline.web.ui.wellbeing_pages import router as wellbeing_router
 
 router = APIRouter()
 parts = (
@@ -35,6 +36,7 @@ parts = (
     preservation_router,
     webhook_router,
     designation_router,
+    wellbeing_router,
 )
 for part in parts:
     router.include_router(part)

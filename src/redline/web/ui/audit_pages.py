@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Final
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -20,6 +21,54 @@ from redline.web.ui.render import page
 router = APIRouter()
 PAGE = 100
 CSV_LIMIT = 100_000
+# Where the console shows each kind of subject ({id}: the subject's id, quoted for a URL). A
+# user has no page of their own: the link lists what they did.
+SUBJECT_PAGES: Final = {
+    "case": "/cases/{id}",
+    "bank": "/banks/{id}",
+    "user": "/audit?actor=user%3A{id}",
+    "removal_order": "/orders#order-{id}",
+    "designation": "/designations",
+    "referral": "/referrals",
+    "complaint": "/complaints",
+    "notice": "/notices",
+    "item": "/preservations",
+    "webhook_delivery": "/webhooks",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ReadableEvent:
+    """An audit event as the audit page shows it: the subject with a link to its page, and
+    what changed field by field instead of the JSON documents."""
+
+    row: audit.AuditRow
+    subject: str
+    link: str | None
+    changes: list[audit.Change]
+    details: list[tuple[str, str]]
+
+
+def readable(row: audit.AuditRow) -> ReadableEvent:
+    """``row`` as the audit page shows it."""
+    kind, ident = row["subject_type"] or "", row["subject_id"] or ""
+    subject = f"{kind} {ident}".strip()
+    link = None
+    case = (row["detail"] or {}).get("case")
+    if kind == "media" and isinstance(case, int):
+        # A revealed media file is seen on its case's page.
+        link = f"/cases/{case}"
+    elif kind in SUBJECT_PAGES and ident:
+        link = SUBJECT_PAGES[kind].format(id=quote(ident, safe=""))
+    elif kind and ident:
+        link = "/audit?" + urlencode({"subject": f"{kind}:{ident}"})
+    return ReadableEvent(
+        row,
+        subject,
+        link,
+        audit.changes(row["before"], row["after"]),
+        audit.details(row["detail"]),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +163,15 @@ def audit_page(
     me.reviewer.require("audit.view")
     with app.engine.begin() as connection:
         rows = events(connection, where, offset, PAGE)
-    return page(request, "audit.html", me, rows=rows, where=where, offset=offset, page_size=PAGE)
+    return page(
+        request,
+        "audit.html",
+        me,
+        rows=[readable(r) for r in rows],
+        where=where,
+        offset=offset,
+        page_size=PAGE,
+    )
 
 
 @router.get("/audit.csv", include_in_schema=False)

@@ -10,9 +10,10 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
-from redline.banks import manage, transfer
+from redline.banks import manage, matched, transfer
 from redline.errors import Conflict, Invalid, NotFound
 from redline.model.base import utcnow
+from redline.review import protection
 from redline.signals import BadSignal
 from redline.web import App, RowId
 from redline.web.auth import Checked, Me
@@ -74,11 +75,72 @@ def bank_page(
         with app.engine.connect() as connection:
             info = manage.get_bank(connection, name)
             total, entries = manage.search_entries(connection, name, q, offset=offset)
+            ids = [e["id"] for e in entries]
+            matches = matched.entry_matches(connection, ids)
+            with_media = matched.entries_with_media(connection, ids)
     except manage.UnknownBank:
         raise NotFound(f"no bank {name!r}") from None
     return page(
-        request, "bank.html", me, bank=info, entries=entries, total=total, q=q, offset=offset
+        request,
+        "bank.html",
+        me,
+        bank=info,
+        entries=entries,
+        total=total,
+        q=q,
+        offset=offset,
+        matches=matches,
+        with_media=with_media,
     )
+
+
+@router.get("/banks/{name}/entries/{entry_id}/preview", include_in_schema=False)
+def entry_preview(me: Me, app: App, name: str, entry_id: RowId) -> Response:
+    """The blurred, greyscale thumbnail of an entry added from an image or a video (the same
+    protected preview as a case's, at the viewer's blur; the original is never served here)."""
+    me.reviewer.require("bank.view")
+    with app.engine.connect() as connection:
+        path, kind = matched.entry_media(connection, name, entry_id)
+        blur = protection.blur_of(connection, me.reviewer)
+    try:
+        with app.media.local_path(path) as local:
+            data = protection.protected_preview(local, kind, blur)
+    except (protection.NoPreview, BadSignal) as error:
+        raise NotFound(str(error)) from None
+    return Response(data, media_type="image/jpeg", headers={"cache-control": "private"})
+
+
+@router.post("/banks/{name}/thresholds", include_in_schema=False)
+def set_thresholds(
+    me: Checked,
+    app: App,
+    name: str,
+    pdq_threshold: Annotated[str, Form(max_length=10)],
+    text_threshold: Annotated[str, Form(max_length=10)],
+) -> RedirectResponse:
+    """Change the bank's match thresholds (leads): PDQ distance 0-63, text Jaccard 0.3-1.0."""
+    me.reviewer.require("bank.edit")
+    try:
+        pdq, text = int(pdq_threshold), float(text_threshold)
+    except ValueError:
+        raise Invalid(
+            "thresholds: a whole number of bits for PDQ, a number such as 0.8 for text"
+        ) from None
+    if text != text:  # NaN compares unequal to itself and would pass a range check
+        raise Invalid("text threshold: a number between 0.3 and 1.0")
+    changes: dict[str, float] = {}
+    try:
+        with app.engine.begin() as connection:
+            info = manage.get_bank(connection, name)
+            if pdq != info.pdq_threshold:
+                changes["pdq_threshold"] = pdq
+            if text != info.text_threshold:
+                changes["text_threshold"] = text
+            if changes:
+                manage.update_bank(connection, name, changes, actor=me.reviewer.actor, now=utcnow())
+    except manage.UnknownBank:
+        raise NotFound(f"no bank {name!r}") from None
+    return RedirectResponse(f"/banks/{name}?thresholds=saved", status_code=303)
 
 
 @router.post("/banks/{name}/entries/{entry_id}/{state}", include_in_schema=False)

@@ -241,9 +241,10 @@ def preview(me: Me, app: App, case_id: RowId, sha256: str) -> Response:
     me.reviewer.require("case.view")
     with app.engine.begin() as connection:
         path, kind = protection.media_of_case(connection, case_id, sha256)
+        blur = protection.blur_of(connection, me.reviewer)
     try:
         with app.media.local_path(path) as local:
-            data = protection.protected_preview(local, kind)
+            data = protection.protected_preview(local, kind, blur)
     except (protection.NoPreview, BadSignal) as error:  # BadSignal: unreadable, or a bomb
         raise NotFound(str(error)) from None
     return Response(data, media_type="image/jpeg", headers={"cache-control": "private"})

@@ -15,7 +15,7 @@ from redline.actions import orders
 from redline.actions.takedown import OWN_INITIATIVE_BASIS
 from redline.metrics import report as report_words
 from redline.model.base import utcnow
-from redline.review import designations, queue, taxonomy
+from redline.review import designations, protection, queue, taxonomy
 from redline.web import services
 from redline.web.auth import Visitor
 
@@ -81,9 +81,13 @@ def page(
     those who act on orders, the count of orders overdue or nearly so, shown on every page."""
     now = utcnow()
     urgent = None
-    if visitor is not None and visitor.reviewer.can("action.view"):
+    grey = False
+    if visitor is not None:
         with services(request).engine.connect() as connection:
-            urgent = orders.urgent(connection, now)
+            if visitor.reviewer.can("action.view"):
+                urgent = orders.urgent(connection, now)
+            # Revealed media stay grey for those who chose so (previews always are).
+            grey = protection.blur_of(connection, visitor.reviewer).greyscale
     return templates.TemplateResponse(
         request,
         name,
@@ -92,6 +96,7 @@ def page(
             "csrf": visitor.csrf if visitor else "",
             "now": now,
             "urgent_orders": urgent,
+            "grey_reveals": grey,
             **context,
         },
         status_code=status_code,

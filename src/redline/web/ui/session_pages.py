@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from redline.model.base import utcnow
 from redline.review import accounts
 from redline.review.errors import ReviewError
-from redline.review.protection import exposure
+from redline.review.protection import BLUR_RADII, blur_of, exposure, organisation
 from redline.store.audit import record_event
 from redline.web import App
 from redline.web.auth import COOKIE, CheckedSelf, Me, client_address
@@ -143,7 +143,17 @@ def settings_page(me: Me, app: App, request: Request) -> Response:
     """The user's protection settings and today's exposure."""
     with app.engine.begin() as connection:
         seen = exposure(connection, me.reviewer, utcnow())
-    return page(request, "settings.html", me, exposure=seen)
+        blur = blur_of(connection, me.reviewer)
+        default = organisation(connection).blur
+    return page(
+        request,
+        "settings.html",
+        me,
+        exposure=seen,
+        blur=blur,
+        default_blur=default,
+        radii=BLUR_RADII,
+    )
 
 
 @router.post("/settings", include_in_schema=False)

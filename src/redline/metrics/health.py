@@ -1,0 +1,230 @@
+"""Queue health and reviewer wellbeing, for leads: how old the backlog is, which cases broke their
+SLA, how fast each reviewer decides, how often second reviews agree with the first, and how much
+each reviewer has been exposed to today against the organisation's daily cap."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final
+
+from sqlalchemy import Connection, select
+
+from redline.model import Case, Decision, User
+from redline.review import protection
+from redline.review.accounts import Reviewer
+from redline.review.rules import OPEN_STATUSES, SLA_BANDS, CaseStatus, sla
+
+# Upper bounds of the backlog's age buckets (None: everything older).
+AGE_BUCKETS: Final = (
+    (timedelta(hours=1), "under 1 hour"),
+    (timedelta(hours=4), "1 to 4 hours"),
+    (timedelta(hours=24), "4 to 24 hours"),
+    (timedelta(days=3), "1 to 3 days"),
+    (None, "over 3 days"),
+)
+# The oldest breaches listed by case, so a lead can go straight to them.
+OLDEST_BREACHES: Final = 10
+
+
+@dataclass(frozen=True, slots=True)
+class AgeBucket:
+    """How many open cases have waited this long."""
+
+    label: str
+    cases: int
+
+
+@dataclass(frozen=True, slots=True)
+class SlaBand:
+    """The open cases of one SLA band (by priority) and how many are past their SLA."""
+
+    allowed: timedelta
+    lowest_priority: int
+    open: int
+    breached: int
+
+
+@dataclass(frozen=True, slots=True)
+class Breach:
+    """An open case past its SLA."""
+
+    case_id: int
+    priority: int
+    opened_at: datetime
+    overdue: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRate:
+    """A reviewer's decisions in a period, per hour in which they decided at least once (so a
+    part-time reviewer's pace is not diluted by the hours they were not working)."""
+
+    username: str
+    decisions: int
+    active_hours: int
+
+    @property
+    def per_hour(self) -> float:
+        """Decisions per active hour."""
+        return self.decisions / self.active_hours if self.active_hours else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Agreement:
+    """Second reviews against the first review of the same case: how many agreed, and Cohen's
+    kappa (agreement beyond chance; None when chance alone explains every verdict, e.g. n = 0
+    or both reviewers always giving one verdict)."""
+
+    n: int
+    agreeing: int
+    kappa: float | None
+
+    @property
+    def share(self) -> float | None:
+        """The share of second reviews that agreed with the first; None with none."""
+        return self.agreeing / self.n if self.n else None
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewerExposure:
+    """One person's exposure today (UTC) against the daily cap."""
+
+    username: str
+    role: str
+    exposure: protection.Exposure
+
+
+def backlog_by_age(connection: Connection, now: datetime) -> list[AgeBucket]:
+    """Open cases (open, second review, escalated) by how long ago they were opened."""
+    counts = Counter[str]()
+    for opened_at in connection.scalars(
+        select(Case.opened_at).where(Case.status.in_(OPEN_STATUSES))
+    ):
+        counts[_bucket(now - opened_at)] += 1
+    return [AgeBucket(label, counts[label]) for _bound, label in AGE_BUCKETS]
+
+
+def _bucket(age: timedelta) -> str:
+    for bound, label in AGE_BUCKETS:
+        if bound is None or age < bound:
+            return label
+    return AGE_BUCKETS[-1][1]
+
+
+def sla_breaches(connection: Connection, now: datetime) -> tuple[list[SlaBand], list[Breach]]:
+    """Open cases per SLA band (``review.rules.SLA_BANDS``) with how many are past their SLA,
+    and the oldest breaches, most overdue first."""
+    opened: dict[int, int] = Counter()
+    breached: dict[int, int] = Counter()
+    breaches: list[Breach] = []
+    rows = connection.execute(
+        select(Case.id, Case.priority, Case.opened_at).where(Case.status.in_(OPEN_STATUSES))
+    )
+    for row in rows:
+        band = next(lowest for lowest, _ in SLA_BANDS if row.priority >= lowest or lowest == 0)
+        opened[band] += 1
+        overdue = now - (row.opened_at + sla(row.priority))
+        if overdue > timedelta(0):
+            breached[band] += 1
+            breaches.append(Breach(int(row.id), int(row.priority), row.opened_at, overdue))
+    bands = [
+        SlaBand(allowed, lowest, opened[lowest], breached[lowest]) for lowest, allowed in SLA_BANDS
+    ]
+    breaches.sort(key=lambda b: b.overdue, reverse=True)
+    return bands, breaches[:OLDEST_BREACHES]
+
+
+def decision_rates(connection: Connection, since: datetime, until: datetime) -> list[DecisionRate]:
+    """Each reviewer's decisions in force made in [since, until), busiest first."""
+    rows = connection.execute(
+        select(User.username, Decision.created_at)
+        .join(User, User.id == Decision.user_id)
+        .where(Decision.created_at >= since, Decision.created_at < until)
+        .where(Decision.undone_at.is_(None))
+    )
+    decided: Counter[str] = Counter()
+    hours: dict[str, set[datetime]] = {}
+    for row in rows:
+        decided[row.username] += 1
+        hours.setdefault(row.username, set()).add(
+            row.created_at.replace(minute=0, second=0, microsecond=0)
+        )
+    rates = [DecisionRate(name, count, len(hours[name])) for name, count in decided.items()]
+    return sorted(rates, key=lambda r: (-r.decisions, r.username))
+
+
+def second_review_agreement(connection: Connection, since: datetime, until: datetime) -> Agreement:
+    """Second reviews made in [since, until) against the first review that sent their case to
+    second review (both still in force): agreement on the verdict, and Cohen's kappa."""
+    rows = connection.execute(
+        select(
+            Decision.case_id,
+            Decision.user_id,
+            Decision.verdict,
+            Decision.status_before,
+            Decision.status_after,
+            Decision.created_at,
+        )
+        .where(Decision.undone_at.is_(None))
+        .where(
+            Decision.case_id.in_(
+                select(Decision.case_id).where(
+                    Decision.status_before == CaseStatus.SECOND_REVIEW,
+                    Decision.created_at >= since,
+                    Decision.created_at < until,
+                )
+            )
+        )
+        .order_by(Decision.case_id, Decision.created_at, Decision.id)
+    )
+    pairs: list[tuple[str, str]] = []
+    first: dict[int, tuple[int, str]] = {}
+    for row in rows:
+        if row.status_after == CaseStatus.SECOND_REVIEW and row.status_before != (
+            CaseStatus.SECOND_REVIEW
+        ):
+            first[row.case_id] = (row.user_id, row.verdict)
+        elif (
+            row.status_before == CaseStatus.SECOND_REVIEW
+            and row.case_id in first
+            and first[row.case_id][0] != row.user_id
+            and since <= row.created_at < until
+        ):
+            pairs.append((first.pop(row.case_id)[1], row.verdict))
+    return Agreement(len(pairs), sum(a == b for a, b in pairs), cohens_kappa(pairs))
+
+
+def cohens_kappa(pairs: list[tuple[str, str]]) -> float | None:
+    """Cohen's kappa of two raters' labels on the same items; None when undefined (no pairs, or
+    agreement by chance is certain)."""
+    n = len(pairs)
+    if not n:
+        return None
+    observed = sum(a == b for a, b in pairs) / n
+    firsts, seconds = Counter(a for a, _ in pairs), Counter(b for _, b in pairs)
+    expected = sum(firsts[label] * seconds[label] for label in firsts) / (n * n)
+    if expected >= 1.0:
+        return None
+    return (observed - expected) / (1.0 - expected)
+
+
+def exposures(connection: Connection, now: datetime) -> list[ReviewerExposure]:
+    """Today's exposure of every active user who can review, most exposed first."""
+    users = connection.execute(
+        select(User.id, User.username, User.role, User.break_after)
+        .where(User.disabled.is_(False))
+        .order_by(User.username)
+    )
+    found = []
+    for user in users:
+        reviewer = Reviewer(user.id, user.username, user.role, break_after=user.break_after)
+        if not reviewer.can("case.claim"):
+            continue
+        found.append(
+            ReviewerExposure(
+                user.username, user.role, protection.exposure(connection, reviewer, now)
+            )
+        )
+    return sorted(found, key=lambda e: (-e.exposure.total, e.username))
