@@ -15,7 +15,7 @@ from PIL import ImageFilter, ImageOps
 from sqlalchemy import Connection, func, select
 
 from redline.errors import NotFound
-from redline.model import AuditEvent, Case, ItemMedia, Media
+from redline.model import AuditEvent, BankEntry, Case, Item, ItemMedia, Match, Media
 from redline.review.accounts import Reviewer
 from redline.signals.decoding import open_image
 from redline.store.audit import record_event
@@ -52,13 +52,28 @@ def exposure(connection: Connection, reviewer: Reviewer, now: datetime) -> Expos
 
 
 def media_of_case(connection: Connection, case_id: int, sha256: str) -> tuple[str, str]:
-    """(path, kind) of a media file of the case's item; NotFound for any other file."""
+    """(path, kind) of a media file of the case's item, or the banked file of a bank entry the
+    item's media or text matched (shown beside it, behind the same blur and audited reveal);
+    NotFound for any other file."""
     row = connection.execute(
         select(Media.path, Media.kind)
         .join(ItemMedia, ItemMedia.media_sha256 == Media.sha256)
         .join(Case, Case.item_id == ItemMedia.item_id)
         .where(Case.id == case_id, Media.sha256 == sha256)
     ).first()
+    if row is None:
+        item = select(Case.item_id).where(Case.id == case_id).scalar_subquery()
+        own_media = select(ItemMedia.media_sha256).where(ItemMedia.item_id == item)
+        own_text = select(Item.text_sha256).where(Item.id == item).scalar_subquery()
+        matched = select(Match.bank_entry_id).where(
+            Match.media_sha256.in_(own_media) | (Match.text_sha256 == own_text)
+        )
+        row = connection.execute(
+            select(Media.path, Media.kind)
+            .join(BankEntry, BankEntry.media_sha256 == Media.sha256)
+            .where(Media.sha256 == sha256, BankEntry.id.in_(matched))
+            .limit(1)
+        ).first()
     if row is None:
         raise NotFound(f"case {case_id} has no media {sha256[:16]}")
     return row.path, row.kind

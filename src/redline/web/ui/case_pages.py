@@ -13,7 +13,7 @@ from redline.banks import manage
 from redline.errors import Conflict, Forbidden, Invalid, NotFound
 from redline.model import AuditEvent, Media
 from redline.model.base import utcnow
-from redline.review import decisions, designations, protection, queue, sampling
+from redline.review import decisions, designations, evidence, protection, queue, sampling
 from redline.review.casefile import case_file, view_case
 from redline.review.rules import CaseStatus
 from redline.signals import BadSignal
@@ -261,6 +261,22 @@ def full(me: Me, app: App, case_id: RowId, sha256: str) -> Response:
     if not granted:
         raise Forbidden("reveal the media first (the reveal is recorded)")
     return media_response(app.media.read(path), f"{sha256}.bin")
+
+
+@router.post("/cases/{case_id}/entries/{entry_id}/false-positive", include_in_schema=False)
+def report_false_positive(
+    me: Checked,
+    app: App,
+    case_id: RowId,
+    entry_id: RowId,
+    note: Annotated[str, Form(max_length=evidence.MAX_NOTE)] = "",
+) -> RedirectResponse:
+    """Report that a bank entry matched this case's content wrongly (once per reviewer)."""
+    with app.engine.begin() as connection:
+        evidence.report_false_positive(
+            connection, me.reviewer, case_id, entry_id, utcnow(), note=note or None
+        )
+    return RedirectResponse(f"/cases/{case_id}#entry-{entry_id}", status_code=303)
 
 
 @router.post("/cases/{case_id}/bank", include_in_schema=False)
