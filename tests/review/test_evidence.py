@@ -225,6 +225,9 @@ def test_a_video_match_shows_the_matched_frames_and_their_share(
     frames = block["frames"]
     assert frames is not None and [s["name"] for s in block["signals"]] == ["vPDQ"]
     assert frames["usable"] == 6 and frames["share"] == pytest.approx(83.33, abs=0.01)
+    assert block["signals"][0]["measure"] == (
+        "vPDQ: 83.33% of the post's frames matched — a match needs 80%"
+    )
     (segment,) = frames["segments"]
     assert (segment["start"], segment["end"], len(segment["frames"])) == (0.0, 4.0, 5)
     assert block["banked_kind"] == "video"

@@ -168,9 +168,8 @@ def measure(signal_type: str, distance: float, detail: Mapping[str, Any], bank: 
         return f"PDQ distance {distance:g} — bank threshold {bank.pdq_threshold}{after}"
     if signal_type == "vpdq":
         share = float(detail.get("query_match_percent", 100 - distance))
-        return (
-            f"{share:g}% of the post's frames matched — a match needs {vpdq.QUERY_MATCH_PERCENT:g}%"
-        )
+        needed = vpdq.QUERY_MATCH_PERCENT
+        return f"vPDQ: {share:g}% of the post's frames matched — a match needs {needed:g}%"
     if signal_type == minhash.SIGNAL_NAME:
         jaccard = float(detail.get("jaccard", 1 - distance))
         return f"Jaccard similarity {jaccard:.2f} — bank threshold {bank.text_threshold:.2f}"
