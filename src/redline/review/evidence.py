@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, Final, TypedDict
 
 from sqlalchemy import ColumnElement, Connection, func, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from redline.errors import Conflict, Invalid, NotFound
 from redline.model import (
@@ -445,25 +446,21 @@ def report_false_positive(
         raise NotFound(f"no case {case_id}")
     if not matched_entry(connection, case_id, entry_id):
         raise NotFound(f"bank entry {entry_id} did not match case {case_id}")
-    already = connection.scalar(
-        select(FalsePositiveReport.id).where(
-            FalsePositiveReport.entry_id == entry_id,
-            FalsePositiveReport.case_id == case_id,
-            FalsePositiveReport.user_id == reviewer.id,
-        )
-    )
-    if already is not None:
-        raise Conflict(f"you already reported bank entry {entry_id} on case {case_id}")
-    connection.execute(
-        FalsePositiveReport.__table__.insert(),
-        {
-            "entry_id": entry_id,
-            "case_id": case_id,
-            "user_id": reviewer.id,
-            "note": note,
-            "created_at": now,
-        },
-    )
+    try:
+        # The unique constraint decides, so two reports sent at once still count as one.
+        with connection.begin_nested():
+            connection.execute(
+                FalsePositiveReport.__table__.insert(),
+                {
+                    "entry_id": entry_id,
+                    "case_id": case_id,
+                    "user_id": reviewer.id,
+                    "note": note,
+                    "created_at": now,
+                },
+            )
+    except IntegrityError:
+        raise Conflict(f"you already reported bank entry {entry_id} on case {case_id}") from None
     count = false_positive_counts(connection, [entry_id]).get(entry_id, 0)
     record_event(
         connection,
