@@ -182,3 +182,24 @@ def test_a_video_match_shows_its_matched_segment_as_a_frame_strip(
     assert "0:00.0–0:04.0" in strip and "(5 frames:" in strip
     banked = known.stored.sha256
     assert f"/cases/{case_of(desk.engine, 'clip.mp4')}/media/{banked}/preview" in page.text
+
+
+def test_a_text_match_shows_the_jaccard_and_the_shared_passages(desk: Desk) -> None:
+    now = utcnow()
+    with desk.engine.begin() as connection:
+        banks.create_bank(connection, "statements", actor="t", now=now)
+        banks.add_text(
+            connection,
+            "statements",
+            "Generic re-posted statement text, number one.",
+            actor="t",
+            now=now,
+            provenance={"case": desk.cases["p1"]},
+        )
+    run_scan(desk.engine, desk.settings)
+    client, _csrf = signed_in(desk, "rev1")
+    page = client.get(f"/cases/{desk.cases['p2']}").text
+    assert "Jaccard similarity <strong>1.00</strong> — bank threshold 0.80" in page
+    assert f"added from case #{desk.cases['p1']}" in page
+    passages = page.split('class="passages"')[1].split("</ul>")[0]
+    assert "statement text" in passages
