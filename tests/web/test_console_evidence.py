@@ -180,8 +180,21 @@ def test_a_video_match_shows_its_matched_segment_as_a_frame_strip(
     assert "<strong>83.33%</strong> of the post's 6 usable frames matched" in page.text
     strip = page.text.split('class="frame-strip small"')[1].split("</ol>")[0]
     assert "0:00.0–0:04.0" in strip and "(5 frames:" in strip
+    case = case_of(desk.engine, "clip.mp4")
     banked = known.stored.sha256
-    assert f"/cases/{case_of(desk.engine, 'clip.mp4')}/media/{banked}/preview" in page.text
+    assert f"/cases/{case}/media/{banked}/preview" in page.text
+    # Each matched frame has a blurred thumbnail, cut from the post's video at its time.
+    thumbs = re.findall(r'src="(/cases/\d+/media/[0-9a-f]{64}/preview\?at=[0-9.]+)"', strip)
+    assert [t.rsplit("=", 1)[1] for t in thumbs] == ["0.000", "1.000", "2.000", "3.000", "4.000"]
+    first, last = (client.get(thumbs[0]), client.get(thumbs[-1]))
+    for answer in (first, last):
+        shown = Image.open(io.BytesIO(answer.content))
+        assert answer.status_code == 200 and shown.mode == "L" and max(shown.size) <= 160
+    assert first.content != last.content  # two different frames
+    preview = thumbs[0].split("?")[0]
+    for hostile in ("-1", "abc", "1e9", "nan"):
+        assert client.get(f"{preview}?at={hostile}").status_code == 422, hostile
+    assert client.get(f"{preview}?at=3600").status_code == 404  # past the video's end
 
 
 def test_a_text_match_shows_the_jaccard_and_the_shared_passages(desk: Desk) -> None:

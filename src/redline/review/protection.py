@@ -95,12 +95,13 @@ class NoPreview(Exception):
     """The file has no frame to show (not an image, or a video FFmpeg cannot read)."""
 
 
-def video_frame(path: Path) -> bytes:
-    """One frame of a video (a second in, or the first) as PNG, read with FFmpeg."""
+def video_frame(path: Path, at: float | None = None) -> bytes:
+    """One frame of a video as PNG, read with FFmpeg: the frame at ``at`` seconds (a matched
+    frame), else a second in, or the first."""
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is None:
         raise NoPreview("ffmpeg is not installed")
-    for start in ("1", "0"):
+    for start in (f"{at:.3f}",) if at is not None else ("1", "0"):
         done = subprocess.run(
             [
                 ffmpeg,
@@ -127,19 +128,21 @@ def video_frame(path: Path) -> bytes:
     raise NoPreview(f"no frame could be read from {path.name}")
 
 
-def protected_preview(path: Path, kind: str = "image") -> bytes:
-    """A small, blurred, greyscale JPEG of an image or of a video's frame: what the console
-    shows before a reveal.
+def protected_preview(
+    path: Path, kind: str = "image", *, at: float | None = None, size: int = PREVIEW_SIZE
+) -> bytes:
+    """A small, blurred, greyscale JPEG of an image or of a video's frame (the one at ``at``
+    seconds when given): what the console shows before a reveal.
 
     Made on the server, so the browser never receives the original until the reveal.
     """
     source: Path | io.BytesIO = path
     if kind == "video":
-        source = io.BytesIO(video_frame(path))
+        source = io.BytesIO(video_frame(path, at))
     elif kind != "image":
         raise NoPreview(f"a {kind} file has no preview")
     with open_image(source) as image:
-        image.thumbnail((PREVIEW_SIZE, PREVIEW_SIZE))
+        image.thumbnail((size, size))
         grey = ImageOps.grayscale(image.convert("RGB"))
         blurred = grey.filter(ImageFilter.GaussianBlur(BLUR_RADIUS))
     out = io.BytesIO()

@@ -25,6 +25,7 @@ from redline.web.ui.render import page
 router = APIRouter()
 # A full-size media file is served only shortly after its audited reveal by the same user.
 REVEAL_GRANT = timedelta(minutes=10)
+FRAME_THUMBNAIL = 160  # pixels: a matched video frame's blurred thumbnail in the frame strip
 
 
 def _filter(
@@ -236,14 +237,24 @@ def reveal(me: CheckedSelf, app: App, request: Request, case_id: RowId, sha256: 
 
 
 @router.get("/cases/{case_id}/media/{sha256}/preview", include_in_schema=False)
-def preview(me: Me, app: App, case_id: RowId, sha256: str) -> Response:
-    """The blurred, greyscale preview of an image (or a video's frame) of the case."""
+def preview(
+    me: Me,
+    app: App,
+    case_id: RowId,
+    sha256: str,
+    at: Annotated[float | None, Query(ge=0, le=86_400)] = None,
+) -> Response:
+    """The blurred, greyscale preview of an image (or a video's frame: the one ``at`` seconds
+    in, a matched frame's thumbnail) of the case."""
     me.reviewer.require("case.view")
     with app.engine.begin() as connection:
         path, kind = protection.media_of_case(connection, case_id, sha256)
     try:
         with app.media.local_path(path) as local:
-            data = protection.protected_preview(local, kind)
+            if at is None:
+                data = protection.protected_preview(local, kind)
+            else:
+                data = protection.protected_preview(local, kind, at=at, size=FRAME_THUMBNAIL)
     except (protection.NoPreview, BadSignal) as error:  # BadSignal: unreadable, or a bomb
         raise NotFound(str(error)) from None
     return Response(data, media_type="image/jpeg", headers={"cache-control": "private"})
