@@ -26,7 +26,7 @@ from redline.store import ensure_schema, make_engine
 from redline.store.media import FolderStore
 from tests.e2e.console_seed import USERS
 from tests.e2e.test_console import csp_violations, login, watched
-from tests.media_fixtures import photo
+from tests.media_fixtures import generated, make_video, photo
 from tests.pipeline.test_scan import watermarked
 
 if TYPE_CHECKING:
@@ -51,10 +51,14 @@ def seed_evidence(settings: Settings, work: Path) -> dict[str, int]:
         photo("coffee").save(originals / "coffee.png")
         watermarked(photo("astronaut")).save(posts / "repost.jpg", quality=85)
         shutil.copyfile(originals / "coffee.png", posts / "copy.png")
+        frames = [generated(i, (640, 360)) for i in range(5)]
+        banked_video = make_video(originals / "clip.mp4", frames)
+        make_video(posts / "clip-repost.mp4", [*frames, generated(40, (640, 360))])
         ingest(posts, "e2e-evidence", engine=engine, settings=settings, actor="test")
         store = FolderStore(settings.data_dir)
         astronaut = banks.hash_media(store, originals / "astronaut.png")
         coffee = banks.hash_media(store, originals / "coffee.png")
+        video = banks.hash_media(store, banked_video)
         hash_list = work / "partner-list.csv"
         hash_list.write_text(
             "signal_type,signal,category,tags,source_org,added_at,note\n"
@@ -67,6 +71,7 @@ def seed_evidence(settings: Settings, work: Path) -> dict[str, int]:
                 connection, "known", astronaut, actor="test", now=now, category="recruitment"
             )
             banks.add_media(connection, "known", coffee, actor="test", now=now)
+            banks.add_media(connection, "known", video, actor="test", now=now)
             banks.create_bank(connection, "partner", actor="test", now=now, confirmed=False)
             banks.import_file(connection, "partner", hash_list, actor="test", now=now)
             for username, (role, password) in USERS.items():
@@ -80,7 +85,12 @@ def seed_evidence(settings: Settings, work: Path) -> dict[str, int]:
                     )
                 ).all()
             )
-        return {"repost": cases["repost.jpg"], "copy": cases["copy.png"], "entry": entry.id}
+        return {
+            "repost": cases["repost.jpg"],
+            "copy": cases["copy.png"],
+            "video": cases["clip-repost.mp4"],
+            "entry": entry.id,
+        }
     finally:
         engine.dispose()
 
@@ -128,6 +138,27 @@ def test_a_bank_match_shows_the_banked_photo_beside_the_post_and_takes_a_report(
     assert "1 false-positive report on this entry" in reported.inner_text()
     assert "You reported this entry" in reported.inner_text()
     page.screenshot(path="/tmp/evidence-reported.png", full_page=True)
+    assert csp_violations(page) == []
+
+
+def test_a_video_match_shows_its_matched_frames_as_a_strip(
+    page: Page, live_server: str, seeded: dict[str, int], screenshot: Screenshot
+) -> None:
+    page = watched(page)
+    login(page, live_server, "rev2")
+    page.goto(f"{live_server}/cases/{seeded['video']}")
+    block = page.locator("article.evidence").first
+    assert "83.33% of the post's 6 usable frames matched" in block.inner_text()
+    thumbs = block.locator(".frame-strip img")
+    assert thumbs.count() == 5
+    for thumb in thumbs.all():
+        thumb.scroll_into_view_if_needed()
+        page.wait_for_function(
+            "(i) => i.complete && i.naturalWidth > 0", arg=thumb.element_handle()
+        )
+    assert "0:00.0–0:04.0" in block.locator(".frame-strip").inner_text()
+    page.screenshot(path="/tmp/evidence-video.png", full_page=True)
+    screenshot(page, "evidence-video")
     assert csp_violations(page) == []
 
 
