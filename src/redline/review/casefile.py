@@ -377,6 +377,7 @@ def case_file(connection: Connection, reviewer: Reviewer, case_id: int, now: dat
             item.text,
             item.text_sha256,
             [m.sha256 for m in media],
+            blind=blind,
         ),
         scores=scores,
         same_account=_same_account(connection, item),

@@ -184,9 +184,12 @@ def entry_evidence(
     text: str | None,
     text_sha256: str | None,
     media_sha256s: Sequence[str],
+    *,
+    blind: bool = False,
 ) -> list[EntryEvidence]:
     """Every bank entry the item's text or media matched, one block each, confirmed banks'
-    entries first, then the closest."""
+    entries first, then the closest. ``blind``: the reader's review of the case is blind
+    (``casefile.blind_to_earlier``), so other people's reports on this case are not counted."""
     owners: list[ColumnElement[bool]] = []
     if media_sha256s:
         owners.append(Match.media_sha256.in_(list(media_sha256s)))
@@ -225,7 +228,8 @@ def entry_evidence(
         .order_by(Bank.confirmed.desc(), Match.distance, BankEntry.id)
     ).all()
     entry_ids = list(dict.fromkeys(r.entry_id for r in rows))
-    counts = false_positive_counts(connection, entry_ids)
+    hidden = (case_id, reviewer.id) if blind else None
+    counts = false_positive_counts(connection, entry_ids, hiding_others_on=hidden)
     mine = set(
         connection.scalars(
             select(FalsePositiveReport.entry_id).where(
@@ -398,15 +402,27 @@ def _banked_text(connection: Connection, provenance: Mapping[str, Any] | None) -
     return body
 
 
-def false_positive_counts(connection: Connection, entry_ids: Sequence[int]) -> dict[int, int]:
-    """How many false-positive reports each entry has had."""
+def false_positive_counts(
+    connection: Connection,
+    entry_ids: Sequence[int],
+    *,
+    hiding_others_on: tuple[int, int] | None = None,
+) -> dict[int, int]:
+    """How many false-positive reports each entry has had; ``hiding_others_on`` (case id,
+    user id) leaves out other people's reports on that case, for a blind reader."""
     if not entry_ids:
         return {}
-    rows = connection.execute(
+    query = (
         select(FalsePositiveReport.entry_id, func.count())
         .where(FalsePositiveReport.entry_id.in_(list(entry_ids)))
         .group_by(FalsePositiveReport.entry_id)
     )
+    if hiding_others_on is not None:
+        case_id, user_id = hiding_others_on
+        query = query.where(
+            (FalsePositiveReport.case_id != case_id) | (FalsePositiveReport.user_id == user_id)
+        )
+    rows = connection.execute(query)
     return {int(entry): int(count) for entry, count in rows}
 
 
