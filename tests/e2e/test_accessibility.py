@@ -263,6 +263,28 @@ def _decide_not_violating(page: Page, seed: WeekSeed) -> None:
     page.locator("#undo-form").wait_for()
 
 
+def _reveal_banked_and_report(page: Page, seed: WeekSeed) -> None:
+    """Reveal the banked image beside the post (swapped in), then report the entry as a
+    false-positive match: the page comes back with the report noted."""
+    block = page.locator("article.evidence", has=page.locator(".side-by-side .reveal-button"))
+    block.first.locator(".reveal-button").click()
+    _wait_loaded(page, "article.evidence img.revealed")
+    form = page.locator(".false-positive-form").first
+    form.locator("input[name=note]").fill("a different poster")
+    with page.expect_navigation():
+        form.locator("button").click()
+    page.get_by_text("You reported this entry").first.wait_for()
+
+
+def _disable_with_reason(page: Page, seed: WeekSeed) -> None:
+    """Disable the most reported entry with a reason: the row shows it disabled and why."""
+    row = page.locator("tr", has=page.locator("td.false-positives", has_text="1")).first
+    row.locator("input[name=reason]").fill("matched an unrelated poster")
+    with page.expect_navigation():
+        row.locator("button", has_text="Disable").click()
+    page.locator(".disabled-reason").first.wait_for()
+
+
 def _open_key_map(page: Page, seed: WeekSeed) -> None:
     page.keyboard.press("?")
     page.locator("#keymap[open]").wait_for()
@@ -386,6 +408,14 @@ VISITS: Final = (
         _decide_not_violating,
     ),
     Visit("case-second-review", "rev1", "/cases/{second_review_case}", (CASE,), "case.html"),
+    Visit(
+        "case-evidence-reported",
+        "rev2",
+        "/cases/{image_case}",
+        (CASE,),
+        "case.html",
+        _reveal_banked_and_report,
+    ),
     Visit("banks", "rev1", "/banks", ("/banks",), "banks.html"),
     Visit("bank-texts", "rev1", "/banks/demo-known-texts", ("/banks/{name}",), "bank.html"),
     Visit("settings", "rev1", "/settings", ("/settings",), "settings.html"),
@@ -401,6 +431,14 @@ VISITS: Final = (
     Visit("case-escalated", "lead1", "/cases/{escalated_case}", (CASE,), "case.html"),
     Visit("banks-lead", "lead1", "/banks", ("/banks",), "banks.html"),
     Visit("bank-media", "lead1", "/banks/demo-known-media", ("/banks/{name}",), "bank.html"),
+    Visit(
+        "bank-media-disabled",
+        "lead1",
+        "/banks/demo-known-media",
+        ("/banks/{name}",),
+        "bank.html",
+        _disable_with_reason,
+    ),
     Visit("dashboard", "lead1", "/dashboard", ("/dashboard",), "dashboard.html"),
     Visit("referrals", "lead1", "/referrals", ("/referrals",), "referrals.html"),
     Visit("complaints", "lead1", "/complaints", ("/complaints",), "complaints.html"),

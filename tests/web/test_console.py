@@ -37,6 +37,7 @@ ROUTES: list[tuple[str, str, set[str]]] = [
     ("GET", "/cases/{case}/media/{sha}/preview", {"reviewer", "lead", "admin", "auditor"}),
     ("GET", "/cases/{case}/media/{sha}/full", {"reviewer", "lead", "admin", "auditor"}),
     ("POST", "/cases/{case}/bank", {"lead", "admin"}),
+    ("POST", "/cases/{case}/entries/{entry}/false-positive", {"reviewer", "lead", "admin"}),
     ("GET", "/banks", {"reviewer", "lead", "admin", "auditor"}),
     ("POST", "/banks", {"lead", "admin"}),
     ("GET", "/banks/{bank}", {"reviewer", "lead", "admin", "auditor"}),

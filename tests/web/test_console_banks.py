@@ -53,7 +53,12 @@ def test_a_lead_creates_fills_searches_and_exports_a_bank(desk: Desk) -> None:
     assert "poster two" in page.text and "poster one" not in page.text
     entry = re.search(r"/banks/posters/entries/(\d+)/disable", page.text)
     assert entry is not None
-    off = client.post(f"/banks/posters/entries/{entry.group(1)}/disable", data={"csrf": csrf})
+    unsaid = client.post(f"/banks/posters/entries/{entry.group(1)}/disable", data={"csrf": csrf})
+    assert unsaid.status_code == 422  # a disable says why
+    off = client.post(
+        f"/banks/posters/entries/{entry.group(1)}/disable",
+        data={"csrf": csrf, "reason": "matches unrelated posters"},
+    )
     assert off.status_code == 303
     with desk.engine.connect() as connection:
         assert manage.get_entry(connection, int(entry.group(1))).enabled is False

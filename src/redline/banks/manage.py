@@ -19,7 +19,7 @@ from sqlalchemy import Connection, delete, func, select, update
 
 from redline.errors import Conflict, Invalid, NotFound
 from redline.jsontext import jsonable_dict
-from redline.model import Bank, BankEntry, BankSignal, Media
+from redline.model import Bank, BankEntry, BankSignal, FalsePositiveReport, Media
 from redline.signals import BadSignal, Hash, signal_type
 from redline.signals.pdq import QUALITY_THRESHOLD, PdqSignal
 from redline.store import counters
@@ -30,6 +30,7 @@ from redline.store.media import MediaStore
 if TYPE_CHECKING:
     from redline.ingest.media import StoredMedia
 
+MAX_REASON = 2000
 BANK_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
 
 
@@ -504,15 +505,30 @@ def get_bank_entry(connection: Connection, bank: str, entry_id: int) -> EntryInf
 
 
 def set_entry_enabled(
-    connection: Connection, entry_id: int, enabled: bool, *, actor: str, now: datetime
+    connection: Connection,
+    entry_id: int,
+    enabled: bool,
+    *,
+    actor: str,
+    now: datetime,
+    reason: str | None = None,
 ) -> EntryInfo:
-    """Enable or disable one entry (a disabled entry never matches), audited."""
+    """Enable or disable one entry (a disabled entry never matches), audited with the reason
+    for disabling it, kept on the entry until it is enabled again."""
+    _check_text(reason=reason)
     row = connection.execute(
-        select(BankEntry.bank_id, BankEntry.enabled).where(BankEntry.id == entry_id)
+        select(BankEntry.bank_id, BankEntry.enabled, BankEntry.disabled_reason).where(
+            BankEntry.id == entry_id
+        )
     ).first()
     if row is None:
         raise UnknownEntry(f"no bank entry {entry_id}")
-    connection.execute(update(BankEntry).where(BankEntry.id == entry_id).values(enabled=enabled))
+    kept = None if enabled else reason
+    connection.execute(
+        update(BankEntry)
+        .where(BankEntry.id == entry_id)
+        .values(enabled=enabled, disabled_reason=kept)
+    )
     _touch(connection, row.bank_id, now)
     record_event(
         connection,
@@ -520,10 +536,35 @@ def set_entry_enabled(
         "bank.entry.enable" if enabled else "bank.entry.disable",
         "bank_entry",
         str(entry_id),
-        before={"enabled": row.enabled},
-        after={"enabled": enabled},
+        before={"enabled": row.enabled, "reason": row.disabled_reason},
+        after={"enabled": enabled, "reason": kept},
     )
     return get_entry(connection, entry_id)
+
+
+def disable_entry(
+    connection: Connection, entry_id: int, reason: str, *, actor: str, now: datetime
+) -> EntryInfo:
+    """Disable one entry for a stated reason (reviewers' false-positive reports, say), audited;
+    Invalid without a reason."""
+    said = reason.strip()
+    if not said:
+        raise Invalid("say why the entry is disabled")
+    if len(said) > MAX_REASON:
+        raise Invalid(f"the reason must be at most {MAX_REASON} characters")
+    return set_entry_enabled(connection, entry_id, False, actor=actor, now=now, reason=said)
+
+
+def false_positive_counts(connection: Connection, entry_ids: list[int]) -> dict[int, int]:
+    """How many false-positive reports reviewers made on each entry."""
+    if not entry_ids:
+        return {}
+    rows = connection.execute(
+        select(FalsePositiveReport.entry_id, func.count())
+        .where(FalsePositiveReport.entry_id.in_(entry_ids))
+        .group_by(FalsePositiveReport.entry_id)
+    )
+    return {int(entry): int(count) for entry, count in rows}
 
 
 def update_entry(
@@ -599,11 +640,17 @@ def search_entries(
     rows = connection.execute(
         select(BankEntry.__table__).where(BankEntry.id.in_(ids)).order_by(BankEntry.id.desc())
     ).all()
+    reports = false_positive_counts(connection, ids)
     kinds: dict[int, set[str]] = {}
     for entry_id, kind in connection.execute(
         select(BankSignal.entry_id, BankSignal.signal_type).where(BankSignal.entry_id.in_(ids))
     ):
         kinds.setdefault(entry_id, set()).add(kind)
     return total, [
-        {**row._mapping, "signal_types": sorted(kinds.get(row.id, set()))} for row in rows
+        {
+            **row._mapping,
+            "signal_types": sorted(kinds.get(row.id, set())),
+            "false_positives": reports.get(row.id, 0),
+        }
+        for row in rows
     ]

@@ -12,7 +12,7 @@ from redline.model.actions import (
     UrlCheck,
 )
 from redline.model.audit import AuditChainHead, AuditEvent
-from redline.model.banks import Bank, BankEntry, BankSignal, Counter
+from redline.model.banks import Bank, BankEntry, BankSignal, Counter, FalsePositiveReport
 from redline.model.base import Base, utcnow
 from redline.model.content import Item, ItemMedia, Media, Quarantine, Signal, Source, TextBody
 from redline.model.matching import Case, Match, Score, TextScan
@@ -40,6 +40,7 @@ __all__ = [
     "Counter",
     "Decision",
     "Designation",
+    "FalsePositiveReport",
     "HostingService",
     "Item",
     "ItemMedia",

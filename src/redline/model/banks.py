@@ -55,6 +55,8 @@ class BankEntry(Base):
     provenance: Mapped[dict[str, Any] | None]  # file imported from, HMA metadata, who added it
     media_sha256: Mapped[str | None] = mapped_column(String(64))  # when added from a file
     enabled: Mapped[bool] = mapped_column(default=True)
+    # Why a lead disabled it (reviewers' false-positive reports, say); cleared on enabling.
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
     added_at: Mapped[datetime] = mapped_column(default=utcnow)
     added_by: Mapped[str] = mapped_column(String(200))
 
@@ -80,6 +82,21 @@ class BankSignal(Base):
     meta: Mapped[dict[str, Any] | None]
 
     entry: Mapped[BankEntry] = relationship(back_populates="signals", lazy="raise")
+
+
+class FalsePositiveReport(Base):
+    """A reviewer's report that a bank entry matched a case's content wrongly: one per reviewer,
+    case and entry, counted on the entry so a lead sees which entries misfire."""
+
+    __tablename__ = "false_positive_reports"
+    __table_args__ = (UniqueConstraint("entry_id", "case_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("bank_entries.id", ondelete="CASCADE"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Counter(Base):

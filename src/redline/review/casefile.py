@@ -37,6 +37,7 @@ from redline.model import (
 )
 from redline.review.accounts import Reviewer
 from redline.review.decisions import CaseDecision, cluster, history, saw_earlier, undo_refusal
+from redline.review.evidence import EntryEvidence, entry_evidence
 from redline.review.queue import held_by_other, sent_to_second_review_by
 from redline.review.rules import OPEN_STATUSES, CaseStatus, sla
 from redline.review.taxonomy import CATEGORIES
@@ -176,6 +177,7 @@ class CaseFile:
     media: list[CaseMedia]
     outlinks: list[CaseOutlink]
     matches: list[CaseMatch]
+    evidence: list[EntryEvidence]  # the matches, one block per bank entry, beside the post
     scores: list[CaseScore]
     same_account: SameAccount
     duplicates: Duplicates
@@ -368,6 +370,15 @@ def case_file(connection: Connection, reviewer: Reviewer, case_id: int, now: dat
         media=media,
         outlinks=_outlinks(connection, item),
         matches=matches,
+        evidence=entry_evidence(
+            connection,
+            reviewer,
+            case_id,
+            item.text,
+            item.text_sha256,
+            [m.sha256 for m in media],
+            blind=blind,
+        ),
         scores=scores,
         same_account=_same_account(connection, item),
         duplicates=_duplicates(connection, case_id, item, media),

@@ -17,7 +17,17 @@ from PIL import ImageFilter, ImageOps
 from sqlalchemy import Connection, func, select, update
 
 from redline.errors import Forbidden, Invalid, NotFound
-from redline.model import AuditEvent, Case, ItemMedia, Media, OrganisationSettings, User
+from redline.model import (
+    AuditEvent,
+    BankEntry,
+    Case,
+    Item,
+    ItemMedia,
+    Match,
+    Media,
+    OrganisationSettings,
+    User,
+)
 from redline.review.accounts import Reviewer
 from redline.signals.decoding import open_image
 from redline.store.audit import record_event
@@ -283,13 +293,28 @@ def lift_break(connection: Connection, lead: Reviewer, username: str, now: datet
 
 
 def media_of_case(connection: Connection, case_id: int, sha256: str) -> tuple[str, str]:
-    """(path, kind) of a media file of the case's item; NotFound for any other file."""
+    """(path, kind) of a media file of the case's item, or the banked file of a bank entry the
+    item's media or text matched (shown beside it, behind the same blur and audited reveal);
+    NotFound for any other file."""
     row = connection.execute(
         select(Media.path, Media.kind)
         .join(ItemMedia, ItemMedia.media_sha256 == Media.sha256)
         .join(Case, Case.item_id == ItemMedia.item_id)
         .where(Case.id == case_id, Media.sha256 == sha256)
     ).first()
+    if row is None:
+        item = select(Case.item_id).where(Case.id == case_id).scalar_subquery()
+        own_media = select(ItemMedia.media_sha256).where(ItemMedia.item_id == item)
+        own_text = select(Item.text_sha256).where(Item.id == item).scalar_subquery()
+        matched = select(Match.bank_entry_id).where(
+            Match.media_sha256.in_(own_media) | (Match.text_sha256 == own_text)
+        )
+        row = connection.execute(
+            select(Media.path, Media.kind)
+            .join(BankEntry, BankEntry.media_sha256 == Media.sha256)
+            .where(Media.sha256 == sha256, BankEntry.id.in_(matched))
+            .limit(1)
+        ).first()
     if row is None:
         raise NotFound(f"case {case_id} has no media {sha256[:16]}")
     return row.path, row.kind
@@ -311,12 +336,13 @@ class NoPreview(Exception):
     """The file has no frame to show (not an image, or a video FFmpeg cannot read)."""
 
 
-def video_frame(path: Path) -> bytes:
-    """One frame of a video (a second in, or the first) as PNG, read with FFmpeg."""
+def video_frame(path: Path, at: float | None = None) -> bytes:
+    """One frame of a video as PNG, read with FFmpeg: the frame at ``at`` seconds (a matched
+    frame), else a second in, or the first."""
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is None:
         raise NoPreview("ffmpeg is not installed")
-    for start in ("1", "0"):
+    for start in (f"{at:.3f}",) if at is not None else ("1", "0"):
         done = subprocess.run(
             [
                 ffmpeg,
@@ -343,9 +369,16 @@ def video_frame(path: Path) -> bytes:
     raise NoPreview(f"no frame could be read from {path.name}")
 
 
-def protected_preview(path: Path, kind: str = "image", blur: Blur = Blur()) -> bytes:
-    """A small, blurred, greyscale JPEG of an image or of a video's frame: what the console
-    shows before a reveal.
+def protected_preview(
+    path: Path,
+    kind: str = "image",
+    blur: Blur = Blur(),
+    *,
+    at: float | None = None,
+    size: int = PREVIEW_SIZE,
+) -> bytes:
+    """A small, blurred, greyscale JPEG of an image or of a video's frame (the one at ``at``
+    seconds when given): what the console shows before a reveal.
 
     Made on the server, so the browser never receives the original until the reveal. The
     radius is never below ``BLUR_RADIUS`` and the preview is always greyscale, whatever
@@ -353,11 +386,11 @@ def protected_preview(path: Path, kind: str = "image", blur: Blur = Blur()) -> b
     """
     source: Path | io.BytesIO = path
     if kind == "video":
-        source = io.BytesIO(video_frame(path))
+        source = io.BytesIO(video_frame(path, at))
     elif kind != "image":
         raise NoPreview(f"a {kind} file has no preview")
     with open_image(source) as image:
-        image.thumbnail((PREVIEW_SIZE, PREVIEW_SIZE))
+        image.thumbnail((size, size))
         grey = ImageOps.grayscale(image.convert("RGB"))
         blurred = grey.filter(ImageFilter.GaussianBlur(max(blur.radius, BLUR_RADIUS)))
     out = io.BytesIO()

@@ -144,17 +144,30 @@ def set_thresholds(
 
 
 @router.post("/banks/{name}/entries/{entry_id}/{state}", include_in_schema=False)
-def set_entry(me: Checked, app: App, name: str, entry_id: RowId, state: str) -> RedirectResponse:
-    """Disable or enable one entry (a disabled entry no longer matches)."""
+def set_entry(
+    me: Checked,
+    app: App,
+    name: str,
+    entry_id: RowId,
+    state: str,
+    reason: Annotated[str, Form(max_length=manage.MAX_REASON)] = "",
+) -> RedirectResponse:
+    """Disable one entry for a stated reason (a disabled entry no longer matches), or enable
+    it again."""
     me.reviewer.require("bank.edit")
     if state not in {"disable", "enable"}:
         raise NotFound(f"no action {state!r}")
     with app.engine.begin() as connection:
         manage.get_bank_entry(connection, name, entry_id)
-        manage.set_entry_enabled(
-            connection, entry_id, state == "enable", actor=me.reviewer.actor, now=utcnow()
-        )
-    return RedirectResponse(f"/banks/{name}", status_code=303)
+        if state == "disable":
+            manage.disable_entry(
+                connection, entry_id, reason, actor=me.reviewer.actor, now=utcnow()
+            )
+        else:
+            manage.set_entry_enabled(
+                connection, entry_id, True, actor=me.reviewer.actor, now=utcnow()
+            )
+    return RedirectResponse(f"/banks/{name}#entry-{entry_id}", status_code=303)
 
 
 @router.post("/banks/{name}/import", include_in_schema=False, openapi_extra=body_limit("upload"))

@@ -13,7 +13,7 @@ from redline.banks import manage
 from redline.errors import Conflict, Forbidden, Invalid, NotFound
 from redline.model import AuditEvent, Media
 from redline.model.base import utcnow
-from redline.review import decisions, designations, protection, queue, sampling
+from redline.review import decisions, designations, evidence, protection, queue, sampling
 from redline.review.casefile import case_file, view_case
 from redline.review.rules import CaseStatus
 from redline.signals import BadSignal
@@ -25,6 +25,7 @@ from redline.web.ui.render import page
 router = APIRouter()
 # A full-size media file is served only shortly after its audited reveal by the same user.
 REVEAL_GRANT = timedelta(minutes=10)
+FRAME_THUMBNAIL = 160  # pixels: a matched video frame's blurred thumbnail in the frame strip
 
 
 def _filter(
@@ -236,15 +237,25 @@ def reveal(me: CheckedSelf, app: App, request: Request, case_id: RowId, sha256: 
 
 
 @router.get("/cases/{case_id}/media/{sha256}/preview", include_in_schema=False)
-def preview(me: Me, app: App, case_id: RowId, sha256: str) -> Response:
-    """The blurred, greyscale preview of an image (or a video's frame) of the case."""
+def preview(
+    me: Me,
+    app: App,
+    case_id: RowId,
+    sha256: str,
+    at: Annotated[float | None, Query(ge=0, le=86_400)] = None,
+) -> Response:
+    """The blurred, greyscale preview of an image (or a video's frame: the one ``at`` seconds
+    in, a matched frame's thumbnail) of the case."""
     me.reviewer.require("case.view")
     with app.engine.begin() as connection:
         path, kind = protection.media_of_case(connection, case_id, sha256)
         blur = protection.blur_of(connection, me.reviewer)
     try:
         with app.media.local_path(path) as local:
-            data = protection.protected_preview(local, kind, blur)
+            if at is None:
+                data = protection.protected_preview(local, kind, blur)
+            else:
+                data = protection.protected_preview(local, kind, blur, at=at, size=FRAME_THUMBNAIL)
     except (protection.NoPreview, BadSignal) as error:  # BadSignal: unreadable, or a bomb
         raise NotFound(str(error)) from None
     return Response(data, media_type="image/jpeg", headers={"cache-control": "private"})
@@ -262,6 +273,22 @@ def full(me: Me, app: App, case_id: RowId, sha256: str) -> Response:
     if not granted:
         raise Forbidden("reveal the media first (the reveal is recorded)")
     return media_response(app.media.read(path), f"{sha256}.bin")
+
+
+@router.post("/cases/{case_id}/entries/{entry_id}/false-positive", include_in_schema=False)
+def report_false_positive(
+    me: Checked,
+    app: App,
+    case_id: RowId,
+    entry_id: RowId,
+    note: Annotated[str, Form(max_length=evidence.MAX_NOTE)] = "",
+) -> RedirectResponse:
+    """Report that a bank entry matched this case's content wrongly (once per reviewer)."""
+    with app.engine.begin() as connection:
+        evidence.report_false_positive(
+            connection, me.reviewer, case_id, entry_id, utcnow(), note=note or None
+        )
+    return RedirectResponse(f"/cases/{case_id}#entry-{entry_id}", status_code=303)
 
 
 @router.post("/cases/{case_id}/bank", include_in_schema=False)

@@ -2,7 +2,7 @@
 user's blur preferences and when a lead last lifted their enforced break.
 
 Revision ID: 0014
-Revises: 0012 (to be rechained onto 0013 when both branches are merged)
+Revises: 0013
 Create Date: 2026-12-07
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from redline.model.base import UTCDateTime
 
 revision = "0014"
-down_revision = "0012"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

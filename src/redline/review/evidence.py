@@ -1,0 +1,489 @@
+"""The evidence of a bank match, side by side with the post: one block per matched bank entry,
+every signal that matched it, each measured against the bank's threshold, where the entry came
+from in words, the banked file when its bytes are kept, which frames of a video matched, and
+which passages a text shares with banked text.
+
+Plain data for the case page and the case API (``review.casefile``); reviewers report an entry
+they find matched wrongly (``report_false_positive``), and a lead disables it from the bank page
+(``redline.banks.manage.disable_entry``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, Final, TypedDict
+
+from sqlalchemy import ColumnElement, Connection, func, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from redline.errors import Conflict, Invalid, NotFound
+from redline.model import (
+    Bank,
+    BankEntry,
+    BankSignal,
+    Case,
+    FalsePositiveReport,
+    Item,
+    ItemMedia,
+    Match,
+    Media,
+    Signal,
+    TextBody,
+)
+from redline.review.accounts import Reviewer
+from redline.signals import BadSignal, minhash, vpdq
+from redline.signals.textnorm import tokens_for_matching
+from redline.store.audit import record_event
+
+MAX_NOTE: Final = 2000
+PASSAGES_SHOWN: Final = 12
+# Frames hashed this far apart or closer belong to one matched segment of a video.
+SEGMENT_GAP: Final = vpdq.SECONDS_PER_HASH * 1.5
+# How the signals read to a reviewer, strongest evidence first within an entry's block.
+SIGNAL_NAMES: Final = {
+    "sha256": "SHA-256",
+    "md5": "MD5",
+    "video_md5": "MD5 (video)",
+    "pdq": "PDQ",
+    "pdq_crop": "PDQ (cropped)",
+    "vpdq": "vPDQ",
+    minhash.SIGNAL_NAME: "Text similarity",
+}
+_ORDER: Final = {name: position for position, name in enumerate(SIGNAL_NAMES)}
+EXACT: Final = frozenset({"sha256", "md5", "video_md5"})
+
+
+class MatchedSignal(TypedDict):
+    """One signal that matched a bank entry, measured in the bank's terms."""
+
+    signal_type: str
+    name: str  # "PDQ"
+    measure: str  # "PDQ distance 26 — bank threshold 31"
+    distance: float
+    media_sha256: str | None
+    text_sha256: str | None
+
+
+class FrameSegment(TypedDict):
+    """A run of a video's frames that matched banked frames (seconds into the post's video)."""
+
+    start: float
+    end: float
+    frames: list[float]  # every matched frame's time in the run
+
+
+class FrameEvidence(TypedDict):
+    """Which frames of the post's video matched the banked video."""
+
+    share: float  # percent of the post's usable frames with a banked partner
+    needed: float  # the share a vPDQ match needs
+    usable: int  # the post's frames good enough to match on
+    segments: list[FrameSegment]
+
+
+class TextEvidence(TypedDict):
+    """How close the post's text is to the banked text."""
+
+    jaccard: float
+    threshold: float
+    # Passages of the post's text (as normalised for matching) made of shingles the banked
+    # text has too; None when the banked text itself is not kept (only its signature).
+    passages: list[str] | None
+    shared: int  # shingles in common (when the banked text is kept)
+    shingles: int  # the post's shingles
+
+
+class EntryEvidence(TypedDict):
+    """One bank entry the post matched, with everything that matched it."""
+
+    entry_id: int
+    bank: str
+    confirmed: bool
+    enabled: bool
+    disabled_reason: str | None
+    category: str | None
+    note: str | None
+    added_by: str
+    added_at: datetime
+    origin: str  # where the entry came from, in words
+    banked_media: str | None  # sha256 of the banked file, when its bytes are kept
+    banked_kind: str | None
+    signals: list[MatchedSignal]
+    frames: FrameEvidence | None
+    text: TextEvidence | None
+    false_positives: int
+    reported: bool  # the reader reported it as a false positive on this case
+
+
+def _short(value: Any, limit: int = 120) -> str:
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def origin(
+    provenance: Mapping[str, Any] | None,
+    *,
+    from_file: bool,
+    source_org: str | None,
+    added_by: str,
+) -> str:
+    """Where a bank entry came from, in words, from its provenance (never its raw JSON)."""
+    said = dict(provenance or {})
+    parts: list[str] = []
+    if said.get("case") is not None:
+        found = f"added from case #{_short(said['case'], 20)}"
+        if from_file and said.get("file"):
+            found += f" (its file {_short(said['file'])})"
+        if said.get("designation"):
+            found += f"; designation {_short(said['designation'])}"
+        parts.append(found)
+    elif from_file:
+        name = f" {_short(said['file'])}" if said.get("file") else ""
+        parts.append(f"added from the file{name}")
+    elif said.get("file"):
+        where = f", {_short(said['location'])}" if said.get("location") else ""
+        parts.append(f"imported from the hash list {_short(said['file'])}{where}")
+    if said.get("hma_metadata"):
+        parts.append("added through the HMA API")
+    if said.get("added_at"):
+        parts.append(f"listed as added {_short(said['added_at'], 40)}")
+    if source_org:
+        parts.append(f"shared by {_short(source_org)}")
+    if not parts:
+        parts.append("added by its hashes alone; no record of where they came from")
+    return f"{'; '.join(parts)} · by {added_by}"
+
+
+def measure(signal_type: str, distance: float, detail: Mapping[str, Any], bank: Any) -> str:
+    """A match's strength in the terms the bank matches by, with the bank's threshold."""
+    if signal_type in EXACT:
+        return f"{SIGNAL_NAMES[signal_type]}: the same bytes as the banked file"
+    if signal_type in {"pdq", "pdq_crop"}:
+        how = []
+        if detail.get("crop"):
+            how.append(f"through the crop {_short(detail['crop'], 40)}")
+        if detail.get("transform"):
+            how.append(f"after {_short(detail['transform'], 40)}")
+        after = f" ({', '.join(how)})" if how else ""
+        return f"PDQ distance {distance:g} — bank threshold {bank.pdq_threshold}{after}"
+    if signal_type == "vpdq":
+        share = float(detail.get("query_match_percent", 100 - distance))
+        needed = vpdq.QUERY_MATCH_PERCENT
+        return f"vPDQ: {share:g}% of the post's frames matched — a match needs {needed:g}%"
+    if signal_type == minhash.SIGNAL_NAME:
+        jaccard = float(detail.get("jaccard", 1 - distance))
+        return f"Jaccard similarity {jaccard:.2f} — bank threshold {bank.text_threshold:.2f}"
+    return f"{signal_type} distance {distance:g}"
+
+
+def entry_evidence(
+    connection: Connection,
+    reviewer: Reviewer,
+    case_id: int,
+    text: str | None,
+    text_sha256: str | None,
+    media_sha256s: Sequence[str],
+    *,
+    blind: bool = False,
+) -> list[EntryEvidence]:
+    """Every bank entry the item's text or media matched, one block each, confirmed banks'
+    entries first, then the closest. ``blind``: the reader's review of the case is blind
+    (``casefile.blind_to_earlier``), so other people's reports on this case are not counted."""
+    owners: list[ColumnElement[bool]] = []
+    if media_sha256s:
+        owners.append(Match.media_sha256.in_(list(media_sha256s)))
+    if text_sha256:
+        owners.append(Match.text_sha256 == text_sha256)
+    if not owners:
+        return []
+    rows = connection.execute(
+        select(
+            Match.signal_type,
+            Match.distance,
+            Match.media_sha256,
+            Match.text_sha256,
+            Match.detail,
+            Bank.name.label("bank"),
+            Bank.confirmed,
+            Bank.pdq_threshold,
+            Bank.text_threshold,
+            BankEntry.id.label("entry_id"),
+            BankEntry.enabled,
+            BankEntry.disabled_reason,
+            BankEntry.category,
+            BankEntry.note,
+            BankEntry.source_org,
+            BankEntry.provenance,
+            BankEntry.media_sha256.label("banked_sha256"),
+            BankEntry.added_by,
+            BankEntry.added_at,
+            Media.kind.label("banked_kind"),
+            Media.path.label("banked_path"),
+        )
+        .join(BankEntry, BankEntry.id == Match.bank_entry_id)
+        .join(Bank, Bank.id == BankEntry.bank_id)
+        .outerjoin(Media, Media.sha256 == BankEntry.media_sha256)
+        .where(or_(*owners))
+        .order_by(Bank.confirmed.desc(), Match.distance, BankEntry.id)
+    ).all()
+    entry_ids = list(dict.fromkeys(r.entry_id for r in rows))
+    hidden = (case_id, reviewer.id) if blind else None
+    counts = false_positive_counts(connection, entry_ids, hiding_others_on=hidden)
+    mine = set(
+        connection.scalars(
+            select(FalsePositiveReport.entry_id).where(
+                FalsePositiveReport.case_id == case_id,
+                FalsePositiveReport.user_id == reviewer.id,
+            )
+        )
+    )
+    blocks: dict[int, EntryEvidence] = {}
+    for r in rows:
+        detail = r.detail or {}
+        block = blocks.get(r.entry_id)
+        if block is None:
+            kept = r.banked_sha256 is not None and r.banked_path is not None
+            block = blocks[r.entry_id] = EntryEvidence(
+                entry_id=r.entry_id,
+                bank=r.bank,
+                confirmed=r.confirmed,
+                enabled=r.enabled,
+                disabled_reason=r.disabled_reason,
+                category=r.category,
+                note=r.note,
+                added_by=r.added_by,
+                added_at=r.added_at,
+                origin=origin(
+                    r.provenance,
+                    from_file=r.banked_sha256 is not None,
+                    source_org=r.source_org,
+                    added_by=r.added_by,
+                ),
+                banked_media=r.banked_sha256 if kept else None,
+                banked_kind=r.banked_kind if kept else None,
+                signals=[],
+                frames=None,
+                text=None,
+                false_positives=counts.get(r.entry_id, 0),
+                reported=r.entry_id in mine,
+            )
+        block["signals"].append(
+            MatchedSignal(
+                signal_type=r.signal_type,
+                name=SIGNAL_NAMES.get(r.signal_type, r.signal_type),
+                measure=measure(r.signal_type, r.distance, detail, r),
+                distance=r.distance,
+                media_sha256=r.media_sha256,
+                text_sha256=r.text_sha256,
+            )
+        )
+        if r.signal_type == "vpdq" and r.media_sha256 and block["frames"] is None:
+            block["frames"] = _frames(connection, r.media_sha256, r.entry_id, detail)
+        if r.signal_type == minhash.SIGNAL_NAME and text and block["text"] is None:
+            block["text"] = _text(connection, text, r.provenance, detail, r)
+    for block in blocks.values():
+        block["signals"].sort(key=lambda s: (_ORDER.get(s["signal_type"], 99), s["distance"]))
+    return list(blocks.values())
+
+
+def _frames(
+    connection: Connection, media_sha256: str, entry_id: int, detail: Mapping[str, Any]
+) -> FrameEvidence | None:
+    """The post's video frames within vPDQ's frame distance of a banked frame, in runs."""
+    query = connection.scalar(
+        select(Signal.value).where(
+            Signal.media_sha256 == media_sha256, Signal.signal_type == vpdq.VpdqSignal.name
+        )
+    )
+    banked = connection.scalar(
+        select(BankSignal.value).where(
+            BankSignal.entry_id == entry_id, BankSignal.signal_type == vpdq.VpdqSignal.name
+        )
+    )
+    if query is None or banked is None:
+        return None
+    try:
+        frames = vpdq.parse(query)
+        banked_hashes = [int(h, 16) for h in vpdq.matchable(vpdq.parse(banked))]
+    except BadSignal:
+        return None
+    # One frame per distinct hash, as vPDQ counts them (a still scene is one frame).
+    usable: dict[str, float] = {}
+    for frame in frames:
+        if frame.quality >= vpdq.QUALITY_THRESHOLD:
+            usable.setdefault(frame.pdq_hex, frame.seconds)
+    matched = sorted(
+        seconds
+        for pdq_hex, seconds in usable.items()
+        if any((int(pdq_hex, 16) ^ b).bit_count() <= vpdq.DISTANCE_THRESHOLD for b in banked_hashes)
+    )
+    segments: list[FrameSegment] = []
+    for seconds in matched:
+        if segments and seconds - segments[-1]["end"] <= SEGMENT_GAP:
+            segments[-1]["end"] = seconds
+            segments[-1]["frames"].append(seconds)
+        else:
+            segments.append(FrameSegment(start=seconds, end=seconds, frames=[seconds]))
+    share = detail.get("query_match_percent")
+    if share is None:
+        share = round(100 * len(matched) / len(usable), 2) if usable else 0.0
+    return FrameEvidence(
+        share=float(share),
+        needed=vpdq.QUERY_MATCH_PERCENT,
+        usable=len(usable),
+        segments=segments,
+    )
+
+
+def _text(
+    connection: Connection,
+    text: str,
+    provenance: Mapping[str, Any] | None,
+    detail: Mapping[str, Any],
+    bank: Any,
+) -> TextEvidence:
+    """The Jaccard similarity, and the passages the post shares with the banked text when that
+    text is kept (an entry added from a case: the case's post)."""
+    jaccard = float(detail.get("jaccard", 0.0))
+    threshold = float(bank.text_threshold)
+    banked = _banked_text(connection, provenance)
+    try:
+        reduced = tokens_for_matching(text)
+        own = minhash.shingles(text)
+    except BadSignal:
+        return TextEvidence(
+            jaccard=jaccard, threshold=threshold, passages=None, shared=0, shingles=0
+        )
+    if banked is None:
+        return TextEvidence(
+            jaccard=jaccard, threshold=threshold, passages=None, shared=0, shingles=len(own)
+        )
+    try:
+        theirs = minhash.shingles(banked)
+    except BadSignal:
+        theirs = set()
+    common = own & theirs
+    size = minhash.SHINGLE
+    covered = [False] * len(reduced)
+    for first in range(max(len(reduced) - size + 1, 1)):
+        if reduced[first : first + size] in common:
+            for position in range(first, min(first + size, len(reduced))):
+                covered[position] = True
+    passages: list[str] = []
+    start: int | None = None
+    for position, inside in enumerate([*covered, False]):
+        if inside and start is None:
+            start = position
+        elif not inside and start is not None:
+            passages.append(reduced[start:position].strip())
+            start = None
+    return TextEvidence(
+        jaccard=jaccard,
+        threshold=threshold,
+        passages=[p for p in passages if p][:PASSAGES_SHOWN],
+        shared=len(common),
+        shingles=len(own),
+    )
+
+
+def _banked_text(connection: Connection, provenance: Mapping[str, Any] | None) -> str | None:
+    """The text a text entry was made from, when redline has it: the post of the case it was
+    added from (a text bank keeps only signatures)."""
+    case = (provenance or {}).get("case")
+    if not isinstance(case, int) or isinstance(case, bool):
+        return None
+    body: str | None = connection.scalar(
+        select(TextBody.body)
+        .join(Item, Item.text_sha256 == TextBody.sha256)
+        .join(Case, Case.item_id == Item.id)
+        .where(Case.id == case)
+    )
+    return body
+
+
+def false_positive_counts(
+    connection: Connection,
+    entry_ids: Sequence[int],
+    *,
+    hiding_others_on: tuple[int, int] | None = None,
+) -> dict[int, int]:
+    """How many false-positive reports each entry has had; ``hiding_others_on`` (case id,
+    user id) leaves out other people's reports on that case, for a blind reader."""
+    if not entry_ids:
+        return {}
+    query = (
+        select(FalsePositiveReport.entry_id, func.count())
+        .where(FalsePositiveReport.entry_id.in_(list(entry_ids)))
+        .group_by(FalsePositiveReport.entry_id)
+    )
+    if hiding_others_on is not None:
+        case_id, user_id = hiding_others_on
+        query = query.where(
+            (FalsePositiveReport.case_id != case_id) | (FalsePositiveReport.user_id == user_id)
+        )
+    rows = connection.execute(query)
+    return {int(entry): int(count) for entry, count in rows}
+
+
+def matched_entry(connection: Connection, case_id: int, entry_id: int) -> bool:
+    """Whether bank entry ``entry_id`` matched the text or a media file of case ``case_id``'s
+    item."""
+    item = select(Case.item_id).where(Case.id == case_id).scalar_subquery()
+    media = select(ItemMedia.media_sha256).where(ItemMedia.item_id == item)
+    text = select(Item.text_sha256).where(Item.id == item).scalar_subquery()
+    found = connection.scalar(
+        select(Match.id)
+        .where(Match.bank_entry_id == entry_id)
+        .where(Match.media_sha256.in_(media) | (Match.text_sha256 == text))
+        .limit(1)
+    )
+    return found is not None
+
+
+def report_false_positive(
+    connection: Connection,
+    reviewer: Reviewer,
+    case_id: int,
+    entry_id: int,
+    now: datetime,
+    *,
+    note: str | None = None,
+) -> int:
+    """Record that ``reviewer`` finds bank entry ``entry_id`` matched case ``case_id`` wrongly,
+    audited; the entry's report count after. One report per reviewer, case and entry
+    (Conflict on a second); NotFound when the entry did not match the case."""
+    reviewer.require("case.decide")
+    if note is not None:
+        note = note.strip() or None
+        if note and (len(note) > MAX_NOTE or "\x00" in note):
+            raise Invalid(f"the note must be at most {MAX_NOTE} characters of text")
+    if connection.scalar(select(Case.id).where(Case.id == case_id)) is None:
+        raise NotFound(f"no case {case_id}")
+    if not matched_entry(connection, case_id, entry_id):
+        raise NotFound(f"bank entry {entry_id} did not match case {case_id}")
+    try:
+        # The unique constraint decides, so two reports sent at once still count as one.
+        with connection.begin_nested():
+            connection.execute(
+                FalsePositiveReport.__table__.insert(),
+                {
+                    "entry_id": entry_id,
+                    "case_id": case_id,
+                    "user_id": reviewer.id,
+                    "note": note,
+                    "created_at": now,
+                },
+            )
+    except IntegrityError:
+        raise Conflict(f"you already reported bank entry {entry_id} on case {case_id}") from None
+    count = false_positive_counts(connection, [entry_id]).get(entry_id, 0)
+    record_event(
+        connection,
+        reviewer.actor,
+        "bank.entry.false_positive",
+        "bank_entry",
+        str(entry_id),
+        detail={"case": case_id, "note": note, "reports": count},
+    )
+    return count
