@@ -385,6 +385,13 @@ VISITS: Final = (
     Visit(
         "designations-reviewer", "rev1", "/designations", ("/designations",), "designations.html"
     ),
+    Visit(
+        "posting-account",
+        "rev1",
+        f"/posting-accounts?source={TEXT_SOURCE}&account=acct_a",
+        ("/posting-accounts",),
+        "posting_account.html",
+    ),
     Visit("forbidden", "rev1", "/admin", ("/admin",), "error.html", status=403),
     Visit("case-not-found", "rev1", "/cases/999999", (CASE,), "error.html", status=404),
     # A lead.

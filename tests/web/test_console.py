@@ -72,6 +72,12 @@ ROUTES: list[tuple[str, str, set[str]]] = [
     ("GET", "/designations", {"reviewer", "lead", "admin", "auditor"}),
     ("POST", "/designations", {"lead", "admin"}),
     ("POST", "/designations/{designation_id}/{state}", {"lead", "admin"}),
+    (
+        "GET",
+        "/posting-accounts?source=channel-export&account=acct_a",
+        {"reviewer", "lead", "admin", "auditor"},
+    ),
+    ("POST", "/posting-accounts/decide", {"reviewer", "lead", "admin"}),
 ]
 # Complete forms, so a refusal can only come from the role check.
 VALID_FORMS = {
@@ -88,6 +94,12 @@ VALID_FORMS = {
     "/preservations/{item}/hold": {"until": "2099-01-01T00:00", "reason": "court order"},
     "/cases/{case}/take-down": {"visibility": "removed", "legal_basis": "terms of service"},
     "/designations": {"name": "Example Front"},
+    "/posting-accounts/decide": {
+        "source": "channel-export",
+        "account": "acct_a",
+        "verdict": "not_violating",
+        "reason": "research",
+    },
 }
 # Open to all: the sign-in form, and the complaint form for people whose content was acted on.
 PUBLIC = {
@@ -155,12 +167,14 @@ def test_the_route_table_covers_every_console_route() -> None:
         designation_pages,
         followup_pages,
         order_pages,
+        posting_account_pages,
         preservation_pages,
         session_pages,
         webhook_pages,
     )
 
     pages = (
+        posting_account_pages,
         designation_pages,
         admin_pages,
         audit_pages,
@@ -184,7 +198,8 @@ def test_the_route_table_covers_every_console_route() -> None:
     listed = {
         (
             method,
-            path.replace("{case}", "{case_id}")
+            path.split("?")[0]
+            .replace("{case}", "{case_id}")
             .replace("{decision}", "{decision_id}")
             .replace("{sha}", "{sha256}")
             .replace("{bank}", "{name}")
