@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from redline.model import Case, Decision
+from redline.model import AuditEvent, Case, Decision
 from redline.review.tokens import create_token
 from redline.web.app import create_app
 from tests.review.test_posting_accounts import busy_channel, find_outlinks
@@ -54,6 +54,13 @@ def test_the_case_page_and_the_item_record_lead_to_the_account(
     assert record.json()["account_page"] == target
     page = client.get(target)
     assert page.status_code == 200
+    with desk.engine.connect() as connection:
+        viewed = connection.execute(
+            select(AuditEvent.actor, AuditEvent.subject_id).where(
+                AuditEvent.action == "posting_account.view"
+            )
+        ).all()
+    assert [(a, s.split(":", 1)[1]) for a, s in viewed] == [("user:rev1", "acct_a")]
     assert 'id="account-items">2<' in page.text
     assert "example.org" in page.text and 'id="posts-per-day"' in page.text
     assert f'href="/cases/{desk.cases["p3"]}"' in page.text

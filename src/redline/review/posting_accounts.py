@@ -27,6 +27,7 @@ from redline.review.accounts import Reviewer
 from redline.review.rules import OPEN_STATUSES, CaseStatus
 from redline.review.taxonomy import NOT_VIOLATING, VIOLATING
 from redline.signals import url as url_signal
+from redline.store.audit import record_event
 
 PAGE: Final = 50
 MAX_HANDLE: Final = 1000
@@ -185,6 +186,23 @@ def posting_account(
         offset=offset,
         open_cases=open_cases,
     )
+
+
+def view_posting_account(
+    connection: Connection, reader: Reviewer, source: str, account: str, *, offset: int = 0
+) -> PostingAccount:
+    """``posting_account``, for a person reading the account's page: audited, as a case view
+    is, since the page shows many items' texts at once."""
+    found = posting_account(connection, reader, source, account, offset=offset)
+    record_event(
+        connection,
+        reader.actor,
+        "posting_account.view",
+        "posting_account",
+        f"{found.source_id}:{found.account}",
+        detail={"source": found.source, "offset": offset},
+    )
+    return found
 
 
 def _domains(connection: Connection, mine: ColumnElement[bool]) -> list[tuple[str, int]]:

@@ -32,8 +32,8 @@ def account_page(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> Response:
     """Every item one account or channel posted in a source, as the items record it."""
-    with app.engine.connect() as connection:
-        found = posting_accounts.posting_account(
+    with app.engine.begin() as connection:
+        found = posting_accounts.view_posting_account(
             connection, me.reviewer, source, account, offset=offset
         )
         listed = designations.list_designations(connection, enabled_only=True)
