@@ -35,7 +35,7 @@ from redline.demo import build_demo, seed_demo_banks
 from redline.demo.week import AWAITING_SECOND, DISAGREED, play_week, week_start
 from redline.index.store import IndexStore
 from redline.ingest.run import ingest
-from redline.model import Case, Decision, Item, ItemMedia, Media, Source
+from redline.model import Case, Decision, Item, ItemMedia, Media, RemovalOrder, Source
 from redline.model.base import clock_from, utcnow
 from redline.pipeline.route import CaseReason, open_item_cases
 from redline.pipeline.scan import scan
@@ -75,6 +75,7 @@ class WeekSeed:
     second_review_case: int  # one reviewer decided; it waits for a second one
     decided_case: int  # a case a reviewer decides in a test (for the undo notice)
     final_decision: int  # a final decision (what a public complaint names)
+    open_order: int  # a removal order still waiting for its steps
 
 
 def seed_week(settings: Settings, work: Path) -> WeekSeed:
@@ -183,12 +184,19 @@ def _cases(engine: Engine) -> WeekSeed:
             .order_by(Decision.id)
             .limit(1)
         )
+        order = connection.scalar(
+            select(RemovalOrder.id)
+            .where(RemovalOrder.status.in_(("received", "in_progress")))
+            .order_by(RemovalOrder.id)
+            .limit(1)
+        )
     violating = by_record[("demo-media", "poster-1")]
     escalated = by_record[DISAGREED[:2]]
     awaiting = by_record[AWAITING_SECOND[:2]]
     assert violating[1] == "violating" and escalated[1] == "escalated", (violating, escalated)
     assert awaiting[1] == "second_review", awaiting
     assert images and clustered and decision is not None, (images, clustered, decision)
+    assert order is not None, "the demo week leaves an open removal order"
     spare = [case for case in texts if case not in clustered]
     return WeekSeed(
         image_case=images[0],
@@ -198,6 +206,7 @@ def _cases(engine: Engine) -> WeekSeed:
         second_review_case=awaiting[0],
         decided_case=spare[-1],
         final_decision=int(decision),
+        open_order=int(order),
     )
 
 
@@ -340,6 +349,21 @@ def _complain(decision: int | None, answer: int) -> Act:
     return act
 
 
+def _register_unknown_url(page: Page, seed: WeekSeed) -> None:
+    """Send the order form naming an address the store does not hold: it comes back refused,
+    with what was typed."""
+    page.locator("#authority").fill("Example national competent authority")
+    page.locator("#reference").fill("TCO-A11Y-REFUSED")
+    page.locator("#issued_at").fill("2026-11-20T09:00:00")
+    page.locator("#received_at").fill("2026-11-20T09:05:00")
+    page.locator("#urls").fill("https://unknown.example/p/1")
+    page.locator("#reasons").fill("Generic statement of reasons for the check.")
+    with page.expect_response(lambda r: r.request.method == "POST") as sent:
+        page.locator("#order-form button[type=submit]").click()
+    assert sent.value.status == 422, sent.value
+    page.locator("#order-problem").wait_for()
+
+
 CASE = "/cases/{case_id}"
 VISITS: Final = (
     # Signed out.
@@ -422,6 +446,13 @@ VISITS: Final = (
     Visit(
         "designations-reviewer", "rev1", "/designations", ("/designations",), "designations.html"
     ),
+    Visit(
+        "posting-account",
+        "rev1",
+        f"/posting-accounts?source={TEXT_SOURCE}&account=acct_a",
+        ("/posting-accounts",),
+        "posting_account.html",
+    ),
     Visit("forbidden", "rev1", "/admin", ("/admin",), "error.html", status=403),
     Visit("case-not-found", "rev1", "/cases/999999", (CASE,), "error.html", status=404),
     # A lead.
@@ -443,6 +474,16 @@ VISITS: Final = (
     Visit("referrals", "lead1", "/referrals", ("/referrals",), "referrals.html"),
     Visit("complaints", "lead1", "/complaints", ("/complaints",), "complaints.html"),
     Visit("orders", "lead1", "/orders", ("/orders",), "orders.html"),
+    Visit("order", "lead1", "/orders/{open_order}", ("/orders/{order_id}",), "order.html"),
+    Visit("order-new", "lead1", "/orders/new", ("/orders/new",), "order_new.html"),
+    Visit(
+        "order-new-refused",
+        "lead1",
+        "/orders/new",
+        ("/orders/new",),
+        "order_new.html",
+        _register_unknown_url,
+    ),
     Visit("preservations", "lead1", "/preservations", ("/preservations",), "preservations.html"),
     Visit("notices", "lead1", "/notices", ("/notices",), "notices.html"),
     Visit("webhooks", "lead1", "/webhooks", ("/webhooks",), "webhooks.html"),
@@ -462,6 +503,9 @@ VISITS: Final = (
     Visit("complaints-auditor", "aud1", "/complaints", ("/complaints",), "complaints.html"),
     Visit("dashboard-auditor", "aud1", "/dashboard", ("/dashboard",), "dashboard.html"),
     Visit("health-auditor", "aud1", "/health?from=2026-01-01", ("/health",), "health.html"),
+    Visit(
+        "order-auditor", "aud1", "/orders/{open_order}", ("/orders/{order_id}",), "order_urls.html"
+    ),
 )
 
 # GET routes of the console that render no page of their own, each with the reason.
@@ -473,6 +517,7 @@ NOT_PAGES: Final = {
     "/cases/{case_id}/media/{sha256}/full": "the original media file",
     "/dashboard/report": "the transparency report as a PDF or CSV download",
     "/banks/{name}/entries/{entry_id}/preview": "a bank entry's blurred JPEG thumbnail",
+    "/orders/{order_id}/report": "the report to the authority, as text",
 }
 TEMPLATES: Final = Path(redline.web.ui.__file__).parent / "templates"
 

@@ -63,6 +63,10 @@ ROUTES: list[tuple[str, str, set[str]]] = [
     ("GET", "/complaints", {"lead", "admin", "auditor"}),
     ("POST", "/complaints/{complaint}/decision", {"lead", "admin"}),
     ("POST", "/orders/{order}/steps", {"lead", "admin"}),
+    ("GET", "/orders/new", {"lead", "admin"}),
+    ("POST", "/orders", {"lead", "admin"}),
+    ("GET", "/orders/{order}", {"lead", "admin", "auditor"}),
+    ("GET", "/orders/{order}/report", {"lead", "admin", "auditor"}),
     ("GET", "/preservations", {"lead", "admin", "auditor"}),
     ("POST", "/preservations/{item}/hold", {"lead", "admin"}),
     ("POST", "/cases/{case}/take-down", {"lead", "admin"}),
@@ -81,6 +85,12 @@ ROUTES: list[tuple[str, str, set[str]]] = [
     ("POST", "/settings/organisation", {"admin"}),
     ("GET", "/banks/{bank}/entries/{entry}/preview", {"reviewer", "lead", "admin", "auditor"}),
     ("POST", "/banks/{bank}/thresholds", {"lead", "admin"}),
+    (
+        "GET",
+        "/posting-accounts?source=channel-export&account=acct_a",
+        {"reviewer", "lead", "admin", "auditor"},
+    ),
+    ("POST", "/posting-accounts/decide", {"reviewer", "lead", "admin"}),
 ]
 # Complete forms, so a refusal can only come from the role check.
 VALID_FORMS = {
@@ -101,6 +111,20 @@ VALID_FORMS = {
     "/settings/blur": {"blur_radius": "20"},
     "/settings/organisation": {"blur_radius": "20"},
     "/banks/{bank}/thresholds": {"pdq_threshold": "30", "text_threshold": "0.8"},
+    "/orders": {
+        "authority": "Example authority",
+        "reference": "TCO-ROLES",
+        "issued_at": "2026-11-20T09:00",
+        "received_at": "2026-11-20T09:05",
+        "urls": "https://host.example/x",
+        "reasons": "generic reasons",
+    },
+    "/posting-accounts/decide": {
+        "source": "channel-export",
+        "account": "acct_a",
+        "verdict": "not_violating",
+        "reason": "research",
+    },
 }
 # Open to all: the sign-in form, and the complaint form for people whose content was acted on.
 PUBLIC = {
@@ -168,6 +192,7 @@ def test_the_route_table_covers_every_console_route() -> None:
         designation_pages,
         followup_pages,
         order_pages,
+        posting_account_pages,
         preservation_pages,
         session_pages,
         webhook_pages,
@@ -176,6 +201,7 @@ def test_the_route_table_covers_every_console_route() -> None:
 
     pages = (
         wellbeing_pages,
+        posting_account_pages,
         designation_pages,
         admin_pages,
         audit_pages,
@@ -199,7 +225,8 @@ def test_the_route_table_covers_every_console_route() -> None:
     listed = {
         (
             method,
-            path.replace("{case}", "{case_id}")
+            path.split("?")[0]
+            .replace("{case}", "{case_id}")
             .replace("{decision}", "{decision_id}")
             .replace("{sha}", "{sha256}")
             .replace("{bank}", "{name}")

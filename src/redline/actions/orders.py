@@ -17,7 +17,7 @@ from sqlalchemy import Connection, func, or_, select, update
 from redline.actions.preservation import take_down
 from redline.errors import Conflict, Invalid, NotFound
 from redline.jsontext import jsonable_dict
-from redline.model import Item, RemovalOrder, RemovalOrderUrl, Signal
+from redline.model import Case, Item, ItemMedia, Media, RemovalOrder, RemovalOrderUrl, Signal
 from redline.signals import url as url_signal
 from redline.store import outbox
 from redline.store.audit import record_event
@@ -102,6 +102,18 @@ class OrderIn:
         for name in ("authority_contact", "redress", "signed_by"):
             if len(getattr(self, name) or "") > 5000:
                 found.append(f"{name} is longer than 5000 characters")
+        for name in (
+            "authority",
+            "reference",
+            "reasons",
+            "legal_basis",
+            "confidential_reason",
+            "authority_contact",
+            "redress",
+            "signed_by",
+        ):
+            if "\x00" in (getattr(self, name) or ""):  # PostgreSQL's text cannot hold it
+                found.append(f"{name} contains a NUL character")
         if self.confidential and not (self.confidential_reason or "").strip():
             found.append("a confidential order needs the authority's reason for confidentiality")
         if self.confidential_until is not None:
@@ -331,6 +343,41 @@ def get_order(connection: Connection, order_id: int) -> OrderView:
         {k: o[k] for k in ("authority_contact", "content_type", "redress", "signed_by")},
         o["confidential_until"],
     )
+
+
+class OrderedItem(TypedDict):
+    """The item an order's URL names, as the console links it: its case (None: no signal
+    opened one) and the media a blurred preview can show (images and videos, in item order)."""
+
+    item_id: int
+    case_id: int | None
+    case_status: str | None
+    previews: list[str]  # media SHA-256s
+
+
+def ordered_items(connection: Connection, views: list[OrderView]) -> dict[int, OrderedItem]:
+    """The items the URLs of ``views`` name, by item id."""
+    item_ids = sorted({u["item_id"] for view in views for u in view.urls})
+    if not item_ids:
+        return {}
+    found = {
+        int(r.item_id): OrderedItem(
+            item_id=int(r.item_id), case_id=r.case_id, case_status=r.status, previews=[]
+        )
+        for r in connection.execute(
+            select(Item.id.label("item_id"), Case.id.label("case_id"), Case.status)
+            .outerjoin(Case, Case.item_id == Item.id)
+            .where(Item.id.in_(item_ids))
+        )
+    }
+    for item_id, sha256 in connection.execute(
+        select(ItemMedia.item_id, ItemMedia.media_sha256)
+        .join(Media, Media.sha256 == ItemMedia.media_sha256)
+        .where(ItemMedia.item_id.in_(item_ids), Media.kind.in_(("image", "video")))
+        .order_by(ItemMedia.item_id, ItemMedia.position)
+    ):
+        found[int(item_id)]["previews"].append(str(sha256))
+    return found
 
 
 def list_orders(connection: Connection, *, open_only: bool = False) -> list[OrderView]:

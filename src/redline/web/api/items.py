@@ -20,6 +20,7 @@ import shutil
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Final
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.concurrency import run_in_threadpool
@@ -212,4 +213,9 @@ def get_item(app: App, credentials: Bearer, item_id: RowId) -> dict[str, Any]:
     me = _reader(app, credentials)
     me.require("case.view")
     with app.engine.connect() as connection:
-        return item_record(connection, item_id, me)
+        record = item_record(connection, item_id, me)
+    if record["account"]:
+        # The console's page of every item this account posted in the source.
+        where = urlencode({"source": record["source"], "account": record["account"]})
+        record["account_page"] = f"/posting-accounts?{where}"
+    return record

@@ -17,6 +17,7 @@ from redline.web.ui.dashboard_pages import router as dashboard_router
 from redline.web.ui.designation_pages import router as designation_router
 from redline.web.ui.followup_pages import router as followup_router
 from redline.web.ui.order_pages import router as order_router
+from redline.web.ui.posting_account_pages import router as posting_account_router
 from redline.web.ui.preservation_pages import router as preservation_router
 from redline.web.ui.session_pages import router as session_router
 from redline.web.ui.webhook_pages import router as webhook_router
@@ -37,6 +38,7 @@ parts = (
     webhook_router,
     designation_router,
     wellbeing_router,
+    posting_account_router,
 )
 for part in parts:
     router.include_router(part)

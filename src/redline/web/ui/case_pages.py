@@ -14,6 +14,7 @@ from redline.errors import Conflict, Forbidden, Invalid, NotFound
 from redline.model import AuditEvent, Media
 from redline.model.base import utcnow
 from redline.review import decisions, designations, evidence, protection, queue, sampling
+from redline.review.case_timeline import case_timeline
 from redline.review.casefile import case_file, view_case
 from redline.review.rules import CaseStatus
 from redline.signals import BadSignal
@@ -103,6 +104,7 @@ def case_page(
     now = utcnow()
     with app.engine.begin() as connection:
         found = view_case(connection, me.reviewer, case_id, now)
+        timeline = case_timeline(connection, me.reviewer, case_id)
         seen = protection.exposure(connection, me.reviewer, now)
         listed = designations.list_designations(connection, enabled_only=True)
         shown = revealed if revealed and _granted(connection, me, revealed, now) else ""
@@ -120,6 +122,7 @@ def case_page(
         undo_seconds=decisions.UNDO_WINDOW.seconds,
         revealed=shown,
         designations=listed,
+        timeline=timeline,
     )
 
 
