@@ -22,9 +22,10 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, select, update
 from sqlalchemy.orm import InstrumentedAttribute
 
-from redline.model import Case, Item, ItemMedia
+from redline.model import Case, Item, ItemMedia, Signal
 from redline.review.rules import CaseStatus, bank_match_priority, classifier_priority
 from redline.signals.base import BankMatch
+from redline.signals.textnorm import NEAR_IDENTICAL
 from redline.store import outbox
 from redline.store.engine import dialect_insert
 
@@ -89,8 +90,40 @@ def open_cases(
 def open_text_cases(
     connection: Connection, by_text: Mapping[str, CaseReason], now: datetime
 ) -> tuple[int, int]:
-    """Open or update the Case of every item with one of the given texts; (opened, updated)."""
-    return _open_by(connection, Item.id, Item.text_sha256, by_text, now)
+    """Open or update the Case of every item with one of the given texts or a near-identical
+    twin of one (``near_identical_texts``): a re-post that differs by an HTML entity or its
+    spacing is the same post, so it is reviewed for the same reason, in the same cluster, as
+    an identical re-post is; (opened, updated)."""
+    with_twins = dict(by_text)
+    for sha, twins in near_identical_texts(connection, list(by_text)).items():
+        for twin in twins:
+            keep_strongest(with_twins, twin, by_text[sha])
+    return _open_by(connection, Item.id, Item.text_sha256, with_twins, now)
+
+
+def near_identical_texts(connection: Connection, shas: list[str]) -> dict[str, set[str]]:
+    """The other texts that read the same as each of ``shas`` once entities are decoded and
+    whitespace collapsed (their ``text_key`` signals agree; texts not keyed yet have none)."""
+    keys: dict[str, str] = {}
+    for start in range(0, len(shas), CHUNK):
+        for sha, value in connection.execute(
+            select(Signal.text_sha256, Signal.value).where(
+                Signal.signal_type == NEAR_IDENTICAL,
+                Signal.text_sha256.in_(shas[start : start + CHUNK]),
+            )
+        ):
+            keys[str(sha)] = value
+    by_key: dict[str, set[str]] = {}
+    values = sorted(set(keys.values()))
+    for start in range(0, len(values), CHUNK):
+        for sha, value in connection.execute(
+            select(Signal.text_sha256, Signal.value).where(
+                Signal.signal_type == NEAR_IDENTICAL,
+                Signal.value.in_(values[start : start + CHUNK]),
+            )
+        ):
+            by_key.setdefault(value, set()).add(str(sha))
+    return {sha: by_key.get(key, set()) - {sha} for sha, key in keys.items()}
 
 
 def _open_by(

@@ -27,12 +27,13 @@ from redline.pipeline.route import (
     open_text_cases,
     text_match_reason,
 )
-from redline.signals import minhash, outlinks
+from redline.signals import minhash, outlinks, textnorm
 from redline.store import outbox
 from redline.store.content import insert_ignoring_duplicates
 from redline.store.matches import record_match
 
 OUTLINKS_VERSION = "outlinks-1"
+NEAR_IDENTICAL_VERSION = "text-key-1"
 BATCH = 1000
 
 
@@ -120,6 +121,8 @@ def run_text_stages(
     if summary.texts_in_scope == 0:
         return
     extract_outlinks(engine, scope, summary, on_stage, on_advance)
+    # Before any stage opens cases: a flagged or matched text's near-identical twins join it.
+    key_texts(engine, scope, on_stage, on_advance)
     if score:
         score_texts(engine, scope, model, summary, on_stage, on_advance, embeddings=embeddings)
     match_text_banks(engine, scope, matcher, summary, on_stage, on_advance)
@@ -172,6 +175,35 @@ def extract_outlinks(
             insert_ignoring_duplicates(connection, Signal.__table__, rows)
             _mark(connection, [sha for sha, _ in chunk], "outlinks", OUTLINKS_VERSION, now)
         summary.outlinks_found += len(rows)
+        on_advance(len(chunk))
+
+
+def key_texts(
+    engine: Engine,
+    scope: Select[Any],
+    on_stage: Stage = _quiet_stage,
+    on_advance: Advance = _quiet_advance,
+) -> None:
+    """Store each text's near-identical key (``textnorm.near_identical_key``) as its
+    ``text_key`` signal, so texts that differ only by HTML entities or spacing find each other."""
+    with engine.connect() as connection:
+        pending = _pending(connection, scope, "text_key", NEAR_IDENTICAL_VERSION)
+    on_stage("near-identical keys", len(pending))
+    for start in range(0, len(pending), BATCH):
+        chunk = pending[start : start + BATCH]
+        now = utcnow()
+        rows = [
+            {
+                "text_sha256": sha,
+                "signal_type": textnorm.NEAR_IDENTICAL,
+                "value": textnorm.near_identical_key(body),
+                "created_at": now,
+            }
+            for sha, body in chunk
+        ]
+        with engine.begin() as connection:
+            insert_ignoring_duplicates(connection, Signal.__table__, rows)
+            _mark(connection, [sha for sha, _ in chunk], "text_key", NEAR_IDENTICAL_VERSION, now)
         on_advance(len(chunk))
 
 
