@@ -109,7 +109,7 @@ def bulk(
     where: Filter,
     me: Checked,
     app: App,
-    case: Annotated[list[int], Form(max_length=queue.BULK_MAX)],
+    case: Annotated[list[RowId], Form(max_length=queue.BULK_MAX)],
     action: Annotated[str, Form(max_length=20)],
     user: Annotated[str, Form(max_length=100)] = "",
 ) -> RedirectResponse:
