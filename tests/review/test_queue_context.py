@@ -282,3 +282,69 @@ def test_identical_texts_fold_in_the_queue_even_before_they_are_keyed(desk: Desk
     assert first[desk.cases["p1"]] == (desk.cases["p2"],)
     assert desk.cases["p2"] not in first
     assert shown.read == 5 and len(shown.entries) == 4
+
+
+def _flag_first_twin(desk: Desk, tmp_path: Path) -> tuple[int, CaseReason]:
+    """Only the first export of the post, ingested, keyed and flagged; its case id."""
+    first = tmp_path / "first"
+    first.mkdir()
+    export = first / "posts.jsonl"
+    text, account = NEAR_TWINS[0][2], NEAR_TWINS[0][1]
+    export.write_text(json.dumps({"id": "t1", "text": text, "account": account}) + "\n")
+    ingest(export, "twins-export", engine=desk.engine, settings=desk.settings, actor="test")
+    with desk.engine.begin() as connection:
+        t1 = connection.execute(
+            select(Item.id, Item.text_sha256).where(Item.external_id == "t1")
+        ).one()
+    key_texts(desk.engine, texts_in_scope(select(Item.id).where(Item.id == t1.id)))
+    reason = classifier_reason("model-1", 0.93, "recruitment", "en")
+    with desk.engine.begin() as connection:
+        open_text_cases(connection, {t1.text_sha256: reason}, utcnow())
+        case = connection.scalar(select(Case.id).where(Case.item_id == t1.id))
+    assert case is not None
+    return case, reason
+
+
+def _cases_of_twins(desk: Desk) -> list[tuple[str, str, str | None]]:
+    with desk.engine.connect() as connection:
+        rows = connection.execute(
+            select(Item.external_id, Case.reason, Case.category)
+            .join(Case, Case.item_id == Item.id)
+            .where(Item.external_id.in_(["t1", "t2", "t3"]))
+            .order_by(Item.external_id)
+        ).all()
+    return [(r.external_id, r.reason, r.category) for r in rows]
+
+
+def test_a_near_identical_re_post_arriving_later_joins_the_flagged_one(
+    desk: Desk, tmp_path: Path
+) -> None:
+    _case, reason = _flag_first_twin(desk, tmp_path)
+    # The re-post comes in a later export, its ampersand as a character and on one line.
+    items = _ingest_twins(desk, tmp_path)
+    later = select(Item.id).where(Item.id.in_([items["t2"], items["t3"]]))
+    assert key_texts(desk.engine, texts_in_scope(later)) == 1
+    assert _cases_of_twins(desk) == [
+        ("t1", reason.text, "recruitment"),
+        ("t2", reason.text, "recruitment"),
+    ]
+
+
+def test_a_late_twin_of_a_decided_case_is_not_told_the_verdict(desk: Desk, tmp_path: Path) -> None:
+    case, reason = _flag_first_twin(desk, tmp_path)
+    with desk.engine.begin() as connection:
+        decisions.decide(
+            connection,
+            desk.users["rev1"],
+            case,
+            Verdict("violating", category="threat_incitement"),
+            utcnow(),
+            four_eyes=False,
+        )
+    items = _ingest_twins(desk, tmp_path)
+    key_texts(desk.engine, texts_in_scope(select(Item.id).where(Item.id == items["t2"])))
+    # The new case is reviewed blind: the reviewer's category stays on the decided case only.
+    assert _cases_of_twins(desk) == [
+        ("t1", reason.text, "threat_incitement"),
+        ("t2", reason.text, None),
+    ]

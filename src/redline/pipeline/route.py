@@ -23,7 +23,12 @@ from sqlalchemy import Connection, select, update
 from sqlalchemy.orm import InstrumentedAttribute
 
 from redline.model import Case, Item, ItemMedia, Signal
-from redline.review.rules import CaseStatus, bank_match_priority, classifier_priority
+from redline.review.rules import (
+    OPEN_STATUSES,
+    CaseStatus,
+    bank_match_priority,
+    classifier_priority,
+)
 from redline.signals.base import BankMatch
 from redline.signals.textnorm import NEAR_IDENTICAL
 from redline.store import outbox
@@ -155,6 +160,59 @@ def open_item_cases(
     written = write_cases(connection, reasons, now, touch=True)
     tell_opened(connection, written.opened, now)
     return len(written.opened), len(written.raised) + len(written.touched)
+
+
+def open_twin_cases(connection: Connection, shas: list[str], now: datetime) -> int:
+    """Open a Case for each item of ``shas`` that has none while a near-identical twin of its
+    text has one, for the twin's reason: a re-post that arrives after the first one was
+    flagged joins it, as an identical re-post does (``pipeline/known.py``). Only a twin still
+    under review lends its category: a decided case's category is a reviewer's verdict, and a
+    new reviewer decides blind. The number of cases opened."""
+    twins = near_identical_texts(connection, shas)
+    others = sorted({twin for found in twins.values() for twin in found})
+    lent: dict[str, CaseReason] = {}
+    for start in range(0, len(others), CHUNK):
+        for row in connection.execute(
+            select(
+                Item.text_sha256,
+                Case.status,
+                Case.priority,
+                Case.reason,
+                Case.signal,
+                Case.category,
+                Case.lang,
+            )
+            .join(Case, Case.item_id == Item.id)
+            .where(Item.text_sha256.in_(others[start : start + CHUNK]))
+        ):
+            under_review = row.status in OPEN_STATUSES
+            reason = CaseReason(
+                row.priority,
+                row.reason,
+                row.signal or "bank",
+                row.category if under_review else None,
+                row.lang,
+            )
+            keep_strongest(lent, str(row.text_sha256), reason)
+    by_text: dict[str, CaseReason] = {}
+    for sha, found in twins.items():
+        for twin in found & set(lent):
+            keep_strongest(by_text, sha, lent[twin])
+    if not by_text:
+        return 0
+    by_item: dict[int, CaseReason] = {}
+    keys = sorted(by_text)
+    for start in range(0, len(keys), CHUNK):
+        for item, text in connection.execute(
+            select(Item.id, Item.text_sha256).where(
+                Item.text_sha256.in_(keys[start : start + CHUNK])
+            )
+        ):
+            by_item[int(item)] = by_text[str(text)]
+    # A missing case is opened, a weaker one raised to the twin's reason; nothing else touched.
+    written = write_cases(connection, by_item, now, touch=False)
+    tell_opened(connection, written.opened, now)
+    return len(written.opened)
 
 
 @dataclass(slots=True)

@@ -25,6 +25,7 @@ from redline.pipeline.route import (
     classifier_reason,
     keep_strongest,
     open_text_cases,
+    open_twin_cases,
     text_match_reason,
 )
 from redline.signals import minhash, outlinks, textnorm
@@ -122,7 +123,7 @@ def run_text_stages(
         return
     extract_outlinks(engine, scope, summary, on_stage, on_advance)
     # Before any stage opens cases: a flagged or matched text's near-identical twins join it.
-    key_texts(engine, scope, on_stage, on_advance)
+    summary.cases_opened += key_texts(engine, scope, on_stage, on_advance)
     if score:
         score_texts(engine, scope, model, summary, on_stage, on_advance, embeddings=embeddings)
     match_text_banks(engine, scope, matcher, summary, on_stage, on_advance)
@@ -183,9 +184,12 @@ def key_texts(
     scope: Select[Any],
     on_stage: Stage = _quiet_stage,
     on_advance: Advance = _quiet_advance,
-) -> None:
+) -> int:
     """Store each text's near-identical key (``textnorm.near_identical_key``) as its
-    ``text_key`` signal, so texts that differ only by HTML entities or spacing find each other."""
+    ``text_key`` signal, so texts that differ only by HTML entities or spacing find each other;
+    a new text whose twin already has a case gets one too (``open_twin_cases``). The number of
+    cases opened."""
+    opened = 0
     with engine.connect() as connection:
         pending = _pending(connection, scope, "text_key", NEAR_IDENTICAL_VERSION)
     on_stage("near-identical keys", len(pending))
@@ -204,7 +208,9 @@ def key_texts(
         with engine.begin() as connection:
             insert_ignoring_duplicates(connection, Signal.__table__, rows)
             _mark(connection, [sha for sha, _ in chunk], "text_key", NEAR_IDENTICAL_VERSION, now)
+            opened += open_twin_cases(connection, [sha for sha, _ in chunk], now)
         on_advance(len(chunk))
+    return opened
 
 
 def score_texts(
