@@ -61,7 +61,7 @@ class QueueFilter:
         """The filter as the non-empty fields it was given: what a link or form carries so the
         next page (the next case, the page after a decision, the queue) keeps the same view."""
         return {
-            name: value
+            name: str(value)
             for name in ("status", "source", "lang", "signal", "category", "assignee")
             if (value := getattr(self, name))
         }
