@@ -74,6 +74,7 @@ class WeekSeed:
     escalated_case: int  # the reviewers disagreed: it waits for a lead
     second_review_case: int  # one reviewer decided; it waits for a second one
     decided_case: int  # a case a reviewer decides in a test (for the undo notice)
+    dry_case: int  # a case decided from a tab with nothing else left (the queue's undo bar)
     final_decision: int  # a final decision (what a public complaint names)
     open_order: int  # a removal order still waiting for its steps
 
@@ -195,7 +196,7 @@ def _cases(engine: Engine) -> WeekSeed:
     awaiting = by_record[AWAITING_SECOND[:2]]
     assert violating[1] == "violating" and escalated[1] == "escalated", (violating, escalated)
     assert awaiting[1] == "second_review", awaiting
-    assert images and clustered and decision is not None, (images, clustered, decision)
+    assert len(images) > 1 and clustered and decision is not None, (images, clustered, decision)
     assert order is not None, "the demo week leaves an open removal order"
     spare = [case for case in texts if case not in clustered]
     return WeekSeed(
@@ -205,6 +206,7 @@ def _cases(engine: Engine) -> WeekSeed:
         escalated_case=escalated[0],
         second_review_case=awaiting[0],
         decided_case=spare[-1],
+        dry_case=images[-1],
         final_decision=int(decision),
         open_order=int(order),
     )
@@ -292,6 +294,17 @@ def _disable_with_reason(page: Page, seed: WeekSeed) -> None:
     with page.expect_navigation():
         row.locator("button", has_text="Disable").click()
     page.locator(".disabled-reason").first.wait_for()
+
+
+def _decide_where_nothing_is_left(page: Page, seed: WeekSeed) -> None:
+    """Decide from a tab that has run dry: the queue says so, with the undo of the decision."""
+    _claim(page, seed)
+    page.locator('#decision-form input[value="not_violating"]').check()
+    page.locator("#reason").select_option(index=1)
+    with page.expect_navigation(url=lambda url: "/queue?" in url):
+        page.locator("#decision-form button[type=submit]").click()
+    page.locator("#undo-form").wait_for()
+    page.locator("#queue-empty").wait_for()
 
 
 def _open_key_map(page: Page, seed: WeekSeed) -> None:
@@ -430,6 +443,14 @@ VISITS: Final = (
         (CASE,),
         "case.html",
         _decide_not_violating,
+    ),
+    Visit(
+        "queue-empty-undo",
+        "rev1",
+        "/cases/{dry_case}?status=open&source=no-such-source",
+        (CASE, "/queue"),
+        "undo_bar.html",
+        _decide_where_nothing_is_left,
     ),
     Visit("case-second-review", "rev1", "/cases/{second_review_case}", (CASE,), "case.html"),
     Visit(

@@ -30,6 +30,7 @@ ROUTES: list[tuple[str, str, set[str]]] = [
     ("POST", "/cases/{case}/release", {"reviewer", "lead", "admin"}),
     ("POST", "/cases/{case}/assign", {"lead", "admin"}),
     ("POST", "/queue/sample", {"lead", "admin"}),
+    ("POST", "/queue/bulk", {"lead", "admin"}),
     ("POST", "/cases/{case}/decide", {"reviewer", "lead", "admin"}),
     ("POST", "/decisions/{decision}/undo", set()),  # only the decision's own author
     ("GET", "/cases/{case}/cluster", {"reviewer", "lead", "admin", "auditor"}),
@@ -97,6 +98,7 @@ VALID_FORMS = {
     "/cases/{case}/decide": {"verdict": "not_violating", "reason": "research"},
     "/cases/{case}/bank": {"bank": "nobank"},
     "/cases/{case}/assign": {"user": "rev2"},
+    "/queue/bulk": {"case": "1", "action": "release"},
     "/banks": {"name": "newbank"},
     "/admin/users": {"username": "newuser", "role": "reviewer", "password": PASSWORD},
     "/admin/tokens": {"user": "rev1", "name": "t", "scope": "cases:read"},
@@ -314,8 +316,11 @@ def test_a_reviewer_works_a_case_and_the_record_shows_it(
         },
     )
     assert decided.status_code == 303 and "decided=" in decided.headers["location"]
+    # Straight on to the next case, with the undo of the decision just made.
+    assert not decided.headers["location"].startswith(f"/cases/{case}?")
     after = client.get(decided.headers["location"])
-    assert "Undo (u)" in after.text and "s-not_violating" in after.text
+    assert "Undo (u)" in after.text
+    assert f"case #{case}</a>: <strong>not violating</strong>" in after.text
     with desk.engine.connect() as connection:
         actions = connection.scalars(
             select(AuditEvent.action).where(AuditEvent.actor == "user:rev1")

@@ -11,6 +11,8 @@ is what the post does: its group names, its voice, its calls, its links.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any, Final
 
 from redline.signals import outlinks
 from redline.signals.textnorm import normalise
@@ -258,3 +260,18 @@ def prepare(text: str) -> str:
         text = _HASHTAG.sub(_hashtag, text)
     cleaned = without_religious_words(normalise(text))
     return " ".join([cleaned, *parts]).strip()
+
+
+# What the markers ``prepare`` puts in a text stand for, in a reader's words: an explanation
+# names the features that drove a score, and "zzlink" means nothing to a reviewer.
+MARKER_WORDS: Final = {"link": "[a link]", "mention": "[a mention]", "retweet": "[a repost]"}
+_MARKER_TOKEN = re.compile(r"\bzz(link|mention|retweet)\b")
+
+
+def evidence_words(feature: Mapping[str, Any]) -> str:
+    """An explanation's feature as a reviewer reads it: a marker (stored without its "zz", and
+    with no place in the text) or a marker inside a phrase becomes what it stands for."""
+    name = str(feature.get("feature", ""))
+    if not feature.get("spans") and name in MARKER_WORDS:
+        return MARKER_WORDS[name]
+    return _MARKER_TOKEN.sub(lambda found: MARKER_WORDS[found[1]], name)

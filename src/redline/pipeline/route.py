@@ -22,9 +22,15 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, select, update
 from sqlalchemy.orm import InstrumentedAttribute
 
-from redline.model import Case, Item, ItemMedia
-from redline.review.rules import CaseStatus, bank_match_priority, classifier_priority
+from redline.model import Case, Item, ItemMedia, Signal
+from redline.review.rules import (
+    OPEN_STATUSES,
+    CaseStatus,
+    bank_match_priority,
+    classifier_priority,
+)
 from redline.signals.base import BankMatch
+from redline.signals.textnorm import NEAR_IDENTICAL
 from redline.store import outbox
 from redline.store.engine import dialect_insert
 
@@ -89,8 +95,40 @@ def open_cases(
 def open_text_cases(
     connection: Connection, by_text: Mapping[str, CaseReason], now: datetime
 ) -> tuple[int, int]:
-    """Open or update the Case of every item with one of the given texts; (opened, updated)."""
-    return _open_by(connection, Item.id, Item.text_sha256, by_text, now)
+    """Open or update the Case of every item with one of the given texts or a near-identical
+    twin of one (``near_identical_texts``): a re-post that differs by an HTML entity or its
+    spacing is the same post, so it is reviewed for the same reason, in the same cluster, as
+    an identical re-post is; (opened, updated)."""
+    with_twins = dict(by_text)
+    for sha, twins in near_identical_texts(connection, list(by_text)).items():
+        for twin in twins:
+            keep_strongest(with_twins, twin, by_text[sha])
+    return _open_by(connection, Item.id, Item.text_sha256, with_twins, now)
+
+
+def near_identical_texts(connection: Connection, shas: list[str]) -> dict[str, set[str]]:
+    """The other texts that read the same as each of ``shas`` once entities are decoded and
+    whitespace collapsed (their ``text_key`` signals agree; texts not keyed yet have none)."""
+    keys: dict[str, str] = {}
+    for start in range(0, len(shas), CHUNK):
+        for sha, value in connection.execute(
+            select(Signal.text_sha256, Signal.value).where(
+                Signal.signal_type == NEAR_IDENTICAL,
+                Signal.text_sha256.in_(shas[start : start + CHUNK]),
+            )
+        ):
+            keys[str(sha)] = value
+    by_key: dict[str, set[str]] = {}
+    values = sorted(set(keys.values()))
+    for start in range(0, len(values), CHUNK):
+        for sha, value in connection.execute(
+            select(Signal.text_sha256, Signal.value).where(
+                Signal.signal_type == NEAR_IDENTICAL,
+                Signal.value.in_(values[start : start + CHUNK]),
+            )
+        ):
+            by_key.setdefault(value, set()).add(str(sha))
+    return {sha: by_key.get(key, set()) - {sha} for sha, key in keys.items()}
 
 
 def _open_by(
@@ -122,6 +160,59 @@ def open_item_cases(
     written = write_cases(connection, reasons, now, touch=True)
     tell_opened(connection, written.opened, now)
     return len(written.opened), len(written.raised) + len(written.touched)
+
+
+def open_twin_cases(connection: Connection, shas: list[str], now: datetime) -> int:
+    """Open a Case for each item of ``shas`` that has none while a near-identical twin of its
+    text has one, for the twin's reason: a re-post that arrives after the first one was
+    flagged joins it, as an identical re-post does (``pipeline/known.py``). Only a twin still
+    under review lends its category: a decided case's category is a reviewer's verdict, and a
+    new reviewer decides blind. The number of cases opened."""
+    twins = near_identical_texts(connection, shas)
+    others = sorted({twin for found in twins.values() for twin in found})
+    lent: dict[str, CaseReason] = {}
+    for start in range(0, len(others), CHUNK):
+        for row in connection.execute(
+            select(
+                Item.text_sha256,
+                Case.status,
+                Case.priority,
+                Case.reason,
+                Case.signal,
+                Case.category,
+                Case.lang,
+            )
+            .join(Case, Case.item_id == Item.id)
+            .where(Item.text_sha256.in_(others[start : start + CHUNK]))
+        ):
+            under_review = row.status in OPEN_STATUSES
+            reason = CaseReason(
+                row.priority,
+                row.reason,
+                row.signal or "bank",
+                row.category if under_review else None,
+                row.lang,
+            )
+            keep_strongest(lent, str(row.text_sha256), reason)
+    by_text: dict[str, CaseReason] = {}
+    for sha, found in twins.items():
+        for twin in found & set(lent):
+            keep_strongest(by_text, sha, lent[twin])
+    if not by_text:
+        return 0
+    by_item: dict[int, CaseReason] = {}
+    keys = sorted(by_text)
+    for start in range(0, len(keys), CHUNK):
+        for item, text in connection.execute(
+            select(Item.id, Item.text_sha256).where(
+                Item.text_sha256.in_(keys[start : start + CHUNK])
+            )
+        ):
+            by_item[int(item)] = by_text[str(text)]
+    # A missing case is opened, a weaker one raised to the twin's reason; nothing else touched.
+    written = write_cases(connection, by_item, now, touch=False)
+    tell_opened(connection, written.opened, now)
+    return len(written.opened)
 
 
 @dataclass(slots=True)

@@ -25,14 +25,16 @@ from redline.pipeline.route import (
     classifier_reason,
     keep_strongest,
     open_text_cases,
+    open_twin_cases,
     text_match_reason,
 )
-from redline.signals import minhash, outlinks
+from redline.signals import minhash, outlinks, textnorm
 from redline.store import outbox
 from redline.store.content import insert_ignoring_duplicates
 from redline.store.matches import record_match
 
 OUTLINKS_VERSION = "outlinks-1"
+NEAR_IDENTICAL_VERSION = "text-key-1"
 BATCH = 1000
 
 
@@ -120,6 +122,8 @@ def run_text_stages(
     if summary.texts_in_scope == 0:
         return
     extract_outlinks(engine, scope, summary, on_stage, on_advance)
+    # Before any stage opens cases: a flagged or matched text's near-identical twins join it.
+    summary.cases_opened += key_texts(engine, scope, on_stage, on_advance)
     if score:
         score_texts(engine, scope, model, summary, on_stage, on_advance, embeddings=embeddings)
     match_text_banks(engine, scope, matcher, summary, on_stage, on_advance)
@@ -173,6 +177,40 @@ def extract_outlinks(
             _mark(connection, [sha for sha, _ in chunk], "outlinks", OUTLINKS_VERSION, now)
         summary.outlinks_found += len(rows)
         on_advance(len(chunk))
+
+
+def key_texts(
+    engine: Engine,
+    scope: Select[Any],
+    on_stage: Stage = _quiet_stage,
+    on_advance: Advance = _quiet_advance,
+) -> int:
+    """Store each text's near-identical key (``textnorm.near_identical_key``) as its
+    ``text_key`` signal, so texts that differ only by HTML entities or spacing find each other;
+    a new text whose twin already has a case gets one too (``open_twin_cases``). The number of
+    cases opened."""
+    opened = 0
+    with engine.connect() as connection:
+        pending = _pending(connection, scope, "text_key", NEAR_IDENTICAL_VERSION)
+    on_stage("near-identical keys", len(pending))
+    for start in range(0, len(pending), BATCH):
+        chunk = pending[start : start + BATCH]
+        now = utcnow()
+        rows = [
+            {
+                "text_sha256": sha,
+                "signal_type": textnorm.NEAR_IDENTICAL,
+                "value": textnorm.near_identical_key(body),
+                "created_at": now,
+            }
+            for sha, body in chunk
+        ]
+        with engine.begin() as connection:
+            insert_ignoring_duplicates(connection, Signal.__table__, rows)
+            _mark(connection, [sha for sha, _ in chunk], "text_key", NEAR_IDENTICAL_VERSION, now)
+            opened += open_twin_cases(connection, [sha for sha, _ in chunk], now)
+        on_advance(len(chunk))
+    return opened
 
 
 def score_texts(

@@ -28,7 +28,18 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, exists, or_, select, union, update
 
-from redline.model import Bank, BankEntry, Case, Decision, Designation, Item, ItemMedia, Match, User
+from redline.model import (
+    Bank,
+    BankEntry,
+    Case,
+    Decision,
+    Designation,
+    Item,
+    ItemMedia,
+    Match,
+    Signal,
+    User,
+)
 from redline.review import designations
 from redline.review.accounts import Reviewer
 from redline.review.errors import Conflict, Forbidden, Invalid, NotFound, ReviewError
@@ -44,6 +55,7 @@ from redline.review.taxonomy import (
     VERDICTS,
     VIOLATING,
 )
+from redline.signals.textnorm import NEAR_IDENTICAL
 from redline.store import outbox
 from redline.store.audit import record_event
 
@@ -324,6 +336,36 @@ def undo_refusal(decision: Any, reviewer: Reviewer, now: datetime) -> ReviewErro
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class UndoOffer:
+    """The undo a reviewer is offered on the page after their decision (the next case, or the
+    queue when it is empty)."""
+
+    decision_id: int
+    case_id: int
+    verdict: str
+    status_after: str
+    seconds_left: int
+
+
+def undo_offer(
+    connection: Connection, reviewer: Reviewer, decision_id: int, now: datetime
+) -> UndoOffer | None:
+    """The undo of ``decision_id`` while ``undo`` would take it back by the decision's own rules
+    (``undo_refusal``) and no later decision stands on its case; None otherwise, so the page
+    after a decision offers only an undo that works."""
+    row = connection.execute(select(Decision.__table__).where(Decision.id == decision_id)).first()
+    if row is None or undo_refusal(row, reviewer, now) is not None:
+        return None
+    latest = _pending(connection, row.case_id)
+    if latest is None or latest.id != decision_id:
+        return None
+    left = UNDO_WINDOW - (now - row.created_at)
+    return UndoOffer(
+        int(row.id), int(row.case_id), row.verdict, row.status_after, max(0, int(left.seconds))
+    )
+
+
 def undo(connection: Connection, reviewer: Reviewer, decision_id: int, now: datetime) -> Outcome:
     """Take back one's own latest decision on a case within ``UNDO_WINDOW``; audited."""
     row = connection.execute(select(Decision.__table__).where(Decision.id == decision_id)).first()
@@ -394,6 +436,16 @@ def cluster(connection: Connection, case_id: int) -> list[int]:
     same = [select(ItemMedia.item_id.label("item_id")).where(ItemMedia.media_sha256.in_(media))]
     if item.text_sha256 is not None:
         same.append(select(Item.id.label("item_id")).where(Item.text_sha256 == item.text_sha256))
+        # Near-identical texts (an HTML entity or spacing apart) are re-posts of the same text.
+        twins = select(Signal.text_sha256).where(
+            Signal.signal_type == NEAR_IDENTICAL,
+            Signal.value.in_(
+                select(Signal.value).where(
+                    Signal.text_sha256 == item.text_sha256, Signal.signal_type == NEAR_IDENTICAL
+                )
+            ),
+        )
+        same.append(select(Item.id.label("item_id")).where(Item.text_sha256.in_(twins)))
     # A join, not IN (...): with IN, SQLite walks every open case by status instead of looking
     # each clustered item up by its unique index (100 ms against 1 ms at 100,000 cases).
     items = union(*same).subquery()

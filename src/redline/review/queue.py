@@ -7,7 +7,9 @@ reviewer who walks away does not hold cases hostage.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -15,10 +17,22 @@ from sqlalchemy import ColumnElement, Connection, Select, and_, func, or_, selec
 
 from redline.errors import Conflict, Invalid, NotFound
 from redline.jsontext import jsonable_dict
-from redline.model import Case, Decision, Item, Source, TextBody, User
+from redline.model import (
+    Bank,
+    Case,
+    Decision,
+    Item,
+    ItemMedia,
+    Media,
+    Signal,
+    Source,
+    TextBody,
+    User,
+)
 from redline.review.accounts import Reviewer
 from redline.review.protection import require_no_break
 from redline.review.rules import FINAL_STATUSES, OPEN_STATUSES, STATUSES, CaseStatus, sla
+from redline.signals.textnorm import NEAR_IDENTICAL
 from redline.store.audit import record_event
 
 CLAIM_TTL: Final = timedelta(minutes=30)
@@ -43,6 +57,15 @@ class QueueFilter:
     def open(self) -> bool:
         """Whether the page lists cases that still need someone."""
         return self.status in OPEN_STATUSES
+
+    def params(self) -> dict[str, str]:
+        """The filter as the non-empty fields it was given: what a link or form carries so the
+        next page (the next case, the page after a decision, the queue) keeps the same view."""
+        return {
+            name: str(value)
+            for name in ("status", "source", "lang", "signal", "category", "assignee")
+            if (value := getattr(self, name))
+        }
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -110,24 +133,41 @@ def _query(reviewer: Reviewer, where: QueueFilter) -> Select[Any]:
         .join(Source, Source.id == Item.source_id)
         .outerjoin(TextBody, TextBody.sha256 == Item.text_sha256)
         .outerjoin(User, User.id == Case.assignee_id)
-        .where(Case.status == where.status)
     )
+    return query.where(*_conditions(reviewer, where))
+
+
+def _conditions(reviewer: Reviewer, where: QueueFilter) -> list[ColumnElement[bool]]:
+    """``where`` as SQL conditions on cases (with sources and users joined when it names a
+    source or an assignee by name): the one definition of what a queue view holds."""
+    found: list[ColumnElement[bool]] = [Case.status == where.status]
     if where.source:
-        query = query.where(Source.name == where.source)
+        found.append(Source.name == where.source)
     for column, value in (
         (Case.lang, where.lang),
         (Case.signal, where.signal),
         (Case.category, where.category),
     ):
         if value:
-            query = query.where(column == value)
+            found.append(column == value)
     if where.assignee == "me":
-        query = query.where(Case.assignee_id == reviewer.id)
+        found.append(Case.assignee_id == reviewer.id)
     elif where.assignee == "none":
-        query = query.where(Case.assignee_id.is_(None))
+        found.append(Case.assignee_id.is_(None))
     elif where.assignee:
-        query = query.where(User.username == where.assignee)
-    return query
+        found.append(User.username == where.assignee)
+    return found
+
+
+def _lean(column: Any, reviewer: Reviewer, where: QueueFilter) -> Select[Any]:
+    """``column`` of the cases under ``where``, joining only what a filter needs: counting a
+    tab walks the queue index instead of joining every case to its item, text and assignee."""
+    query = select(column).select_from(Case)
+    if where.source:
+        query = query.join(Item, Item.id == Case.item_id).join(Source, Source.id == Item.source_id)
+    if where.assignee and where.assignee not in ("me", "none"):
+        query = query.join(User, User.id == Case.assignee_id)
+    return query.where(*_conditions(reviewer, where))
 
 
 def list_queue(
@@ -313,3 +353,224 @@ def next_case(
             continue
         return int(row.id)
     return None
+
+
+# --- The queue page: tabs, languages, plain reasons, thumbnails, near-identical rows ---------
+
+BULK_MAX: Final = 200
+LANGUAGE_SCAN: Final = 2_000
+
+
+def count_tabs(connection: Connection, reviewer: Reviewer, where: QueueFilter) -> dict[str, int]:
+    """Cases on each status tab under ``where``'s other filters, each counted up to
+    ``COUNT_CAP`` + 1 (shown as "1000+"), as ``count_open`` does."""
+    reviewer.require("queue.view")
+    counts: dict[str, int] = {}
+    for status in STATUSES:
+        tab = _lean(Case.id, reviewer, replace(where, status=status))
+        capped = tab.limit(COUNT_CAP + 1).subquery()
+        counts[status] = connection.scalar(select(func.count()).select_from(capped)) or 0
+    return counts
+
+
+def languages(
+    connection: Connection, reviewer: Reviewer, where: QueueFilter
+) -> list[tuple[str, int]]:
+    """The languages of the cases on ``where``'s tab under its other filters, with how many
+    cases each, most first; read from the first ``LANGUAGE_SCAN`` cases in review order, so a
+    queue page never walks a tab of a hundred thousand decided cases."""
+    reviewer.require("queue.view")
+    tab = (
+        _lean(Case.lang, reviewer, replace(where, lang=None))
+        .where(Case.lang.is_not(None))
+        .order_by(*QUEUE_ORDER)
+        .limit(LANGUAGE_SCAN)
+        .subquery()
+    )
+    rows = connection.execute(
+        select(tab.c.lang, func.count())
+        .group_by(tab.c.lang)
+        .order_by(func.count().desc(), tab.c.lang)
+    )
+    return [(str(lang), int(n)) for lang, n in rows]
+
+
+_MEDIA_MATCH = re.compile(
+    r"^matches bank (?P<bank>.+?) entry \d+ \((?P<kind>\S+) distance (?P<d>[\d.e+-]+)\)$"
+)
+_TEXT_MATCH = re.compile(r"^text matches bank (?P<bank>.+?) entry \d+ \(Jaccard (?P<j>[\d.]+)\)$")
+_CLASSIFIER = re.compile(r"^classifier \S+: (?P<category>\S+) \(score (?P<score>[\d.]+)\)$")
+_SAMPLE = re.compile(r"^labelling sample: classifier \S+ score (?P<score>[\d.]+), (?P<why>.+)$")
+_EXACT = ("md5", "video_md5", "sha256")
+
+
+@dataclass(frozen=True, slots=True)
+class BankThresholds:
+    """A bank's match thresholds, to say how close a match came to the line."""
+
+    pdq: int
+    text: float
+
+
+def plain_reason(reason: str, banks: Mapping[str, BankThresholds]) -> str:
+    """Why a case is in the queue, in a reviewer's words, from the reason routing wrote
+    (``pipeline/route.py``): "matched bank X at distance 12 of 31", "text scored 0.93 by the
+    classifier"; a reason of another shape is shown as written."""
+    if found := _MEDIA_MATCH.match(reason):
+        bank, kind, distance = found["bank"], found["kind"], found["d"]
+        if kind in _EXACT:
+            return f"matched bank {bank}: the very same file"
+        if kind.startswith("pdq") and bank in banks:
+            return f"matched bank {bank} at distance {distance} of {banks[bank].pdq}"
+        return f"matched bank {bank} at distance {distance} ({kind.replace('_', ' ')})"
+    if found := _TEXT_MATCH.match(reason):
+        bank, similarity = found["bank"], found["j"]
+        line = f" (the bank asks for {banks[bank].text:.2f})" if bank in banks else ""
+        return f"text matched bank {bank} with similarity {similarity}{line}"
+    if found := _CLASSIFIER.match(reason):
+        category = found["category"].replace("_", " ")
+        return f"text scored {found['score']} by the classifier ({category})"
+    if found := _SAMPLE.match(reason):
+        return f"labelling sample: text scored {found['score']} by the classifier, {found['why']}"
+    return reason
+
+
+@dataclass(frozen=True, slots=True)
+class QueueEntry:
+    """One row of the queue page: a case with its near-identical cases folded in."""
+
+    row: QueueRow
+    why: str  # plain_reason
+    age: timedelta
+    # The first image or video of the item: shown only through the blurred preview route.
+    thumbnail: str | None
+    thumbnail_kind: str | None
+    near_identical: tuple[int, ...]  # the other cases on this page with the same text
+
+
+@dataclass(frozen=True, slots=True)
+class QueueBoard:
+    """What the queue page shows: its entries, the tabs' counts and the languages present."""
+
+    entries: list[QueueEntry]
+    read: int  # rows read for the page (a full page means there is a next one)
+    counts: dict[str, int]
+    languages: list[tuple[str, int]]
+
+
+def board(
+    connection: Connection,
+    reviewer: Reviewer,
+    where: QueueFilter,
+    now: datetime,
+    *,
+    offset: int = 0,
+) -> QueueBoard:
+    """The queue page under ``where``: a page of ``list_queue`` with the cases whose texts are
+    identical or near-identical (``textnorm.near_identical_key``) folded into the first of them,
+    each with a plain reason, its age and its first picture (blurred by the page)."""
+    rows = list_queue(connection, reviewer, where, now, offset=offset)
+    ids = [r.id for r in rows]
+    keys = _text_keys(connection, ids)
+    thumbs = _thumbnails(connection, ids)
+    banks = {
+        name: BankThresholds(pdq, text)
+        for name, pdq, text in connection.execute(
+            select(Bank.name, Bank.pdq_threshold, Bank.text_threshold)
+        )
+    }
+    firsts: dict[str, QueueRow] = {}
+    folded: dict[int, list[int]] = {}
+    for row in rows:
+        key = keys.get(row.id)
+        if key is not None and key in firsts:
+            folded[firsts[key].id].append(row.id)
+            continue
+        if key is not None:
+            firsts[key] = row
+        folded[row.id] = []
+    entries = [
+        QueueEntry(
+            row=row,
+            why=plain_reason(row.reason, banks),
+            age=now - row.opened_at,
+            thumbnail=thumbs.get(row.id, (None, None))[0],
+            thumbnail_kind=thumbs.get(row.id, (None, None))[1],
+            near_identical=tuple(folded[row.id]),
+        )
+        for row in rows
+        if row.id in folded
+    ]
+    return QueueBoard(
+        entries,
+        len(rows),
+        count_tabs(connection, reviewer, where),
+        languages(connection, reviewer, where),
+    )
+
+
+def _text_keys(connection: Connection, case_ids: Sequence[int]) -> dict[int, str]:
+    """Each case's near-identical key: its text's ``text_key`` signal, or the text's own hash
+    for a text not keyed yet (identical texts still fold); cases without text have none."""
+    if not case_ids:
+        return {}
+    rows = connection.execute(
+        select(Case.id, Item.text_sha256, Signal.value)
+        .join(Item, Item.id == Case.item_id)
+        .outerjoin(
+            Signal,
+            and_(Signal.text_sha256 == Item.text_sha256, Signal.signal_type == NEAR_IDENTICAL),
+        )
+        .where(Case.id.in_(case_ids), Item.text_sha256.is_not(None))
+    )
+    return {int(r.id): str(r.value or r.text_sha256) for r in rows}
+
+
+def _thumbnails(connection: Connection, case_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+    """The first image or video (sha256, kind) of each case's item, by position."""
+    if not case_ids:
+        return {}
+    rows = connection.execute(
+        select(Case.id, Media.sha256, Media.kind)
+        .join(ItemMedia, ItemMedia.item_id == Case.item_id)
+        .join(Media, Media.sha256 == ItemMedia.media_sha256)
+        .where(Case.id.in_(case_ids), Media.kind.in_(("image", "video")))
+        .order_by(Case.id, ItemMedia.position)
+    )
+    found: dict[int, tuple[str, str]] = {}
+    for row in rows:
+        found.setdefault(int(row.id), (str(row.sha256), str(row.kind)))
+    return found
+
+
+# --- Bulk changes by a lead ---------------------------------------------------------------------
+
+
+def _bulk_ids(case_ids: Sequence[int]) -> list[int]:
+    if not case_ids:
+        raise Invalid("select at least one case")
+    if len(case_ids) > BULK_MAX:
+        raise Invalid(f"at most {BULK_MAX} cases at once")
+    return sorted(set(case_ids))
+
+
+def assign_many(
+    connection: Connection, lead: Reviewer, case_ids: Sequence[int], username: str, now: datetime
+) -> list[int]:
+    """A lead hands several cases to one reviewer: each is ``assign``ed (and audited) as one
+    case would be; all or none (a decided or missing case refuses the lot)."""
+    lead.require("case.assign")
+    ids = _bulk_ids(case_ids)
+    for case_id in ids:
+        assign(connection, lead, case_id, username, now)
+    return ids
+
+
+def release_many(connection: Connection, lead: Reviewer, case_ids: Sequence[int]) -> list[int]:
+    """A lead gives several cases back to the queue: each is ``release``d (and audited) as one
+    case would be; a missing case refuses the lot."""
+    lead.require("case.assign")
+    ids = _bulk_ids(case_ids)
+    for case_id in ids:
+        release(connection, lead, case_id)
+    return ids

@@ -22,8 +22,11 @@ on every post of every ingest (millions). Links must be extracted from the raw t
 
 from __future__ import annotations
 
+import hashlib
+import html
 import re
 import unicodedata
+from typing import Final
 
 # Combining marks of the Arabic blocks: tashkeel (fatha, damma, kasra, tanwin, shadda, sukun,
 # U+064B-U+065F, including the combining hamza above/below), superscript alef (U+0670) and the
@@ -161,3 +164,17 @@ def tokens_for_matching(text: str) -> str:
             text = text[:cut]
     text = _STRIP.sub(" ", text)
     return " ".join(text.translate(_MATCHING_TABLE).split())
+
+
+# The signal of a text's near-identical twins: two texts are near-identical when they read the
+# same once HTML entities are decoded and whitespace is collapsed (a post exported as "&amp;" by
+# one tool and "&" by another, or re-flowed). A text signal of this type, shared by every item
+# posting the text, lets case creation, the cluster and the queue find the twins by index.
+NEAR_IDENTICAL: Final = "text_key"
+
+
+def near_identical_key(text: str) -> str:
+    """The key two near-identical texts share (SHA-256 of the text, entities decoded, runs of
+    whitespace made one space); nothing else is folded, so distinct texts keep distinct keys."""
+    decoded = html.unescape(text)
+    return hashlib.sha256(" ".join(decoded.split()).encode("utf-8")).hexdigest()

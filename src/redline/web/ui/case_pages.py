@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -45,6 +46,18 @@ def _filter(
 Filter = Annotated[queue.QueueFilter, Depends(_filter)]
 
 
+def _carry(where: queue.QueueFilter) -> str:
+    """The filter as a query string: every link and form from a queue view carries it, so the
+    next case, the page after a decision and the way back keep the reviewer's tab and filters."""
+    return urlencode(where.params())
+
+
+def _offer(
+    connection: Connection, me: Visitor, decided: int | None, now: datetime
+) -> decisions.UndoOffer | None:
+    return None if decided is None else decisions.undo_offer(connection, me.reviewer, decided, now)
+
+
 @router.get("/queue", response_class=HTMLResponse, include_in_schema=False)
 def queue_page(
     where: Filter,
@@ -52,32 +65,68 @@ def queue_page(
     app: App,
     request: Request,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    decided: RowId | None = None,
 ) -> Response:
-    """Cases in review order, with filters and tabs per status."""
+    """Cases in review order, with filters and tabs per status; after a decision that left
+    nothing to claim, the undo of that decision."""
     now = utcnow()
     with app.engine.begin() as connection:
-        rows = queue.list_queue(connection, me.reviewer, where, now, offset=offset)
-        counts = queue.count_open(connection)
+        shown = queue.board(connection, me.reviewer, where, now, offset=offset)
+        undo = _offer(connection, me, decided, now)
     return page(
         request,
         "queue.html",
         me,
-        rows=rows,
+        board=shown,
         where=where,
-        counts=counts,
+        carry=_carry(where),
         offset=offset,
         page_size=queue.PAGE,
+        undo=undo,
+        bulk_max=queue.BULK_MAX,
     )
+
+
+def _next(
+    app: Services, me: Visitor, where: queue.QueueFilter, decided: int | None = None
+) -> RedirectResponse:
+    """Claim the next free case under ``where`` and open it (with the undo of ``decided``);
+    with none left, the queue under ``where`` says so."""
+    with app.engine.begin() as connection:
+        case_id = queue.next_case(connection, me.reviewer, where, utcnow())
+    after = f"&decided={decided}" if decided is not None else ""
+    if case_id is None:
+        return RedirectResponse(f"/queue?{_carry(where)}&empty=1{after}", status_code=303)
+    return RedirectResponse(f"/cases/{case_id}?{_carry(where)}{after}", status_code=303)
 
 
 @router.post("/queue/next", include_in_schema=False)
 def next_case(where: Filter, me: Checked, app: App) -> RedirectResponse:
-    """Claim the next free case of the queue and open it."""
+    """Claim the next free case of the queue, under the reviewer's tab and filters, and open it."""
+    return _next(app, me, where)
+
+
+@router.post("/queue/bulk", include_in_schema=False)
+def bulk(
+    where: Filter,
+    me: Checked,
+    app: App,
+    case: Annotated[list[RowId], Form(max_length=queue.BULK_MAX)],
+    action: Annotated[str, Form(max_length=20)],
+    user: Annotated[str, Form(max_length=100)] = "",
+) -> RedirectResponse:
+    """A lead assigns the selected cases to a reviewer or releases them, each audited."""
+    me.reviewer.require("case.assign")
     with app.engine.begin() as connection:
-        case_id = queue.next_case(connection, me.reviewer, where, utcnow())
-    if case_id is None:
-        return RedirectResponse(f"/queue?status={where.status}&empty=1", status_code=303)
-    return RedirectResponse(f"/cases/{case_id}", status_code=303)
+        if action == "assign":
+            done = queue.assign_many(connection, me.reviewer, case, user.strip(), utcnow())
+        elif action == "release":
+            done = queue.release_many(connection, me.reviewer, case)
+        else:
+            raise Invalid(f"unknown bulk action {action!r} (assign, release)")
+    return RedirectResponse(
+        f"/queue?{_carry(where)}&bulk={action}&changed={len(done)}", status_code=303
+    )
 
 
 @router.post("/queue/sample", include_in_schema=False)
@@ -93,6 +142,7 @@ def sample(
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse, include_in_schema=False)
 def case_page(
+    where: Filter,
     me: Me,
     app: App,
     request: Request,
@@ -100,7 +150,8 @@ def case_page(
     decided: RowId | None = None,
     revealed: Annotated[str, Query(max_length=64)] = "",
 ) -> Response:
-    """One case: the item in context, every signal and why it fired, and the decision form."""
+    """One case: the item in context, every signal and why it fired, and the decision form;
+    after a decision (on this case or the one before it), its undo while the rules allow it."""
     now = utcnow()
     with app.engine.begin() as connection:
         found = view_case(connection, me.reviewer, case_id, now)
@@ -108,18 +159,15 @@ def case_page(
         seen = protection.exposure(connection, me.reviewer, now)
         listed = designations.list_designations(connection, enabled_only=True)
         shown = revealed if revealed and _granted(connection, me, revealed, now) else ""
-    # The notice after a decision offers its undo while the review rules allow it.
-    undoable = next(
-        (d for d in found.decisions if d.id == decided and d.id in found.viewer.undoable), None
-    )
+        undo = _offer(connection, me, decided, now)
     return page(
         request,
         "case.html",
         me,
         case=found,
         exposure=seen,
-        undoable=undoable,
-        undo_seconds=decisions.UNDO_WINDOW.seconds,
+        undo=undo,
+        carry=_carry(where),
         revealed=shown,
         designations=listed,
         timeline=timeline,
@@ -142,11 +190,11 @@ def _granted(connection: Connection, me: Visitor, sha256: str, now: datetime) ->
 
 
 @router.post("/cases/{case_id}/claim", include_in_schema=False)
-def claim(me: Checked, app: App, case_id: RowId) -> RedirectResponse:
+def claim(where: Filter, me: Checked, app: App, case_id: RowId) -> RedirectResponse:
     """Take the case, so no other reviewer works on it."""
     with app.engine.begin() as connection:
         queue.claim(connection, me.reviewer, case_id, utcnow())
-    return RedirectResponse(f"/cases/{case_id}", status_code=303)
+    return RedirectResponse(f"/cases/{case_id}?{_carry(where)}", status_code=303)
 
 
 @router.post("/cases/{case_id}/assign", include_in_schema=False)
@@ -160,15 +208,16 @@ def assign(
 
 
 @router.post("/cases/{case_id}/release", include_in_schema=False)
-def release(me: Checked, app: App, case_id: RowId) -> RedirectResponse:
+def release(where: Filter, me: Checked, app: App, case_id: RowId) -> RedirectResponse:
     """Give the case back to the queue."""
     with app.engine.begin() as connection:
         queue.release(connection, me.reviewer, case_id)
-    return RedirectResponse("/queue", status_code=303)
+    return RedirectResponse(f"/queue?{_carry(where)}", status_code=303)
 
 
 @router.post("/cases/{case_id}/decide", include_in_schema=False)
 def decide(
+    where: Filter,
     me: Checked,
     app: App,
     case_id: RowId,
@@ -179,7 +228,8 @@ def decide(
     designation: Annotated[str, Form(max_length=designations.MAX_NAME)] = "",
     cluster: Annotated[str, Form(max_length=10)] = "",
 ) -> RedirectResponse:
-    """Record a decision (on the whole near-duplicate cluster when asked)."""
+    """Record a decision (on the whole near-duplicate cluster when asked), then go straight to
+    the next case of the reviewer's tab and filters, with the undo of this decision."""
     try:
         chosen = decisions.Verdict(
             verdict,
@@ -202,15 +252,19 @@ def decide(
                     connection, me.reviewer, case_id, chosen, now, four_eyes=app.settings.four_eyes
                 )
             ]
-    return RedirectResponse(f"/cases/{case_id}?decided={outcomes[0].decision_id}", status_code=303)
+    decided = outcomes[0].decision_id
+    if not me.reviewer.can("case.claim"):  # nobody to hand a next case to: stay on this one
+        return RedirectResponse(f"/cases/{case_id}?{_carry(where)}&decided={decided}", 303)
+    return _next(app, me, where, decided)
 
 
 @router.post("/decisions/{decision_id}/undo", include_in_schema=False)
-def undo(me: Checked, app: App, decision_id: RowId) -> RedirectResponse:
-    """Take one's own decision back, within the undo window."""
+def undo(where: Filter, me: Checked, app: App, decision_id: RowId) -> RedirectResponse:
+    """Take one's own decision back, within the undo window, and reopen its case (in the same
+    tab and filters)."""
     with app.engine.begin() as connection:
         outcome = decisions.undo(connection, me.reviewer, decision_id, utcnow())
-    return RedirectResponse(f"/cases/{outcome.case_id}", status_code=303)
+    return RedirectResponse(f"/cases/{outcome.case_id}?{_carry(where)}", status_code=303)
 
 
 @router.get("/cases/{case_id}/cluster", response_class=HTMLResponse, include_in_schema=False)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 from redline import __version__
 from redline.actions import orders
 from redline.actions.takedown import OWN_INITIATIVE_BASIS
+from redline.classify.features import evidence_words
 from redline.metrics import report as report_words
 from redline.model.base import utcnow
 from redline.review import designations, protection, queue, taxonomy
@@ -38,6 +39,16 @@ def _due(value: datetime, now: datetime | None = None) -> str:
     return f"due in {span}" if left >= 0 else f"overdue by {span}"
 
 
+def _age(span: timedelta) -> str:
+    """'5 min old' / '3 h old' / '2 d old': how long a case has waited, at a glance."""
+    minutes = max(0, int(span.total_seconds() // 60))
+    if minutes < 60:
+        return f"{minutes} min old"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h old"
+    return f"{minutes // (24 * 60)} d old"
+
+
 def _highlight(text: str, explanation: list[dict[str, Any]] | None) -> list[tuple[str, bool]]:
     """The text cut into (piece, is_evidence) parts from the explanation's spans, so the template
     can mark the words that drove the score without any HTML in Python."""
@@ -57,6 +68,8 @@ def _highlight(text: str, explanation: list[dict[str, Any]] | None) -> list[tupl
 
 templates.env.filters["when"] = _when
 templates.env.filters["due"] = _due
+templates.env.filters["age"] = _age
+templates.env.filters["evidence"] = evidence_words
 # The dashboard prints its figures in the report's words (decision keys, signals, no data).
 templates.env.filters.update(report_words.FILTERS)
 templates.env.globals["highlight"] = _highlight

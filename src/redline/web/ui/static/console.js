@@ -105,6 +105,12 @@
     else hint(`Category: ${field.value}. Press a to decide violating.`);
     return true;
   }
+  // Queue page, leads: selecting a row selects the near-identical cases folded into it.
+  document.addEventListener("change", (event) => {
+    const box = event.target.closest('input[type="checkbox"][form="bulk-form"]');
+    if (!box) return;
+    document.querySelectorAll(`input[data-twin-of="${box.value}"]`).forEach((twin) => { twin.disabled = !box.checked; });
+  });
   document.addEventListener("keydown", (event) => {
     // Ctrl+Enter in the note sends the decision (an escalation's note written).
     if (event.target.id === "note" && event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
@@ -132,7 +138,13 @@
     else if (onQueue && event.key === "j") done = moveSelection(+1);
     else if (onQueue && event.key === "k") done = moveSelection(-1);
     else if (onCase && event.key === "j") done = submit("next-form");
-    else if (onCase && (event.key === "k" || event.key === "q")) { window.location.assign("/queue"); done = true; }
+    else if (onQueue && event.key === "u") done = submit("undo-form");
+    else if (onCase && (event.key === "k" || event.key === "q")) {
+      // Back to the queue in the tab and filters the reviewer came from (the link carries them).
+      const back = document.getElementById("back-link");
+      window.location.assign(back ? back.href : "/queue");
+      done = true;
+    }
     else if (onCase && event.key === "c") done = submit("claim-form");
     else if (onCase && event.key === "u") done = submit("undo-form");
     else if (onCase && event.key === "v") done = revealNext();
