@@ -6,7 +6,8 @@ The bias protections stay as they are: no category is pre-selected (the reviewer
 a digit), and once leads keep a designations list a violating verdict names one (another
 digit). So ``n`` + reason and ``a`` + category are two keys, ``s`` one, and ``a`` + category +
 designation three: two keys for that verdict would mean choosing the category or the
-designation for the reviewer. The measured numbers are written to /tmp/queue-keyboard-keys.txt.
+designation for the reviewer, unless the reviewer asks to keep their own designation for their
+next cases (a referral unit works one group's queue for hours): then it is two again. The measured numbers are written to /tmp/queue-keyboard-keys.txt.
 
 A module of its own (its own database and server): it adds a designations list half-way.
 """
@@ -23,7 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import func, select
 
-from redline.model import Case, Item, Source
+from redline.model import Case, Decision, Designation, Item, Source
 from redline.model.base import utcnow
 from redline.review.designations import add_designation
 from redline.store import make_engine
@@ -205,6 +206,42 @@ def test_one_decision_by_keyboard_is_two_keys_and_one_page_load_in_a_filtered_ta
     )
     shot(page, screenshot, "next-case-after-designation")
 
+    # The reviewer works one group's cases: they tick "keep" once (set-up, not counted), name
+    # the designation with its digit, and from the next case on it is chosen again, said on the
+    # page: a violating verdict is a and a category digit again, the category still theirs.
+    page.locator("#keep-designation").check()
+    measured["violating, keeping the designation: first (a, category, designation)"] = (
+        decide_and_measure(board, filtered, "a", "1", "1")
+    )
+    assert page.locator("#designation").input_value() == "Example Front"
+    assert page.locator("#category").input_value() == ""  # the category is never kept
+    assert "kept from your previous decision" in page.locator("#designation-kept").inner_text()
+    kept_case = case_id(page.url)
+    measured["violating, designation kept (a, category digit)"] = decide_and_measure(
+        board, filtered, "a", "2"
+    )
+    shot(page, screenshot, "next-case-designation-kept")
+    # A not-violating verdict with the kept designation in the form records no designation.
+    plain_case = case_id(page.url)
+    measured["not violating, designation kept (n, reason digit)"] = decide_and_measure(
+        board, filtered, "n", "1"
+    )
+    engine = make_engine(live_app_settings.database_url)
+    with engine.connect() as connection:
+        recorded = dict(
+            connection.execute(
+                select(Decision.case_id, Designation.name)
+                .outerjoin(Designation, Designation.id == Decision.designation_id)
+                .where(Decision.case_id.in_((kept_case, plain_case)))
+            ).all()
+        )
+    engine.dispose()
+    assert recorded == {kept_case: "Example Front", plain_case: None}, recorded
+    # Unticking forgets it: the next case asks again.
+    page.locator("#keep-designation").uncheck()
+    page.reload()
+    assert page.locator("#designation").input_value() == ""
+
     REPORT.write_text(
         "".join(
             f"{verdict}: {keys} keys, {loads} page load\n"
@@ -213,7 +250,7 @@ def test_one_decision_by_keyboard_is_two_keys_and_one_page_load_in_a_filtered_ta
     )
     print(REPORT.read_text())
     assert all(loads == 1 for _keys, loads in measured.values()), measured
-    assert [keys for keys, _loads in measured.values()] == [2, 1, 2, 3, 2], measured
+    assert [keys for keys, _loads in measured.values()] == [2, 1, 2, 3, 2, 3, 2, 2], measured
     assert csp_violations(page) == []
 
 

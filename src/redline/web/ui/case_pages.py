@@ -236,7 +236,9 @@ def decide(
             category or None if verdict == "violating" else None,
             reason or None if verdict == "not_violating" else None,
             note.strip() or None,
-            designation or None,
+            # A designation belongs to a violating verdict only: one left chosen in the form
+            # while deciding otherwise is not recorded.
+            designation or None if verdict == "violating" else None,
         )
     except Invalid as error:
         raise Invalid(f"case {case_id}: {error}") from None

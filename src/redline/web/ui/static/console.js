@@ -105,6 +105,34 @@
     else hint(`Category: ${field.value}. Press a to decide violating.`);
     return true;
   }
+  // A designation the reviewer chose and asked to keep (the "keep" box) is chosen again on their
+  // next cases in this tab, and the page says so: a violating verdict is then a and a category
+  // digit. Only the reviewer's own earlier choice, never a suggestion; unticking forgets it.
+  const KEPT = "redline.keptDesignation";
+  document.addEventListener("DOMContentLoaded", () => {
+    const form = document.getElementById("decision-form");
+    const box = document.getElementById("keep-designation");
+    if (!form || !box || !form.elements.designation) return;
+    const field = form.elements.designation;
+    const kept = sessionStorage.getItem(KEPT);
+    if (kept && Array.from(field.options).some((option) => option.value && option.value === kept)) {
+      field.value = kept;
+      box.checked = true;
+      const shown = field.options[field.selectedIndex].text.replace(/^\d+\. /, "");
+      document.getElementById("designation-kept").textContent =
+        `Designation kept from your previous decision: ${shown}. Change it, or untick "keep" to choose it each time.`;
+    } else if (kept) {
+      sessionStorage.removeItem(KEPT); // no longer on the list
+    }
+    box.addEventListener("change", () => {
+      if (!box.checked) { sessionStorage.removeItem(KEPT); document.getElementById("designation-kept").textContent = ""; }
+    });
+    form.addEventListener("submit", () => {
+      const verdict = form.querySelector('input[name="verdict"]:checked');
+      if (box.checked && field.value && verdict && verdict.value === "violating") sessionStorage.setItem(KEPT, field.value);
+      else if (!box.checked) sessionStorage.removeItem(KEPT);
+    });
+  });
   // Queue page, leads: selecting a row selects the near-identical cases folded into it.
   document.addEventListener("change", (event) => {
     const box = event.target.closest('input[type="checkbox"][form="bulk-form"]');
@@ -129,7 +157,10 @@
   document.addEventListener("keydown", (event) => {
     if (event.key === "Escape") { pending = null; hint(""); return; } // the dialog closes itself
     const tag = (event.target.tagName || "").toLowerCase();
-    if (["input", "textarea", "select"].includes(tag) || event.ctrlKey || event.metaKey || event.altKey) return;
+    // Keys are the reviewer's typing in a text field or a list; a ticked box or a chosen radio
+    // button keeps the shortcuts (the "keep designation" box is ticked on the way to a verdict).
+    const typing = ["textarea", "select"].includes(tag) || (tag === "input" && !["checkbox", "radio"].includes(event.target.type));
+    if (typing || event.ctrlKey || event.metaKey || event.altKey) return;
     const onCase = document.body.classList.contains("case-page");
     const onQueue = document.body.classList.contains("queue-page");
     let done = false;
