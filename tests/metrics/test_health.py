@@ -3,10 +3,11 @@ bands, decisions per hour, second-review agreement (with Cohen's kappa) and toda
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from redline.metrics import health
 from redline.model import Case
@@ -14,6 +15,7 @@ from redline.model.base import utcnow
 from redline.review import protection
 from redline.review.casefile import view_case
 from redline.review.decisions import Verdict, decide
+from redline.review.rules import OPEN_STATUSES, SLA_BANDS, sla
 from tests.review_desk import Desk
 
 VIOLATING = Verdict("violating", category="support_glorification", designation="none")
@@ -51,6 +53,74 @@ def test_backlog_and_sla_breaches_follow_the_named_sla_bands(desk: Desk) -> None
         decide(connection, desk.users["rev1"], desk.cases["p3"], NOT_VIOLATING, now)
         assert health.backlog_by_age(connection, now)[-1].cases == 0
         assert health.sla_breaches(connection, now)[0][2].breached == 0
+
+
+def test_the_counts_made_by_the_database_equal_each_case_put_in_its_bucket_and_band(
+    desk: Desk,
+) -> None:
+    """The database counts the backlog and the breaches (a filtered count each); a plain reading
+    of every open case, bucketed and banded one by one, gives the same, at the boundaries too:
+    priorities on and around each band's lowest (and below 0), ages on and around each bound."""
+    now = utcnow().replace(microsecond=0)
+    priorities = [-5, 0, 1, 59, 60, 61, 99, 100, 101, 250]
+    bounds = [timedelta(hours=h) for h in (1, 4, 24, 72)]
+    ages = [timedelta(0), *(b + d for b in bounds for d in (-timedelta(seconds=1), timedelta(0)))]
+    ages += [b + timedelta(seconds=1) for b in bounds] + [timedelta(days=40)]
+    posts = sorted(desk.cases)
+    combos = [(p, a) for p in priorities for a in ages]
+    checked = 0
+    with desk.engine.begin() as connection:
+        for start in range(0, len(combos), len(posts)):
+            chunk = combos[start : start + len(posts)]
+            for post, (priority, age) in zip(posts, chunk, strict=False):
+                connection.execute(
+                    update(Case)
+                    .where(Case.id == desk.cases[post])
+                    .values(priority=priority, opened_at=now - age, status="open")
+                )
+            rows = [
+                (desk.cases[post], priority, now - age)
+                for post, (priority, age) in zip(posts, chunk, strict=False)
+            ]
+            rows += [
+                (int(r.id), int(r.priority), r.opened_at)
+                for r in connection.execute(
+                    select(Case.id, Case.priority, Case.opened_at).where(
+                        Case.status.in_(OPEN_STATUSES),
+                        Case.id.not_in([desk.cases[p] for p in posts[: len(chunk)]]),
+                    )
+                )
+            ]
+            buckets = Counter(
+                next(
+                    label
+                    for bound, label in health.AGE_BUCKETS
+                    if bound is None or now - opened < bound
+                )
+                for _id, _priority, opened in rows
+            )
+            assert [(b.label, b.cases) for b in health.backlog_by_age(connection, now)] == [
+                (label, buckets[label]) for _bound, label in health.AGE_BUCKETS
+            ]
+            late = Counter[int]()
+            opened_in = Counter[int]()
+            for _id, priority, opened in rows:
+                band = next(low for low, _ in SLA_BANDS if priority >= low or low == 0)
+                opened_in[band] += 1
+                late[band] += now - (opened + sla(priority)) > timedelta(0)
+            bands, breaches = health.sla_breaches(connection, now)
+            assert [(b.lowest_priority, b.open, b.breached) for b in bands] == [
+                (low, opened_in[low], late[low]) for low, _ in SLA_BANDS
+            ]
+            overdue = sorted(
+                (now - (opened + sla(priority)) for _id, priority, opened in rows),
+                reverse=True,
+            )
+            assert [b.overdue for b in breaches] == [o for o in overdue if o > timedelta(0)][
+                : health.OLDEST_BREACHES
+            ]
+            checked += len(chunk)
+    assert checked == len(combos)
 
 
 def test_decisions_per_active_hour_and_second_review_agreement(desk: Desk) -> None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
-from sqlalchemy import Connection, select
+from sqlalchemy import ColumnElement, Connection, and_, func, select, true
 
 from redline.model import Case, Decision, User
 from redline.review import protection
@@ -97,43 +97,88 @@ class ReviewerExposure:
 
 
 def backlog_by_age(connection: Connection, now: datetime) -> list[AgeBucket]:
-    """Open cases (open, second review, escalated) by how long ago they were opened."""
-    counts = Counter[str]()
-    for opened_at in connection.scalars(
-        select(Case.opened_at).where(Case.status.in_(OPEN_STATUSES))
-    ):
-        counts[_bucket(now - opened_at)] += 1
-    return [AgeBucket(label, counts[label]) for _bound, label in AGE_BUCKETS]
+    """Open cases (open, second review, escalated) by how long ago they were opened.
+
+    Counted by the database in one pass (a filtered count per bucket): a desk with 100,000
+    open cases would otherwise send every opening time to the page."""
+    counts = [func.count().filter(condition) for condition in _age_conditions(now)]
+    row = connection.execute(
+        select(*counts).select_from(Case).where(Case.status.in_(OPEN_STATUSES))
+    ).one()
+    return [
+        AgeBucket(label, int(row[index] or 0)) for index, (_bound, label) in enumerate(AGE_BUCKETS)
+    ]
 
 
-def _bucket(age: timedelta) -> str:
-    for bound, label in AGE_BUCKETS:
-        if bound is None or age < bound:
-            return label
-    return AGE_BUCKETS[-1][1]
+def _age_conditions(now: datetime) -> list[ColumnElement[bool]]:
+    """For each bucket of ``AGE_BUCKETS``, the condition on ``opened_at`` that puts a case in it
+    (age = now - opened_at; a bucket holds the ages from the bound before it up to its own)."""
+    conditions: list[ColumnElement[bool]] = []
+    younger: timedelta | None = None  # the previous bucket's bound
+    for bound, _label in AGE_BUCKETS:
+        parts = []
+        if bound is not None:
+            parts.append(Case.opened_at > now - bound)
+        if younger is not None:
+            parts.append(Case.opened_at <= now - younger)
+        conditions.append(and_(*parts) if parts else true())
+        younger = bound
+    return conditions
+
+
+def _band_conditions() -> list[ColumnElement[bool]]:
+    """For each SLA band (``review.rules.SLA_BANDS``, highest first), the priorities in it: at
+    least its lowest priority (a lowest of 0 takes everything below the band before, negative
+    priorities too, as ``review.rules.sla`` does) and below the band before's."""
+    conditions: list[ColumnElement[bool]] = []
+    above: int | None = None
+    for lowest, _allowed in SLA_BANDS:
+        parts = []
+        if lowest != 0:
+            parts.append(Case.priority >= lowest)
+        if above is not None:
+            parts.append(Case.priority < above)
+        conditions.append(and_(*parts) if parts else true())
+        above = lowest
+    return conditions
 
 
 def sla_breaches(connection: Connection, now: datetime) -> tuple[list[SlaBand], list[Breach]]:
     """Open cases per SLA band (``review.rules.SLA_BANDS``) with how many are past their SLA,
-    and the oldest breaches, most overdue first."""
-    opened: dict[int, int] = Counter()
-    breached: dict[int, int] = Counter()
-    breaches: list[Breach] = []
-    rows = connection.execute(
-        select(Case.id, Case.priority, Case.opened_at).where(Case.status.in_(OPEN_STATUSES))
-    )
-    for row in rows:
-        band = next(lowest for lowest, _ in SLA_BANDS if row.priority >= lowest or lowest == 0)
-        opened[band] += 1
-        overdue = now - (row.opened_at + sla(row.priority))
-        if overdue > timedelta(0):
-            breached[band] += 1
-            breaches.append(Breach(int(row.id), int(row.priority), row.opened_at, overdue))
-    bands = [
-        SlaBand(allowed, lowest, opened[lowest], breached[lowest]) for lowest, allowed in SLA_BANDS
+    and the oldest breaches, most overdue first.
+
+    Counted by the database (a case breaches its band's SLA when it was opened longer ago than
+    the band allows), and only the oldest few breaches of each band are read."""
+    bands = _band_conditions()
+    late = [
+        and_(band, Case.opened_at < now - allowed)
+        for band, (_lowest, allowed) in zip(bands, SLA_BANDS, strict=True)
     ]
-    breaches.sort(key=lambda b: b.overdue, reverse=True)
-    return bands, breaches[:OLDEST_BREACHES]
+    counted = connection.execute(
+        select(
+            *(func.count().filter(band) for band in bands),
+            *(func.count().filter(condition) for condition in late),
+        )
+        .select_from(Case)
+        .where(Case.status.in_(OPEN_STATUSES))
+    ).one()
+    found = [
+        SlaBand(allowed, lowest, int(counted[index] or 0), int(counted[len(bands) + index] or 0))
+        for index, (lowest, allowed) in enumerate(SLA_BANDS)
+    ]
+    breaches: list[Breach] = []
+    for condition in late:
+        rows = connection.execute(
+            select(Case.id, Case.priority, Case.opened_at)
+            .where(Case.status.in_(OPEN_STATUSES), condition)
+            .order_by(Case.opened_at, Case.id)
+            .limit(OLDEST_BREACHES)
+        )
+        for row in rows:
+            overdue = now - (row.opened_at + sla(row.priority))
+            breaches.append(Breach(int(row.id), int(row.priority), row.opened_at, overdue))
+    breaches.sort(key=lambda b: (b.overdue, -b.case_id), reverse=True)
+    return found, breaches[:OLDEST_BREACHES]
 
 
 def decision_rates(connection: Connection, since: datetime, until: datetime) -> list[DecisionRate]:
