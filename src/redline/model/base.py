@@ -8,10 +8,12 @@ from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, Table
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, String, Table
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 # Stable constraint names, so Alembic migrations can refer to them on SQLite and PostgreSQL alike.
@@ -53,6 +55,26 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class clock_hour(FunctionElement[str]):  # noqa: N801 (a SQL function, named as one)
+    """The UTC clock hour a ``UTCDateTime`` column falls in, as a value the database can group
+    and count by (distinct hours of work, without reading every timestamp into Python)."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(clock_hour, "sqlite")
+def _clock_hour_sqlite(element: clock_hour, compiler: Any, **kw: Any) -> str:
+    # Stored as 'YYYY-MM-DD HH:MM:SS[.ffffff]' in UTC (see UTCDateTime): the hour is its prefix.
+    return f"substr({compiler.process(element.clauses, **kw)}, 1, 13)"
+
+
+@compiles(clock_hour)
+def _clock_hour_default(element: clock_hour, compiler: Any, **kw: Any) -> str:
+    # In UTC whatever the session's time zone (a half-hour zone would shift the hours).
+    return f"date_trunc('hour', ({compiler.process(element.clauses, **kw)}) AT TIME ZONE 'UTC')"
 
 
 # How far the clock of this context is set back (None: the real time). Only the demo sets it,
