@@ -46,7 +46,7 @@ from redline.store.content import (
     quarantine_record,
 )
 from redline.store.engine import Database
-from redline.store.matches import record_match
+from redline.store.matches import record_matches
 from redline.store.media import MediaStoreError, media_store
 
 MATCH_BATCH = 2000
@@ -380,14 +380,16 @@ def _store_matches(
     with engine.begin() as connection:
         reasons: dict[str, CaseReason] = {}
         new: list[dict[str, Any]] = []
-        for row, matches in zip(rows, found, strict=True):
-            for match in matches:
-                stored = record_match(connection, match, now, media_sha256=row.media_sha256)
-                if stored is None:
-                    continue  # matched before
-                summary.new_matches += 1
-                new.append(match_found(stored, match, media_sha256=row.media_sha256))
-                keep_strongest(reasons, row.media_sha256, media_match_reason(match))
+        pairs = [
+            (row, match) for row, matches in zip(rows, found, strict=True) for match in matches
+        ]
+        ids = record_matches(connection, [(m, row.media_sha256, None) for row, m in pairs], now)
+        for (row, match), stored in zip(pairs, ids, strict=True):
+            if stored is None:
+                continue  # matched before
+            summary.new_matches += 1
+            new.append(match_found(stored, match, media_sha256=row.media_sha256))
+            keep_strongest(reasons, row.media_sha256, media_match_reason(match))
         connection.execute(
             update(Signal)
             .where(Signal.id.in_([row.id for row in rows]))

@@ -32,7 +32,7 @@ from redline.signals import minhash, outlinks
 from redline.store import outbox
 from redline.store.content import insert_ignoring_duplicates
 from redline.store.engine import Database, dialect_insert
-from redline.store.matches import record_match
+from redline.store.matches import record_matches
 
 OUTLINKS_VERSION = "outlinks-1"
 BATCH = 1000
@@ -312,14 +312,18 @@ def match_text_banks(
         reasons: dict[str, CaseReason] = {}
         new: list[dict[str, Any]] = []
         with engine.begin() as connection:
-            for (sha, _body), matches in zip(chunk, found, strict=True):
-                for match in matches:
-                    stored = record_match(connection, match, now, text_sha256=sha)
-                    if stored is None:
-                        continue  # matched before
-                    summary.text_matches += 1
-                    new.append(match_found(stored, match, text_sha256=sha))
-                    keep_strongest(reasons, sha, text_match_reason(match))
+            pairs = [
+                (sha, match)
+                for (sha, _body), matches in zip(chunk, found, strict=True)
+                for match in matches
+            ]
+            ids = record_matches(connection, [(m, None, sha) for sha, m in pairs], now)
+            for (sha, match), stored in zip(pairs, ids, strict=True):
+                if stored is None:
+                    continue  # matched before
+                summary.text_matches += 1
+                new.append(match_found(stored, match, text_sha256=sha))
+                keep_strongest(reasons, sha, text_match_reason(match))
             _mark(connection, [sha for sha, _ in chunk], TEXT_BANKS, generation, now)
             outbox.emit_matches(connection, new, now)  # before the case they open, per item
             opened, updated = open_text_cases(connection, reasons, now)
