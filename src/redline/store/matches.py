@@ -45,16 +45,13 @@ def record_match(
     return None if stored is None else int(stored.id)
 
 
-ROWS_PER_INSERT = 1000  # seven parameters a row: far under either database's limit
-
-
 def record_matches(
     connection: Connection,
     found: Sequence[tuple[BankMatch, str | None, str | None]],
     now: datetime,
 ) -> list[int | None]:
     """Store bank matches, each (match, media_sha256, text_sha256), as ``record_match`` does
-    one by one, in one statement per thousand: for each, the new match's id, or None when the
+    one by one, in multi-row statements: for each, the new match's id, or None when the
     same content matched the same entry with the same signal type before (or earlier in
     ``found``). A chunk's matches were a round trip each."""
     table = Match.__table__
@@ -76,11 +73,11 @@ def record_matches(
             },
         )
     new: dict[tuple[str | None, str | None, int, str], int] = {}
-    values = list(rows.values())
-    for start in range(0, len(values), ROWS_PER_INSERT):
+    if rows:
+        # An executemany with RETURNING: SQLAlchemy sends it as multi-row INSERTs of one
+        # statement compiled once ("insertmanyvalues"), on both databases.
         statement = (
             dialect_insert(connection, table)
-            .values(values[start : start + ROWS_PER_INSERT])
             .on_conflict_do_nothing()
             .returning(
                 table.c.id,
@@ -90,10 +87,9 @@ def record_matches(
                 table.c.signal_type,
             )
         )
-        for row in connection.execute(statement):
-            new[(row.media_sha256, row.text_sha256, int(row.bank_entry_id), row.signal_type)] = int(
-                row.id
-            )
+        for row in connection.execute(statement, list(rows.values())):
+            key = (row.media_sha256, row.text_sha256, int(row.bank_entry_id), row.signal_type)
+            new[key] = int(row.id)
     # The first of repeated keys gets the id, as the first of two inserts would.
     return [new.pop(key, None) for key in keys]
 
