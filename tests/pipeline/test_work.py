@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from PIL import Image
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, delete, event, func, select
 
 from redline import banks
 from redline.classify.model import TextModel
@@ -297,3 +297,75 @@ def test_a_process_serving_older_banks_leaves_its_matching_for_a_later_scan(
     # A process on the current banks (a scan) matches what the stale one could not.
     scan(engine, settings, IndexStore(engine, settings.data_dir), actor="t", text_model=tiny_model)
     assert "pdq" in matched_files(engine)["unrelated.jpg"]
+
+
+def bank_reads(engine: Engine) -> list[str]:
+    """Statements that read the banks' settings, as they run."""
+    seen: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "FROM banks" in statement:
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+    return seen
+
+
+def pdq_matched(engine: Engine) -> set[str]:
+    return {name for name, kinds in matched_files(engine).items() if "pdq" in kinds}
+
+
+def test_a_worker_matches_with_a_banks_new_threshold_and_reads_settings_once_per_version(
+    engine: Engine, settings: Settings, tmp_path: Path, tiny_model: TextModel
+) -> None:
+    """A worker reads the banks' settings once per banks version, not once per chunk; a change
+    to a bank (here its PDQ threshold) moves the version, and the worker's next chunk matches
+    with the new setting."""
+    item_ids = seeded(engine, settings, tmp_path)
+    with engine.begin() as connection:
+        banks.update_bank(connection, "known", {"pdq_threshold": 0}, actor="t", now=utcnow())
+    worker = site(engine, settings, tiny_model)
+    for chunk in (item_ids[:4], item_ids[4:]):
+        work.run_stage(worker, work.HASH, chunk)
+    reads = bank_reads(engine)
+    work.run_stage(worker, work.MATCH, item_ids[:4])
+    work.run_stage(worker, work.MATCH, item_ids[4:])
+    assert len(reads) == 1  # two chunks, one banks version: one read
+    exact = pdq_matched(engine)
+    assert exact  # the banked photo itself, at distance 0
+
+    with engine.begin() as connection:
+        banks.update_bank(connection, "known", {"pdq_threshold": 31}, actor="t", now=utcnow())
+    reads.clear()
+    work.run_stage(worker, work.MATCH, item_ids)
+    assert len(reads) == 1  # read again for the new version
+    near = pdq_matched(engine)
+    assert exact < near  # altered copies within 31 bits match now
+
+
+def test_a_text_bank_made_after_a_workers_first_chunk_is_matched_in_its_next(
+    engine: Engine, settings: Settings, tmp_path: Path, tiny_model: TextModel
+) -> None:
+    """Whether any text bank exists is remembered per banks version: a text bank made later
+    moves the version, and the texts are matched against it."""
+    item_ids = seeded(engine, settings, tmp_path)
+    worker = site(engine, settings, tiny_model)
+    work.run_stage(worker, work.TEXT, item_ids)
+    with engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(Match)) == 0
+    with engine.begin() as connection:
+        banks.create_bank(connection, "known_texts", actor="t", now=utcnow())
+        banks.add_text(
+            connection,
+            "known_texts",
+            "share the new zorblat release number 7 everyone",
+            actor="t",
+            now=utcnow(),
+        )
+    done = work.run_stage(worker, work.TEXT, item_ids)
+    assert done["text_matches"] == 1
+    with engine.connect() as connection:
+        matched = connection.execute(
+            select(Item.external_id).join(Match, Match.text_sha256 == Item.text_sha256)
+        ).all()
+    assert [row.external_id for row in matched] == ["t1"]

@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, Select, SQLColumnExpression, or_, select
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, or_, select
 from sqlalchemy import case as when
 
 from redline.model import Bank, BankEntry, Case, Item, ItemMedia, Match, Score
@@ -54,6 +54,7 @@ from redline.review.rules import (
 )
 from redline.signals.base import BankMatch
 from redline.store import outbox
+from redline.store.engine import Database
 
 BATCH = 500  # items per transaction
 
@@ -75,7 +76,7 @@ class Routed:
     raised: int = 0
 
 
-def route_known_media(engine: Engine, items: Select[Any]) -> Routed:
+def route_known_media(engine: Database, items: Select[Any]) -> Routed:
     """Open or raise the cases of ``items`` (a query of item ids) for their media's matches."""
     with engine.connect() as connection:
         rows = connection.execute(_media_matches(items)).all()
@@ -87,7 +88,7 @@ def route_known_media(engine: Engine, items: Select[Any]) -> Routed:
     return _route(engine, known)
 
 
-def route_known_texts(engine: Engine, items: Select[Any], scoring_version: str | None) -> Routed:
+def route_known_texts(engine: Database, items: Select[Any], scoring_version: str | None) -> Routed:
     """Open or raise the cases of ``items`` for their texts' bank matches and for the flags of
     ``scoring_version`` (None: the stage did not score, flags are left out as it leaves them)."""
     with engine.connect() as connection:
@@ -108,7 +109,7 @@ def route_known_texts(engine: Engine, items: Select[Any], scoring_version: str |
     return _route(engine, known)
 
 
-def _route(engine: Engine, known: Sequence[Known]) -> Routed:
+def _route(engine: Database, known: Sequence[Known]) -> Routed:
     by_item: dict[int, list[Known]] = defaultdict(list)
     for one in known:
         by_item[one.item_id].append(one)

@@ -10,10 +10,12 @@ signal type's own rule (a bank's PDQ threshold, vPDQ's frame shares, ...) is met
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 
 from redline.index.mih import hex_to_codes
 from redline.index.store import IndexStore
@@ -22,18 +24,51 @@ from redline.model import Bank, BankEntry, BankSignal
 from redline.signals import BankMatch, Hit, Query, SignalType
 from redline.signals.base import BankedSignal, BankRules, EqualValue
 from redline.signals.minhash import TextMinHashSignal
+from redline.store.engine import Database
 
 __all__ = ["BankMatch", "Matcher", "match_found"]
 
 CHUNK = 500  # values per IN (...) look-up
 
 
-class Matcher:
-    """Bank look-ups over one database's indexes."""
+@dataclass(frozen=True, slots=True)
+class _BanksAt:
+    """What a process read of the banks at one banks version."""
 
-    def __init__(self, engine: Engine, indexes: IndexStore) -> None:
+    version: int
+    rules: dict[int, BankRules]
+    # Signal type -> whether any bank signal has it (filled as types are asked about).
+    kinds: dict[str, bool] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class _BanksRead:
+    """The banks as last read, shared by a matcher and its ``on`` copies (one per process)."""
+
+    at: _BanksAt | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class Matcher:
+    """Bank look-ups over one database's indexes.
+
+    The banks' settings, and which signal types the banks hold at all, are read once per banks
+    version served (the ``banks`` counter the indexes reload on; every change to a bank or its
+    entries moves it): a worker matching a chunk of ten photos read them three times, a
+    database round trip each, before it looked anything up.
+    """
+
+    def __init__(
+        self, engine: Database, indexes: IndexStore, *, _read: _BanksRead | None = None
+    ) -> None:
         self.engine = engine
         self.indexes = indexes
+        self._read = _read if _read is not None else _BanksRead()
+
+    def on(self, database: Database) -> Matcher:
+        """This matcher with its look-ups on ``database`` (a task's one connection); the
+        indexes and what was read of the banks are shared."""
+        return Matcher(database, self.indexes, _read=self._read)
 
     def version(self) -> int:
         """The banks version of the indexes this matcher serves: what a match made now is made
@@ -63,7 +98,33 @@ class Matcher:
     # --- what a signal type's matching asks (redline.signals.base.BankLookup) -------------------
 
     def banks(self) -> dict[int, BankRules]:
-        """Every bank's matching settings, by id."""
+        """Every bank's matching settings, by id, at the banks version served (read from the
+        database at least as new as it; callers must not change the dict)."""
+        return self._banks_at().rules
+
+    def holds(self, signal_type: str) -> bool:
+        """Whether any bank signal is of ``signal_type``, at the banks version served: a
+        look-up of a type no bank holds finds nothing, and need not be made."""
+        at = self._banks_at()
+        known = at.kinds.get(signal_type)
+        if known is None:
+            with self.engine.connect() as connection:
+                known = (
+                    connection.scalar(
+                        select(BankSignal.id).where(BankSignal.signal_type == signal_type).limit(1)
+                    )
+                    is not None
+                )
+            at.kinds[signal_type] = known
+        return known
+
+    def _banks_at(self) -> _BanksAt:
+        version = self.version()
+        at = self._read.at
+        if at is not None and at.version == version:
+            return at
+        # Read after the served version was: the rows are at least that new, so a change is
+        # never missed, only possibly seen one version early (as a live read would see it).
         with self.engine.connect() as connection:
             rows = connection.execute(
                 select(
@@ -77,7 +138,12 @@ class Matcher:
                     Bank.text_threshold,
                 )
             ).all()
-        return {r.id: BankRules(*r) for r in rows}
+        fresh = _BanksAt(version, {r.id: BankRules(*r) for r in rows})
+        with self._read.lock:
+            current = self._read.at
+            if current is None or current.version <= version:
+                self._read.at = fresh
+        return fresh
 
     def entries(self, signal_ids: Iterable[int]) -> dict[int, BankedSignal]:
         """The bank entries behind bank signal ids."""
@@ -111,6 +177,9 @@ class Matcher:
     def equal(self, signal_types: Sequence[str], values: Sequence[str]) -> list[EqualValue]:
         """The bank signals of ``signal_types`` whose value is one of ``values``."""
         found: list[EqualValue] = []
+        signal_types = [kind for kind in signal_types if self.holds(kind)]
+        if not signal_types or not values:
+            return found
         with self.engine.connect() as connection:
             for start in range(0, len(values), CHUNK):
                 rows = connection.execute(

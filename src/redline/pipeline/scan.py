@@ -45,7 +45,8 @@ from redline.store.content import (
     insert_ignoring_duplicates,
     quarantine_record,
 )
-from redline.store.matches import record_match
+from redline.store.engine import Database
+from redline.store.matches import record_matches
 from redline.store.media import MediaStoreError, media_store
 
 MATCH_BATCH = 2000
@@ -165,7 +166,7 @@ def scan(
     return summary
 
 
-def record_exact_signals(engine: Engine, scope: Select[Any]) -> None:
+def record_exact_signals(engine: Database, scope: Select[Any]) -> None:
     """MD5 and SHA-256 signal rows for media that lack them (ingest computed the values).
 
     Media a platform hashed itself (``HASHES_ONLY``) carry the hashes it sent as signals already:
@@ -188,7 +189,7 @@ def record_exact_signals(engine: Engine, scope: Select[Any]) -> None:
 
 
 def hash_new_media(
-    engine: Engine,
+    engine: Database,
     settings: Settings,
     scope: Select[Any],
     workers: int | None,
@@ -227,7 +228,7 @@ def hash_new_media(
 
 
 def _store_hashes(
-    engine: Engine, settings: Settings, results: Sequence[HashResult], summary: ScanSummary
+    engine: Database, settings: Settings, results: Sequence[HashResult], summary: ScanSummary
 ) -> None:
     if not results:
         return
@@ -299,7 +300,7 @@ def _quarantine_media(
 
 
 def match_and_route(
-    engine: Engine,
+    engine: Database,
     matcher: Matcher,
     items: Select[Any],
     summary: ScanSummary,
@@ -316,7 +317,7 @@ def match_and_route(
 
 
 def match_signals(
-    engine: Engine,
+    engine: Database,
     matcher: Matcher,
     scope: Select[Any],
     summary: ScanSummary,
@@ -369,7 +370,7 @@ def _quality(row: Any) -> int | None:
 
 
 def _store_matches(
-    engine: Engine,
+    engine: Database,
     rows: Sequence[Any],
     found: Sequence[Sequence[BankMatch]],
     generation: int,
@@ -379,14 +380,16 @@ def _store_matches(
     with engine.begin() as connection:
         reasons: dict[str, CaseReason] = {}
         new: list[dict[str, Any]] = []
-        for row, matches in zip(rows, found, strict=True):
-            for match in matches:
-                stored = record_match(connection, match, now, media_sha256=row.media_sha256)
-                if stored is None:
-                    continue  # matched before
-                summary.new_matches += 1
-                new.append(match_found(stored, match, media_sha256=row.media_sha256))
-                keep_strongest(reasons, row.media_sha256, media_match_reason(match))
+        pairs = [
+            (row, match) for row, matches in zip(rows, found, strict=True) for match in matches
+        ]
+        ids = record_matches(connection, [(m, row.media_sha256, None) for row, m in pairs], now)
+        for (row, match), stored in zip(pairs, ids, strict=True):
+            if stored is None:
+                continue  # matched before
+            summary.new_matches += 1
+            new.append(match_found(stored, match, media_sha256=row.media_sha256))
+            keep_strongest(reasons, row.media_sha256, media_match_reason(match))
         connection.execute(
             update(Signal)
             .where(Signal.id.in_([row.id for row in rows]))

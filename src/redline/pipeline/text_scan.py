@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, delete, exists, select
+from sqlalchemy import Connection, Select, and_, exists, select
+from sqlalchemy import case as when
 
 from redline.classify.model import TextModel
-from redline.model import BankSignal, Item, Score, Signal, TextBody, TextScan
+from redline.model import Item, Score, Signal, TextBody, TextScan
 from redline.model.base import utcnow
 from redline.pipeline.known import route_known_texts
 from redline.pipeline.match import Matcher, match_found
@@ -31,7 +32,8 @@ from redline.pipeline.route import (
 from redline.signals import minhash, outlinks, textnorm
 from redline.store import outbox
 from redline.store.content import insert_ignoring_duplicates
-from redline.store.matches import record_match
+from redline.store.engine import Database, dialect_insert
+from redline.store.matches import record_matches
 
 OUTLINKS_VERSION = "outlinks-1"
 NEAR_IDENTICAL_VERSION = "text-key-1"
@@ -61,32 +63,57 @@ def texts_in_scope(item_scope: Select[Any]) -> Select[Any]:
     )
 
 
-def _pending(
-    connection: Connection, scope: Select[Any], stage: str, version: str
-) -> list[tuple[str, str]]:
-    done = exists().where(
-        TextScan.text_sha256 == TextBody.sha256,
-        TextScan.stage == stage,
-        TextScan.version == version,
-    )
-    return [
-        (sha, body)
-        for sha, body in connection.execute(
-            select(TextBody.sha256, TextBody.body)
-            .where(TextBody.sha256.in_(scope), ~done)
-            .order_by(TextBody.sha256)
+OUTLINKS, TEXT_KEY, CLASSIFIER, TEXT_BANKS = "outlinks", "text_key", "classifier", "text_banks"
+
+
+@dataclass(slots=True)
+class Pending:
+    """The texts of a scope (how many), and those each stage has not done at its version."""
+
+    texts: int = 0
+    by_stage: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+
+
+def pending_texts(connection: Connection, scope: Select[Any], versions: dict[str, str]) -> Pending:
+    """One read of the scope's texts for every stage (stage -> its version): each text's body
+    comes once, and only when some stage has still to do it."""
+    done = {
+        stage: exists().where(
+            TextScan.text_sha256 == TextBody.sha256,
+            TextScan.stage == stage,
+            TextScan.version == version,
         )
-    ]
+        for stage, version in versions.items()
+    }
+    all_done = and_(*done.values())
+    rows = connection.execute(
+        select(
+            TextBody.sha256,
+            when((all_done, None), else_=TextBody.body).label("body"),
+            *(flag.label(f"done_{n}") for n, flag in enumerate(done.values())),
+        )
+        .where(TextBody.sha256.in_(scope))
+        .order_by(TextBody.sha256)
+    ).all()
+    found = Pending(len(rows), {stage: [] for stage in versions})
+    for row in rows:
+        for n, stage in enumerate(versions):
+            if not row[2 + n]:
+                found.by_stage[stage].append((row.sha256, row.body))
+    return found
 
 
 def _mark(
     connection: Connection, shas: Sequence[str], stage: str, version: str, now: datetime
 ) -> None:
+    if not shas:
+        return
+    insert = dialect_insert(connection, TextScan)
     connection.execute(
-        delete(TextScan).where(TextScan.text_sha256.in_(list(shas)), TextScan.stage == stage)
-    )
-    connection.execute(
-        TextScan.__table__.insert(),
+        insert.on_conflict_do_update(
+            index_elements=[TextScan.text_sha256, TextScan.stage],
+            set_={"version": insert.excluded.version, "done_at": insert.excluded.done_at},
+        ),
         [{"text_sha256": sha, "stage": stage, "version": version, "done_at": now} for sha in shas],
     )
 
@@ -104,7 +131,7 @@ def _quiet_advance(_n: int) -> None:
 
 
 def run_text_stages(
-    engine: Engine,
+    engine: Database,
     matcher: Matcher,
     items: Select[Any],
     summary: TextSummary,
@@ -116,19 +143,44 @@ def run_text_stages(
     on_advance: Advance = _quiet_advance,
 ) -> None:
     """Outlinks, classifier scores and text-bank matches for the texts of ``items``."""
-    scope = texts_in_scope(items)
+    version = scoring_version(model, embeddings) if score else None
+    # The banks version the text banks are matched at: as for media (pipeline/scan.py's
+    # match_signals), the one the matcher serves.
+    versions = {
+        OUTLINKS: OUTLINKS_VERSION,
+        TEXT_KEY: NEAR_IDENTICAL_VERSION,
+        TEXT_BANKS: str(matcher.version()),
+    }
+    if version is not None:
+        versions[CLASSIFIER] = version
     with engine.connect() as connection:
-        summary.texts_in_scope = len(connection.execute(scope).all())
+        pending = pending_texts(connection, texts_in_scope(items), versions)
+    summary.texts_in_scope = pending.texts
     if summary.texts_in_scope == 0:
         return
-    extract_outlinks(engine, scope, summary, on_stage, on_advance)
+    extract_outlinks(engine, pending.by_stage[OUTLINKS], summary, on_stage, on_advance)
     # Before any stage opens cases: a flagged or matched text's near-identical twins join it.
-    summary.cases_opened += key_texts(engine, scope, on_stage, on_advance)
-    if score:
-        score_texts(engine, scope, model, summary, on_stage, on_advance, embeddings=embeddings)
-    match_text_banks(engine, scope, matcher, summary, on_stage, on_advance)
+    summary.cases_opened += key_texts(engine, pending.by_stage[TEXT_KEY], on_stage, on_advance)
+    if version is not None:
+        score_texts(
+            engine,
+            pending.by_stage[CLASSIFIER],
+            model,
+            summary,
+            on_stage,
+            on_advance,
+            embeddings=embeddings,
+        )
+    match_text_banks(
+        engine,
+        pending.by_stage[TEXT_BANKS],
+        versions[TEXT_BANKS],
+        matcher,
+        summary,
+        on_stage,
+        on_advance,
+    )
     # Items whose text was matched or flagged before they arrived (pipeline/known.py).
-    version = scoring_version(model, embeddings) if score else None
     known = route_known_texts(engine, items, version)
     summary.cases_opened += known.opened
     summary.cases_updated += known.raised
@@ -143,15 +195,14 @@ def scoring_version(model: TextModel | None, embeddings: bool | None) -> str:
 
 
 def extract_outlinks(
-    engine: Engine,
-    scope: Select[Any],
+    engine: Database,
+    pending: Sequence[tuple[str, str]],
     summary: TextSummary,
     on_stage: Stage = _quiet_stage,
     on_advance: Advance = _quiet_advance,
 ) -> None:
-    """Store the canonical links found in each text as ``url`` signals of the text."""
-    with engine.connect() as connection:
-        pending = _pending(connection, scope, "outlinks", OUTLINKS_VERSION)
+    """Store the canonical links found in each pending text (sha, body) as ``url`` signals of
+    the text."""
     on_stage("outlinks", len(pending))
     for start in range(0, len(pending), BATCH):
         chunk = pending[start : start + BATCH]
@@ -174,14 +225,14 @@ def extract_outlinks(
                 )
         with engine.begin() as connection:
             insert_ignoring_duplicates(connection, Signal.__table__, rows)
-            _mark(connection, [sha for sha, _ in chunk], "outlinks", OUTLINKS_VERSION, now)
+            _mark(connection, [sha for sha, _ in chunk], OUTLINKS, OUTLINKS_VERSION, now)
         summary.outlinks_found += len(rows)
         on_advance(len(chunk))
 
 
 def key_texts(
-    engine: Engine,
-    scope: Select[Any],
+    engine: Database,
+    pending: Sequence[tuple[str, str]],
     on_stage: Stage = _quiet_stage,
     on_advance: Advance = _quiet_advance,
 ) -> int:
@@ -190,8 +241,6 @@ def key_texts(
     a new text whose twin already has a case gets one too (``open_twin_cases``). The number of
     cases opened."""
     opened = 0
-    with engine.connect() as connection:
-        pending = _pending(connection, scope, "text_key", NEAR_IDENTICAL_VERSION)
     on_stage("near-identical keys", len(pending))
     for start in range(0, len(pending), BATCH):
         chunk = pending[start : start + BATCH]
@@ -207,15 +256,15 @@ def key_texts(
         ]
         with engine.begin() as connection:
             insert_ignoring_duplicates(connection, Signal.__table__, rows)
-            _mark(connection, [sha for sha, _ in chunk], "text_key", NEAR_IDENTICAL_VERSION, now)
+            _mark(connection, [sha for sha, _ in chunk], TEXT_KEY, NEAR_IDENTICAL_VERSION, now)
             opened += open_twin_cases(connection, [sha for sha, _ in chunk], now)
         on_advance(len(chunk))
     return opened
 
 
 def score_texts(
-    engine: Engine,
-    scope: Select[Any],
+    engine: Database,
+    pending: Sequence[tuple[str, str]],
     model: TextModel | None,
     summary: TextSummary,
     on_stage: Stage = _quiet_stage,
@@ -223,14 +272,13 @@ def score_texts(
     *,
     embeddings: bool | None = None,
 ) -> None:
-    """Score every text the model has not scored; flagged texts open cases.
+    """Score every pending text (sha, body: those the model has not scored); flagged texts
+    open cases.
 
     ``model=None`` means the shipped model, loaded only when some text needs it; ``embeddings``
     is passed to ``TextModel.predict`` (None: the embedding stage runs if training chose it).
     """
     version = scoring_version(model, embeddings)
-    with engine.connect() as connection:
-        pending = _pending(connection, scope, "classifier", version)
     on_stage("scoring", len(pending))
     if not pending:
         return
@@ -262,7 +310,7 @@ def score_texts(
                 )
         with engine.begin() as connection:
             insert_ignoring_duplicates(connection, Score.__table__, rows)
-            _mark(connection, [sha for sha, _ in chunk], "classifier", version, now)
+            _mark(connection, [sha for sha, _ in chunk], CLASSIFIER, version, now)
             opened, updated = open_text_cases(connection, reasons, now)
         summary.texts_scored += len(chunk)
         summary.cases_opened += opened
@@ -271,31 +319,27 @@ def score_texts(
 
 
 def match_text_banks(
-    engine: Engine,
-    scope: Select[Any],
+    engine: Database,
+    pending: Sequence[tuple[str, str]],
+    generation: str,
     matcher: Matcher,
     summary: TextSummary,
     on_stage: Stage = _quiet_stage,
     on_advance: Advance = _quiet_advance,
 ) -> None:
-    """Match texts against text banks (MinHash near-duplicates); matches open cases."""
-    generation = str(matcher.version())  # as for media (pipeline/scan.py's match_signals)
-    with engine.connect() as connection:
-        has_text_banks = connection.scalar(
-            select(BankSignal.id)
-            .where(BankSignal.signal_type == minhash.TextMinHashSignal.name)
-            .limit(1)
-        )
-        pending = _pending(connection, scope, "text_banks", generation)
+    """Match the pending texts (sha, body: not matched at banks version ``generation``)
+    against text banks (MinHash near-duplicates); matches open cases."""
     on_stage("text banks", len(pending))
-    if has_text_banks is None:
+    if not pending:
+        return
+    if not matcher.holds(minhash.TextMinHashSignal.name):
         pending_shas = [sha for sha, _ in pending]
         with engine.begin() as connection:
             for start in range(0, len(pending_shas), BATCH):
                 _mark(
                     connection,
                     pending_shas[start : start + BATCH],
-                    "text_banks",
+                    TEXT_BANKS,
                     generation,
                     utcnow(),
                 )
@@ -308,15 +352,19 @@ def match_text_banks(
         reasons: dict[str, CaseReason] = {}
         new: list[dict[str, Any]] = []
         with engine.begin() as connection:
-            for (sha, _body), matches in zip(chunk, found, strict=True):
-                for match in matches:
-                    stored = record_match(connection, match, now, text_sha256=sha)
-                    if stored is None:
-                        continue  # matched before
-                    summary.text_matches += 1
-                    new.append(match_found(stored, match, text_sha256=sha))
-                    keep_strongest(reasons, sha, text_match_reason(match))
-            _mark(connection, [sha for sha, _ in chunk], "text_banks", generation, now)
+            pairs = [
+                (sha, match)
+                for (sha, _body), matches in zip(chunk, found, strict=True)
+                for match in matches
+            ]
+            ids = record_matches(connection, [(m, None, sha) for sha, m in pairs], now)
+            for (sha, match), stored in zip(pairs, ids, strict=True):
+                if stored is None:
+                    continue  # matched before
+                summary.text_matches += 1
+                new.append(match_found(stored, match, text_sha256=sha))
+                keep_strongest(reasons, sha, text_match_reason(match))
+            _mark(connection, [sha for sha, _ in chunk], TEXT_BANKS, generation, now)
             outbox.emit_matches(connection, new, now)  # before the case they open, per item
             opened, updated = open_text_cases(connection, reasons, now)
         summary.cases_opened += opened

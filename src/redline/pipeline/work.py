@@ -14,13 +14,14 @@ opens are written in one transaction by the match and text stages, as in the sca
 can leave a match without its Case, and a separate stage would have to re-derive from the
 database the reasons the stages already hold.
 
-Stages take an Engine, like the scan: hashing runs outside any transaction (a video can take
-minutes), and each stage commits what it found before the next reads it.
+Stages take a Database, like the scan (an Engine there, one connection for a worker's call here):
+hashing runs outside any transaction (a video can take minutes), and each stage commits what it
+found before the next reads it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -54,6 +55,7 @@ from redline.pipeline.scan import (
     record_exact_signals,
 )
 from redline.pipeline.text_scan import TextSummary, run_text_stages
+from redline.store.engine import Database, OneConnection
 from redline.store.quarantine import WORK_FORMAT
 
 HASH: Final = "hash"
@@ -173,7 +175,7 @@ def unsent(
     return [int(item_id) for item_id in connection.scalars(query)]
 
 
-def hash_items(engine: Engine, settings: Settings, item_ids: Sequence[int]) -> ScanSummary:
+def hash_items(engine: Database, settings: Settings, item_ids: Sequence[int]) -> ScanSummary:
     """MD5/SHA-256 signals and PDQ or vPDQ of the items' media not hashed yet, in this process
     (a worker is one process per slot already). A file that cannot be hashed is quarantined and
     marked, as by the scan; it does not fail the stage."""
@@ -184,7 +186,7 @@ def hash_items(engine: Engine, settings: Settings, item_ids: Sequence[int]) -> S
     return summary
 
 
-def match_items(engine: Engine, matcher: Matcher, item_ids: Sequence[int]) -> ScanSummary:
+def match_items(engine: Database, matcher: Matcher, item_ids: Sequence[int]) -> ScanSummary:
     """Look the items' media signals up in the banks; new matches open or raise Cases, and so
     do the matches their media had before they arrived."""
     summary = ScanSummary()
@@ -193,7 +195,7 @@ def match_items(engine: Engine, matcher: Matcher, item_ids: Sequence[int]) -> Sc
 
 
 def text_items(
-    engine: Engine,
+    engine: Database,
     matcher: Matcher,
     item_ids: Sequence[int],
     *,
@@ -227,18 +229,28 @@ class Worksite:
 
 
 def run_stage(site: Worksite, stage: str, item_ids: Sequence[int]) -> dict[str, Any]:
-    """Run one stage (``STAGES``) for the items; what it did, as plain data."""
-    runners: dict[str, Callable[[], ScanSummary | TextSummary]] = {
-        HASH: lambda: hash_items(site.engine, site.settings, item_ids),
-        MATCH: lambda: match_items(site.engine, site.matcher, item_ids),
-        TEXT: lambda: text_items(
-            site.engine, site.matcher, item_ids, model=site.text_model(), score=site.score_texts
-        ),
-    }
-    runner = runners.get(stage)
-    if runner is None:
+    """Run one stage (``STAGES``) for the items; what it did, as plain data.
+
+    Matching and the text stages run on one connection for the call, their transactions one
+    after another on it (``OneConnection``): one pool check-out instead of one per look-up and
+    write. Hashing checks one out when it writes (a video takes minutes to hash, and a
+    connection held that long can be dropped under it)."""
+    if stage not in STAGES:
         raise ValueError(f"no stage {stage!r} (stages: {', '.join(STAGES)})")
-    done = runner()
+    if stage == HASH:
+        return _as_dict(hash_items(site.engine, site.settings, item_ids))
+    model = site.text_model() if stage == TEXT else None
+    with site.engine.connect() as connection:
+        database = OneConnection(connection)
+        matcher = site.matcher.on(database)
+        if stage == MATCH:
+            return _as_dict(match_items(database, matcher, item_ids))
+        return _as_dict(
+            text_items(database, matcher, item_ids, model=model, score=site.score_texts)
+        )
+
+
+def _as_dict(done: ScanSummary | TextSummary) -> dict[str, Any]:
     if isinstance(done, ScanSummary):
         return {
             "hashed": done.hashed,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any, Protocol, TypeAlias
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
@@ -44,6 +46,58 @@ def make_engine(url: str) -> Engine:
     # PostgreSQL's generic plan, fixed while a table is still unanalysed, stays bad as the table
     # grows during an ingest (measured: ingest look-ups 600 ms each instead of 10 ms).
     return create_engine(url, pool_pre_ping=True, connect_args={"prepare_threshold": None})
+
+
+class Database(Protocol):
+    """What the scan's stages ask of the database: a connection to read on (``connect``) and a
+    transaction to write in (``begin``). An Engine, or ``OneConnection``."""
+
+    def connect(self) -> AbstractContextManager[Connection]: ...
+
+    def begin(self) -> AbstractContextManager[Connection]: ...
+
+
+class OneConnection:
+    """A Database on one connection: the stages of a worker's task ask for a connection a dozen
+    times a call, and on PostgreSQL each pool check-out costs a ping and each return a rollback
+    (measured: most of a text chunk's fixed cost). Blocks behave as an Engine's: a ``connect``
+    block ends its (read) transaction as closing the connection would, a ``begin`` block commits
+    or rolls back on its own; a block opened inside a ``begin`` block is part of its transaction
+    (an Engine would give it a second connection, which the stages never need)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self._writing = False
+        self._reading = False
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """The connection; what was read in the block is not held (its transaction ends)."""
+        if self._writing or self._reading:
+            yield self.connection
+            return
+        self._reading = True
+        try:
+            yield self.connection
+        finally:
+            self._reading = False
+            if self.connection.in_transaction():
+                self.connection.rollback()
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """The connection in a transaction of its own, committed at the end of the block."""
+        if self._writing:
+            yield self.connection
+            return
+        if self.connection.in_transaction():  # a read block's, around this one: reads only
+            self.connection.rollback()
+        self._writing = True
+        try:
+            with self.connection.begin():
+                yield self.connection
+        finally:
+            self._writing = False
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -42,6 +43,55 @@ def record_match(
     )
     stored = connection.execute(statement).first()
     return None if stored is None else int(stored.id)
+
+
+def record_matches(
+    connection: Connection,
+    found: Sequence[tuple[BankMatch, str | None, str | None]],
+    now: datetime,
+) -> list[int | None]:
+    """Store bank matches, each (match, media_sha256, text_sha256), as ``record_match`` does
+    one by one, in multi-row statements: for each, the new match's id, or None when the
+    same content matched the same entry with the same signal type before (or earlier in
+    ``found``). A chunk's matches were a round trip each."""
+    table = Match.__table__
+    keys: list[tuple[str | None, str | None, int, str]] = []
+    rows: dict[tuple[str | None, str | None, int, str], dict[str, Any]] = {}
+    for match, media_sha256, text_sha256 in found:
+        key = (media_sha256, text_sha256, match.entry_id, match.signal_type)
+        keys.append(key)
+        rows.setdefault(
+            key,
+            {
+                "media_sha256": media_sha256,
+                "text_sha256": text_sha256,
+                "bank_entry_id": match.entry_id,
+                "signal_type": match.signal_type,
+                "distance": match.distance,
+                "detail": {**match.detail, "bank": match.bank},
+                "created_at": now,
+            },
+        )
+    new: dict[tuple[str | None, str | None, int, str], int] = {}
+    if rows:
+        # An executemany with RETURNING: SQLAlchemy sends it as multi-row INSERTs of one
+        # statement compiled once ("insertmanyvalues"), on both databases.
+        statement = (
+            dialect_insert(connection, table)
+            .on_conflict_do_nothing()
+            .returning(
+                table.c.id,
+                table.c.media_sha256,
+                table.c.text_sha256,
+                table.c.bank_entry_id,
+                table.c.signal_type,
+            )
+        )
+        for row in connection.execute(statement, list(rows.values())):
+            key = (row.media_sha256, row.text_sha256, int(row.bank_entry_id), row.signal_type)
+            new[key] = int(row.id)
+    # The first of repeated keys gets the id, as the first of two inserts would.
+    return [new.pop(key, None) for key in keys]
 
 
 @dataclass(frozen=True, slots=True)
