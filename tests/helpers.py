@@ -86,3 +86,12 @@ def wait_until_listening(
                     f"{what} did not listen at {url} within {timeout:g} s"
                 ) from None
             time.sleep(0.05)
+
+
+def pending_texts_of(engine: Engine, scope: Any, stage: str, version: str) -> list[tuple[str, str]]:
+    """The (sha256, body) of the texts of ``scope`` that ``stage`` has not done at ``version``:
+    what a text stage (``extract_outlinks``, ``key_texts``, ...) is given by the scan."""
+    from redline.pipeline.text_scan import pending_texts
+
+    with engine.connect() as connection:
+        return pending_texts(connection, scope, {stage: version}).by_stage[stage]

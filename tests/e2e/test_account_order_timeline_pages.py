@@ -28,11 +28,18 @@ from redline.model import Case, Item, Source
 from redline.model.base import utcnow
 from redline.pipeline.route import CaseReason, open_item_cases
 from redline.pipeline.scan import items_in_scope
-from redline.pipeline.text_scan import TextSummary, extract_outlinks, texts_in_scope
+from redline.pipeline.text_scan import (
+    OUTLINKS,
+    OUTLINKS_VERSION,
+    TextSummary,
+    extract_outlinks,
+    texts_in_scope,
+)
 from redline.review.accounts import add_user
 from redline.store import ensure_schema, make_engine
 from tests.e2e.console_seed import USERS
 from tests.e2e.test_action_pages import CSP_WATCH, csp_violations, login, submit
+from tests.helpers import pending_texts_of
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -88,7 +95,13 @@ def seed(settings: Settings, work: Path) -> Seed:
         hosted[0]["media"] = ["picture.png"]
         (work / "hosted.jsonl").write_text("".join(json.dumps(p) + "\n" for p in hosted))
         ingest(work / "hosted.jsonl", HOST_SOURCE, engine=engine, settings=settings, actor=ACTOR)
-        extract_outlinks(engine, texts_in_scope(items_in_scope(None, None)), TextSummary())
+        extract_outlinks(
+            engine,
+            pending_texts_of(
+                engine, texts_in_scope(items_in_scope(None, None)), OUTLINKS, OUTLINKS_VERSION
+            ),
+            TextSummary(),
+        )
         with engine.begin() as connection:
             ids = dict(
                 connection.execute(

@@ -18,10 +18,17 @@ from redline.model import AuditEvent, Case, Decision, Item
 from redline.model.base import utcnow
 from redline.pipeline.route import CaseReason, open_item_cases
 from redline.pipeline.scan import items_in_scope
-from redline.pipeline.text_scan import TextSummary, extract_outlinks, texts_in_scope
+from redline.pipeline.text_scan import (
+    OUTLINKS,
+    OUTLINKS_VERSION,
+    TextSummary,
+    extract_outlinks,
+    texts_in_scope,
+)
 from redline.review import decisions, queue
 from redline.review.designations import add_designation
 from redline.review.posting_accounts import PAGE, decide_account, posting_account
+from tests.helpers import pending_texts_of
 from tests.review_desk import Desk
 
 VIOLATING = decisions.Verdict("violating", "support_glorification", designation="none")
@@ -29,7 +36,13 @@ VIOLATING = decisions.Verdict("violating", "support_glorification", designation=
 
 def find_outlinks(desk: Desk) -> None:
     """The scan's outlink stage over every stored text."""
-    extract_outlinks(desk.engine, texts_in_scope(items_in_scope(None, None)), TextSummary())
+    extract_outlinks(
+        desk.engine,
+        pending_texts_of(
+            desk.engine, texts_in_scope(items_in_scope(None, None)), OUTLINKS, OUTLINKS_VERSION
+        ),
+        TextSummary(),
+    )
 
 
 def busy_channel(desk: Desk, tmp_path: Path, posts: int = 70) -> dict[str, int]:

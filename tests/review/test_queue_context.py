@@ -7,19 +7,28 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from redline.classify.features import evidence_words
 from redline.ingest.run import ingest
 from redline.model import AuditEvent, Case, Item
 from redline.model.base import utcnow
 from redline.pipeline.route import CaseReason, classifier_reason, open_text_cases
-from redline.pipeline.text_scan import key_texts, texts_in_scope
+from redline.pipeline.text_scan import NEAR_IDENTICAL_VERSION, TEXT_KEY, key_texts, texts_in_scope
 from redline.review import Conflict, Forbidden, Invalid, decisions, queue
 from redline.review.decisions import Verdict
+from tests.helpers import pending_texts_of
 from tests.review_desk import Desk
+
+
+def keyed(desk: Desk, items: Select[Any]) -> int:
+    """The text-key stage over the texts of ``items`` not keyed yet, as the scan runs it; the
+    number of cases it opened."""
+    pending = pending_texts_of(desk.engine, texts_in_scope(items), TEXT_KEY, NEAR_IDENTICAL_VERSION)
+    return key_texts(desk.engine, pending)
 
 
 def test_next_case_keeps_the_language_the_reviewer_works_in(desk: Desk) -> None:
@@ -249,7 +258,7 @@ def test_near_identical_texts_open_one_cluster_and_fold_into_one_row(
     desk: Desk, tmp_path: Path
 ) -> None:
     items = _ingest_twins(desk, tmp_path)
-    key_texts(desk.engine, texts_in_scope(select(Item.id).where(Item.id.in_(items.values()))))
+    keyed(desk, select(Item.id).where(Item.id.in_(items.values())))
     now = utcnow()
     with desk.engine.begin() as connection:
         shas = dict(connection.execute(select(Item.id, Item.text_sha256)).all())
@@ -296,7 +305,7 @@ def _flag_first_twin(desk: Desk, tmp_path: Path) -> tuple[int, CaseReason]:
         t1 = connection.execute(
             select(Item.id, Item.text_sha256).where(Item.external_id == "t1")
         ).one()
-    key_texts(desk.engine, texts_in_scope(select(Item.id).where(Item.id == t1.id)))
+    keyed(desk, select(Item.id).where(Item.id == t1.id))
     reason = classifier_reason("model-1", 0.93, "recruitment", "en")
     with desk.engine.begin() as connection:
         open_text_cases(connection, {t1.text_sha256: reason}, utcnow())
@@ -323,7 +332,7 @@ def test_a_near_identical_re_post_arriving_later_joins_the_flagged_one(
     # The re-post comes in a later export, its ampersand as a character and on one line.
     items = _ingest_twins(desk, tmp_path)
     later = select(Item.id).where(Item.id.in_([items["t2"], items["t3"]]))
-    assert key_texts(desk.engine, texts_in_scope(later)) == 1
+    assert keyed(desk, later) == 1
     assert _cases_of_twins(desk) == [
         ("t1", reason.text, "recruitment"),
         ("t2", reason.text, "recruitment"),
@@ -342,7 +351,7 @@ def test_a_late_twin_of_a_decided_case_is_not_told_the_verdict(desk: Desk, tmp_p
             four_eyes=False,
         )
     items = _ingest_twins(desk, tmp_path)
-    key_texts(desk.engine, texts_in_scope(select(Item.id).where(Item.id == items["t2"])))
+    keyed(desk, select(Item.id).where(Item.id == items["t2"]))
     # The new case is reviewed blind: the reviewer's category stays on the decided case only.
     assert _cases_of_twins(desk) == [
         ("t1", reason.text, "threat_incitement"),

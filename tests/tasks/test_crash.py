@@ -68,7 +68,7 @@ SOURCE = "platform"
 ACTOR = "crash-test"
 WAIT_LIMIT_S = 600.0  # a bound for a stuck run, not a speed
 STALL_S = 60.0  # no item processed for this long once all is queued: work was lost
-TEXT_STAGES = ("outlinks", "classifier", "text_banks")
+TEXT_STAGES = ("outlinks", "text_key", "classifier", "text_banks")
 # Generic, harmless phrases: the known texts of the test's text bank; every tenth item reposts
 # one with a mark of its own (a distinct text that matches).
 KNOWN_TEXTS = (

@@ -78,7 +78,7 @@ def worker(settings: Settings, make_site: Callable[[], work.Worksite]) -> Iterat
 
 
 def settled(engine: Engine) -> bool:
-    """Every stage done for the seeded items: 9 photos hashed and matched, 2 texts' 3 stages."""
+    """Every stage done for the seeded items: 9 photos hashed and matched, 2 texts' 4 stages."""
     with engine.connect() as connection:
         unmatched = connection.scalar(
             select(func.count())
@@ -89,7 +89,7 @@ def settled(engine: Engine) -> bool:
         hashed = connection.scalar(
             select(func.count()).select_from(Signal).where(Signal.signal_type == "pdq")
         )
-    return hashed == 9 and unmatched == 0 and counts(engine)["text_scans"] == 6
+    return hashed == 9 and unmatched == 0 and counts(engine)["text_scans"] == 8
 
 
 def wait_for(check: Callable[[], bool], seconds: float = 90) -> None:

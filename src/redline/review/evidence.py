@@ -33,6 +33,8 @@ from redline.model import (
 )
 from redline.review.accounts import Reviewer
 from redline.signals import BadSignal, minhash, vpdq
+from redline.signals.pdq import PdqSignal
+from redline.signals.pdq_crop import PdqCropSignal
 from redline.signals.textnorm import tokens_for_matching
 from redline.store.audit import record_event
 
@@ -159,7 +161,7 @@ def measure(signal_type: str, distance: float, detail: Mapping[str, Any], bank: 
     """A match's strength in the terms the bank matches by, with the bank's threshold."""
     if signal_type in EXACT:
         return f"{SIGNAL_NAMES[signal_type]}: the same bytes as the banked file"
-    if signal_type in {"pdq", "pdq_crop"}:
+    if signal_type in {PdqSignal.name, PdqCropSignal.name}:
         how = []
         if detail.get("crop"):
             how.append(f"through the crop {_short(detail['crop'], 40)}")
@@ -167,7 +169,7 @@ def measure(signal_type: str, distance: float, detail: Mapping[str, Any], bank: 
             how.append(f"after {_short(detail['transform'], 40)}")
         after = f" ({', '.join(how)})" if how else ""
         return f"PDQ distance {distance:g} — bank threshold {bank.pdq_threshold}{after}"
-    if signal_type == "vpdq":
+    if signal_type == vpdq.VpdqSignal.name:
         share = float(detail.get("query_match_percent", 100 - distance))
         needed = vpdq.QUERY_MATCH_PERCENT
         return f"vPDQ: {share:g}% of the post's frames matched — a match needs {needed:g}%"
@@ -278,7 +280,7 @@ def entry_evidence(
                 text_sha256=r.text_sha256,
             )
         )
-        if r.signal_type == "vpdq" and r.media_sha256 and block["frames"] is None:
+        if r.signal_type == vpdq.VpdqSignal.name and r.media_sha256 and block["frames"] is None:
             block["frames"] = _frames(connection, r.media_sha256, r.entry_id, detail)
         if r.signal_type == minhash.SIGNAL_NAME and text and block["text"] is None:
             block["text"] = _text(connection, text, r.provenance, detail, r)
