@@ -32,8 +32,8 @@ def test_backlog_and_sla_breaches_follow_the_named_sla_bands(desk: Desk) -> None
             connection.execute(
                 update(Case).where(Case.id == desk.cases[post]).values(opened_at=now - age)
             )
-        backlog = health.backlog_by_age(connection, now)
-        bands, breaches = health.sla_breaches(connection, now)
+        waiting = health.backlog(connection, now)
+        backlog, bands, breaches = waiting.by_age, waiting.bands, waiting.breaches
     assert [(b.label, b.cases) for b in backlog] == [
         ("under 1 hour", 2),
         ("1 to 4 hours", 1),
@@ -51,8 +51,8 @@ def test_backlog_and_sla_breaches_follow_the_named_sla_bands(desk: Desk) -> None
     # A decided case is no longer waiting.
     with desk.engine.begin() as connection:
         decide(connection, desk.users["rev1"], desk.cases["p3"], NOT_VIOLATING, now)
-        assert health.backlog_by_age(connection, now)[-1].cases == 0
-        assert health.sla_breaches(connection, now)[0][2].breached == 0
+        assert health.backlog(connection, now).by_age[-1].cases == 0
+        assert health.backlog(connection, now).bands[2].breached == 0
 
 
 def test_the_counts_made_by_the_database_equal_each_case_put_in_its_bucket_and_band(
@@ -99,7 +99,8 @@ def test_the_counts_made_by_the_database_equal_each_case_put_in_its_bucket_and_b
                 )
                 for _id, _priority, opened in rows
             )
-            assert [(b.label, b.cases) for b in health.backlog_by_age(connection, now)] == [
+            waiting = health.backlog(connection, now)
+            assert [(b.label, b.cases) for b in waiting.by_age] == [
                 (label, buckets[label]) for _bound, label in health.AGE_BUCKETS
             ]
             late = Counter[int]()
@@ -108,7 +109,7 @@ def test_the_counts_made_by_the_database_equal_each_case_put_in_its_bucket_and_b
                 band = next(low for low, _ in SLA_BANDS if priority >= low or low == 0)
                 opened_in[band] += 1
                 late[band] += now - (opened + sla(priority)) > timedelta(0)
-            bands, breaches = health.sla_breaches(connection, now)
+            bands, breaches = waiting.bands, waiting.breaches
             assert [(b.lowest_priority, b.open, b.breached) for b in bands] == [
                 (low, opened_in[low], late[low]) for low, _ in SLA_BANDS
             ]

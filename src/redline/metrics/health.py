@@ -98,18 +98,54 @@ class ReviewerExposure:
     exposure: protection.Exposure
 
 
-def backlog_by_age(connection: Connection, now: datetime) -> list[AgeBucket]:
-    """Open cases (open, second review, escalated) by how long ago they were opened.
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    """The open cases by age, per SLA band (with how many are past their SLA), and the oldest
+    breaches, most overdue first."""
 
-    Counted by the database in one pass (a filtered count per bucket): a desk with 100,000
-    open cases would otherwise send every opening time to the page."""
-    counts = [func.count().filter(condition) for condition in _age_conditions(now)]
-    row = connection.execute(
-        select(*counts).select_from(Case).where(Case.status.in_(OPEN_STATUSES))
-    ).one()
-    return [
-        AgeBucket(label, int(row[index] or 0)) for index, (_bound, label) in enumerate(AGE_BUCKETS)
+    by_age: list[AgeBucket]
+    bands: list[SlaBand]
+    breaches: list[Breach]
+
+
+def backlog(connection: Connection, now: datetime) -> Backlog:
+    """Open cases (open, second review, escalated) by how long ago they were opened and by SLA
+    band (``review.rules.SLA_BANDS``), counted by the database in one pass over them (a filtered
+    count per bucket and band: a desk with 100,000 open cases would otherwise send every row to
+    the page), and only each band's oldest breaches read (a case breaches its band's SLA when it
+    was opened longer ago than the band allows)."""
+    ages, bands = _age_conditions(now), _band_conditions()
+    late = [
+        and_(band, Case.opened_at < now - allowed)
+        for band, (_lowest, allowed) in zip(bands, SLA_BANDS, strict=True)
     ]
+    counted = connection.execute(
+        select(*(func.count().filter(condition) for condition in (*ages, *bands, *late)))
+        .select_from(Case)
+        .where(Case.status.in_(OPEN_STATUSES))
+    ).one()
+    counts = [int(value or 0) for value in counted]
+    by_age = [AgeBucket(label, counts[i]) for i, (_bound, label) in enumerate(AGE_BUCKETS)]
+    counts = counts[len(ages) :]
+    found = [
+        SlaBand(allowed, lowest, counts[i], counts[len(bands) + i])
+        for i, (lowest, allowed) in enumerate(SLA_BANDS)
+    ]
+    breaches: list[Breach] = []
+    for condition, band in zip(late, found, strict=True):
+        if not band.breached:
+            continue
+        rows = connection.execute(
+            select(Case.id, Case.priority, Case.opened_at)
+            .where(Case.status.in_(OPEN_STATUSES), condition)
+            .order_by(Case.opened_at, Case.id)
+            .limit(OLDEST_BREACHES)
+        )
+        for row in rows:
+            overdue = now - (row.opened_at + sla(row.priority))
+            breaches.append(Breach(int(row.id), int(row.priority), row.opened_at, overdue))
+    breaches.sort(key=lambda b: (b.overdue, -b.case_id), reverse=True)
+    return Backlog(by_age, found, breaches[:OLDEST_BREACHES])
 
 
 def _age_conditions(now: datetime) -> list[ColumnElement[bool]]:
@@ -143,44 +179,6 @@ def _band_conditions() -> list[ColumnElement[bool]]:
         conditions.append(and_(*parts) if parts else true())
         above = lowest
     return conditions
-
-
-def sla_breaches(connection: Connection, now: datetime) -> tuple[list[SlaBand], list[Breach]]:
-    """Open cases per SLA band (``review.rules.SLA_BANDS``) with how many are past their SLA,
-    and the oldest breaches, most overdue first.
-
-    Counted by the database (a case breaches its band's SLA when it was opened longer ago than
-    the band allows), and only the oldest few breaches of each band are read."""
-    bands = _band_conditions()
-    late = [
-        and_(band, Case.opened_at < now - allowed)
-        for band, (_lowest, allowed) in zip(bands, SLA_BANDS, strict=True)
-    ]
-    counted = connection.execute(
-        select(
-            *(func.count().filter(band) for band in bands),
-            *(func.count().filter(condition) for condition in late),
-        )
-        .select_from(Case)
-        .where(Case.status.in_(OPEN_STATUSES))
-    ).one()
-    found = [
-        SlaBand(allowed, lowest, int(counted[index] or 0), int(counted[len(bands) + index] or 0))
-        for index, (lowest, allowed) in enumerate(SLA_BANDS)
-    ]
-    breaches: list[Breach] = []
-    for condition in late:
-        rows = connection.execute(
-            select(Case.id, Case.priority, Case.opened_at)
-            .where(Case.status.in_(OPEN_STATUSES), condition)
-            .order_by(Case.opened_at, Case.id)
-            .limit(OLDEST_BREACHES)
-        )
-        for row in rows:
-            overdue = now - (row.opened_at + sla(row.priority))
-            breaches.append(Breach(int(row.id), int(row.priority), row.opened_at, overdue))
-    breaches.sort(key=lambda b: (b.overdue, -b.case_id), reverse=True)
-    return found, breaches[:OLDEST_BREACHES]
 
 
 def decision_rates(connection: Connection, since: datetime, until: datetime) -> list[DecisionRate]:

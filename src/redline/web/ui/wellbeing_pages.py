@@ -49,11 +49,11 @@ def health_page(
     if until <= since:
         raise Invalid("'to' must be after 'from'")
     with app.engine.connect() as connection:
-        bands, breaches = health.sla_breaches(connection, now)
+        waiting = health.backlog(connection, now)
         context: dict[str, Any] = {
-            "backlog": health.backlog_by_age(connection, now),
-            "bands": bands,
-            "breaches": breaches,
+            "backlog": waiting.by_age,
+            "bands": waiting.bands,
+            "breaches": waiting.breaches,
             "rates": health.decision_rates(connection, since, until),
             "agreement": health.second_review_agreement(connection, since, until),
             "exposures": health.exposures(connection, now),
