@@ -128,8 +128,11 @@ def test_a_bank_match_shows_the_banked_photo_beside_the_post_and_takes_a_report(
 
     # The banked photo is revealed like the post's own media: audited, then shown in place.
     block.locator(".reveal-button").click()
-    block.locator("img.revealed").wait_for()
-    assert block.locator("img.revealed").evaluate("i => i.naturalWidth") == 512
+    revealed = block.locator("img.revealed")
+    revealed.wait_for()
+    # Swapped in by htmx, then fetched: loaded once it has its pixels (under load, later).
+    page.wait_for_function("(i) => i.complete && i.naturalWidth > 0", arg=revealed.element_handle())
+    assert revealed.evaluate("i => i.naturalWidth") == 512
 
     block.locator(f"#fp-note-{entry}").fill("a different photo of a person in a suit")
     block.locator("button", has_text="False-positive match").click()
