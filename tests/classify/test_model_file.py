@@ -180,3 +180,36 @@ def test_the_file_is_self_describing(fitted: Fitted) -> None:
     with np.load(path, allow_pickle=False) as stored:
         assert str(stored["format"]) == "redline-text-model/1"
         assert all(stored[name].dtype != object for name in stored.files)
+
+
+def test_an_old_joblib_model_converts_to_one_that_scores_the_same(
+    fitted: Fitted, tmp_path: Path
+) -> None:
+    # A model as redline saved it before: its TextModel pickled with scikit-learn's objects.
+    old = object.__new__(TextModel)
+    old.__dict__.update(
+        word=fitted.word,
+        char=fitted.char,
+        linear=fitted.linear,
+        calibration=(np.array([-2.0, 0.0, 2.0]), np.array([0.05, 0.5, 0.95])),
+        threshold=0.5,
+        categories=fitted.kinds,
+        meta={"version": "old-1", "data": {"x.csv": "0" * 64}},
+        second=None,
+    )
+    source = tmp_path / "old.joblib"
+    joblib.dump(old, source, compress=("xz", 6))
+    with pytest.raises(ValueError, match=r"convert-model\.py"):
+        TextModel.load(source)
+    converted = tmp_path / "new.npz"
+    script = Path(__file__).resolve().parents[2] / "scripts" / "convert-model.py"
+    subprocess.run([sys.executable, str(script), str(source), str(converted)], check=True)
+    model = TextModel.load(converted)
+    assert model.version == "old-1" and model.threshold == 0.5
+    assert json.loads(converted.with_suffix(".json").read_text(encoding="utf-8")) == model.meta
+    texts = [prepare(t) for t in synthetic_posts(200, seed=3)[0]]
+    matrix = sparse.hstack([fitted.word.transform(texts), fitted.char.transform(texts)]).tocsr()
+    raw = fitted.linear.decision_function(matrix)
+    assert np.array_equal(model.linear.decision_function(model.features(texts)), raw)
+    assert model.categories is not None and not isinstance(model.categories, str)
+    assert model.categories.predict(matrix).tolist() == fitted.kinds.predict(matrix).tolist()
