@@ -94,7 +94,7 @@ def tiny_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from redline.classify.train import train
 
     model, _report = train(synthetic_examples(), {"version": "tiny"})
-    path = tmp_path_factory.mktemp("model") / "tiny.joblib"
+    path = tmp_path_factory.mktemp("model") / "tiny.npz"
     model.save(path)
     return path
 
@@ -136,6 +136,6 @@ def embedding_trained(tmp_path_factory: pytest.TempPathFactory) -> EmbeddingTrai
 
             folder.mkdir(exist_ok=True)
             model, report = train(synthetic_examples(), {"version": "e"}, embeddings_cache=cache)
-            model.save(folder / "e.joblib")
+            model.save(folder / "e.npz")
             report_file.write_bytes(pickle.dumps(report))
-    return EmbeddingTrained(folder / "e.joblib", pickle.loads(report_file.read_bytes()), cache)
+    return EmbeddingTrained(folder / "e.npz", pickle.loads(report_file.read_bytes()), cache)

@@ -21,7 +21,7 @@ def test_train_writes_a_model_and_its_card(
     shared, labels = build_data(tmp_path)
     benign = tmp_path / "benign.csv"
     benign.write_text("id,text,kind,lang,split\n1,Jummah Mubarak to all,religious,en,train\n")
-    model = tmp_path / "out" / "model.joblib"
+    model = tmp_path / "out" / "model.npz"
     card = tmp_path / "CARD.md"
     trained = cli(
         "model",
@@ -98,7 +98,7 @@ def test_train_reads_reviewers_decisions_when_asked(
             utcnow(),
         )
     shared, labels = build_data(tmp_path)
-    model = tmp_path / "model.joblib"
+    model = tmp_path / "model.npz"
     common = (
         "--shared",
         str(shared),
@@ -113,7 +113,7 @@ def test_train_reads_reviewers_decisions_when_asked(
     assert trained.code == 0, trained.err
     data = json.loads(model.with_suffix(".json").read_text())["data"]
     assert len(data["review decisions"]) == 64
-    without = cli("model", "train", *common, "--output", str(tmp_path / "m2.joblib"))
+    without = cli("model", "train", *common, "--output", str(tmp_path / "m2.npz"))
     assert "review decisions" not in json.loads((tmp_path / "m2.json").read_text())["data"]
     assert (
         json.loads(trained.out)["training"]["train_examples"]

@@ -107,7 +107,7 @@ def test_cli_file_to_file(
     ("args", "message"),
     [
         (["classify", "missing.jsonl"], "missing.jsonl: no such file"),
-        (["classify", "-", "--model", "nowhere.joblib"], "no model there"),
+        (["classify", "-", "--model", "nowhere.npz"], "no model there"),
     ],
 )
 def test_cli_usage_errors_are_one_line_and_exit_2(

@@ -34,12 +34,12 @@ def test_training_never_looks_at_the_test_split() -> None:
     clean, _ = train(examples, {"version": "a"})
     dirty, _ = train(poisoned, {"version": "a"})
     assert clean.threshold == dirty.threshold
-    assert np.array_equal(clean.linear.coef_, dirty.linear.coef_)
-    assert clean.word.vocabulary_ == dirty.word.vocabulary_
+    assert np.array_equal(clean.linear.coef, dirty.linear.coef)
+    assert clean.word.vocabulary == dirty.word.vocabulary
 
 
 def test_saved_model_round_trips_with_its_metadata(tiny_model: TextModel, tmp_path: Path) -> None:
-    path = tmp_path / "m.joblib"
+    path = tmp_path / "m.npz"
     tiny_model.save(path)
     again = TextModel.load(path)
     assert json.loads(path.with_suffix(".json").read_text())["version"] == again.version
@@ -50,10 +50,11 @@ def test_saved_model_round_trips_with_its_metadata(tiny_model: TextModel, tmp_pa
 
 
 def test_a_file_that_is_not_a_model_is_refused(tmp_path: Path) -> None:
-    import joblib
-
-    path = tmp_path / "other.joblib"
-    joblib.dump({"not": "a model"}, path)
+    path = tmp_path / "other.npz"
+    np.savez(path, numbers=np.arange(3))
+    with pytest.raises(ValueError, match="not a redline text model"):
+        TextModel.load(path)
+    path.write_text("id,text\n1,hello\n", encoding="utf-8")
     with pytest.raises(ValueError, match="not a redline text model"):
         TextModel.load(path)
 

@@ -116,7 +116,7 @@ def test_each_worker_process_loads_the_text_model_before_its_first_message(
         "REDLINE_DATA_DIR": str(settings.data_dir),
         "REDLINE_BROKER_URL": BROKER,
     }
-    models = {"ready": tiny_model_path, "broken": tmp_path / "no-such-model.joblib"}
+    models = {"ready": tiny_model_path, "broken": tmp_path / "no-such-model.npz"}
     workers = {
         name: subprocess.Popen(
             [sys.executable, "-m", "redline", "worker", "--queues", "text", "--concurrency", "1"],

@@ -288,6 +288,8 @@ def render(
         "",
         f"- Command: `{meta['command']}`",
         f"- Trained: {meta['trained_at']} with scikit-learn {meta['sklearn']}",
+        "- Model file: arrays in one `.npz` (no pickle: loading it runs no code from the file),",
+        "  its metadata beside it as JSON; scoring uses numpy, SciPy and numba, not scikit-learn",
         f"- Examples: {training.get('train_examples')} train "
         f"({training.get('train_positives')} positive), "
         f"{training.get('validation_examples')} validation",

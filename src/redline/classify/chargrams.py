@@ -19,7 +19,8 @@ from collections.abc import Sequence
 import numba as nb
 import numpy as np
 from scipy import sparse
-from sklearn.preprocessing import normalize
+
+from redline.classify.tfidf import l2_rows
 
 BITS = 20
 MIN_N, MAX_N = 2, 5
@@ -118,6 +119,21 @@ class CharGrams:
         self.min_df = min_df
         self.idf_: np.ndarray | None = None
 
+    @classmethod
+    def fitted(cls, buckets: np.ndarray, idf: np.ndarray, min_df: int) -> CharGrams:
+        """The fitted features from the buckets in use and their idf (as ``kept`` gives them)."""
+        grams = cls(min_df)
+        grams.idf_ = np.zeros(1 << BITS, dtype=np.float32)
+        grams.idf_[buckets] = idf
+        return grams
+
+    def kept(self) -> tuple[np.ndarray, np.ndarray]:
+        """The buckets in use and their idf: all a model file needs of the ``2**BITS`` idf."""
+        if self.idf_ is None:
+            raise ValueError("CharGrams used before fit")
+        buckets = np.flatnonzero(self.idf_).astype(np.int32)
+        return buckets, self.idf_[buckets]
+
     def fit_transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
         matrix = counts(texts)
         document_frequency = np.bincount(matrix.indices, minlength=1 << BITS)
@@ -139,5 +155,4 @@ class CharGrams:
             raise ValueError("CharGrams used before fit")
         matrix.data = (1 + np.log(matrix.data)) * self.idf_[matrix.indices]
         matrix.eliminate_zeros()
-        weighted: sparse.csr_matrix = normalize(matrix, copy=False)
-        return weighted
+        return l2_rows(matrix)

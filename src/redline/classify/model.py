@@ -17,17 +17,22 @@ from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from redline.classify import embedding
+from redline.classify import embedding, modelfile
 from redline.classify.embedding import EmbeddingStage
 from redline.classify.features import prepare
 from redline.classify.language import detect
+from redline.classify.linear import Linear
 from redline.signals.textnorm import normalise_arabic
 
-MODEL_FILE = "text-v1.joblib"
+if TYPE_CHECKING:  # imported by the first model loaded (see ``TextModel.load``)
+    from redline.classify.chargrams import CharGrams
+    from redline.classify.wordgrams import WordGrams
+
+MODEL_FILE = "text-v1.npz"
 Calibration = tuple[np.ndarray, np.ndarray]
 
 
@@ -101,12 +106,12 @@ class TextModel:
 
     def __init__(
         self,
-        word: Any,
-        char: Any,
-        linear: Any,
+        word: WordGrams,
+        char: CharGrams,
+        linear: Linear,
         calibration: Calibration,
         threshold: float,
-        categories: Any,
+        categories: Linear | str | None,
         meta: dict[str, Any],
         second: tuple[EmbeddingStage, Calibration, float] | None = None,
     ) -> None:
@@ -117,8 +122,7 @@ class TextModel:
         self.meta = meta
         # The embedding stage with the calibration and threshold of the two stages together.
         self.second = second
-        self._word_size = len(word.vocabulary_)
-        self._names: np.ndarray | None = None
+        self._word_size = len(word.names)
 
     @property
     def version(self) -> str:
@@ -237,11 +241,9 @@ class TextModel:
     def explanations(self, texts: Sequence[str], matrix: Any, top: int = 5) -> list[list[Any]]:
         """For each text, the word features that pushed its score up most, with their weight
         (feature value x coefficient) and where they are in the text."""
-        if self._names is None:
-            self._names = self.word.get_feature_names_out()
-        names = self._names
+        names = self.word.names
         words = matrix[:, : self._word_size].tocsr()
-        contributions = words.multiply(self.linear.coef_[0][: self._word_size]).tocsr()
+        contributions = words.multiply(self.linear.coef[0][: self._word_size]).tocsr()
         out: list[list[Any]] = []
         for row, text in enumerate(texts):
             low, high = contributions.indptr[row], contributions.indptr[row + 1]
@@ -276,38 +278,140 @@ class TextModel:
         return out
 
     def save(self, path: Path) -> None:
-        """Write the model (compressed: the committed artifact must stay under 25 MB), and its
-        metadata beside it as JSON (read without loading the model)."""
-        import joblib
-
-        joblib.dump(self, path, compress=("xz", 6))
+        """Write the model file (``modelfile``: arrays, no pickle), and its metadata beside it
+        as JSON (read without loading the model)."""
+        modelfile.write(path, _arrays(self))
         path.with_suffix(".json").write_text(
             json.dumps(self.meta, indent=1, sort_keys=True, default=str) + "\n", encoding="utf-8"
         )
 
     @staticmethod
     def load(path: Path | None = None) -> TextModel:
-        """The model at ``path``, or the one shipped with redline."""
-        # joblib and scipy (with scikit-learn, which the model's pickle imports) are imported
-        # by the first model loaded, not with this module: every server, worker and command
-        # that processes items imports it, and most never score a text (0.2 s at each start).
-        import joblib
+        """The model at ``path``, or the one shipped with redline.
 
+        The file holds arrays and text only, and scoring is numpy and SciPy: neither loading nor
+        predicting imports scikit-learn (over a second at each process start), which only
+        training uses. SciPy and numba are imported by the first model loaded, not with this
+        module: every server, worker and command that processes items imports it, and most never
+        score a text.
+        """
         if path is None:
             with resources.as_file(
                 resources.files("redline.classify") / "models" / MODEL_FILE
             ) as shipped:
-                model = joblib.load(shipped)
+                arrays = modelfile.read(shipped)
+            path = Path(MODEL_FILE)
         else:
-            model = joblib.load(path)
-        if not isinstance(model, TextModel):
-            raise ValueError(f"{path or MODEL_FILE} is not a redline text model")
-        return model
+            arrays = modelfile.read(path)
+        try:
+            return _from_arrays(arrays)
+        except (KeyError, ValueError, TypeError, IndexError) as error:
+            raise ValueError(f"{path} is not a redline text model: {error!r}") from None
+
+
+def _linear_arrays(name: str, linear: Linear) -> dict[str, np.ndarray]:
+    # Most of the 2**20 character columns are never used: only the weighted columns are kept.
+    columns = np.flatnonzero(np.any(linear.coef != 0, axis=0)).astype(np.int32)
+    return {
+        f"{name}_columns": columns,
+        f"{name}_weights": linear.coef[:, columns],
+        f"{name}_intercept": linear.intercept,
+        f"{name}_classes": linear.classes,
+    }
+
+
+def _linear(arrays: dict[str, np.ndarray], name: str, features: int) -> Linear:
+    weights = arrays[f"{name}_weights"]
+    coef = np.zeros((weights.shape[0], features), dtype=weights.dtype)
+    coef[:, arrays[f"{name}_columns"]] = weights
+    return Linear(coef, arrays[f"{name}_intercept"], arrays[f"{name}_classes"])
+
+
+def _arrays(model: TextModel) -> dict[str, np.ndarray]:
+    """The model as named arrays: what ``modelfile`` writes."""
+    from redline.classify.chargrams import BITS, MAX_N, MIN_N
+
+    names = "\n".join(model.word.names)
+    if names.count("\n") != len(model.word.names) - 1:
+        raise ValueError("a word feature holds a line break")
+    buckets, char_idf = model.char.kept()
+    arrays: dict[str, np.ndarray] = {
+        "meta": np.array(json.dumps(model.meta, sort_keys=True, default=str)),
+        "word_names": np.frombuffer(names.encode("utf-8"), dtype=np.uint8),
+        "word_idf": model.word.idf,
+        "word_token_pattern": np.array(model.word.token_pattern),
+        "word_ngram_range": np.array(model.word.ngram_range, dtype=np.int64),
+        "char_buckets": buckets,
+        "char_idf": char_idf,
+        "char_min_df": np.array(model.char.min_df, dtype=np.int64),
+        "char_hashing": np.array([BITS, MIN_N, MAX_N], dtype=np.int64),
+        **_linear_arrays("linear", model.linear),
+        "calibration_x": model.calibration[0],
+        "calibration_y": model.calibration[1],
+        "threshold": np.array(model.threshold, dtype=np.float64),
+    }
+    if isinstance(model.categories, str):
+        arrays["categories_only"] = np.array(model.categories)
+    elif model.categories is not None:
+        arrays.update(_linear_arrays("categories", model.categories))
+    if model.second is not None:
+        stage, (xs, ys), threshold = model.second
+        arrays |= {
+            "second_coef": stage.coef,
+            "second_shape": np.array(
+                [stage.intercept, stage.weight, stage.scale, stage.low, stage.high]
+            ),
+            "second_calibration_x": xs,
+            "second_calibration_y": ys,
+            "second_threshold": np.array(threshold, dtype=np.float64),
+        }
+    return arrays
+
+
+def _from_arrays(arrays: dict[str, np.ndarray]) -> TextModel:
+    from redline.classify.chargrams import BITS, MAX_N, MIN_N, CharGrams
+    from redline.classify.wordgrams import WordGrams
+
+    if tuple(arrays["char_hashing"].tolist()) != (BITS, MIN_N, MAX_N):
+        raise ValueError("character n-grams hashed otherwise than this redline hashes them")
+    low, high = (int(n) for n in arrays["word_ngram_range"])
+    word = WordGrams(
+        arrays["word_names"].tobytes().decode("utf-8").split("\n"),
+        arrays["word_idf"],
+        str(arrays["word_token_pattern"]),
+        (low, high),
+    )
+    char = CharGrams.fitted(arrays["char_buckets"], arrays["char_idf"], int(arrays["char_min_df"]))
+    features = len(word.names) + (1 << BITS)
+    categories: Linear | str | None = None
+    if "categories_only" in arrays:
+        categories = str(arrays["categories_only"])
+    elif "categories_weights" in arrays:
+        categories = _linear(arrays, "categories", features)
+    second = None
+    if "second_coef" in arrays:
+        intercept, weight, scale, low_band, high_band = (float(n) for n in arrays["second_shape"])
+        second = (
+            EmbeddingStage(arrays["second_coef"], intercept, weight, scale, low_band, high_band),
+            (arrays["second_calibration_x"], arrays["second_calibration_y"]),
+            float(arrays["second_threshold"]),
+        )
+    meta: dict[str, Any] = json.loads(str(arrays["meta"]))
+    return TextModel(
+        word,
+        char,
+        _linear(arrays, "linear", features),
+        (arrays["calibration_x"], arrays["calibration_y"]),
+        float(arrays["threshold"]),
+        categories,
+        meta,
+        second,
+    )
 
 
 def _shipped_meta() -> dict[str, Any]:
     sidecar = (
-        resources.files("redline.classify") / "models" / MODEL_FILE.replace(".joblib", ".json")
+        resources.files("redline.classify") / "models" / str(Path(MODEL_FILE).with_suffix(".json"))
     )
     meta: dict[str, Any] = json.loads(sidecar.read_text(encoding="utf-8"))
     return meta

@@ -28,7 +28,9 @@ from redline.classify.chargrams import CharGrams
 from redline.classify.data import Example
 from redline.classify.embedding import EmbeddingStage
 from redline.classify.features import prepare
+from redline.classify.linear import Linear
 from redline.classify.model import Calibration, TextModel
+from redline.classify.wordgrams import WordGrams
 
 SAME_DOMAIN = ("fanboy", "mixed")
 # Validation limits: news and research about terrorism at half the goal's 2%, so the test set and
@@ -213,7 +215,7 @@ def train(
         )
     fingerprint = hashlib.sha256(np.asarray(linear.coef_, dtype=np.float64).tobytes())
     fingerprint.update(str(choice.threshold).encode())
-    model = TextModel(
+    model = fitted_model(
         word,
         char,
         linear,
@@ -242,6 +244,70 @@ def train(
         "seconds": round(time.perf_counter() - started, 1),
     }
     return model, report
+
+
+# The settings ``WordGrams`` transforms with: a vectoriser fitted otherwise cannot be converted.
+WORD_SETTINGS = {
+    "input": "content",
+    "analyzer": "word",
+    "lowercase": True,
+    "strip_accents": None,
+    "preprocessor": None,
+    "tokenizer": None,
+    "stop_words": None,
+    "binary": False,
+    "norm": "l2",
+    "use_idf": True,
+    "sublinear_tf": True,
+    "dtype": np.float32,
+}
+
+
+def plain_words(vectoriser: TfidfVectorizer) -> WordGrams:
+    """A fitted scikit-learn vectoriser's vocabulary and idf, which ``WordGrams`` transforms
+    with as it does."""
+    settings = vectoriser.get_params()
+    differing = {k: settings[k] for k, v in WORD_SETTINGS.items() if settings[k] != v}
+    if differing:
+        raise ValueError(
+            f"word features fitted with settings WordGrams does not reproduce: {differing}"
+        )
+    names = [str(name) for name in vectoriser.get_feature_names_out()]
+    low, high = vectoriser.ngram_range
+    return WordGrams(names, np.asarray(vectoriser.idf_), vectoriser.token_pattern, (low, high))
+
+
+def plain_linear(fitted: LogisticRegression) -> Linear:
+    """A fitted logistic regression's weights, intercepts and classes."""
+    classes = np.asarray(fitted.classes_)
+    if classes.dtype == object:
+        classes = classes.astype(str)
+    return Linear(np.asarray(fitted.coef_), np.asarray(fitted.intercept_), classes)
+
+
+def fitted_model(
+    word: TfidfVectorizer,
+    char: CharGrams,
+    linear: LogisticRegression,
+    calibration: Calibration,
+    threshold: float,
+    categories: LogisticRegression | str | None,
+    meta: dict[str, Any],
+    second: tuple[EmbeddingStage, Calibration, float] | None = None,
+) -> TextModel:
+    """The model scikit-learn fitted, as plain arrays that score without it (``model.py``)."""
+    return TextModel(
+        plain_words(word),
+        char,
+        plain_linear(linear),
+        calibration,
+        threshold,
+        categories
+        if categories is None or isinstance(categories, str)
+        else plain_linear(categories),
+        meta,
+        second,
+    )
 
 
 def _choice_dict(choice: Choice) -> dict[str, float]:

@@ -60,7 +60,7 @@ def open_labelling_sample(
         raise ValueError("a sample needs a size of at least 1")
     if model is None:
         # Imported here, not at the top: the console and the API import this module, and the
-        # classifier's (joblib, SciPy) has no business in their start-up.
+        # classifier's (SciPy, numba) has no business in their start-up.
         from redline.classify.model import TextModel
 
         model = TextModel.shipped_scoring_version()

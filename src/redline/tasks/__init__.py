@@ -126,8 +126,8 @@ def _import_for_the_pool() -> None:
     text model's as it starts, the text banks' at its first text task), the same work done
     after the worker is ready instead of before."""
     import datasketch  # noqa: F401  # text banks (redline.signals.minhash, redline.index.textlsh)
-    import joblib  # noqa: F401  # the text model (redline.classify.model)
-    from scipy import sparse  # noqa: F401  # its features
+    import numba  # noqa: F401  # the text model's features (redline.classify.chargrams, .tfidf)
+    from scipy import sparse  # noqa: F401  # its feature matrices
 
 
 def per_process(settings: Settings) -> Callable[[], Worksite]:
