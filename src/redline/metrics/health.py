@@ -5,11 +5,21 @@ each reviewer has been exposed to today against the organisation's daily cap."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
-from sqlalchemy import ColumnElement, Connection, and_, func, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    SQLColumnExpression,
+    and_,
+    case,
+    func,
+    select,
+    true,
+)
 from sqlalchemy.orm import aliased
 
 from redline.model import Case, Decision, User
@@ -114,13 +124,15 @@ def backlog(connection: Connection, now: datetime) -> Backlog:
     count per bucket and band: a desk with 100,000 open cases would otherwise send every row to
     the page), and only each band's oldest breaches read (a case breaches its band's SLA when it
     was opened longer ago than the band allows)."""
-    ages, bands = _age_conditions(now), _band_conditions()
+    band = _band_of(Case.priority)
     late = [
-        and_(band, Case.opened_at < now - allowed)
-        for band, (_lowest, allowed) in zip(bands, SLA_BANDS, strict=True)
+        and_(band == i, Case.opened_at < now - allowed)
+        for i, (_lowest, allowed) in enumerate(SLA_BANDS)
     ]
+    in_band = [band == i for i in range(len(SLA_BANDS))]
+    ages = _age_conditions(now)
     counted = connection.execute(
-        select(*(func.count().filter(condition) for condition in (*ages, *bands, *late)))
+        select(*(func.count().filter(condition) for condition in (*ages, *in_band, *late)))
         .select_from(Case)
         .where(Case.status.in_(OPEN_STATUSES))
     ).one()
@@ -128,13 +140,15 @@ def backlog(connection: Connection, now: datetime) -> Backlog:
     by_age = [AgeBucket(label, counts[i]) for i, (_bound, label) in enumerate(AGE_BUCKETS)]
     counts = counts[len(ages) :]
     found = [
-        SlaBand(allowed, lowest, counts[i], counts[len(bands) + i])
+        SlaBand(allowed, lowest, counts[i], counts[len(SLA_BANDS) + i])
         for i, (lowest, allowed) in enumerate(SLA_BANDS)
     ]
     breaches: list[Breach] = []
-    for condition, band in zip(late, found, strict=True):
-        if not band.breached:
+    for condition, found_band in zip(late, found, strict=True):
+        if not found_band.breached:
             continue
+        # The band as an expression, not a range of priorities: the oldest rows of ix_cases_age
+        # then answer, where a priority range would sort every open case of the band.
         rows = connection.execute(
             select(Case.id, Case.priority, Case.opened_at)
             .where(Case.status.in_(OPEN_STATUSES), condition)
@@ -164,21 +178,14 @@ def _age_conditions(now: datetime) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def _band_conditions() -> list[ColumnElement[bool]]:
-    """For each SLA band (``review.rules.SLA_BANDS``, highest first), the priorities in it: at
-    least its lowest priority (a lowest of 0 takes everything below the band before, negative
-    priorities too, as ``review.rules.sla`` does) and below the band before's."""
-    conditions: list[ColumnElement[bool]] = []
-    above: int | None = None
-    for lowest, _allowed in SLA_BANDS:
-        parts = []
-        if lowest != 0:
-            parts.append(Case.priority >= lowest)
-        if above is not None:
-            parts.append(Case.priority < above)
-        conditions.append(and_(*parts) if parts else true())
-        above = lowest
-    return conditions
+def _band_of(priority: SQLColumnExpression[int]) -> ColumnElement[int]:
+    """The index in ``SLA_BANDS`` of a priority's band, as ``review.rules.sla`` finds it: the
+    first band whose lowest priority it reaches, else the last (negative priorities too)."""
+    last = len(SLA_BANDS) - 1
+    return case(
+        *((priority >= lowest, i) for i, (lowest, _allowed) in enumerate(SLA_BANDS[:last])),
+        else_=last,
+    )
 
 
 def decision_rates(connection: Connection, since: datetime, until: datetime) -> list[DecisionRate]:
@@ -231,18 +238,24 @@ def second_review_agreement(connection: Connection, since: datetime, until: date
         .join(paired, paired.c.first_id == Decision.id)
         .group_by(Decision.verdict, paired.c.verdict)
     )
-    pairs = [(str(a), str(b)) for a, b, count in cells for _ in range(int(count))]
-    return Agreement(len(pairs), sum(a == b for a, b in pairs), cohens_kappa(pairs))
+    table = {(str(a), str(b)): int(count) for a, b, count in cells}
+    n = sum(table.values())
+    return Agreement(n, sum(c for (a, b), c in table.items() if a == b), cohens_kappa(table))
 
 
-def cohens_kappa(pairs: list[tuple[str, str]]) -> float | None:
-    """Cohen's kappa of two raters' labels on the same items; None when undefined (no pairs, or
-    agreement by chance is certain)."""
-    n = len(pairs)
+def cohens_kappa(table: Mapping[tuple[str, str], int]) -> float | None:
+    """Cohen's kappa of two raters' labels on the same items, from how many items got each pair
+    of labels (first rater's, second rater's); None when undefined (no items, or agreement by
+    chance is certain)."""
+    n = sum(table.values())
     if not n:
         return None
-    observed = sum(a == b for a, b in pairs) / n
-    firsts, seconds = Counter(a for a, _ in pairs), Counter(b for _, b in pairs)
+    observed = sum(count for (a, b), count in table.items() if a == b) / n
+    firsts: Counter[str] = Counter()
+    seconds: Counter[str] = Counter()
+    for (a, b), count in table.items():
+        firsts[a] += count
+        seconds[b] += count
     expected = sum(firsts[label] * seconds[label] for label in firsts) / (n * n)
     if expected >= 1.0:
         return None
@@ -256,14 +269,13 @@ def exposures(connection: Connection, now: datetime) -> list[ReviewerExposure]:
         .where(User.disabled.is_(False))
         .order_by(User.username)
     )
-    found = []
-    for user in users:
-        reviewer = Reviewer(user.id, user.username, user.role, break_after=user.break_after)
-        if not reviewer.can("case.claim"):
-            continue
-        found.append(
-            ReviewerExposure(
-                user.username, user.role, protection.exposure(connection, reviewer, now)
-            )
-        )
+    reviewers = [
+        reviewer
+        for user in users
+        if (
+            reviewer := Reviewer(user.id, user.username, user.role, break_after=user.break_after)
+        ).can("case.claim")
+    ]
+    seen = protection.exposures(connection, reviewers, now)
+    found = [ReviewerExposure(r.username, r.role, seen[r.id]) for r in reviewers]
     return sorted(found, key=lambda e: (-e.exposure.total, e.username))
