@@ -17,8 +17,10 @@ from sqlalchemy import (
     and_,
     case,
     func,
+    literal,
     select,
     true,
+    union_all,
 )
 from sqlalchemy.orm import aliased
 
@@ -120,28 +122,48 @@ class Backlog:
 
 def backlog(connection: Connection, now: datetime) -> Backlog:
     """Open cases (open, second review, escalated) by how long ago they were opened and by SLA
-    band (``review.rules.SLA_BANDS``), counted by the database in one pass over them (a filtered
-    count per bucket and band: a desk with 100,000 open cases would otherwise send every row to
-    the page), and only each band's oldest breaches read (a case breaches its band's SLA when it
-    was opened longer ago than the band allows)."""
+    band (``review.rules.SLA_BANDS``), counted by the database (a desk with 100,000 open cases
+    would otherwise send every row to the page), and only each band's oldest breaches read (a
+    case breaches its band's SLA when it was opened longer ago than the band allows).
+
+    Each band is counted over its own range of the queue index (status, priority): how many
+    cases it has, how many were opened after each age bound, and how many within its SLA. Every
+    other figure is a difference of those (a bucket holds the cases younger than its bound but
+    not younger than the bound before; a band's breaches are its cases not within its SLA), so a
+    row costs five comparisons, not the two dozen that a condition per bucket and band took."""
+    bounds = [bound for bound, _label in AGE_BUCKETS if bound is not None]
+    counted = connection.execute(
+        union_all(
+            *(
+                select(
+                    literal(i),
+                    func.count(),
+                    *(func.count().filter(Case.opened_at > now - bound) for bound in bounds),
+                    func.count().filter(Case.opened_at >= now - allowed),
+                ).where(Case.status.in_(OPEN_STATUSES), in_band)
+                for i, (in_band, (_lowest, allowed)) in enumerate(
+                    zip(_band_ranges(), SLA_BANDS, strict=True)
+                )
+            )
+        )
+    ).all()
+    # A union's rows come in no promised order: each says its band.
+    per_band = [[int(value or 0) for value in row[1:]] for row in sorted(counted)]
+    younger = [sum(row[1 + k] for row in per_band) for k in range(len(bounds))]
+    everyone = sum(row[0] for row in per_band)
+    cumulative = [*younger, everyone]  # opened after each bound, then all of them
+    by_age = [
+        AgeBucket(label, cumulative[k] - (cumulative[k - 1] if k else 0))
+        for k, (_bound, label) in enumerate(AGE_BUCKETS)
+    ]
+    found = [
+        SlaBand(allowed, lowest, row[0], row[0] - row[-1])
+        for row, (lowest, allowed) in zip(per_band, SLA_BANDS, strict=True)
+    ]
     band = _band_of(Case.priority)
     late = [
         and_(band == i, Case.opened_at < now - allowed)
         for i, (_lowest, allowed) in enumerate(SLA_BANDS)
-    ]
-    in_band = [band == i for i in range(len(SLA_BANDS))]
-    ages = _age_conditions(now)
-    counted = connection.execute(
-        select(*(func.count().filter(condition) for condition in (*ages, *in_band, *late)))
-        .select_from(Case)
-        .where(Case.status.in_(OPEN_STATUSES))
-    ).one()
-    counts = [int(value or 0) for value in counted]
-    by_age = [AgeBucket(label, counts[i]) for i, (_bound, label) in enumerate(AGE_BUCKETS)]
-    counts = counts[len(ages) :]
-    found = [
-        SlaBand(allowed, lowest, counts[i], counts[len(SLA_BANDS) + i])
-        for i, (lowest, allowed) in enumerate(SLA_BANDS)
     ]
     breaches: list[Breach] = []
     for condition, found_band in zip(late, found, strict=True):
@@ -162,20 +184,22 @@ def backlog(connection: Connection, now: datetime) -> Backlog:
     return Backlog(by_age, found, breaches[:OLDEST_BREACHES])
 
 
-def _age_conditions(now: datetime) -> list[ColumnElement[bool]]:
-    """For each bucket of ``AGE_BUCKETS``, the condition on ``opened_at`` that puts a case in it
-    (age = now - opened_at; a bucket holds the ages from the bound before it up to its own)."""
-    conditions: list[ColumnElement[bool]] = []
-    younger: timedelta | None = None  # the previous bucket's bound
-    for bound, _label in AGE_BUCKETS:
+def _band_ranges() -> list[ColumnElement[bool]]:
+    """For each SLA band (``review.rules.SLA_BANDS``, highest first), its priorities as a range
+    (what the queue index serves): below the band before's lowest, and at least its own lowest
+    except for the last band, which takes everything below (as ``review.rules.sla`` does)."""
+    ranges: list[ColumnElement[bool]] = []
+    above: int | None = None
+    last = len(SLA_BANDS) - 1
+    for i, (lowest, _allowed) in enumerate(SLA_BANDS):
         parts = []
-        if bound is not None:
-            parts.append(Case.opened_at > now - bound)
-        if younger is not None:
-            parts.append(Case.opened_at <= now - younger)
-        conditions.append(and_(*parts) if parts else true())
-        younger = bound
-    return conditions
+        if i < last:
+            parts.append(Case.priority >= lowest)
+        if above is not None:
+            parts.append(Case.priority < above)
+        ranges.append(and_(*parts) if parts else true())
+        above = lowest
+    return ranges
 
 
 def _band_of(priority: SQLColumnExpression[int]) -> ColumnElement[int]:
