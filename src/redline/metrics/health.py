@@ -13,7 +13,6 @@ from typing import Final
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    SQLColumnExpression,
     and_,
     case,
     func,
@@ -160,20 +159,14 @@ def backlog(connection: Connection, now: datetime) -> Backlog:
         SlaBand(allowed, lowest, row[0], row[0] - row[-1])
         for row, (lowest, allowed) in zip(per_band, SLA_BANDS, strict=True)
     ]
-    band = _band_of(Case.priority)
-    late = [
-        and_(band == i, Case.opened_at < now - allowed)
-        for i, (_lowest, allowed) in enumerate(SLA_BANDS)
-    ]
+    band = _open_band()
     breaches: list[Breach] = []
-    for condition, found_band in zip(late, found, strict=True):
+    for i, ((_lowest, allowed), found_band) in enumerate(zip(SLA_BANDS, found, strict=True)):
         if not found_band.breached:
             continue
-        # The band as an expression, not a range of priorities: the oldest rows of ix_cases_age
-        # then answer, where a priority range would sort every open case of the band.
         rows = connection.execute(
             select(Case.id, Case.priority, Case.opened_at)
-            .where(Case.status.in_(OPEN_STATUSES), condition)
+            .where(band == i, Case.opened_at < now - allowed)
             .order_by(Case.opened_at, Case.id)
             .limit(OLDEST_BREACHES)
         )
@@ -202,12 +195,18 @@ def _band_ranges() -> list[ColumnElement[bool]]:
     return ranges
 
 
-def _band_of(priority: SQLColumnExpression[int]) -> ColumnElement[int]:
-    """The index in ``SLA_BANDS`` of a priority's band, as ``review.rules.sla`` finds it: the
-    first band whose lowest priority it reaches, else the last (negative priorities too)."""
+def _open_band() -> ColumnElement[int | None]:
+    """An open case's SLA band (its index in ``SLA_BANDS``) as ``review.rules.sla`` finds it: the
+    first band whose lowest priority it reaches, else the last; NULL for a case no longer open.
+
+    One expression, status included, so that a band's oldest breaches are the first rows of the
+    age index (ix_cases_age) that satisfy it: a condition on status alone would send the
+    database to the queue index and a sort of every open case (SQLite without statistics, as
+    it runs by default, does exactly that)."""
     last = len(SLA_BANDS) - 1
     return case(
-        *((priority >= lowest, i) for i, (lowest, _allowed) in enumerate(SLA_BANDS[:last])),
+        (Case.status.not_in(OPEN_STATUSES), None),
+        *((Case.priority >= lowest, i) for i, (lowest, _allowed) in enumerate(SLA_BANDS[:last])),
         else_=last,
     )
 
