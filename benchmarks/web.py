@@ -562,7 +562,7 @@ def served(url: str, data_dir: Path, workdir: Path) -> Iterator[str]:
         "-m",
         "uvicorn",
         "--factory",
-        "redline.web.app:create_app",
+        "redline.web.app:served_app",
         "--host",
         "127.0.0.1",
         "--port",

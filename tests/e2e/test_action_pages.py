@@ -31,7 +31,6 @@ from redline.pipeline.route import CaseReason, open_item_cases
 from redline.review.accounts import add_user
 from redline.review.decisions import Verdict, decide
 from redline.store import ensure_schema, make_engine
-from tests.e2e.conftest import PAGE_TIMEOUT_MS
 from tests.e2e.console_seed import USERS
 
 if TYPE_CHECKING:
@@ -575,10 +574,7 @@ def test_dashboard_shows_figures_and_charts(
 ) -> None:
     page.context.add_init_script(CSP_WATCH)
     login(page, live_server, "lead1")
-    # The dashboard's charts are matplotlib's: the first chart drawn on a fresh machine builds
-    # matplotlib's font list (seconds, more under load; once a machine), so this load may take
-    # longer than a page's usual bound.
-    response = page.goto(f"{live_server}/dashboard", timeout=6 * PAGE_TIMEOUT_MS)
+    response = page.goto(f"{live_server}/dashboard")
     assert response is not None and response.status == 200
     expect(page.locator("h1")).to_have_text("Outcomes")
     main = page.locator("main")

@@ -151,10 +151,10 @@ def test_decisions_per_active_hour_and_second_review_agreement(desk: Desk) -> No
 
 def test_cohens_kappa_matches_the_textbook_example() -> None:
     # 50 items: both yes 20, yes/no 5, no/yes 10, both no 15: p_o 0.7, p_e 0.5, kappa 0.4.
-    pairs = [("yes", "yes")] * 20 + [("yes", "no")] * 5 + [("no", "yes")] * 10 + [("no", "no")] * 15
-    assert health.cohens_kappa(pairs) == pytest.approx(0.4)
-    assert health.cohens_kappa([("yes", "yes")] * 4) is None  # chance explains it all
-    assert health.cohens_kappa([]) is None
+    table = {("yes", "yes"): 20, ("yes", "no"): 5, ("no", "yes"): 10, ("no", "no"): 15}
+    assert health.cohens_kappa(table) == pytest.approx(0.4)
+    assert health.cohens_kappa({("yes", "yes"): 4}) is None  # chance explains it all
+    assert health.cohens_kappa({}) is None
 
 
 def test_exposure_per_reviewer_against_the_cap(desk: Desk) -> None:
@@ -169,3 +169,15 @@ def test_exposure_per_reviewer_against_the_cap(desk: Desk) -> None:
     assert set(found) == {"rev1", "rev2", "lead1", "admin1"}
     assert (found["rev1"].total, found["rev1"].on_break) == (2, True)
     assert (found["rev2"].total, found["rev2"].on_break) == (1, False)
+    with desk.engine.begin() as connection:
+        protection.lift_break(connection, desk.users["lead1"], "rev1", now)
+        listed = {e.username: e.exposure for e in health.exposures(connection, now)}
+        # The page's list (read for all at once) says what each person's own check says.
+        for name in found:
+            assert listed[name] == protection.exposure(connection, desk.users[name], now)
+    assert (listed["rev1"].total, listed["rev1"].lifted, listed["rev1"].on_break) == (
+        2,
+        True,
+        False,
+    )
+    assert listed["rev2"].lifted is False

@@ -158,7 +158,7 @@ def test_the_pdf_report_renders_and_is_looked_at(
     assert "Violating — recruitment" in text and "Not violating — news reporting" in text
     assert "Bank match" in text and "not_violating" not in text and "None" not in text
     html = cli("report", "--from", period.start.isoformat(), "--to", period.end.isoformat())
-    assert "VideoHost" in html.out and "data:image/png;base64," in html.out
+    assert "VideoHost" in html.out and "data:image/svg+xml;base64," in html.out
     as_json = json.loads(
         cli(
             "report",
@@ -190,7 +190,7 @@ def test_the_dashboard_shows_the_same_figures(desk: Desk, tmp_path: Path) -> Non
     assert '<th scope="row">Not violating — news reporting</th><td>1</td>' in page.text
     assert '<th scope="row">Classifier</th><td>3</td>' in page.text
     assert "<td>VideoHost</td><td>1</td><td>1</td><td>100%</td>" in page.text
-    assert page.text.count("data:image/png;base64,") == 3  # decision, removal, re-upload charts
+    assert page.text.count("data:image/svg+xml;base64,") == 3  # decision, removal, re-upload charts
     assert browser.get("/dashboard?from=junk").status_code == 422
 
 

@@ -8,7 +8,6 @@ import typer
 
 from redline.cli.common import _store, err
 from redline.cli.root import app
-from redline.config import get_settings
 
 
 @app.command(
@@ -31,7 +30,7 @@ def serve(
     """Run the review console and the APIs (/api/v1, /hma) until interrupted."""
     import uvicorn
 
-    from redline.web.app import create_app
+    from redline.web.app import served_app
 
     with _store():
         pass
@@ -43,12 +42,12 @@ def serve(
     # uvicorn's own proxy handling believes X-Forwarded-For from 127.0.0.1 by default; the app
     # decides instead, from REDLINE_TRUSTED_PROXIES only (redline.web.auth.client_address).
     if workers == 1:
-        web = create_app(get_settings())
+        web = served_app()
         uvicorn.run(web, host=host, port=port, log_level="warning", proxy_headers=False)
         return
     # Each worker process builds its own app (settings from REDLINE_*), so its own indexes.
     uvicorn.run(
-        "redline.web.app:create_app",
+        "redline.web.app:served_app",
         factory=True,
         workers=workers,
         host=host,

@@ -28,6 +28,7 @@ from redline.model import (
     RemovalOrder,
     RemovalOrderUrl,
 )
+from redline.model.base import elapsed_hours
 from redline.review.rules import FINAL_STATUSES
 
 
@@ -147,17 +148,23 @@ def figures(connection: Connection, period: Period) -> Figures:
         Decision.status_after.in_(FINAL_STATUSES),
         Decision.undone_at.is_(None),
     )
-    decisions = Counter(
-        f"{verdict}:{label or 'unspecified'}"
-        for verdict, label in connection.execute(
-            select(Decision.status_after, func.coalesce(Decision.category, Decision.reason)).where(
-                *final, period.covers(Decision.created_at)
+    label = func.coalesce(Decision.category, Decision.reason)
+    decisions: Counter[str] = Counter()
+    for verdict, said, count in connection.execute(  # counted by the database: tens of thousands
+        select(Decision.status_after, label, func.count())
+        .where(*final, period.covers(Decision.created_at))
+        .group_by(Decision.status_after, label)
+    ):
+        decisions[f"{verdict}:{said or 'unspecified'}"] += count
+    decided_hours = (
+        connection.execute(
+            select(elapsed_hours(Case.opened_at, Case.decided_at)).where(
+                period.covers(Case.decided_at)
             )
         )
+        .scalars()
+        .all()
     )
-    decided = connection.execute(
-        select(Case.opened_at, Case.decided_at).where(period.covers(Case.decided_at))
-    ).all()
     removals = Counter(
         "removal_order" if order_id is not None else "own_initiative"
         for (order_id,) in connection.execute(
@@ -222,7 +229,7 @@ def figures(connection: Connection, period: Period) -> Figures:
         period=PeriodBounds(start=period.start.isoformat(), end=period.end.isoformat()),
         found_by_signal=dict(sorted(found.items())),
         decisions=dict(sorted(decisions.items())),
-        time_to_decision_hours=distribution([_hours(d - o) for o, d in decided if d is not None]),
+        time_to_decision_hours=distribution([float(h) for h in decided_hours if h is not None]),
         removals=Removals(
             removal_order=removals["removal_order"], own_initiative=removals["own_initiative"]
         ),

@@ -3,14 +3,14 @@ or PDF (the HTML rendered by WeasyPrint, no browser needed)."""
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from redline.metrics import charts
 from redline.metrics.outcomes import Figures
 from redline.review.taxonomy import NAMES
 from redline.spreadsheet import SpreadsheetSafeWriter
@@ -54,55 +54,28 @@ def figure_words(value: float | None) -> str:
 FILTERS: Final = {"decision": decision_words, "signal": signal_words, "figure": figure_words}
 
 
-def _figure() -> tuple[Any, Any]:
-    """A figure and its axes, drawn off-screen.
-
-    Matplotlib is imported here, not with the module: it is a second of every web process's and
-    CLI command's start-up, and only the report draws. A bare ``Figure`` needs neither pyplot's
-    global state nor a display backend, so drawing in a request's thread is safe."""
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(6, 2.6))
-    return figure, figure.subplots()
-
-
-def _png(figure: Any) -> str:
-    out = io.BytesIO()
-    figure.savefig(out, format="png", dpi=110, bbox_inches="tight")
-    return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
-
-
-def _histogram(values: list[float], label: str, title: str) -> str | None:
-    if not values:
-        return None
-    figure, axes = _figure()
-    axes.hist(values, bins=min(20, max(5, len(values))), color="#0b5cad", edgecolor="white")
-    axes.set_xlabel(label)
-    axes.set_ylabel("count")
-    axes.set_title(title)
-    return _png(figure)
-
-
 def plots(figures: Figures) -> dict[str, str | None]:
-    """The report's charts as PNG data URLs: where people would rather look than read."""
-    weeks = figures["reuploads_per_week"]
-    reuploads = None
-    if weeks:
-        figure, axes = _figure()
-        axes.plot(list(weeks), list(weeks.values()), marker="o", color="#a40e26")
-        axes.set_ylabel("re-uploads")
-        axes.set_ylim(bottom=0)  # a count: a one-week series must not float around its value
-        axes.set_title("Re-uploads of removed content, per week")
-        axes.tick_params(axis="x", labelrotation=45)
-        reuploads = _png(figure)
+    """The report's charts as SVG ``data:`` URLs: where people would rather look than read."""
     return {
-        "decision": _histogram(
-            figures["time_to_decision_hours"]["values"], "hours", "Time to decision"
+        "decision": charts.data_url(
+            charts.histogram(
+                figures["time_to_decision_hours"]["values"], "hours", "Time to decision"
+            )
         ),
-        "removal": _histogram(
-            figures["referral_hours_to_removal"]["values"], "hours", "Time from referral to removal"
+        "removal": charts.data_url(
+            charts.histogram(
+                figures["referral_hours_to_removal"]["values"],
+                "hours",
+                "Time from referral to removal",
+            )
         ),
-        "reuploads": reuploads,
+        "reuploads": charts.data_url(
+            charts.series(
+                figures["reuploads_per_week"],
+                "re-uploads",
+                "Re-uploads of removed content, per week",
+            )
+        ),
     }
 
 

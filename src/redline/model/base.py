@@ -8,7 +8,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, String, Table
+from sqlalchemy import JSON, BigInteger, DateTime, Float, Integer, MetaData, String, Table
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
@@ -75,6 +75,27 @@ def _clock_hour_sqlite(element: clock_hour, compiler: Any, **kw: Any) -> str:
 def _clock_hour_default(element: clock_hour, compiler: Any, **kw: Any) -> str:
     # In UTC whatever the session's time zone (a half-hour zone would shift the hours).
     return f"date_trunc('hour', ({compiler.process(element.clauses, **kw)}) AT TIME ZONE 'UTC')"
+
+
+class elapsed_hours(FunctionElement[float]):  # noqa: N801 (a SQL function, named as one)
+    """Hours from one ``UTCDateTime`` column to another, computed by the database: a report
+    over ten thousand decided cases reads ten thousand numbers, not twenty thousand timestamps
+    parsed in Python."""
+
+    type = Float()
+    inherit_cache = True
+
+
+@compiles(elapsed_hours, "sqlite")
+def _elapsed_hours_sqlite(element: elapsed_hours, compiler: Any, **kw: Any) -> str:
+    start, end = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"((julianday({end}) - julianday({start})) * 24.0)"
+
+
+@compiles(elapsed_hours)
+def _elapsed_hours_default(element: elapsed_hours, compiler: Any, **kw: Any) -> str:
+    start, end = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"(EXTRACT(EPOCH FROM ({end}) - ({start})) / 3600.0)"
 
 
 # How far the clock of this context is set back (None: the real time). Only the demo sets it,

@@ -12,22 +12,20 @@ so does everyone once the case is decided.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Final, TypedDict
 
-from sqlalchemy import ColumnElement, Connection, exists, func, or_, select
+from sqlalchemy import Connection, Row, exists, func, or_, select
 
 from redline.errors import NotFound
 from redline.jsontext import jsonable
 from redline.model import (
-    Bank,
-    BankEntry,
     Case,
     Decision,
     Item,
     ItemMedia,
-    Match,
     Media,
     Score,
     Signal,
@@ -37,7 +35,7 @@ from redline.model import (
 )
 from redline.review.accounts import Reviewer
 from redline.review.decisions import CaseDecision, cluster, history, saw_earlier, undo_refusal
-from redline.review.evidence import EntryEvidence, entry_evidence
+from redline.review.evidence import EntryEvidence, entry_evidence, matched_rows
 from redline.review.queue import held_by_other, sent_to_second_review_by
 from redline.review.rules import OPEN_STATUSES, CaseStatus, sla
 from redline.review.taxonomy import CATEGORIES
@@ -351,7 +349,8 @@ def case_file(connection: Connection, reviewer: Reviewer, case_id: int, now: dat
         blind=blind,
         saw_earlier=seen,
     )
-    matches = _matches(connection, item, media)
+    matched = matched_rows(connection, item.text_sha256, [m.sha256 for m in media])
+    matches = _matches(matched)
     return CaseFile(
         id=case["id"],
         status=case["status"],
@@ -370,15 +369,7 @@ def case_file(connection: Connection, reviewer: Reviewer, case_id: int, now: dat
         media=media,
         outlinks=_outlinks(connection, item),
         matches=matches,
-        evidence=entry_evidence(
-            connection,
-            reviewer,
-            case_id,
-            item.text,
-            item.text_sha256,
-            [m.sha256 for m in media],
-            blind=blind,
-        ),
+        evidence=entry_evidence(connection, reviewer, case_id, item.text, matched, blind=blind),
         scores=scores,
         same_account=_same_account(connection, item),
         duplicates=_duplicates(connection, case_id, item, media),
@@ -399,35 +390,7 @@ def _outlinks(connection: Connection, item: CaseItem) -> list[CaseOutlink]:
     return [CaseOutlink(url=value, host_class=host_classes.classify(value)) for (value,) in rows]
 
 
-def _matches(connection: Connection, item: CaseItem, media: list[CaseMedia]) -> list[CaseMatch]:
-    owners: list[ColumnElement[bool]] = []
-    if media:
-        owners.append(Match.media_sha256.in_([m.sha256 for m in media]))
-    if item.text_sha256:
-        owners.append(Match.text_sha256 == item.text_sha256)
-    if not owners:
-        return []
-    rows = connection.execute(
-        select(
-            Match.signal_type,
-            Match.distance,
-            Match.media_sha256,
-            Match.text_sha256,
-            Match.detail,
-            Bank.name.label("bank"),
-            Bank.confirmed,
-            BankEntry.id.label("entry_id"),
-            BankEntry.category.label("entry_category"),
-            BankEntry.note.label("entry_note"),
-            BankEntry.source_org,
-            BankEntry.provenance,
-            BankEntry.added_by,
-        )
-        .join(BankEntry, BankEntry.id == Match.bank_entry_id)
-        .join(Bank, Bank.id == BankEntry.bank_id)
-        .where(or_(*owners))
-        .order_by(Bank.confirmed.desc(), Match.distance)
-    )
+def _matches(rows: Sequence[Row[Any]]) -> list[CaseMatch]:
     return [
         CaseMatch(
             signal_type=r.signal_type,
@@ -438,8 +401,8 @@ def _matches(connection: Connection, item: CaseItem, media: list[CaseMedia]) -> 
             bank=r.bank,
             confirmed=r.confirmed,
             entry_id=r.entry_id,
-            entry_category=r.entry_category,
-            entry_note=r.entry_note,
+            entry_category=r.category,
+            entry_note=r.note,
             source_org=r.source_org,
             provenance=r.provenance,
             added_by=r.added_by,

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final, TypedDict
 
-from sqlalchemy import ColumnElement, Connection, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Row, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from redline.errors import Conflict, Invalid, NotFound
@@ -179,19 +179,12 @@ def measure(signal_type: str, distance: float, detail: Mapping[str, Any], bank: 
     return f"{signal_type} distance {distance:g}"
 
 
-def entry_evidence(
-    connection: Connection,
-    reviewer: Reviewer,
-    case_id: int,
-    text: str | None,
-    text_sha256: str | None,
-    media_sha256s: Sequence[str],
-    *,
-    blind: bool = False,
-) -> list[EntryEvidence]:
-    """Every bank entry the item's text or media matched, one block each, confirmed banks'
-    entries first, then the closest. ``blind``: the reader's review of the case is blind
-    (``casefile.blind_to_earlier``), so other people's reports on this case are not counted."""
+def matched_rows(
+    connection: Connection, text_sha256: str | None, media_sha256s: Sequence[str]
+) -> Sequence[Row[Any]]:
+    """Every match of the item's text or media with its bank entry and bank, confirmed banks'
+    first, then the closest: read once for a case page, which lists the matches and shows them
+    as evidence (``entry_evidence``)."""
     owners: list[ColumnElement[bool]] = []
     if media_sha256s:
         owners.append(Match.media_sha256.in_(list(media_sha256s)))
@@ -199,7 +192,7 @@ def entry_evidence(
         owners.append(Match.text_sha256 == text_sha256)
     if not owners:
         return []
-    rows = connection.execute(
+    return connection.execute(
         select(
             Match.signal_type,
             Match.distance,
@@ -229,6 +222,20 @@ def entry_evidence(
         .where(or_(*owners))
         .order_by(Bank.confirmed.desc(), Match.distance, BankEntry.id)
     ).all()
+
+
+def entry_evidence(
+    connection: Connection,
+    reviewer: Reviewer,
+    case_id: int,
+    text: str | None,
+    rows: Sequence[Row[Any]],
+    *,
+    blind: bool = False,
+) -> list[EntryEvidence]:
+    """Every bank entry the item's text or media matched (``rows``: its ``matched_rows``), one
+    block each, in the rows' order. ``blind``: the reader's review of the case is blind
+    (``casefile.blind_to_earlier``), so other people's reports on this case are not counted."""
     entry_ids = list(dict.fromkeys(r.entry_id for r in rows))
     hidden = (case_id, reviewer.id) if blind else None
     counts = false_positive_counts(connection, entry_ids, hiding_others_on=hidden)

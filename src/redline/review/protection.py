@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
 from pathlib import Path
@@ -115,25 +116,54 @@ def organisation(connection: Connection) -> Organisation:
 def exposure(connection: Connection, reviewer: Reviewer, now: datetime) -> Exposure:
     """``reviewer``'s reveals and distinct cases viewed since midnight UTC, and whether a lead
     lifted today's break."""
+    return exposures(connection, [reviewer], now)[reviewer.id]
+
+
+def exposures(
+    connection: Connection, reviewers: Sequence[Reviewer], now: datetime
+) -> dict[int, Exposure]:
+    """``exposure`` of each of ``reviewers`` by user id, in three reads whatever their number
+    (the health page lists every reviewer of a desk)."""
+    if not reviewers:
+        return {}
     midnight = _midnight(now)
-    counted = (
-        select(
-            func.count().filter(AuditEvent.action == "media.reveal"),
-            func.count(AuditEvent.subject_id.distinct()).filter(AuditEvent.action == "case.view"),
+    actors = {reviewer.actor: reviewer for reviewer in reviewers}
+    counted = {
+        actor: (int(reveals or 0), int(viewed or 0))
+        for actor, reveals, viewed in connection.execute(
+            select(
+                AuditEvent.actor,
+                func.count().filter(AuditEvent.action == "media.reveal"),
+                func.count(AuditEvent.subject_id.distinct()).filter(
+                    AuditEvent.action == "case.view"
+                ),
+            )
+            .where(AuditEvent.actor.in_(actors))
+            .where(AuditEvent.action.in_(("media.reveal", "case.view")))
+            .where(AuditEvent.at >= midnight)
+            .group_by(AuditEvent.actor)
         )
-        .where(AuditEvent.actor == reviewer.actor)
-        .where(AuditEvent.action.in_(("media.reveal", "case.view")))
-        .where(AuditEvent.at >= midnight)
+    }
+    lifted = dict(
+        connection.execute(
+            select(User.id, User.break_lifted_at).where(
+                User.id.in_([reviewer.id for reviewer in reviewers])
+            )
+        ).all()
     )
-    reveals, viewed = connection.execute(counted).one()
-    lifted_at = connection.scalar(select(User.break_lifted_at).where(User.id == reviewer.id))
-    return Exposure(
-        reveals or 0,
-        reviewer.break_after,
-        viewed or 0,
-        organisation(connection).daily_cap,
-        lifted_at is not None and lifted_at >= midnight,
-    )
+    cap = organisation(connection).daily_cap
+    found = {}
+    for actor, reviewer in actors.items():
+        reveals, viewed = counted.get(actor, (0, 0))
+        lifted_at = lifted.get(reviewer.id)
+        found[reviewer.id] = Exposure(
+            reveals,
+            reviewer.break_after,
+            viewed,
+            cap,
+            lifted_at is not None and lifted_at >= midnight,
+        )
+    return found
 
 
 def require_no_break(connection: Connection, reviewer: Reviewer, now: datetime) -> None:

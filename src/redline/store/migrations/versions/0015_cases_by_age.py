@@ -1,0 +1,28 @@
+"""Cases by age: an index on when a case was opened, with its status, priority and signal, so
+the health page reads each SLA band's oldest breaches without sorting every open case, and the
+report counts a period's cases by signal from the index alone; and an index on when a case was
+decided (with when it was opened), from which the report reads a period's times to decision.
+
+Revision ID: 0015
+Revises: 0014
+Create Date: 2026-12-07
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+revision = "0015"
+down_revision = "0014"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_index("ix_cases_age", "cases", ["opened_at", "status", "priority", "signal"])
+    op.create_index("ix_cases_decided", "cases", ["decided_at", "opened_at"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_cases_decided", table_name="cases")
+    op.drop_index("ix_cases_age", table_name="cases")
