@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar, Final
 from urllib.parse import unquote, urlencode, urlsplit
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Connection, select
 
 from redline import __version__
@@ -146,29 +147,37 @@ class RedlineFeed:
         """Every page after ``checkpoint`` (up to ``MAX_PAGES``), checked, as one batch."""
         public = signing.parse_public(str(settings["public_key"]))
         after = _checkpoint(checkpoint or "0")
-        entries: dict[str, tuple[str, SharedEntry | None]] = {}
-        organisation: str | None = None
-        for _ in range(MAX_PAGES):
-            page = _page(settings, public, after)
-            organisation = page.get("organisation") or organisation
-            for kind in ("added", "relabelled"):
-                for shared in page[kind]:
-                    entry = _shared_entry(shared)
-                    earlier = entries.get(entry.remote_id, ("", None))[0]
-                    # Added in an earlier page, relabelled in this one: still new here.
-                    entries[entry.remote_id] = ("added" if earlier == "added" else kind, entry)
-            for remote_id in page["removed"]:
-                entries[_remote_id(remote_id)] = ("removed", None)
-            after = page["checkpoint"]
-            if not page["more"]:
+        pages: list[dict[str, Any]] = []
+        while len(pages) < MAX_PAGES:
+            pages.append(_page(settings, public, after))
+            after = pages[-1]["checkpoint"]
+            if not pages[-1]["more"]:
                 break
-        return Batch(
-            checkpoint=str(after),
-            added=[e for kind, e in entries.values() if kind == "added" and e is not None],
-            relabelled=[e for kind, e in entries.values() if kind == "relabelled" and e],
-            removed=[remote_id for remote_id, (kind, _) in entries.items() if kind == "removed"],
-            organisation=organisation if isinstance(organisation, str) else None,
-        )
+        return batch_of(pages)
+
+
+def batch_of(pages: list[dict[str, Any]]) -> Batch:
+    """Pages read one after the other (by ``read_page``) as one batch: each entry once, as the
+    last page says it is; an entry added in one page and relabelled in a later one is added."""
+    entries: dict[str, tuple[str, SharedEntry | None]] = {}
+    organisation: str | None = None
+    for page in pages:
+        if isinstance(page.get("organisation"), str):
+            organisation = page["organisation"]
+        for kind in ("added", "relabelled"):
+            for shared in page[kind]:
+                entry = _shared_entry(shared)
+                earlier = entries.get(entry.remote_id, ("", None))[0]
+                entries[entry.remote_id] = ("added" if earlier == "added" else kind, entry)
+        for remote_id in page["removed"]:
+            entries[_remote_id(remote_id)] = ("removed", None)
+    return Batch(
+        checkpoint=str(pages[-1]["checkpoint"]),
+        added=[e for kind, e in entries.values() if kind == "added" and e is not None],
+        relabelled=[e for kind, e in entries.values() if kind == "relabelled" and e is not None],
+        removed=[remote_id for remote_id, (kind, _) in entries.items() if kind == "removed"],
+        organisation=organisation,
+    )
 
 
 def _bank_of(url: str) -> str:
@@ -181,7 +190,7 @@ def _checkpoint(text: str) -> int:
     return int(text)
 
 
-def _page(settings: Mapping[str, Any], public: Any, after: int) -> dict[str, Any]:
+def _page(settings: Mapping[str, Any], public: Ed25519PublicKey, after: int) -> dict[str, Any]:
     """One page, fetched, its signature checked, then read and matched to what was asked."""
     url = f"{settings['url']}?{urlencode({'after': after})}"
     try:
@@ -206,6 +215,14 @@ def _page(settings: Mapping[str, Any], public: Any, after: int) -> dict[str, Any
     if len(body) >= MAX_BODY:
         raise ExchangeRefused(f"a feed page is larger than {MAX_BODY:,} bytes")
     signature = next((v for k, v in answer.headers if k == signing.HEADER.lower()), None)
+    return read_page(body, signature, public, bank=_bank_of(str(settings["url"])), after=after)
+
+
+def read_page(
+    body: bytes, signature: str | None, public: Ed25519PublicKey, *, bank: str, after: int
+) -> dict[str, Any]:
+    """A feed page, once its signature is the publisher's over exactly ``body`` and it answers
+    what was asked (``bank``, from checkpoint ``after``); ExchangeRefused saying why not."""
     signing.verify(public, body, signature)  # before anything of the body is read
     try:
         page = json.loads(body)
@@ -213,7 +230,7 @@ def _page(settings: Mapping[str, Any], public: Any, after: int) -> dict[str, Any
         raise ExchangeRefused("the feed is signed but is not JSON") from None
     if not isinstance(page, dict) or page.get("format") != FORMAT:
         raise ExchangeRefused(f"the feed is not a {FORMAT} page")
-    if page.get("bank") != _bank_of(str(settings["url"])):
+    if page.get("bank") != bank:
         raise ExchangeRefused(
             f"the feed is of bank {str(page.get('bank'))[:100]!r}, not the one subscribed to"
         )

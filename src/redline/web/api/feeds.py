@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from redline.banks.manage import UnknownBank
 from redline.errors import NotFound
@@ -34,8 +34,9 @@ def feed(
     try:
         key = signing.load_key(app.settings.data_dir)
     except FileNotFoundError:
-        raise HTTPException(
-            503, "this instance publishes no feeds yet: `redline exchange key` makes its key"
+        # No key, no feed: 404 like a bank that does not exist, with what to do about it.
+        raise NotFound(
+            "this instance publishes no feeds yet: `redline exchange key` makes its signing key"
         ) from None
     try:
         with app.engine.connect() as connection:
