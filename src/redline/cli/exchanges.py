@@ -28,7 +28,7 @@ def _as_usage_errors() -> Iterator[None]:
     try:
         yield
     except (NotFound, Conflict, Invalid) as error:
-        raise UsageProblem(str(error).strip("'\"")) from None
+        raise UsageProblem(str(error)) from None
 
 
 @exchange_app.command("key")
