@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -77,8 +78,6 @@ def publisher(sqlite_template: Path, tmp_path: Path) -> Iterator[Publisher]:
 
 
 def _free_port() -> int:
-    import socket
-
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -89,7 +88,7 @@ def tampering_proxy(publisher: Publisher) -> Iterator[str]:
     """A proxy that passes the publisher's answers on with one byte of the body changed."""
 
     class Tamper(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        def do_GET(self) -> None:
             answer = httpx.get(
                 publisher.base + self.path,
                 headers={"Authorization": self.headers.get("Authorization", "")},
