@@ -6,7 +6,9 @@ and only hashes and labels leave the publisher."""
 from __future__ import annotations
 
 import json
+import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +20,9 @@ from redline.errors import Conflict
 from redline.exchanges import federation, run, signing
 from redline.exchanges.base import Batch, SharedEntry
 from redline.model import BankEntry, ExchangeEntry, Quarantine
+from redline.store import make_engine
+from redline.store.migrate import upgrade
+from tests.helpers import only_on
 
 NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 PDQ_A = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
@@ -261,3 +266,65 @@ def test_entries_that_cannot_be_banked_are_quarantined_and_the_rest_stored(
     assert any("unknown signal type 'telepathy'" in r.reason for r in held)
     assert any("over the limit of 100" in r.reason for r in held)
     assert list(subscribed(two_banks)) == ["1"]
+
+
+@only_on("postgresql")
+def test_two_fetches_at_once_store_the_batch_once(two_banks: Engine) -> None:
+    """The second of two fetches of the same changes waits for the first to commit, then finds
+    the checkpoint moved and stores nothing (SQLite has one writer at a time anyway)."""
+    publish_three(two_banks)
+    with two_banks.connect() as connection:
+        body = federation.publish(connection, "published", 0, organisation="Partner Org")
+    batch = federation.batch_of([json.loads(body)])
+    outcome: list[BaseException | run.Fetched] = []
+
+    def second() -> None:
+        try:
+            with two_banks.begin() as connection:
+                outcome.append(run.apply_batch(connection, "partner", batch, NOW, expected=None))
+        except Conflict as error:
+            outcome.append(error)
+
+    with two_banks.begin() as connection:
+        run.apply_batch(connection, "partner", batch, NOW, expected=None)
+        racer = threading.Thread(target=second)
+        racer.start()
+        racer.join(timeout=0.5)  # it is waiting for this transaction's row
+    racer.join(timeout=60)
+    assert len(outcome) == 1 and isinstance(outcome[0], Conflict)
+    assert len(subscribed(two_banks)) == 3
+
+
+def test_the_migration_logs_every_entry_already_banked(tmp_path: Path) -> None:
+    """A bank filled before exchanges existed: its first feed page has every entry, enabled
+    ones as added and disabled ones as removed, and later changes come after them."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    try:
+        upgrade(engine, "0015")
+        with engine.begin() as connection:
+            connection.exec_driver_sql(
+                "INSERT INTO banks (id, name, enabled, enabled_ratio, pdq_threshold,"
+                " text_threshold, dihedral, confirmed, version, created_at, updated_at)"
+                " VALUES (1, 'old', 1, 1.0, 31, 0.8, 0, 1, 2, '2026-01-01', '2026-01-01')"
+            )
+            for ident, enabled in ((1, 1), (2, 0)):
+                connection.exec_driver_sql(
+                    "INSERT INTO bank_entries (id, bank_id, enabled, added_at, added_by)"
+                    f" VALUES ({ident}, 1, {enabled}, '2026-01-01', 'cli:ops')"
+                )
+                connection.exec_driver_sql(
+                    "INSERT INTO bank_signals (entry_id, signal_type, value)"
+                    f" VALUES ({ident}, 'md5', '{str(ident) * 32}')"
+                )
+        upgrade(engine)
+        with engine.begin() as connection:
+            first = json.loads(federation.publish(connection, "old", 0, organisation=""))
+            banks.update_entry(connection, 1, {"category": "x"}, actor="lead", now=NOW)
+            later = json.loads(
+                federation.publish(connection, "old", first["checkpoint"], organisation="")
+            )
+    finally:
+        engine.dispose()
+    assert [e["signals"] for e in first["added"]] == [{"md5": ["1" * 32]}]
+    assert first["removed"] == [2] and first["checkpoint"] == 2
+    assert [e["category"] for e in later["relabelled"]] == ["x"] and later["checkpoint"] == 3

@@ -369,7 +369,9 @@ def fetch_all(engine: Engine, now: datetime) -> list[Fetched]:
         try:
             with engine.begin() as connection:
                 done.append(fetch(connection, name, now))
-        except (Conflict, Invalid, NotFound, SQLAlchemyError) as error:
+        except Conflict as error:  # another process fetched it meanwhile: its outcome stands
+            done.append(Fetched(name, error=str(error)))
+        except (Invalid, NotFound, SQLAlchemyError) as error:
             with engine.begin() as connection:
                 record_refusal(connection, name, str(error), now)
             done.append(Fetched(name, error=str(error)))
