@@ -54,7 +54,7 @@ def two_banks(engine: Engine) -> Engine:
     return engine
 
 
-def sync(engine: Engine, limit: int = federation.PAGE, now: datetime = NOW) -> run.Fetched:
+def sync(engine: Engine, limit: int = federation.PAGE, now: datetime = NOW) -> run.FetchOutcome:
     """What a fetch does, the network left out: the publisher's pages after the subscriber's
     checkpoint, signed, read and checked as the subscriber reads them, then applied."""
     with engine.begin() as connection:
@@ -276,7 +276,7 @@ def test_two_fetches_at_once_store_the_batch_once(two_banks: Engine) -> None:
     with two_banks.connect() as connection:
         body = federation.publish(connection, "published", 0, organisation="Partner Org")
     batch = federation.batch_of([json.loads(body)])
-    outcome: list[BaseException | run.Fetched] = []
+    outcome: list[BaseException | run.FetchOutcome] = []
 
     def second() -> None:
         try:

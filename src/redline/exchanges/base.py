@@ -30,7 +30,8 @@ class SharedEntry:
 
 @dataclass(frozen=True, slots=True)
 class Batch:
-    """What changed since a checkpoint, and the checkpoint to ask from next time."""
+    """What changed since a checkpoint, each entry once (as it is now), and the checkpoint to
+    ask from next time."""
 
     checkpoint: str
     added: list[SharedEntry] = field(default_factory=list)

@@ -132,7 +132,7 @@ class RedlineFeed:
         if parts.query or parts.fragment or not _bank_of(url):
             raise Invalid(f"the feed URL must end with the bank's name, not {url!r}")
         token = str(settings.get("token") or "")
-        if not token or not token.isprintable() or " " in token:
+        if not token or not token.isascii() or not token.isprintable() or " " in token:
             raise Invalid("a token is needed: an API token of the publisher's (feeds:read)")
         key = str(settings.get("public_key") or "")
         signing.parse_public(key)

@@ -68,7 +68,7 @@ class ExchangeInfo:
 
 
 @dataclass(slots=True)
-class Fetched:
+class FetchOutcome:
     """What one fetch did: counts stored, or the reason it was refused (nothing stored)."""
 
     exchange: str
@@ -174,7 +174,7 @@ def get_exchange(connection: Connection, name: str) -> ExchangeInfo:
     return _info(_row(connection, name))
 
 
-def fetch(connection: Connection, name: str, now: datetime) -> Fetched:
+def fetch(connection: Connection, name: str, now: datetime) -> FetchOutcome:
     """Fetch what changed at exchange ``name`` since its checkpoint and store it, with the new
     checkpoint, in ``connection``'s transaction. A refusal (the source unreachable, a feed
     unsigned or altered) stores nothing but the reason, as the exchange's last error."""
@@ -183,7 +183,7 @@ def fetch(connection: Connection, name: str, now: datetime) -> Fetched:
         batch = exchange_kind(row.kind).fetch(row.settings, row.checkpoint)
     except ExchangeRefused as error:
         record_refusal(connection, name, str(error), now)
-        return Fetched(name, checkpoint=row.checkpoint, error=str(error))
+        return FetchOutcome(name, checkpoint=row.checkpoint, error=str(error))
     return apply_batch(connection, name, batch, now, expected=row.checkpoint)
 
 
@@ -196,7 +196,7 @@ def record_refusal(connection: Connection, name: str, reason: str, now: datetime
 
 def apply_batch(
     connection: Connection, name: str, batch: Batch, now: datetime, *, expected: str | None
-) -> Fetched:
+) -> FetchOutcome:
     """Store ``batch`` in exchange ``name``'s bank and move its checkpoint on, in the caller's
     transaction; ``expected`` is the checkpoint the batch was fetched from. Conflict when the
     checkpoint moved meanwhile (another fetch of the same exchange committed first): nothing
@@ -212,7 +212,7 @@ def apply_batch(
     )
     if claimed.rowcount != 1:
         raise Conflict(f"exchange {name!r} was fetched by another process meanwhile")
-    done = Fetched(name, checkpoint=batch.checkpoint)
+    done = FetchOutcome(name, checkpoint=batch.checkpoint)
     actor = f"exchange:{name}"
     shared = [*batch.added, *batch.relabelled]
     known = _known(connection, row.id, [e.remote_id for e in shared] + batch.removed)
@@ -355,7 +355,7 @@ def _relabel(
     return bool(changes) or back
 
 
-def fetch_all(engine: Engine, now: datetime) -> list[Fetched]:
+def fetch_all(engine: Engine, now: datetime) -> list[FetchOutcome]:
     """Fetch every enabled exchange, each in its own transaction (the scheduler's part): one
     that fails records its reason and the others go on."""
     with engine.connect() as connection:
@@ -364,15 +364,15 @@ def fetch_all(engine: Engine, now: datetime) -> list[Fetched]:
                 select(Exchange.name).where(Exchange.enabled).order_by(Exchange.name)
             )
         )
-    done: list[Fetched] = []
+    done: list[FetchOutcome] = []
     for name in names:
         try:
             with engine.begin() as connection:
                 done.append(fetch(connection, name, now))
         except Conflict as error:  # another process fetched it meanwhile: its outcome stands
-            done.append(Fetched(name, error=str(error)))
+            done.append(FetchOutcome(name, error=str(error)))
         except (Invalid, NotFound, SQLAlchemyError) as error:
             with engine.begin() as connection:
                 record_refusal(connection, name, str(error), now)
-            done.append(Fetched(name, error=str(error)))
+            done.append(FetchOutcome(name, error=str(error)))
     return done
