@@ -93,6 +93,13 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds between scheduler rounds (removal-order alerts need minutes).",
     )
+    organisation: str = Field(
+        default="",
+        max_length=200,
+        description="This organisation's name: bank feeds published to other redline instances"
+        " name it as the source of entries that name none (the only thing said of who added"
+        " them).",
+    )
     public_url: str = Field(
         default=DEFAULT_PUBLIC_URL,
         description="Where people outside the team reach this console: notices to content"

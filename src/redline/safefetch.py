@@ -87,6 +87,10 @@ class Fetched:
     redirects: tuple[str, ...]  # every redirect target, in order
     sha256: str | None  # of the first max_bytes of the body, as sent; only for a 2xx answer
     bytes_read: int
+    # Only with keep_body: the first max_bytes of a 2xx body and the answer's headers (names in
+    # lower case), for a caller that reads what it fetched (an exchange's signed feed).
+    body: bytes | None = None
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 class FetchFailed(Exception):
@@ -155,6 +159,8 @@ class _Answer:
     location: str | None = None
     sha256: str | None = None
     bytes_read: int = 0
+    body: bytes | None = None
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 def _host_key(host: str, port: int) -> str:
@@ -436,6 +442,7 @@ class _Request:
     method: str = "GET"
     body: bytes = b""
     headers: tuple[tuple[bytes, bytes], ...] = ()
+    keep_body: bool = False
 
 
 def _fetch_from(
@@ -485,10 +492,13 @@ def _fetch_from(
         if not 200 <= status < 300:
             return _Answer(status)  # the body of an error page says nothing about the content
         digest, read = hashlib.sha256(), 0
+        kept: list[bytes] = []
         try:
             for chunk in response.iter_stream():
                 part = chunk[: max_bytes - read]
                 digest.update(part)
+                if request.keep_body:
+                    kept.append(part)
                 read += len(part)
                 if read >= max_bytes:
                     break  # leaving the block closes the connection: the rest is never read
@@ -497,7 +507,15 @@ def _fetch_from(
             raise _Failed(
                 f"{reason} (after {read} bytes)", status=status, bytes_read=read
             ) from error
-        return _Answer(status, sha256=digest.hexdigest(), bytes_read=read)
+        if not request.keep_body:
+            return _Answer(status, sha256=digest.hexdigest(), bytes_read=read)
+        return _Answer(
+            status,
+            sha256=digest.hexdigest(),
+            bytes_read=read,
+            body=b"".join(kept),
+            headers=tuple((_header_text(k).lower(), _header_text(v)) for k, v in response.headers),
+        )
 
 
 def _header_text(value: bytes) -> str:
@@ -552,6 +570,7 @@ def fetch(
     ssl_context: ssl.SSLContext | None = None,
     post: bytes | None = None,
     headers: Mapping[str, str] | None = None,
+    keep_body: bool = False,
 ) -> Fetched:
     """GET ``url`` safely, following redirects (each one vetted like the first), and return the
     last answer with the SHA-256 of the first ``max_bytes`` of a 2xx body.
@@ -565,7 +584,8 @@ def fetch(
     on the first hop and on every redirect, unless ``allow_private`` (any address) or the URL's
     ``host:port`` is in ``allow_hosts`` (exactly those: ``"127.0.0.1:8080"``, ``"[::1]:8080"``,
     ``"intranet.example:443"``). ``resolver`` replaces the system's DNS (tests); ``ssl_context``
-    the default certificate store (certifi's, as httpx uses).
+    the default certificate store (certifi's, as httpx uses). With ``keep_body`` the answer
+    also carries the first ``max_bytes`` of a 2xx body and the headers.
 
     Raises ``FetchFailed`` for every refusal, network failure and unusable redirect, and for
     anything unexpected (a fetch of an adversarial host reports, it does not crash its worker).
@@ -580,6 +600,7 @@ def fetch(
         "GET" if post is None else "POST",
         post or b"",
         tuple((k.encode("ascii"), v.encode("ascii")) for k, v in (headers or {}).items()),
+        keep_body,
     )
     trusted = frozenset(host.strip().lower() for host in allow_hosts)
     if bad := sorted(host for host in trusted if not _HOST_KEY.match(host)):
@@ -621,7 +642,13 @@ def fetch(
             status = answer.status
             if answer.location is None:
                 return Fetched(
-                    current, answer.status, tuple(redirects), answer.sha256, answer.bytes_read
+                    current,
+                    answer.status,
+                    tuple(redirects),
+                    answer.sha256,
+                    answer.bytes_read,
+                    answer.body,
+                    answer.headers,
                 )
             if not answer.location:
                 raise failed(f"HTTP {status} redirect without a Location header")

@@ -9,7 +9,7 @@ transaction (``hash_media``), and only storing happens inside (``add_media``).""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -19,7 +19,7 @@ from sqlalchemy import Connection, delete, func, select, update
 
 from redline.errors import Conflict, Invalid, NotFound
 from redline.jsontext import jsonable_dict
-from redline.model import Bank, BankEntry, BankSignal, FalsePositiveReport, Media
+from redline.model import Bank, BankChange, BankEntry, BankSignal, FalsePositiveReport, Media
 from redline.signals import BadSignal, Hash, signal_type
 from redline.signals.pdq import QUALITY_THRESHOLD, PdqSignal
 from redline.store import counters
@@ -106,12 +106,33 @@ def _bank_id(connection: Connection, name: str) -> int:
     return int(found)
 
 
-def _touch(connection: Connection, bank_id: int, now: datetime) -> int:
-    """Record a change to a bank: its version and the global counter move on."""
+def _touch(
+    connection: Connection,
+    bank_id: int,
+    now: datetime,
+    change: str | None = None,
+    entry_ids: Sequence[int] = (),
+) -> int:
+    """Record a change to a bank: its version and the global counter move on, and the change
+    of each of ``entry_ids`` goes in the bank's change log (its feed to other instances).
+
+    The log is written after the counter's row is updated, which holds that row until the
+    commit: every change to any bank waits for the one before it to commit, so the log's ids
+    are given out in commit order and a reader that has seen id N will never later find a
+    smaller id appear (a feed's checkpoint never skips a change)."""
     connection.execute(
         update(Bank).where(Bank.id == bank_id).values(version=Bank.version + 1, updated_at=now)
     )
-    return counters.bump(connection, counters.BANKS)
+    version = counters.bump(connection, counters.BANKS)
+    if change is not None and entry_ids:
+        connection.execute(
+            BankChange.__table__.insert(),
+            [
+                {"bank_id": bank_id, "entry_id": entry_id, "change": change, "at": now}
+                for entry_id in entry_ids
+            ],
+        )
+    return version
 
 
 def _info(connection: Connection, bank: Any) -> BankInfo:
@@ -335,7 +356,7 @@ def add_entry(
         for h in values
     ]
     insert_ignoring_duplicates(connection, BankSignal.__table__, rows)
-    _touch(connection, bank_id, now)
+    _touch(connection, bank_id, now, "add", [int(entry_id)])
     after = {"signals": clean, "category": category, "source_org": source_org, "note": note}
     record_event(
         connection,
@@ -529,7 +550,7 @@ def set_entry_enabled(
         .where(BankEntry.id == entry_id)
         .values(enabled=enabled, disabled_reason=kept)
     )
-    _touch(connection, row.bank_id, now)
+    _touch(connection, row.bank_id, now, "enable" if enabled else "disable", [entry_id])
     record_event(
         connection,
         actor,
@@ -587,7 +608,7 @@ def update_entry(
         raise UnknownEntry(f"no bank entry {entry_id}")
     before = {k: getattr(row, k) for k in changes}
     connection.execute(update(BankEntry).where(BankEntry.id == entry_id).values(**changes))
-    _touch(connection, row.bank_id, now)
+    _touch(connection, row.bank_id, now, "update", [entry_id])
     record_event(
         connection,
         actor,
@@ -606,7 +627,7 @@ def delete_entry(connection: Connection, entry_id: int, *, actor: str, now: date
     if row is None:
         return False
     connection.execute(delete(BankEntry).where(BankEntry.id == entry_id))
-    _touch(connection, row.bank_id, now)
+    _touch(connection, row.bank_id, now, "delete", [entry_id])
     record_event(connection, actor, "bank.entry.delete", "bank_entry", str(entry_id))
     return True
 

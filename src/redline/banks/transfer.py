@@ -86,6 +86,7 @@ def import_file(
         )
     }
     pending: list[tuple[HashRow, dict[str, str]]] = []
+    added: list[int] = []
 
     def quarantine(location: str, reason: str, raw: bytes) -> None:
         record = NewQuarantine(f"bank-{fmt}", str(path), location, reason, raw, len(raw))
@@ -141,6 +142,7 @@ def import_file(
             ],
         )
         summary.added += len(pending)
+        added.extend(int(entry_id) for entry_id in entry_ids)
         pending.clear()
 
     for row in read_rows(data, fmt, default_type):
@@ -170,7 +172,7 @@ def import_file(
             flush()
     flush()
     if summary.added:
-        _touch(connection, bank_id, now)
+        _touch(connection, bank_id, now, "add", added)
     record_event(connection, actor, "bank.import", "bank", bank, detail=summary.as_dict())
     return summary
 

@@ -18,7 +18,7 @@ from typer._click.exceptions import NoArgsIsHelpError, UsageError
 # isort: off
 from redline.cli import ingest, status, quarantine, db, config, demo, banks, scan  # noqa: F401
 from redline.cli import model, serve, users, orders, referrals, report, scheduler  # noqa: F401
-from redline.cli import statements, notices, takedown, audit, webhooks  # noqa: F401
+from redline.cli import statements, notices, takedown, audit, webhooks, exchanges  # noqa: F401
 from redline.cli import designations
 
 # isort: on
@@ -46,6 +46,7 @@ app.add_typer(referrals.service_app, name="service")
 app.add_typer(notices.notice_app, name="notice")
 app.add_typer(audit.audit_app, name="audit")
 app.add_typer(webhooks.webhooks_app, name="webhooks")
+app.add_typer(exchanges.exchange_app, name="exchange")
 
 
 def main(argv: list[str] | None = None) -> None:

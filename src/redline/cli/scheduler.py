@@ -95,6 +95,7 @@ def worker(
     from functools import partial
 
     from redline.actions import liveness, scheduler
+    from redline.exchanges import run as exchange_run
     from redline.model.base import utcnow
 
     chosen = _queues(queues)
@@ -124,6 +125,11 @@ def worker(
             )
             for alert in done.alerts:
                 err.print(f"ALERT {escape(alert)}")
+            # Exchanges fill banks: their part of the round is here, not in actions.scheduler,
+            # which must not know the banks (the layers contract).
+            for fetched in exchange_run.fetch_all(engine, utcnow()):
+                if fetched.error is not None:
+                    err.print(f"exchange {escape(fetched.exchange)}: {escape(fetched.error)}")
             if done.purged or done.checked or done.released or done.delivered:
                 out.print(
                     f"purged {len(done.purged)}, checked {len(done.checked)}, notices "

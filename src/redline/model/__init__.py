@@ -12,9 +12,17 @@ from redline.model.actions import (
     UrlCheck,
 )
 from redline.model.audit import AuditChainHead, AuditEvent
-from redline.model.banks import Bank, BankEntry, BankSignal, Counter, FalsePositiveReport
+from redline.model.banks import (
+    Bank,
+    BankChange,
+    BankEntry,
+    BankSignal,
+    Counter,
+    FalsePositiveReport,
+)
 from redline.model.base import Base, utcnow
 from redline.model.content import Item, ItemMedia, Media, Quarantine, Signal, Source, TextBody
+from redline.model.exchanges import Exchange, ExchangeEntry
 from redline.model.matching import Case, Match, Score, TextScan
 from redline.model.review import (
     ApiToken,
@@ -32,6 +40,7 @@ __all__ = [
     "AuditChainHead",
     "AuditEvent",
     "Bank",
+    "BankChange",
     "BankEntry",
     "BankSignal",
     "Base",
@@ -40,6 +49,8 @@ __all__ = [
     "Counter",
     "Decision",
     "Designation",
+    "Exchange",
+    "ExchangeEntry",
     "FalsePositiveReport",
     "HostingService",
     "Item",

@@ -84,6 +84,24 @@ class BankSignal(Base):
     entry: Mapped[BankEntry] = relationship(back_populates="signals", lazy="raise")
 
 
+class BankChange(Base):
+    """One change to a bank entry (added, relabelled, enabled, disabled, deleted), in the order
+    the changes were committed: what a bank's feed to other instances is read from. No foreign
+    key to the entry, so a deleted entry's change outlives it and the feed can say it is gone."""
+
+    __tablename__ = "bank_changes"
+    __table_args__ = (
+        Index("ix_bank_changes_bank_id", "bank_id", "id"),
+        {"sqlite_autoincrement": True},  # the ids are the feed's checkpoints: never reused
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id", ondelete="CASCADE"))
+    entry_id: Mapped[int] = mapped_column(BigId)
+    change: Mapped[str] = mapped_column(String(20))  # add, update, enable, disable, delete
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class FalsePositiveReport(Base):
     """A reviewer's report that a bank entry matched a case's content wrongly: one per reviewer,
     case and entry, counted on the entry so a lead sees which entries misfire."""

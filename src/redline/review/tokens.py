@@ -21,6 +21,7 @@ SCOPES: Final[dict[str, str]] = {
     "cases:write": "claim cases and record decisions",
     "banks:read": "list banks and entries",
     "banks:write": "create banks and add or disable entries",
+    "feeds:read": "read banks' signed hash feeds (another redline instance subscribing)",
     "actions:read": "read removal orders and referrals",
     "actions:write": "register and execute removal orders, make and update referrals",
     "items:read": "read items with their signals, matches, scores, case and decisions",

@@ -54,6 +54,7 @@ def make_celery(
     def tick() -> dict[str, Any]:
         """One round of the scheduler (see ``redline.actions.scheduler.tick``)."""
         from redline.actions import liveness, scheduler
+        from redline.exchanges import run as exchange_run
         from redline.model.base import utcnow
         from redline.store import make_engine
         from redline.store.media import media_store
@@ -71,9 +72,15 @@ def make_celery(
             )
             # Items whose message was lost on the way to the broker (off unless configured).
             resent = work.resend_unsent(current, engine, now) if current.broker_url else None
+            # The exchanges' part of the round (beside the actions', which know no banks).
+            fetched = exchange_run.fetch_all(engine, now)
         finally:
             engine.dispose()
-        return {**done.as_dict(), "resent": resent.items if resent else 0}
+        return {
+            **done.as_dict(),
+            "resent": resent.items if resent else 0,
+            "exchanges": [f.as_dict() for f in fetched],
+        }
 
     return app
 

@@ -1,0 +1,21 @@
+"""Exchanges: hash lists shared between organisations, fetched into banks.
+
+One module per exchange behind ``base.Exchange``, registered here by name, as input formats are
+in ``ingest.FORMATS``. ``run`` configures them per bank and applies what they fetch.
+"""
+
+from __future__ import annotations
+
+from redline.errors import Invalid
+from redline.exchanges.base import Exchange
+from redline.exchanges.federation import RedlineFeed
+
+EXCHANGES: dict[str, Exchange] = {RedlineFeed.name: RedlineFeed()}
+
+
+def exchange_kind(name: str) -> Exchange:
+    """The exchange called ``name``; Invalid naming the known ones."""
+    try:
+        return EXCHANGES[name]
+    except KeyError:
+        raise Invalid(f"unknown exchange {name!r} (known: {', '.join(EXCHANGES)})") from None

@@ -1,0 +1,378 @@
+"""Exchanges configured per bank, and applying what one fetched to its bank.
+
+``fetch`` asks the exchange for everything after the stored checkpoint, then stores it in the
+caller's transaction together with the new checkpoint: a fetch that fails or is interrupted
+before the commit leaves the bank and the checkpoint as they were, so the next fetch asks for
+the same changes again and nothing is lost or stored twice. Nothing is written while the source
+is being read, so no lock is held across the network.
+
+Entries added become bank entries (through ``banks.manage``, audited, with the exchange and the
+entry's id there as provenance); entries relabelled change the labels of the entry they became;
+entries removed are disabled with the reason. An entry a lead disabled for a reason of their own
+stays disabled whatever the exchange says. An entry whose hashes or labels cannot be banked is
+quarantined with the exchange, entry and reason; the rest of the batch is stored.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any, Final
+
+from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from redline.banks import manage
+from redline.banks.transfer import label_problem
+from redline.errors import Conflict, Invalid, NotFound
+from redline.exchanges import exchange_kind
+from redline.exchanges.base import Batch, ExchangeRefused, SharedEntry
+from redline.jsontext import jsonable_dict
+from redline.model import Bank, BankEntry, Exchange, ExchangeEntry
+from redline.signals import BadSignal, Hash, signal_type
+from redline.store.audit import record_event
+from redline.store.content import NewQuarantine, quarantine_record
+
+REMOVED: Final = "removed from exchange"  # the start of the reason an exchange disables with
+_CHUNK: Final = 500  # remote ids looked up at once (SQLite's bound parameters)
+HIDDEN: Final = "(hidden)"
+
+
+class UnknownExchange(NotFound):
+    """No exchange has that name."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeInfo:
+    """An exchange as listed: its settings with the secret ones hidden."""
+
+    name: str
+    bank: str
+    kind: str
+    settings: dict[str, Any]
+    enabled: bool
+    checkpoint: str | None
+    fetched_at: datetime | None
+    tried_at: datetime | None
+    last_error: str | None
+    added: int
+    relabelled: int
+    removed: int
+    created_at: datetime
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for --json and the API (times as ISO 8601)."""
+        return jsonable_dict(asdict(self))
+
+
+@dataclass(slots=True)
+class FetchOutcome:
+    """What one fetch did: counts stored, or the reason it was refused (nothing stored)."""
+
+    exchange: str
+    added: int = 0
+    relabelled: int = 0
+    removed: int = 0
+    quarantined: int = 0
+    checkpoint: str | None = None
+    error: str | None = None
+    problems: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for --json."""
+        return asdict(self)
+
+
+_COLUMNS = [*Exchange.__table__.columns, Bank.name.label("bank_name")]
+
+
+def _row(connection: Connection, name: str) -> Any:
+    row = connection.execute(
+        select(*_COLUMNS).join(Bank, Bank.id == Exchange.bank_id).where(Exchange.name == name)
+    ).first()
+    if row is None:
+        raise UnknownExchange(f"no exchange called {name!r}")
+    return row
+
+
+def _info(row: Any) -> ExchangeInfo:
+    hidden = exchange_kind(row.kind).secret_settings
+    return ExchangeInfo(
+        name=row.name,
+        bank=row.bank_name,
+        kind=row.kind,
+        settings={k: HIDDEN if k in hidden else v for k, v in row.settings.items()},
+        enabled=row.enabled,
+        checkpoint=row.checkpoint,
+        fetched_at=row.fetched_at,
+        tried_at=row.tried_at,
+        last_error=row.last_error,
+        added=row.added,
+        relabelled=row.relabelled,
+        removed=row.removed,
+        created_at=row.created_at,
+    )
+
+
+def add_exchange(
+    connection: Connection,
+    name: str,
+    bank: str,
+    kind: str,
+    settings: Mapping[str, Any],
+    *,
+    actor: str,
+    now: datetime,
+) -> ExchangeInfo:
+    """Subscribe ``bank`` to an exchange of ``kind``; Invalid for bad settings, Conflict when the
+    name is taken, UnknownBank when there is no such bank."""
+    manage.check_name(name)
+    stored = exchange_kind(kind).check_settings(settings)
+    bank_id = connection.scalar(select(Bank.id).where(Bank.name == bank))
+    if bank_id is None:
+        raise manage.UnknownBank(f"no bank called {bank!r}")
+    if connection.scalar(select(Exchange.id).where(Exchange.name == name)) is not None:
+        raise Conflict(f"an exchange called {name!r} already exists")
+    connection.execute(
+        Exchange.__table__.insert(),
+        {
+            "name": name,
+            "bank_id": bank_id,
+            "kind": kind,
+            "settings": stored,
+            "enabled": True,
+            "added": 0,
+            "relabelled": 0,
+            "removed": 0,
+            "created_at": now,
+        },
+    )
+    info = _info(_row(connection, name))
+    record_event(
+        connection,
+        actor,
+        "exchange.add",
+        "exchange",
+        name,
+        after={"bank": bank, "kind": kind, "settings": info.settings},
+    )
+    return info
+
+
+def list_exchanges(connection: Connection) -> list[ExchangeInfo]:
+    """Every exchange, by name."""
+    rows = connection.execute(
+        select(*_COLUMNS).join(Bank, Bank.id == Exchange.bank_id).order_by(Exchange.name)
+    )
+    return [_info(row) for row in rows]
+
+
+def get_exchange(connection: Connection, name: str) -> ExchangeInfo:
+    """One exchange; UnknownExchange when there is none of that name."""
+    return _info(_row(connection, name))
+
+
+def fetch(connection: Connection, name: str, now: datetime) -> FetchOutcome:
+    """Fetch what changed at exchange ``name`` since its checkpoint and store it, with the new
+    checkpoint, in ``connection``'s transaction. A refusal (the source unreachable, a feed
+    unsigned or altered) stores nothing but the reason, as the exchange's last error."""
+    row = _row(connection, name)
+    try:
+        batch = exchange_kind(row.kind).fetch(row.settings, row.checkpoint)
+    except ExchangeRefused as error:
+        record_refusal(connection, name, str(error), now)
+        return FetchOutcome(name, checkpoint=row.checkpoint, error=str(error))
+    return apply_batch(connection, name, batch, now, expected=row.checkpoint)
+
+
+def record_refusal(connection: Connection, name: str, reason: str, now: datetime) -> None:
+    """Record why a fetch of exchange ``name`` stored nothing."""
+    connection.execute(
+        update(Exchange).where(Exchange.name == name).values(tried_at=now, last_error=reason)
+    )
+
+
+def apply_batch(
+    connection: Connection, name: str, batch: Batch, now: datetime, *, expected: str | None
+) -> FetchOutcome:
+    """Store ``batch`` in exchange ``name``'s bank and move its checkpoint on, in the caller's
+    transaction; ``expected`` is the checkpoint the batch was fetched from. Conflict when the
+    checkpoint moved meanwhile (another fetch of the same exchange committed first): nothing
+    is stored twice."""
+    row = _row(connection, name)
+    # Claim the checkpoint first: this update holds the exchange's row until the commit, so a
+    # second fetch applying the same batch waits here, then finds the checkpoint moved.
+    at = Exchange.checkpoint.is_(None) if expected is None else Exchange.checkpoint == expected
+    claimed = connection.execute(
+        update(Exchange)
+        .where(Exchange.id == row.id, at)
+        .values(checkpoint=batch.checkpoint, fetched_at=now, tried_at=now, last_error=None)
+    )
+    if claimed.rowcount != 1:
+        raise Conflict(f"exchange {name!r} was fetched by another process meanwhile")
+    done = FetchOutcome(name, checkpoint=batch.checkpoint)
+    actor = f"exchange:{name}"
+    shared = [*batch.added, *batch.relabelled]
+    known = _known(connection, row.id, [e.remote_id for e in shared] + batch.removed)
+    for entry in shared:
+        problem = _problem(entry)
+        if problem is not None:
+            record = json.dumps(asdict(entry), ensure_ascii=False).encode("utf-8")
+            where = f"entry {entry.remote_id}"
+            quarantine = NewQuarantine(
+                f"exchange-{row.kind}", name, where, problem, record, len(record)
+            )
+            if quarantine_record(connection, quarantine, now, bank_id=row.bank_id):
+                done.quarantined += 1
+            done.problems.append(f"{where}: {problem}")
+            continue
+        local = known.get(entry.remote_id)
+        if local is None:
+            _add(connection, row, entry, batch.organisation, actor, now)
+            done.added += 1
+        elif _relabel(connection, local, entry, actor, now):
+            done.relabelled += 1
+    for remote_id in batch.removed:
+        local = known.get(remote_id)
+        if local is not None and local.enabled:
+            reason = f"{REMOVED} {name}" + (
+                f" ({batch.organisation})" if batch.organisation else ""
+            )
+            manage.disable_entry(connection, local.entry_id, reason[:2000], actor=actor, now=now)
+            done.removed += 1
+    connection.execute(
+        update(Exchange)
+        .where(Exchange.id == row.id)
+        .values(
+            added=Exchange.added + done.added,
+            relabelled=Exchange.relabelled + done.relabelled,
+            removed=Exchange.removed + done.removed,
+        )
+    )
+    record_event(
+        connection,
+        actor,
+        "exchange.fetch",
+        "exchange",
+        name,
+        before={"checkpoint": expected},
+        after={"checkpoint": batch.checkpoint},
+        detail={k: v for k, v in done.as_dict().items() if k not in {"exchange", "problems"}},
+    )
+    return done
+
+
+def _known(connection: Connection, exchange_id: int, remote_ids: list[str]) -> dict[str, Any]:
+    """The bank entries the exchange's entries became, by their remote id."""
+    found: dict[str, Any] = {}
+    unique = sorted(set(remote_ids))
+    for start in range(0, len(unique), _CHUNK):
+        rows = connection.execute(
+            select(
+                ExchangeEntry.remote_id,
+                ExchangeEntry.entry_id,
+                BankEntry.enabled,
+                BankEntry.disabled_reason,
+                BankEntry.category,
+                BankEntry.tags,
+                BankEntry.source_org,
+            )
+            .join(BankEntry, BankEntry.id == ExchangeEntry.entry_id)
+            .where(
+                ExchangeEntry.exchange_id == exchange_id,
+                ExchangeEntry.remote_id.in_(unique[start : start + _CHUNK]),
+            )
+        )
+        found.update({r.remote_id: r for r in rows})
+    return found
+
+
+def _problem(entry: SharedEntry) -> str | None:
+    """Why the entry cannot be banked here, or None."""
+    if not any(entry.signals.values()):
+        return "no signal in this entry"
+    try:
+        for kind, values in entry.signals.items():
+            for value in values:
+                signal_type(kind).validate(value)
+    except BadSignal as error:
+        return str(error)
+    labels = {k: v for k, v in _labels(entry).items() if v is not None}
+    return label_problem(labels)
+
+
+def _labels(entry: SharedEntry) -> dict[str, str | None]:
+    return {"category": entry.category, "tags": entry.tags, "source_org": entry.source_org}
+
+
+def _add(
+    connection: Connection,
+    row: Any,
+    entry: SharedEntry,
+    organisation: str | None,
+    actor: str,
+    now: datetime,
+) -> None:
+    hashes = {
+        kind: [Hash(signal_type(kind).validate(v)) for v in values]
+        for kind, values in entry.signals.items()
+        if values
+    }
+    labels = _labels(entry)
+    added = manage.add_entry(
+        connection,
+        row.bank_name,
+        {kind: values[0].value for kind, values in hashes.items()},
+        hashes=hashes,
+        actor=actor,
+        now=now,
+        category=labels["category"],
+        tags=labels["tags"],
+        source_org=labels["source_org"] or organisation,
+        provenance={"exchange": row.name, "remote_id": entry.remote_id},
+    )
+    connection.execute(
+        ExchangeEntry.__table__.insert(),
+        {"exchange_id": row.id, "remote_id": entry.remote_id, "entry_id": added.id},
+    )
+
+
+def _relabel(
+    connection: Connection, local: Any, entry: SharedEntry, actor: str, now: datetime
+) -> bool:
+    """Bring the entry's labels to the exchange's, and enable it again if the exchange had
+    removed it; whether anything changed."""
+    labels = _labels(entry)
+    labels["source_org"] = labels["source_org"] or local.source_org
+    changes = {k: v for k, v in labels.items() if getattr(local, k) != v}
+    if changes:
+        manage.update_entry(connection, local.entry_id, changes, actor=actor, now=now)
+    back = not local.enabled and (local.disabled_reason or "").startswith(REMOVED)
+    if back:
+        manage.set_entry_enabled(connection, local.entry_id, True, actor=actor, now=now)
+    return bool(changes) or back
+
+
+def fetch_all(engine: Engine, now: datetime) -> list[FetchOutcome]:
+    """Fetch every enabled exchange, each in its own transaction (the scheduler's part): one
+    that fails records its reason and the others go on."""
+    with engine.connect() as connection:
+        names = list(
+            connection.scalars(
+                select(Exchange.name).where(Exchange.enabled).order_by(Exchange.name)
+            )
+        )
+    done: list[FetchOutcome] = []
+    for name in names:
+        try:
+            with engine.begin() as connection:
+                done.append(fetch(connection, name, now))
+        except Conflict as error:  # another process fetched it meanwhile: its outcome stands
+            done.append(FetchOutcome(name, error=str(error)))
+        except (Invalid, NotFound, SQLAlchemyError) as error:
+            with engine.begin() as connection:
+                record_refusal(connection, name, str(error), now)
+            done.append(FetchOutcome(name, error=str(error)))
+    return done
