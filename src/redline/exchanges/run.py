@@ -76,6 +76,7 @@ class FetchOutcome:
     relabelled: int = 0
     removed: int = 0
     quarantined: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)  # left out by the exchange, by reason
     checkpoint: str | None = None
     error: str | None = None
     problems: list[str] = field(default_factory=list)
@@ -212,7 +213,7 @@ def apply_batch(
     )
     if claimed.rowcount != 1:
         raise Conflict(f"exchange {name!r} was fetched by another process meanwhile")
-    done = FetchOutcome(name, checkpoint=batch.checkpoint)
+    done = FetchOutcome(name, checkpoint=batch.checkpoint, skipped=dict(batch.skipped))
     actor = f"exchange:{name}"
     shared = [*batch.added, *batch.relabelled]
     known = _known(connection, row.id, [e.remote_id for e in shared] + batch.removed)
