@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from redline.banks import manage
@@ -173,6 +173,27 @@ def list_exchanges(connection: Connection) -> list[ExchangeInfo]:
 def get_exchange(connection: Connection, name: str) -> ExchangeInfo:
     """One exchange; UnknownExchange when there is none of that name."""
     return _info(_row(connection, name))
+
+
+def held_entries(connection: Connection, name: str) -> int:
+    """How many enabled bank entries exchange ``name``'s entries are now."""
+    return int(
+        connection.scalar(
+            select(func.count())
+            .select_from(ExchangeEntry)
+            .join(Exchange, Exchange.id == ExchangeEntry.exchange_id)
+            .join(BankEntry, BankEntry.id == ExchangeEntry.entry_id)
+            .where(Exchange.name == name, BankEntry.enabled)
+        )
+        or 0
+    )
+
+
+def checkpoint_time(kind: str, checkpoint: str | None) -> int | None:
+    """The Unix time an exchange's checkpoint stands for, when its checkpoints are times
+    (ThreatExchange's, TAT's); None for the others (a redline feed's is a change id)."""
+    read = getattr(exchange_kind(kind), "checkpoint_time", None)
+    return read(checkpoint) if read is not None and checkpoint else None
 
 
 def fetch(connection: Connection, name: str, now: datetime) -> FetchOutcome:

@@ -88,6 +88,13 @@ class TechAgainstTerrorism:
             "allow_private": bool(settings.get("allow_private", False)),
         }
 
+    def checkpoint_time(self, checkpoint: str) -> int | None:
+        """The checkpoint's time: the API's ``"1704085200,124"`` or a file's ``updated_on``."""
+        try:
+            return int(float(checkpoint.partition(",")[0]))
+        except (ValueError, OverflowError):
+            return None
+
     def fetch(self, settings: Mapping[str, Any], checkpoint: str | None) -> Batch:
         """Every entry updated after ``checkpoint``, as one batch."""
         if settings.get("path"):

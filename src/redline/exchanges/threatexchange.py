@@ -118,6 +118,10 @@ class ThreatExchange:
         organisation = f"ThreatExchange privacy group {settings['privacy_group']}"
         return _batch(list(updates.values()), str(stop if done else latest), organisation)
 
+    def checkpoint_time(self, checkpoint: str) -> int | None:
+        """The checkpoint as a Unix time (it is one: the last ``stop_time`` read to)."""
+        return int(checkpoint) if checkpoint.isdigit() else None
+
     def report(self, settings: Mapping[str, Any], remote_id: str, confirmed: bool) -> int:
         """Tell ThreatExchange what a reviewer decided about indicator ``remote_id``: a
         ``HELPFUL`` reaction on each of its descriptors when confirmed, ``DISAGREE_WITH_TAGS``
