@@ -171,7 +171,7 @@ def _from_file(path: Path, checkpoint: str | None) -> Batch:
         since = float(checkpoint) if checkpoint else None
     except ValueError:
         raise ExchangeRefused(
-            f"the stored checkpoint {checkpoint[:40]!r} is not a file's updated_on time"
+            f"the stored checkpoint {str(checkpoint)[:40]!r} is not a file's updated_on time"
         ) from None
     try:
         if path.stat().st_size > MAX_FILE:

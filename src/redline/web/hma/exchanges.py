@@ -42,13 +42,13 @@ def api_name(kind: str) -> str:
 
 def _exchange(app: Services, name: str) -> ExchangeInfo:
     # A name outside the grammar names no exchange (and keeps NUL away from PostgreSQL).
-    if BANK_NAME.fullmatch(name):
-        try:
-            with app.engine.connect() as connection:
-                return get_exchange(connection, name)
-        except UnknownExchange:
-            pass
-    abort(404, f"Exchange '{name}' not found")
+    if not BANK_NAME.fullmatch(name):
+        abort(404, f"Exchange '{name}' not found")
+    try:
+        with app.engine.connect() as connection:
+            return get_exchange(connection, name)
+    except UnknownExchange:
+        abort(404, f"Exchange '{name}' not found")
 
 
 def config_json(info: ExchangeInfo) -> dict[str, Any]:
