@@ -403,3 +403,17 @@ def test_settings_are_checked() -> None:
     ]:
         with pytest.raises(Invalid, match=said):
             kind.check_settings(bad)
+
+
+def test_the_cli_fetch_says_what_it_skipped(exchange: Engine, graph: GraphApi, cli: Any) -> None:
+    seed(graph)
+    done = cli("exchange", "fetch", "te-tvec")
+    assert done.code == 0, done.err
+    assert "te-tvec: added 3, relabelled 0, removed 0, quarantined 0" in done.out
+    assert "te-tvec: skipped 1 of type HASH_TMK (no redline signal)" in done.out
+    assert "te-tvec: skipped 1 of type URI (no redline signal)" in done.out
+    graph.statuses = [502] * 5
+    refused = cli("exchange", "fetch", "te-tvec")
+    assert refused.code == 1
+    said = " ".join(refused.err.split())  # the terminal wraps long lines
+    assert "refused, nothing stored: threat_updates page 1: the source answered HTTP 502" in said
