@@ -29,7 +29,9 @@ def test_usage_errors_exit_2_with_one_line(engine: Engine, cli: Callable[..., Cl
         ([*to_shared, *bad_key], "not an Ed25519 public key"),
         ([*to_shared, *bad_url], "the feed URL must be"),
         ([*to_shared, "--type", "gossip", *good], "unknown exchange 'gossip'"),
-        (to_shared, "Missing option"),
+        (to_shared, "the feed URL must be"),
+        ([*to_shared, "--kind", "threatexchange", "--token", "1|x"], "privacy_group must be"),
+        ([*to_shared, "--kind", "tat", "--username", "u"], "needs a username and password"),
         (["status", "nope"], "no exchange called 'nope'"),
         (["fetch", "nope"], "no exchange called 'nope'"),
     ]:
@@ -62,3 +64,24 @@ def test_list_and_status_as_json_never_show_the_token(
     }
     assert (one["checkpoint"], one["fetched_at"], one["last_error"]) == (None, None, None)
     assert "never" in cli("exchange", "list").out
+
+
+def test_threatexchange_and_tat_are_added_with_their_own_options(
+    engine: Engine, cli: Callable[..., CliResult]
+) -> None:
+    with engine.begin() as connection:
+        create_bank(connection, "te", actor="lead", now=utcnow())
+    te = ["--kind", "threatexchange", "--privacy-group", "303636684709969"]
+    added = cli("exchange", "add", "te", "--bank", "te", *te, "--token", "1234|te-secret", "--json")
+    assert added.code == 0, added.err
+    assert json.loads(added.out)["settings"] == {
+        "privacy_group": "303636684709969",
+        "token": "(hidden)",
+        "graph_url": "https://graph.facebook.com/v21.0",
+        "allow_private": False,
+    }
+    tat = ["--kind", "tat", "--username", "me@example.org", "--password", "tat-secret"]
+    assert cli("exchange", "add", "tat", "--bank", "te", *tat).code == 0
+    listed = cli("exchange", "list", "--json").out
+    assert "te-secret" not in listed and "tat-secret" not in listed
+    assert [e["kind"] for e in json.loads(listed)] == ["tat", "threatexchange"]

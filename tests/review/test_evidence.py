@@ -76,7 +76,7 @@ def photo_matches(desk: Desk, tmp_path: Path) -> dict[str, object]:
     hash_list = tmp_path / "partner-list.csv"
     hash_list.write_text(
         "signal_type,signal,category,tags,source_org,added_at,note\n"
-        f"pdq,{pdq},support_glorification,,ngo-x,,poster\n"
+        f"pdq,{pdq},support_glorification,gifct:glorification_of_terrorist_acts,ngo-x,,poster\n"
     )
     now = utcnow()
     with engine.begin() as connection:

@@ -48,6 +48,7 @@ def test_the_case_page_shows_the_banked_image_beside_the_post_behind_a_reveal(
     assert f"/media/{banked}/full" not in page.text
     assert re.search(r"PDQ distance \d+ — bank threshold 31", page.text)
     assert "imported from the hash list partner-list.csv" in page.text
+    assert "labels: gifct:glorification_of_terrorist_acts" in page.text  # as its source said
     assert "provenance" not in page.text and "{&#34;" not in page.text  # never raw JSON
     assert page.text.count('class="signal evidence"') == 2  # one block per matched entry
     preview = client.get(f"/cases/{case}/media/{banked}/preview")

@@ -46,33 +46,78 @@ def key() -> None:
 
 @exchange_app.command(
     "add",
-    epilog="Example: redline exchange add partner-tvec --bank shared --type redline "
+    epilog="Examples: redline exchange add partner-tvec --bank shared --kind redline "
     "--url https://redline.partner.example/api/v1/feeds/tvec --token rl_... "
-    "--public-key ed25519:...",
+    "--public-key ed25519:... · redline exchange add te-tvec --bank te --kind threatexchange "
+    "--privacy-group 1234567890 --token 'APP_ID|SECRET' · redline exchange add tat --bank tat "
+    "--kind tat --username me@example.org --password ... (or --path /srv/lists/tat.json)",
 )
 def add(
     name: Annotated[str, typer.Argument(help="A name for the exchange: letters, digits, _ . -")],
     bank: Annotated[str, typer.Option(help="The bank its entries go into (must exist).")],
-    url: Annotated[str, typer.Option(help="The publisher's feed URL.")],
-    token: Annotated[str, typer.Option(help="The publisher's API token for it.")],
-    public_key: Annotated[
-        str, typer.Option(help="The publisher's public key (ed25519:...), to check signatures.")
-    ],
     kind: Annotated[
-        str, typer.Option("--type", help="Which exchange: redline (another redline's feed).")
+        str,
+        typer.Option(
+            "--kind",
+            "--type",
+            help="Which exchange: redline (another redline's feed), threatexchange (a "
+            "ThreatExchange privacy group), tat (Tech Against Terrorism's hash list).",
+        ),
     ] = "redline",
+    url: Annotated[str | None, typer.Option(help="redline: the publisher's feed URL.")] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="REDLINE_EXCHANGE_TOKEN",
+            help="redline: the publisher's API token; threatexchange: the app's access token "
+            "(APP_ID|SECRET).",
+        ),
+    ] = None,
+    public_key: Annotated[
+        str | None,
+        typer.Option(help="redline: the publisher's public key (ed25519:...)."),
+    ] = None,
+    privacy_group: Annotated[
+        str | None, typer.Option(help="threatexchange: the privacy group's id.")
+    ] = None,
+    graph_url: Annotated[
+        str | None,
+        typer.Option(help="threatexchange: Graph API's base URL (default v21.0 at Facebook)."),
+    ] = None,
+    username: Annotated[str | None, typer.Option(help="tat: the hash list API's username.")] = None,
+    password: Annotated[
+        str | None,
+        typer.Option(envvar="REDLINE_EXCHANGE_PASSWORD", help="tat: the API's password."),
+    ] = None,
+    api_url: Annotated[
+        str | None, typer.Option(help="tat: the API's base URL (default TAT's).")
+    ] = None,
+    path: Annotated[
+        str | None, typer.Option(help="tat: a file of the hash list instead of the API.")
+    ] = None,
     allow_private: Annotated[
-        bool, typer.Option(help="The publisher is on a private network address.")
+        bool, typer.Option(help="The source is on a private network address.")
     ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Subscribe a bank to an exchange; nothing is fetched until `redline exchange fetch` or the
-    scheduler's next round."""
+    scheduler's next round. Each kind takes its own options (see the README's Exchanges)."""
     from redline.exchanges.run import add_exchange
     from redline.model.base import utcnow
     from redline.store.audit import cli_actor
 
-    settings: dict[str, Any] = {"url": url, "token": token, "public_key": public_key}
+    given = {
+        "url": url,
+        "token": token,
+        "public_key": public_key,
+        "privacy_group": privacy_group,
+        "graph_url": graph_url,
+        "username": username,
+        "password": password,
+        "api_url": api_url,
+        "path": path,
+    }
+    settings: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
     if allow_private:
         settings["allow_private"] = True
     with _store() as (_settings, engine), _as_usage_errors(), engine.begin() as connection:
@@ -159,5 +204,7 @@ def fetch(
                 f"{escape(d.exchange)}: added {d.added}, relabelled {d.relabelled}, removed "
                 f"{d.removed}, quarantined {d.quarantined} (checkpoint {d.checkpoint})"
             )
+            for reason, count in d.skipped.items():
+                out.print(f"{escape(d.exchange)}: skipped {count} of {escape(reason)}")
     if any(d.error is not None for d in done):
         raise typer.Exit(1)

@@ -9,8 +9,12 @@ from __future__ import annotations
 from redline.errors import Invalid
 from redline.exchanges.base import Exchange
 from redline.exchanges.federation import RedlineFeed
+from redline.exchanges.tat import TechAgainstTerrorism
+from redline.exchanges.threatexchange import ThreatExchange
 
-EXCHANGES: dict[str, Exchange] = {RedlineFeed.name: RedlineFeed()}
+EXCHANGES: dict[str, Exchange] = {
+    kind.name: kind for kind in (RedlineFeed(), ThreatExchange(), TechAgainstTerrorism())
+}
 
 
 def exchange_kind(name: str) -> Exchange:

@@ -38,6 +38,9 @@ class Batch:
     relabelled: list[SharedEntry] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)  # remote ids
     organisation: str | None = None  # who shares it, as they name themselves
+    # Entries left out because redline cannot use them (a hash type it has no signal for), by
+    # reason: counted and reported, never silently dropped.
+    skipped: dict[str, int] = field(default_factory=dict)
 
 
 class Exchange(Protocol):

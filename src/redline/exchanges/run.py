@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from redline.banks import manage
@@ -76,6 +76,7 @@ class FetchOutcome:
     relabelled: int = 0
     removed: int = 0
     quarantined: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)  # left out by the exchange, by reason
     checkpoint: str | None = None
     error: str | None = None
     problems: list[str] = field(default_factory=list)
@@ -174,6 +175,27 @@ def get_exchange(connection: Connection, name: str) -> ExchangeInfo:
     return _info(_row(connection, name))
 
 
+def held_entries(connection: Connection, name: str) -> int:
+    """How many enabled bank entries exchange ``name``'s entries are now."""
+    return int(
+        connection.scalar(
+            select(func.count())
+            .select_from(ExchangeEntry)
+            .join(Exchange, Exchange.id == ExchangeEntry.exchange_id)
+            .join(BankEntry, BankEntry.id == ExchangeEntry.entry_id)
+            .where(Exchange.name == name, BankEntry.enabled)
+        )
+        or 0
+    )
+
+
+def checkpoint_time(kind: str, checkpoint: str | None) -> int | None:
+    """The Unix time an exchange's checkpoint stands for, when its checkpoints are times
+    (ThreatExchange's, TAT's); None for the others (a redline feed's is a change id)."""
+    read = getattr(exchange_kind(kind), "checkpoint_time", None)
+    return read(checkpoint) if read is not None and checkpoint else None
+
+
 def fetch(connection: Connection, name: str, now: datetime) -> FetchOutcome:
     """Fetch what changed at exchange ``name`` since its checkpoint and store it, with the new
     checkpoint, in ``connection``'s transaction. A refusal (the source unreachable, a feed
@@ -212,7 +234,7 @@ def apply_batch(
     )
     if claimed.rowcount != 1:
         raise Conflict(f"exchange {name!r} was fetched by another process meanwhile")
-    done = FetchOutcome(name, checkpoint=batch.checkpoint)
+    done = FetchOutcome(name, checkpoint=batch.checkpoint, skipped=dict(batch.skipped))
     actor = f"exchange:{name}"
     shared = [*batch.added, *batch.relabelled]
     known = _known(connection, row.id, [e.remote_id for e in shared] + batch.removed)

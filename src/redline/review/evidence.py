@@ -105,6 +105,7 @@ class EntryEvidence(TypedDict):
     enabled: bool
     disabled_reason: str | None
     category: str | None
+    labels: list[str]  # the labels its source gave it, as they travelled (``exchanges.labels``)
     note: str | None
     added_by: str
     added_at: datetime
@@ -146,6 +147,9 @@ def origin(
     elif said.get("file"):
         where = f", {_short(said['location'])}" if said.get("location") else ""
         parts.append(f"imported from the hash list {_short(said['file'])}{where}")
+    if said.get("exchange"):
+        remote = f" (its entry {_short(said['remote_id'], 40)})" if said.get("remote_id") else ""
+        parts.append(f"fetched from the exchange {_short(said['exchange'], 100)}{remote}")
     if said.get("hma_metadata"):
         parts.append("added through the HMA API")
     if said.get("added_at"):
@@ -207,6 +211,7 @@ def matched_rows(
             BankEntry.enabled,
             BankEntry.disabled_reason,
             BankEntry.category,
+            BankEntry.tags,
             BankEntry.note,
             BankEntry.source_org,
             BankEntry.provenance,
@@ -260,6 +265,7 @@ def entry_evidence(
                 enabled=r.enabled,
                 disabled_reason=r.disabled_reason,
                 category=r.category,
+                labels=(r.tags or "").split()[:20],
                 note=r.note,
                 added_by=r.added_by,
                 added_at=r.added_at,

@@ -7,7 +7,7 @@ URLs; it never answers a bad input with 500) the route's docstring says so.
 
 - ``/m``: look-ups, compare, index status (``matching``)
 - ``/h``: hashing uploads (``hashing``)
-- ``/c``: banks and bank content (``curation``)
+- ``/c``: banks and bank content (``curation``), exchanges (``exchanges``)
 - ``/status``, ``/status/live``, ``/site-map`` (``health``)
 """
 
@@ -16,10 +16,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from redline.web.auth import hma_access
-from redline.web.hma import curation, hashing, health, matching
+from redline.web.hma import curation, exchanges, hashing, health, matching
 
 router = APIRouter()
-for part in (matching.router, hashing.router, curation.router):
+for part in (matching.router, hashing.router, curation.router, exchanges.router):
     router.include_router(part, dependencies=[Depends(hma_access)])
 # Health checks stay open: load balancers and monitors call them without credentials.
 router.include_router(health.router)
