@@ -21,6 +21,7 @@ import json
 import pkgutil
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -33,6 +34,7 @@ from redline.actions import webhooks
 from redline.config import Settings
 from redline.demo import build_demo, seed_demo_banks
 from redline.demo.week import AWAITING_SECOND, DISAGREED, play_week, week_start
+from redline.exchanges import run as exchanges
 from redline.index.store import IndexStore
 from redline.ingest.run import ingest
 from redline.model import Case, Decision, Item, ItemMedia, Media, RemovalOrder, Source
@@ -106,6 +108,7 @@ def seed_week(settings: Settings, work: Path) -> WeekSeed:
                 scan(engine, settings, indexes, actor=ACTOR, source=source, workers=1)
         assert play_week(engine, start, end) is not None
         webhooks.deliver_due(engine, end, post=_refused, jitter=lambda: 0.5)
+        _exchanges(engine, work / "exchanges", end)
         _text_posts(engine, settings, work / "posts")
         with engine.begin() as connection:
             for username, (role, password) in USERS.items():
@@ -113,6 +116,29 @@ def seed_week(settings: Settings, work: Path) -> WeekSeed:
         return _cases(engine)
     finally:
         engine.dispose()
+
+
+def _exchanges(engine: Engine, folder: Path, now: datetime) -> None:
+    """Two exchanges feeding the media bank: a hash list file fetched once, and a ThreatExchange
+    subscription whose last fetch was refused (the exchanges page shows both states)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    listed = folder / "tat.json"
+    entry = {"id": 1, "hash_digest": "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22",
+             "algorithm": "PDQ", "ideology": "islamist", "file_type": "jpg", "deleted": False,
+             "updated_on": 1_764_000_001}  # fmt: skip
+    listed.write_text(json.dumps({"results": [entry]}), encoding="utf-8")
+    with engine.begin() as connection:
+        exchanges.add_exchange(
+            connection, "tat-list", "demo-known-media", "tat", {"path": str(listed)},
+            actor=ACTOR, now=now,
+        )  # fmt: skip
+        exchanges.add_exchange(
+            connection, "te-partner", "demo-known-media", "threatexchange",
+            {"privacy_group": "303636684709969", "token": "1234567890|not-a-real-token"},
+            actor=ACTOR, now=now,
+        )  # fmt: skip
+        exchanges.fetch(connection, "tat-list", now)
+        exchanges.record_refusal(connection, "te-partner", "HTTP 401 from the Graph API", now)
 
 
 def _text_posts(engine: Engine, settings: Settings, folder: Path) -> None:
@@ -482,6 +508,7 @@ VISITS: Final = (
     Visit("case-violating", "lead1", "/cases/{violating_case}", (CASE,), "case.html"),
     Visit("case-escalated", "lead1", "/cases/{escalated_case}", (CASE,), "case.html"),
     Visit("banks-lead", "lead1", "/banks", ("/banks",), "banks.html"),
+    Visit("exchanges", "lead1", "/exchanges", ("/exchanges",), "exchanges.html"),
     Visit("bank-media", "lead1", "/banks/demo-known-media", ("/banks/{name}",), "bank.html"),
     Visit(
         "bank-media-disabled",

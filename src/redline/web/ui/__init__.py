@@ -15,6 +15,7 @@ from redline.web.ui.case_pages import router as case_router
 from redline.web.ui.complaint_pages import router as complaint_router
 from redline.web.ui.dashboard_pages import router as dashboard_router
 from redline.web.ui.designation_pages import router as designation_router
+from redline.web.ui.exchange_pages import router as exchange_router
 from redline.web.ui.followup_pages import router as followup_router
 from redline.web.ui.order_pages import router as order_router
 from redline.web.ui.posting_account_pages import router as posting_account_router
@@ -37,6 +38,7 @@ parts = (
     preservation_router,
     webhook_router,
     designation_router,
+    exchange_router,
     wellbeing_router,
     posting_account_router,
 )
