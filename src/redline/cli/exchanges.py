@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -44,6 +45,34 @@ def key() -> None:
     out.print(signing.public_text(made))
 
 
+@exchange_app.command("sign")
+def sign(
+    file: Annotated[
+        Path, typer.Argument(help="A signed-list JSON file to publish.", dir_okay=False)
+    ],
+) -> None:
+    """Sign a hash list file with this instance's key (`redline exchange key`), for subscribers
+    of the signed-list kind: writes FILE.sig beside it. The file is checked first: a list that
+    subscribers would refuse is not signed."""
+    from redline.exchanges import signedlist, signing
+
+    with _store() as (settings, _engine), _as_usage_errors():
+        try:
+            private = signing.load_key(settings.data_dir)
+        except FileNotFoundError:
+            raise UsageProblem("no signing key yet: run `redline exchange key` first") from None
+        try:
+            body = file.read_bytes()
+        except OSError as error:
+            raise UsageProblem(f"{file}: {error.strerror or error}") from None
+        problem = signedlist.problem(body)
+        if problem is not None:
+            raise UsageProblem(f"{file}: {problem}")
+        signature = file.with_name(file.name + signedlist.SIGNATURE_SUFFIX)
+        signature.write_text(signing.sign(private, body) + "\n", encoding="ascii")
+    err.print(f"Signed {file} -> {signature}")
+
+
 @exchange_app.command(
     "add",
     epilog="Examples: redline exchange add partner-tvec --bank shared --kind redline "
@@ -61,10 +90,14 @@ def add(
             "--kind",
             "--type",
             help="Which exchange: redline (another redline's feed), threatexchange (a "
-            "ThreatExchange privacy group), tat (Tech Against Terrorism's hash list).",
+            "ThreatExchange privacy group), tat (Tech Against Terrorism's hash list), "
+            "signed-list (a hash list file signed with its publisher's key).",
         ),
     ] = "redline",
-    url: Annotated[str | None, typer.Option(help="redline: the publisher's feed URL.")] = None,
+    url: Annotated[
+        str | None,
+        typer.Option(help="redline: the publisher's feed URL; signed-list: the list's URL."),
+    ] = None,
     token: Annotated[
         str | None,
         typer.Option(
@@ -75,7 +108,7 @@ def add(
     ] = None,
     public_key: Annotated[
         str | None,
-        typer.Option(help="redline: the publisher's public key (ed25519:...)."),
+        typer.Option(help="redline, signed-list: the publisher's public key (ed25519:...)."),
     ] = None,
     privacy_group: Annotated[
         str | None, typer.Option(help="threatexchange: the privacy group's id.")
@@ -93,7 +126,8 @@ def add(
         str | None, typer.Option(help="tat: the API's base URL (default TAT's).")
     ] = None,
     path: Annotated[
-        str | None, typer.Option(help="tat: a file of the hash list instead of the API.")
+        str | None,
+        typer.Option(help="tat, signed-list: a file of the hash list instead of a URL."),
     ] = None,
     allow_private: Annotated[
         bool, typer.Option(help="The source is on a private network address.")

@@ -9,11 +9,13 @@ from __future__ import annotations
 from redline.errors import Invalid
 from redline.exchanges.base import Exchange
 from redline.exchanges.federation import RedlineFeed
+from redline.exchanges.signedlist import SignedList
 from redline.exchanges.tat import TechAgainstTerrorism
 from redline.exchanges.threatexchange import ThreatExchange
 
 EXCHANGES: dict[str, Exchange] = {
-    kind.name: kind for kind in (RedlineFeed(), ThreatExchange(), TechAgainstTerrorism())
+    kind.name: kind
+    for kind in (RedlineFeed(), ThreatExchange(), TechAgainstTerrorism(), SignedList())
 }
 
 

@@ -44,6 +44,26 @@ def request_json(
 ) -> Any:
     """The JSON ``url`` answers (POSTing ``post`` when given); ExchangeRefused naming ``what``
     was asked and why it failed. Only a GET is retried (a POST may have been applied)."""
+    body = request_bytes(
+        url, what=what, allow_private=allow_private, secrets=secrets, headers=headers, post=post
+    )
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        raise ExchangeRefused(f"{what}: the answer is not JSON") from None
+
+
+def request_bytes(
+    url: str,
+    *,
+    what: str,
+    allow_private: bool,
+    secrets: Collection[str] = (),
+    headers: Mapping[str, str] | None = None,
+    post: bytes | None = None,
+) -> bytes:
+    """The body ``url`` answers, exactly as sent (what a signature covers), under the same rules
+    as ``request_json``."""
     attempt = 0
     while True:
         try:
@@ -74,7 +94,4 @@ def request_json(
         body = answer.body or b""
         if len(body) >= MAX_BODY:
             raise ExchangeRefused(f"{what}: the answer is larger than {MAX_BODY:,} bytes")
-        try:
-            return json.loads(body)
-        except (ValueError, RecursionError):
-            raise ExchangeRefused(f"{what}: the answer is not JSON") from None
+        return body
