@@ -28,6 +28,10 @@ class Match(Base):
     signal_type: Mapped[str] = mapped_column(String(40))
     distance: Mapped[float]
     detail: Mapped[dict[str, Any] | None]  # query hash, transform, vPDQ percentages
+    # The negative bank's entry that vetoed this match (the same content is known benign); no
+    # foreign key, so deleting that entry leaves the record of the veto.
+    vetoed_by: Mapped[int | None] = mapped_column(BigId)
+    held: Mapped[bool] = mapped_column(default=False)  # made while its entry was held (flood)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

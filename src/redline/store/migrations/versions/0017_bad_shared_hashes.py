@@ -1,0 +1,107 @@
+"""Protection against bad shared hashes: negative banks and each bank's flood limit, entries
+held by flood quarantine, each exchange's trust and PDQ threshold, matches vetoed or held, and
+the confirm/deconfirm feedback reviewers' decisions give an exchange's entries.
+
+Revision ID: 0017
+Revises: 0016
+Create Date: 2026-12-07
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from redline.model.base import UTCDateTime
+
+revision = "0017"
+down_revision = "0016"
+branch_labels = None
+depends_on = None
+
+ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("banks") as batch:
+        batch.add_column(
+            sa.Column("negative", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
+        batch.add_column(
+            sa.Column("flood_items", sa.Integer(), nullable=False, server_default="50")
+        )
+        batch.add_column(
+            sa.Column("flood_minutes", sa.Integer(), nullable=False, server_default="60")
+        )
+    with op.batch_alter_table("bank_entries") as batch:
+        batch.add_column(sa.Column("held_at", UTCDateTime(), nullable=True))
+        batch.add_column(sa.Column("released_at", UTCDateTime(), nullable=True))
+    with op.batch_alter_table("exchanges") as batch:
+        batch.add_column(
+            sa.Column("trusted", sa.Boolean(), nullable=False, server_default=sa.true())
+        )
+        batch.add_column(sa.Column("pdq_threshold", sa.Integer(), nullable=True))
+    with op.batch_alter_table("matches") as batch:
+        batch.add_column(sa.Column("vetoed_by", ID, nullable=True))
+        batch.add_column(sa.Column("held", sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.create_table(
+        "entry_feedback",
+        sa.Column("id", ID, nullable=False),
+        sa.Column("entry_id", ID, nullable=False),
+        sa.Column("exchange_id", ID, nullable=False),
+        sa.Column("case_id", ID, nullable=False),
+        sa.Column("decision_id", ID, nullable=False),
+        sa.Column("user_id", ID, nullable=False),
+        sa.Column("kind", sa.String(20), nullable=False),
+        sa.Column("state", sa.String(20), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("last_error", sa.Text()),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("sent_at", UTCDateTime()),
+        sa.PrimaryKeyConstraint("id", name="pk_entry_feedback"),
+        sa.ForeignKeyConstraint(
+            ["entry_id"],
+            ["bank_entries.id"],
+            name="fk_entry_feedback_entry_id_bank_entries",
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["exchange_id"],
+            ["exchanges.id"],
+            name="fk_entry_feedback_exchange_id_exchanges",
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(["case_id"], ["cases.id"], name="fk_entry_feedback_case_id_cases"),
+        sa.ForeignKeyConstraint(
+            ["decision_id"], ["decisions.id"], name="fk_entry_feedback_decision_id_decisions"
+        ),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_entry_feedback_user_id_users"),
+        sa.UniqueConstraint(
+            "decision_id",
+            "entry_id",
+            "exchange_id",
+            "user_id",
+            name="uq_entry_feedback_decision_id_entry_id_exchange_id_user_id",
+        ),
+    )
+    op.create_index("ix_entry_feedback_entry_id", "entry_feedback", ["entry_id", "kind"])
+    op.create_index("ix_entry_feedback_state", "entry_feedback", ["state", "exchange_id"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_entry_feedback_state", "entry_feedback")
+    op.drop_index("ix_entry_feedback_entry_id", "entry_feedback")
+    op.drop_table("entry_feedback")
+    with op.batch_alter_table("matches") as batch:
+        batch.drop_column("held")
+        batch.drop_column("vetoed_by")
+    with op.batch_alter_table("exchanges") as batch:
+        batch.drop_column("pdq_threshold")
+        batch.drop_column("trusted")
+    with op.batch_alter_table("bank_entries") as batch:
+        batch.drop_column("released_at")
+        batch.drop_column("held_at")
+    with op.batch_alter_table("banks") as batch:
+        batch.drop_column("flood_minutes")
+        batch.drop_column("flood_items")
+        batch.drop_column("negative")
