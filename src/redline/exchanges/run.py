@@ -70,6 +70,8 @@ class ExchangeInfo:
     relabelled: int
     removed: int
     created_at: datetime
+    trusted: bool = True  # False: its entries never open a case on their own
+    pdq_threshold: int | None = None  # its own, tighter than the bank's
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for --json and the API (times as ISO 8601)."""
@@ -122,6 +124,8 @@ def _info(row: Any) -> ExchangeInfo:
         relabelled=row.relabelled,
         removed=row.removed,
         created_at=row.created_at,
+        trusted=row.trusted,
+        pdq_threshold=row.pdq_threshold,
     )
 
 
@@ -397,7 +401,6 @@ def set_trust(
     trusted: bool | None = None,
     pdq_threshold: int | Unset | None = UNSET,
     actor: str,
-    now: datetime,
 ) -> None:
     """Trust or distrust an exchange (an untrusted one's entries never open a case on their
     own) and set or clear (None) its own PDQ threshold, which can only tighten its bank's;
