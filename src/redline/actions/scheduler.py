@@ -2,8 +2,8 @@
 minute), or by Celery beat when a broker is configured. Nothing waits for a browser.
 
 Each tick: alerts for removal orders near or past their hour, complaints near or past their
-two weeks and bank entries flood quarantine holds (``pipeline/protect.py``) (each alert once, recorded in the audit trail and put in the outbox of every
-configured channel), the release of notices whose confidentiality has ended, purges of
+two weeks and bank entries that flood quarantine holds (``pipeline/protect.py``) (each alert
+once, recorded in the audit trail and put in the outbox of every configured channel), the release of notices whose confidentiality has ended, purges of
 preservations that have run out, liveness checks of referred URLs not checked for
 ``check_every``, and last the delivery of what is in the outboxes (alerts, notices, and the
 events of the webhook subscriptions).
@@ -36,7 +36,8 @@ from redline.store.media import MediaStore
 
 ACTOR: Final = "scheduler"
 CHECK_EVERY: Final = timedelta(hours=6)
-_PAGES: Final = {"removal_order": "orders", "complaint": "complaints", "bank_entry": "banks"}  # where an alert links
+# Where an alert links.
+_PAGES: Final = {"removal_order": "orders", "complaint": "complaints", "bank_entry": "banks"}
 
 
 @dataclass
@@ -174,7 +175,7 @@ def tick(
                 done.alerts.append(text)
         for held in held_entries(connection):
             # Once per hold: released and held again, it is a new alert.
-            kind = f"flood_hold_{held.held_at.strftime('%Y%m%dT%H%M%S')}"
+            kind = f"flood_hold {held.held_at.isoformat()}"
             text = (
                 f"bank {held.bank} entry {held.entry_id} is held by flood quarantine since "
                 f"{held.held_at.isoformat()} ({held.matches} matches kept, no cases opened): "

@@ -27,7 +27,7 @@ def release_entry(connection: Connection, entry_id: int, *, actor: str, now: dat
     row = connection.execute(
         select(BankEntry.id, BankEntry.held_at, BankEntry.enabled)
         .where(BankEntry.id == entry_id)
-        .with_for_update()
+        .with_for_update(key_share=True)
     ).first()
     if row is None:
         raise UnknownEntry(f"no bank entry {entry_id}")

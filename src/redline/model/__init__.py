@@ -16,9 +16,9 @@ from redline.model.banks import (
     Bank,
     BankChange,
     BankEntry,
-    EntryFeedback,
     BankSignal,
     Counter,
+    EntryFeedback,
     FalsePositiveReport,
 )
 from redline.model.base import Base, utcnow
@@ -43,7 +43,6 @@ __all__ = [
     "Bank",
     "BankChange",
     "BankEntry",
-    "EntryFeedback",
     "BankSignal",
     "Base",
     "Case",
@@ -51,6 +50,7 @@ __all__ = [
     "Counter",
     "Decision",
     "Designation",
+    "EntryFeedback",
     "Exchange",
     "ExchangeEntry",
     "FalsePositiveReport",

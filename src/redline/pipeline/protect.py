@@ -19,7 +19,9 @@ match is kept whatever ``screen`` says; it opens no case when:
   releases the entry (``banks.flood``: cases then open for what it matched) or disables it.
 
 The flood count is exact under concurrency: a transaction that stored new matches of an entry
-locks the entry's row (in entry order, so two never deadlock) before counting, and keeps the
+locks the entry's row (in entry order, so two never deadlock; ``FOR NO KEY UPDATE``, which the
+key-share lock its match rows' foreign key took does not block, or two workers would each wait
+for the other) before counting, and keeps the
 lock to its commit; a second worker matching the same entry at once waits, then counts the
 first one's matches too. So the batch that crosses the limit is held whole, and no ordering of
 two workers lets more than ``flood_items`` contents open cases before the hold. SQLite has one
@@ -210,7 +212,7 @@ def _count_floods(connection: Connection, found: Sequence[Found], now: datetime)
         .join(Bank, Bank.id == BankEntry.bank_id)
         .where(BankEntry.id.in_(entry_ids))
         .order_by(BankEntry.id)
-        .with_for_update(of=BankEntry)
+        .with_for_update(of=BankEntry, key_share=True)
     ).all()
     for row in rows:
         if row.held_at is not None or row.negative or row.flood_items <= 0:
