@@ -23,27 +23,27 @@ ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("banks") as batch:
-        batch.add_column(
-            sa.Column("negative", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
-        batch.add_column(
-            sa.Column("flood_items", sa.Integer(), nullable=False, server_default="50")
-        )
-        batch.add_column(
-            sa.Column("flood_minutes", sa.Integer(), nullable=False, server_default="60")
-        )
-    with op.batch_alter_table("bank_entries") as batch:
-        batch.add_column(sa.Column("held_at", UTCDateTime(), nullable=True))
-        batch.add_column(sa.Column("released_at", UTCDateTime(), nullable=True))
-    with op.batch_alter_table("exchanges") as batch:
-        batch.add_column(
-            sa.Column("trusted", sa.Boolean(), nullable=False, server_default=sa.true())
-        )
-        batch.add_column(sa.Column("pdq_threshold", sa.Integer(), nullable=True))
-    with op.batch_alter_table("matches") as batch:
-        batch.add_column(sa.Column("vetoed_by", ID, nullable=True))
-        batch.add_column(sa.Column("held", sa.Boolean(), nullable=False, server_default=sa.false()))
+    # Plain ADD COLUMNs, never batch mode: on SQLite a batch copies the table and drops the old
+    # one, and dropping ``banks`` would cascade to every bank entry.
+    op.add_column(
+        "banks", sa.Column("negative", sa.Boolean(), nullable=False, server_default=sa.false())
+    )
+    op.add_column(
+        "banks", sa.Column("flood_items", sa.Integer(), nullable=False, server_default="50")
+    )
+    op.add_column(
+        "banks", sa.Column("flood_minutes", sa.Integer(), nullable=False, server_default="60")
+    )
+    op.add_column("bank_entries", sa.Column("held_at", UTCDateTime(), nullable=True))
+    op.add_column("bank_entries", sa.Column("released_at", UTCDateTime(), nullable=True))
+    op.add_column(
+        "exchanges", sa.Column("trusted", sa.Boolean(), nullable=False, server_default=sa.true())
+    )
+    op.add_column("exchanges", sa.Column("pdq_threshold", sa.Integer(), nullable=True))
+    op.add_column("matches", sa.Column("vetoed_by", ID, nullable=True))
+    op.add_column(
+        "matches", sa.Column("held", sa.Boolean(), nullable=False, server_default=sa.false())
+    )
     op.create_table(
         "entry_feedback",
         sa.Column("id", ID, nullable=False),
@@ -92,16 +92,12 @@ def downgrade() -> None:
     op.drop_index("ix_entry_feedback_state", "entry_feedback")
     op.drop_index("ix_entry_feedback_entry_id", "entry_feedback")
     op.drop_table("entry_feedback")
-    with op.batch_alter_table("matches") as batch:
-        batch.drop_column("held")
-        batch.drop_column("vetoed_by")
-    with op.batch_alter_table("exchanges") as batch:
-        batch.drop_column("pdq_threshold")
-        batch.drop_column("trusted")
-    with op.batch_alter_table("bank_entries") as batch:
-        batch.drop_column("released_at")
-        batch.drop_column("held_at")
-    with op.batch_alter_table("banks") as batch:
-        batch.drop_column("flood_minutes")
-        batch.drop_column("flood_items")
-        batch.drop_column("negative")
+    # Plain DROP COLUMNs (SQLite 3.35 and later), for the reason the upgrade adds them plainly.
+    for table, columns in (
+        ("matches", ("held", "vetoed_by")),
+        ("exchanges", ("pdq_threshold", "trusted")),
+        ("bank_entries", ("released_at", "held_at")),
+        ("banks", ("flood_minutes", "flood_items", "negative")),
+    ):
+        for name in columns:
+            op.drop_column(table, name)
