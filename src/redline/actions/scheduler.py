@@ -3,10 +3,10 @@ minute), or by Celery beat when a broker is configured. Nothing waits for a brow
 
 Each tick: alerts for removal orders near or past their hour, complaints near or past their
 two weeks and bank entries that flood quarantine holds (``pipeline/protect.py``) (each alert
-once, recorded in the audit trail and put in the outbox of every configured channel), the release of notices whose confidentiality has ended, purges of
-preservations that have run out, liveness checks of referred URLs not checked for
-``check_every``, and last the delivery of what is in the outboxes (alerts, notices, and the
-events of the webhook subscriptions).
+once, recorded in the audit trail and put in the outbox of every configured channel), the
+release of notices whose confidentiality has ended, purges of preservations that have run out,
+liveness checks of referred URLs not checked for ``check_every``, and last the delivery of what
+is in the outboxes (alerts, notices, and the events of the webhook subscriptions).
 """
 
 from __future__ import annotations
