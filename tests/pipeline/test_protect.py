@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
 from redline import banks
@@ -29,15 +30,18 @@ from redline.model import AuditEvent, BankEntry, Case, ExchangeEntry, Item, Item
 from redline.model.base import utcnow
 from redline.pipeline import protect
 from redline.pipeline.route import open_text_cases, text_match_reason
+from redline.review.accounts import add_user
 from redline.review.rules import PRIORITY_CONFIRMED_MATCH
 from redline.signals.base import BankMatch
 from redline.signals.minhash import TextMinHashSignal
 from redline.store.matches import record_matches
 from redline.store.media import FolderStore
+from redline.web.app import create_app
 from tests.helpers import only_on
 from tests.media_fixtures import generated, photo
 from tests.pipeline.test_reupload import cases, ingest_jsonl, process
 from tests.pipeline.test_text_scan import STATEMENT
+from tests.web.test_console import sign_in
 
 KEY = Ed25519PrivateKey.generate()
 CHOIR = f"{STATEMENT} Shared again by the harbour choir after the evening rehearsal."
@@ -441,3 +445,35 @@ def test_the_alert_names_the_held_entry_once_per_hold(
         assert len([a for a in alerts if f"entry {flood} is held" in a]) == 1
         with engine.begin() as connection:
             release_entry(connection, flood, actor="user:lead1", now=utcnow())
+
+
+def test_a_lead_sees_a_held_entry_in_the_console_and_releases_it(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    with engine.begin() as connection:
+        banks.create_bank(
+            connection, "statements", actor="t", now=utcnow(), text_threshold=0.6, flood_items=1
+        )
+        flood = banks.add_text(connection, "statements", STATEMENT, actor="t", now=utcnow()).id
+        for name, role in (("rev1", "reviewer"), ("lead1", "lead")):
+            add_user(connection, name, role, "correct horse battery staple", "test")
+    ingest_jsonl(
+        engine, settings, tmp_path, "c", [{"id": f"a{n}", "text": copy(n)} for n in range(2)]
+    )
+    process("items", engine, settings, None)
+    assert cases(engine) == {}
+
+    client = TestClient(create_app(settings), follow_redirects=False)
+    csrf = sign_in(client, "rev1")
+    page = client.get("/banks/statements")
+    assert "Held by flood quarantine" in page.text and f"Release #{flood}" not in page.text
+    refused = client.post(f"/banks/statements/entries/{flood}/release", data={"csrf": csrf})
+    assert refused.status_code == 403 and cases(engine) == {}
+
+    lead = TestClient(create_app(settings), follow_redirects=False)
+    csrf = sign_in(lead, "lead1")
+    assert f"Release #{flood}" in lead.get("/banks/statements").text
+    done = lead.post(f"/banks/statements/entries/{flood}/release", data={"csrf": csrf})
+    assert done.status_code == 303
+    assert set(cases(engine)) == {"a0", "a1"}
+    assert "Held by flood quarantine" not in lead.get("/banks/statements").text

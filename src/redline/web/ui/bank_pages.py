@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
-from redline.banks import manage, matched, transfer
+from redline.banks import flood, manage, matched, transfer
 from redline.errors import Conflict, Invalid, NotFound
 from redline.model.base import utcnow
 from redline.review import protection
@@ -40,6 +40,7 @@ def create_bank(
     name: Annotated[str, Form(max_length=100)],
     description: Annotated[str, Form(max_length=2000)] = "",
     confirmed: Annotated[str, Form(max_length=10)] = "",
+    negative: Annotated[str, Form(max_length=10)] = "",
 ) -> RedirectResponse:
     """Create an empty bank."""
     me.reviewer.require("bank.edit")
@@ -52,6 +53,7 @@ def create_bank(
                 now=utcnow(),
                 description=description or None,
                 confirmed=confirmed == "on",
+                negative=negative == "on",
             )
     except manage.BankExists:
         raise Conflict(f"a bank called {name!r} exists already") from None
@@ -78,6 +80,7 @@ def bank_page(
             ids = [e["id"] for e in entries]
             matches = matched.entry_matches(connection, ids)
             with_media = matched.entries_with_media(connection, ids)
+            held = [h for h in flood.held_entries(connection) if h.bank == info.name]
     except manage.UnknownBank:
         raise NotFound(f"no bank {name!r}") from None
     return page(
@@ -91,6 +94,7 @@ def bank_page(
         offset=offset,
         matches=matches,
         with_media=with_media,
+        held=held,
     )
 
 
@@ -152,14 +156,16 @@ def set_entry(
     state: str,
     reason: Annotated[str, Form(max_length=manage.MAX_REASON)] = "",
 ) -> RedirectResponse:
-    """Disable one entry for a stated reason (a disabled entry no longer matches), or enable
-    it again."""
+    """Disable one entry for a stated reason (a disabled entry no longer matches), enable it
+    again, or release it from flood quarantine."""
     me.reviewer.require("bank.edit")
-    if state not in {"disable", "enable"}:
+    if state not in {"disable", "enable", "release"}:
         raise NotFound(f"no action {state!r}")
     with app.engine.begin() as connection:
         manage.get_bank_entry(connection, name, entry_id)
-        if state == "disable":
+        if state == "release":  # from flood quarantine: its held matches open their cases
+            flood.release_entry(connection, entry_id, actor=me.reviewer.actor, now=utcnow())
+        elif state == "disable":
             manage.disable_entry(
                 connection, entry_id, reason, actor=me.reviewer.actor, now=utcnow()
             )
