@@ -31,6 +31,7 @@ from redline.model.base import utcnow
 from redline.pipeline import protect
 from redline.pipeline.route import open_text_cases, text_match_reason
 from redline.review.accounts import add_user
+from redline.review.casefile import case_file
 from redline.review.rules import PRIORITY_CONFIRMED_MATCH
 from redline.signals.base import BankMatch
 from redline.signals.minhash import TextMinHashSignal
@@ -277,6 +278,17 @@ def test_an_untrusted_exchange_entry_opens_no_case_on_its_own(
     assert set(found) == {"a2"}
     assert "bank local" in found["a2"][5]
     assert len(matches_of(engine, shared)) == 2
+    # The reviewer of a2 sees the untrusted entry's match beside the local one, and why it
+    # opened nothing.
+    with engine.begin() as connection:
+        reviewer = add_user(connection, "rev1", "reviewer", "correct horse battery staple", "t")
+        case_id = connection.scalar(
+            select(Case.id).join(Item, Item.id == Case.item_id).where(Item.external_id == "a2")
+        )
+        evidence = case_file(connection, reviewer, int(case_id or 0), utcnow()).evidence
+    said = {block["bank"]: block["protection"] for block in evidence}
+    assert said["local"] == []
+    assert said["shared"] == ["from an untrusted exchange: supporting signal, opens no case alone"]
     with engine.connect() as connection:
         info = run.get_exchange(connection, "partner")
     assert info.trusted is False
