@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select
 
 from redline import banks
@@ -26,9 +28,10 @@ from redline.config import Settings
 from redline.errors import Conflict
 from redline.exchanges import run, signing
 from redline.exchanges.base import Batch, SharedEntry
-from redline.model import AuditEvent, BankEntry, Case, ExchangeEntry, Item, ItemMedia, Match
+from redline.model import AuditEvent, Bank, BankEntry, Case, ExchangeEntry, Item, ItemMedia, Match
 from redline.model.base import utcnow
 from redline.pipeline import protect
+from redline.pipeline.known import route_known_texts
 from redline.pipeline.route import open_text_cases, text_match_reason
 from redline.review.accounts import add_user
 from redline.review.casefile import case_file
@@ -489,3 +492,109 @@ def test_a_lead_sees_a_held_entry_in_the_console_and_releases_it(
     assert done.status_code == 303
     assert set(cases(engine)) == {"a0", "a1"}
     assert "Held by flood quarantine" not in lead.get("/banks/statements").text
+
+
+# --- Any order of matching, re-uploads, releases and time: never more than the limit ----------
+
+LIMIT, WINDOW = 3, 10  # contents, minutes
+Step = tuple[str, int]
+steps = st.lists(
+    st.one_of(
+        st.tuples(st.just("match"), st.integers(1, 3)),  # a worker matches n new contents
+        st.tuples(st.just("reupload"), st.just(0)),  # known content routed again
+        st.tuples(st.just("release"), st.just(0)),  # a lead releases the entry if held
+        st.tuples(st.just("wait"), st.sampled_from([1, 6, 11])),  # minutes pass
+    ),
+    max_size=10,
+)
+POOL = 10 * 3 * 20  # contents the examples may use, at most 3 per step
+
+
+@pytest.fixture
+def pool(engine: Engine, settings: Settings, tmp_path: Path) -> list[str]:
+    """Distinct near-copies of the statement, one item each: what the examples match."""
+    ingest_jsonl(
+        engine, settings, tmp_path, "pool", [{"id": f"p{n}", "text": copy(n)} for n in range(POOL)]
+    )
+    with engine.connect() as connection:
+        return list(connection.scalars(select(Item.text_sha256).order_by(Item.id)))
+
+
+def _opened(engine: Engine, shas: list[str]) -> int:
+    with engine.connect() as connection:
+        return int(
+            connection.scalar(
+                select(func.count())
+                .select_from(Case)
+                .join(Item, Item.id == Case.item_id)
+                .where(Item.text_sha256.in_(shas))
+            )
+            or 0
+        )
+
+
+@only_on("sqlite")
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(script=steps)
+def test_no_order_of_steps_lets_a_held_entry_open_a_case(
+    engine: Engine, pool: list[str], script: list[Step]
+) -> None:
+    with engine.connect() as connection:
+        taken = set(connection.scalars(select(Match.text_sha256)))
+    unused = iter([sha for sha in pool if sha not in taken])
+    start = utcnow()
+    with engine.begin() as connection:
+        bank = f"b{len(list(connection.scalars(select(Bank.id))))}"
+        banks.create_bank(
+            connection,
+            bank,
+            actor="t",
+            now=start,
+            flood_items=LIMIT,
+            flood_minutes=WINDOW,
+            confirmed=False,
+        )
+        added = banks.add_text(connection, bank, STATEMENT, actor="t", now=start).id
+    match = BankMatch(bank, 0, added, TextMinHashSignal.name, 0.1, confirmed=False)
+    now, used = start, []
+    # Contents each open case opened for (time opened), since the last release.
+    routed: list[tuple[Any, int]] = []
+    for kind, value in script:
+        held_before = entry(engine, added).held_at is not None
+        cases_before = _opened(engine, used)
+        if kind == "match":
+            batch = [next(unused) for _ in range(value)]
+            used += batch
+            with engine.begin() as connection:
+                ids = record_matches(connection, [(match, None, sha) for sha in batch], now)
+                found = [
+                    protect.Found(None, sha, match, i, new=True)
+                    for sha, i in zip(batch, ids, strict=True)
+                ]
+                why = protect.screen(connection, found, now)
+                reasons = {
+                    str(f.text_sha256): text_match_reason(match)
+                    for f, reason in zip(found, why, strict=True)
+                    if reason is None
+                }
+                open_text_cases(connection, reasons, now)
+        elif kind == "reupload":
+            route_known_texts(engine, select(Item.id).where(Item.text_sha256.in_(used)), None)
+        elif kind == "release" and held_before:
+            with engine.begin() as connection:
+                release_entry(connection, added, actor="user:lead1", now=now)
+            routed = []  # the lead let them through: the count starts again
+        else:
+            now += timedelta(minutes=value)
+            continue
+        gained = _opened(engine, used) - cases_before
+        if held_before and kind != "release":
+            assert gained == 0, "a held entry opened a case"
+        if kind == "match":
+            routed.append((now, gained))
+            recent = sum(n for at, n in routed if at > now - timedelta(minutes=WINDOW))
+            assert recent <= LIMIT, "more contents opened cases in the window than the limit"

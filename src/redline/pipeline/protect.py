@@ -305,7 +305,9 @@ def held_entries(connection: Connection) -> list[HeldEntry]:
     for start in range(0, len(ids), CHUNK):
         for entry_id, count in connection.execute(
             select(Match.bank_entry_id, func.count())
+            .join(BankEntry, BankEntry.id == Match.bank_entry_id)
             .where(Match.bank_entry_id.in_(ids[start : start + CHUNK]), Match.held.is_(True))
+            .where(Match.created_at >= BankEntry.held_at)  # this hold's, not an earlier one's
             .group_by(Match.bank_entry_id)
         ):
             counts[int(entry_id)] = int(count)
