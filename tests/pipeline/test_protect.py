@@ -8,7 +8,9 @@ open more cases than its limit."""
 from __future__ import annotations
 
 import itertools
+import json
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -41,6 +43,7 @@ from redline.signals.minhash import TextMinHashSignal
 from redline.store.matches import record_matches
 from redline.store.media import FolderStore
 from redline.web.app import create_app
+from tests.conftest import CliResult
 from tests.helpers import only_on
 from tests.media_fixtures import generated, photo
 from tests.pipeline.test_reupload import cases, ingest_jsonl, process
@@ -598,3 +601,32 @@ def test_no_order_of_steps_lets_a_held_entry_open_a_case(
             routed.append((now, gained))
             recent = sum(n for at, n in routed if at > now - timedelta(minutes=WINDOW))
             assert recent <= LIMIT, "more contents opened cases in the window than the limit"
+
+
+def test_the_cli_sets_negative_banks_flood_limits_trust_and_releases(
+    engine: Engine, settings: Settings, tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    assert cli("bank", "create", "benign", "--negative").code == 0
+    listed = json.loads(cli("bank", "list", "--json").out)
+    assert [(b["name"], b["negative"], b["confirmed"]) for b in listed] == [("benign", True, False)]
+    refused = cli("bank", "set", "benign", "--confirmed")
+    assert refused.code == 2 and "cannot be of confirmed content" in refused.err
+    exchange_bank(engine, "shared", STATEMENT, text_threshold=0.6)
+    said = cli("bank", "set", "shared", "--flood-items", "1", "--flood-minutes", "5")
+    assert said.code == 0 and "held past 1 files or texts in 5 min" in said.out
+    trust = cli("exchange", "trust", "partner", "--untrusted", "--pdq-threshold", "12")
+    assert trust.code == 0 and "untrusted, PDQ threshold 12" in trust.out
+    back = cli("exchange", "trust", "partner", "--trusted", "--bank-threshold")
+    assert "trusted, PDQ threshold the bank's" in back.out
+
+    ingest_jsonl(
+        engine, settings, tmp_path, "c", [{"id": f"a{n}", "text": copy(n)} for n in range(2)]
+    )
+    process("items", engine, settings, None)
+    held = json.loads(cli("bank", "held", "--json").out)
+    assert [(h["bank"], h["matches"]) for h in held] == [("shared", 2)]
+    released = cli("bank", "release", str(held[0]["entry_id"]))
+    assert released.code == 0 and "2 cases opened" in released.out
+    again = cli("bank", "release", str(held[0]["entry_id"]))
+    assert again.code == 2 and "is not held" in again.err
+    assert "No entry is held." in cli("bank", "held").out

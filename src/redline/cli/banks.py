@@ -42,7 +42,7 @@ def _print_bank(info: Any) -> None:
     elif not info.confirmed:
         extras.append("unconfirmed")
     if info.flood_items:
-        extras.append(f"held past {info.flood_items} items in {info.flood_minutes} min")
+        extras.append(f"held past {info.flood_items} files or texts in {info.flood_minutes} min")
     out.print(
         f"{escape(info.name):<24} {state:<8} {info.entries:>8,} entries  {signals}"
         f"  ({', '.join(extras)})"
@@ -360,3 +360,44 @@ def bank_release(entry: Annotated[int, typer.Argument(help="A held entry's id.")
         except Conflict as error:
             raise UsageProblem(str(error)) from None
     out.print(f"entry {entry} released: {routed.opened} cases opened, {routed.raised} raised")
+
+
+@bank_app.command("set")
+def bank_set(
+    name: Annotated[str, typer.Argument(help="Bank.")],
+    negative: Annotated[
+        bool | None,
+        typer.Option(
+            "--negative/--not-negative",
+            help="Known benign content whose matches veto other banks' (not with --confirmed).",
+        ),
+    ] = None,
+    confirmed: Annotated[bool | None, typer.Option("--confirmed/--unconfirmed")] = None,
+    flood_items: Annotated[int | None, typer.Option(min=0, max=1_000_000)] = None,
+    flood_minutes: Annotated[int | None, typer.Option(min=1, max=10_080)] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Change what a bank holds (negative, confirmed) and its flood limit."""
+    from redline.banks import update_bank
+    from redline.errors import Invalid
+    from redline.model.base import utcnow
+    from redline.store.audit import cli_actor
+
+    given = {
+        "negative": negative,
+        "confirmed": confirmed,
+        "flood_items": flood_items,
+        "flood_minutes": flood_minutes,
+    }
+    changes = {k: v for k, v in given.items() if v is not None}
+    if not changes:
+        raise UsageProblem("nothing to change: give at least one option")
+    with _store() as (_settings, engine), _as_usage_errors(), engine.begin() as connection:
+        try:
+            info = update_bank(connection, name, changes, actor=cli_actor(), now=utcnow())
+        except Invalid as error:
+            raise UsageProblem(str(error)) from None
+    if as_json:
+        _print_json(info.as_dict())
+    else:
+        _print_bank(info)

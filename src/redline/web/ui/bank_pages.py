@@ -121,11 +121,19 @@ def set_thresholds(
     name: str,
     pdq_threshold: Annotated[str, Form(max_length=10)],
     text_threshold: Annotated[str, Form(max_length=10)],
+    flood_items: Annotated[str, Form(max_length=10)] = "",
+    flood_minutes: Annotated[str, Form(max_length=10)] = "",
 ) -> RedirectResponse:
-    """Change the bank's match thresholds (leads): PDQ distance 0-63, text Jaccard 0.3-1.0."""
+    """Change the bank's match thresholds (leads): PDQ distance 0-63, text Jaccard 0.3-1.0;
+    and its flood limit (distinct files or texts within minutes before an entry is held)."""
     me.reviewer.require("bank.edit")
     try:
         pdq, text = int(pdq_threshold), float(text_threshold)
+        flood = {
+            key: int(value)
+            for key, value in (("flood_items", flood_items), ("flood_minutes", flood_minutes))
+            if value
+        }
     except ValueError:
         raise Invalid(
             "thresholds: a whole number of bits for PDQ, a number such as 0.8 for text"
@@ -140,6 +148,7 @@ def set_thresholds(
                 changes["pdq_threshold"] = pdq
             if text != info.text_threshold:
                 changes["text_threshold"] = text
+            changes.update({k: v for k, v in flood.items() if getattr(info, k) != v})
             if changes:
                 manage.update_bank(connection, name, changes, actor=me.reviewer.actor, now=utcnow())
     except manage.UnknownBank:
