@@ -18,7 +18,9 @@ class Match(Base):
     __table_args__ = (
         UniqueConstraint("media_sha256", "bank_entry_id", "signal_type"),
         UniqueConstraint("text_sha256", "bank_entry_id", "signal_type"),
-        Index("ix_matches_bank_entry", "bank_entry_id"),
+        # An entry's matches in time order: flood quarantine counts an entry's recent matches
+        # (pipeline/protect.py) without reading the years of matches a genuine entry gathers.
+        Index("ix_matches_bank_entry", "bank_entry_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

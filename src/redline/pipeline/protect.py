@@ -220,7 +220,7 @@ def _count_floods(connection: Connection, found: Sequence[Found], now: datetime)
         since = now - timedelta(minutes=row.flood_minutes)
         if row.released_at is not None and row.released_at > since:
             since = row.released_at
-        matched = _contents_matched(connection, int(row.id), since)
+        matched = _contents_matched(connection, int(row.id), since, row.flood_items)
         if matched <= row.flood_items:
             continue
         connection.execute(update(BankEntry).where(BankEntry.id == row.id).values(held_at=now))
@@ -241,12 +241,14 @@ def _count_floods(connection: Connection, found: Sequence[Found], now: datetime)
         )
 
 
-def _contents_matched(connection: Connection, entry_id: int, since: datetime) -> int:
-    """How many distinct media files and texts matched the entry since ``since``."""
+def _contents_matched(connection: Connection, entry_id: int, since: datetime, limit: int) -> int:
+    """How many distinct media files and texts matched the entry since ``since``, counted up to
+    one over ``limit`` (all the hold needs to know)."""
     matched = (
         select(Match.media_sha256, Match.text_sha256)
         .where(Match.bank_entry_id == entry_id, Match.created_at >= since)
         .distinct()
+        .limit(limit + 1)
     )
     return int(connection.scalar(select(func.count()).select_from(matched.subquery())) or 0)
 

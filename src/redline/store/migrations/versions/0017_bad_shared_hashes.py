@@ -1,6 +1,7 @@
 """Protection against bad shared hashes: negative banks and each bank's flood limit, entries
-held by flood quarantine, each exchange's trust and PDQ threshold, matches vetoed or held, and
-the confirm/deconfirm feedback reviewers' decisions give an exchange's entries.
+held by flood quarantine, each exchange's trust and PDQ threshold, matches vetoed or held (and
+an entry's matches indexed by time, for the flood count), and the confirm/deconfirm feedback
+reviewers' decisions give an exchange's entries.
 
 Revision ID: 0017
 Revises: 0016
@@ -44,6 +45,8 @@ def upgrade() -> None:
     op.add_column(
         "matches", sa.Column("held", sa.Boolean(), nullable=False, server_default=sa.false())
     )
+    op.drop_index("ix_matches_bank_entry", "matches")
+    op.create_index("ix_matches_bank_entry", "matches", ["bank_entry_id", "created_at"])
     op.create_table(
         "entry_feedback",
         sa.Column("id", ID, nullable=False),
@@ -92,6 +95,8 @@ def downgrade() -> None:
     op.drop_index("ix_entry_feedback_state", "entry_feedback")
     op.drop_index("ix_entry_feedback_entry_id", "entry_feedback")
     op.drop_table("entry_feedback")
+    op.drop_index("ix_matches_bank_entry", "matches")
+    op.create_index("ix_matches_bank_entry", "matches", ["bank_entry_id"])
     # Plain DROP COLUMNs (SQLite 3.35 and later), for the reason the upgrade adds them plainly.
     for table, columns in (
         ("matches", ("held", "vetoed_by")),
