@@ -137,25 +137,33 @@ def screen(connection: Connection, found: Sequence[Found], now: datetime) -> lis
 
 
 def entry_rules(connection: Connection, entry_ids: Iterable[int]) -> dict[int, EntryRules]:
-    """What ``screen`` needs to know of each entry, by id."""
+    """What ``screen`` needs to know of each entry, by id (one query a chunk: the entry, its
+    bank, and each exchange that shares it)."""
     wanted = sorted(set(entry_ids))
     bank: dict[int, tuple[bool, bool]] = {}
     trust: dict[int, bool] = {}
+    limits: dict[int, int] = {}
     for start in range(0, len(wanted), CHUNK):
-        chunk = wanted[start : start + CHUNK]
-        for entry_id, negative, held_at in connection.execute(
-            select(BankEntry.id, Bank.negative, BankEntry.held_at)
+        for row in connection.execute(
+            select(
+                BankEntry.id,
+                Bank.negative,
+                BankEntry.held_at,
+                Exchange.trusted,
+                Exchange.pdq_threshold,
+            )
             .join(Bank, Bank.id == BankEntry.bank_id)
-            .where(BankEntry.id.in_(chunk))
+            .outerjoin(ExchangeEntry, ExchangeEntry.entry_id == BankEntry.id)
+            .outerjoin(Exchange, Exchange.id == ExchangeEntry.exchange_id)
+            .where(BankEntry.id.in_(wanted[start : start + CHUNK]))
         ):
-            bank[int(entry_id)] = (bool(negative), held_at is not None)
-        for entry_id, trusted in connection.execute(
-            select(ExchangeEntry.entry_id, Exchange.trusted)
-            .join(Exchange, Exchange.id == ExchangeEntry.exchange_id)
-            .where(ExchangeEntry.entry_id.in_(chunk))
-        ):
-            trust[int(entry_id)] = trust.get(int(entry_id), False) or bool(trusted)
-    limits = exchange_thresholds(connection, wanted)
+            entry_id = int(row.id)
+            bank[entry_id] = (bool(row.negative), row.held_at is not None)
+            if row.trusted is not None:  # shared by an exchange
+                trust[entry_id] = trust.get(entry_id, False) or bool(row.trusted)
+            if row.pdq_threshold is not None:
+                known = limits.get(entry_id)
+                limits[entry_id] = min(int(row.pdq_threshold), known if known is not None else 63)
     return {
         # An entry deleted meanwhile (its matches go with it) opens nothing: held.
         entry_id: EntryRules(
