@@ -261,7 +261,7 @@ def test_an_untrusted_exchange_entry_opens_no_case_on_its_own(
 ) -> None:
     shared = exchange_bank(engine, "shared", STATEMENT, text_threshold=0.6)
     with engine.begin() as connection:
-        run.set_trust(connection, "partner", trusted=False, actor="user:lead1")
+        run.set_trust(connection, "partner", trusted=False, actor="user:lead1", now=utcnow())
         # Only the very text: the near-copies of the statement all match the shared entry.
         banks.create_bank(
             connection, "local", actor="t", now=utcnow(), text_threshold=1.0, confirmed=False
@@ -333,7 +333,7 @@ def test_an_exchange_threshold_tightens_the_banks(
             utcnow(),
             expected=None,
         )
-        run.set_trust(connection, "partner", pdq_threshold=0, actor="user:lead1")
+        run.set_trust(connection, "partner", pdq_threshold=0, actor="user:lead1", now=utcnow())
     ingest_jsonl(
         engine,
         settings,

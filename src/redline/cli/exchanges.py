@@ -189,6 +189,7 @@ def trust(
     """Set how far an exchange's entries are trusted: trusted or not, and its own PDQ
     threshold."""
     from redline.exchanges import run
+    from redline.model.base import utcnow
     from redline.store.audit import cli_actor
 
     threshold: int | run.Unset | None = run.UNSET
@@ -197,7 +198,14 @@ def trust(
     elif pdq_threshold is not None:
         threshold = pdq_threshold
     with _store() as (_settings, engine), _as_usage_errors(), engine.begin() as connection:
-        run.set_trust(connection, name, trusted=trusted, pdq_threshold=threshold, actor=cli_actor())
+        run.set_trust(
+            connection,
+            name,
+            trusted=trusted,
+            pdq_threshold=threshold,
+            actor=cli_actor(),
+            now=utcnow(),
+        )
         info = run.get_exchange(connection, name)
     limit = "the bank's" if info.pdq_threshold is None else str(info.pdq_threshold)
     out.print(

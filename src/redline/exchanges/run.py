@@ -35,6 +35,7 @@ from redline.review import feedback
 from redline.review.decisions import UNDO_WINDOW
 from redline.signals import BadSignal, Hash, signal_type
 from redline.store.audit import record_event
+from redline.store.bank_changes import touch_bank
 from redline.store.content import NewQuarantine, quarantine_record
 
 REMOVED: Final = "removed from exchange"  # the start of the reason an exchange disables with
@@ -401,11 +402,14 @@ def set_trust(
     trusted: bool | None = None,
     pdq_threshold: int | Unset | None = UNSET,
     actor: str,
+    now: datetime,
 ) -> None:
     """Trust or distrust an exchange (an untrusted one's entries never open a case on their
     own) and set or clear (None) its own PDQ threshold, which can only tighten its bank's;
     audited. Both apply to matching and routing from then on: matches kept while it was
-    untrusted open no case when it is trusted later."""
+    untrusted open no case when it is trusted later. A threshold change moves the banks
+    counter, as a bank's own threshold change does, so matchers read it and media are matched
+    again under it."""
     row = _row(connection, name)
     changes: dict[str, Any] = {}
     if trusted is not None:
@@ -418,6 +422,8 @@ def set_trust(
         return
     before = {k: getattr(row, k) for k in changes}
     connection.execute(update(Exchange).where(Exchange.id == row.id).values(**changes))
+    if "pdq_threshold" in changes and changes["pdq_threshold"] != row.pdq_threshold:
+        touch_bank(connection, int(row.bank_id), now)
     record_event(
         connection, actor, "exchange.trust", "exchange", name, before=before, after=changes
     )

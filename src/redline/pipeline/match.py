@@ -21,7 +21,7 @@ from sqlalchemy import select
 from redline.index.mih import hex_to_codes
 from redline.index.store import IndexStore
 from redline.index.textlsh import TextIndex
-from redline.model import Bank, BankEntry, BankSignal
+from redline.model import Bank, BankEntry, BankSignal, Exchange
 from redline.pipeline.protect import DISTANCE_TYPES, beyond_threshold, exchange_thresholds
 from redline.signals import BankMatch, Hit, Query, SignalType
 from redline.signals.base import BankedSignal, BankRules, EqualValue
@@ -39,6 +39,9 @@ class _BanksAt:
 
     version: int
     rules: dict[int, BankRules]
+    # Whether any exchange sets its own PDQ threshold (``exchanges.run.set_trust`` moves the
+    # banks counter when one changes): when none does, matches need no second look.
+    exchange_limits: bool = False
     # Signal type -> whether any bank signal has it (filled as types are asked about).
     kinds: dict[str, bool] = field(default_factory=dict)
 
@@ -89,6 +92,8 @@ class Matcher:
         on an exchange's entry farther than that exchange's own PDQ threshold is no match."""
         found = signal_type.match(self, queries, include_disabled_banks=include_disabled_banks)
         if signal_type.name not in DISTANCE_TYPES or not any(found):
+            return found
+        if not self._banks_at().exchange_limits:
             return found
         with self.engine.connect() as connection:
             limits = exchange_thresholds(connection, (m.entry_id for ms in found for m in ms))
@@ -148,7 +153,10 @@ class Matcher:
                     Bank.text_threshold,
                 )
             ).all()
-        fresh = _BanksAt(version, {r.id: BankRules(*r) for r in rows})
+            limited = connection.scalar(
+                select(Exchange.id).where(Exchange.pdq_threshold.is_not(None)).limit(1)
+            )
+        fresh = _BanksAt(version, {r.id: BankRules(*r) for r in rows}, limited is not None)
         with self._read.lock:
             current = self._read.at
             if current is None or current.version <= version:

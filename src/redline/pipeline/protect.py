@@ -222,43 +222,61 @@ def _count_floods(connection: Connection, found: Sequence[Found], now: datetime)
         .order_by(BankEntry.id)
         .with_for_update(of=BankEntry, key_share=True)
     ).all()
+    # Entries of one bank share a window (unless one was released within it): one count each.
+    by_since: dict[datetime, list[Any]] = {}
     for row in rows:
         if row.held_at is not None or row.negative or row.flood_items <= 0:
             continue  # held already; a negative bank's entries are meant to match widely
         since = now - timedelta(minutes=row.flood_minutes)
         if row.released_at is not None and row.released_at > since:
             since = row.released_at
-        matched = _contents_matched(connection, int(row.id), since, row.flood_items)
-        if matched <= row.flood_items:
-            continue
-        connection.execute(update(BankEntry).where(BankEntry.id == row.id).values(held_at=now))
-        record_event(
-            connection,
-            ACTOR,
-            "bank_entry.hold",
-            "bank_entry",
-            str(row.id),
-            before={"held": False},
-            after={"held": True},
-            detail={
-                "matched": matched,
-                "limit": row.flood_items,
-                "minutes": row.flood_minutes,
-                "since": since.isoformat(),
-            },
-        )
+        by_since.setdefault(since, []).append(row)
+    for since, over in by_since.items():
+        matched = _contents_matched(connection, [int(row.id) for row in over], since)
+        for row in over:
+            count = matched.get(int(row.id), 0)
+            if count > row.flood_items:
+                _hold(connection, row, count, since, now)
 
 
-def _contents_matched(connection: Connection, entry_id: int, since: datetime, limit: int) -> int:
-    """How many distinct media files and texts matched the entry since ``since``, counted up to
-    one over ``limit`` (all the hold needs to know)."""
-    matched = (
-        select(Match.media_sha256, Match.text_sha256)
-        .where(Match.bank_entry_id == entry_id, Match.created_at >= since)
-        .distinct()
-        .limit(limit + 1)
+def _hold(connection: Connection, row: Any, matched: int, since: datetime, now: datetime) -> None:
+    connection.execute(update(BankEntry).where(BankEntry.id == row.id).values(held_at=now))
+    record_event(
+        connection,
+        ACTOR,
+        "bank_entry.hold",
+        "bank_entry",
+        str(row.id),
+        before={"held": False},
+        after={"held": True},
+        detail={
+            "matched": matched,
+            "limit": row.flood_items,
+            "minutes": row.flood_minutes,
+            "since": since.isoformat(),
+        },
     )
-    return int(connection.scalar(select(func.count()).select_from(matched.subquery())) or 0)
+
+
+def _contents_matched(
+    connection: Connection, entry_ids: list[int], since: datetime
+) -> dict[int, int]:
+    """How many distinct media files and texts matched each entry since ``since`` (read off
+    the index of an entry's matches by time: only the window's rows)."""
+    found: dict[int, int] = {}
+    for start in range(0, len(entry_ids), CHUNK):
+        contents = (
+            select(Match.bank_entry_id, Match.media_sha256, Match.text_sha256)
+            .where(Match.bank_entry_id.in_(entry_ids[start : start + CHUNK]))
+            .where(Match.created_at >= since)
+            .distinct()
+            .subquery()
+        )
+        for entry_id, count in connection.execute(
+            select(contents.c.bank_entry_id, func.count()).group_by(contents.c.bank_entry_id)
+        ):
+            found[int(entry_id)] = int(count)
+    return found
 
 
 def _mark(
