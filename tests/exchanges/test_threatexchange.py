@@ -20,6 +20,7 @@ from sqlalchemy import Engine, select
 from redline.banks import manage as banks
 from redline.errors import Invalid
 from redline.exchanges import fetching, run
+from redline.exchanges.base import Feedback, TakesFeedback
 from redline.exchanges.threatexchange import FIELDS, ThreatExchange
 from redline.model import BankEntry, BankSignal, Exchange, ExchangeEntry
 from tests.helpers import only_on
@@ -387,6 +388,12 @@ def test_feedback_reacts_on_every_descriptor_of_the_indicator(
         ("/v21.0/11/", b"reactions=DISAGREE_WITH_TAGS"),
         ("/v21.0/12/", b"reactions=DISAGREE_WITH_TAGS"),
     ]
+    # As the scheduler's round gives reviewers' decisions to it (exchanges.run.send_feedback).
+    assert isinstance(kind, TakesFeedback)
+    graph.requests.clear()
+    kind.report_feedback(settings, [Feedback("1", "confirm"), Feedback("2", "deconfirm")])
+    posts = [(path, body) for method, path, _, body in graph.requests if method == "POST"]
+    assert posts == [("/v21.0/11/", b"reactions=HELPFUL"), ("/v21.0/12/", b"reactions=HELPFUL")]
 
 
 def test_settings_are_checked() -> None:

@@ -1,12 +1,12 @@
 """The one scheduler: deadlines and periodic work, run by ``redline worker`` (in-process, every
 minute), or by Celery beat when a broker is configured. Nothing waits for a browser.
 
-Each tick: alerts for removal orders near or past their hour and complaints near or past their
-two weeks (each alert once, recorded in the audit trail and put in the outbox of every
-configured channel), the release of notices whose confidentiality has ended, purges of
-preservations that have run out, liveness checks of referred URLs not checked for
-``check_every``, and last the delivery of what is in the outboxes (alerts, notices, and the
-events of the webhook subscriptions).
+Each tick: alerts for removal orders near or past their hour, complaints near or past their
+two weeks and bank entries that flood quarantine holds (``pipeline/protect.py``) (each alert
+once, recorded in the audit trail and put in the outbox of every configured channel), the
+release of notices whose confidentiality has ended, purges of preservations that have run out,
+liveness checks of referred URLs not checked for ``check_every``, and last the delivery of what
+is in the outboxes (alerts, notices, and the events of the webhook subscriptions).
 """
 
 from __future__ import annotations
@@ -30,12 +30,14 @@ from redline.actions import (
 )
 from redline.config import DEFAULT_PUBLIC_URL, Settings
 from redline.model import AuditEvent, Referral, UrlCheck
+from redline.pipeline.protect import held_entries
 from redline.store.audit import hold_chain, record_event
 from redline.store.media import MediaStore
 
 ACTOR: Final = "scheduler"
 CHECK_EVERY: Final = timedelta(hours=6)
-_PAGES: Final = {"removal_order": "orders", "complaint": "complaints"}  # where an alert links
+# Where an alert links.
+_PAGES: Final = {"removal_order": "orders", "complaint": "complaints", "bank_entry": "banks"}
 
 
 @dataclass
@@ -170,6 +172,16 @@ def tick(
                 f"complaint {complaint['id']}: {kind.replace('_', ' ')}, due {complaint['due_at']}"
             )
             if _alert_once(connection, "complaint", complaint["id"], kind, text, sending, now):
+                done.alerts.append(text)
+        for held in held_entries(connection):
+            # Once per hold: released and held again, it is a new alert.
+            kind = f"flood_hold {held.held_at.isoformat()}"
+            text = (
+                f"bank {held.bank} entry {held.entry_id} is held by flood quarantine since "
+                f"{held.held_at.isoformat()} ({held.matches} matches kept, no cases opened): "
+                "release it or disable it"
+            )
+            if _alert_once(connection, "bank_entry", held.entry_id, kind, text, sending, now):
                 done.alerts.append(text)
     with engine.begin() as connection:
         for item_id in preservation.due_purges(connection, now):

@@ -19,11 +19,12 @@ from sqlalchemy import Connection, delete, func, select, update
 
 from redline.errors import Conflict, Invalid, NotFound
 from redline.jsontext import jsonable_dict
-from redline.model import Bank, BankChange, BankEntry, BankSignal, FalsePositiveReport, Media
+from redline.model import Bank, BankEntry, BankSignal, FalsePositiveReport, Media
 from redline.signals import BadSignal, Hash, signal_type
 from redline.signals.pdq import QUALITY_THRESHOLD, PdqSignal
 from redline.store import counters
 from redline.store.audit import record_event
+from redline.store.bank_changes import touch_bank, write_entry_enabled
 from redline.store.content import insert_ignoring_duplicates
 from redline.store.media import MediaStore
 
@@ -64,6 +65,9 @@ class BankInfo:
     signals: dict[str, int]
     created_at: datetime
     updated_at: datetime
+    negative: bool = False  # known benign content: its matches veto the others'
+    flood_items: int = 50  # distinct media files or texts an entry may match ...
+    flood_minutes: int = 60  # ... within this many minutes before it is held
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for --json and the API (times as ISO 8601)."""
@@ -113,26 +117,8 @@ def _touch(
     change: str | None = None,
     entry_ids: Sequence[int] = (),
 ) -> int:
-    """Record a change to a bank: its version and the global counter move on, and the change
-    of each of ``entry_ids`` goes in the bank's change log (its feed to other instances).
-
-    The log is written after the counter's row is updated, which holds that row until the
-    commit: every change to any bank waits for the one before it to commit, so the log's ids
-    are given out in commit order and a reader that has seen id N will never later find a
-    smaller id appear (a feed's checkpoint never skips a change)."""
-    connection.execute(
-        update(Bank).where(Bank.id == bank_id).values(version=Bank.version + 1, updated_at=now)
-    )
-    version = counters.bump(connection, counters.BANKS)
-    if change is not None and entry_ids:
-        connection.execute(
-            BankChange.__table__.insert(),
-            [
-                {"bank_id": bank_id, "entry_id": entry_id, "change": change, "at": now}
-                for entry_id in entry_ids
-            ],
-        )
-    return version
+    """Record a change to a bank (``store.bank_changes.touch_bank``)."""
+    return touch_bank(connection, bank_id, now, change, entry_ids)
 
 
 def _info(connection: Connection, bank: Any) -> BankInfo:
@@ -155,6 +141,9 @@ def _info(connection: Connection, bank: Any) -> BankInfo:
         text_threshold=bank.text_threshold,
         dihedral=bank.dihedral,
         confirmed=bank.confirmed,
+        negative=bank.negative,
+        flood_items=bank.flood_items,
+        flood_minutes=bank.flood_minutes,
         version=bank.version,
         entries=int(entries or 0),
         signals={kind: int(count) for kind, count in by_type},
@@ -179,8 +168,12 @@ def create_bank(
     dihedral: bool = False,
     confirmed: bool = True,
     text_threshold: float = 0.8,
+    negative: bool = False,
+    flood_items: int = 50,
+    flood_minutes: int = 60,
 ) -> BankInfo:
-    """Create an empty bank."""
+    """Create an empty bank. A negative bank (known benign content) is never one of confirmed
+    content: its matches open no case, they veto the same content's other matches."""
     check_name(name)
     _check_text(description=description)
     if not 0 <= pdq_threshold <= 63:
@@ -189,6 +182,7 @@ def create_bank(
         raise Invalid(f"enabled ratio {enabled_ratio} is outside 0..1")
     if not 0.3 <= text_threshold <= 1.0:
         raise Invalid(f"text threshold {text_threshold} is outside 0.3..1.0")
+    _check_flood(flood_items, flood_minutes)
     values = {
         "name": name,
         "description": description,
@@ -197,7 +191,10 @@ def create_bank(
         "pdq_threshold": pdq_threshold,
         "text_threshold": text_threshold,
         "dihedral": dihedral,
-        "confirmed": confirmed,
+        "confirmed": confirmed and not negative,
+        "negative": negative,
+        "flood_items": flood_items,
+        "flood_minutes": flood_minutes,
         "version": 0,
         "created_at": now,
         "updated_at": now,
@@ -236,7 +233,18 @@ _UPDATABLE = {
     "pdq_threshold",
     "dihedral",
     "confirmed",
+    "negative",
+    "flood_items",
+    "flood_minutes",
 }
+
+
+def _check_flood(items: int, minutes: int) -> None:
+    """Invalid unless the flood limit is a count (0: never hold) over a positive window."""
+    if not 0 <= int(items) <= 1_000_000:
+        raise Invalid(f"flood limit {items} is outside 0..1000000 (0: never hold)")
+    if not 1 <= int(minutes) <= 10_080:
+        raise Invalid(f"flood window {minutes} minutes is outside 1..10080 (a week)")
 
 
 def update_bank(
@@ -257,6 +265,11 @@ def update_bank(
     row = connection.execute(select(*_BANK_COLUMNS).where(Bank.name == name)).first()
     if row is None:
         raise UnknownBank(f"no bank called {name!r}")
+    _check_flood(
+        changes.get("flood_items", row.flood_items), changes.get("flood_minutes", row.flood_minutes)
+    )
+    if changes.get("negative", row.negative) and changes.get("confirmed", row.confirmed):
+        raise Invalid("a negative bank holds benign content: it cannot be of confirmed content")
     new_name = changes.get("name", name)
     if new_name != name and connection.scalar(select(Bank.id).where(Bank.name == new_name)):
         raise BankExists(f"a bank called {new_name!r} already exists")
@@ -545,12 +558,7 @@ def set_entry_enabled(
     if row is None:
         raise UnknownEntry(f"no bank entry {entry_id}")
     kept = None if enabled else reason
-    connection.execute(
-        update(BankEntry)
-        .where(BankEntry.id == entry_id)
-        .values(enabled=enabled, disabled_reason=kept)
-    )
-    _touch(connection, row.bank_id, now, "enable" if enabled else "disable", [entry_id])
+    write_entry_enabled(connection, entry_id, row.bank_id, enabled, kept, now)
     record_event(
         connection,
         actor,

@@ -37,8 +37,12 @@ def _print_bank(info: Any) -> None:
     extras = [f"pdq<={info.pdq_threshold}", f"text>={info.text_threshold:g}"]
     if info.dihedral:
         extras.append("dihedral")
-    if not info.confirmed:
+    if info.negative:
+        extras.append("negative: vetoes other banks' matches")
+    elif not info.confirmed:
         extras.append("unconfirmed")
+    if info.flood_items:
+        extras.append(f"held past {info.flood_items} files or texts in {info.flood_minutes} min")
     out.print(
         f"{escape(info.name):<24} {state:<8} {info.entries:>8,} entries  {signals}"
         f"  ({', '.join(extras)})"
@@ -60,6 +64,23 @@ def bank_create(
             min=0.3, max=1.0, help="Text match: least estimated Jaccard similarity of shingles."
         ),
     ] = 0.8,
+    negative: Annotated[
+        bool,
+        typer.Option(
+            help="Known benign content (logos, memes, blank images): a match to it vetoes the"
+            " same file's or text's matches to every other bank."
+        ),
+    ] = False,
+    flood_items: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=1_000_000,
+            help="Hold an entry that matches more distinct files or texts than this within"
+            " --flood-minutes (0: never).",
+        ),
+    ] = 50,
+    flood_minutes: Annotated[int, typer.Option(min=1, max=10_080)] = 60,
     as_json: JsonFlag = False,
 ) -> None:
     """Create an empty bank (of media hashes, text signatures, or both)."""
@@ -78,6 +99,9 @@ def bank_create(
             dihedral=dihedral,
             confirmed=confirmed,
             text_threshold=text_threshold,
+            negative=negative,
+            flood_items=flood_items,
+            flood_minutes=flood_minutes,
         )
     if as_json:
         _print_json(info.as_dict())
@@ -289,3 +313,91 @@ def bank_enable(
 ) -> None:
     """Let a disabled bank (or entry) match again."""
     _set_enabled(name, entry, True)
+
+
+@bank_app.command("held")
+def bank_held(as_json: JsonFlag = False) -> None:
+    """List the entries flood quarantine holds: their matches are kept, no case opens from them
+    until a lead releases them (`redline bank release`) or disables them."""
+    from redline.banks.flood import held_entries
+
+    with _store() as (_settings, engine), engine.connect() as connection:
+        held = held_entries(connection)
+    if as_json:
+        _print_json(
+            [
+                {
+                    "entry_id": h.entry_id,
+                    "bank": h.bank,
+                    "held_at": h.held_at.isoformat(),
+                    "matches": h.matches,
+                }
+                for h in held
+            ]
+        )
+        return
+    if not held:
+        out.print("No entry is held.")
+    for h in held:
+        out.print(
+            f"entry {h.entry_id} of {escape(h.bank)}: held since {h.held_at:%Y-%m-%d %H:%M} UTC,"
+            f" {h.matches:,} matches kept"
+        )
+
+
+@bank_app.command("release")
+def bank_release(entry: Annotated[int, typer.Argument(help="A held entry's id.")]) -> None:
+    """Release an entry flood quarantine holds: the cases its kept matches would have opened
+    open now. (To stop it instead: `redline bank disable BANK --entry ID`.)"""
+    from redline.banks.flood import release_entry
+    from redline.errors import Conflict
+    from redline.model.base import utcnow
+    from redline.store.audit import cli_actor
+
+    with _store() as (_settings, engine), _as_usage_errors(), engine.begin() as connection:
+        try:
+            routed = release_entry(connection, entry, actor=cli_actor(), now=utcnow())
+        except Conflict as error:
+            raise UsageProblem(str(error)) from None
+    out.print(f"entry {entry} released: {routed.opened} cases opened, {routed.raised} raised")
+
+
+@bank_app.command("set")
+def bank_set(
+    name: Annotated[str, typer.Argument(help="Bank.")],
+    negative: Annotated[
+        bool | None,
+        typer.Option(
+            "--negative/--not-negative",
+            help="Known benign content whose matches veto other banks' (not with --confirmed).",
+        ),
+    ] = None,
+    confirmed: Annotated[bool | None, typer.Option("--confirmed/--unconfirmed")] = None,
+    flood_items: Annotated[int | None, typer.Option(min=0, max=1_000_000)] = None,
+    flood_minutes: Annotated[int | None, typer.Option(min=1, max=10_080)] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Change what a bank holds (negative, confirmed) and its flood limit."""
+    from redline.banks import update_bank
+    from redline.errors import Invalid
+    from redline.model.base import utcnow
+    from redline.store.audit import cli_actor
+
+    given = {
+        "negative": negative,
+        "confirmed": confirmed,
+        "flood_items": flood_items,
+        "flood_minutes": flood_minutes,
+    }
+    changes = {k: v for k, v in given.items() if v is not None}
+    if not changes:
+        raise UsageProblem("nothing to change: give at least one option")
+    with _store() as (_settings, engine), _as_usage_errors(), engine.begin() as connection:
+        try:
+            info = update_bank(connection, name, changes, actor=cli_actor(), now=utcnow())
+        except Invalid as error:
+            raise UsageProblem(str(error)) from None
+    if as_json:
+        _print_json(info.as_dict())
+    else:
+        _print_bank(info)

@@ -242,3 +242,54 @@ def fetch(
                 out.print(f"{escape(d.exchange)}: skipped {count} of {escape(reason)}")
     if any(d.error is not None for d in done):
         raise typer.Exit(1)
+
+
+@exchange_app.command("trust")
+def trust(
+    name: Annotated[str, typer.Argument(help="The exchange.")],
+    trusted: Annotated[
+        bool | None,
+        typer.Option(
+            "--trusted/--untrusted",
+            help="An untrusted exchange's entries never open a case on their own: their"
+            " matches are kept and shown beside cases other signals open.",
+        ),
+    ] = None,
+    pdq_threshold: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            max=63,
+            help="Its entries match a PDQ hash only this close (tighter than the bank's).",
+        ),
+    ] = None,
+    bank_threshold: Annotated[
+        bool, typer.Option("--bank-threshold", help="Drop its own PDQ threshold.")
+    ] = False,
+) -> None:
+    """Set how far an exchange's entries are trusted: trusted or not, and its own PDQ
+    threshold."""
+    from redline.exchanges import run
+    from redline.model.base import utcnow
+    from redline.store.audit import cli_actor
+
+    threshold: int | run.Unset | None = run.UNSET
+    if bank_threshold:
+        threshold = None
+    elif pdq_threshold is not None:
+        threshold = pdq_threshold
+    with _store() as (_settings, engine), _as_usage_errors(), engine.begin() as connection:
+        run.set_trust(
+            connection,
+            name,
+            trusted=trusted,
+            pdq_threshold=threshold,
+            actor=cli_actor(),
+            now=utcnow(),
+        )
+        info = run.get_exchange(connection, name)
+    limit = "the bank's" if info.pdq_threshold is None else str(info.pdq_threshold)
+    out.print(
+        f"exchange {escape(name)}: {'trusted' if info.trusted else 'untrusted'},"
+        f" PDQ threshold {limit}"
+    )

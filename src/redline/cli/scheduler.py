@@ -130,6 +130,9 @@ def worker(
             for fetched in exchange_run.fetch_all(engine, utcnow()):
                 if fetched.error is not None:
                     err.print(f"exchange {escape(fetched.exchange)}: {escape(fetched.error)}")
+            # Reviewers' confirm/deconfirm feedback whose undo window is over.
+            for name, error in exchange_run.send_feedback(engine, utcnow()).errors.items():
+                err.print(f"exchange {escape(name)} feedback: {escape(error)}")
             if done.purged or done.checked or done.released or done.delivered:
                 out.print(
                     f"purged {len(done.purged)}, checked {len(done.checked)}, notices "

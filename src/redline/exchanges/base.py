@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 
 class ExchangeRefused(Exception):
@@ -48,7 +48,7 @@ class Exchange(Protocol):
     them as stored; ``secret_settings`` are never shown by list or status; ``fetch`` reads
     everything changed since ``checkpoint`` (None: from the beginning) or raises
     ``ExchangeRefused``. Feedback to the source (confirm, deconfirm) is optional and comes as a
-    ``report`` method on the exchanges that take it."""
+    ``report_feedback`` method on the exchanges that take it (``TakesFeedback``)."""
 
     name: ClassVar[str]
     description: ClassVar[str]
@@ -57,3 +57,21 @@ class Exchange(Protocol):
     def check_settings(self, settings: Mapping[str, Any]) -> dict[str, Any]: ...
 
     def fetch(self, settings: Mapping[str, Any], checkpoint: str | None) -> Batch: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Feedback:
+    """What a reviewer's final decision says of one of the exchange's entries: ``confirm``
+    (violating) or ``deconfirm`` (not violating). Only the entry's id there and the verdict
+    leave the instance: never the content, the case or who decided."""
+
+    remote_id: str
+    kind: str
+
+
+@runtime_checkable
+class TakesFeedback(Protocol):
+    """An exchange that takes feedback: ``report_feedback`` sends it or raises
+    ``ExchangeRefused`` (the rows stay queued and are tried again next round)."""
+
+    def report_feedback(self, settings: Mapping[str, Any], feedback: list[Feedback]) -> None: ...

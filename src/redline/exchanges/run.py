@@ -28,16 +28,26 @@ from redline.banks import manage
 from redline.banks.transfer import label_problem
 from redline.errors import Conflict, Invalid, NotFound
 from redline.exchanges import exchange_kind
-from redline.exchanges.base import Batch, ExchangeRefused, SharedEntry
+from redline.exchanges.base import Batch, ExchangeRefused, Feedback, SharedEntry, TakesFeedback
 from redline.jsontext import jsonable_dict
-from redline.model import Bank, BankEntry, Exchange, ExchangeEntry
+from redline.model import Bank, BankEntry, EntryFeedback, Exchange, ExchangeEntry
+from redline.review import feedback
+from redline.review.decisions import UNDO_WINDOW
 from redline.signals import BadSignal, Hash, signal_type
 from redline.store.audit import record_event
+from redline.store.bank_changes import touch_bank
 from redline.store.content import NewQuarantine, quarantine_record
 
 REMOVED: Final = "removed from exchange"  # the start of the reason an exchange disables with
 _CHUNK: Final = 500  # remote ids looked up at once (SQLite's bound parameters)
 HIDDEN: Final = "(hidden)"
+
+
+class Unset:
+    """No value given (``set_trust``'s threshold: None clears it)."""
+
+
+UNSET: Final = Unset()
 
 
 class UnknownExchange(NotFound):
@@ -61,6 +71,8 @@ class ExchangeInfo:
     relabelled: int
     removed: int
     created_at: datetime
+    trusted: bool = True  # False: its entries never open a case on their own
+    pdq_threshold: int | None = None  # its own, tighter than the bank's
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for --json and the API (times as ISO 8601)."""
@@ -114,6 +126,8 @@ def _info(row: Any) -> ExchangeInfo:
         relabelled=row.relabelled,
         removed=row.removed,
         created_at=row.created_at,
+        trusted=row.trusted,
+        pdq_threshold=row.pdq_threshold,
     )
 
 
@@ -398,3 +412,111 @@ def fetch_all(engine: Engine, now: datetime) -> list[FetchOutcome]:
                 record_refusal(connection, name, str(error), now)
             done.append(FetchOutcome(name, error=str(error)))
     return done
+
+
+# --- Trust, thresholds and feedback (protection against bad shared hashes) --------------------
+
+
+def set_trust(
+    connection: Connection,
+    name: str,
+    *,
+    trusted: bool | None = None,
+    pdq_threshold: int | Unset | None = UNSET,
+    actor: str,
+    now: datetime,
+) -> None:
+    """Trust or distrust an exchange (an untrusted one's entries never open a case on their
+    own) and set or clear (None) its own PDQ threshold, which can only tighten its bank's;
+    audited. Both apply to matching and routing from then on: matches kept while it was
+    untrusted open no case when it is trusted later. A threshold change moves the banks
+    counter, as a bank's own threshold change does, so matchers read it and media are matched
+    again under it."""
+    row = _row(connection, name)
+    changes: dict[str, Any] = {}
+    if trusted is not None:
+        changes["trusted"] = trusted
+    if not isinstance(pdq_threshold, Unset):
+        if pdq_threshold is not None and not 0 <= pdq_threshold <= 63:
+            raise Invalid(f"PDQ threshold {pdq_threshold} is outside 0..63")
+        changes["pdq_threshold"] = pdq_threshold
+    if not changes:
+        return
+    before = {k: getattr(row, k) for k in changes}
+    connection.execute(update(Exchange).where(Exchange.id == row.id).values(**changes))
+    if "pdq_threshold" in changes and changes["pdq_threshold"] != row.pdq_threshold:
+        touch_bank(connection, int(row.bank_id), now)
+    record_event(
+        connection, actor, "exchange.trust", "exchange", name, before=before, after=changes
+    )
+
+
+@dataclass(slots=True)
+class FeedbackSent:
+    """What one round of sending feedback did, by exchange name."""
+
+    sent: dict[str, int] = field(default_factory=dict)
+    kept: dict[str, int] = field(default_factory=dict)  # the exchange takes no feedback
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def send_feedback(engine: Engine, now: datetime) -> FeedbackSent:
+    """Give each exchange the feedback queued for it whose undo window is over, one exchange
+    per transaction: through its ``report_feedback``, or kept as a record when it has none
+    (redline-to-redline federation: the publisher is not told). A refusal leaves the rows
+    queued with the reason, for the next round."""
+    done = FeedbackSent()
+    due = now - UNDO_WINDOW
+    with engine.connect() as connection:
+        names = list(
+            connection.scalars(
+                select(Exchange.name)
+                .join(EntryFeedback, EntryFeedback.exchange_id == Exchange.id)
+                .where(EntryFeedback.state == feedback.QUEUED, EntryFeedback.created_at <= due)
+                .distinct()
+                .order_by(Exchange.name)
+            )
+        )
+    for name in names:
+        with engine.begin() as connection:
+            row = _row(connection, name)
+            rows = connection.execute(
+                select(EntryFeedback.id, EntryFeedback.kind, ExchangeEntry.remote_id)
+                .join(
+                    ExchangeEntry,
+                    (ExchangeEntry.entry_id == EntryFeedback.entry_id)
+                    & (ExchangeEntry.exchange_id == EntryFeedback.exchange_id),
+                )
+                .where(EntryFeedback.exchange_id == row.id)
+                .where(EntryFeedback.state == feedback.QUEUED, EntryFeedback.created_at <= due)
+                .order_by(EntryFeedback.id)
+                .with_for_update(of=EntryFeedback, skip_locked=True)
+            ).all()
+            ids = [int(r.id) for r in rows]
+            kind = exchange_kind(row.kind)
+            if not isinstance(kind, TakesFeedback):
+                _feedback_state(connection, ids, feedback.KEPT, now)
+                done.kept[name] = len(ids)
+                continue
+            try:
+                kind.report_feedback(row.settings, [Feedback(r.remote_id, r.kind) for r in rows])
+            except ExchangeRefused as error:
+                connection.execute(
+                    update(EntryFeedback)
+                    .where(EntryFeedback.id.in_(ids))
+                    .values(attempts=EntryFeedback.attempts + 1, last_error=str(error)[:2000])
+                )
+                done.errors[name] = str(error)
+                continue
+            _feedback_state(connection, ids, feedback.SENT, now)
+            done.sent[name] = len(ids)
+    return done
+
+
+def _feedback_state(connection: Connection, ids: list[int], state: str, now: datetime) -> None:
+    for start in range(0, len(ids), _CHUNK):
+        connection.execute(
+            update(EntryFeedback)
+            .where(EntryFeedback.id.in_(ids[start : start + _CHUNK]))
+            .values(state=state, sent_at=now if state == feedback.SENT else None, last_error=None)
+        )

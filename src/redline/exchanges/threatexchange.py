@@ -30,7 +30,7 @@ from typing import Any, ClassVar, Final
 from urllib.parse import urlencode, urlsplit
 
 from redline.errors import Invalid
-from redline.exchanges.base import Batch, ExchangeRefused, SharedEntry
+from redline.exchanges.base import Batch, ExchangeRefused, Feedback, SharedEntry
 from redline.exchanges.fetching import request_json
 from redline.exchanges.labels import travelled
 
@@ -121,6 +121,12 @@ class ThreatExchange:
     def checkpoint_time(self, checkpoint: str) -> int | None:
         """The checkpoint as a Unix time (it is one: the last ``stop_time`` read to)."""
         return int(checkpoint) if checkpoint.isdigit() else None
+
+    def report_feedback(self, settings: Mapping[str, Any], feedback: list[Feedback]) -> None:
+        """Reviewers' confirmations and deconfirmations (``exchanges.run.send_feedback``), each
+        as reactions on its indicator's descriptors (``report``)."""
+        for given in feedback:
+            self.report(settings, given.remote_id, given.kind == "confirm")
 
     def report(self, settings: Mapping[str, Any], remote_id: str, confirmed: bool) -> int:
         """Tell ThreatExchange what a reviewer decided about indicator ``remote_id``: a

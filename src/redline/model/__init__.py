@@ -18,6 +18,7 @@ from redline.model.banks import (
     BankEntry,
     BankSignal,
     Counter,
+    EntryFeedback,
     FalsePositiveReport,
 )
 from redline.model.base import Base, utcnow
@@ -49,6 +50,7 @@ __all__ = [
     "Counter",
     "Decision",
     "Designation",
+    "EntryFeedback",
     "Exchange",
     "ExchangeEntry",
     "FalsePositiveReport",

@@ -31,6 +31,13 @@ class Bank(Base):
     dihedral: Mapped[bool] = mapped_column(default=False)  # also match rotations and flips
     # True for banks of content a human confirmed as violating: matches to them rank first.
     confirmed: Mapped[bool] = mapped_column(default=True)
+    # True for a bank of known benign content (logos, memes, blank and near-uniform images): a
+    # match to it vetoes the same content's matches to every other bank (pipeline/protect.py).
+    negative: Mapped[bool] = mapped_column(default=False)
+    # Flood quarantine: an entry matching more than ``flood_items`` distinct media files or texts
+    # within ``flood_minutes`` is held (its matches kept, no cases) until a lead releases it.
+    flood_items: Mapped[int] = mapped_column(default=50)
+    flood_minutes: Mapped[int] = mapped_column(default=60)
     version: Mapped[int] = mapped_column(default=0)  # bumped on every change of its entries
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -57,6 +64,10 @@ class BankEntry(Base):
     enabled: Mapped[bool] = mapped_column(default=True)
     # Why a lead disabled it (reviewers' false-positive reports, say); cleared on enabling.
     disabled_reason: Mapped[str | None] = mapped_column(Text)
+    # Held by flood quarantine since (None: not held); matches stay, cases wait for a lead.
+    held_at: Mapped[datetime | None]
+    # When a lead last released it: the flood count starts again from there.
+    released_at: Mapped[datetime | None]
     added_at: Mapped[datetime] = mapped_column(default=utcnow)
     added_by: Mapped[str] = mapped_column(String(200))
 
@@ -125,3 +136,31 @@ class Counter(Base):
 
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[int] = mapped_column(default=0)
+
+
+class EntryFeedback(Base):
+    """A reviewer's verdict on a case opened from an exchange's entry, as the feedback the
+    exchange gets: ``confirm`` (violating) or ``deconfirm`` (not violating), one per final
+    decision, entry, exchange and reviewer who stands by it. ``state``: ``queued`` (to be
+    sent once the undo window is over), ``sent``, ``kept`` (the exchange takes no feedback:
+    recorded here only) or ``withdrawn`` (the decision was undone)."""
+
+    __tablename__ = "entry_feedback"
+    __table_args__ = (
+        UniqueConstraint("decision_id", "entry_id", "exchange_id", "user_id"),
+        Index("ix_entry_feedback_entry_id", "entry_id", "kind"),
+        Index("ix_entry_feedback_state", "state", "exchange_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("bank_entries.id", ondelete="CASCADE"))
+    exchange_id: Mapped[int] = mapped_column(ForeignKey("exchanges.id", ondelete="CASCADE"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    decision_id: Mapped[int] = mapped_column(ForeignKey("decisions.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(20))  # confirm | deconfirm
+    state: Mapped[str] = mapped_column(String(20), default="queued")
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]

@@ -27,6 +27,11 @@ class Exchange(Base):
     kind: Mapped[str] = mapped_column(String(40))  # the module in redline.exchanges.EXCHANGES
     settings: Mapped[dict[str, Any]]  # the module's own (a URL, a token, a public key)
     enabled: Mapped[bool] = mapped_column(default=True)
+    # An untrusted exchange's entries never open a case on their own: their matches are kept
+    # and shown beside a case another signal opened (pipeline/protect.py).
+    trusted: Mapped[bool] = mapped_column(default=True)
+    # A PDQ distance its entries must be within, tighter than the bank's (None: the bank's).
+    pdq_threshold: Mapped[int | None]
     checkpoint: Mapped[str | None] = mapped_column(Text)  # None: from the beginning
     fetched_at: Mapped[datetime | None]  # the last fetch that was applied
     tried_at: Mapped[datetime | None]  # the last attempt, applied or refused

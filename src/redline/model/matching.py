@@ -18,7 +18,9 @@ class Match(Base):
     __table_args__ = (
         UniqueConstraint("media_sha256", "bank_entry_id", "signal_type"),
         UniqueConstraint("text_sha256", "bank_entry_id", "signal_type"),
-        Index("ix_matches_bank_entry", "bank_entry_id"),
+        # An entry's matches in time order: flood quarantine counts an entry's recent matches
+        # (pipeline/protect.py) without reading the years of matches a genuine entry gathers.
+        Index("ix_matches_bank_entry", "bank_entry_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -28,6 +30,10 @@ class Match(Base):
     signal_type: Mapped[str] = mapped_column(String(40))
     distance: Mapped[float]
     detail: Mapped[dict[str, Any] | None]  # query hash, transform, vPDQ percentages
+    # The negative bank's entry that vetoed this match (the same content is known benign); no
+    # foreign key, so deleting that entry leaves the record of the veto.
+    vetoed_by: Mapped[int | None] = mapped_column(BigId)
+    held: Mapped[bool] = mapped_column(default=False)  # made while its entry was held (flood)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

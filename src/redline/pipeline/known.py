@@ -10,9 +10,10 @@ Routing here gives such an item the case it would have got had it come first. Fo
 a scope, each recorded reason of their content that the item has no case for, or that outranks
 its case, opens or raises the case, with the reasons' own priorities and wording
 (``pipeline/route.py``). What counts is what would fire now: matches to enabled entries of
-enabled banks, ranked by the bank's ``confirmed`` as it is; flags of the scoring version the
-stage runs (none when it does not score). A decided case of an earlier item changes nothing:
-the new item is new content on the platform and gets its own case.
+enabled banks, ranked by the bank's ``confirmed`` as it is, that ``protect.screen`` lets open a
+case (not vetoed by a negative bank, not held, not only an untrusted exchange's); flags of the
+scoring version the stage runs (none when it does not score). A decided case of an earlier item
+changes nothing: the new item is new content on the platform and gets its own case.
 
 Set-based: one query per kind of reason over the whole scope returns only the rows that would
 change a case, so a scan that finds everything routed reads next to nothing, and the writes go
@@ -30,14 +31,16 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, SQLColumnExpression, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, SQLColumnExpression, or_, select
 from sqlalchemy import case as when
 
 from redline.model import Bank, BankEntry, Case, Item, ItemMedia, Match, Score
 from redline.model.base import utcnow
 from redline.pipeline.match import match_found
+from redline.pipeline.protect import Found, screen
 from redline.pipeline.route import (
     CaseReason,
     classifier_reason,
@@ -66,6 +69,7 @@ class Known:
     item_id: int
     reason: CaseReason
     found: dict[str, Any] | None  # as ``match.found`` tells of it
+    match: Found | None = None  # what ``protect.screen`` is asked about (None: a flag)
 
 
 @dataclass(slots=True)
@@ -80,12 +84,27 @@ def route_known_media(engine: Database, items: Select[Any]) -> Routed:
     """Open or raise the cases of ``items`` (a query of item ids) for their media's matches."""
     with engine.connect() as connection:
         rows = connection.execute(_media_matches(items)).all()
+    return _route(engine, _known_media(rows))
+
+
+def _known_media(rows: Sequence[Any]) -> list[Known]:
     known = []
     for row in rows:
         match = _bank_match(row)
         found = match_found(row.match_id, match, media_sha256=row.media_sha256)
-        known.append(Known(int(row.item_id), media_match_reason(match), found))
-    return _route(engine, known)
+        screened = Found(row.media_sha256, None, match, int(row.match_id))
+        known.append(Known(int(row.item_id), media_match_reason(match), found, screened))
+    return known
+
+
+def _known_texts(rows: Sequence[Any]) -> list[Known]:
+    known = []
+    for row in rows:
+        match = _bank_match(row)
+        found = match_found(row.match_id, match, text_sha256=row.text_sha256)
+        screened = Found(None, row.text_sha256, match, int(row.match_id))
+        known.append(Known(int(row.item_id), text_match_reason(match), found, screened))
+    return known
 
 
 def route_known_texts(engine: Database, items: Select[Any], scoring_version: str | None) -> Routed:
@@ -98,45 +117,79 @@ def route_known_texts(engine: Database, items: Select[Any], scoring_version: str
             if scoring_version is None
             else connection.execute(_flags(items, scoring_version)).all()
         )
-    known = []
-    for row in matches:
-        match = _bank_match(row)
-        found = match_found(row.match_id, match, text_sha256=row.text_sha256)
-        known.append(Known(int(row.item_id), text_match_reason(match), found))
+    known = _known_texts(matches)
     for row in flags:
         reason = classifier_reason(row.model, row.score, row.category, row.lang)
         known.append(Known(int(row.item_id), reason, None))
     return _route(engine, known)
 
 
-def _route(engine: Database, known: Sequence[Known]) -> Routed:
+def route_entry(connection: Connection, entry_id: int, now: datetime) -> Routed:
+    """Open or raise the cases of every item carrying content bank entry ``entry_id`` matched,
+    as if the matches were new (a lead released the entry from flood quarantine), in the
+    caller's transaction; the matches are screened again (``protect.screen``)."""
+    media_items = (
+        select(ItemMedia.item_id)
+        .join(Match, Match.media_sha256 == ItemMedia.media_sha256)
+        .where(Match.bank_entry_id == entry_id)
+    )
+    text_items = (
+        select(Item.id)
+        .join(Match, Match.text_sha256 == Item.text_sha256)
+        .where(Match.bank_entry_id == entry_id)
+    )
+    of_entry = Match.bank_entry_id == entry_id
+    known = _known_media(connection.execute(_media_matches(media_items).where(of_entry)).all())
+    known += _known_texts(connection.execute(_text_matches(text_items).where(of_entry)).all())
+    by_item = _by_item(known)
+    return Routed(*_route_items(connection, by_item, sorted(by_item), now))
+
+
+def _by_item(known: Sequence[Known]) -> dict[int, list[Known]]:
     by_item: dict[int, list[Known]] = defaultdict(list)
     for one in known:
         by_item[one.item_id].append(one)
+    return by_item
+
+
+def _route(engine: Database, known: Sequence[Known]) -> Routed:
+    by_item = _by_item(known)
     routed = Routed()
     item_ids = sorted(by_item)
     for start in range(0, len(item_ids), BATCH):
         chunk = item_ids[start : start + BATCH]
-        reasons: dict[int, CaseReason] = {}
-        for item_id in chunk:
-            for one in by_item[item_id]:
-                keep_strongest(reasons, item_id, one.reason)
-        now = utcnow()
         with engine.begin() as connection:
-            written = write_cases(connection, reasons, now, touch=False)
-            before: dict[int, int | None] = {item_id: None for item_id in written.opened}
-            before.update(written.raised)
-            told = [
-                (item_id, one.found)
-                for item_id in sorted(before)
-                for one in by_item[item_id]
-                if one.found is not None and _outranks(one.reason, before[item_id])
-            ]
-            outbox.emit_many(connection, "match.found", told, now)  # before the case, per item
-            tell_opened(connection, written.opened, now)
-        routed.opened += len(written.opened)
-        routed.raised += len(written.raised)
+            opened, raised = _route_items(connection, by_item, chunk, utcnow())
+        routed.opened += opened
+        routed.raised += raised
     return routed
+
+
+def _route_items(
+    connection: Connection, by_item: dict[int, list[Known]], chunk: list[int], now: datetime
+) -> tuple[int, int]:
+    """Route the known reasons of the ``chunk`` of items: the matches among them that
+    ``protect.screen`` lets open a case, and the flags; (opened, raised)."""
+    screened = [one for item_id in chunk for one in by_item[item_id] if one.match is not None]
+    why = screen(connection, [one.match for one in screened if one.match is not None], now)
+    refused = {id(one) for one, reason in zip(screened, why, strict=True) if reason is not None}
+    usable = {item_id: [o for o in by_item[item_id] if id(o) not in refused] for item_id in chunk}
+    reasons: dict[int, CaseReason] = {}
+    for item_id in chunk:
+        for one in usable[item_id]:
+            keep_strongest(reasons, item_id, one.reason)
+    written = write_cases(connection, reasons, now, touch=False)
+    before: dict[int, int | None] = {item_id: None for item_id in written.opened}
+    before.update(written.raised)
+    told = [
+        (item_id, one.found)
+        for item_id in sorted(before)
+        for one in usable[item_id]
+        if one.found is not None and _outranks(one.reason, before[item_id])
+    ]
+    outbox.emit_many(connection, "match.found", told, now)  # before the case, per item
+    tell_opened(connection, written.opened, now)
+    return len(written.opened), len(written.raised)
 
 
 def _outranks(reason: CaseReason, priority: int | None) -> bool:

@@ -5,7 +5,8 @@ python-threatexchange's ``get_index_cls``); the Matcher answers what that needs 
 (``redline.signals.base.BankLookup``): banks' settings, the entries behind bank signals, the
 Hamming index of a type, equal values, the text index. So both callers apply the same rules:
 an entry matches when it and its bank are enabled, the hash is of matchable quality, and the
-signal type's own rule (a bank's PDQ threshold, vPDQ's frame shares, ...) is met.
+signal type's own rule (a bank's PDQ threshold, vPDQ's frame shares, ...) is met, and an
+exchange's entry is within that exchange's own PDQ threshold when it sets one.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from sqlalchemy import select
 from redline.index.mih import hex_to_codes
 from redline.index.store import IndexStore
 from redline.index.textlsh import TextIndex
-from redline.model import Bank, BankEntry, BankSignal
+from redline.model import Bank, BankEntry, BankSignal, Exchange
+from redline.pipeline.protect import DISTANCE_TYPES, beyond_threshold, exchange_thresholds
 from redline.signals import BankMatch, Hit, Query, SignalType
 from redline.signals.base import BankedSignal, BankRules, EqualValue
 from redline.signals.minhash import TextMinHashSignal
@@ -37,6 +39,9 @@ class _BanksAt:
 
     version: int
     rules: dict[int, BankRules]
+    # Whether any exchange sets its own PDQ threshold (``exchanges.run.set_trust`` moves the
+    # banks counter when one changes): when none does, matches need no second look.
+    exchange_limits: bool = False
     # Signal type -> whether any bank signal has it (filled as types are asked about).
     kinds: dict[str, bool] = field(default_factory=dict)
 
@@ -83,8 +88,18 @@ class Matcher:
         *,
         include_disabled_banks: bool = False,
     ) -> list[list[BankMatch]]:
-        """Each query's matches in the banks, best first, as ``signal_type`` matches them."""
-        return signal_type.match(self, queries, include_disabled_banks=include_disabled_banks)
+        """Each query's matches in the banks, best first, as ``signal_type`` matches them; a hit
+        on an exchange's entry farther than that exchange's own PDQ threshold is no match."""
+        found = signal_type.match(self, queries, include_disabled_banks=include_disabled_banks)
+        if signal_type.name not in DISTANCE_TYPES or not any(found):
+            return found
+        if not self._banks_at().exchange_limits:
+            return found
+        with self.engine.connect() as connection:
+            limits = exchange_thresholds(connection, (m.entry_id for ms in found for m in ms))
+        if not limits:
+            return found
+        return [[m for m in ms if not beyond_threshold(m, limits.get(m.entry_id))] for ms in found]
 
     def match_text(
         self, texts: Sequence[str], *, include_disabled_banks: bool = False
@@ -138,7 +153,10 @@ class Matcher:
                     Bank.text_threshold,
                 )
             ).all()
-        fresh = _BanksAt(version, {r.id: BankRules(*r) for r in rows})
+            limited = connection.scalar(
+                select(Exchange.id).where(Exchange.pdq_threshold.is_not(None)).limit(1)
+            )
+        fresh = _BanksAt(version, {r.id: BankRules(*r) for r in rows}, limited is not None)
         with self._read.lock:
             current = self._read.at
             if current is None or current.version <= version:

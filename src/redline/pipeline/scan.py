@@ -32,6 +32,7 @@ from redline.model.base import utcnow
 from redline.pipeline.hashing import HashJob, HashResult, hash_many
 from redline.pipeline.known import route_known_media
 from redline.pipeline.match import BankMatch, Matcher, match_found
+from redline.pipeline.protect import Found, screen
 from redline.pipeline.route import CaseReason, keep_strongest, media_match_reason, open_cases
 from redline.pipeline.text_scan import TextSummary, run_text_stages
 from redline.signals import MATCHED, SCANNED, signal_type
@@ -384,12 +385,18 @@ def _store_matches(
             (row, match) for row, matches in zip(rows, found, strict=True) for match in matches
         ]
         ids = record_matches(connection, [(m, row.media_sha256, None) for row, m in pairs], now)
-        for (row, match), stored in zip(pairs, ids, strict=True):
-            if stored is None:
-                continue  # matched before
+        stored = [
+            Found(row.media_sha256, None, match, match_id, new=True)
+            for (row, match), match_id in zip(pairs, ids, strict=True)
+            if match_id is not None  # else matched before
+        ]
+        why = screen(connection, stored, now)
+        for one, reason in zip(stored, why, strict=True):
             summary.new_matches += 1
-            new.append(match_found(stored, match, media_sha256=row.media_sha256))
-            keep_strongest(reasons, row.media_sha256, media_match_reason(match))
+            if reason is not None:
+                continue  # kept, but neither told nor routed: vetoed, held, untrusted...
+            new.append(match_found(one.match_id or 0, one.match, media_sha256=one.media_sha256))
+            keep_strongest(reasons, str(one.media_sha256), media_match_reason(one.match))
         connection.execute(
             update(Signal)
             .where(Signal.id.in_([row.id for row in rows]))

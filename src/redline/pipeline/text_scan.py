@@ -21,6 +21,7 @@ from redline.model import Item, Score, Signal, TextBody, TextScan
 from redline.model.base import utcnow
 from redline.pipeline.known import route_known_texts
 from redline.pipeline.match import Matcher, match_found
+from redline.pipeline.protect import Found, screen
 from redline.pipeline.route import (
     CaseReason,
     classifier_reason,
@@ -358,12 +359,18 @@ def match_text_banks(
                 for match in matches
             ]
             ids = record_matches(connection, [(m, None, sha) for sha, m in pairs], now)
-            for (sha, match), stored in zip(pairs, ids, strict=True):
-                if stored is None:
-                    continue  # matched before
+            stored = [
+                Found(None, sha, match, match_id, new=True)
+                for (sha, match), match_id in zip(pairs, ids, strict=True)
+                if match_id is not None  # else matched before
+            ]
+            why = screen(connection, stored, now)
+            for one, reason in zip(stored, why, strict=True):
                 summary.text_matches += 1
-                new.append(match_found(stored, match, text_sha256=sha))
-                keep_strongest(reasons, sha, text_match_reason(match))
+                if reason is not None:
+                    continue  # kept, but neither told nor routed: vetoed, held, untrusted...
+                new.append(match_found(one.match_id or 0, one.match, text_sha256=one.text_sha256))
+                keep_strongest(reasons, str(one.text_sha256), text_match_reason(one.match))
             _mark(connection, [sha for sha, _ in chunk], TEXT_BANKS, generation, now)
             outbox.emit_matches(connection, new, now)  # before the case they open, per item
             opened, updated = open_text_cases(connection, reasons, now)

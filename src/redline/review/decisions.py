@@ -40,7 +40,7 @@ from redline.model import (
     Signal,
     User,
 )
-from redline.review import designations
+from redline.review import designations, feedback
 from redline.review.accounts import Reviewer
 from redline.review.errors import Conflict, Forbidden, Invalid, NotFound, ReviewError
 from redline.review.protection import require_no_break
@@ -157,6 +157,7 @@ def confirmed_bank_match(connection: Connection, case_id: int) -> bool:
         .join(BankEntry, BankEntry.id == Match.bank_entry_id)
         .join(Bank, Bank.id == BankEntry.bank_id)
         .where(Bank.confirmed.is_(True), Bank.enabled.is_(True), BankEntry.enabled.is_(True))
+        .where(Match.vetoed_by.is_(None))
         .where(or_(Match.media_sha256.in_(media), Match.text_sha256 == text))
     )
     return connection.scalar(select(exists(matched))) is True
@@ -286,6 +287,15 @@ def decide(
     ).rowcount
     if not moved:
         raise Conflict(f"case {case_id} changed while deciding; reload it")
+    if final:
+        people = [
+            user
+            for user, given in standing_verdicts(connection, case_id).items()
+            if status_after in given
+        ]
+        feedback.record_feedback(
+            connection, case_id, int(decision_id), status_after, people, reviewer.actor, now
+        )
     # The note stays inside: it is the reviewers' own words to each other.
     outbox.emit(
         connection,
@@ -410,6 +420,8 @@ def undo(connection: Connection, reviewer: Reviewer, decision_id: int, now: date
     if not moved:
         raise Conflict(f"case {row.case_id} changed since; it cannot be undone from here")
     connection.execute(update(Decision).where(Decision.id == decision_id).values(undone_at=now))
+    if row.status_after in FINAL_STATUSES:
+        feedback.withdraw_feedback(connection, decision_id, reviewer.actor, now)
     record_event(
         connection,
         reviewer.actor,

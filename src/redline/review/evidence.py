@@ -31,6 +31,7 @@ from redline.model import (
     Signal,
     TextBody,
 )
+from redline.pipeline.protect import EntryRules, entry_rules
 from redline.review.accounts import Reviewer
 from redline.signals import BadSignal, minhash, vpdq
 from redline.signals.pdq import PdqSignal
@@ -117,6 +118,9 @@ class EntryEvidence(TypedDict):
     text: TextEvidence | None
     false_positives: int
     reported: bool  # the reader reported it as a false positive on this case
+    # Why this entry's match opens no case, in words (pipeline/protect.py): vetoed by a
+    # negative bank, a negative bank itself, held by flood quarantine, an untrusted exchange's.
+    protection: list[str]
 
 
 def _short(value: Any, limit: int = 120) -> str:
@@ -203,6 +207,7 @@ def matched_rows(
             Match.media_sha256,
             Match.text_sha256,
             Match.detail,
+            Match.vetoed_by,
             Bank.name.label("bank"),
             Bank.confirmed,
             Bank.pdq_threshold,
@@ -242,6 +247,7 @@ def entry_evidence(
     block each, in the rows' order. ``blind``: the reader's review of the case is blind
     (``casefile.blind_to_earlier``), so other people's reports on this case are not counted."""
     entry_ids = list(dict.fromkeys(r.entry_id for r in rows))
+    rules = entry_rules(connection, entry_ids)
     hidden = (case_id, reviewer.id) if blind else None
     counts = false_positive_counts(connection, entry_ids, hiding_others_on=hidden)
     mine = set(
@@ -282,6 +288,7 @@ def entry_evidence(
                 text=None,
                 false_positives=counts.get(r.entry_id, 0),
                 reported=r.entry_id in mine,
+                protection=_protection(rules.get(r.entry_id)),
             )
         block["signals"].append(
             MatchedSignal(
@@ -293,6 +300,9 @@ def entry_evidence(
                 text_sha256=r.text_sha256,
             )
         )
+        vetoed = f"vetoed: the same content matches negative bank entry #{r.vetoed_by}"
+        if r.vetoed_by is not None and vetoed not in block["protection"]:
+            block["protection"].append(vetoed)
         if r.signal_type == vpdq.VpdqSignal.name and r.media_sha256 and block["frames"] is None:
             block["frames"] = _frames(connection, r.media_sha256, r.entry_id, detail)
         if r.signal_type == minhash.SIGNAL_NAME and text and block["text"] is None:
@@ -300,6 +310,20 @@ def entry_evidence(
     for block in blocks.values():
         block["signals"].sort(key=lambda s: (_ORDER.get(s["signal_type"], 99), s["distance"]))
     return list(blocks.values())
+
+
+def _protection(rule: EntryRules | None) -> list[str]:
+    """Why an entry's matches open no case, as far as the entry itself goes."""
+    said: list[str] = []
+    if rule is None:
+        return said
+    if rule.negative:
+        said.append("negative bank: known benign content, it vetoes other matches")
+    if not rule.trusted:
+        said.append("from an untrusted exchange: supporting signal, opens no case alone")
+    if rule.held:
+        said.append("held by flood quarantine until a lead releases it")
+    return said
 
 
 def _frames(

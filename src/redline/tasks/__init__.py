@@ -74,12 +74,15 @@ def make_celery(
             resent = work.resend_unsent(current, engine, now) if current.broker_url else None
             # The exchanges' part of the round (beside the actions', which know no banks).
             fetched = exchange_run.fetch_all(engine, now)
+            # Reviewers' confirm/deconfirm feedback whose undo window is over.
+            feedback = exchange_run.send_feedback(engine, now)
         finally:
             engine.dispose()
         return {
             **done.as_dict(),
             "resent": resent.items if resent else 0,
             "exchanges": [f.as_dict() for f in fetched],
+            "feedback": {"sent": feedback.sent, "kept": feedback.kept, "errors": feedback.errors},
         }
 
     return app

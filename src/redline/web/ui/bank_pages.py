@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
-from redline.banks import manage, matched, transfer
+from redline.banks import flood, manage, matched, transfer
 from redline.errors import Conflict, Invalid, NotFound
 from redline.model.base import utcnow
 from redline.review import protection
@@ -40,6 +40,7 @@ def create_bank(
     name: Annotated[str, Form(max_length=100)],
     description: Annotated[str, Form(max_length=2000)] = "",
     confirmed: Annotated[str, Form(max_length=10)] = "",
+    negative: Annotated[str, Form(max_length=10)] = "",
 ) -> RedirectResponse:
     """Create an empty bank."""
     me.reviewer.require("bank.edit")
@@ -52,6 +53,7 @@ def create_bank(
                 now=utcnow(),
                 description=description or None,
                 confirmed=confirmed == "on",
+                negative=negative == "on",
             )
     except manage.BankExists:
         raise Conflict(f"a bank called {name!r} exists already") from None
@@ -78,6 +80,7 @@ def bank_page(
             ids = [e["id"] for e in entries]
             matches = matched.entry_matches(connection, ids)
             with_media = matched.entries_with_media(connection, ids)
+            held = [h for h in flood.held_entries(connection) if h.bank == info.name]
     except manage.UnknownBank:
         raise NotFound(f"no bank {name!r}") from None
     return page(
@@ -91,6 +94,7 @@ def bank_page(
         offset=offset,
         matches=matches,
         with_media=with_media,
+        held=held,
     )
 
 
@@ -117,11 +121,19 @@ def set_thresholds(
     name: str,
     pdq_threshold: Annotated[str, Form(max_length=10)],
     text_threshold: Annotated[str, Form(max_length=10)],
+    flood_items: Annotated[str, Form(max_length=10)] = "",
+    flood_minutes: Annotated[str, Form(max_length=10)] = "",
 ) -> RedirectResponse:
-    """Change the bank's match thresholds (leads): PDQ distance 0-63, text Jaccard 0.3-1.0."""
+    """Change the bank's match thresholds (leads): PDQ distance 0-63, text Jaccard 0.3-1.0;
+    and its flood limit (distinct files or texts within minutes before an entry is held)."""
     me.reviewer.require("bank.edit")
     try:
         pdq, text = int(pdq_threshold), float(text_threshold)
+        flood = {
+            key: int(value)
+            for key, value in (("flood_items", flood_items), ("flood_minutes", flood_minutes))
+            if value
+        }
     except ValueError:
         raise Invalid(
             "thresholds: a whole number of bits for PDQ, a number such as 0.8 for text"
@@ -136,6 +148,7 @@ def set_thresholds(
                 changes["pdq_threshold"] = pdq
             if text != info.text_threshold:
                 changes["text_threshold"] = text
+            changes.update({k: v for k, v in flood.items() if getattr(info, k) != v})
             if changes:
                 manage.update_bank(connection, name, changes, actor=me.reviewer.actor, now=utcnow())
     except manage.UnknownBank:
@@ -152,14 +165,16 @@ def set_entry(
     state: str,
     reason: Annotated[str, Form(max_length=manage.MAX_REASON)] = "",
 ) -> RedirectResponse:
-    """Disable one entry for a stated reason (a disabled entry no longer matches), or enable
-    it again."""
+    """Disable one entry for a stated reason (a disabled entry no longer matches), enable it
+    again, or release it from flood quarantine."""
     me.reviewer.require("bank.edit")
-    if state not in {"disable", "enable"}:
+    if state not in {"disable", "enable", "release"}:
         raise NotFound(f"no action {state!r}")
     with app.engine.begin() as connection:
         manage.get_bank_entry(connection, name, entry_id)
-        if state == "disable":
+        if state == "release":  # from flood quarantine: its held matches open their cases
+            flood.release_entry(connection, entry_id, actor=me.reviewer.actor, now=utcnow())
+        elif state == "disable":
             manage.disable_entry(
                 connection, entry_id, reason, actor=me.reviewer.actor, now=utcnow()
             )
