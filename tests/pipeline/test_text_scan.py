@@ -165,10 +165,16 @@ def test_text_banks_match_edited_reposts(
     assert match["media_sha256"] is None and match["text_sha256"]
     assert 0.6 <= match["detail"]["jaccard"] < 1.0
 
-    # A stricter bank no longer matches the edited copy on the next bank change.
+    # A stricter bank no longer matches the edited copy on the next bank change: its whole
+    # text is below the Jaccard threshold, and with a changed word it is not all banked text
+    # (containment 1.0; at 0.8 the copy, 96% banked text, would match as containing it).
     with engine.begin() as connection:
         banks.update_bank(
-            connection, "known-texts", {"text_threshold": 0.97}, actor="test", now=utcnow()
+            connection,
+            "known-texts",
+            {"text_threshold": 0.97, "containment_threshold": 1.0},
+            actor="test",
+            now=utcnow(),
         )
     assert run_scan(engine, settings, tiny_model).text.text_matches == 0
 
