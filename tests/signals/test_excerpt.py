@@ -152,11 +152,18 @@ def test_the_index_misses_no_banked_text_the_rule_could_match() -> None:
     assert 1000 + len(texts) - 1 in {i for i, _ in index.candidates(words(middle_half()[0]).shingles, need)}
 
 
-def test_a_chanted_line_does_not_blow_up() -> None:
+def test_a_chant_or_a_repeated_line_is_not_a_quotation() -> None:
     line = "we stand together and we will not be moved today "
-    post = words(line * 300)
-    found = containment(post, banked(line * 200))
-    assert found.matches(0.8) and found.post_words == 3000
+    # A chant banked and posted, however long: ten different shingles, not a quotation (and
+    # the pairs of places it repeats at do not explode).
+    found = containment(words(line * 300), banked(line * 200))
+    assert found.post_words == 3000 and found.distinct_shingles == 10
+    assert not found.matches(0.5)
+    # A post repeating one 10-word sentence of the statement four times quotes 10 words.
+    sentence = " ".join(STATEMENT.split()[:10]) + " "
+    again = containment(words(sentence * 4), banked())
+    assert again.post_containment == 1.0 and again.matched_words <= 11  # one sentence
+    assert not again.matches(0.5)
 
 
 def test_signal_name() -> None:

@@ -18,9 +18,11 @@ Both are measured exactly, on the two texts' word shingles, not estimated from s
 - only passages of at least ``MIN_PASSAGE_WORDS`` (8) words count: a run of a few words in common
   is ordinary language ("in the name of", "one of the").
 
-The rule against false matches: the words of the post inside counted passages must number at
-least ``MIN_WORDS`` (25) and be at least the bank's containment threshold (0.8 by default) of the
-post, or of the banked text. 25 words is longer than the set phrases, slogans, greetings and
+The rule against false matches: the words inside counted passages must number at least
+``MIN_WORDS`` (25), each banked word counted once (a post repeating a banked line ten times has
+quoted it once), with at least ``MIN_DISTINCT_SHINGLES`` (15) different shingles among them (a
+chant or a repeated formula is not a quotation, however long), and be at least the bank's
+containment threshold (0.8 by default) of the post, or of the banked text. 25 words is longer than the set phrases, slogans, greetings and
 formulae that posts share without quoting each other (the longest common religious formula is
 about a dozen words), and a 25-word stretch of another text in the same order is a quotation.
 So a short text can match by Jaccard, never by containment: a post of 20 words has too little
@@ -54,6 +56,9 @@ VERSION: Final = "xs1"
 WORDS: Final = 3  # words per shingle
 MIN_WORDS: Final = 25  # words of the post in counted passages, for a match
 MIN_PASSAGE_WORDS: Final = 8  # shorter shared passages are ordinary language, not quotation
+# A 25-word quotation has 23 different shingles (20 with a word changed in it); a chant or a
+# repeated formula, however long, has a handful.
+MIN_DISTINCT_SHINGLES: Final = 15
 # A passage goes on across this many shingles of difference in each text: a changed word costs
 # WORDS + 1 (its three shingles), two changed words close together a few more.
 GAP_SHINGLES: Final = 2 * WORDS + 2
@@ -183,7 +188,8 @@ class Containment:
 
     post_containment: float
     known_containment: float
-    matched_words: int  # words of the post in counted passages
+    matched_words: int  # words in counted passages, the fewer of the post's and the banked's
+    distinct_shingles: int  # different shingles in counted passages
     post_words: int
     banked_words: int
     passages: list[Passage]
@@ -191,8 +197,10 @@ class Containment:
     def matches(self, threshold: float) -> bool:
         """The rule: at least MIN_WORDS words, and ``threshold`` of the post or of the banked
         text."""
-        return self.matched_words >= MIN_WORDS and (
-            self.post_containment >= threshold or self.known_containment >= threshold
+        return (
+            self.matched_words >= MIN_WORDS
+            and self.distinct_shingles >= MIN_DISTINCT_SHINGLES
+            and (self.post_containment >= threshold or self.known_containment >= threshold)
         )
 
     def detail(self) -> dict[str, Any]:
@@ -217,6 +225,7 @@ class Containment:
             "post_containment": round(self.post_containment, 4),
             "known_containment": round(self.known_containment, 4),
             "matched_words": self.matched_words,
+            "distinct_shingles": self.distinct_shingles,
             "post_words": self.post_words,
             "banked_words": self.banked_words,
             "span": span,
@@ -278,17 +287,21 @@ def containment(post: Words, banked: Banked) -> Containment:
             chains.append(_Chain([(first, last, banked_first)], last, banked_last))
     post_covered = np.zeros(post.count, dtype=bool)
     banked_covered = np.zeros(banked.count, dtype=bool)
+    distinct: set[int] = set()
     passages: list[Passage] = []
     for chain in chains:
         mine = np.zeros(post.count, dtype=bool)
-        for first, last, _ in chain.runs:
+        theirs = np.zeros(banked.count, dtype=bool)
+        for first, last, banked_first in chain.runs:
             mine[first : last + WORDS] = True
-        size = int(mine.sum())
+            theirs[banked_first : banked_first + (last - first) + WORDS] = True
+        size = min(int(mine.sum()), int(theirs.sum()))
         if size < MIN_PASSAGE_WORDS:
             continue
         post_covered |= mine
-        for first, last, banked_first in chain.runs:
-            banked_covered[banked_first : banked_first + (last - first) + WORDS] = True
+        banked_covered |= theirs
+        for first, last, _ in chain.runs:
+            distinct.update(post.shingles[first : last + 1].tolist())
         post_first, post_last = chain.runs[0][0], chain.post_end + WORDS - 1
         banked_first, banked_last = chain.runs[0][2], chain.banked_end + WORDS - 1
         passages.append(
@@ -302,11 +315,14 @@ def containment(post: Words, banked: Banked) -> Containment:
                 words=size,
             )
         )
-    matched = int(post_covered.sum())
+    in_post, in_banked = int(post_covered.sum()), int(banked_covered.sum())
     return Containment(
-        post_containment=matched / post.count if post.count else 0.0,
-        known_containment=float(banked_covered.sum()) / banked.count if banked.count else 0.0,
-        matched_words=matched,
+        post_containment=in_post / post.count if post.count else 0.0,
+        known_containment=in_banked / banked.count if banked.count else 0.0,
+        # Each banked word counts once: a post repeating a banked line ten times has quoted it
+        # once.
+        matched_words=min(in_post, in_banked),
+        distinct_shingles=len(distinct),
         post_words=post.count,
         banked_words=banked.count,
         passages=passages,
@@ -315,9 +331,10 @@ def containment(post: Words, banked: Banked) -> Containment:
 
 def min_shared_shingles() -> int:
     """The fewest post shingles found in a banked text for the rule to be met at all: each
-    shingle covers WORDS words, and a match needs MIN_WORDS. An index may drop banked texts
-    sharing fewer with a post without ever missing a match."""
-    return -(-MIN_WORDS // WORDS)
+    shingle covers WORDS words and a match needs MIN_WORDS, and MIN_DISTINCT_SHINGLES different
+    ones. An index may drop banked texts sharing fewer with a post without ever missing a
+    match."""
+    return max(-(-MIN_WORDS // WORDS), MIN_DISTINCT_SHINGLES)
 
 
 # --- matching against the banks -------------------------------------------------------------
