@@ -21,6 +21,7 @@ near-duplicate: the same tweet with a word changed, one article published twice)
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import html
@@ -147,8 +148,7 @@ def tweets(shared: Path) -> tuple[list[str], list[str]]:
 
 
 def statements(texts: Sequence[str]) -> list[str]:
-    """The first 200 words of each text that has them, ending at a sentence's end when the
-    200th word does (so sentences can be reordered)."""
+    """The first 200 words of each text that has them."""
     found = []
     for text in texts:
         words = _words(text)
@@ -189,7 +189,9 @@ def transform_rows(known: Sequence[str]) -> list[dict[str, Any]]:
                 "matched": matched,
                 "post_containment_median": round(sorted(post_shares)[n // 2], 4),
                 "goal": transform.goal,
-                "goal_met": None if transform.goal is None else matched["redline"] >= transform.goal,
+                "goal_met": None
+                if transform.goal is None
+                else matched["redline"] >= transform.goal,
             }
         )
     return rows
@@ -219,10 +221,8 @@ def false_matches(sources: dict[str, Sequence[str]], limit: int | None) -> dict[
     index = ExcerptIndex(enumerate(kept))
     signatures = {}
     for number, (_, _, text) in enumerate(texts):
-        try:
+        with contextlib.suppress(BadSignal):  # nothing to hash (only links or mentions)
             signatures[number] = minhash.signature(text)
-        except BadSignal:
-            pass  # nothing to hash (only links or mentions)
     lsh: TextIndex[int] = TextIndex(signatures.items())
     need = excerpt.min_shared_shingles()
     by_containment: dict[tuple[int, int], excerpt.Containment] = {}

@@ -349,8 +349,11 @@ def test_an_excerpt_match_shows_the_containment_and_the_quoted_place(
             {"text": "Share this: ", "matched": False},
             {"text": quoted, "matched": True},
         ]
-    assert blocks[plain]["text"]["excerpt"]["banked_segments"] is None  # type: ignore[index]
-    assert blocks[kept]["text"]["excerpt"]["banked_segments"] == [  # type: ignore[index]
+    plain_text, kept_text = blocks[plain]["text"], blocks[kept]["text"]
+    assert plain_text is not None and plain_text["excerpt"] is not None
+    assert kept_text is not None and kept_text["excerpt"] is not None
+    assert plain_text["excerpt"]["banked_segments"] is None
+    assert kept_text["excerpt"]["banked_segments"] == [
         {"text": STATEMENT[:start], "matched": False},
         {"text": quoted, "matched": True},
         {"text": STATEMENT[end:], "matched": False},

@@ -141,15 +141,15 @@ def test_the_index_misses_no_banked_text_the_rule_could_match() -> None:
         post = words(post_text)
         found = {i for i, _ in index.candidates(post.shingles, need)}
         expected = {
-            i
-            for i, entry in entries
-            if int(np.isin(post.shingles, entry.shingles).sum()) >= need
+            i for i, entry in entries if int(np.isin(post.shingles, entry.shingles).sum()) >= need
         }
         assert found == expected
         # And every text the rule matches is among the candidates.
         matched = {i for i, entry in entries if containment(post, entry).matches(0.5)}
         assert matched <= found
-    assert 1000 + len(texts) - 1 in {i for i, _ in index.candidates(words(middle_half()[0]).shingles, need)}
+    assert 1000 + len(texts) - 1 in {
+        i for i, _ in index.candidates(words(middle_half()[0]).shingles, need)
+    }
 
 
 def test_a_chant_or_a_repeated_line_is_not_a_quotation() -> None:

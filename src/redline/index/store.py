@@ -39,12 +39,11 @@ import numpy as np
 from sqlalchemy import Engine, func, select
 
 from redline.config import Settings
-from redline.index.mih import MihIndex, Results, brute_force, hex_to_codes
 from redline.index.excerpts import ExcerptIndex
+from redline.index.mih import MihIndex, Results, brute_force, hex_to_codes
 from redline.index.textlsh import TextIndex
 from redline.model import BankSignal
-from redline.signals import BANKABLE, Hit, Indexed, SignalType
-from redline.signals import excerpt, minhash
+from redline.signals import BANKABLE, Hit, Indexed, SignalType, excerpt, minhash
 from redline.store import counters
 
 # Rows of a type indexed in parts (vPDQ's frames): id = (bank signal id << PART_BITS) | part.

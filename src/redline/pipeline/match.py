@@ -17,13 +17,12 @@ from typing import Any
 
 from sqlalchemy import select
 
+from redline.index.excerpts import ExcerptIndex
 from redline.index.mih import hex_to_codes
 from redline.index.store import IndexStore
-from redline.index.excerpts import ExcerptIndex
 from redline.index.textlsh import TextIndex
 from redline.model import Bank, BankEntry, BankSignal
-from redline.signals import BankMatch, Hit, Query, SignalType
-from redline.signals import excerpt
+from redline.signals import BankMatch, Hit, Query, SignalType, excerpt
 from redline.signals.base import BankedSignal, BankRules, EqualValue
 from redline.signals.minhash import TextMinHashSignal
 from redline.store.engine import Database
