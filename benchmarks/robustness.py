@@ -1,6 +1,7 @@
 """How often PDQ, as redline computes and matches it, still finds an image after it was altered.
 
     python benchmarks/robustness.py [--generated N] [--photos N] [--quick] [--workers N]
+                                    [--only images|texts] [--shared-data DIR]
 
 Prints JSON. The corpus is the real photographs shipped inside scikit-image (read from the
 installed package's files, never downloaded) plus ``--generated`` synthetic images of several
@@ -19,6 +20,11 @@ Hashes come from redline's own functions (``redline.signals.pdq.hash_array`` and
   for the nearest of the transformed copy's eight dihedral hashes;
 - false matches: transformed copies within 31 of a *different* original.
 False matches among the originals themselves are counted over all pairs.
+
+Texts (``_texts.py``, the ``texts`` section): known 200-word texts from the shared data altered
+as re-posters do (case, commas, typos, reordered sentences, a comment around it, an excerpt of the
+middle half), matched rates by whole-text Jaccard and by containment side by side, and the pairs
+of distinct shared texts that match each other; skipped when the shared data is not found.
 
 Goals, reported next to the results and not asserted: at least 95% detection for every
 transformation that keeps the whole picture (crops and rotations are reported as measured;
@@ -46,6 +52,7 @@ import skimage
 from PIL import Image
 
 import _corpus
+import _texts
 from redline import __version__
 from redline.signals import pdq
 from redline.signals.base import Hash
@@ -534,6 +541,17 @@ def summary(table: list[dict[str, Any]], found: dict[str, Any]) -> dict[str, obj
 # --- the run --------------------------------------------------------------------------------
 
 
+def shared_data(given: Path | None) -> Path | None:
+    """The shared data sets: as given, $REDLINE_SHARED_DATA, or a shared/data above the
+    checkout (as the tests find them)."""
+    candidates = [given, os.environ.get("REDLINE_SHARED_DATA")]
+    candidates += [parent / "shared" / "data" for parent in Path(__file__).resolve().parents]
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "fakes_syria_war_news.csv").is_file():
+            return Path(candidate)
+    return None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -542,8 +560,25 @@ def main() -> None:
     parser.add_argument("--photos", type=int, default=None, help="at most this many photos")
     parser.add_argument("--quick", action="store_true", help="one parameter per family")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--only", choices=("images", "texts"), help="one section only")
+    parser.add_argument(
+        "--shared-data", type=Path, default=None, help="the shared data sets (for the texts)"
+    )
     args = parser.parse_args()
     started = time.perf_counter()
+    texts = None if args.only == "images" else _texts.run(shared_data(args.shared_data), args.quick)
+    if args.only == "texts":
+        result = {
+            "benchmark": "robustness",
+            "redline_version": __version__,
+            "machine": _corpus.machine(),
+            "quick": args.quick,
+            "texts": texts,
+            "seconds": round(time.perf_counter() - started, 1),
+        }
+        json.dump(result, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return
 
     transforms = [t for t in TRANSFORMS if t.quick or not args.quick]
     photos, missing = available_photos(args.photos)
@@ -584,6 +619,7 @@ def main() -> None:
         "transforms": table,
         "false_matches": found,
         "summary": summary(table, found),
+        **({} if texts is None else {"texts": texts}),
         "seconds": round(time.perf_counter() - started, 1),
     }
     json.dump(result, sys.stdout, indent=2)

@@ -110,6 +110,32 @@ def test_robustness_measures_every_transform_family(tmp_path: Path) -> None:
     assert result["false_matches"]["original_pairs_matching"]["pdq"] == 0
 
 
+def test_robustness_texts_compare_jaccard_and_containment(
+    tmp_path: Path, shared_data: Path
+) -> None:
+    result = run_benchmark(
+        "robustness.py",
+        "--only",
+        "texts",
+        "--quick",
+        "--shared-data",
+        str(shared_data),
+        cache=tmp_path,
+    )
+    texts = result["texts"]
+    rows = {row["name"]: row["matched"] for row in texts["transforms"]}
+    # Whole-text Jaccard finds the edited whole text, never an excerpt; containment finds both.
+    assert rows["upper_case"]["jaccard"] == 1.0 and rows["upper_case"]["containment"] == 1.0
+    assert rows["excerpt_middle_100_of_200"] == {"jaccard": 0.0, "containment": 1.0, "redline": 1.0}
+    assert rows["excerpt_middle_20"]["containment"] < 0.1  # under the 25-word minimum
+    found = texts["false_matches"]
+    assert found["sampled"] and found["texts"] == 3000
+    assert found["containment_pairs_by_sources"].keys() <= {
+        "article / article",
+        "fanboy_tweet / fanboy_tweet",
+    }
+
+
 def test_classify_benchmark_measures_redline_beside_its_raw_floor(tmp_path: Path) -> None:
     result = run_benchmark(
         "classify.py",

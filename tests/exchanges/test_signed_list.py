@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, select
 
 from redline.banks import create_bank
+from redline.config import Settings
 from redline.exchanges import run, signedlist, signing
 from redline.model import Bank, BankEntry
 from redline.model.base import utcnow
@@ -174,7 +175,7 @@ def test_a_signed_list_file_arrives_change_by_change_and_an_altered_one_is_refus
     ],
 )
 def test_a_list_subscribers_would_refuse_is_not_signed(
-    cli: Callable[..., CliResult], tmp_path: Path, body: bytes, said: str
+    cli: Callable[..., CliResult], settings: Settings, tmp_path: Path, body: bytes, said: str
 ) -> None:
     assert cli("exchange", "key").code == 0
     bad = tmp_path / "bad.json"

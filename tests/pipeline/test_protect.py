@@ -264,7 +264,13 @@ def test_an_untrusted_exchange_entry_opens_no_case_on_its_own(
         run.set_trust(connection, "partner", trusted=False, actor="user:lead1", now=utcnow())
         # Only the very text: the near-copies of the statement all match the shared entry.
         banks.create_bank(
-            connection, "local", actor="t", now=utcnow(), text_threshold=1.0, confirmed=False
+            connection,
+            "local",
+            actor="t",
+            now=utcnow(),
+            text_threshold=1.0,
+            containment_threshold=1.0,
+            confirmed=False,
         )
         banks.add_text(connection, "local", CHOIR, actor="t", now=utcnow())
     ingest_jsonl(
@@ -281,7 +287,7 @@ def test_an_untrusted_exchange_entry_opens_no_case_on_its_own(
     found = cases(engine)
     # a1 matched only the untrusted entry: kept, no case. a2 also matched a local entry,
     # which opened its case; the untrusted match is beside it.
-    assert set(found) == {"a2"}
+    assert set(found) == {"a2"}, found
     assert "bank local" in found["a2"][5]
     assert len(matches_of(engine, shared)) == 2
     # The reviewer of a2 sees the untrusted entry's match beside the local one, and why it

@@ -165,10 +165,16 @@ def test_text_banks_match_edited_reposts(
     assert match["media_sha256"] is None and match["text_sha256"]
     assert 0.6 <= match["detail"]["jaccard"] < 1.0
 
-    # A stricter bank no longer matches the edited copy on the next bank change.
+    # A stricter bank no longer matches the edited copy on the next bank change: its whole
+    # text is below the Jaccard threshold, and with a changed word it is not all banked text
+    # (containment 1.0; at 0.8 the copy, 96% banked text, would match as containing it).
     with engine.begin() as connection:
         banks.update_bank(
-            connection, "known-texts", {"text_threshold": 0.97}, actor="test", now=utcnow()
+            connection,
+            "known-texts",
+            {"text_threshold": 0.97, "containment_threshold": 1.0},
+            actor="test",
+            now=utcnow(),
         )
     assert run_scan(engine, settings, tiny_model).text.text_matches == 0
 
@@ -275,3 +281,56 @@ def test_scan_runs_the_embedding_stage_as_asked(
     with engine.connect() as connection:
         reasons = connection.execute(select(Case.reason)).scalars().all()
     assert any(r.startswith(f"classifier {fast}:") for r in reasons)
+
+
+def test_text_banks_match_an_excerpt_by_containment(
+    engine: Engine, settings: Settings, tmp_path: Path, tiny_model: TextModel
+) -> None:
+    from redline.model import Match
+    from tests.signals.test_excerpt import STATEMENT as KNOWN
+    from tests.signals.test_excerpt import middle_half
+
+    quoted, start, end = middle_half()
+    shouted = f"READ THIS: {quoted.upper().replace(',', '')} share it"
+    texts = {
+        "x1": shouted,  # the middle half of the banked text, shouted, with a comment
+        "x2": KNOWN,  # the whole text: a Jaccard match, as before
+        "x3": "Lovely evening in the old library, the repair fund had grown after the autumn"
+        " fair and the benches look new.",  # a phrase of it in a post of its own
+    }
+    path = tmp_path / "quotes.jsonl"
+    path.write_text(
+        "".join(
+            json.dumps({"id": key, "account": key, "time": "2015-06-01T10:00:00Z", "text": text})
+            + "\n"
+            for key, text in texts.items()
+        ),
+        encoding="utf-8",
+    )
+    run_ingest(path, "quotes", engine, settings)
+    with engine.begin() as connection:
+        banks.create_bank(connection, "statements", actor="test", now=utcnow())
+        entry = banks.add_text(connection, "statements", KNOWN, actor="test", now=utcnow())
+    found = run_scan(engine, settings, tiny_model, score_texts=False)
+    assert found.text.text_matches == 2
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(Item.external_id, Match.signal_type, Match.bank_entry_id, Match.detail)
+            .join(Match, Match.text_sha256 == Item.text_sha256)
+            .order_by(Item.external_id)
+        ).all()
+    assert [(r.external_id, r.signal_type) for r in rows] == [
+        ("x1", "text_excerpt"),
+        ("x2", "text_minhash"),  # containment adds nothing to a whole-text match
+    ]
+    detail = rows[0].detail
+    assert rows[0].bank_entry_id == entry.id
+    assert detail["post_containment"] == round(100 / 104, 4)  # 4 words of its own
+    assert detail["known_containment"] == 0.5 and detail["matched_words"] == 100
+    span = detail["span"]
+    assert span["banked"] == [start, end]
+    assert shouted[span["post"][0] : span["post"][1]] == quoted.upper().replace(",", "")
+    priority, reason = cases_by_item(engine)["x1"]
+    assert priority == 100  # a confirmed bank's match ranks first
+    # The case says a text was quoted, with its containment (not a Jaccard it does not have).
+    assert reason == f"text quotes bank statements entry {entry.id} (containment {100 / 104:.2f})"

@@ -267,3 +267,94 @@ def test_a_text_match_shows_the_jaccard_and_the_shared_passages(desk: Desk) -> N
     )
     assert from_case["signals"][0]["measure"] == "Jaccard similarity 1.00 — bank threshold 0.80"
     assert signature_only["text"]["passages"] is None
+
+
+def quoted_statement(desk: Desk, tmp_path: Path) -> tuple[int, int, int]:
+    """A post quoting the middle half of a banked 200-word statement, and the statement posted
+    whole; the statement banked by its words alone ("statements") and again from the whole
+    post's case, which keeps its text ("from-cases"). The quoting post's case, and the two
+    entries."""
+    import json
+
+    from redline.model import Item
+    from tests.signals.test_excerpt import STATEMENT, middle_half
+
+    quoted = middle_half()[0]
+    export = tmp_path / "quotes.jsonl"
+    export.write_text(
+        "".join(
+            json.dumps({"id": key, "account": key, "time": "2015-06-01T10:00:00Z", "text": text})
+            + "\n"
+            for key, text in (("q1", f"Share this: {quoted}"), ("q2", STATEMENT))
+        ),
+        encoding="utf-8",
+    )
+    run_ingest(export, "quotes", desk.engine, desk.settings)
+    now = utcnow()
+    with desk.engine.begin() as connection:
+        banks.create_bank(connection, "statements", actor="t", now=now)
+        plain = banks.add_text(connection, "statements", STATEMENT, actor="t", now=now)
+    run_scan(desk.engine, desk.settings)
+
+    def case_of_post(post: str) -> int:
+        with desk.engine.connect() as connection:
+            case = connection.scalar(
+                select(Case.id).join(Item, Item.id == Case.item_id).where(Item.external_id == post)
+            )
+        assert case is not None, post
+        return int(case)
+
+    with desk.engine.begin() as connection:
+        banks.create_bank(connection, "from-cases", actor="t", now=now)
+        kept = banks.add_text(
+            connection,
+            "from-cases",
+            STATEMENT,
+            actor="t",
+            now=now,
+            provenance={"case": case_of_post("q2")},
+        )
+    run_scan(desk.engine, desk.settings)
+    return case_of_post("q1"), plain.id, kept.id
+
+
+def test_an_excerpt_match_shows_the_containment_and_the_quoted_place(
+    desk: Desk, tmp_path: Path
+) -> None:
+    from tests.signals.test_excerpt import STATEMENT, middle_half
+
+    case, plain, kept = quoted_statement(desk, tmp_path)
+    quoted, start, end = middle_half()
+    with desk.engine.begin() as connection:
+        found = case_file(connection, desk.users["rev1"], case, utcnow())
+    blocks = {block["entry_id"]: block for block in found.evidence}
+    assert set(blocks) == {plain, kept}
+    for block in blocks.values():
+        (signal,) = block["signals"]
+        assert signal["signal_type"] == "text_excerpt" and signal["name"] == "Text excerpt"
+        assert signal["measure"] == (
+            "98% of the post is banked text, 50% of the banked text is in the post (100 words)"
+            " — bank threshold 80% of either, at least 25 words"
+        )
+        text = block["text"]
+        assert text is not None and text["jaccard"] is None
+        shown = text["excerpt"]
+        assert shown is not None
+        assert (shown["post_containment"], shown["known_containment"]) == (98.0, 50.0)
+        (passage,) = shown["passages"]
+        assert passage["text"] == quoted
+        assert (passage["banked_first_word"], passage["banked_last_word"]) == (51, 150)
+        assert (passage["banked_start"], passage["banked_end"]) == (start, end)
+        assert shown["post_segments"] == [
+            {"text": "Share this: ", "matched": False},
+            {"text": quoted, "matched": True},
+        ]
+    plain_text, kept_text = blocks[plain]["text"], blocks[kept]["text"]
+    assert plain_text is not None and plain_text["excerpt"] is not None
+    assert kept_text is not None and kept_text["excerpt"] is not None
+    assert plain_text["excerpt"]["banked_segments"] is None
+    assert kept_text["excerpt"]["banked_segments"] == [
+        {"text": STATEMENT[:start], "matched": False},
+        {"text": quoted, "matched": True},
+        {"text": STATEMENT[end:], "matched": False},
+    ]

@@ -115,6 +115,10 @@ def test_the_language_filter_lists_the_languages_present(desk: Desk) -> None:
             "text matched bank known-texts with similarity 0.91 (the bank asks for 0.80)",
         ),
         (
+            "text quotes bank statements entry 4 (containment 0.96)",
+            "text quotes a text of bank statements (96% of one is in the other)",
+        ),
+        (
             "classifier tfidf-lr-3+emb: support_glorification (score 0.93)",
             "text scored 0.93 by the classifier (support glorification)",
         ),

@@ -217,3 +217,22 @@ def test_a_text_match_shows_the_jaccard_and_the_shared_passages(desk: Desk) -> N
     assert f"added from case #{desk.cases['p1']}" in page
     passages = page.split('class="passages"')[1].split("</ul>")[0]
     assert "statement text" in passages
+
+
+def test_an_excerpt_match_shows_where_the_quote_is_in_the_banked_text(
+    desk: Desk, tmp_path: Path
+) -> None:
+    from tests.review.test_evidence import quoted_statement
+    from tests.signals.test_excerpt import middle_half
+
+    case, _plain, _kept = quoted_statement(desk, tmp_path)
+    quoted, start, end = middle_half()
+    client, _csrf = signed_in(desk, "rev1")
+    page = client.get(f"/cases/{case}").text
+    assert "Excerpt: <strong>98%</strong> of the post (100 of its 102 words) is banked text" in page
+    places = page.split('class="passages excerpt-places"')[1].split("</ol>")[0]
+    assert f"words 51–150 of the banked text (characters {start}–{end})" in places
+    assert f"at characters 12–{12 + len(quoted)} of the post" in places
+    # The banked text kept from a case shows with the quoted passage marked in it.
+    assert page.count('class="excerpt-banked"') == 1
+    assert "only its signature and shingle hashes" in page

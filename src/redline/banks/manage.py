@@ -58,6 +58,7 @@ class BankInfo:
     enabled_ratio: float
     pdq_threshold: int
     text_threshold: float
+    containment_threshold: float
     dihedral: bool
     confirmed: bool
     version: int
@@ -139,6 +140,7 @@ def _info(connection: Connection, bank: Any) -> BankInfo:
         enabled_ratio=bank.enabled_ratio,
         pdq_threshold=bank.pdq_threshold,
         text_threshold=bank.text_threshold,
+        containment_threshold=bank.containment_threshold,
         dihedral=bank.dihedral,
         confirmed=bank.confirmed,
         negative=bank.negative,
@@ -171,6 +173,7 @@ def create_bank(
     negative: bool = False,
     flood_items: int = 50,
     flood_minutes: int = 60,
+    containment_threshold: float = 0.8,
 ) -> BankInfo:
     """Create an empty bank. A negative bank (known benign content) is never one of confirmed
     content: its matches open no case, they veto the same content's other matches."""
@@ -183,6 +186,7 @@ def create_bank(
     if not 0.3 <= text_threshold <= 1.0:
         raise Invalid(f"text threshold {text_threshold} is outside 0.3..1.0")
     _check_flood(flood_items, flood_minutes)
+    _check_containment(containment_threshold)
     values = {
         "name": name,
         "description": description,
@@ -190,6 +194,7 @@ def create_bank(
         "enabled_ratio": enabled_ratio,
         "pdq_threshold": pdq_threshold,
         "text_threshold": text_threshold,
+        "containment_threshold": containment_threshold,
         "dihedral": dihedral,
         "confirmed": confirmed and not negative,
         "negative": negative,
@@ -208,6 +213,13 @@ def create_bank(
     return _info(
         connection, connection.execute(select(*_BANK_COLUMNS).where(Bank.name == name)).one()
     )
+
+
+def _check_containment(threshold: float) -> None:
+    # Below half, a post that is mostly its own words would match a statement it quotes a
+    # sentence of: containment is then no longer "this post is (or holds) the known text".
+    if not 0.5 <= threshold <= 1.0:
+        raise Invalid(f"containment threshold {threshold} is outside 0.5..1.0")
 
 
 def list_banks(connection: Connection) -> list[BankInfo]:
@@ -229,6 +241,7 @@ _UPDATABLE = {
     "description",
     "enabled",
     "text_threshold",
+    "containment_threshold",
     "enabled_ratio",
     "pdq_threshold",
     "dihedral",
@@ -262,6 +275,8 @@ def update_bank(
         raise Invalid(f"text threshold {changes['text_threshold']} is outside 0.3..1.0")
     if "enabled_ratio" in changes and not 0.0 <= float(changes["enabled_ratio"]) <= 1.0:
         raise Invalid(f"enabled ratio {changes['enabled_ratio']} is outside 0..1")
+    if "containment_threshold" in changes:
+        _check_containment(float(changes["containment_threshold"]))
     row = connection.execute(select(*_BANK_COLUMNS).where(Bank.name == name)).first()
     if row is None:
         raise UnknownBank(f"no bank called {name!r}")
@@ -387,10 +402,16 @@ def add_text(
     connection: Connection, bank: str, text: str, *, actor: str, now: datetime, **labels: Any
 ) -> EntryInfo:
     """Add a known text (a statement, lyrics, a magazine paragraph) to a bank by its MinHash
-    signature; the text itself is not stored, so signatures can be shared like hashes."""
+    signature; the text itself is not stored, so signatures can be shared like hashes. The
+    signature's meta keeps the text's word-shingle hashes and word offsets too (never shared),
+    for containment matching of posts that quote part of it (``redline.signals.excerpt``)."""
+    from redline.signals import excerpt
     from redline.signals.minhash import TextMinHashSignal
 
-    (computed,) = TextMinHashSignal.compute_text(text)
+    (signed,) = TextMinHashSignal.compute_text(text)
+    computed = Hash(
+        signed.value, signed.quality, {**(signed.meta or {}), "excerpt": excerpt.banked_meta(text)}
+    )
     return add_entry(
         connection,
         bank,

@@ -34,7 +34,11 @@ def _as_usage_errors() -> Iterator[None]:
 def _print_bank(info: Any) -> None:
     state = "enabled" if info.enabled else "disabled"
     signals = ", ".join(f"{k} {v:,}" for k, v in sorted(info.signals.items())) or "no hashes"
-    extras = [f"pdq<={info.pdq_threshold}", f"text>={info.text_threshold:g}"]
+    extras = [
+        f"pdq<={info.pdq_threshold}",
+        f"text>={info.text_threshold:g}",
+        f"excerpt>={info.containment_threshold:g}",
+    ]
     if info.dihedral:
         extras.append("dihedral")
     if info.negative:
@@ -81,6 +85,15 @@ def bank_create(
         ),
     ] = 50,
     flood_minutes: Annotated[int, typer.Option(min=1, max=10_080)] = 60,
+    containment_threshold: Annotated[
+        float,
+        typer.Option(
+            min=0.5,
+            max=1.0,
+            help="Text excerpt match: least share of the post that is banked text, or of the"
+            " banked text in the post (at least 25 words).",
+        ),
+    ] = 0.8,
     as_json: JsonFlag = False,
 ) -> None:
     """Create an empty bank (of media hashes, text signatures, or both)."""
@@ -102,6 +115,7 @@ def bank_create(
             negative=negative,
             flood_items=flood_items,
             flood_minutes=flood_minutes,
+            containment_threshold=containment_threshold,
         )
     if as_json:
         _print_json(info.as_dict())

@@ -39,10 +39,11 @@ import numpy as np
 from sqlalchemy import Engine, func, select
 
 from redline.config import Settings
+from redline.index.excerpts import ExcerptIndex
 from redline.index.mih import MihIndex, Results, brute_force, hex_to_codes
 from redline.index.textlsh import TextIndex
 from redline.model import BankSignal
-from redline.signals import BANKABLE, Hit, Indexed, SignalType
+from redline.signals import BANKABLE, Hit, Indexed, SignalType, excerpt, minhash
 from redline.store import counters
 
 # Rows of a type indexed in parts (vPDQ's frames): id = (bank signal id << PART_BITS) | part.
@@ -158,6 +159,7 @@ class _Loaded:
     loaded_at: float  # unix time
     indexes: dict[str, SignalIndex] = field(default_factory=dict)
     texts: dict[str, TextIndex[int]] = field(default_factory=dict)
+    excerpts: ExcerptIndex | None = None  # read on first use
 
 
 class IndexStore:
@@ -219,6 +221,18 @@ class IndexStore:
                 if index is None:
                     index = self._read_text(signal_type)
                     loaded.texts[signal_type] = index
+        return index
+
+    def excerpts(self) -> ExcerptIndex:
+        """The banked texts' shingles for containment matching (``redline.signals.excerpt``),
+        at the served banks version; in memory only, as ``text``."""
+        loaded = self.current()
+        index = loaded.excerpts
+        if index is None:
+            with self._adding:
+                index = loaded.excerpts
+                if index is None:
+                    index = loaded.excerpts = self._read_excerpts()
         return index
 
     def rebuild(self, signal_type: str) -> SignalIndex:
@@ -334,6 +348,7 @@ class IndexStore:
         assert old is not None
         with self._adding:
             indexes, texts = dict(old.indexes), list(old.texts)
+            excerpts = old.excerpts is not None
         try:
             version = self._read_counter(now)
             new = _Loaded(version, time.time())
@@ -341,6 +356,8 @@ class IndexStore:
                 new.indexes[signal_type] = self._refresh(signal_type, index, version)
             for signal_type in texts:
                 new.texts[signal_type] = self._read_text(signal_type)
+            if excerpts:
+                new.excerpts = self._read_excerpts()
         except Exception:  # the old indexes still answer; staleness is reported
             log.exception("reloading the bank indexes failed; serving version %s", old.version)
             self._due = now + max(self.freshness.check_every, 1.0)
@@ -355,6 +372,17 @@ class IndexStore:
                 select(BankSignal.id, BankSignal.value).where(BankSignal.signal_type == signal_type)
             ).all()
         return TextIndex((int(i), value) for i, value in rows)
+
+    def _read_excerpts(self) -> ExcerptIndex:
+        # Kept in the meta of the text_minhash signal of texts banked from their words.
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(BankSignal.id, BankSignal.meta).where(
+                    BankSignal.signal_type == minhash.SIGNAL_NAME
+                )
+            ).all()
+        found = ((int(i), excerpt.banked_from_meta(meta)) for i, meta in rows)
+        return ExcerptIndex((i, banked) for i, banked in found if banked is not None)
 
     def _refresh(
         self, signal_type: str, current: SignalIndex | None, generation: int

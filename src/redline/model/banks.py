@@ -28,6 +28,9 @@ class Bank(Base):
     enabled_ratio: Mapped[float] = mapped_column(default=1.0)
     pdq_threshold: Mapped[int] = mapped_column(default=31)
     text_threshold: Mapped[float] = mapped_column(default=0.8)  # Jaccard, for text banks
+    # Containment, for text banks: the share of a post that is banked text, or of the banked
+    # text that is in the post, for a match (redline.signals.excerpt).
+    containment_threshold: Mapped[float] = mapped_column(default=0.8)
     dihedral: Mapped[bool] = mapped_column(default=False)  # also match rotations and flips
     # True for banks of content a human confirmed as violating: matches to them rank first.
     confirmed: Mapped[bool] = mapped_column(default=True)

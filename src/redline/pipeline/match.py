@@ -18,12 +18,13 @@ from typing import Any
 
 from sqlalchemy import select
 
+from redline.index.excerpts import ExcerptIndex
 from redline.index.mih import hex_to_codes
 from redline.index.store import IndexStore
 from redline.index.textlsh import TextIndex
 from redline.model import Bank, BankEntry, BankSignal, Exchange
 from redline.pipeline.protect import DISTANCE_TYPES, beyond_threshold, exchange_thresholds
-from redline.signals import BankMatch, Hit, Query, SignalType
+from redline.signals import BankMatch, Hit, Query, SignalType, excerpt
 from redline.signals.base import BankedSignal, BankRules, EqualValue
 from redline.signals.minhash import TextMinHashSignal
 from redline.store.engine import Database
@@ -105,10 +106,18 @@ class Matcher:
         self, texts: Sequence[str], *, include_disabled_banks: bool = False
     ) -> list[list[BankMatch]]:
         """Matches of each text against the text banks: estimated Jaccard of their MinHash
-        signatures at or above the bank's threshold."""
-        return TextMinHashSignal.match_texts(
+        signatures at or above the bank's threshold, and then containment (a post quoting a
+        banked text, ``redline.signals.excerpt``) at the bank's containment threshold."""
+        whole = TextMinHashSignal.match_texts(
             self, texts, include_disabled_banks=include_disabled_banks
         )
+        quoted = excerpt.match_texts(self, texts, include_disabled_banks=include_disabled_banks)
+        # An entry the whole text already matches needs no second match (and no second
+        # webhook): containment is for what Jaccard cannot see, a part of the text.
+        return [
+            a + [m for m in b if m.entry_id not in {n.entry_id for n in a}]
+            for a, b in zip(whole, quoted, strict=True)
+        ]
 
     # --- what a signal type's matching asks (redline.signals.base.BankLookup) -------------------
 
@@ -151,6 +160,7 @@ class Matcher:
                     Bank.dihedral,
                     Bank.confirmed,
                     Bank.text_threshold,
+                    Bank.containment_threshold,
                 )
             ).all()
             limited = connection.scalar(
@@ -220,6 +230,10 @@ class Matcher:
     def texts(self, signal_type: str) -> TextIndex[int]:
         """The text index of ``signal_type``'s bank signatures."""
         return self.indexes.text(signal_type)
+
+    def excerpts(self) -> ExcerptIndex:
+        """The banked texts' shingles, for containment matching."""
+        return self.indexes.excerpts()
 
 
 def match_found(

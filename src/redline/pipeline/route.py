@@ -29,6 +29,7 @@ from redline.review.rules import (
     bank_match_priority,
     classifier_priority,
 )
+from redline.signals import excerpt
 from redline.signals.base import BankMatch
 from redline.signals.textnorm import NEAR_IDENTICAL
 from redline.store import outbox
@@ -59,11 +60,15 @@ def media_match_reason(match: BankMatch) -> CaseReason:
 
 
 def text_match_reason(match: BankMatch) -> CaseReason:
-    """Why an item whose text matched a text-bank entry is reviewed."""
-    return CaseReason(
-        bank_match_priority(match.confirmed, text=True),
-        f"text matches bank {match.bank} entry {match.entry_id} (Jaccard {1 - match.distance:.2f})",
-    )
+    """Why an item whose text matched a text-bank entry is reviewed: the whole text (Jaccard)
+    or a quoted part of it (containment, ``signals.excerpt``)."""
+    if match.signal_type == excerpt.SIGNAL_NAME:
+        said = f"text quotes bank {match.bank} entry {match.entry_id}"
+        measure = f"containment {1 - match.distance:.2f}"
+    else:
+        said = f"text matches bank {match.bank} entry {match.entry_id}"
+        measure = f"Jaccard {1 - match.distance:.2f}"
+    return CaseReason(bank_match_priority(match.confirmed, text=True), f"{said} ({measure})")
 
 
 def classifier_reason(version: str, score: float, category: str, lang: str | None) -> CaseReason:

@@ -33,7 +33,7 @@ from redline.model import (
 )
 from redline.pipeline.protect import EntryRules, entry_rules
 from redline.review.accounts import Reviewer
-from redline.signals import BadSignal, minhash, vpdq
+from redline.signals import BadSignal, excerpt, minhash, vpdq
 from redline.signals.pdq import PdqSignal
 from redline.signals.pdq_crop import PdqCropSignal
 from redline.signals.textnorm import tokens_for_matching
@@ -52,6 +52,7 @@ SIGNAL_NAMES: Final = {
     "pdq_crop": "PDQ (cropped)",
     "vpdq": "vPDQ",
     minhash.SIGNAL_NAME: "Text similarity",
+    excerpt.SIGNAL_NAME: "Text excerpt",
 }
 _ORDER: Final = {name: position for position, name in enumerate(SIGNAL_NAMES)}
 EXACT: Final = frozenset({"sha256", "md5", "video_md5"})
@@ -85,16 +86,52 @@ class FrameEvidence(TypedDict):
     segments: list[FrameSegment]
 
 
+class Segment(TypedDict):
+    """A piece of a text, in order: inside a matched passage or not."""
+
+    text: str
+    matched: bool
+
+
+class ExcerptPassage(TypedDict):
+    """A passage of the post found in the banked text, and where it is in each."""
+
+    post_start: int  # character offsets in the post
+    post_end: int
+    banked_start: int  # character offsets in the banked text
+    banked_end: int
+    banked_first_word: int  # 1-based word numbers in the banked text
+    banked_last_word: int
+    words: int
+    text: str  # the passage as the post has it
+
+
+class ExcerptEvidence(TypedDict):
+    """How much of the post is banked text and of the banked text is in the post, and where."""
+
+    post_containment: float  # percent
+    known_containment: float  # percent
+    threshold: float  # percent
+    matched_words: int
+    min_words: int
+    post_words: int
+    banked_words: int
+    passages: list[ExcerptPassage]
+    post_segments: list[Segment]  # the post, its matched passages marked
+    banked_segments: list[Segment] | None  # the banked text likewise, when it is kept
+
+
 class TextEvidence(TypedDict):
     """How close the post's text is to the banked text."""
 
-    jaccard: float
+    jaccard: float | None  # None: matched by containment only
     threshold: float
     # Passages of the post's text (as normalised for matching) made of shingles the banked
     # text has too; None when the banked text itself is not kept (only its signature).
     passages: list[str] | None
     shared: int  # shingles in common (when the banked text is kept)
     shingles: int  # the post's shingles
+    excerpt: ExcerptEvidence | None  # when the post matched by containment
 
 
 class EntryEvidence(TypedDict):
@@ -184,6 +221,14 @@ def measure(signal_type: str, distance: float, detail: Mapping[str, Any], bank: 
     if signal_type == minhash.SIGNAL_NAME:
         jaccard = float(detail.get("jaccard", 1 - distance))
         return f"Jaccard similarity {jaccard:.2f} — bank threshold {bank.text_threshold:.2f}"
+    if signal_type == excerpt.SIGNAL_NAME:
+        post = float(detail.get("post_containment", 0.0))
+        known = float(detail.get("known_containment", 0.0))
+        return (
+            f"{post:.0%} of the post is banked text, {known:.0%} of the banked text is in the post"
+            f" ({int(detail.get('matched_words', 0))} words) — bank threshold"
+            f" {bank.containment_threshold:.0%} of either, at least {excerpt.MIN_WORDS} words"
+        )
     return f"{signal_type} distance {distance:g}"
 
 
@@ -212,6 +257,7 @@ def matched_rows(
             Bank.confirmed,
             Bank.pdq_threshold,
             Bank.text_threshold,
+            Bank.containment_threshold,
             BankEntry.id.label("entry_id"),
             BankEntry.enabled,
             BankEntry.disabled_reason,
@@ -305,8 +351,24 @@ def entry_evidence(
             block["protection"].append(vetoed)
         if r.signal_type == vpdq.VpdqSignal.name and r.media_sha256 and block["frames"] is None:
             block["frames"] = _frames(connection, r.media_sha256, r.entry_id, detail)
-        if r.signal_type == minhash.SIGNAL_NAME and text and block["text"] is None:
-            block["text"] = _text(connection, text, r.provenance, detail, r)
+        if r.signal_type == minhash.SIGNAL_NAME and text:
+            found = _text(connection, text, r.provenance, detail, r)
+            if block["text"] is not None:  # the excerpt's evidence came first
+                found["excerpt"] = block["text"]["excerpt"]
+            block["text"] = found
+        if r.signal_type == excerpt.SIGNAL_NAME and text:
+            quoted = _excerpt(connection, text, r.provenance, detail, r)
+            if block["text"] is None:
+                block["text"] = TextEvidence(
+                    jaccard=None,
+                    threshold=float(r.text_threshold),
+                    passages=None,
+                    shared=0,
+                    shingles=0,
+                    excerpt=quoted,
+                )
+            else:
+                block["text"]["excerpt"] = quoted
     for block in blocks.values():
         block["signals"].sort(key=lambda s: (_ORDER.get(s["signal_type"], 99), s["distance"]))
     return list(blocks.values())
@@ -392,11 +454,16 @@ def _text(
         own = minhash.shingles(text)
     except BadSignal:
         return TextEvidence(
-            jaccard=jaccard, threshold=threshold, passages=None, shared=0, shingles=0
+            jaccard=jaccard, threshold=threshold, passages=None, shared=0, shingles=0, excerpt=None
         )
     if banked is None:
         return TextEvidence(
-            jaccard=jaccard, threshold=threshold, passages=None, shared=0, shingles=len(own)
+            jaccard=jaccard,
+            threshold=threshold,
+            passages=None,
+            shared=0,
+            shingles=len(own),
+            excerpt=None,
         )
     try:
         theirs = minhash.shingles(banked)
@@ -423,6 +490,72 @@ def _text(
         passages=[p for p in passages if p][:PASSAGES_SHOWN],
         shared=len(common),
         shingles=len(own),
+        excerpt=None,
+    )
+
+
+def _segments(text: str, spans: Sequence[tuple[int, int]]) -> list[Segment]:
+    """``text`` in pieces, the character ranges ``spans`` marked as matched (joined where they
+    overlap)."""
+    pieces: list[Segment] = []
+    at = 0
+    for start, end in sorted(spans):
+        start, end = max(start, at), min(end, len(text))
+        if end <= start:
+            continue
+        if start > at:
+            pieces.append(Segment(text=text[at:start], matched=False))
+        pieces.append(Segment(text=text[start:end], matched=True))
+        at = end
+    if at < len(text):
+        pieces.append(Segment(text=text[at:], matched=False))
+    return pieces
+
+
+def _excerpt(
+    connection: Connection,
+    text: str,
+    provenance: Mapping[str, Any] | None,
+    detail: Mapping[str, Any],
+    bank: Any,
+) -> ExcerptEvidence:
+    """The containment figures and the matched passages (``Match.detail`` of a containment
+    match, ``excerpt.Containment.detail``): each passage as the post has it, its place in the
+    banked text by word number and character offsets, and the banked text with the passages
+    marked when redline keeps it."""
+    passages: list[ExcerptPassage] = []
+    for found in detail.get("passages") or []:
+        try:
+            (post_start, post_end), (banked_start, banked_end) = found["post"], found["banked"]
+            first, last = found["banked_words"]
+            passages.append(
+                ExcerptPassage(
+                    post_start=int(post_start),
+                    post_end=int(post_end),
+                    banked_start=int(banked_start),
+                    banked_end=int(banked_end),
+                    banked_first_word=int(first) + 1,
+                    banked_last_word=int(last) + 1,
+                    words=int(found["words"]),
+                    text=text[int(post_start) : int(post_end)],
+                )
+            )
+        except (KeyError, TypeError, ValueError):
+            continue  # a detail written otherwise: shown by its figures alone
+    banked = _banked_text(connection, provenance)
+    return ExcerptEvidence(
+        post_containment=round(100 * float(detail.get("post_containment", 0.0)), 1),
+        known_containment=round(100 * float(detail.get("known_containment", 0.0)), 1),
+        threshold=round(100 * float(bank.containment_threshold), 1),
+        matched_words=int(detail.get("matched_words", 0)),
+        min_words=excerpt.MIN_WORDS,
+        post_words=int(detail.get("post_words", 0)),
+        banked_words=int(detail.get("banked_words", 0)),
+        passages=passages,
+        post_segments=_segments(text, [(p["post_start"], p["post_end"]) for p in passages]),
+        banked_segments=None
+        if banked is None
+        else _segments(banked, [(p["banked_start"], p["banked_end"]) for p in passages]),
     )
 
 

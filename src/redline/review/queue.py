@@ -399,6 +399,9 @@ _MEDIA_MATCH = re.compile(
     r"^matches bank (?P<bank>.+?) entry \d+ \((?P<kind>\S+) distance (?P<d>[\d.e+-]+)\)$"
 )
 _TEXT_MATCH = re.compile(r"^text matches bank (?P<bank>.+?) entry \d+ \(Jaccard (?P<j>[\d.]+)\)$")
+_EXCERPT_MATCH = re.compile(
+    r"^text quotes bank (?P<bank>.+?) entry \d+ \(containment (?P<c>[\d.]+)\)$"
+)
 _CLASSIFIER = re.compile(r"^classifier \S+: (?P<category>\S+) \(score (?P<score>[\d.]+)\)$")
 _SAMPLE = re.compile(r"^labelling sample: classifier \S+ score (?P<score>[\d.]+), (?P<why>.+)$")
 _EXACT = ("md5", "video_md5", "sha256")
@@ -427,6 +430,9 @@ def plain_reason(reason: str, banks: Mapping[str, BankThresholds]) -> str:
         bank, similarity = found["bank"], found["j"]
         line = f" (the bank asks for {banks[bank].text:.2f})" if bank in banks else ""
         return f"text matched bank {bank} with similarity {similarity}{line}"
+    if found := _EXCERPT_MATCH.match(reason):
+        share = float(found["c"])
+        return f"text quotes a text of bank {found['bank']} ({share:.0%} of one is in the other)"
     if found := _CLASSIFIER.match(reason):
         category = found["category"].replace("_", " ")
         return f"text scored {found['score']} by the classifier ({category})"

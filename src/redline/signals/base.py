@@ -83,6 +83,9 @@ class BankRules:
     dihedral: bool
     confirmed: bool
     text_threshold: float
+    # The share of a post (or of the banked text) that must be banked text (or in the post) for
+    # a containment match (``redline.signals.excerpt``).
+    containment_threshold: float = 0.8
 
     def usable(self, entry_enabled: bool, include_disabled_banks: bool) -> bool:
         """Whether a hit on an entry of this bank may match: a disabled entry never does; a
