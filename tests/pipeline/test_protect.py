@@ -636,3 +636,38 @@ def test_the_cli_sets_negative_banks_flood_limits_trust_and_releases(
     again = cli("bank", "release", str(held[0]["entry_id"]))
     assert again.code == 2 and "is not held" in again.err
     assert "No entry is held." in cli("bank", "held").out
+
+
+def test_an_exchange_turns_on_flood_quarantine_for_the_bank_it_feeds(engine: Engine) -> None:
+    """A bank of one's own has no flood limit (a storm of re-uploads of a known video is real and
+    must open cases); a bank an exchange feeds gets one, unless its leads set their own."""
+    with engine.begin() as connection:
+        own = banks.create_bank(connection, "own", actor="t", now=utcnow())
+        banks.create_bank(connection, "custom", actor="t", now=utcnow(), flood_items=5)
+    assert own.flood_items == 0
+    exchange_bank(engine, "shared", STATEMENT)
+    with engine.begin() as connection:
+        run.add_exchange(
+            connection,
+            "other",
+            "custom",
+            "redline",
+            {
+                "url": "https://redline.partner.example/api/v1/feeds/other",
+                "token": "rl_partner_token",
+                "public_key": signing.public_text(KEY),
+            },
+            actor="lead",
+            now=utcnow(),
+        )
+        limits = {
+            name: (items, minutes)
+            for name, items, minutes in connection.execute(
+                select(Bank.name, Bank.flood_items, Bank.flood_minutes)
+            )
+        }
+    assert limits == {
+        "own": (0, 60),
+        "shared": (run.SHARED_FLOOD_ITEMS, run.SHARED_FLOOD_MINUTES),
+        "custom": (5, 60),
+    }

@@ -61,7 +61,12 @@ def test_hma_clients_list_and_read_exchanges(client: TestClient, tmp_path: Path)
     assert client.get("/hma/c/exchanges").json() == []
     seed(client, tmp_path)
     assert client.get("/hma/c/exchanges").json() == ["tat-api", "tat-file", "te-tvec"]
-    assert client.get("/hma/c/exchanges/apis").json() == ["fb_threatexchange", "redline", "tat"]
+    assert client.get("/hma/c/exchanges/apis").json() == [
+        "fb_threatexchange",
+        "redline",
+        "signed-list",
+        "tat",
+    ]
     assert client.get("/hma/c/exchange/te-tvec").json() == {
         "name": "te-tvec",
         "api": "fb_threatexchange",

@@ -67,7 +67,7 @@ class BankInfo:
     created_at: datetime
     updated_at: datetime
     negative: bool = False  # known benign content: its matches veto the others'
-    flood_items: int = 50  # distinct media files or texts an entry may match ...
+    flood_items: int = 0  # distinct media files or texts an entry may match (0: no limit) ...
     flood_minutes: int = 60  # ... within this many minutes before it is held
 
     def as_dict(self) -> dict[str, Any]:
@@ -171,7 +171,7 @@ def create_bank(
     confirmed: bool = True,
     text_threshold: float = 0.8,
     negative: bool = False,
-    flood_items: int = 50,
+    flood_items: int = 0,
     flood_minutes: int = 60,
     containment_threshold: float = 0.8,
 ) -> BankInfo:

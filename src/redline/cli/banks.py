@@ -81,9 +81,9 @@ def bank_create(
             min=0,
             max=1_000_000,
             help="Hold an entry that matches more distinct files or texts than this within"
-            " --flood-minutes (0: never).",
+            " --flood-minutes (0: never, the default; an exchange sets 50 on the bank it feeds).",
         ),
-    ] = 50,
+    ] = 0,
     flood_minutes: Annotated[int, typer.Option(min=1, max=10_080)] = 60,
     containment_threshold: Annotated[
         float,

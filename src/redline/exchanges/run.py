@@ -41,6 +41,10 @@ from redline.store.content import NewQuarantine, quarantine_record
 REMOVED: Final = "removed from exchange"  # the start of the reason an exchange disables with
 _CHUNK: Final = 500  # remote ids looked up at once (SQLite's bound parameters)
 HIDDEN: Final = "(hidden)"
+# The flood limit an exchange sets on the bank it feeds when the bank has none: an entry that
+# matches more distinct files or texts than this within the minutes is held for a lead.
+SHARED_FLOOD_ITEMS: Final = 50
+SHARED_FLOOD_MINUTES: Final = 60
 
 
 class Unset:
@@ -165,6 +169,13 @@ def add_exchange(
         },
     )
     info = _info(_row(connection, name))
+    # Shared lists are where bad hashes come from: a bank an exchange feeds gets flood
+    # quarantine unless its leads set a limit of their own (a bank of one's own has none).
+    flooded = connection.execute(
+        update(Bank)
+        .where(Bank.id == bank_id, Bank.flood_items == 0)
+        .values(flood_items=SHARED_FLOOD_ITEMS, flood_minutes=SHARED_FLOOD_MINUTES)
+    ).rowcount
     record_event(
         connection,
         actor,
@@ -172,6 +183,11 @@ def add_exchange(
         "exchange",
         name,
         after={"bank": bank, "kind": kind, "settings": info.settings},
+        detail=(
+            {"flood_limit_set": f"{SHARED_FLOOD_ITEMS} in {SHARED_FLOOD_MINUTES} min"}
+            if flooded
+            else None
+        ),
     )
     return info
 

@@ -39,7 +39,9 @@ class Bank(Base):
     negative: Mapped[bool] = mapped_column(default=False)
     # Flood quarantine: an entry matching more than ``flood_items`` distinct media files or texts
     # within ``flood_minutes`` is held (its matches kept, no cases) until a lead releases it.
-    flood_items: Mapped[int] = mapped_column(default=50)
+    # Off (0) for a bank of one's own, where a storm of re-uploads is real and must open cases;
+    # an exchange turns it on for the bank it feeds (``exchanges.run.add_exchange``).
+    flood_items: Mapped[int] = mapped_column(default=0)
     flood_minutes: Mapped[int] = mapped_column(default=60)
     version: Mapped[int] = mapped_column(default=0)  # bumped on every change of its entries
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -30,7 +30,7 @@ def upgrade() -> None:
         "banks", sa.Column("negative", sa.Boolean(), nullable=False, server_default=sa.false())
     )
     op.add_column(
-        "banks", sa.Column("flood_items", sa.Integer(), nullable=False, server_default="50")
+        "banks", sa.Column("flood_items", sa.Integer(), nullable=False, server_default="0")
     )
     op.add_column(
         "banks", sa.Column("flood_minutes", sa.Integer(), nullable=False, server_default="60")
