@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -15,6 +15,7 @@ from redline.model.base import utcnow
 from redline.store.audit import record_event
 from redline.web import App
 from redline.web.auth import Me
+from redline.web.ui.periods import asked_period
 from redline.web.ui.render import page
 
 router = APIRouter()
@@ -24,18 +25,7 @@ DOWNLOADS = {"pdf": "application/pdf", "csv": "text/csv; charset=utf-8"}
 
 def _period(start: str, end: str) -> outcomes.Period:
     """The period of ``from``/``to`` (the last 30 days by default); Invalid for a bad one."""
-    try:
-        until = datetime.fromisoformat(end) if end else utcnow()
-        since = datetime.fromisoformat(start) if start else until - timedelta(days=30)
-    except ValueError:
-        raise Invalid("from/to: ISO dates, e.g. 2026-11-01") from None
-    period = outcomes.Period(
-        since if since.tzinfo else since.replace(tzinfo=UTC),
-        until if until.tzinfo else until.replace(tzinfo=UTC),
-    )
-    if period.end <= period.start:
-        raise Invalid("'to' must be after 'from'")
-    return period
+    return outcomes.Period(*asked_period(start, end, timedelta(days=30), utcnow()))
 
 
 @router.get("/dashboard", response_class=HTMLResponse, include_in_schema=False)

@@ -3,7 +3,7 @@ the blur of previews (each user's own, and the organisation's default an admin s
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
@@ -15,21 +15,12 @@ from redline.model.base import utcnow
 from redline.review import protection
 from redline.web import App
 from redline.web.auth import Checked, CheckedSelf, Me
+from redline.web.ui.periods import asked_period
 from redline.web.ui.render import page
 
 router = APIRouter()
 # Decision rates and agreement cover the last week unless asked otherwise.
 DEFAULT_PERIOD = timedelta(days=7)
-
-
-def _day(text: str, name: str) -> datetime | None:
-    if not text:
-        return None
-    try:
-        day = datetime.fromisoformat(text)
-    except ValueError:
-        raise Invalid(f"{name}: an ISO date, e.g. 2026-11-01") from None
-    return day if day.tzinfo else day.replace(tzinfo=UTC)
 
 
 @router.get("/health", response_class=HTMLResponse, include_in_schema=False)
@@ -44,10 +35,7 @@ def health_page(
     exposure per reviewer against the daily cap."""
     me.reviewer.require("team.view")
     now = utcnow()
-    until = _day(end, "to") or now
-    since = _day(start, "from") or until - DEFAULT_PERIOD
-    if until <= since:
-        raise Invalid("'to' must be after 'from'")
+    since, until = asked_period(start, end, DEFAULT_PERIOD, now)
     with app.engine.connect() as connection:
         waiting = health.backlog(connection, now)
         context: dict[str, Any] = {
