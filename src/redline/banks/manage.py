@@ -9,7 +9,7 @@ transaction (``hash_media``), and only storing happens inside (``add_media``).""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -109,17 +109,6 @@ def _bank_id(connection: Connection, name: str) -> int:
     if found is None:
         raise UnknownBank(f"no bank called {name!r}")
     return int(found)
-
-
-def _touch(
-    connection: Connection,
-    bank_id: int,
-    now: datetime,
-    change: str | None = None,
-    entry_ids: Sequence[int] = (),
-) -> int:
-    """Record a change to a bank (``store.bank_changes.touch_bank``)."""
-    return touch_bank(connection, bank_id, now, change, entry_ids)
 
 
 def _info(connection: Connection, bank: Any) -> BankInfo:
@@ -290,7 +279,7 @@ def update_bank(
         raise BankExists(f"a bank called {new_name!r} already exists")
     before = {k: getattr(row, k) for k in changes}
     connection.execute(update(Bank).where(Bank.id == row.id).values(**changes))
-    _touch(connection, row.id, now)
+    touch_bank(connection, row.id, now)
     record_event(
         connection, actor, "bank.update", "bank", new_name, before=before, after=dict(changes)
     )
@@ -384,7 +373,7 @@ def add_entry(
         for h in values
     ]
     insert_ignoring_duplicates(connection, BankSignal.__table__, rows)
-    _touch(connection, bank_id, now, "add", [int(entry_id)])
+    touch_bank(connection, bank_id, now, "add", [int(entry_id)])
     after = {"signals": clean, "category": category, "source_org": source_org, "note": note}
     record_event(
         connection,
@@ -637,7 +626,7 @@ def update_entry(
         raise UnknownEntry(f"no bank entry {entry_id}")
     before = {k: getattr(row, k) for k in changes}
     connection.execute(update(BankEntry).where(BankEntry.id == entry_id).values(**changes))
-    _touch(connection, row.bank_id, now, "update", [entry_id])
+    touch_bank(connection, row.bank_id, now, "update", [entry_id])
     record_event(
         connection,
         actor,
@@ -656,7 +645,7 @@ def delete_entry(connection: Connection, entry_id: int, *, actor: str, now: date
     if row is None:
         return False
     connection.execute(delete(BankEntry).where(BankEntry.id == entry_id))
-    _touch(connection, row.bank_id, now, "delete", [entry_id])
+    touch_bank(connection, row.bank_id, now, "delete", [entry_id])
     record_event(connection, actor, "bank.entry.delete", "bank_entry", str(entry_id))
     return True
 

@@ -21,7 +21,6 @@ from redline.banks.manage import (
     EntryInfo,
     HashedMedia,
     _bank_id,
-    _touch,
     add_media,
     get_bank,
     hash_media,
@@ -30,6 +29,7 @@ from redline.errors import Invalid
 from redline.model import BankEntry, BankSignal
 from redline.signals import BadSignal, signal_type
 from redline.store.audit import record_event
+from redline.store.bank_changes import touch_bank
 from redline.store.content import NewQuarantine, insert_ignoring_duplicates, quarantine_record
 from redline.store.media import MediaStore
 
@@ -172,7 +172,7 @@ def import_file(
             flush()
     flush()
     if summary.added:
-        _touch(connection, bank_id, now, "add", added)
+        touch_bank(connection, bank_id, now, "add", added)
     record_event(connection, actor, "bank.import", "bank", bank, detail=summary.as_dict())
     return summary
 
