@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import json
-import threading
 from collections.abc import Callable, Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -24,6 +23,7 @@ from redline.exchanges import run, signedlist, signing
 from redline.model import Bank, BankEntry
 from redline.model.base import utcnow
 from tests.conftest import CliResult
+from tests.exchanges.local_http import serving
 
 PDQ_A = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
 PDQ_B = "62c9789627838f69f23cf98c29e37836d61c87c31c59587c4b49a783f496725c"
@@ -190,14 +190,8 @@ def test_a_list_subscribers_would_refuse_is_not_signed(
 def served(publisher: Path) -> Iterator[str]:
     """The publisher's folder on a local web server."""
     handler = functools.partial(SimpleHTTPRequestHandler, directory=str(publisher))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), handler)) as server:
         yield f"http://127.0.0.1:{server.server_address[1]}/list.json"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_a_signed_list_is_read_over_http_and_only_with_its_signature(

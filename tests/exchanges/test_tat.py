@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import csv
 import json
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -24,6 +23,7 @@ from redline.errors import Invalid
 from redline.exchanges import fetching, run
 from redline.exchanges.tat import TechAgainstTerrorism
 from redline.model import BankEntry, BankSignal, Exchange, ExchangeEntry
+from tests.exchanges.local_http import JsonHandler, serving
 
 NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 USER, PASSWORD, JWT = "analyst@platform.example", "correct horse battery", "eyJhbGciOi.tcap.jwt"
@@ -74,21 +74,10 @@ class TatApi:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.base = f"http://127.0.0.1:{self.server.server_port}/"
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
+    def _handler(self) -> type[JsonHandler]:
         api = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _answer(self, status: int, body: Any) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
+        class Handler(JsonHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 form = parse_qs(body.decode())
@@ -138,11 +127,8 @@ class TatApi:
 @pytest.fixture
 def tat() -> Iterator[TatApi]:
     api = TatApi()
-    thread = threading.Thread(target=api.server.serve_forever, daemon=True)
-    thread.start()
-    yield api
-    api.server.shutdown()
-    api.server.server_close()
+    with serving(api.server):
+        yield api
 
 
 def subscribe(engine: Engine, settings: dict[str, Any]) -> None:

@@ -6,11 +6,9 @@ recorded and nothing stored; reviewer feedback as reactions; the token never sho
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -23,6 +21,7 @@ from redline.exchanges import fetching, run
 from redline.exchanges.base import Feedback, TakesFeedback
 from redline.exchanges.threatexchange import FIELDS, ThreatExchange
 from redline.model import BankEntry, BankSignal, Exchange, ExchangeEntry
+from tests.exchanges.local_http import JsonHandler, serving
 from tests.helpers import only_on
 
 NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
@@ -86,21 +85,10 @@ class GraphApi:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.base = f"http://127.0.0.1:{self.server.server_port}/v21.0"
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
+    def _handler(self) -> type[JsonHandler]:
         api = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _answer(self, status: int, body: Any) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
+        class Handler(JsonHandler):
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
                 query = parse_qs(parts.query)
@@ -155,11 +143,8 @@ class GraphApi:
 @pytest.fixture
 def graph() -> Iterator[GraphApi]:
     api = GraphApi()
-    thread = threading.Thread(target=api.server.serve_forever, daemon=True)
-    thread.start()
-    yield api
-    api.server.shutdown()
-    api.server.server_close()
+    with serving(api.server):
+        yield api
 
 
 @pytest.fixture
