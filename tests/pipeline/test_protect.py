@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 from redline import banks
 from redline.actions import scheduler
@@ -75,24 +75,30 @@ def entry(engine: Engine, entry_id: int) -> Any:
         ).one()
 
 
+def subscribe(connection: Connection, name: str, bank: str) -> None:
+    """Subscribe ``bank`` to a redline-to-redline exchange called ``name`` (never fetched: the
+    tests apply its batches themselves)."""
+    run.add_exchange(
+        connection,
+        name,
+        bank,
+        "redline",
+        {
+            "url": f"https://redline.partner.example/api/v1/feeds/{name}",
+            "token": "rl_partner_token",
+            "public_key": signing.public_text(KEY),
+        },
+        actor="lead",
+        now=utcnow(),
+    )
+
+
 def exchange_bank(engine: Engine, bank: str, text: str, **bank_settings: Any) -> int:
     """A bank filled by a redline-to-redline exchange called ``partner`` with one entry, the
     signature of ``text``; the bank entry it became."""
     with engine.begin() as connection:
         banks.create_bank(connection, bank, actor="lead", now=utcnow(), **bank_settings)
-        run.add_exchange(
-            connection,
-            "partner",
-            bank,
-            "redline",
-            {
-                "url": "https://redline.partner.example/api/v1/feeds/published",
-                "token": "rl_partner_token",
-                "public_key": signing.public_text(KEY),
-            },
-            actor="lead",
-            now=utcnow(),
-        )
+        subscribe(connection, "partner", bank)
         (signature,) = TextMinHashSignal.compute_text(text)
         shared = SharedEntry("41", {TextMinHashSignal.name: [signature.value]}, "x")
         run.apply_batch(connection, "partner", Batch("1", added=[shared]), utcnow(), expected=None)
@@ -319,19 +325,7 @@ def test_an_exchange_threshold_tightens_the_banks(
     pdq = hashed.hashes["pdq"][0].value
     with engine.begin() as connection:
         banks.create_bank(connection, "shared", actor="t", now=utcnow())
-        run.add_exchange(
-            connection,
-            "partner",
-            "shared",
-            "redline",
-            {
-                "url": "https://redline.partner.example/api/v1/feeds/published",
-                "token": "rl_partner_token",
-                "public_key": signing.public_text(KEY),
-            },
-            actor="lead",
-            now=utcnow(),
-        )
+        subscribe(connection, "partner", "shared")
         run.apply_batch(
             connection,
             "partner",
@@ -647,19 +641,7 @@ def test_an_exchange_turns_on_flood_quarantine_for_the_bank_it_feeds(engine: Eng
     assert own.flood_items == 0
     exchange_bank(engine, "shared", STATEMENT)
     with engine.begin() as connection:
-        run.add_exchange(
-            connection,
-            "other",
-            "custom",
-            "redline",
-            {
-                "url": "https://redline.partner.example/api/v1/feeds/other",
-                "token": "rl_partner_token",
-                "public_key": signing.public_text(KEY),
-            },
-            actor="lead",
-            now=utcnow(),
-        )
+        subscribe(connection, "other", "custom")
         limits = {
             name: (items, minutes)
             for name, items, minutes in connection.execute(
