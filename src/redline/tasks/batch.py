@@ -124,16 +124,24 @@ class Gatherer:
 
     def take(self, queue: str, task_name: str, room: int) -> list[Taken]:
         """Messages of ``task_name`` waiting in ``queue``, whole, while their items fit in
-        ``room``; none if the broker cannot be reached (the call goes on with Celery's message
-        alone). Unacknowledged: each is for ``Taken.ack`` once its work is committed."""
+        ``room`` and they are at most this consumer's share of the waiting ones (the queue's
+        consumers split them); none if the broker cannot be reached (the call goes on with
+        Celery's message alone). Unacknowledged: each is for ``Taken.ack`` once its work is
+        committed."""
         if room <= 0:
             return []
         from kombu.entity import Queue
 
         taken: list[Taken] = []
         try:
-            bound = Queue(queue, no_declare=True)(self._channel())  # type: ignore[no-untyped-call]
-            while room > 0:
+            channel = self._channel()
+            # A fair share of what waits, not all of it: the other workers' consumers (busy, or
+            # the messages would not be waiting) find the rest when they are done, instead of
+            # idling while this one works through the whole queue.
+            _, waiting, consumers = channel.queue_declare(queue=queue, passive=True)
+            share = -(-int(waiting) // max(1, int(consumers)))
+            bound = Queue(queue, no_declare=True)(channel)  # type: ignore[no-untyped-call]
+            while room > 0 and len(taken) < share:
                 message = bound.get(no_ack=False, accept=self.accept)  # type: ignore[no-untyped-call]
                 if message is None:
                     break
