@@ -196,3 +196,36 @@ def test_messages_taken_are_back_in_the_queue_unless_acknowledged(
         wait_for(lambda: waiting(broker_settings)["text"] == 1, 10)  # the retry, for Celery
     finally:
         delete_queues(broker_settings)
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_worker_takes_its_share_of_the_waiting_messages_not_all(
+    engine: Engine, broker_settings: Settings, tmp_path: Path
+) -> None:
+    """Two busy consumers on the queue and four messages waiting: a worker done with its own
+    takes two, and leaves two for the other (which would idle while it worked through all)."""
+    from kombu import Connection, Consumer, Queue
+
+    item_ids = posted(engine, broker_settings, tmp_path, 6)
+    queue = queue_name(broker_settings, TEXTS)
+    in_messages(broker_settings, item_ids, 1)
+    gatherer = Gatherer(str(broker_settings.broker_url), ["json"])
+    held: list[Any] = []
+    connections = [Connection(broker_settings.broker_url) for _ in range(2)]
+    try:
+        for connection in connections:  # each a busy worker: one message in hand, unacknowledged
+            channel = connection.channel()
+            channel.basic_qos(0, 1, False)
+            consumer = Consumer(channel, [Queue(queue, no_declare=True)], accept=["json"])
+            consumer.register_callback(lambda _body, message: held.append(message))
+            consumer.consume()
+            connection.drain_events(timeout=10)
+        assert len(held) == 2
+        wait_for(lambda: waiting(broker_settings)["text"] == 4, 10)
+        taken = gatherer.take(queue, STAGE_TASK[work.TEXT], room=1000)
+        assert [t.item_ids for t in taken] == [item_ids[2:3], item_ids[3:4]]
+    finally:
+        gatherer.close()
+        for connection in connections:
+            connection.release()
+        delete_queues(broker_settings)
