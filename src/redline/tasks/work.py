@@ -11,7 +11,9 @@ scheduler's round sends those whose sender died first. Without one, the same sta
 Every task is safe to run twice (the stages are idempotent), so the messages are acknowledged
 late and put back when a worker dies. A stage that raises is retried with exponential back-off
 and jitter; after ``REDLINE_TASK_ATTEMPTS`` attempts its items are tried one by one once more and
-those that still fail go to the quarantine with the stage and the error: never dropped.
+those that still fail go to the quarantine with the stage and the error: never dropped. A match
+or text task also takes the messages waiting behind it into the same call (``tasks.batch``), each
+with these guarantees of its own.
 """
 
 from __future__ import annotations
