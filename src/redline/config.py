@@ -73,6 +73,18 @@ class Settings(BaseSettings):
         description="Seconds before a failed stage is retried, doubled on each attempt (capped"
         " at 10 minutes), with random jitter so a fault does not come back as a thundering herd.",
     )
+    task_batch: int = Field(
+        default=500,
+        ge=1,
+        le=10_000,
+        description="Items a worker's stage call takes at most: beside the message Celery hands"
+        " it, a worker takes the messages already waiting in the same queue (100 items each from"
+        " the items API) into the same call, each acknowledged only once the call has committed."
+        " A call's fixed cost (its look-ups, transactions and connection) is then paid once for"
+        " them all (500 items cost a fifth less CPU each than 100, about what 1,000 do; more would"
+        " leave a second worker idle at the end of a backlog while one works through it). 100"
+        " or less: one message a call.",
+    )
     resend_after: float = Field(
         default=300.0,
         ge=0,

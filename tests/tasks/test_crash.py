@@ -16,7 +16,9 @@ for each item whose text or media repeats a bank's content and none for the othe
 case for each item that should have one (those matches and the texts the classifier flags) and
 none for the others; one ``match.found`` and one ``case.opened`` webhook event per match and case
 (what a platform would receive: the outbox has no unique key to hide a duplicate); nothing in the
-quarantine. The kill points come from a seed printed at the start (REDLINE_CRASH_SEED=N gives
+quarantine. Workers take the messages waiting in their queue into one stage call
+(``redline.tasks.batch``): the test checks that they did, and prints how many kills caught such a
+batch in flight. The kill points come from a seed printed at the start (REDLINE_CRASH_SEED=N gives
 the same delays again).
 
 Items are text posts, half of them with a photo the platform hashed itself (PDQ and MD5, no
@@ -142,6 +144,9 @@ REDLINE = (sys.executable, "-m", "redline")
 # A stage's attempt that lost its database connection (the drop is the only fault that does).
 DROPPED_LINE = re.compile(r"stage of \d+ items failed \(attempt \d+\): OperationalError")
 TASK_LINE = re.compile(r"Task (redline\.\w+)\[([0-9a-f-]+)\] (received|succeeded|retry|raised)")
+# A call that took messages waiting behind Celery's (redline.tasks.batch), logged before it runs.
+BATCH_LINE = re.compile(r"stage: (\d+) messages, \d+ items in one call")
+FINISHED_LINE = re.compile(r"Task redline\.\w+\[[0-9a-f-]+\] (succeeded|retry|raised)")
 
 
 @dataclass
@@ -220,7 +225,14 @@ class Worker:
         assert self.process is not None
         os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
-        return self.tasks()
+        done = self.tasks()
+        # A batch in flight: its line after the last task that finished (its messages, taken
+        # unacknowledged, must come back to the queue with the dead worker's connections).
+        lines = self.log.read_text(errors="replace")
+        batch_at = max((m.start() for m in BATCH_LINE.finditer(lines)), default=-1)
+        finished_at = max((m.start() for m in FINISHED_LINE.finditer(lines)), default=-1)
+        done["mid_batch"] = int(batch_at > finished_at)
+        return done
 
     def stop(self) -> None:
         """Ask for Celery's warm shutdown: the task in hand is finished (see ``wait``)."""
@@ -385,6 +397,15 @@ def redeliveries(folder: Path) -> tuple[int, int]:
     return received - len(ids) - retries, terminated
 
 
+def batched_calls(folder: Path) -> Counter[int]:
+    """From every worker log: the calls that took several messages, by their number of
+    messages."""
+    found: Counter[int] = Counter()
+    for log in folder.glob("worker-*.log"):
+        found.update(int(n) for n in BATCH_LINE.findall(log.read_text(errors="replace")))
+    return found
+
+
 def wait_for_all(engine: Engine, workers: list[Worker]) -> None:
     """Until every item is processed; an error as soon as nothing moves for ``STALL_S`` (work
     lost: nothing left to run would make the count grow)."""
@@ -513,16 +534,20 @@ def test_every_item_is_processed_once_through_kills_a_broker_restart_and_lost_co
             if worker.process is not None and worker.process.poll() is None:
                 worker.kill()
     again, failed_on_drop = redeliveries(folder)
+    batches = batched_calls(folder)
     print(
         f"{again} tasks redelivered, {failed_on_drop} attempts failed on a dropped connection;"
         f" {KILLS} kills, {sum(1 for k in killed if k['open'])} with a task in flight (tasks"
         f" done before each: {[k['succeeded'] + k['retry'] for k in killed]});"
         f" items waiting: {waiting}; {dropped} database connections dropped ({busy} at work);"
+        f" calls that took several messages, by messages: {dict(sorted(batches.items()))}"
+        f" ({sum(k['mid_batch'] for k in killed)} kills caught one in flight);"
         f" {time.monotonic() - started:.1f} s: "
         + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in phases.items())
     )
     assert dropped, "the workers had no database connection to drop"
     assert any(k["open"] for k in killed), "no kill caught a worker with a task in flight"
+    assert batches, "no worker took several waiting messages into one call"
 
     flagged = {
         record["id"]

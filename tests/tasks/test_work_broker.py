@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -41,27 +40,15 @@ def broker_up(url: str) -> bool:
         return False
 
 
-@pytest.fixture(params=["rabbitmq"])
-def broker(request: pytest.FixtureRequest) -> str:
-    """The broker's URL: RabbitMQ, the default, unless a test asks for Redis too."""
-    url = BROKERS[request.param]
-    if not broker_up(url):
-        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-            pytest.fail(f"the {request.param} broker at {url} is needed in CI")
-        pytest.skip(f"no {request.param} broker at {url}")
-    return url
-
-
-@pytest.fixture
-def broker_settings(settings: Settings, broker: str) -> Settings:
-    prefix = f"test-{uuid.uuid4().hex[:10]}-"
-    return settings.model_copy(
-        update={"broker_url": broker, "queue_prefix": prefix, "task_backoff": 0.05}
-    )
-
-
 @contextmanager
-def worker(settings: Settings, make_site: Callable[[], work.Worksite]) -> Iterator[None]:
+def worker(
+    settings: Settings,
+    make_site: Callable[[], work.Worksite],
+    concurrency: int = 2,
+    keep_queues: bool = False,
+) -> Iterator[None]:
+    """A Celery worker in threads of this process; the test's queues deleted after it (unless
+    ``keep_queues``: the caller reads and deletes them)."""
     from celery.contrib.testing.worker import start_worker
 
     app = make_celery(settings, site=make_site)
@@ -69,12 +56,28 @@ def worker(settings: Settings, make_site: Callable[[], work.Worksite]) -> Iterat
     # `redline worker`'s own loop does not, and keeps them (tests/tasks/test_crash.py).
     app.conf.broker_heartbeat = 0
     queues = [queue_name(settings, q) for q in QUEUES]
-    with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False, queues=queues):
-        yield
-    with app.connection_for_write() as connection:  # the test's queues go with it
-        channel = connection.default_channel
-        for queue in queues:
-            channel.queue_delete(queue)
+    try:
+        with start_worker(
+            app,
+            pool="threads",
+            concurrency=concurrency,
+            perform_ping_check=False,
+            queues=queues,
+        ):
+            yield
+    finally:
+        # As the worker's process would on exit: whatever it took and did not acknowledge goes
+        # back to its queue.
+        if app.gathering is not None:
+            app.gathering.close()
+    if not keep_queues:
+        delete_queues(settings)
+
+
+def delete_queues(settings: Settings) -> None:
+    with make_celery(settings).connection_for_write() as connection:
+        for queue in QUEUES:
+            connection.default_channel.queue_delete(queue_name(settings, queue))
 
 
 def settled(engine: Engine) -> bool:
@@ -194,9 +197,7 @@ def test_items_waiting_in_a_queue_are_never_sent_twice(
         with worker(broker_settings, lambda: here):
             wait_for(lambda: settled(engine))
     finally:
-        with make_celery(broker_settings).connection_for_write() as connection:
-            for queue in QUEUES:
-                connection.default_channel.queue_delete(queue_name(broker_settings, queue))
+        delete_queues(broker_settings)
     # Processed once, as in one process from scratch.
     by_workers = outcome(engine)
     with engine.begin() as connection:

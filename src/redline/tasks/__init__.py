@@ -48,7 +48,9 @@ def make_celery(
         broker_transport_options={"visibility_timeout": 4 * 3600},
     )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    work.register(app, settings, site or per_process(settings))
+    # What takes waiting messages into a stage call (None: one message a call); kept on the app
+    # so whoever runs the worker in its own process can close its connections.
+    app.gathering = work.register(app, settings, site or per_process(settings))
 
     @app.task(name=work.TICK_TASK, shared=False)  # type: ignore[untyped-decorator]
     def tick() -> dict[str, Any]:

@@ -11,7 +11,9 @@ scheduler's round sends those whose sender died first. Without one, the same sta
 Every task is safe to run twice (the stages are idempotent), so the messages are acknowledged
 late and put back when a worker dies. A stage that raises is retried with exponential back-off
 and jitter; after ``REDLINE_TASK_ATTEMPTS`` attempts its items are tried one by one once more and
-those that still fail go to the quarantine with the stage and the error: never dropped.
+those that still fail go to the quarantine with the stage and the error: never dropped. A match
+or text task also takes the messages waiting behind it into the same call (``tasks.batch``), each
+with these guarantees of its own.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from redline.pipeline.work import (
 )
 from redline.store import make_engine
 from redline.store.quarantine import quarantine_work
+from redline.tasks.batch import Gatherer, Taken
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +60,9 @@ QUEUES: Final = (HASHING, MATCHING, TEXTS, ACTIONS)
 STAGE_QUEUE: Final = {HASH: HASHING, MATCH: MATCHING, TEXT: TEXTS}
 STAGE_TASK: Final = {HASH: "redline.hash", MATCH: "redline.match", TEXT: "redline.text"}
 TICK_TASK: Final = "redline.tick"
+# The stages whose messages a worker takes several at a time (``tasks.batch``): a hash message
+# carries the chain to its match, which a batch would have to continue for each.
+BATCHED: Final = (MATCH, TEXT)
 
 
 def queue_name(settings: Settings, queue: str) -> str:
@@ -307,28 +313,93 @@ def resend_unsent(
     return submit(settings, item_ids, site=site or (lambda: worksite_on(settings, engine)))
 
 
-def register(app: Any, settings: Settings, site: Callable[[], Worksite]) -> None:
+def register(app: Any, settings: Settings, site: Callable[[], Worksite]) -> Gatherer | None:
     """The stage tasks on ``app``: acknowledged late, re-queued when a worker is lost, retried
-    with back-off, quarantined after ``settings.task_attempts`` attempts."""
+    with back-off, quarantined after ``settings.task_attempts`` attempts. The match and text
+    tasks take the messages waiting behind theirs into the same call (``tasks.batch``)."""
+    gatherer = (
+        Gatherer(settings.broker_url, list(app.conf.accept_content))
+        if settings.broker_url and settings.task_batch > CHUNK
+        else None
+    )
+
+    def failed(stage: str, item_ids: list[int], error: Exception, tried: int) -> None:
+        log.warning(
+            "%s stage of %d items failed (attempt %d): %s",
+            stage,
+            len(item_ids),
+            tried,
+            describe(error),
+        )
 
     def attempt(task: Any, stage: str, item_ids: list[int]) -> dict[str, Any]:
         here = site()
+        if gatherer is not None and stage in BATCHED:
+            batch = gatherer.take(
+                queue_name(settings, STAGE_QUEUE[stage]),
+                STAGE_TASK[stage],
+                settings.task_batch - len(item_ids),
+            )
+            if batch:
+                return in_batch(task, here, stage, item_ids, batch)
+        return alone(task, here, stage, item_ids)
+
+    def alone(task: Any, here: Worksite, stage: str, item_ids: list[int]) -> dict[str, Any]:
         try:
             return run_stage(here, stage, item_ids)
         except Exception as error:
             tried = int(task.request.retries) + 1
             if tried < settings.task_attempts:
-                log.warning(
-                    "%s stage of %d items failed (attempt %d): %s",
-                    stage,
-                    len(item_ids),
-                    tried,
-                    describe(error),
-                )
+                failed(stage, item_ids, error, tried)
                 raise task.retry(
                     exc=error, countdown=backoff(settings, tried), max_retries=None
                 ) from error
             return give_up(here, stage, item_ids, error, tried)
+
+    def in_batch(
+        task: Any, here: Worksite, stage: str, item_ids: list[int], batch: list[Taken]
+    ) -> dict[str, Any]:
+        """One call for Celery's message and those taken beside it; each taken one acknowledged
+        after the call committed. If it fails, each message on its own (one bad message must not
+        fail the others): a taken one that fails again is sent again with its attempt counted,
+        or quarantined after the last; Celery's own goes the way of a single message."""
+        everything = list(dict.fromkeys([*item_ids, *(i for t in batch for i in t.item_ids)]))
+        log.info(
+            "%s stage: %d messages, %d items in one call", stage, 1 + len(batch), len(everything)
+        )
+        try:
+            done = run_stage(here, stage, everything)
+        except Exception as error:
+            log.warning(
+                "%s stage of a batch of %d messages failed, each on its own now: %s",
+                stage,
+                1 + len(batch),
+                describe(error),
+            )
+        else:
+            for taken in batch:
+                taken.ack()
+            return {**done, "messages": 1 + len(batch)}
+        for taken in batch:
+            try:
+                run_stage(here, stage, taken.item_ids)
+            except Exception as error:
+                tried = taken.attempts + 1
+                if tried < settings.task_attempts:
+                    failed(stage, taken.item_ids, error, tried)
+                    # Sent again before this delivery is acknowledged: a crash between the two
+                    # runs it twice (harmless), never loses it.
+                    task.apply_async(
+                        args=(taken.item_ids,),
+                        task_id=taken.task_id,
+                        retries=tried,
+                        countdown=backoff(settings, tried),
+                        queue=queue_name(settings, STAGE_QUEUE[stage]),
+                    )
+                else:
+                    give_up(here, stage, taken.item_ids, error, tried)
+            taken.ack()
+        return alone(task, here, stage, item_ids)
 
     options: dict[str, Any] = {
         "bind": True,
@@ -354,3 +425,5 @@ def register(app: Any, settings: Settings, site: Callable[[], Worksite]) -> None
     def text_task(task: Any, item_ids: list[int]) -> dict[str, Any]:
         """Outlinks, classifier and text banks for the items' texts (text queue)."""
         return attempt(task, TEXT, item_ids)
+
+    return gatherer
