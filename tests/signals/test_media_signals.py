@@ -126,7 +126,15 @@ def test_exact_hashes(tmp_path: Path) -> None:
     )
     with pytest.raises(BadSignal, match="expected 32 hex digits"):
         Md5Signal.validate("zz")
-    assert set(MEDIA_SIGNALS) == {"pdq", "pdq_crop", "vpdq", "md5", "video_md5", "sha256"}
+    assert set(MEDIA_SIGNALS) == {
+        "pdq",
+        "pdq_crop",
+        "vpdq",
+        "vpdq_crop",
+        "md5",
+        "video_md5",
+        "sha256",
+    }
     with pytest.raises(BadSignal, match="unknown signal type 'phash'"):
         signal_type("phash")
 

@@ -410,10 +410,9 @@ def _frames(
     matches kept them, recomputed from the two plain vPDQ hashes."""
     kept = detail.get("segments")
     if isinstance(kept, list):
-        share = float(detail.get("query_match_percent", 0.0))
         banked_share = detail.get("compared_match_percent")
         return FrameEvidence(
-            share=share,
+            share=float(detail.get("query_match_percent", 0.0)),
             needed=vpdq.QUERY_MATCH_PERCENT,
             usable=int(detail.get("query_frames", 0)),
             segments=sorted(
