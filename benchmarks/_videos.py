@@ -42,15 +42,21 @@ from redline.signals import vpdq, vpdq_crop
 from redline.signals.base import BankedSignal, BankMatch, BankRules, EqualValue, Hit, TextSearch
 
 WIDTH, HEIGHT, FPS = 640, 360, 25
-SECONDS = 40
-CLIP = (10.0, 25.0)  # the banked clip, and the 15 s clip transform, in the original's seconds
+SECONDS = 40  # each video's length (``--video-seconds``)
+
+
+def clip_bounds(seconds: float) -> tuple[float, float]:
+    """The banked clip, and the clip transform, in the original's seconds: 10-25 s of 40 s."""
+    return seconds / 4, seconds * 5 / 8
+
+
 GOAL_DETECTION = 0.95
 
 # ffmpeg video filters (or input options) of each transform, applied to the original.
 TRANSFORMS: dict[str, dict[str, Any]] = {
     "reencode_crf38": {"codec": ["-crf", "38"]},
     "half_size": {"filter": "scale=iw/2:ih/2"},
-    "clip_15s": {"input": ["-ss", str(CLIP[0]), "-t", str(CLIP[1] - CLIP[0])]},
+    "clip_15s": {"clip": True},
     "brightness_contrast": {"filter": "eq=brightness=0.06:contrast=1.25"},
     "fps_15": {"filter": "fps=15"},
     "letterbox_4_3": {"filter": "pad=iw:iw*3/4:0:(oh-ih)/2:black"},
@@ -130,9 +136,14 @@ def write_video(path: Path, scenes: Sequence[tuple[np.ndarray, float, int]]) -> 
     return path
 
 
-def transform(original: Path, name: str, out: Path, longer_with: Path | None = None) -> Path:
-    """The ``name`` transform of ``original`` (``TRANSFORMS``), written to ``out``."""
+def transform(
+    original: Path, name: str, out: Path, seconds: float, longer_with: Path | None = None
+) -> Path:
+    """The ``name`` transform of ``original`` (``TRANSFORMS``; ``seconds`` long), written to
+    ``out``."""
     spec = TRANSFORMS[name]
+    if spec.get("clip"):
+        return clip_of(original, out, seconds)
     if spec.get("longer"):
         # The upload: 20 s of an unbanked video, then the original (the banked clip inside it).
         assert longer_with is not None
@@ -151,9 +162,9 @@ def transform(original: Path, name: str, out: Path, longer_with: Path | None = N
     return out
 
 
-def clip_of(original: Path, out: Path) -> Path:
-    """The banked clip: ``CLIP`` of the original."""
-    start, end = CLIP
+def clip_of(original: Path, out: Path, seconds: float) -> Path:
+    """The banked clip: ``clip_bounds`` of the original."""
+    start, end = clip_bounds(seconds)
     command = [
         "ffmpeg", "-v", "error", "-y", "-ss", str(start), "-t", str(end - start), "-i",
         str(original), "-c:v", "libx264", "-preset", "veryfast", "-threads", "1", str(out),
@@ -243,7 +254,7 @@ class MemoryBanks:
 # --- the run ---------------------------------------------------------------------------------
 
 
-def _segment_right(match: BankMatch, name: str) -> bool:
+def _segment_right(match: BankMatch, name: str, seconds: float) -> bool:
     """Whether a match's longest segment is where the transform put the banked content: its
     start in the query and in the banked video within a second and a half (frames are hashed a
     second apart), and at least 70% of the expected length (low-quality frames are skipped)."""
@@ -251,13 +262,13 @@ def _segment_right(match: BankMatch, name: str) -> bool:
     if not found:
         return False
     longest = found[0]
-    start, end = CLIP
+    start, end = clip_bounds(seconds)
     length = end - start - 1
     # (query start, banked start, length); the other transforms keep the whole video in place
     expected = {
         "clip_15s": (0.0, start, length),
         "clip_inside_longer_upload": (20.0 + start, 0.0, length),
-    }.get(name, (0.0, 0.0, SECONDS - 1))
+    }.get(name, (0.0, 0.0, seconds - 1))
     return (
         abs(longest["start"] - expected[0]) <= 1.5
         and abs(longest["banked_start"] - expected[1]) <= 1.5
@@ -265,8 +276,9 @@ def _segment_right(match: BankMatch, name: str) -> bool:
     )
 
 
-def run(count: int, quick: bool, files: dict[str, str]) -> dict[str, Any]:
-    """The video section of the robustness benchmark (``files``: the photographs to use)."""
+def run(count: int, quick: bool, files: dict[str, str], length: float = SECONDS) -> dict[str, Any]:
+    """The video section of the robustness benchmark (``files``: the photographs to use;
+    ``length``: each video's, in seconds)."""
     if shutil.which("ffmpeg") is None:
         return {"skipped": "ffmpeg is not installed"}
     photos = photographs(files)
@@ -286,7 +298,7 @@ def run(count: int, quick: bool, files: dict[str, str]) -> dict[str, Any]:
         videos = []
         for number in range(count):
             chosen = names[number * per_video : (number + 1) * per_video]
-            seconds = SECONDS / len(chosen)
+            seconds = length / len(chosen)
             scenes = [(photos[n], seconds, 1000 * number + k) for k, n in enumerate(chosen)]
             videos.append(write_video(root / f"video{number}.mp4", scenes))
         # Unbanked material for the longer upload: the photographs no banked video shows (or,
@@ -298,31 +310,32 @@ def run(count: int, quick: bool, files: dict[str, str]) -> dict[str, Any]:
             if spare
             else [(np.full((HEIGHT, WIDTH, 3), 128, np.uint8), 20, 0)],
         )
+        clips_needed = any(name.startswith("clip") for name in transforms)
         for number, original in enumerate(videos):
+            # Hash-time cost on the same file: plain vPDQ (what a bank and scans computed
+            # before), a scan's query (vPDQ, trimmed, mirrored), a bank's crop frames.
+            wall = time.perf_counter()
             plain = vpdq.VpdqSignal.compute(original)[0].value
+            hash_seconds["plain"] += time.perf_counter() - wall
+            wall = time.perf_counter()
             crops = [h.value for h in vpdq_crop.VpdqCropSignal.compute(original)]
-            clip = clip_of(original, root / f"clip{number}.mp4")
-            clip_plain = vpdq.VpdqSignal.compute(clip)[0].value
-            clip_crops = [h.value for h in vpdq_crop.VpdqCropSignal.compute(clip)]
+            hash_seconds["bank_crop"] += time.perf_counter() - wall
+            wall = time.perf_counter()
+            originals[number] = vpdq.VpdqSignal.hash_query(original)
+            hash_seconds["query"] += time.perf_counter() - wall
+            hashed_videos += 1
             banked_plain[number] = plain
             # Entries: 10*n for the video, 10*n+1 for its clip; bank 2 (dihedral) holds the
             # same videos again as 10*n+5, for the mirror case.
             for bank_id, offset in ((1, 0), (2, 5)):
                 banks.add(10 * number + offset, bank_id, {"vpdq": [plain], "vpdq_crop": crops})
-            banks.add(10 * number + 1, 1, {"vpdq": [clip_plain], "vpdq_crop": clip_crops})
-            # Hash-time cost, plain vPDQ vs a scan's query, measured on the same file.
-            wall = time.perf_counter()
-            vpdq.VpdqSignal.compute(original)
-            hash_seconds["plain"] += time.perf_counter() - wall
-            wall = time.perf_counter()
-            originals[number] = vpdq.VpdqSignal.hash_query(original)
-            hash_seconds["query"] += time.perf_counter() - wall
-            wall = time.perf_counter()
-            vpdq_crop.VpdqCropSignal.compute(original)
-            hash_seconds["bank_crop"] += time.perf_counter() - wall
-            hashed_videos += 1
+            if clips_needed:
+                clip = clip_of(original, root / f"clip{number}.mp4", length)
+                clip_plain = vpdq.VpdqSignal.compute(clip)[0].value
+                clip_crops = [h.value for h in vpdq_crop.VpdqCropSignal.compute(clip)]
+                banks.add(10 * number + 1, 1, {"vpdq": [clip_plain], "vpdq_crop": clip_crops})
             for name in transforms:
-                made = transform(original, name, root / f"v{number}-{name}.mp4", filler)
+                made = transform(original, name, root / f"v{number}-{name}.mp4", length, filler)
                 queries[(number, name)] = vpdq.VpdqSignal.hash_query(made)
                 made.unlink()
     rows = []
@@ -343,7 +356,7 @@ def run(count: int, quick: bool, files: dict[str, str]) -> dict[str, Any]:
                 target += 5
             own = [m for m in matches if m.entry_id == target]
             redline_found += bool(own)
-            segments_right += bool(own) and _segment_right(own[0], name)
+            segments_right += bool(own) and _segment_right(own[0], name, length)
             for m in matches:
                 if m.entry_id // 10 != number:
                     false_matches.append(
@@ -379,7 +392,7 @@ def run(count: int, quick: bool, files: dict[str, str]) -> dict[str, Any]:
     )
     return {
         "videos": count,
-        "video_seconds": SECONDS,
+        "video_seconds": length,
         "size": f"{WIDTH}x{HEIGHT}",
         "photographs_per_video": per_video,
         "crop_grid": [name for name, *_ in vpdq_crop.CROPS],

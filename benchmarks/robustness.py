@@ -2,6 +2,7 @@
 
     python benchmarks/robustness.py [--generated N] [--photos N] [--quick] [--workers N]
                                     [--only images|texts|videos] [--videos N]
+                                    [--video-seconds S]
                                     [--shared-data DIR]
 
 Prints JSON. The corpus is the real photographs shipped inside scikit-image (read from the
@@ -570,13 +571,15 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="one parameter per family")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--only", choices=("images", "texts", "videos"), help="one section only")
-    parser.add_argument("--videos", type=int, default=6, help="distinct videos (40 s each)")
+    parser.add_argument("--videos", type=int, default=6, help="distinct videos (0: none)")
+    parser.add_argument("--video-seconds", type=float, default=_videos.SECONDS, help="their length")
     parser.add_argument(
         "--shared-data", type=Path, default=None, help="the shared data sets (for the texts)"
     )
     args = parser.parse_args()
     started = time.perf_counter()
-    videos = _videos.run(args.videos, args.quick, PHOTOS) if args.only in {None, "videos"} else None
+    wanted = args.only == "videos" or (args.only is None and args.videos > 0)
+    videos = _videos.run(args.videos, args.quick, PHOTOS, args.video_seconds) if wanted else None
     if args.only == "videos":
         result = {
             "benchmark": "robustness",
