@@ -255,25 +255,22 @@ class MemoryBanks:
 
 
 def _segment_right(match: BankMatch, name: str, seconds: float) -> bool:
-    """Whether a match's longest segment is where the transform put the banked content: its
-    start in the query and in the banked video within a second and a half (frames are hashed a
-    second apart), and at least 70% of the expected length (low-quality frames are skipped)."""
+    """Whether a match's segments are where the transform put the banked content: every one
+    at the expected offset between the query's and the banked video's seconds (within a second
+    and a half: frames are hashed a second apart), together spanning at least 70% of the
+    expected length (frames of low quality, and repeats of a still picture, leave gaps)."""
     found = match.detail.get("segments") or []
     if not found:
         return False
-    longest = found[0]
     start, end = clip_bounds(seconds)
-    length = end - start - 1
-    # (query start, banked start, length); the other transforms keep the whole video in place
-    expected = {
-        "clip_15s": (0.0, start, length),
-        "clip_inside_longer_upload": (20.0 + start, 0.0, length),
-    }.get(name, (0.0, 0.0, seconds - 1))
-    return (
-        abs(longest["start"] - expected[0]) <= 1.5
-        and abs(longest["banked_start"] - expected[1]) <= 1.5
-        and longest["end"] - longest["start"] >= 0.7 * expected[2]
-    )
+    # (banked seconds minus query seconds, the length the segments should span)
+    offset, length = {
+        "clip_15s": (start, end - start - 1),
+        "clip_inside_longer_upload": (-(20.0 + start), end - start - 1),
+    }.get(name, (0.0, seconds - 1))
+    at_offset = all(abs(s["banked_start"] - s["start"] - offset) <= 1.5 for s in found)
+    spanned = sum(s["end"] - s["start"] + 1 for s in found)
+    return at_offset and spanned >= 0.7 * length
 
 
 def run(count: int, quick: bool, files: dict[str, str], length: float = SECONDS) -> dict[str, Any]:
