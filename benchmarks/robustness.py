@@ -1,7 +1,9 @@
 """How often PDQ, as redline computes and matches it, still finds an image after it was altered.
 
     python benchmarks/robustness.py [--generated N] [--photos N] [--quick] [--workers N]
-                                    [--only images|texts] [--shared-data DIR]
+                                    [--only images|texts|videos] [--videos N]
+                                    [--video-seconds S]
+                                    [--shared-data DIR]
 
 Prints JSON. The corpus is the real photographs shipped inside scikit-image (read from the
 installed package's files, never downloaded) plus ``--generated`` synthetic images of several
@@ -25,6 +27,13 @@ Texts (``_texts.py``, the ``texts`` section): known 200-word texts from the shar
 as re-posters do (case, commas, typos, reordered sentences, a comment around it, an excerpt of the
 middle half), matched rates by whole-text Jaccard and by containment side by side, and the pairs
 of distinct shared texts that match each other; skipped when the shared data is not found.
+
+Videos (``_videos.py``, the ``videos`` section): natural-looking videos made here from real
+photographs (pans and zooms, no download), banked as ``redline bank add`` banks them and altered
+as re-uploaders do (re-encode, half size, a clip, brightness and contrast, 15 fps, letterbox to
+4:3, a 10% crop, mirror, a banked clip inside a longer upload); matched rates by plain vPDQ and
+by redline's matching side by side, false matches between distinct videos, and the hash-time
+cost of a scan's query against plain vPDQ on the same files.
 
 Goals, reported next to the results and not asserted: at least 95% detection for every
 transformation that keeps the whole picture (crops and rotations are reported as measured;
@@ -53,6 +62,7 @@ from PIL import Image
 
 import _corpus
 import _texts
+import _videos
 from redline import __version__
 from redline.signals import pdq
 from redline.signals.base import Hash
@@ -560,12 +570,28 @@ def main() -> None:
     parser.add_argument("--photos", type=int, default=None, help="at most this many photos")
     parser.add_argument("--quick", action="store_true", help="one parameter per family")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--only", choices=("images", "texts"), help="one section only")
+    parser.add_argument("--only", choices=("images", "texts", "videos"), help="one section only")
+    parser.add_argument("--videos", type=int, default=6, help="distinct videos (0: none)")
+    parser.add_argument("--video-seconds", type=float, default=_videos.SECONDS, help="their length")
     parser.add_argument(
         "--shared-data", type=Path, default=None, help="the shared data sets (for the texts)"
     )
     args = parser.parse_args()
     started = time.perf_counter()
+    wanted = args.only == "videos" or (args.only is None and args.videos > 0)
+    videos = _videos.run(args.videos, args.quick, PHOTOS, args.video_seconds) if wanted else None
+    if args.only == "videos":
+        result = {
+            "benchmark": "robustness",
+            "redline_version": __version__,
+            "machine": _corpus.machine(),
+            "quick": args.quick,
+            "videos": videos,
+            "seconds": round(time.perf_counter() - started, 1),
+        }
+        json.dump(result, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return
     texts = None if args.only == "images" else _texts.run(shared_data(args.shared_data), args.quick)
     if args.only == "texts":
         result = {
@@ -620,6 +646,7 @@ def main() -> None:
         "false_matches": found,
         "summary": summary(table, found),
         **({} if texts is None else {"texts": texts}),
+        **({} if videos is None else {"videos": videos}),
         "seconds": round(time.perf_counter() - started, 1),
     }
     json.dump(result, sys.stdout, indent=2)

@@ -83,3 +83,61 @@ def png_claiming(width: int, height: int) -> bytes:
         + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
         + chunk(b"IEND", b"")
     )
+
+
+def panned_video(
+    path: Path,
+    photos: list[str],
+    seconds: float,
+    size: tuple[int, int] = (320, 180),
+    fps: int = 10,
+    filters: str | None = None,
+) -> Path:
+    """A natural-looking H.264 video: a slow pan and zoom across each of scikit-image's
+    ``photos`` in turn (``seconds`` in all), as a camera moving over stills; ``filters`` are
+    ffmpeg video filters applied on the way (a letterbox, a crop, a mirror)."""
+    if shutil.which("ffmpeg") is None:
+        pytest.fail(
+            "ffmpeg is needed to make test videos (scripts/system-deps.sh test installs it)"
+        )
+    width, height = size
+    command = [
+        "ffmpeg", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
+        "-s", f"{width}x{height}", "-r", str(fps), "-i", "pipe:0",
+        *(["-vf", filters] if filters else []),
+        "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-threads", "1", str(path),
+    ]  # fmt: skip
+    per_photo = max(1, round(seconds * fps / len(photos)))
+    with subprocess.Popen(command, stdin=subprocess.PIPE) as ffmpeg:
+        assert ffmpeg.stdin is not None
+        for name in photos:
+            image = photo(name)
+            w, h = image.size
+            for n in range(per_photo):
+                t = n / max(1, per_photo - 1)
+                box_w = w * (0.8 - 0.15 * t)  # zooming in
+                box_h = min(h, box_w * height / width)
+                left, top = (w - box_w) * (0.2 + 0.6 * t), (h - box_h) * 0.5
+                box = (left, top, left + box_w, top + box_h)
+                frame = image.resize(size, Image.Resampling.BILINEAR, box)
+                ffmpeg.stdin.write(frame.tobytes())
+        ffmpeg.stdin.close()
+    assert ffmpeg.returncode == 0, f"ffmpeg failed writing {path}"
+    return path
+
+
+def refilmed(original: Path, path: Path, filters: str) -> Path:
+    """``original`` re-encoded through ffmpeg video ``filters``, as a re-uploader would."""
+    command = ["ffmpeg", "-loglevel", "error", "-y", "-i", str(original), "-vf", filters]
+    command += ["-c:v", "libx264", "-preset", "veryfast", "-threads", "1", str(path)]
+    subprocess.run(command, check=True)
+    return path
+
+
+def joined(first: Path, second: Path, path: Path) -> Path:
+    """``first`` then ``second`` in one video (the same frame size): a longer upload."""
+    command = ["ffmpeg", "-loglevel", "error", "-y", "-i", str(first), "-i", str(second)]
+    command += ["-filter_complex", "[0:v][1:v]concat=n=2:v=1[v]", "-map", "[v]"]
+    command += ["-c:v", "libx264", "-preset", "veryfast", "-threads", "1", str(path)]
+    subprocess.run(command, check=True)
+    return path

@@ -81,8 +81,17 @@ def test_pdq_index_results_equal_faiss_flat(tmp_path: Path) -> None:
 
 def test_robustness_measures_every_transform_family(tmp_path: Path) -> None:
     result = run_benchmark(
-        "robustness.py", "--generated", "6", "--photos", "3", "--quick", cache=tmp_path
+        "robustness.py",
+        "--generated",
+        "6",
+        "--photos",
+        "3",
+        "--quick",
+        "--videos",
+        "0",
+        cache=tmp_path,
     )
+    assert "videos" not in result
     rows = {row["name"]: row for row in result["transforms"]}
     assert {row["family"] for row in rows.values()} == FAMILIES
     assert set(result["summary"]["families"]) == FAMILIES
@@ -108,6 +117,28 @@ def test_robustness_measures_every_transform_family(tmp_path: Path) -> None:
     assert result["false_matches"]["original_pairs_matching"]["redline+dihedral"] == 0
     assert result["false_matches"]["original_pairs"] == 36
     assert result["false_matches"]["original_pairs_matching"]["pdq"] == 0
+
+
+def test_robustness_videos_compare_plain_vpdq_with_redline(tmp_path: Path) -> None:
+    result = run_benchmark(
+        "robustness.py",
+        "--only",
+        "videos",
+        "--videos",
+        "2",
+        "--video-seconds",
+        "12",
+        "--quick",
+        cache=tmp_path,
+    )
+    videos = result["videos"]
+    rows = {row["transform"]: row["matched"] for row in videos["transforms"]}
+    assert set(rows) == {"letterbox_4_3", "crop_10pct", "mirror"}
+    # Plain vPDQ misses every one of them; redline's matching finds them.
+    for name, matched in rows.items():
+        assert matched == {"vpdq": 0.0, "redline": 1.0}, name
+    assert videos["false_matches"]["redline"] == 0 and videos["false_matches"]["vpdq"] == 0
+    assert set(videos["hash_seconds_per_video"]) >= {"vpdq_plain", "scan_query", "bank_crops"}
 
 
 def test_robustness_texts_compare_jaccard_and_containment(

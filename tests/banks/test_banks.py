@@ -13,7 +13,7 @@ from redline import banks
 from redline.config import Settings
 from redline.model import AuditEvent, Media
 from redline.model.base import utcnow
-from redline.signals import BadSignal
+from redline.signals import BadSignal, vpdq_crop
 from redline.store.media import FolderStore
 from tests.helpers import quarantined
 from tests.media_fixtures import generated, make_video, photo
@@ -130,7 +130,9 @@ def test_entries_by_hash_and_by_file(engine: Engine, settings: Settings, tmp_pat
             actor="t",
             now=utcnow(),
         )
-    assert set(from_video.signals) == {"vpdq", "md5", "video_md5", "sha256"}
+    assert set(from_video.signals) == {"vpdq", "vpdq_crop", "md5", "video_md5", "sha256"}
+    # One vPDQ hash per re-framing of the crop grid (generated slides have no borders to trim).
+    assert len(from_video.signals["vpdq_crop"]) == len(vpdq_crop.CROPS)
     flat = tmp_path / "flat.png"
     from PIL import Image
 

@@ -126,7 +126,15 @@ def test_exact_hashes(tmp_path: Path) -> None:
     )
     with pytest.raises(BadSignal, match="expected 32 hex digits"):
         Md5Signal.validate("zz")
-    assert set(MEDIA_SIGNALS) == {"pdq", "pdq_crop", "vpdq", "md5", "video_md5", "sha256"}
+    assert set(MEDIA_SIGNALS) == {
+        "pdq",
+        "pdq_crop",
+        "vpdq",
+        "vpdq_crop",
+        "md5",
+        "video_md5",
+        "sha256",
+    }
     with pytest.raises(BadSignal, match="unknown signal type 'phash'"):
         signal_type("phash")
 
@@ -145,3 +153,20 @@ def test_load_rgb_handles_every_image_mode(tmp_path: Path) -> None:
         Image.new(mode, (40, 30), value).save(path)
         rgb = load_rgb(path)
         assert rgb.shape == (30, 40, 3) and rgb.dtype == np.uint8
+
+
+def test_vpdq_segments_pair_the_posts_seconds_with_the_banked_videos() -> None:
+    # Seconds 5-9 of the post are banked seconds 0-4; seconds 20-22 are banked 30-32 (another
+    # stretch of the banked video: a new offset, a new segment); a still scene leaves a gap of
+    # two seconds inside the first run, which stays one segment.
+    pairs = [(5.0, 0.0), (6.0, 1.0), (8.0, 3.0), (9.0, 4.0), (20.0, 30.0), (21.0, 31.0)]
+    pairs.append((22.0, 32.0))
+    found = vpdq_signal.segments(pairs)
+    assert [(s["start"], s["end"], s["banked_start"], s["banked_end"]) for s in found] == [
+        (5.0, 9.0, 0.0, 4.0),
+        (20.0, 22.0, 30.0, 32.0),
+    ]
+    assert found[0]["frames"] == [5.0, 6.0, 8.0, 9.0]
+    # The same post seconds, matched to banked frames far apart: two segments, not one.
+    jumped = vpdq_signal.segments([(0.0, 0.0), (1.0, 1.0), (2.0, 20.0), (3.0, 21.0)])
+    assert len(jumped) == 2

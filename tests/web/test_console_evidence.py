@@ -19,7 +19,7 @@ from redline.model.base import utcnow
 from redline.store.media import FolderStore
 from redline.web.app import create_app
 from tests.helpers import run_ingest
-from tests.media_fixtures import generated, make_video
+from tests.media_fixtures import generated, joined, make_video, panned_video
 from tests.review.test_evidence import case_of, photo_matches, run_scan
 from tests.review_desk import Desk
 from tests.web.test_console import sign_in
@@ -236,3 +236,33 @@ def test_an_excerpt_match_shows_where_the_quote_is_in_the_banked_text(
     # The banked text kept from a case shows with the quoted passage marked in it.
     assert page.count('class="excerpt-banked"') == 1
     assert "only its signature and shingle hashes" in page
+
+
+def test_a_banked_video_inside_a_longer_post_shows_both_time_ranges(
+    desk: Desk, tmp_path: Path
+) -> None:
+    made = tmp_path / "made"
+    made.mkdir()
+    original = panned_video(made / "original.mp4", ["astronaut", "coffee", "chelsea"], 6)
+    filler = panned_video(made / "filler.mp4", ["retina", "hubble_deep_field"], 6)
+    posts = tmp_path / "posts"
+    posts.mkdir()
+    joined(filler, original, posts / "longer.mp4")
+    run_ingest(posts, "videos", desk.engine, desk.settings)
+    known = banks.hash_media(FolderStore(desk.settings.data_dir), original)
+    with desk.engine.begin() as connection:
+        banks.create_bank(connection, "known-video", actor="t", now=utcnow())
+        banks.add_media(connection, "known-video", known, actor="t", now=utcnow())
+    run_scan(desk.engine, desk.settings)
+    client, _csrf = signed_in(desk, "rev1")
+    page = client.get(f"/cases/{case_of(desk.engine, 'longer.mp4')}")
+    assert page.status_code == 200
+    assert "The banked video was found inside a longer post." in page.text
+    assert "the banked video inside the post" in page.text  # the measure line
+    strip = page.text.split('class="frame-strip small"')[1].split("</ol>")[0]
+    (ranges,) = re.findall(
+        r"0:(\d+\.\d)–0:(\d+\.\d) of the post = 0:(\d+\.\d)–0:(\d+\.\d) of the banked video", strip
+    )
+    # The banked 6 s start 6 s into the post: frames hashed a second apart, within a second.
+    for shown, expected in zip(map(float, ranges), (6.0, 11.0, 0.0, 5.0), strict=True):
+        assert abs(shown - expected) <= 1.0, ranges

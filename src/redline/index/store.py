@@ -1,9 +1,9 @@
 """Bank indexes on disk: built from the database, saved beside it, loaded lazily, kept current.
 
-Each signal type that says it is ``indexed`` (pdq, pdq_crop, and the frames of vpdq) has one
-MIH index over every bank signal of that type (the hashes its ``index_hashes`` gives), saved
-under ``REDLINE_DATA_DIR/index/<type>/`` with the ``banks`` counter value and the highest
-bank-signal id it holds. On use:
+Each signal type that says it is ``indexed`` (pdq, pdq_crop, and the frames of vpdq and
+vpdq_crop) has one MIH index over every bank signal of that type (the hashes its
+``index_hashes`` gives), saved under ``REDLINE_DATA_DIR/index/<type>/`` with the ``banks``
+counter value and the highest bank-signal id it holds. On use:
 - missing or unreadable: rebuilt from the database and saved;
 - the counter moved: signals added since (ids above the saved highest) are read and searched by
   brute force next to the saved index; past ``DELTA_LIMIT`` of them the index is rebuilt;

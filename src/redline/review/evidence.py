@@ -70,11 +70,14 @@ class MatchedSignal(TypedDict):
 
 
 class FrameSegment(TypedDict):
-    """A run of a video's frames that matched banked frames (seconds into the post's video)."""
+    """A run of a video's frames that matched banked frames (seconds into the post's video), and
+    where in the banked video they are (None: a match stored before matches kept it)."""
 
     start: float
     end: float
     frames: list[float]  # every matched frame's time in the run
+    banked_start: float | None
+    banked_end: float | None
 
 
 class FrameEvidence(TypedDict):
@@ -84,6 +87,9 @@ class FrameEvidence(TypedDict):
     needed: float  # the share a vPDQ match needs
     usable: int  # the post's frames good enough to match on
     segments: list[FrameSegment]
+    banked_share: float | None  # percent of the banked video's frames found in the post
+    contained: bool  # matched as a banked video inside a longer post
+    transform: str | None  # the form of the post's frames that matched (trimmed, mirror)
 
 
 class Segment(TypedDict):
@@ -217,7 +223,15 @@ def measure(signal_type: str, distance: float, detail: Mapping[str, Any], bank: 
     if signal_type == vpdq.VpdqSignal.name:
         share = float(detail.get("query_match_percent", 100 - distance))
         needed = vpdq.QUERY_MATCH_PERCENT
-        return f"vPDQ: {share:g}% of the post's frames matched — a match needs {needed:g}%"
+        after = f" (after {_short(detail['transform'], 40)})" if detail.get("transform") else ""
+        if detail.get("contained"):
+            banked = float(detail.get("compared_match_percent", 0.0))
+            return (
+                f"vPDQ: the banked video inside the post: {banked:g}% of its frames found"
+                f" ({share:g}% of the post's frames){after} — containment needs"
+                f" {vpdq.CONTAINED_PERCENT:g}%"
+            )
+        return f"vPDQ: {share:g}% of the post's frames matched{after} — a match needs {needed:g}%"
     if signal_type == minhash.SIGNAL_NAME:
         jaccard = float(detail.get("jaccard", 1 - distance))
         return f"Jaccard similarity {jaccard:.2f} — bank threshold {bank.text_threshold:.2f}"
@@ -391,7 +405,33 @@ def _protection(rule: EntryRules | None) -> list[str]:
 def _frames(
     connection: Connection, media_sha256: str, entry_id: int, detail: Mapping[str, Any]
 ) -> FrameEvidence | None:
-    """The post's video frames within vPDQ's frame distance of a banked frame, in runs."""
+    """The post's video frames matched to the banked video's, in runs: as the match found them
+    (its detail's segments, with the banked video's times), or, for a match stored before
+    matches kept them, recomputed from the two plain vPDQ hashes."""
+    kept = detail.get("segments")
+    if isinstance(kept, list):
+        banked_share = detail.get("compared_match_percent")
+        return FrameEvidence(
+            share=float(detail.get("query_match_percent", 0.0)),
+            needed=vpdq.QUERY_MATCH_PERCENT,
+            usable=int(detail.get("query_frames", 0)),
+            segments=sorted(
+                (
+                    FrameSegment(
+                        start=float(s["start"]),
+                        end=float(s["end"]),
+                        frames=[float(t) for t in s.get("frames", [])],
+                        banked_start=float(s["banked_start"]),
+                        banked_end=float(s["banked_end"]),
+                    )
+                    for s in kept
+                ),
+                key=lambda s: s["start"],
+            ),
+            banked_share=None if banked_share is None else float(banked_share),
+            contained=bool(detail.get("contained")),
+            transform=detail.get("transform"),
+        )
     query = connection.scalar(
         select(Signal.value).where(
             Signal.media_sha256 == media_sha256, Signal.signal_type == vpdq.VpdqSignal.name
@@ -425,7 +465,15 @@ def _frames(
             segments[-1]["end"] = seconds
             segments[-1]["frames"].append(seconds)
         else:
-            segments.append(FrameSegment(start=seconds, end=seconds, frames=[seconds]))
+            segments.append(
+                FrameSegment(
+                    start=seconds,
+                    end=seconds,
+                    frames=[seconds],
+                    banked_start=None,
+                    banked_end=None,
+                )
+            )
     share = detail.get("query_match_percent")
     if share is None:
         share = round(100 * len(matched) / len(usable), 2) if usable else 0.0
@@ -434,6 +482,9 @@ def _frames(
         needed=vpdq.QUERY_MATCH_PERCENT,
         usable=len(usable),
         segments=segments,
+        banked_share=None,
+        contained=False,
+        transform=None,
     )
 
 

@@ -24,10 +24,19 @@ from redline.signals.minhash import TextMinHashSignal
 from redline.signals.pdq import PdqSignal
 from redline.signals.pdq_crop import PdqCropSignal
 from redline.signals.vpdq import VpdqSignal
+from redline.signals.vpdq_crop import VpdqCropSignal
 
 MEDIA_SIGNALS: dict[str, type[SignalType]] = {
     cls.name: cls
-    for cls in (PdqSignal, PdqCropSignal, VpdqSignal, Md5Signal, VideoMd5Signal, Sha256Signal)
+    for cls in (
+        PdqSignal,
+        PdqCropSignal,
+        VpdqSignal,
+        VpdqCropSignal,
+        Md5Signal,
+        VideoMd5Signal,
+        Sha256Signal,
+    )
 }
 
 

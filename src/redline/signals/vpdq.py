@@ -5,6 +5,17 @@ strings, one per hashed frame. Two videos match when at least 80% of the query's
 good-quality frames are within PDQ distance 31 of some frame of the other (and at least 0% the
 other way round), python-threatexchange's VPDQ_QUERY_MATCH_THRESHOLD_PERCENT and
 VPDQ_INDEX_MATCH_THRESHOLD_PERCENT, so a clip cut from a banked video still matches it.
+
+redline's matching (``VpdqSignal.match``) goes further, for what re-uploaders do to videos:
+- a scan's query carries, beside vPDQ's own frames, the frames without uniform borders
+  (letterboxing) and mirrored (searched for banks with dihedral matching on), each a vPDQ
+  hash of its own (``VpdqQuery``); they are looked up among the banked videos' frames and their
+  trimmed and cropped frames (``redline.signals.vpdq_crop``), and the best of them counts;
+- a banked video found whole inside a longer upload matches too (containment: at least
+  ``CONTAINED_PERCENT`` of the banked video's frames, and ``MIN_CONTAINED_FRAMES`` of them,
+  have a partner in the upload), which the share of the upload's frames never reaches;
+- every match says which stretches of the upload matched which stretches of the banked video,
+  in seconds (``segments`` in its detail), for the case page.
 """
 
 from __future__ import annotations
@@ -13,9 +24,8 @@ import json
 import signal
 import subprocess
 import sys
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -37,6 +47,14 @@ DISTANCE_THRESHOLD = 31
 QUERY_MATCH_PERCENT = 80.0
 INDEX_MATCH_PERCENT = 0.0
 SECONDS_PER_HASH = 1.0
+# A banked video inside a longer upload: this share of its frames found, and this many at least
+# (so a banked video of a few near-uniform frames is not "contained" in everything).
+CONTAINED_PERCENT = 80.0
+MIN_CONTAINED_FRAMES = 5
+# Matched frames this far apart in the upload, keeping their offset into the banked video within
+# the same distance, are one matched segment (still scenes leave gaps: one frame per hash).
+SEGMENT_GAP = 3 * SECONDS_PER_HASH
+MAX_SEGMENTS = 20  # kept in a match's detail; the longest first
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,9 +75,16 @@ class VpdqQuery(Query):
 
     frames: int = 0
     matchable: int = 0
+    trimmed: str | None = None  # vPDQ of the frames without uniform borders, when any had some
+    mirrored: str | None = None  # vPDQ of the (trimmed) frames mirrored left to right
 
     def stored_meta(self) -> dict[str, Any] | None:
-        return {"frames": self.frames, "matchable": self.matchable}
+        meta: dict[str, Any] = {"frames": self.frames, "matchable": self.matchable}
+        if self.trimmed:
+            meta["trimmed"] = self.trimmed
+        if self.mirrored:
+            meta["mirrored"] = self.mirrored
+        return meta
 
 
 def parse(value: str) -> list[Frame]:
@@ -90,14 +115,23 @@ def parse(value: str) -> list[Frame]:
     return frames
 
 
-def serialise(frames: list[Frame]) -> str:
+def serialise(frames: Sequence[Frame]) -> str:
     """The JSON text form of ``frames``."""
     return json.dumps([str(f) for f in frames])
 
 
-def matchable(frames: list[Frame]) -> list[str]:
+def matchable(frames: Sequence[Frame]) -> list[str]:
     """Distinct PDQ hashes of the frames good enough to match on, in order."""
     return list(dict.fromkeys(f.pdq_hex for f in frames if f.quality >= QUALITY_THRESHOLD))
+
+
+def matchable_seconds(frames: Sequence[Frame]) -> list[float]:
+    """When each of ``matchable(frames)`` is first seen, in seconds (the same order)."""
+    first: dict[str, float] = {}
+    for f in frames:
+        if f.quality >= QUALITY_THRESHOLD:
+            first.setdefault(f.pdq_hex, f.seconds)
+    return list(first.values())
 
 
 def match_percents(query: list[str], other: list[str]) -> tuple[float, float]:
@@ -118,10 +152,24 @@ def match_percents(query: list[str], other: list[str]) -> tuple[float, float]:
     return matched_q * 100 / len(query), len(matched_o) * 100 / len(other)
 
 
+@dataclass(frozen=True, slots=True)
+class VideoHashes:
+    """What hashing a video gave: vPDQ's own frames and the variants asked for, by name."""
+
+    frames: list[Frame]
+    variants: dict[str, list[Frame]]
+
+
 def hash_frames(path: Path) -> list[Frame]:
-    """The vPDQ frames of a video, computed in a child process within the settings' CPU-time
-    and memory limits (``redline.signals.vpdq_worker``); BadSignal says which limit a hostile
-    or broken file hit, or why FFmpeg could not read it."""
+    """The vPDQ frames of a video (``hash_video`` in its plain mode)."""
+    return hash_video(path, vpdq_worker.PLAIN).frames
+
+
+def hash_video(path: Path, mode: str) -> VideoHashes:
+    """The vPDQ frames of a video and the variants of ``mode`` (``vpdq_worker.MODES``), computed
+    in a child process within the settings' CPU-time and memory limits
+    (``redline.signals.vpdq_worker``); BadSignal says which limit a hostile or broken file hit,
+    or why FFmpeg could not read it."""
     settings = get_settings()
     cpu, memory = settings.video_hash_cpu_seconds, settings.video_hash_memory_bytes
     command = [
@@ -132,6 +180,7 @@ def hash_frames(path: Path) -> list[Frame]:
         str(memory),
         str(path),
         str(SECONDS_PER_HASH),
+        mode,
     ]
     try:
         # The wall-clock limit only catches a child that waits instead of computing.
@@ -156,10 +205,18 @@ def hash_frames(path: Path) -> list[Frame]:
     if done.returncode != 0:
         how = f"signal {-done.returncode}" if done.returncode < 0 else f"status {done.returncode}"
         raise BadSignal(f"unreadable video: the decoder failed ({how})")
-    return [
-        Frame(str(h), int(q), float(t))
-        for h, q, t in (json.loads(line) for line in done.stdout.splitlines())
-    ]
+    frames: list[Frame] = []
+    variants: dict[str, list[Frame]] = {}
+    for line in done.stdout.splitlines():
+        item = json.loads(line)
+        if isinstance(item, dict):
+            variants[str(item["variant"])] = [
+                Frame(str(h), int(q), float(t)) for h, q, t in item["frames"]
+            ]
+        else:
+            h, q, t = item
+            frames.append(Frame(str(h), int(q), float(t)))
+    return VideoHashes(frames, variants)
 
 
 class VpdqSignal(SignalType):
@@ -188,16 +245,35 @@ class VpdqSignal(SignalType):
 
     @classmethod
     def hash_query(cls, path: Path) -> VpdqQuery:
-        (computed,) = cls.compute(path)
-        meta = computed.meta or {}
-        return VpdqQuery(computed.value, computed.quality, meta["frames"], meta["matchable"])
+        """vPDQ of the video with its border-trimmed and mirrored frames (``VpdqQuery``)."""
+        found = hash_video(path, vpdq_worker.QUERY)
+        frames = found.frames
+        if not frames:
+            raise BadSignal("unreadable video: no frames decoded")
+        good = matchable(frames)
+        trimmed, mirrored = found.variants.get("trimmed"), found.variants.get("mirror")
+        return VpdqQuery(
+            serialise(frames),
+            round(100 * len(good) / len(frames)),
+            len(frames),
+            len(good),
+            serialise(trimmed) if trimmed else None,
+            serialise(mirrored) if mirrored else None,
+        )
 
     @classmethod
     def query(
         cls, value: str, quality: int | None = None, meta: Mapping[str, Any] | None = None
     ) -> VpdqQuery:
         meta = meta or {}
-        return VpdqQuery(value, quality, meta.get("frames", 0), meta.get("matchable", 0))
+        return VpdqQuery(
+            value,
+            quality,
+            meta.get("frames", 0),
+            meta.get("matchable", 0),
+            meta.get("trimmed"),
+            meta.get("mirrored"),
+        )
 
     @classmethod
     def index_hashes(cls, value: str) -> list[str]:
@@ -207,49 +283,69 @@ class VpdqSignal(SignalType):
     def match(
         cls, lookup: BankLookup, queries: Sequence[Query], *, include_disabled_banks: bool = False
     ) -> list[list[BankMatch]]:
-        """Matches of each vPDQ hash: >= 80% of its good frames found in a banked video."""
+        """Matches of each vPDQ query, one per bank entry: >= 80% of the query's good frames
+        (as they are, without borders, or mirrored for dihedral banks) found among a banked
+        video's frames or its trimmed and cropped frames, or the banked video found whole
+        inside the query (containment); each with its matched segments."""
+        from redline.signals.vpdq_crop import VpdqCropSignal  # builds on this module
+
         banks = lookup.banks()
+        dihedral = any(b.dihedral for b in banks.values() if include_disabled_banks or b.enabled)
         results: list[list[BankMatch]] = [[] for _ in queries]
         for position, query in enumerate(queries):
-            frames = matchable(parse(query.value))
-            if not frames:
+            probes = _probes(query, dihedral)
+            hexes = [h for probe in probes for h in probe.hexes]
+            if not hexes:
                 continue
-            hits = lookup.near(cls.name, frames, DISTANCE_THRESHOLD)
-            query_frames: dict[int, set[int]] = defaultdict(set)
-            bank_frames: dict[int, set[int]] = defaultdict(set)
-            for frame_number, frame_hits in enumerate(hits):
+            owners = [(n, i) for n, probe in enumerate(probes) for i in range(len(probe.hexes))]
+            hits = [
+                *zip(owners, lookup.near(cls.name, hexes, DISTANCE_THRESHOLD), strict=True),
+                *zip(
+                    owners,
+                    lookup.near(VpdqCropSignal.name, hexes, DISTANCE_THRESHOLD),
+                    strict=True,
+                ),
+            ]
+            entries = lookup.entries({h.signal_id for _o, frame_hits in hits for h in frame_hits})
+            tally: dict[int, _Tally] = {}
+            banked: dict[int, list[float]] = {}
+            for (probe_number, frame_number), frame_hits in hits:
                 for hit in frame_hits:
-                    query_frames[hit.signal_id].add(frame_number)
-                    bank_frames[hit.signal_id].add(hit.part)
-            entries = lookup.entries(query_frames)
-            for signal_id, matched in query_frames.items():
-                entry = entries.get(signal_id)
-                if entry is None:
+                    entry = entries.get(hit.signal_id)
+                    if entry is None:
+                        continue  # deleted since the index was built
+                    bank = banks.get(entry.bank_id)
+                    if bank is None or not bank.usable(entry.enabled, include_disabled_banks):
+                        continue
+                    if probes[probe_number].variant == MIRROR and not bank.dihedral:
+                        continue
+                    if hit.signal_id not in banked:
+                        banked[hit.signal_id] = _banked_seconds(entry.value)
+                    seconds = banked[hit.signal_id]
+                    if hit.part >= len(seconds):
+                        continue
+                    found = tally.setdefault(entry.entry_id, _Tally(entry.bank_id, entry.category))
+                    found.add(probe_number, frame_number, hit.distance, seconds[hit.part])
+                    found.banked_total = max(found.banked_total, len(seconds))
+            for entry_id, found in tally.items():
+                bank = banks[found.bank_id]
+                made = found.best(probes)
+                if made is None:
                     continue
-                bank = banks.get(entry.bank_id)
-                if bank is None or not bank.usable(entry.enabled, include_disabled_banks):
-                    continue
-                query_percent = 100 * len(matched) / len(frames)
-                bank_count = len(matchable(parse(entry.value))) or 1
-                compared_percent = 100 * len(bank_frames[signal_id]) / bank_count
-                if query_percent < QUERY_MATCH_PERCENT or compared_percent < INDEX_MATCH_PERCENT:
-                    continue
-                detail = {
-                    "query_match_percent": round(query_percent, 2),
-                    "compared_match_percent": round(compared_percent, 2),
-                }
+                distance, detail = made
                 results[position].append(
                     BankMatch(
                         bank.name,
                         bank.id,
-                        entry.entry_id,
+                        entry_id,
                         cls.name,
-                        round(100 - query_percent, 2),
-                        entry.category,
+                        distance,
+                        found.category,
                         bank.confirmed,
                         detail,
                     )
                 )
+            results[position].sort(key=lambda m: m.distance)
         return results
 
     @classmethod
@@ -260,3 +356,112 @@ class VpdqSignal(SignalType):
         is_match = query_percent >= needed and other_percent >= INDEX_MATCH_PERCENT and bool(query)
         detail = {"query_match_percent": query_percent, "compared_match_percent": other_percent}
         return Comparison(is_match, 100 - query_percent, detail)
+
+
+ORIGINAL, TRIMMED, MIRROR = "original", "trimmed", "mirror"
+
+
+@dataclass(frozen=True, slots=True)
+class _Probe:
+    """One form of a query's frames: its distinct good hashes and when each is first seen."""
+
+    variant: str
+    hexes: list[str]
+    seconds: list[float]
+
+
+def _probes(query: Query, dihedral: bool) -> list[_Probe]:
+    """The forms of a query to look up: as hashed, without borders, mirrored (dihedral)."""
+    forms = [(ORIGINAL, query.value)]
+    if isinstance(query, VpdqQuery):
+        if query.trimmed:
+            forms.append((TRIMMED, query.trimmed))
+        if dihedral and query.mirrored:
+            forms.append((MIRROR, query.mirrored))
+    probes = []
+    for variant, value in forms:
+        frames = parse(value)
+        probes.append(_Probe(variant, matchable(frames), matchable_seconds(frames)))
+    return probes
+
+
+def _banked_seconds(value: str) -> list[float]:
+    """When each indexed frame (hit part) of a banked value is first seen."""
+    try:
+        return matchable_seconds(parse(value))
+    except BadSignal:
+        return []
+
+
+@dataclass(slots=True)
+class _Tally:
+    """What one bank entry's frames matched, per form of the query."""
+
+    bank_id: int
+    category: str | None
+    banked_total: int = 0
+    # probe number -> query frame number -> (closest distance, banked seconds)
+    frames: dict[int, dict[int, tuple[int, float]]] = field(default_factory=dict)
+
+    def add(self, probe: int, frame: int, distance: int, banked_seconds: float) -> None:
+        matched = self.frames.setdefault(probe, {})
+        if frame not in matched or distance < matched[frame][0]:
+            matched[frame] = (distance, banked_seconds)
+
+    def best(self, probes: Sequence[_Probe]) -> tuple[float, dict[str, Any]] | None:
+        """(distance, detail) of the form that matched best, or None when none matches."""
+        chosen: tuple[float, dict[str, Any]] | None = None
+        for number, matched in self.frames.items():
+            probe = probes[number]
+            query_percent = 100 * len(matched) / len(probe.hexes)
+            banked_frames = len({seconds for _d, seconds in matched.values()})
+            total = max(self.banked_total, 1)
+            banked_percent = min(100.0, 100 * banked_frames / total)
+            contained = (
+                banked_percent >= CONTAINED_PERCENT and banked_frames >= MIN_CONTAINED_FRAMES
+            )
+            if query_percent < QUERY_MATCH_PERCENT and not contained:
+                continue
+            distance = round(100 - max(query_percent, banked_percent if contained else 0.0), 2)
+            if chosen is not None and chosen[0] <= distance:
+                continue
+            detail: dict[str, Any] = {
+                "query_match_percent": round(query_percent, 2),
+                "compared_match_percent": round(banked_percent, 2),
+                "query_frames": len(probe.hexes),
+                "segments": segments(
+                    [(probe.seconds[f], banked) for f, (_d, banked) in matched.items()]
+                ),
+            }
+            if probe.variant != ORIGINAL:
+                detail["transform"] = probe.variant
+            if query_percent < QUERY_MATCH_PERCENT:
+                detail["contained"] = True
+            chosen = (distance, detail)
+        return chosen
+
+
+def segments(pairs: Sequence[tuple[float, float]]) -> list[dict[str, Any]]:
+    """Runs of matched frames, as (seconds in the query, seconds in the banked video) pairs
+    grouped where both go on together: each run's start and end in the query and in the banked
+    video and the query frames' times, longest first (at most ``MAX_SEGMENTS``)."""
+    runs: list[list[tuple[float, float]]] = []
+    for query_seconds, banked_seconds in sorted(pairs):
+        if runs:
+            last_query, last_banked = runs[-1][-1]
+            offset_moved = abs((banked_seconds - query_seconds) - (last_banked - last_query))
+            if query_seconds - last_query <= SEGMENT_GAP and offset_moved <= SEGMENT_GAP:
+                runs[-1].append((query_seconds, banked_seconds))
+                continue
+        runs.append([(query_seconds, banked_seconds)])
+    runs.sort(key=lambda run: (-len(run), run[0][0]))
+    return [
+        {
+            "start": run[0][0],
+            "end": run[-1][0],
+            "banked_start": min(b for _q, b in run),
+            "banked_end": max(b for _q, b in run),
+            "frames": [q for q, _b in run],
+        }
+        for run in runs[:MAX_SEGMENTS]
+    ]
