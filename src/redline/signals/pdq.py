@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pdqhash
+from PIL import Image
 
 from redline.signals.base import (
     BadSignal,
@@ -50,7 +51,18 @@ DIHEDRAL = (
 # would eat into the match threshold. benchmarks/hashing.py reports the drift on its corpus.
 DRAFT_SIZE = (1024, 1024)
 MIN_TRIMMED_SIDE = 32  # a trimmed picture smaller than this is mostly border: not hashed
-UPRIGHT = frozenset({"original", "trimmed"})  # the query hashes also looked up among crops
+# Query-time variants beside the plain hash: the picture found inside a screenshot's chrome or
+# under a caption strip (``pdq_crop.locate_picture``), and a small image enlarged before hashing.
+LOCATED, ENLARGED = "located", "enlarged"
+# The query hashes also looked up among crops (the upright ones).
+UPRIGHT = frozenset({"original", "trimmed", LOCATED, ENLARGED})
+# PDQ's downsampling box (Jarosz filter) is ceil(side / 128) pixels wide: on a 160-pixel side it
+# is 2 pixels, 1/80 of the side, against 1/128 on the 640-pixel original, so a quarter-size copy
+# is blurred more than its original and drifts (measured: 17 of 117 quarter-size copies past 31
+# bits). Enlarged so its shorter side is ENLARGED_SIDE, the box is in proportion again.
+SMALL_SIDE = 400  # images whose shorter side is under this also get an enlarged hash
+ENLARGED_SIDE = 512
+MIRROR = DIHEDRAL.index("mirror") - 1  # its place in ``PdqQuery.rotations``
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,11 +72,14 @@ class PdqQuery(Query):
 
     rotations: tuple[str, ...] = ()
     trimmed: str | None = None
+    variants: tuple[tuple[str, str], ...] = ()  # (LOCATED or ENLARGED, hash), upright
 
     def stored_meta(self) -> dict[str, Any] | None:
         meta: dict[str, Any] = {"dihedral": list(self.rotations)}
         if self.trimmed:
             meta["trimmed"] = self.trimmed
+        if self.variants:
+            meta["variants"] = dict(self.variants)
         return meta
 
 
@@ -100,19 +115,43 @@ def hash_array(rgb: np.ndarray) -> Hash:
     return Hash(to_hex(bits), int(quality))
 
 
+def enlarged(rgb: np.ndarray) -> np.ndarray:
+    """A small image resampled (bicubic) so its shorter side is ``ENLARGED_SIDE``."""
+    height, width = rgb.shape[:2]
+    scale = ENLARGED_SIDE / min(height, width)
+    size = (round(width * scale), round(height * scale))
+    return np.asarray(
+        Image.fromarray(np.ascontiguousarray(rgb)).resize(size, Image.Resampling.BICUBIC)
+    )
+
+
 def query_of_array(rgb: np.ndarray) -> PdqQuery:
     """PDQ of an RGB array with what a look-up can use besides: its other seven orientations
-    and, when it has uniform borders, the hash of the image without them (letterboxed
-    re-uploads)."""
-    from redline.signals.pdq_crop import trim_borders  # pdq_crop builds on this module
+    (the mirror hashed from the mirrored pixels), when it has uniform borders the hash of the
+    image without them (letterboxed re-uploads), when it sits in a screenshot's chrome or under a
+    caption strip the hash of the picture found there, and when it is small its enlarged hash."""
+    from redline.signals.pdq_crop import locate_picture, trim_borders  # they build on this module
 
     vectors, quality = pdqhash.compute_dihedral(rgb)
     hexes = [to_hex(v) for v in vectors]
+    # The dihedral hashes are the DCT's sign flips, exact only if PDQ's downsampling were
+    # mirror-symmetric; it is not, and textures and text drift 32-86 bits mirrored (14% of
+    # mirrored copies missed). A mirror is the commonest of the eight: hash it from pixels.
+    rotations = hexes[1:]
+    rotations[MIRROR] = hash_array(np.ascontiguousarray(rgb[:, ::-1])).value
     trimmed = trim_borders(rgb)
     trimmed_hex = None
     if trimmed is not None and min(trimmed.shape[:2]) >= MIN_TRIMMED_SIDE:
         trimmed_hex = hash_array(trimmed).value
-    return PdqQuery(hexes[0], int(quality), tuple(hexes[1:]), trimmed_hex)
+    variants: list[tuple[str, str]] = []
+    picture = locate_picture(rgb)
+    if picture is not None:
+        located = hash_array(picture if min(picture.shape[:2]) >= SMALL_SIDE else enlarged(picture))
+        if (located.quality or 0) >= QUALITY_THRESHOLD and located.value != trimmed_hex:
+            variants.append((LOCATED, located.value))
+    if min(rgb.shape[:2]) < SMALL_SIDE:
+        variants.append((ENLARGED, hash_array(enlarged(rgb)).value))
+    return PdqQuery(hexes[0], int(quality), tuple(rotations), trimmed_hex, tuple(variants))
 
 
 def hash_image(path: Path, *, full_size: bool = False) -> PdqQuery:
@@ -168,7 +207,13 @@ class PdqSignal(SignalType):
         cls, value: str, quality: int | None = None, meta: Mapping[str, Any] | None = None
     ) -> PdqQuery:
         meta = meta or {}
-        return PdqQuery(value, quality, tuple(meta.get("dihedral") or ()), meta.get("trimmed"))
+        return PdqQuery(
+            value,
+            quality,
+            tuple(meta.get("dihedral") or ()),
+            meta.get("trimmed"),
+            tuple((meta.get("variants") or {}).items()),
+        )
 
     @classmethod
     def compare(cls, a: str, b: str, threshold: float | None = None) -> Comparison:
@@ -203,6 +248,9 @@ class PdqSignal(SignalType):
             if trimmed:
                 probes.append(trimmed)
                 owners.append((position, "trimmed"))
+            for name, variant in query.variants if isinstance(query, PdqQuery) else ():
+                probes.append(variant)
+                owners.append((position, name))
             if dihedral and isinstance(query, PdqQuery):
                 for name, variant in zip(DIHEDRAL[1:], query.rotations, strict=False):
                     probes.append(variant)
