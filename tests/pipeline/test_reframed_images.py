@@ -162,7 +162,7 @@ def test_different_pictures_in_the_same_app_frame_do_not_match(
     posts.mkdir()
     app_screenshot(photo("chelsea")).save(posts / "screenshot-b.png")
     app_screenshot(photo("rocket")).save(posts / "screenshot-c.jpg", quality=85)
-    captioned(photo("motorcycle_left")).save(posts / "meme-b.jpg", quality=85)
+    captioned(photo("immunohistochemistry")).save(posts / "meme-b.jpg", quality=85)
     app_screenshot(photo("astronaut")).save(posts / "screenshot-a-again.jpg", quality=85)
     run_ingest(posts, "channel", engine, settings)
     run_scan(engine, settings)
