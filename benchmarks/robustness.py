@@ -92,6 +92,10 @@ GOAL_FALSE_MATCHES = 0
 WITH_DIHEDRAL = "pdq+dihedral"
 REDLINE = "redline"  # what scan does: PDQ, border-trimmed PDQ, crop hashes
 REDLINE_DIHEDRAL = "redline+dihedral"
+# The first generation's scan, as the reference measured in the same run: PDQ and border-trimmed
+# PDQ against the bank (no located picture, no enlarged hash, the mirror from PDQ's DCT).
+FIRST = "redline_first_generation"
+FIRST_DIHEDRAL = "redline_first_generation+dihedral"
 
 
 @dataclass(frozen=True)
@@ -226,6 +230,12 @@ def query_of(image: Image.Image) -> list[str]:
     return [query.value, *trimmed, *(value for _name, value in query.variants)]
 
 
+def first_generation_queries(image: Image.Image) -> list[str]:
+    """The upright hashes the first generation's scan looked up: PDQ and border-trimmed PDQ."""
+    trimmed = scan_query_of(image).trimmed
+    return [pdq_of(image).value, *([] if trimmed is None else [trimmed])]
+
+
 def scan_dihedral(image: Image.Image) -> list[str]:
     """The eight orientations scan looks up for a bank with dihedral matching on."""
     query = scan_query_of(image)
@@ -277,6 +287,24 @@ def redline_dihedral_match(original: Image.Image, transformed: Image.Image) -> b
     )
 
 
+def first_generation_match(original: Image.Image, transformed: Image.Image) -> bool:
+    """The first generation's scan: PDQ and border-trimmed PDQ vs PDQ and crops, <= 31."""
+    if not searchable(pdq_of(transformed)):
+        return False
+    bank = bank_of(original)
+    return any(
+        pdq.distance(q, b) <= pdq.MATCH_THRESHOLD
+        for q in first_generation_queries(transformed)
+        for b in bank
+    )
+
+
+def first_generation_dihedral_match(original: Image.Image, transformed: Image.Image) -> bool:
+    return first_generation_match(original, transformed) or pdq_dihedral_match(
+        original, transformed
+    )
+
+
 METHODS: dict[str, tuple[Method, str]] = {
     "pdq": (pdq_match, "PDQ distance <= 31, as a bank without dihedral matching"),
     WITH_DIHEDRAL: (
@@ -289,6 +317,11 @@ METHODS: dict[str, tuple[Method, str]] = {
         " banked image's PDQ and its 64 crop hashes, <= 31",
     ),
     REDLINE_DIHEDRAL: (redline_dihedral_match, "redline scan with dihedral matching on"),
+    FIRST: (
+        first_generation_match,
+        "the first generation's scan (reference): PDQ and border-trimmed PDQ vs PDQ and crops",
+    ),
+    FIRST_DIHEDRAL: (first_generation_dihedral_match, "the same with dihedral matching on"),
 }
 
 
@@ -346,6 +379,7 @@ class Measured:
     dihedral: list[str]  # the copy's 8 dihedral hashes
     queries: list[str]  # what redline's scan looks up for the copy (its upright hashes)
     scan_dihedral: list[str]  # the copy's 8 orientations as scan computes them
+    first_queries: list[str]  # what the first generation's scan looked up
 
 
 @dataclass
@@ -386,6 +420,7 @@ def measure(entry: Entry, transform_names: Sequence[str]) -> Outcome:
             dihedral=variants,
             queries=query_of(altered),
             scan_dihedral=scan_dihedral(altered),
+            first_queries=first_generation_queries(altered),
         )
     return outcome
 
@@ -462,6 +497,8 @@ def transform_row(transform: Transform, used: list[Outcome]) -> dict[str, object
     # redline: any of a copy's query hashes near any of another original's bank hashes.
     by_scan = nearest_sets([c.queries for c in copies], [o.bank for o in used])
     np.fill_diagonal(by_scan, 256)
+    by_first = nearest_sets([c.first_queries for c in copies], [o.bank for o in used])
+    np.fill_diagonal(by_first, 256)
     missed = [
         {
             "image": o.entry.name,
@@ -489,6 +526,10 @@ def transform_row(transform: Transform, used: list[Outcome]) -> dict[str, object
             REDLINE_DIHEDRAL: int(
                 ((by_scan <= pdq.MATCH_THRESHOLD) | (scan_turned <= pdq.MATCH_THRESHOLD)).sum()
             ),
+            FIRST: int((by_first <= pdq.MATCH_THRESHOLD).sum()),
+            FIRST_DIHEDRAL: int(
+                ((by_first <= pdq.MATCH_THRESHOLD) | (turned <= pdq.MATCH_THRESHOLD)).sum()
+            ),
         },
         "goal": transform.goal,
         "goal_method": transform.goal_method,
@@ -511,6 +552,8 @@ def false_matches(used: list[Outcome], table: list[dict[str, Any]]) -> dict[str,
     # redline: one original's look-up hashes against another's bank hashes (PDQ, crops).
     scanned = nearest_sets([o.queries for o in used], [o.bank for o in used])
     scanned = np.minimum(scanned, scanned.T)[upper]
+    first = nearest_sets([[o.value] for o in used], [o.bank for o in used])
+    first = np.minimum(first, first.T)[upper]
     close = [
         {"a": names[i], "b": names[j], "distance": int(d)}
         for i, j, d in zip(*upper, plain, strict=True)
@@ -530,6 +573,10 @@ def false_matches(used: list[Outcome], table: list[dict[str, Any]]) -> dict[str,
             REDLINE: int((scanned <= pdq.MATCH_THRESHOLD).sum()),
             REDLINE_DIHEDRAL: int(
                 ((scanned <= pdq.MATCH_THRESHOLD) | (scan_turned <= pdq.MATCH_THRESHOLD)).sum()
+            ),
+            FIRST: int((first <= pdq.MATCH_THRESHOLD).sum()),
+            FIRST_DIHEDRAL: int(
+                ((first <= pdq.MATCH_THRESHOLD) | (turned <= pdq.MATCH_THRESHOLD)).sum()
             ),
         },
         "original_pair_rate": round(len(close) / len(plain), 6),
