@@ -141,11 +141,10 @@ def test_screenshots_captions_and_small_copies_match_their_banked_original(
 
     found = matches_by_file(engine)
     assert set(found) == {"screenshot.png", "meme.jpg", "quarter.png"}
-    assert ("pdq", "located") in found["screenshot.png"] or (
-        "pdq_crop",
-        "located",
-    ) in found["screenshot.png"]
-    assert any(transform == "located" for _signal, transform in found["meme.jpg"])
+    # Found through the picture located in the app's chrome (inside its margins), and through
+    # the picture located under the caption strip (across the frame's width).
+    assert any(transform == "located_inset" for _signal, transform in found["screenshot.png"])
+    assert any(transform == "located_spanning" for _signal, transform in found["meme.jpg"])
     assert any(transform == "enlarged" for _signal, transform in found["quarter.png"])
 
 

@@ -52,10 +52,13 @@ DIHEDRAL = (
 DRAFT_SIZE = (1024, 1024)
 MIN_TRIMMED_SIDE = 32  # a trimmed picture smaller than this is mostly border: not hashed
 # Query-time variants beside the plain hash: the picture found inside a screenshot's chrome or
-# under a caption strip (``pdq_crop.locate_picture``), and a small image enlarged before hashing.
-LOCATED, ENLARGED = "located", "enlarged"
+# under a caption strip (``pdq_crop.locate_pictures``), and a small image enlarged before hashing.
+# "located_inset": the picture with chrome all round it; "located_spanning": across the frame's
+# width or height, with strips above and below or beside it.
+LOCATED = ("located_inset", "located_spanning")
+ENLARGED = "enlarged"
 # The query hashes also looked up among crops (the upright ones).
-UPRIGHT = frozenset({"original", "trimmed", LOCATED, ENLARGED})
+UPRIGHT = frozenset({"original", "trimmed", *LOCATED, ENLARGED})
 # PDQ's downsampling box (Jarosz filter) is ceil(side / 128) pixels wide: on a 160-pixel side it
 # is 2 pixels, 1/80 of the side, against 1/128 on the 640-pixel original, so a quarter-size copy
 # is blurred more than its original and drifts (measured: 17 of 117 quarter-size copies past 31
@@ -73,7 +76,7 @@ class PdqQuery(Query):
 
     rotations: tuple[str, ...] = ()
     trimmed: str | None = None
-    variants: tuple[tuple[str, str], ...] = ()  # (LOCATED or ENLARGED, hash), upright
+    variants: tuple[tuple[str, str], ...] = ()  # (one of LOCATED or ENLARGED, hash), upright
 
     def stored_meta(self) -> dict[str, Any] | None:
         meta: dict[str, Any] = {"dihedral": list(self.rotations)}
@@ -146,7 +149,7 @@ def query_of_array(rgb: np.ndarray) -> PdqQuery:
     (the mirror hashed from the mirrored pixels), when it has uniform borders the hash of the
     image without them (letterboxed re-uploads), when it sits in a screenshot's chrome or under a
     caption strip the hash of the picture found there, and when it is small its enlarged hash."""
-    from redline.signals.pdq_crop import locate_picture, trim_borders  # they build on this module
+    from redline.signals.pdq_crop import locate_pictures, trim_borders  # they build on this module
 
     vectors, quality = pdqhash.compute_dihedral(rgb)
     hexes = [to_hex(v) for v in vectors]
@@ -157,11 +160,11 @@ def query_of_array(rgb: np.ndarray) -> PdqQuery:
     if trimmed is not None and min(trimmed.shape[:2]) >= MIN_TRIMMED_SIDE:
         trimmed_hex = hash_array(trimmed).value
     variants: list[tuple[str, str]] = []
-    picture = locate_picture(rgb)
-    if picture is not None:
-        located = hash_array(picture if min(picture.shape[:2]) >= SMALL_SIDE else enlarged(picture))
+    for reading, picture in locate_pictures(rgb):
+        small = min(picture.shape[:2]) < SMALL_SIDE
+        located = hash_array(enlarged(picture) if small else picture)
         if (located.quality or 0) >= QUALITY_THRESHOLD and located.value != trimmed_hex:
-            variants.append((LOCATED, located.value))
+            variants.append((f"located_{reading}", located.value))
     if min(rgb.shape[:2]) < SMALL_SIDE:
         variants.append((ENLARGED, hash_array(enlarged(rgb)).value))
     return PdqQuery(hexes[0], int(quality), tuple(rotations), trimmed_hex, tuple(variants))

@@ -10,7 +10,9 @@ where the whole-image hash was 44 to 136 bits away). Queries cost nothing extra:
 PDQ hash is also looked up among the crop hashes.
 
 On the query side, uniform borders (letterboxing, pillarboxing, frames) are trimmed and the
-trimmed image hashed too, which catches the reverse: bars added around known content.
+trimmed image hashed too, which catches the reverse: bars added around known content. Chrome
+that is not uniform (an app's header and buttons around a screenshotted picture, a meme's
+caption strip) is found by the picture's straight edges instead (``locate_pictures``).
 """
 
 from __future__ import annotations
@@ -105,7 +107,7 @@ def trim_borders(rgb: np.ndarray) -> np.ndarray | None:
     return np.ascontiguousarray(rgb[top:bottom, left:right])
 
 
-# Locating a picture inside a screenshot or under a caption strip (``locate_picture``).
+# Locating a picture inside a screenshot or under a caption strip (``locate_pictures``).
 EDGE_STEP = 48  # grey-sum difference (0-765) across a row or column boundary that is an edge
 EDGE_SUPPORT = 0.6  # share of a picture side's length the edge must run along
 CHROME_PLAIN = 0.5  # share of a chrome band (app bar, caption strip) in its dominant shade
@@ -152,16 +154,17 @@ def _refine(rgb: np.ndarray, boundary: int, step: int, axis: int, span: slice) -
     return low + int(np.argmax(strength))
 
 
-def locate_picture(rgb: np.ndarray) -> np.ndarray | None:
-    """The picture inside a larger frame, found by its straight edges, or None when there is none.
+def locate_pictures(rgb: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """The picture inside a larger frame, found by its straight edges: ("inset", picture) and
+    ("spanning", picture) for the best rectangle of each reading found, none when there is none.
 
     A screenshot shows a picture inside an app's chrome (a header with a name and an avatar,
     buttons below, margins), a meme adds a caption strip above or below it: in both the picture
     is a rectangle whose sides are long straight edges or the frame's own edges, and everything
     around it is plain bands (mostly one shade, with a little text or icons on it). Of the
-    rectangles bounded by the strongest edge lines whose surroundings are plain, the largest is
-    the picture. Uniform borders are ``trim_borders``' work; this finds what they cannot: chrome
-    of several colours, with text on it.
+    rectangles bounded by the strongest edge lines whose surroundings are plain, the one with
+    most edges, then the largest, is the picture. Uniform borders are ``trim_borders``' work;
+    this finds what they cannot: chrome of several colours, with text on it.
     """
     height, width = rgb.shape[:2]
     step = max(1, min(height, width) // 256)
@@ -169,7 +172,7 @@ def locate_picture(rgb: np.ndarray) -> np.ndarray | None:
     grey = small[..., 0].astype(np.int16) + small[..., 1] + small[..., 2]
     rows, cols = grey.shape
     if rows < 8 or cols < 8:
-        return None
+        return []
     across_rows = np.abs(np.diff(grey, axis=0)) > EDGE_STEP  # (rows - 1, cols)
     across_cols = np.abs(np.diff(grey, axis=1)) > EDGE_STEP  # (rows, cols - 1)
     # Running counts of edge pixels along each boundary line: any stretch's share in O(1).
@@ -189,9 +192,10 @@ def locate_picture(rgb: np.ndarray) -> np.ndarray | None:
     # A picture is inset (four straight edges, chrome all round: a screenshot with margins) or
     # spans the frame one way (caption strips above or below, a full-width picture in an app).
     # Inset wins: its margins were checked plain, so it is the tighter reading of the same frame.
-    best: tuple[int, int, int, int] | None = None
+    # The best of each reading is kept: when an inset rectangle is the picture's own frame
+    # line (posters have them) the spanning one is the picture, and both cost one hash each.
+    best: dict[bool, tuple[tuple[int, int, int], tuple[int, int, int, int]]] = {}
     smallest = MIN_PICTURE_AREA * rows * cols
-    best_rank = (False, 0, 0)
     for top in tops:
         for bottom in bottoms:
             for left in lefts:
@@ -199,27 +203,32 @@ def locate_picture(rgb: np.ndarray) -> np.ndarray | None:
                     inset = top > 0 and bottom < rows and left > 0 and right < cols
                     spans = (left == 0 and right == cols) != (top == 0 and bottom == rows)
                     edges = (top > 0) + (bottom < rows) + (left > 0) + (right < cols)
-                    rank = (inset, edges, (bottom - top) * (right - left))
-                    if not (inset or spans) or rank[2] <= smallest or rank <= best_rank:
+                    rank = (int(inset), edges, (bottom - top) * (right - left))
+                    if not (inset or spans) or rank[2] <= smallest:
+                        continue
+                    if inset in best and rank <= best[inset][0]:
                         continue
                     if (
                         _frames_picture(row_sums, col_sums, top, bottom, left, right)
                         and _plain(grey[top:bottom, :left])
                         and _plain(grey[top:bottom, right:])
                     ):
-                        best, best_rank = (top, bottom, left, right), rank
-    if best is None:
-        return None
-    top, bottom, left, right = best
-    columns = slice(left * step, min(width, right * step))
-    lines = slice(top * step, min(height, bottom * step))
-    top = 0 if top == 0 else _refine(rgb, top, step, 0, columns)
-    bottom = height if bottom == rows else _refine(rgb, bottom, step, 0, columns)
-    left = 0 if left == 0 else _refine(rgb, left, step, 1, lines)
-    right = width if right == cols else _refine(rgb, right, step, 1, lines)
-    if min(bottom - top, right - left) < MIN_TRIMMED_SIDE:
-        return None
-    return np.ascontiguousarray(rgb[top:bottom, left:right])
+                        best[inset] = (rank, (top, bottom, left, right))
+    pictures: list[tuple[str, np.ndarray]] = []
+    for inset in (True, False):
+        if inset not in best:
+            continue
+        top, bottom, left, right = best[inset][1]
+        columns = slice(left * step, min(width, right * step))
+        lines = slice(top * step, min(height, bottom * step))
+        top = 0 if top == 0 else _refine(rgb, top, step, 0, columns)
+        bottom = height if bottom == rows else _refine(rgb, bottom, step, 0, columns)
+        left = 0 if left == 0 else _refine(rgb, left, step, 1, lines)
+        right = width if right == cols else _refine(rgb, right, step, 1, lines)
+        if min(bottom - top, right - left) >= MIN_TRIMMED_SIDE:
+            reading = "inset" if inset else "spanning"
+            pictures.append((reading, np.ascontiguousarray(rgb[top:bottom, left:right])))
+    return pictures
 
 
 def _frames_picture(
