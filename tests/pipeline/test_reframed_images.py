@@ -168,3 +168,16 @@ def test_different_pictures_in_the_same_app_frame_do_not_match(
 
     # The same frame with the same picture matches (so the bank works); other pictures do not.
     assert set(matches_by_file(engine)) == {"screenshot-a-again.jpg"}
+
+
+def test_small_images_are_enlarged_within_bounds() -> None:
+    """A small image is hashed again enlarged; a thin strip is enlarged no further than
+    ``ENLARGED_MAX_SIDE`` (a 2x3000 image must not become a 512x768,000 one)."""
+    small = np.asarray(generated(4, (640, 480)).resize((160, 120)))
+    assert min(pdq.enlarged(small).shape[:2]) == pdq.ENLARGED_SIDE
+    thin = np.zeros((2, 1000, 3), dtype=np.uint8)
+    assert pdq.enlarged(thin).shape[:2] == (4, pdq.ENLARGED_MAX_SIDE)
+    longer = np.zeros((2, 3000, 3), dtype=np.uint8)
+    assert pdq.enlarged(longer) is longer
+    assert [name for name, _ in pdq.query_of_array(small).variants] == ["enlarged"]
+    assert pdq.query_of_array(np.zeros((1, 5000, 3), dtype=np.uint8)).variants == ()

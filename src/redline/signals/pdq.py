@@ -65,6 +65,7 @@ UPRIGHT = frozenset({"original", "trimmed", *LOCATED, ENLARGED})
 # bits). Enlarged so its shorter side is ENLARGED_SIDE, the box is in proportion again.
 SMALL_SIDE = 400  # images whose shorter side is under this also get an enlarged hash
 ENLARGED_SIDE = 512
+ENLARGED_MAX_SIDE = 2048
 MIRROR = DIHEDRAL.index("mirror") - 1  # its place in ``PdqQuery.rotations``
 MIRROR_SIDE = 512  # big images are reduced to about this before their mirror is hashed
 
@@ -120,9 +121,12 @@ def hash_array(rgb: np.ndarray) -> Hash:
 
 
 def enlarged(rgb: np.ndarray) -> np.ndarray:
-    """A small image resampled (bicubic) so its shorter side is ``ENLARGED_SIDE``."""
+    """A small image resampled (bicubic) so its shorter side is ``ENLARGED_SIDE``, its longer
+    at most ``ENLARGED_MAX_SIDE`` (a 1x5000 strip must not become gigabytes)."""
     height, width = rgb.shape[:2]
-    scale = ENLARGED_SIDE / min(height, width)
+    scale = min(ENLARGED_SIDE / min(height, width), ENLARGED_MAX_SIDE / max(height, width))
+    if scale <= 1:
+        return rgb
     size = (round(width * scale), round(height * scale))
     return np.asarray(
         Image.fromarray(np.ascontiguousarray(rgb)).resize(size, Image.Resampling.BICUBIC)
@@ -166,7 +170,9 @@ def query_of_array(rgb: np.ndarray) -> PdqQuery:
         if (located.quality or 0) >= QUALITY_THRESHOLD and located.value != trimmed_hex:
             variants.append((f"located_{reading}", located.value))
     if min(rgb.shape[:2]) < SMALL_SIDE:
-        variants.append((ENLARGED, hash_array(enlarged(rgb)).value))
+        larger = enlarged(rgb)
+        if larger is not rgb:  # a thin strip cannot be enlarged within bounds
+            variants.append((ENLARGED, hash_array(larger).value))
     return PdqQuery(hexes[0], int(quality), tuple(rotations), trimmed_hex, tuple(variants))
 
 
