@@ -33,6 +33,8 @@ from redline.signals.base import Hash
 
 Size = tuple[int, int]
 Colour = tuple[int, int, int]
+BLACK: Colour = (0, 0, 0)
+WHITE: Colour = (255, 255, 255)
 
 SIZES: tuple[Size, ...] = ((640, 480), (480, 640), (800, 450), (512, 512), (600, 400))
 WORDS = (
@@ -277,6 +279,35 @@ def caption(image: Image.Image, text: str = "SHARE THIS NOW") -> Image.Image:
         stroke_fill=(0, 0, 0, 170),
     )
     return Image.alpha_composite(base, layer).convert("RGB")
+
+
+def strip(
+    image: Image.Image, text: str, *, above: bool, share: float, fill: Colour, ink: Colour
+) -> Image.Image:
+    """A band of ``share`` x height added above or below the picture, with a line of text on it."""
+    picture = image.convert("RGB")
+    width, height = picture.size
+    band = max(20, round(height * share))
+    canvas = Image.new("RGB", (width, height + band), fill)
+    canvas.paste(picture, (0, band if above else 0))
+    size = max(12, band // 2)
+    draw = ImageDraw.Draw(canvas)
+    span = draw.textlength(text, font=font(size))
+    top = (band - size) // 2 + (0 if above else height)
+    draw.text(((width - span) / 2, top), text, font=font(size), fill=ink)
+    return canvas
+
+
+def caption_strip(image: Image.Image) -> Image.Image:
+    """A meme caption: a white band above the picture (a fifth of its height), black words on it."""
+    return strip(image, "WHEN THE MONDAY MORNING", above=True, share=0.2, fill=WHITE, ink=BLACK)
+
+
+def watermark_strip(image: Image.Image) -> Image.Image:
+    """A reposting channel's mark: a dark band below the picture with its handle in light text."""
+    return strip(
+        image, "t.me/somechannel", above=False, share=0.12, fill=(20, 20, 20), ink=(240, 240, 240)
+    )
 
 
 def brightness(image: Image.Image, factor: float) -> Image.Image:

@@ -12,6 +12,11 @@ Measured in one run, medians of R repetitions:
 - ``pipeline_2``: the same with two worker processes;
 - ``bare_2``: ``pdqhash.compute`` split over two processes: the scaling this machine allows
   (pdqhash is memory-bound, and two vCPUs are not always two cores' worth of memory bandwidth).
+- ``query`` and ``query_first_generation``: the look-up one image gets, on the decoded arrays,
+  one process, the two alternated image by image: ``redline.signals.pdq.query_of_array`` (PDQ
+  with its orientations, the mirror hashed from pixels, border trim, the picture located in a
+  frame, the enlarged hash of a small image) against the query of the first generation (PDQ
+  with its orientations and the border-trimmed hash), re-implemented here as the reference.
 Also reported: how far the drafted decode moves hashes from a full-size decode (bits).
 """
 
@@ -41,7 +46,16 @@ from redline.demo.build import base_image
 from redline.index.store import IndexStore
 from redline.ingest.run import ingest
 from redline.pipeline.scan import scan
-from redline.signals.pdq import distance, load_for_pdq, load_rgb, to_hex
+from redline.signals.pdq import (
+    MIN_TRIMMED_SIDE,
+    distance,
+    hash_array,
+    load_for_pdq,
+    load_rgb,
+    query_of_array,
+    to_hex,
+)
+from redline.signals.pdq_crop import trim_borders
 from redline.store import ensure_schema, make_engine
 
 SIZES = ((640, 480), (1280, 960), (2048, 1536), (4000, 3000))
@@ -99,6 +113,30 @@ def time_bare(arrays: list[np.ndarray], processes: int = 1) -> float:
         return time.perf_counter() - started
 
 
+def first_generation_query(rgb: np.ndarray) -> tuple[str, ...]:
+    """The query scan computed before screenshots, captions and small sizes were handled: PDQ,
+    its seven DCT orientations, and the hash without uniform borders."""
+    vectors, _quality = pdqhash.compute_dihedral(rgb)
+    trimmed = trim_borders(rgb)
+    extra = ()
+    if trimmed is not None and min(trimmed.shape[:2]) >= MIN_TRIMMED_SIDE:
+        extra = (hash_array(trimmed).value,)
+    return (*(to_hex(v) for v in vectors), *extra)
+
+
+def time_queries(arrays: list[np.ndarray]) -> tuple[float, float]:
+    """Seconds for the first-generation query and for today's, alternated image by image."""
+    first = today = 0.0
+    for array in arrays:
+        started = time.perf_counter()
+        first_generation_query(array)
+        middle = time.perf_counter()
+        query_of_array(array)
+        today += time.perf_counter() - middle
+        first += middle - started
+    return first, today
+
+
 def time_pipeline(folder: Path, workdir: Path, workers: int, run: int) -> float:
     """Seconds for ``redline scan`` to hash (and store) the ingested corpus."""
     database = workdir / f"scan-{workers}-{run}.db"
@@ -139,16 +177,26 @@ def main() -> None:
             distance(to_hex(pdqhash.compute(a)[0]), to_hex(pdqhash.compute(full)[0]))
             for a, full in zip(arrays, (load_rgb(p, draft=False) for p in paths), strict=True)
         ]
-        bare, bare_two, one, two = [], [], [], []
+        bare, bare_two, one, two, first, today = [], [], [], [], [], []
         for run in range(args.repeat):
             bare.append(time_bare(arrays))
+            first_s, today_s = time_queries(arrays)
+            first.append(first_s)
+            today.append(today_s)
             bare_two.append(time_bare(arrays, processes=2))
             one.append(time_pipeline(work / "corpus", work, 1, run))
             two.append(time_pipeline(work / "corpus", work, 2, run))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     count = len(paths)
-    timings = {"bare": bare, "bare_2": bare_two, "pipeline_1": one, "pipeline_2": two}
+    timings = {
+        "bare": bare,
+        "bare_2": bare_two,
+        "pipeline_1": one,
+        "pipeline_2": two,
+        "query_first_generation": first,
+        "query": today,
+    }
     rate = {name: count / statistics.median(times) for name, times in timings.items()}
     result = {
         "benchmark": "hashing",
@@ -163,6 +211,10 @@ def main() -> None:
         },
         "images_per_s": {k: round(v, 1) for k, v in rate.items()},
         "pipeline_1_vs_bare": round(rate["pipeline_1"] / rate["bare"], 3),
+        "query_ms_per_image": {
+            name: round(1000 / rate[name], 1) for name in ("query_first_generation", "query")
+        },
+        "query_cost_vs_first_generation": round(rate["query_first_generation"] / rate["query"], 3),
         "scaling_2_vs_1": round(rate["pipeline_2"] / rate["pipeline_1"], 3),
         # What the machine allows: pdqhash itself on two processes against one.
         "bare_scaling_2_vs_1": round(rate["bare_2"] / rate["bare"], 3),

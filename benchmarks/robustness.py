@@ -66,7 +66,7 @@ import _videos
 from redline import __version__
 from redline.signals import pdq
 from redline.signals.base import Hash
-from redline.signals.pdq_crop import PdqCropSignal, trim_borders
+from redline.signals.pdq_crop import PdqCropSignal
 
 # Photographs that scikit-image ships in its wheel (name -> file in skimage/data/). ``cat`` is
 # left out: it is ``chelsea`` again, and a duplicate would count as a false match.
@@ -102,6 +102,10 @@ GOAL_FALSE_MATCHES = 0
 WITH_DIHEDRAL = "pdq+dihedral"
 REDLINE = "redline"  # what scan does: PDQ, border-trimmed PDQ, crop hashes
 REDLINE_DIHEDRAL = "redline+dihedral"
+# The first generation's scan, as the reference measured in the same run: PDQ and border-trimmed
+# PDQ against the bank (no located picture, no enlarged hash, the mirror from PDQ's DCT).
+FIRST = "redline_first_generation"
+FIRST_DIHEDRAL = "redline_first_generation+dihedral"
 
 
 @dataclass(frozen=True)
@@ -156,6 +160,8 @@ TRANSFORMS: list[Transform] = [
     ),
     Transform("watermark_corner", "overlay", _corpus.watermark, quick=True),
     Transform("caption_across", "overlay", _corpus.caption),
+    Transform("caption_strip_above", "strip", _corpus.caption_strip, quick=True),
+    Transform("watermark_strip_below", "strip", _corpus.watermark_strip),
     Transform("brightness_+30pct", "brightness", P(_corpus.brightness, factor=1.3), quick=True),
     Transform("brightness_-30pct", "brightness", P(_corpus.brightness, factor=0.7)),
     Transform("contrast_+30pct", "contrast", P(_corpus.contrast, factor=1.3), quick=True),
@@ -217,15 +223,33 @@ def _bank_hashes(image: Image.Image) -> list[str]:
     ]
 
 
-def _query_hashes(image: Image.Image) -> list[str]:
-    """What scan looks up for an image: its PDQ, and the PDQ of it without uniform borders."""
-    trimmed = trim_borders(_corpus.rgb(image))
-    extra = [] if trimmed is None else [pdq.hash_array(trimmed).value]
-    return [pdq_of(image).value, *extra]
+def _scan_query(image: Image.Image) -> pdq.PdqQuery:
+    """What scan looks up for an image (``redline.signals.pdq.query_of_array``)."""
+    return pdq.query_of_array(_corpus.rgb(image))
 
 
 bank_of: LastResults[list[str]] = LastResults(_bank_hashes)
-query_of: LastResults[list[str]] = LastResults(_query_hashes)
+scan_query_of: LastResults[pdq.PdqQuery] = LastResults(_scan_query)
+
+
+def query_of(image: Image.Image) -> list[str]:
+    """The upright hashes scan looks up for an image: its PDQ, the PDQ without uniform borders,
+    of the picture located in a screenshot or under a caption strip, of the image enlarged."""
+    query = scan_query_of(image)
+    trimmed = [] if query.trimmed is None else [query.trimmed]
+    return [query.value, *trimmed, *(value for _name, value in query.variants)]
+
+
+def first_generation_queries(image: Image.Image) -> list[str]:
+    """The upright hashes the first generation's scan looked up: PDQ and border-trimmed PDQ."""
+    trimmed = scan_query_of(image).trimmed
+    return [pdq_of(image).value, *([] if trimmed is None else [trimmed])]
+
+
+def scan_dihedral(image: Image.Image) -> list[str]:
+    """The eight orientations scan looks up for a bank with dihedral matching on."""
+    query = scan_query_of(image)
+    return [query.value, *query.rotations]
 
 
 def searchable(hashed: Hash) -> bool:
@@ -251,8 +275,8 @@ def pdq_dihedral_match(original: Image.Image, transformed: Image.Image) -> bool:
 
 
 def redline_match(original: Image.Image, transformed: Image.Image) -> bool:
-    """redline's scan: the query's PDQ and border-trimmed PDQ against the original's PDQ and
-    its 64 crop hashes (pdq_crop), all at distance <= 31."""
+    """redline's scan: the query's upright hashes (PDQ, border-trimmed, located picture,
+    enlarged) against the original's PDQ and its 64 crop hashes (pdq_crop), all <= 31."""
     if not searchable(pdq_of(transformed)):
         return False
     bank = bank_of(original)
@@ -262,8 +286,33 @@ def redline_match(original: Image.Image, transformed: Image.Image) -> bool:
 
 
 def redline_dihedral_match(original: Image.Image, transformed: Image.Image) -> bool:
-    """redline's scan for a bank with dihedral matching on."""
-    return redline_match(original, transformed) or pdq_dihedral_match(original, transformed)
+    """redline's scan for a bank with dihedral matching on (its mirror hashed from pixels)."""
+    reference = pdq_of(original).value
+    return redline_match(original, transformed) or (
+        searchable(pdq_of(transformed))
+        and any(
+            pdq.distance(reference, variant) <= pdq.MATCH_THRESHOLD
+            for variant in scan_dihedral(transformed)
+        )
+    )
+
+
+def first_generation_match(original: Image.Image, transformed: Image.Image) -> bool:
+    """The first generation's scan: PDQ and border-trimmed PDQ vs PDQ and crops, <= 31."""
+    if not searchable(pdq_of(transformed)):
+        return False
+    bank = bank_of(original)
+    return any(
+        pdq.distance(q, b) <= pdq.MATCH_THRESHOLD
+        for q in first_generation_queries(transformed)
+        for b in bank
+    )
+
+
+def first_generation_dihedral_match(original: Image.Image, transformed: Image.Image) -> bool:
+    return first_generation_match(original, transformed) or pdq_dihedral_match(
+        original, transformed
+    )
 
 
 METHODS: dict[str, tuple[Method, str]] = {
@@ -274,10 +323,15 @@ METHODS: dict[str, tuple[Method, str]] = {
     ),
     REDLINE: (
         redline_match,
-        "redline scan: PDQ and border-trimmed PDQ of the query vs the banked image's PDQ and its"
-        " 64 crop hashes, <= 31",
+        "redline scan: PDQ, border-trimmed, located-picture and enlarged PDQ of the query vs the"
+        " banked image's PDQ and its 64 crop hashes, <= 31",
     ),
     REDLINE_DIHEDRAL: (redline_dihedral_match, "redline scan with dihedral matching on"),
+    FIRST: (
+        first_generation_match,
+        "the first generation's scan (reference): PDQ and border-trimmed PDQ vs PDQ and crops",
+    ),
+    FIRST_DIHEDRAL: (first_generation_dihedral_match, "the same with dihedral matching on"),
 }
 
 
@@ -333,7 +387,9 @@ class Measured:
     matched: dict[str, bool]  # method -> found
     value: str  # the copy's hash
     dihedral: list[str]  # the copy's 8 dihedral hashes
-    queries: list[str]  # what redline's scan looks up for the copy (PDQ, border-trimmed PDQ)
+    queries: list[str]  # what redline's scan looks up for the copy (its upright hashes)
+    scan_dihedral: list[str]  # the copy's 8 orientations as scan computes them
+    first_queries: list[str]  # what the first generation's scan looked up
 
 
 @dataclass
@@ -345,16 +401,22 @@ class Outcome:
     value: str
     dihedral: list[str]
     bank: list[str]  # what a bank holds for the image: its PDQ and crop hashes
+    scan_dihedral: list[str]  # the image's 8 orientations as scan computes them
+    queries: list[str]  # its upright hashes as scan looks them up
     transformed: dict[str, Measured]  # by transform name; empty when the image is left out
 
 
 def measure(entry: Entry, transform_names: Sequence[str]) -> Outcome:
     original = load(entry)
     hashed = pdq_of(original)
-    outcome = Outcome(entry, hashed.quality or 0, hashed.value, dihedral_of(original), [], {})
+    outcome = Outcome(
+        entry, hashed.quality or 0, hashed.value, dihedral_of(original), [], [], [], {}
+    )
     if not searchable(hashed):
         return outcome  # left out of the corpus: redline would refuse it as a bank entry
     outcome.bank = bank_of(original)
+    outcome.scan_dihedral = scan_dihedral(original)
+    outcome.queries = query_of(original)
     chosen = {t.name: t for t in TRANSFORMS}
     for name in transform_names:
         altered = chosen[name].apply(original)
@@ -367,6 +429,8 @@ def measure(entry: Entry, transform_names: Sequence[str]) -> Outcome:
             value=query.value,
             dihedral=variants,
             queries=query_of(altered),
+            scan_dihedral=scan_dihedral(altered),
+            first_queries=first_generation_queries(altered),
         )
     return outcome
 
@@ -436,11 +500,15 @@ def transform_row(transform: Transform, used: list[Outcome]) -> dict[str, object
     originals = codes([o.value for o in used])
     plain = distances(codes([c.value for c in copies]), originals)
     turned = nearest_dihedral([h for c in copies for h in c.dihedral], originals)
+    scan_turned = nearest_dihedral([h for c in copies for h in c.scan_dihedral], originals)
     np.fill_diagonal(plain, 256)
     np.fill_diagonal(turned, 256)
+    np.fill_diagonal(scan_turned, 256)
     # redline: any of a copy's query hashes near any of another original's bank hashes.
     by_scan = nearest_sets([c.queries for c in copies], [o.bank for o in used])
     np.fill_diagonal(by_scan, 256)
+    by_first = nearest_sets([c.first_queries for c in copies], [o.bank for o in used])
+    np.fill_diagonal(by_first, 256)
     missed = [
         {
             "image": o.entry.name,
@@ -466,7 +534,11 @@ def transform_row(transform: Transform, used: list[Outcome]) -> dict[str, object
             WITH_DIHEDRAL: int((turned <= pdq.MATCH_THRESHOLD).sum()),
             REDLINE: int((by_scan <= pdq.MATCH_THRESHOLD).sum()),
             REDLINE_DIHEDRAL: int(
-                ((by_scan <= pdq.MATCH_THRESHOLD) | (turned <= pdq.MATCH_THRESHOLD)).sum()
+                ((by_scan <= pdq.MATCH_THRESHOLD) | (scan_turned <= pdq.MATCH_THRESHOLD)).sum()
+            ),
+            FIRST: int((by_first <= pdq.MATCH_THRESHOLD).sum()),
+            FIRST_DIHEDRAL: int(
+                ((by_first <= pdq.MATCH_THRESHOLD) | (turned <= pdq.MATCH_THRESHOLD)).sum()
             ),
         },
         "goal": transform.goal,
@@ -485,9 +557,13 @@ def false_matches(used: list[Outcome], table: list[dict[str, Any]]) -> dict[str,
     plain = distances(originals, originals)[upper]
     turned = nearest_dihedral([h for o in used for h in o.dihedral], originals)
     turned = np.minimum(turned, turned.T)[upper]
-    # redline: one original's look-up hashes (its PDQ) against another's bank hashes (PDQ, crops).
-    scanned = nearest_sets([[o.value] for o in used], [o.bank for o in used])
+    scan_turned = nearest_dihedral([h for o in used for h in o.scan_dihedral], originals)
+    scan_turned = np.minimum(scan_turned, scan_turned.T)[upper]
+    # redline: one original's look-up hashes against another's bank hashes (PDQ, crops).
+    scanned = nearest_sets([o.queries for o in used], [o.bank for o in used])
     scanned = np.minimum(scanned, scanned.T)[upper]
+    first = nearest_sets([[o.value] for o in used], [o.bank for o in used])
+    first = np.minimum(first, first.T)[upper]
     close = [
         {"a": names[i], "b": names[j], "distance": int(d)}
         for i, j, d in zip(*upper, plain, strict=True)
@@ -506,7 +582,11 @@ def false_matches(used: list[Outcome], table: list[dict[str, Any]]) -> dict[str,
             WITH_DIHEDRAL: int((turned <= pdq.MATCH_THRESHOLD).sum()),
             REDLINE: int((scanned <= pdq.MATCH_THRESHOLD).sum()),
             REDLINE_DIHEDRAL: int(
-                ((scanned <= pdq.MATCH_THRESHOLD) | (turned <= pdq.MATCH_THRESHOLD)).sum()
+                ((scanned <= pdq.MATCH_THRESHOLD) | (scan_turned <= pdq.MATCH_THRESHOLD)).sum()
+            ),
+            FIRST: int((first <= pdq.MATCH_THRESHOLD).sum()),
+            FIRST_DIHEDRAL: int(
+                ((first <= pdq.MATCH_THRESHOLD) | (turned <= pdq.MATCH_THRESHOLD)).sum()
             ),
         },
         "original_pair_rate": round(len(close) / len(plain), 6),

@@ -25,6 +25,7 @@ FAMILIES = {
     "flip",
     "rotate",
     "screenshot",
+    "strip",
 }
 EXACT = {"recall": 1.0, "mismatched_queries": 0}
 
@@ -98,7 +99,14 @@ def test_robustness_measures_every_transform_family(tmp_path: Path) -> None:
     assert result["corpus"]["photos"] == ["astronaut", "camera", "chelsea"]
     assert result["corpus"]["images_measured"] == 9
     for row in rows.values():
-        assert set(row["detection"]) == {"pdq", "pdq+dihedral", "redline", "redline+dihedral"}
+        assert set(row["detection"]) == {
+            "pdq",
+            "pdq+dihedral",
+            "redline",
+            "redline+dihedral",
+            "redline_first_generation",
+            "redline_first_generation+dihedral",
+        }
         assert row["images"] == 9
         assert 0 <= row["distance"]["median"] <= row["distance"]["p95"] <= 256
     # Sanity of the measurement itself: lossless or near-lossless changes are found, a quarter
@@ -114,6 +122,9 @@ def test_robustness_measures_every_transform_family(tmp_path: Path) -> None:
         rows["crop_2pct_each_side"]["detection"]["redline"]
         > rows["crop_2pct_each_side"]["detection"]["pdq"]
     )
+    # The located picture finds screenshots the first generation's scan never did.
+    assert rows["screenshot_rerender"]["detection"]["redline_first_generation"] == 0
+    assert rows["screenshot_rerender"]["detection"]["redline"] >= 0.5
     assert result["false_matches"]["original_pairs_matching"]["redline+dihedral"] == 0
     assert result["false_matches"]["original_pairs"] == 36
     assert result["false_matches"]["original_pairs_matching"]["pdq"] == 0

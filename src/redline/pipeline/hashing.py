@@ -1,5 +1,5 @@
-"""Computing media signals: the query of each file (PDQ with its rotations and border-trimmed
-hash for images, vPDQ for videos), as the signal type for its kind computes it.
+"""Computing media signals: the query of each file (PDQ with its rotations and query-time variants
+for images, vPDQ for videos), as the signal type for its kind computes it.
 
 Runs in a process pool, since hashing is CPU-bound and PDQ and vPDQ hold the GIL. Workers get a
 media store, a key and a kind and return plain data; all database work stays in the parent. A

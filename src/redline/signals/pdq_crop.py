@@ -10,7 +10,9 @@ where the whole-image hash was 44 to 136 bits away). Queries cost nothing extra:
 PDQ hash is also looked up among the crop hashes.
 
 On the query side, uniform borders (letterboxing, pillarboxing, frames) are trimmed and the
-trimmed image hashed too, which catches the reverse: bars added around known content.
+trimmed image hashed too, which catches the reverse: bars added around known content. Chrome
+that is not uniform (an app's header and buttons around a screenshotted picture, a meme's
+caption strip) is found by the picture's straight edges instead (``locate_pictures``).
 """
 
 from __future__ import annotations
@@ -21,7 +23,13 @@ from typing import ClassVar
 import numpy as np
 
 from redline.signals.base import Comparison, Hash, Indexed, SignalType
-from redline.signals.pdq import MATCH_THRESHOLD, PdqSignal, hash_array, load_for_pdq
+from redline.signals.pdq import (
+    MATCH_THRESHOLD,
+    MIN_TRIMMED_SIDE,
+    PdqSignal,
+    hash_array,
+    load_for_pdq,
+)
 
 # (name, left, top, right, bottom) as fractions of width and height. PDQ moves by tens of bits
 # when a crop is off by half a percent on sharp-edged images (measured on the demo's generated
@@ -97,6 +105,158 @@ def trim_borders(rgb: np.ndarray) -> np.ndarray | None:
     if trimmed_share < MIN_TRIM:
         return None
     return np.ascontiguousarray(rgb[top:bottom, left:right])
+
+
+# Locating a picture inside a screenshot or under a caption strip (``locate_pictures``).
+EDGE_STEP = 48  # grey-sum difference (0-765) across a row or column boundary that is an edge
+EDGE_SUPPORT = 0.6  # share of a picture side's length the edge must run along
+CHROME_PLAIN = 0.5  # share of a chrome band (app bar, caption strip) in its dominant shade
+MIN_PICTURE_AREA = 0.2  # a located picture smaller than this share of the frame is not hashed
+EDGE_CANDIDATES = 4  # strongest edge lines tried per side
+END_SHARE = 10  # percent of a side's length at each end that must be edge too, in part
+
+
+def _plain(grey: np.ndarray, share: float = CHROME_PLAIN) -> bool:
+    """Whether most of a band is one shade: app chrome, a caption strip's background."""
+    if grey.size == 0:
+        return True
+    return bool((np.abs(grey - np.median(grey)) <= 3 * BORDER_TOLERANCE).mean() >= share)
+
+
+def _edge_lines(support: np.ndarray, low: int, high: int) -> list[int]:
+    """The strongest boundaries in [low, high) of a per-boundary edge share, strongest first.
+
+    ``support[i]`` is the share of edge pixels between line i and i + 1, so boundary i + 1.
+    """
+    found = [
+        i + 1
+        for i in range(max(0, low - 1), min(len(support), high - 1))
+        if support[i] >= EDGE_SUPPORT / 2
+        and support[i] >= support[max(0, i - 1)]
+        and support[i] >= support[min(len(support) - 1, i + 1)]
+    ]
+    found.sort(key=lambda line: -support[line - 1])
+    return found[:EDGE_CANDIDATES]
+
+
+def _refine(rgb: np.ndarray, boundary: int, step: int, axis: int, span: slice) -> int:
+    """The full-resolution boundary near a subsampled one: where the picture's edge is sharpest.
+
+    Only the few lines around it are read: summing the whole image's channels costs more than
+    finding the picture."""
+    if step == 1:
+        return boundary
+    lines = rgb[:, span] if axis == 0 else np.swapaxes(rgb, 0, 1)[:, span]
+    low = max(1, (boundary - 1) * step + 1)
+    high = min(lines.shape[0], boundary * step + step // 2 + 1)
+    near = lines[low - 1 : high].astype(np.int16).sum(axis=2)  # grey sums of those lines
+    strength = np.abs(np.diff(near, axis=0)).mean(axis=1)
+    return low + int(np.argmax(strength))
+
+
+def locate_pictures(rgb: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """The picture inside a larger frame, found by its straight edges: ("inset", picture) and
+    ("spanning", picture) for the best rectangle of each reading found, none when there is none.
+
+    A screenshot shows a picture inside an app's chrome (a header with a name and an avatar,
+    buttons below, margins), a meme adds a caption strip above or below it: in both the picture
+    is a rectangle whose sides are long straight edges or the frame's own edges, and everything
+    around it is plain bands (mostly one shade, with a little text or icons on it). Of the
+    rectangles bounded by the strongest edge lines whose surroundings are plain, the one with
+    most edges, then the largest, is the picture. Uniform borders are ``trim_borders``' work;
+    this finds what they cannot: chrome of several colours, with text on it.
+    """
+    height, width = rgb.shape[:2]
+    step = max(1, min(height, width) // 256)
+    small = rgb[::step, ::step]
+    grey = small[..., 0].astype(np.int16) + small[..., 1] + small[..., 2]
+    rows, cols = grey.shape
+    if rows < 8 or cols < 8:
+        return []
+    across_rows = np.abs(np.diff(grey, axis=0)) > EDGE_STEP  # (rows - 1, cols)
+    across_cols = np.abs(np.diff(grey, axis=1)) > EDGE_STEP  # (rows, cols - 1)
+    # Running counts of edge pixels along each boundary line: any stretch's share in O(1).
+    row_sums = np.zeros((rows - 1, cols + 1), dtype=np.int32)
+    np.cumsum(across_rows, axis=1, out=row_sums[:, 1:])
+    col_sums = np.zeros((rows + 1, cols - 1), dtype=np.int32)
+    np.cumsum(across_cols, axis=0, out=col_sums[1:])
+    row_support = across_rows.mean(axis=1)
+    col_support = across_cols.mean(axis=0)
+    # The picture covers at least the middle of the frame: its top in the upper half, and so on.
+    tops = [0, *_edge_lines(row_support, 1, rows // 2)]
+    bottoms = [rows, *_edge_lines(row_support, rows // 2, rows)]
+    lefts = [0, *_edge_lines(col_support, 1, cols // 2)]
+    rights = [cols, *_edge_lines(col_support, cols // 2, cols)]
+    tops = [t for t in tops if t == 0 or _plain(grey[:t])]
+    bottoms = [b for b in bottoms if b == rows or _plain(grey[b:])]
+    # A picture is inset (four straight edges, chrome all round: a screenshot with margins) or
+    # spans the frame one way (caption strips above or below, a full-width picture in an app).
+    # Inset wins: its margins were checked plain, so it is the tighter reading of the same frame.
+    # The best of each reading is kept: when an inset rectangle is the picture's own frame
+    # line (posters have them) the spanning one is the picture, and both cost one hash each.
+    best: dict[bool, tuple[tuple[int, int, int], tuple[int, int, int, int]]] = {}
+    smallest = MIN_PICTURE_AREA * rows * cols
+    for top in tops:
+        for bottom in bottoms:
+            for left in lefts:
+                for right in rights:
+                    inset = top > 0 and bottom < rows and left > 0 and right < cols
+                    spans = (left == 0 and right == cols) != (top == 0 and bottom == rows)
+                    edges = (top > 0) + (bottom < rows) + (left > 0) + (right < cols)
+                    rank = (int(inset), edges, (bottom - top) * (right - left))
+                    if not (inset or spans) or rank[2] <= smallest:
+                        continue
+                    if inset in best and rank <= best[inset][0]:
+                        continue
+                    if (
+                        _frames_picture(row_sums, col_sums, top, bottom, left, right)
+                        and _plain(grey[top:bottom, :left])
+                        and _plain(grey[top:bottom, right:])
+                    ):
+                        best[inset] = (rank, (top, bottom, left, right))
+    pictures: list[tuple[str, np.ndarray]] = []
+    for inset in (True, False):
+        if inset not in best:
+            continue
+        top, bottom, left, right = best[inset][1]
+        columns = slice(left * step, min(width, right * step))
+        lines = slice(top * step, min(height, bottom * step))
+        top = 0 if top == 0 else _refine(rgb, top, step, 0, columns)
+        bottom = height if bottom == rows else _refine(rgb, bottom, step, 0, columns)
+        left = 0 if left == 0 else _refine(rgb, left, step, 1, lines)
+        right = width if right == cols else _refine(rgb, right, step, 1, lines)
+        if min(bottom - top, right - left) >= MIN_TRIMMED_SIDE:
+            reading = "inset" if inset else "spanning"
+            pictures.append((reading, np.ascontiguousarray(rgb[top:bottom, left:right])))
+    return pictures
+
+
+def _frames_picture(
+    row_sums: np.ndarray, col_sums: np.ndarray, top: int, bottom: int, left: int, right: int
+) -> bool:
+    """Whether each side of the rectangle inside the frame is a straight edge along most of its
+    length and at both of its ends (a side at the frame's own edge needs nothing).
+
+    The ends matter: a rectangle reaching past the picture into plain chrome (an app's header
+    above a picture with margins) has sides that are edges along the picture only."""
+    rows, cols = row_sums.shape[0] + 1, col_sums.shape[1] + 1
+    for line, at_frame, sums, low, high in (
+        (top, top == 0, row_sums, left, right),
+        (bottom, bottom == rows, row_sums, left, right),
+        (left, left == 0, col_sums.T, top, bottom),
+        (right, right == cols, col_sums.T, top, bottom),
+    ):
+        if at_frame:
+            continue
+        counts = sums[line - 1]
+        end = max(1, (high - low) * END_SHARE // 100)
+        if (
+            counts[high] - counts[low] < EDGE_SUPPORT * (high - low)
+            or counts[low + end] - counts[low] < EDGE_SUPPORT / 2 * end
+            or counts[high] - counts[high - end] < EDGE_SUPPORT / 2 * end
+        ):
+            return False
+    return True
 
 
 class PdqCropSignal(SignalType):

@@ -53,7 +53,7 @@ def _validate_pdq(value: str) -> str:
 
 
 def _hash_photo(path: Path) -> Query:
-    """PDQ of a photo with its rotations and border-trimmed hash, as a scan computes them but
+    """PDQ of a photo with its rotations and query-time variants, as a scan computes them but
     decoded at full size and in colour, as python-threatexchange does, so the hash is the one
     HMA gives for the same file, bit for bit. A hash sent as text is looked up as it is."""
     return pdq_signal.hash_image(path, full_size=True)
