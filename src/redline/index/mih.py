@@ -184,7 +184,9 @@ def in_huge_pages(array: np.ndarray) -> np.ndarray:
     advice = getattr(mmap, "MADV_HUGEPAGE", None)
     if advice is None or array.nbytes < HUGE_PAGE:
         return array
-    region = mmap.mmap(-1, -(-array.nbytes // HUGE_PAGE) * HUGE_PAGE)
+    # Private: shared anonymous memory is shmem, which THP does not back by default.
+    private = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
+    region = mmap.mmap(-1, -(-array.nbytes // HUGE_PAGE) * HUGE_PAGE, flags=private)
     with contextlib.suppress(OSError):  # THP disabled or unsupported: ordinary pages
         region.madvise(advice)
     copy = np.frombuffer(region, dtype=array.dtype, count=array.size).reshape(array.shape)
