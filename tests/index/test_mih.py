@@ -15,6 +15,7 @@ from redline.index.mih import (
     brute_force,
     codes_to_hex,
     hex_to_codes,
+    in_huge_pages,
     layout_for,
     part_radii,
 )
@@ -155,3 +156,18 @@ def test_concurrent_searches_get_their_own_answers() -> None:
         assert [sorted(mine.of(i)) for i in range(20)] == [
             sorted(reference.of(i)) for i in range(20)
         ]
+
+
+def test_an_index_large_enough_for_huge_pages_answers_like_a_scan() -> None:
+    # 100,000 hashes: 3.2 MB of codes, copied into 2 MB pages where Linux offers them.
+    rng = np.random.default_rng(9)
+    codes = random_codes(rng, 100_000)
+    copied = in_huge_pages(codes)
+    assert np.array_equal(copied, codes) and copied.flags.writeable
+    ids = np.arange(100_000) + 11
+    index = MihIndex.build(codes, ids)
+    queries = np.concatenate([near(rng, codes, 30, 31), random_codes(rng, 10)])
+    got, expected = index.search(queries, 31), brute_force(codes, ids, queries, 31)
+    for query in range(len(queries)):
+        assert sorted(got.of(query)) == sorted(expected.of(query))
+    assert len(expected.ids) >= 30
