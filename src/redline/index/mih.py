@@ -117,7 +117,7 @@ def layout_for(count: int, radius: int = DESIGN_RADIUS) -> tuple[int, ...]:
     tables. Below 500k hashes the tables fit in cache and 16 parts of 16 bits are fastest
     (measured); above, the layout with the fewest expected memory reads (``_reads``) among those
     of at most two part lengths within ``MAX_BYTES_PER_HASH``. For radius 31 this gives 14 parts
-    (4 of 19 bits, 10 of 18) at 1M hashes and 11 (3 of 24 bits, 8 of 23) at 10M.
+    (6 of 20 bits, 8 of 17) at 1M hashes and 11 (3 of 24 bits, 8 of 23) at 10M.
     """
     if count < 500_000:
         return (16,) * 16
@@ -179,7 +179,7 @@ def in_huge_pages(array: np.ndarray) -> np.ndarray:
     for by madvise), or ``array`` itself where that is not offered or not worth it.
 
     One TLB entry then covers 512 times more of the index, so the random reads of a search stop
-    waiting on page-table walks: at 10M hashes 175 -> 143 us a query (CPU time, same run).
+    waiting on page-table walks: at 10M hashes 159 -> 133 us a query (CPU time, same run).
     """
     advice = getattr(mmap, "MADV_HUGEPAGE", None)
     if advice is None or array.nbytes < HUGE_PAGE:
