@@ -6,8 +6,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from redline.index.mih import MihIndex, brute_force, codes_to_hex, hex_to_codes, part_radii
+from redline.index.mih import (
+    MAX_BYTES_PER_HASH,
+    MihIndex,
+    brute_force,
+    codes_to_hex,
+    hex_to_codes,
+    in_huge_pages,
+    layout_for,
+    part_radii,
+)
 
 
 def random_codes(rng: np.random.Generator, count: int) -> np.ndarray:
@@ -37,6 +48,54 @@ def test_results_equal_brute_force(parts: int, radius: int) -> None:
     for query in range(len(queries)):
         assert sorted(got.of(query)) == sorted(expected.of(query))
     assert len(expected.ids) > 0
+
+
+# The layouts chosen for 1M and 10M hashes (parts of two lengths), and one with a part longer
+# than a table could be on a small index.
+LAYOUTS = [
+    layout_for(1_000_000),
+    layout_for(10_000_000),
+    (24, 24, 22, 22, 21, 21, 21, 21) + (20,) * 4,
+]
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@settings(max_examples=12, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), radius=st.integers(0, 47))
+def test_uneven_layouts_equal_brute_force(layout: tuple[int, ...], seed: int, radius: int) -> None:
+    rng = np.random.default_rng(seed)
+    codes = random_codes(rng, 3000)
+    codes[:300] = near(rng, codes[300:305], 300, 24)  # clusters of near-copies
+    codes[300:320] = codes[400]  # and duplicates
+    ids = rng.permutation(10**6)[:3000]
+    index = MihIndex.build(codes, ids, parts=layout)
+    queries = np.concatenate([near(rng, codes, 40, radius + 4), random_codes(rng, 10)])
+    got, expected = index.search(queries, radius), brute_force(codes, ids, queries, radius)
+    for query in range(len(queries)):
+        assert sorted(got.of(query)) == sorted(expected.of(query))
+
+
+def test_layouts_cover_every_bit_within_the_memory_goal() -> None:
+    for count in (1000, 600_000, 1_000_000, 3_000_000, 10_000_000, 30_000_000):
+        lengths = layout_for(count)
+        assert sum(lengths) == 256 and list(lengths) == sorted(lengths, reverse=True)
+        if count >= 1_000_000:
+            index_bytes = 40 + 4 * (len(lengths) - 1) + sum(4 << b for b in lengths) / count
+            assert index_bytes <= MAX_BYTES_PER_HASH
+    rng = np.random.default_rng(5)
+    codes = random_codes(rng, 2000)
+    index = MihIndex.build(codes, np.arange(2000), parts=layout_for(10_000_000))
+    assert index.lengths.tolist() == list(layout_for(10_000_000))
+
+
+def test_an_index_saved_by_the_older_layout_is_rebuilt_not_misread(tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    index = MihIndex.build(random_codes(rng, 500), np.arange(500))
+    index.save(tmp_path / "idx", {})
+    # The older layout kept every part's row numbers in orders.npy, and no rows_by_part.npy.
+    (tmp_path / "idx" / "rows_by_part.npy").rename(tmp_path / "idx" / "orders.npy")
+    with pytest.raises(FileNotFoundError):
+        MihIndex.load(tmp_path / "idx")
 
 
 def test_pigeonhole_radii_cover_the_radius() -> None:
@@ -97,3 +156,18 @@ def test_concurrent_searches_get_their_own_answers() -> None:
         assert [sorted(mine.of(i)) for i in range(20)] == [
             sorted(reference.of(i)) for i in range(20)
         ]
+
+
+def test_an_index_large_enough_for_huge_pages_answers_like_a_scan() -> None:
+    # 100,000 hashes: 3.2 MB of codes, copied into 2 MB pages where Linux offers them.
+    rng = np.random.default_rng(9)
+    codes = random_codes(rng, 100_000)
+    copied = in_huge_pages(codes)
+    assert np.array_equal(copied, codes) and copied.flags.writeable
+    ids = np.arange(100_000) + 11
+    index = MihIndex.build(codes, ids)
+    queries = np.concatenate([near(rng, codes, 30, 31), random_codes(rng, 10)])
+    got, expected = index.search(queries, 31), brute_force(codes, ids, queries, 31)
+    for query in range(len(queries)):
+        assert sorted(got.of(query)) == sorted(expected.of(query))
+    assert len(expected.ids) >= 30

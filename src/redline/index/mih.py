@@ -7,56 +7,191 @@ its value to the hashes having it; a query looks up every value within that radi
 parts, gathers the hashes found and keeps those really within ``r``. Nothing within ``r`` can be
 missed, so results equal a brute-force scan (the tests check this), unlike approximate indexes.
 
-Tables are stored as CSR arrays (bucket offsets, then ids sorted by part value), so memory is the
-hashes (32 bytes each) plus 4 bytes per hash per part, plus ``m * 2^bits`` offsets.
+Tables are stored as CSR arrays (bucket offsets, then row numbers sorted by part value). The
+hashes themselves are stored in the order of the first table, so that table needs no row numbers
+and its buckets are runs of hashes read in sequence. Memory is the hashes (32 bytes each) and
+their ids (8), 4 bytes per hash per part but the first, and ``2^bits`` offsets per part.
 
-The query runs in two passes: first gather candidate ids from the buckets (sequential reads),
-then verify them in a tight loop whose loads do not depend on each other, so the CPU overlaps the
-cache misses of the random reads that dominate the cost.
+On a large index the cost of a query is random memory reads: one bucket offset per probe, one
+row number line per non-empty bucket, one hash per candidate, each a likely cache miss. The
+query runs in stages, each issuing software prefetches for every read of the next stage before
+any of them is needed (probe keys -> offsets -> row numbers -> hashes), so the misses overlap
+instead of stalling one after the other. Part lengths and how many parts are chosen per index
+size by counting those reads (``layout_for``), within 128 bytes a hash.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
+import mmap
 import threading
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numba as nb
 import numpy as np
+from llvmlite import ir
+from numba.core import cgutils as numba_cgutils
+from numba.core import types
+from numba.extending import intrinsic
 
 WORDS = 4  # 64-bit words per 256-bit hash
 MAX_PART_RADIUS = 3
+DESIGN_RADIUS = 31  # the radius layouts are chosen for: PDQ's and vPDQ's match threshold
+MAX_BYTES_PER_HASH = 128  # memory the layout may use on large indexes
+HUGE_PAGE = 2 << 20
 
 
-def parts_for(count: int) -> int:
-    """How many parts to cut hashes into for an index of ``count`` hashes.
+cgutils: Any = numba_cgutils  # numba's LLVM helpers are untyped
 
-    Longer parts mean fewer candidates per probe but more probes per query. Measured on this code
-    (benchmarks/pdq_index.py, random hashes, radius 31): at 1M hashes 14 parts answer in 98 us
-    against 166 us for 16; at 200k they are equal and 16 parts use less memory; at 10M 12 parts
-    are fastest (508 us against 1,150 for 14 and 2,197 for 16).
+
+def _prefetch_typing(typingctx: Any, array: Any, index: Any) -> Any:
+    """Hint the CPU to load the cache line of ``array[index]`` (row ``index`` of a 2-D array).
+
+    numba has no prefetch of its own; this emits LLVM's, which never faults and changes nothing
+    but timing.
+    """
+    signature = types.void(array, index)
+
+    def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+        array_type = sig.args[0]
+        view = context.make_array(array_type)(context, builder, args[0])
+        row = context.cast(builder, args[1], sig.args[1], types.intp)
+        zero = ir.Constant(ir.IntType(64), 0)
+        pointer = cgutils.get_item_pointer2(
+            context,
+            builder,
+            data=view.data,
+            shape=cgutils.unpack_tuple(builder, view.shape),
+            strides=cgutils.unpack_tuple(builder, view.strides),
+            layout=array_type.layout,
+            inds=[row] + [zero] * (array_type.ndim - 1),
+            wraparound=False,
+            boundscheck=False,
+        )
+        byte_pointer = builder.bitcast(pointer, ir.IntType(8).as_pointer())
+        i32 = ir.IntType(32)
+        function = cgutils.get_or_insert_function(
+            builder.module,
+            ir.FunctionType(ir.VoidType(), [byte_pointer.type, i32, i32, i32]),
+            "llvm.prefetch.p0i8",
+        )
+        # read, keep in every cache level, data
+        builder.call(function, [byte_pointer, i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
+
+    return signature, codegen
+
+
+_prefetch: Any = intrinsic(_prefetch_typing)
+
+
+def _ball(bits: int, radius: int) -> int:
+    """Keys within ``radius`` of a ``bits``-bit key: the probes of one part."""
+    return sum(math.comb(bits, i) for i in range(radius + 1))
+
+
+def _reads(lengths: tuple[int, ...], count: int, radius: int) -> float:
+    """Expected random cache-line reads of one query (a non-match, the usual case).
+
+    Per probe: its bucket's offsets, and its row numbers when the bucket is not empty; per
+    candidate: its hash. Measured on this machine each costs about the same (a DRAM miss).
+    """
+    radii = part_radii(len(lengths), radius)
+    total = 0.0
+    for bits, part_radius in zip(lengths, radii.tolist(), strict=True):
+        per_bucket = count / 2.0**bits
+        total += _ball(bits, part_radius) * (2.0 - math.exp(-per_bucket) + per_bucket)
+    return total
+
+
+@lru_cache(maxsize=64)
+def layout_for(count: int, radius: int = DESIGN_RADIUS) -> tuple[int, ...]:
+    """Bit lengths of the parts (longest first, summing to 256) for an index of ``count`` hashes.
+
+    Longer parts mean fewer candidates per probe but more probes per query, and bigger offset
+    tables. Below 500k hashes the tables fit in cache and 16 parts of 16 bits are fastest
+    (measured); above, the layout with the fewest expected memory reads (``_reads``) among those
+    of at most two part lengths within ``MAX_BYTES_PER_HASH``. For radius 31 this gives 14 parts
+    (6 of 20 bits, 8 of 17) at 1M hashes and 11 (3 of 24 bits, 8 of 23) at 10M.
     """
     if count < 500_000:
-        return 16
-    return 14 if count < 4_000_000 else 12
+        return (16,) * 16
+    best: tuple[float, tuple[int, ...]] = (math.inf, (16,) * 16)
+    for long in range(15, 27):
+        for short in range(14, long + 1):
+            for longs in range(1, 17):
+                rest = 256 - longs * long
+                if rest < 0 or rest % short or (short == long and rest):
+                    continue
+                lengths = (long,) * longs + (short,) * (rest // short)
+                if len(lengths) > 16:
+                    continue
+                if _bytes_per_hash(lengths, count) > MAX_BYTES_PER_HASH:
+                    continue
+                try:
+                    cost = _reads(lengths, count, radius)
+                except ValueError:
+                    continue
+                best = min(best, (cost, lengths))
+    return best[1]
 
 
-def part_layout(parts: int) -> tuple[np.ndarray, np.ndarray]:
-    """(first bit, bit length) of each part; bit 0 is the hash's most significant bit."""
-    base, extra = divmod(256, parts)
-    lengths = np.array([base + (1 if j < extra else 0) for j in range(parts)], dtype=np.int64)
+def _bytes_per_hash(lengths: tuple[int, ...], count: int) -> float:
+    """Memory of an index of this layout per hash: hash, id, row numbers, offsets."""
+    offsets = sum(4 * ((1 << bits) + 1) for bits in lengths)
+    return 32 + 8 + 4 * (len(lengths) - 1) + offsets / count
+
+
+def part_layout(parts: int | tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """(first bit, bit length) of each part; bit 0 is the hash's most significant bit.
+
+    ``parts`` is a number of parts of (nearly) equal length, or the lengths themselves.
+    """
+    if isinstance(parts, int):
+        base, extra = divmod(256, parts)
+        parts = tuple(base + (1 if j < extra else 0) for j in range(parts))
+    if sum(parts) != 256 or list(parts) != sorted(parts, reverse=True):
+        raise ValueError(f"part lengths {parts} must be longest first and sum to 256")
+    lengths = np.array(parts, dtype=np.int64)
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
     return starts, lengths
 
 
 def part_radii(parts: int, radius: int) -> np.ndarray:
-    """Per-part search radius that guarantees exact recall at ``radius`` (see module doc)."""
+    """Per-part search radius that guarantees exact recall at ``radius`` (see module doc).
+
+    The extra radius goes to the first parts, the longest: their probes find fewer candidates.
+    """
     per_part, extra = divmod(radius, parts)
     radii = np.array([per_part if j <= extra else per_part - 1 for j in range(parts)])
     if radii.max() > MAX_PART_RADIUS:
         raise ValueError(f"radius {radius} is too large for {parts} parts")
     return radii.astype(np.int64)
+
+
+def in_huge_pages(array: np.ndarray) -> np.ndarray:
+    """A copy of ``array`` in memory Linux backs with 2 MB pages (transparent huge pages, asked
+    for by madvise), or ``array`` itself where that is not offered or not worth it.
+
+    One TLB entry then covers 512 times more of the index, so the random reads of a search stop
+    waiting on page-table walks: at 10M hashes 159 -> 133 us a query (CPU time, same run).
+    """
+    advice = getattr(mmap, "MADV_HUGEPAGE", None)
+    if advice is None or array.nbytes < HUGE_PAGE:
+        return array
+    # Private: shared anonymous memory is shmem, which THP does not back by default.
+    private = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
+    region = mmap.mmap(-1, -(-array.nbytes // HUGE_PAGE) * HUGE_PAGE, flags=private)
+    with contextlib.suppress(OSError):  # THP disabled or unsupported: ordinary pages
+        region.madvise(advice)
+    copy = np.frombuffer(region, dtype=array.dtype, count=array.size).reshape(array.shape)
+    copy[...] = array
+    return copy
 
 
 def hex_to_codes(hexes: list[str]) -> np.ndarray:
@@ -122,19 +257,50 @@ def _counting_sort(values: np.ndarray, offsets: np.ndarray, order: np.ndarray) -
         position[value] += 1
 
 
-@nb.njit(cache=True, inline="always")
-def _gather(
-    offsets: np.ndarray, base: int, key: int, order: np.ndarray, buffer: np.ndarray, n: int
-) -> int:
-    """Append the bucket's ids to ``buffer``; -1 when they would not fit."""
-    lo = offsets[base + key]
-    hi = offsets[base + key + 1]
-    if n + (hi - lo) > buffer.shape[0]:
-        return -1
-    for p in range(lo, hi):
-        buffer[n] = order[p]
+@nb.njit(cache=True)
+def _probe_keys(
+    q: np.ndarray,
+    starts: np.ndarray,
+    lengths: np.ndarray,
+    radii: np.ndarray,
+    table_starts: np.ndarray,
+    offsets: np.ndarray,
+    slots: np.ndarray,
+    table_ends: np.ndarray,
+) -> None:
+    """Every bucket a query probes, as positions in ``offsets`` (the part's keys within its
+    radius), table by table; each bucket's offsets are prefetched as its key is found."""
+    n = 0
+    for j in range(starts.shape[0]):
+        length = lengths[j]
+        base = table_starts[j]
+        radius = radii[j]
+        if radius < 0:  # a part the pigeonhole does not need at this radius
+            table_ends[j] = n
+            continue
+        key = _part_value(q, starts[j], length)
+        slots[n] = base + key
+        _prefetch(offsets, base + key)
         n += 1
-    return n
+        if radius >= 1:
+            for a in range(length):
+                k1 = key ^ (1 << a)
+                slots[n] = base + k1
+                _prefetch(offsets, base + k1)
+                n += 1
+                if radius >= 2:
+                    for b in range(a + 1, length):
+                        k2 = k1 ^ (1 << b)
+                        slots[n] = base + k2
+                        _prefetch(offsets, base + k2)
+                        n += 1
+                        if radius >= 3:
+                            for c in range(b + 1, length):
+                                k3 = k2 ^ (1 << c)
+                                slots[n] = base + k3
+                                _prefetch(offsets, base + k3)
+                                n += 1
+        table_ends[j] = n
 
 
 @nb.njit(cache=True)
@@ -146,9 +312,12 @@ def _search(
     lengths: np.ndarray,
     radii: np.ndarray,
     offsets: np.ndarray,
-    orders: np.ndarray,
+    rows_by_part: np.ndarray,
     table_starts: np.ndarray,
     codes: np.ndarray,
+    slots: np.ndarray,
+    table_ends: np.ndarray,
+    spans: np.ndarray,
     buffer: np.ndarray,
     found: np.ndarray,
     found_d: np.ndarray,
@@ -157,39 +326,50 @@ def _search(
     """Search queries from ``first`` on; hits go to ``found``/``found_d`` in query order, and
     ``ends[q]`` is where query ``q``'s hits end.
 
-    Returns (queries done, hits written). Stops early, before a query, when the candidates of
-    that query might not fit ``buffer`` or its hits not fit ``found``: the caller grows them and
-    calls again from there.
+    Table 0's buckets are runs of ``codes`` (stored in its order); table ``j > 0`` keeps its
+    row numbers in ``rows_by_part[(j - 1) * N :]``. Returns (queries done, hits written). Stops
+    early, before a query, when its candidates might not fit ``buffer`` or its hits not fit
+    ``found``: the caller grows them and calls again from there.
     """
+    size = codes.shape[0]
     written = 0
     for qi in range(first, queries.shape[0]):
         q = queries[qi]
-        n = 0
+        _probe_keys(q, starts, lengths, radii, table_starts, offsets, slots, table_ends)
+        # Bucket spans (rows of table 0, positions of the others); prefetch the next reads.
+        candidates = 0
+        previous_end = 0
         for j in range(starts.shape[0]):
-            length = lengths[j]
-            base = table_starts[j]
-            order = orders[j]
-            key = _part_value(q, starts[j], length)
-            n = _gather(offsets, base, key, order, buffer, n)
-            if n < 0:
-                return qi - first, written
-            if radii[j] >= 1:
-                for a in range(length):
-                    k1 = key ^ (1 << a)
-                    n = _gather(offsets, base, k1, order, buffer, n)
-                    if n < 0:
-                        return qi - first, written
-                    if radii[j] >= 2:
-                        for b in range(a + 1, length):
-                            k2 = k1 ^ (1 << b)
-                            n = _gather(offsets, base, k2, order, buffer, n)
-                            if n < 0:
-                                return qi - first, written
-                            if radii[j] >= 3:
-                                for c in range(b + 1, length):
-                                    n = _gather(offsets, base, k2 ^ (1 << c), order, buffer, n)
-                                    if n < 0:
-                                        return qi - first, written
+            shift = (j - 1) * size
+            for s in range(previous_end, table_ends[j]):
+                slot = slots[s]
+                lo = int(offsets[slot])
+                hi = int(offsets[slot + 1])
+                if hi > lo:
+                    if j == 0:
+                        _prefetch(codes, lo)
+                    else:
+                        lo += shift
+                        hi += shift
+                        _prefetch(rows_by_part, lo)
+                    candidates += hi - lo
+                spans[s, 0] = lo
+                spans[s, 1] = hi
+            previous_end = table_ends[j]
+        if candidates > buffer.shape[0]:
+            return qi - first, written
+        # Candidate rows; prefetch each hash.
+        n = 0
+        for s in range(table_ends[0]):
+            for row in range(spans[s, 0], spans[s, 1]):
+                buffer[n] = row
+                n += 1
+        for s in range(table_ends[0], previous_end):
+            for p in range(spans[s, 0], spans[s, 1]):
+                row = rows_by_part[p]
+                _prefetch(codes, row)
+                buffer[n] = row
+                n += 1
         start_written = written
         for p in range(n):
             row = buffer[p]
@@ -256,8 +436,16 @@ class Results:
         return list(zip(self.ids[lo:hi].tolist(), self.distances[lo:hi].tolist(), strict=True))
 
 
+ARRAYS = ("codes", "ids", "starts", "lengths", "offsets", "table_starts", "rows_by_part")
+
+
 class MihIndex:
-    """An immutable exact range-search index over 256-bit hashes, each with an integer id."""
+    """An immutable exact range-search index over 256-bit hashes, each with an integer id.
+
+    ``codes`` and ``ids`` are stored in the order of the first part's value (not the order
+    given to ``build``); ``rows_by_part`` holds, for each other part, the rows sorted by that
+    part's value, one run of ``len(codes)`` per part.
+    """
 
     def __init__(
         self,
@@ -267,42 +455,58 @@ class MihIndex:
         lengths: np.ndarray,
         offsets: np.ndarray,
         table_starts: np.ndarray,
-        orders: np.ndarray,
+        rows_by_part: np.ndarray,
     ) -> None:
+        if rows_by_part.shape != ((len(starts) - 1) * codes.shape[0],):
+            raise ValueError("rows_by_part does not match the parts and hashes")
         self.codes, self.ids = codes, ids
         self.starts, self.lengths = starts, lengths
-        self.offsets, self.table_starts, self.orders = offsets, table_starts, orders
+        self.offsets, self.table_starts, self.rows_by_part = offsets, table_starts, rows_by_part
         # Working space reused by every search (grown when a search needs more).
         self._buffer = np.empty(1 << 16, dtype=np.uint32)
         self._found = np.empty(1024, dtype=np.int64)
         self._found_d = np.empty(1024, dtype=np.int32)
-        self._radii: dict[int, np.ndarray] = {}
+        self._radii: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         # The working space is shared, so searches take turns (the compiled search holds the
         # GIL anyway: threads would not run it in parallel).
         self._lock = threading.Lock()
 
     @classmethod
-    def build(cls, codes: np.ndarray, ids: np.ndarray, parts: int | None = None) -> MihIndex:
-        """Index ``codes`` ((N, 4) uint64), each with the id at the same row of ``ids``."""
+    def build(
+        cls, codes: np.ndarray, ids: np.ndarray, parts: int | tuple[int, ...] | None = None
+    ) -> MihIndex:
+        """Index ``codes`` ((N, 4) uint64), each with the id at the same row of ``ids``.
+
+        ``parts``: a number of equal parts or the parts' bit lengths (default ``layout_for``).
+        """
         codes = np.ascontiguousarray(codes, dtype=np.uint64).reshape(-1, WORDS)
         ids = np.ascontiguousarray(ids, dtype=np.int64)
         if codes.shape[0] != ids.shape[0]:
             raise ValueError("one id per hash")
         if codes.shape[0] >= 2**32:
             raise ValueError("at most 2^32 - 1 hashes per index")
-        parts = parts or parts_for(codes.shape[0])
-        starts, lengths = part_layout(parts)
+        starts, lengths = part_layout(parts or layout_for(codes.shape[0]))
+        parts = len(lengths)
         table_sizes = (1 << lengths) + 1
         table_starts = np.concatenate([[0], np.cumsum(table_sizes)]).astype(np.int64)
         offsets = np.zeros(int(table_starts[-1]), dtype=np.uint32)
-        orders = np.empty((parts, codes.shape[0]), dtype=np.uint32)
+        size = codes.shape[0]
+        rows_by_part = np.empty((parts - 1) * size, dtype=np.uint32)
         for j in range(parts):
             values = _part_values(codes, int(starts[j]), int(lengths[j]))
             counts = np.bincount(values, minlength=1 << int(lengths[j]))
             table = offsets[table_starts[j] : table_starts[j + 1]]
             np.cumsum(counts, out=table[1:])
-            _counting_sort(values, table, orders[j])
-        return cls(codes, ids, starts, lengths, offsets, table_starts, orders)
+            if j == 0:
+                # Store the hashes in this part's order: its buckets become runs of rows.
+                order = np.empty(size, dtype=np.uint32)
+                _counting_sort(values, table, order)
+                codes, ids = codes[order], ids[order]
+            else:
+                _counting_sort(values, table, rows_by_part[(j - 1) * size : j * size])
+        big = (codes, ids, offsets, rows_by_part)
+        codes, ids, offsets, rows_by_part = (in_huge_pages(a) for a in big)
+        return cls(codes, ids, starts, lengths, offsets, table_starts, rows_by_part)
 
     def __len__(self) -> int:
         return int(self.codes.shape[0])
@@ -310,12 +514,28 @@ class MihIndex:
     @property
     def nbytes(self) -> int:
         """Memory the index holds."""
-        return sum(a.nbytes for a in (self.codes, self.ids, self.offsets, self.orders))
+        return sum(a.nbytes for a in (self.codes, self.ids, self.offsets, self.rows_by_part))
 
     def search(self, queries: np.ndarray, radius: int) -> Results:
         """Every indexed hash within ``radius`` of each query, exactly (thread-safe)."""
         with self._lock:
             return self._search_locked(queries, radius)
+
+    def _probes(self, radius: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """Per-part radii and room for a query's probes at ``radius``; None beyond the parts."""
+        cached = self._radii.get(radius)
+        if cached is None:
+            try:
+                radii = part_radii(len(self.starts), radius)
+            except ValueError:
+                return None
+            probes = sum(
+                _ball(int(bits), int(r)) for bits, r in zip(self.lengths, radii, strict=True)
+            )
+            slots = np.empty(probes, dtype=np.int64)
+            spans = np.empty((probes, 2), dtype=np.int64)
+            cached = self._radii[radius] = (radii, slots, spans)
+        return cached
 
     def _search_locked(self, queries: np.ndarray, radius: int) -> Results:
         queries = np.ascontiguousarray(queries, dtype=np.uint64).reshape(-1, WORDS)
@@ -323,13 +543,12 @@ class MihIndex:
         if len(self) == 0 or count == 0:
             empty = np.zeros(0, dtype=np.int64)
             return Results(np.zeros(count + 1, dtype=np.int64), empty, empty.astype(np.int32))
-        radii = self._radii.get(radius)
-        if radii is None:
-            try:
-                radii = self._radii[radius] = part_radii(len(self.starts), radius)
-            except ValueError:
-                # Beyond what the parts can probe (radius > 47 with 12 parts): exact, by a scan.
-                return brute_force(self.codes, self.ids, queries, radius)
+        probes = self._probes(radius)
+        if probes is None:
+            # Beyond what the parts can probe (radius > 47 with 12 parts): exact, by a scan.
+            return brute_force(self.codes, self.ids, queries, radius)
+        radii, slots, spans = probes
+        table_ends = np.empty(len(self.starts), dtype=np.int64)
         if self._found.shape[0] < 4 * count:
             self._found = np.empty(4 * count, dtype=np.int64)
             self._found_d = np.empty(4 * count, dtype=np.int32)
@@ -346,9 +565,12 @@ class MihIndex:
                 self.lengths,
                 radii,
                 self.offsets,
-                self.orders,
+                self.rows_by_part,
                 self.table_starts,
                 self.codes,
+                slots,
+                table_ends,
+                spans,
                 self._buffer,
                 self._found,
                 self._found_d,
@@ -380,15 +602,19 @@ class MihIndex:
     def save(self, folder: Path, meta: dict[str, object]) -> None:
         """Write the index as .npy files (memory-mappable) and ``meta`` as JSON."""
         folder.mkdir(parents=True, exist_ok=True)
-        for name in ("codes", "ids", "starts", "lengths", "offsets", "table_starts", "orders"):
+        for name in ARRAYS:
             np.save(folder / f"{name}.npy", getattr(self, name))
         (folder / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
 
     @classmethod
     def load(cls, folder: Path) -> tuple[MihIndex, dict[str, object]]:
-        """An index saved by ``save``, memory-mapped, and its meta."""
+        """An index saved by ``save``, memory-mapped, and its meta.
+
+        A folder saved by an older layout (no ``rows_by_part``) raises FileNotFoundError, so the
+        caller rebuilds it as it would a missing one.
+        """
         arrays = {}
-        for name in ("codes", "ids", "starts", "lengths", "offsets", "table_starts", "orders"):
+        for name in ARRAYS:
             path = folder / f"{name}.npy"
             # An empty array cannot be memory-mapped; it costs nothing to read.
             arrays[name] = np.load(path, mmap_mode="r" if path.stat().st_size > 4096 else None)
