@@ -11,7 +11,15 @@ from PIL import Image, ImageOps
 from redline.signals import MEDIA_SIGNALS, BadSignal, signal_type
 from redline.signals import vpdq as vpdq_signal
 from redline.signals.exact import Md5Signal, Sha256Signal, VideoMd5Signal
-from redline.signals.pdq import PdqSignal, dihedral_hashes, distance, hash_array, load_rgb
+from redline.signals.pdq import (
+    PdqSignal,
+    dihedral_hashes,
+    distance,
+    hash_array,
+    load_for_pdq,
+    load_rgb,
+    mirror_hash,
+)
 from redline.signals.pdq_crop import CROPS, PdqCropSignal, crop, trim_borders
 from tests.media_fixtures import generated, make_video, photo
 
@@ -170,3 +178,16 @@ def test_vpdq_segments_pair_the_posts_seconds_with_the_banked_videos() -> None:
     # The same post seconds, matched to banked frames far apart: two segments, not one.
     jumped = vpdq_signal.segments([(0.0, 0.0), (1.0, 1.0), (2.0, 20.0), (3.0, 21.0)])
     assert len(jumped) == 2
+
+
+def test_a_big_jpegs_mirror_hash_is_that_of_its_mirrored_pixels(tmp_path: Path) -> None:
+    """A JPEG read as one luminance plane (``load_for_pdq``) gets the mirror hash that its pixels
+    copied out to three channels get, and both are near the hash of the mirrored file itself."""
+    image = photo("astronaut").resize((1600, 1200))
+    original, mirrored = tmp_path / "original.jpg", tmp_path / "mirrored.jpg"
+    image.save(original, quality=92)
+    ImageOps.mirror(image).save(mirrored, quality=92)
+    plane = load_for_pdq(original)
+    assert plane.strides[2] == 0  # the one-plane path is the one under test
+    assert mirror_hash(plane) == mirror_hash(np.ascontiguousarray(plane))
+    assert distance(mirror_hash(plane), hash_array(load_for_pdq(mirrored)).value) <= 12

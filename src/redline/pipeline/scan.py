@@ -345,18 +345,27 @@ def match_signals(
             .order_by(Signal.id)
         ).all()
     on_stage("matching", len(todo))
-    by_type: dict[str, list[Any]] = defaultdict(list)
-    for row in todo:
-        by_type[row.signal_type].append(row)
-    for kind, rows in by_type.items():
+    # A chunk holds signals of every type: its matches are stored, screened and routed in one
+    # transaction, so the screen's queries are paid once a chunk, not once a signal type.
+    for start in range(0, len(todo), MATCH_BATCH):
+        chunk = todo[start : start + MATCH_BATCH]
+        _store_matches(engine, chunk, _match_chunk(matcher, chunk), generation, summary)
+        summary.signals_matched += len(chunk)
+        on_advance(len(chunk))
+
+
+def _match_chunk(matcher: Matcher, rows: Sequence[Any]) -> list[Sequence[BankMatch]]:
+    """Each row's matches, in the rows' order (the matcher takes one signal type a call)."""
+    found: list[Sequence[BankMatch]] = [()] * len(rows)
+    by_type: dict[str, list[int]] = defaultdict(list)
+    for position, row in enumerate(rows):
+        by_type[row.signal_type].append(position)
+    for kind, positions in by_type.items():
         cls = signal_type(kind)
-        for start in range(0, len(rows), MATCH_BATCH):
-            chunk = rows[start : start + MATCH_BATCH]
-            queries = [cls.query(r.value, _quality(r), r.meta) for r in chunk]
-            found = matcher.match(cls, queries)
-            _store_matches(engine, chunk, found, generation, summary)
-            summary.signals_matched += len(chunk)
-            on_advance(len(chunk))
+        queries = [cls.query(rows[p].value, _quality(rows[p]), rows[p].meta) for p in positions]
+        for position, matches in zip(positions, matcher.match(cls, queries), strict=True):
+            found[position] = matches
+    return found
 
 
 def _quality(row: Any) -> int | None:

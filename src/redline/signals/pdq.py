@@ -144,7 +144,13 @@ def mirror_hash(rgb: np.ndarray) -> str:
     the robustness corpus enlarged 2.5x)."""
     factor = round(min(rgb.shape[:2]) / MIRROR_SIDE)
     if factor >= 2:
-        rgb = np.asarray(Image.fromarray(np.ascontiguousarray(rgb)).reduce(factor))
+        if rgb.strides[2] == 0:  # a JPEG's luminance shown as three channels (load_for_pdq)
+            # Reduce the one plane: the same pixels as reducing three equal channels, without
+            # first copying them out to three (most of this function's cost on big photos).
+            luma = np.asarray(Image.fromarray(rgb[..., 0]).reduce(factor))
+            rgb = np.broadcast_to(luma[..., None], (*luma.shape, 3))
+        else:
+            rgb = np.asarray(Image.fromarray(np.ascontiguousarray(rgb)).reduce(factor))
     return hash_array(np.ascontiguousarray(rgb[:, ::-1])).value
 
 
