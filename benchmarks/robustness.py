@@ -642,6 +642,20 @@ def shared_data(given: Path | None) -> Path | None:
     return None
 
 
+def _print_one_section(name: str, section: Any, quick: bool, started: float) -> None:
+    """The JSON of a run of one section (``--only videos`` or ``--only texts``)."""
+    result = {
+        "benchmark": "robustness",
+        "redline_version": __version__,
+        "machine": _corpus.machine(),
+        "quick": quick,
+        name: section,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    json.dump(result, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -661,29 +675,11 @@ def main() -> None:
     wanted = args.only == "videos" or (args.only is None and args.videos > 0)
     videos = _videos.run(args.videos, args.quick, PHOTOS, args.video_seconds) if wanted else None
     if args.only == "videos":
-        result = {
-            "benchmark": "robustness",
-            "redline_version": __version__,
-            "machine": _corpus.machine(),
-            "quick": args.quick,
-            "videos": videos,
-            "seconds": round(time.perf_counter() - started, 1),
-        }
-        json.dump(result, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        _print_one_section("videos", videos, args.quick, started)
         return
     texts = None if args.only == "images" else _texts.run(shared_data(args.shared_data), args.quick)
     if args.only == "texts":
-        result = {
-            "benchmark": "robustness",
-            "redline_version": __version__,
-            "machine": _corpus.machine(),
-            "quick": args.quick,
-            "texts": texts,
-            "seconds": round(time.perf_counter() - started, 1),
-        }
-        json.dump(result, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        _print_one_section("texts", texts, args.quick, started)
         return
 
     transforms = [t for t in TRANSFORMS if t.quick or not args.quick]
