@@ -16,6 +16,7 @@ import psycopg
 import pytest
 from sqlalchemy import Engine, text
 
+from redline.store import counters
 from tests.conftest import IN_CI, PG_SERVER
 from tests.tasks.test_work_broker import BROKERS, broker_up
 
@@ -78,20 +79,24 @@ def queue_prefix() -> Iterator[str]:
 
 
 def unprocessed(engine: Engine) -> int:
-    """Items not processed yet: a text without its three stages (outlinks, classifier, text
-    banks) recorded, or a media file without a PDQ hash matched against the banks."""
+    """Items not processed at the banks' current version yet: a text without its three stages
+    (outlinks, classifier, text banks at that version) recorded, or a media file without a PDQ
+    hash matched against the banks at that version. (Work matched at an older version, while a
+    process had not loaded a bank change yet, is matched again after it has.)"""
     query = text(
         """
         SELECT count(*) FROM items i WHERE
             (i.text_sha256 IS NOT NULL AND (SELECT count(*) FROM text_scans ts
-                WHERE ts.text_sha256 = i.text_sha256) < 3)
+                WHERE ts.text_sha256 = i.text_sha256
+                AND (ts.stage <> 'text_banks' OR ts.version = CAST(:banks AS VARCHAR))) < 3)
             OR EXISTS (SELECT 1 FROM item_media im WHERE im.item_id = i.id AND NOT EXISTS (
                 SELECT 1 FROM signals s WHERE s.media_sha256 = im.media_sha256
-                AND s.signal_type = 'pdq' AND s.matched_generation IS NOT NULL))
+                AND s.signal_type = 'pdq' AND s.matched_generation = :banks))
         """
     )
     with engine.connect() as connection:
-        return int(connection.scalar(query) or 0)
+        banks = counters.current(connection, counters.BANKS)
+        return int(connection.scalar(query, {"banks": banks}) or 0)
 
 
 def worker_reports(log: str) -> dict[str, list[dict[str, int]]]:

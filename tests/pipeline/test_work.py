@@ -269,16 +269,18 @@ def test_what_items_carry_says_which_stages_they_need(
     assert by_name["e1"] not in what.text | what.media
 
 
-def test_a_process_serving_older_banks_leaves_its_matching_for_a_later_scan(
+def test_a_process_serving_older_banks_records_its_matching_as_such_and_catches_up(
     engine: Engine, settings: Settings, tmp_path: Path, tiny_model: TextModel
 ) -> None:
     """A worker loads a change to the banks up to REDLINE_INDEX_RELOAD_JITTER seconds late (so
     N processes do not reload at once). Content it matches meanwhile is matched against the
     banks it serves, and must be recorded as such: marked as matched against the newer banks,
     it would never be matched against them (a photo re-encoded from a banked one was missed
-    for good in the throughput benchmark this way)."""
+    for good in the throughput benchmark this way). The stage says so, and in one process the
+    items are matched again at once against the newer banks (a worker sends them again: see
+    tests/tasks/test_work_broker.py)."""
     item_ids = seeded(engine, settings, tmp_path)
-    slow = Freshness(check_every=3600.0)  # reads the banks counter once an hour
+    slow = Freshness(check_every=3600.0, jitter=3600.0)  # reads the counter once an hour
     stale = work.Worksite(
         engine, settings, Matcher(engine, IndexStore(engine, settings.data_dir, slow)), tiny_model
     )
@@ -291,12 +293,24 @@ def test_a_process_serving_older_banks_leaves_its_matching_for_a_later_scan(
     banked = banks.hash_media(FolderStore(settings.data_dir), copy)
     with engine.begin() as connection:
         banks.add_media(connection, "known", banked, actor="t", now=utcnow(), category="x")
+    work.run_stage(stale, work.HASH, item_ids)
+    done = work.run_stage(stale, work.MATCH, item_ids)
+    # Matched against the banks before the change, recorded at that version, and told to come
+    # back when the change is loaded (within the jitter: an hour here).
+    assert 0 < done[work.REMATCH_IN] <= 3600
+    assert stale.matcher.version() == loaded_at
+    assert "unrelated.jpg" not in matched_files(engine)
+    with engine.connect() as connection:
+        versions = set(connection.scalars(select(Signal.matched_generation).distinct()))
+    assert versions == {loaded_at}
+    # In one process, the items are matched again against the newer banks before the call ends.
     run_here(stale, item_ids)
-    assert stale.matcher.version() == loaded_at  # still serving the banks before the change
-    assert "unrelated.jpg" not in matched_files(engine)  # the older banks have no such photo
-    # A process on the current banks (a scan) matches what the stale one could not.
-    scan(engine, settings, IndexStore(engine, settings.data_dir), actor="t", text_model=tiny_model)
+    assert stale.matcher.version() > loaded_at
     assert "pdq" in matched_files(engine)["unrelated.jpg"]
+    # And a scan on the current banks finds nothing left to match.
+    before = counts(engine)
+    scan(engine, settings, IndexStore(engine, settings.data_dir), actor="t", text_model=tiny_model)
+    assert counts(engine) == before
 
 
 def bank_reads(engine: Engine) -> list[str]:

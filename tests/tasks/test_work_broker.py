@@ -4,6 +4,7 @@ between them. Each test has its own queue names, so parallel runs never take eac
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -14,13 +15,18 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, delete, func, select
 
+from redline import banks
 from redline.classify.model import TextModel
 from redline.config import Settings
-from redline.model import Case, Match, Quarantine, Score, Signal, TextScan
+from redline.index.store import Freshness, IndexStore
+from redline.model import Case, Item, Match, Quarantine, Score, Signal, TextScan
 from redline.model.base import utcnow
 from redline.pipeline import work
+from redline.pipeline.match import Matcher
+from redline.store import counters
 from redline.tasks import make_celery
 from redline.tasks.work import QUEUES, queue_name, resend_unsent, submit
+from tests.helpers import run_ingest
 from tests.pipeline.test_work import counts, outcome, seeded, site, unsent_at
 
 BROKERS = {
@@ -205,6 +211,64 @@ def test_items_waiting_in_a_queue_are_never_sent_twice(
             connection.execute(delete(table))
     submit(broker_settings.model_copy(update={"broker_url": None}), item_ids, site=here)
     assert outcome(engine) == by_workers
+
+
+def test_a_post_matched_before_a_worker_loads_a_bank_change_is_matched_after_it(
+    engine: Engine, broker_settings: Settings, tmp_path: Path, tiny_model: TextModel
+) -> None:
+    """A worker loads a bank change after a random delay (so a fleet does not reload at once).
+    A post that repeats a statement banked a moment before it arrived is matched against the
+    banks the worker serves, and sent to the stage again for when it has loaded the change:
+    it gets its case, with no `redline scan`. (The team set-up's test caught this: the known
+    text's reposts, ingested just after the bank entry, were never cased.)"""
+    item_ids = seeded(engine, broker_settings, tmp_path)
+    # The counter is read once an hour, so only the stage's own look after matching can tell
+    # the worker that the banks moved; the change is loaded within 3 s of that.
+    lagging = work.Worksite(
+        engine,
+        broker_settings,
+        Matcher(
+            engine,
+            IndexStore(engine, broker_settings.data_dir, Freshness(check_every=3600.0, jitter=3.0)),
+        ),
+        tiny_model,
+    )
+    statement = "the choir meets on tuesday evenings in the old school hall, all voices welcome"
+    with worker(broker_settings, lambda: lagging):
+        submit(broker_settings, item_ids)
+        wait_for(lambda: settled(engine))  # the worker's indexes are loaded, at this version
+        served = lagging.matcher.version()
+        with engine.begin() as connection:
+            banks.create_bank(connection, "statements", actor="t", now=utcnow())
+            banks.add_text(connection, "statements", statement, actor="t", now=utcnow())
+            banked = counters.current(connection, counters.BANKS)
+        assert banked > served
+        (tmp_path / "repost.jsonl").write_text(json.dumps({"id": "r1", "text": statement}) + "\n")
+        run_ingest(tmp_path / "repost.jsonl", "chat", engine, broker_settings)
+        with engine.connect() as connection:
+            repost = connection.scalar(select(Item.id).where(Item.external_id == "r1"))
+        assert repost is not None
+        submit(broker_settings, [repost])
+
+        def cased() -> bool:
+            with engine.connect() as connection:
+                return connection.scalar(select(Case.id).where(Case.item_id == repost)) is not None
+
+        wait_for(cased, seconds=60)
+        assert lagging.matcher.version() >= banked
+    with engine.connect() as connection:
+        recorded = connection.scalar(
+            select(TextScan.version)
+            .join(Item, Item.text_sha256 == TextScan.text_sha256)
+            .where(Item.id == repost, TextScan.stage == "text_banks")
+        )
+        matched = connection.scalars(
+            select(Match.signal_type)
+            .join(Item, Item.text_sha256 == Match.text_sha256)
+            .where(Item.id == repost)
+        ).all()
+    assert recorded == str(banked)  # matched again at the banks' version, not only before it
+    assert matched == ["text_minhash"]  # once: the first look, before the change, found nothing
 
 
 def test_a_stage_that_keeps_failing_on_the_worker_ends_in_the_quarantine(

@@ -64,6 +64,9 @@ TEXT: Final = "text"
 # In the order an item goes through them: matching needs the hashes; the text stages need
 # neither, so a deployment may run them beside the other two.
 STAGES: Final = (HASH, MATCH, TEXT)
+# In what ``run_stage`` reports when the stage matched at an older banks version than the
+# database's: seconds until this process has loaded the newer one (``rematch_in``).
+REMATCH_IN: Final = "rematch_in"
 
 
 def _quiet_stage(_name: str, _total: int) -> None:
@@ -240,14 +243,35 @@ def run_stage(site: Worksite, stage: str, item_ids: Sequence[int]) -> dict[str, 
     if stage == HASH:
         return _as_dict(hash_items(site.engine, site.settings, item_ids))
     model = site.text_model() if stage == TEXT else None
+    served = site.matcher.version()
     with site.engine.connect() as connection:
         database = OneConnection(connection)
         matcher = site.matcher.on(database)
         if stage == MATCH:
-            return _as_dict(match_items(database, matcher, item_ids))
-        return _as_dict(
-            text_items(database, matcher, item_ids, model=model, score=site.score_texts)
-        )
+            done = _as_dict(match_items(database, matcher, item_ids))
+        else:
+            done = _as_dict(
+                text_items(database, matcher, item_ids, model=model, score=site.score_texts)
+            )
+    later = rematch_in(site, served)
+    if later is not None:
+        done[REMATCH_IN] = later
+    return done
+
+
+def rematch_in(site: Worksite, served: int) -> float | None:
+    """Seconds until this process serves the banks version the database is at now, when a stage
+    just matched at ``served``, an older one (None: it matched at the database's).
+
+    A web or worker process loads a bank change after a random delay (``index.store``), and
+    work is recorded at the version it was matched at. Items matched in that window would miss
+    a bank entry added just before they were posted until the next `redline scan`: they must be
+    matched again once the change is loaded. The counter is read after the stage committed, so
+    a change committed before the stage's writes is never missed."""
+    serving = site.matcher.indexes.serving()
+    if serving.database_version <= served:
+        return None
+    return serving.reload_in or 0.0
 
 
 def _as_dict(done: ScanSummary | TextSummary) -> dict[str, Any]:

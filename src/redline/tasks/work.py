@@ -36,6 +36,7 @@ from redline.pipeline.match import Matcher
 from redline.pipeline.work import (
     HASH,
     MATCH,
+    REMATCH_IN,
     STAGES,
     TEXT,
     Carried,
@@ -183,7 +184,7 @@ def run_here(site: Worksite, item_ids: Sequence[int]) -> Submitted:
         for stage in STAGES:
             for attempt in range(1, site.settings.task_attempts + 1):
                 try:
-                    counts = run_stage(site, stage, chunk)
+                    counts = _run_current(site, stage, chunk)
                 except Exception as error:
                     if attempt < site.settings.task_attempts:
                         continue
@@ -194,6 +195,19 @@ def run_here(site: Worksite, item_ids: Sequence[int]) -> Submitted:
                     submitted.done[key] = submitted.done.get(key, 0) + value
                 break
     return submitted
+
+
+def _run_current(site: Worksite, stage: str, item_ids: Sequence[int]) -> dict[str, Any]:
+    """``run_stage``, and once more after loading the banks' latest change when it matched at an
+    older version: in one process the caller is waiting for the result (an API request, an
+    ingest), and there is no fleet whose reloads need spreading."""
+    done = run_stage(site, stage, item_ids)
+    if done.pop(REMATCH_IN, None) is None:
+        return done
+    site.matcher.indexes.expect_change()
+    again = run_stage(site, stage, item_ids)
+    again.pop(REMATCH_IN, None)
+    return {key: done.get(key, 0) + again.get(key, 0) for key in {**done, **again}}
 
 
 _apps: dict[tuple[str, str], Any] = {}
@@ -285,6 +299,10 @@ def submit(
     return run_here(site if isinstance(site, Worksite) else site(), item_ids)
 
 
+# Seconds after a process's own reload is due that its items are matched again: a reload of
+# large indexes takes a moment, and a message run early is only sent again.
+REMATCH_MARGIN: Final = 1.0
+
 RESEND_LIMIT: Final = 10_000  # items a round sends again at most; the next round takes the rest
 
 
@@ -323,6 +341,28 @@ def register(app: Any, settings: Settings, site: Callable[[], Worksite]) -> Gath
         else None
     )
 
+    def run(here: Worksite, stage: str, item_ids: list[int]) -> dict[str, Any]:
+        """``run_stage``; items it matched at an older banks version than the database's are
+        sent to the stage again for when this process has loaded the newer one (its reload
+        waits out a random delay, so the fleet's reloads are spread). Sent before this message
+        is acknowledged: a crash between the two matches them twice (harmless), never less."""
+        done = run_stage(here, stage, item_ids)
+        delay = done.pop(REMATCH_IN, None)
+        if delay is None:
+            return done
+        log.info(
+            "%s stage matched %d items at an older banks version than the database's: sent "
+            "again for %.1f s from now, after this process loads the change",
+            stage,
+            len(item_ids),
+            delay + REMATCH_MARGIN,
+        )
+        for chunk in chunks(item_ids):
+            app.signature(STAGE_TASK[stage], args=(chunk,), immutable=True).apply_async(
+                queue=queue_name(settings, STAGE_QUEUE[stage]), countdown=delay + REMATCH_MARGIN
+            )
+        return {**done, "sent_again": len(item_ids)}
+
     def failed(stage: str, item_ids: list[int], error: Exception, tried: int) -> None:
         log.warning(
             "%s stage of %d items failed (attempt %d): %s",
@@ -346,7 +386,7 @@ def register(app: Any, settings: Settings, site: Callable[[], Worksite]) -> Gath
 
     def alone(task: Any, here: Worksite, stage: str, item_ids: list[int]) -> dict[str, Any]:
         try:
-            return run_stage(here, stage, item_ids)
+            return run(here, stage, item_ids)
         except Exception as error:
             tried = int(task.request.retries) + 1
             if tried < settings.task_attempts:
@@ -368,7 +408,7 @@ def register(app: Any, settings: Settings, site: Callable[[], Worksite]) -> Gath
             "%s stage: %d messages, %d items in one call", stage, 1 + len(batch), len(everything)
         )
         try:
-            done = run_stage(here, stage, everything)
+            done = run(here, stage, everything)
         except Exception as error:
             log.warning(
                 "%s stage of a batch of %d messages failed, each on its own now: %s",
@@ -382,7 +422,7 @@ def register(app: Any, settings: Settings, site: Callable[[], Worksite]) -> Gath
             return {**done, "messages": 1 + len(batch)}
         for taken in batch:
             try:
-                run_stage(here, stage, taken.item_ids)
+                run(here, stage, taken.item_ids)
             except Exception as error:
                 tried = taken.attempts + 1
                 if tried < settings.task_attempts:
