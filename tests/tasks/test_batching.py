@@ -80,7 +80,11 @@ def record_calls(monkeypatch: pytest.MonkeyPatch, poisoned: int | None = None) -
     return calls
 
 
-@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+@pytest.mark.parametrize(
+    ("database_url", "broker"),
+    [("sqlite", "rabbitmq"), ("postgresql", "rabbitmq"), ("postgresql", "redis")],
+    indirect=True,
+)
 def test_messages_waiting_in_the_queue_are_processed_in_one_call_each_once(
     engine: Engine,
     broker_settings: Settings,
@@ -158,7 +162,11 @@ def test_a_poisoned_message_is_quarantined_while_its_batch_mates_are_stored_and_
     assert ("text", [its_mate], False) in calls  # tried alone once the message gave up
 
 
-@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+# Both brokers redline supports: Redis keeps a taken message in its own "unacked" set, and
+# puts it back when the connection that took it is closed.
+@pytest.mark.parametrize(
+    ("database_url", "broker"), [("postgresql", "rabbitmq"), ("postgresql", "redis")], indirect=True
+)
 def test_messages_taken_are_back_in_the_queue_unless_acknowledged(
     engine: Engine, broker_settings: Settings, tmp_path: Path
 ) -> None:
@@ -181,6 +189,9 @@ def test_messages_taken_are_back_in_the_queue_unless_acknowledged(
         assert len(taken) == 2
         for message in taken:
             message.ack()
+        # (Which two: RabbitMQ puts messages back in their order, Redis not always.)
+        sent = [item_ids[0:2], item_ids[2:4], item_ids[4:6]]
+        (left,) = [part for part in sent if part not in [t.item_ids for t in taken]]
         gatherer.close()
         wait_for(lambda: waiting(broker_settings)["text"] == 1, 10)
         # A retry due later is not taken (nor anything behind it: Celery has it next).
@@ -188,7 +199,7 @@ def test_messages_taken_are_back_in_the_queue_unless_acknowledged(
             args=(item_ids[:1],), countdown=60, queue=queue
         )
         taken = gatherer.take(queue, STAGE_TASK[work.TEXT], room=1000)
-        assert [t.item_ids for t in taken] == [item_ids[4:6]]
+        assert [t.item_ids for t in taken] == [left]
         for message in taken:
             message.ack()
         assert gatherer.take(queue, STAGE_TASK[work.TEXT], room=1000) == []
