@@ -46,7 +46,9 @@ def run_benchmark(script: str, *args: str, cache: Path) -> dict[str, Any]:
         [sys.executable, str(ROOT / "benchmarks" / script), *args],
         capture_output=True,
         text=True,
-        timeout=120,
+        # A bound for a stuck run, not a speed: the smoke runs take 10-60 s alone, and twice
+        # passed 120 s in a full suite beside three benchmarking processes (load 10 on 2 cores).
+        timeout=600,
         cwd=ROOT,
         env={**os.environ, "REDLINE_BENCH_CACHE": str(cache)},
     )
