@@ -31,14 +31,51 @@ def _config() -> Config:
     return config
 
 
+class BrokenReferences(RuntimeError):
+    """After a migration on SQLite, rows refer to rows that are not there."""
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the database to ``revision`` (default: the newest)."""
+    """Bring the database to ``revision`` (default: the newest).
+
+    On SQLite, a migration that changes a table more than ALTER TABLE can rebuilds it (Alembic's
+    batch mode: a copy, the old one dropped, the copy renamed). With foreign keys enforced, as
+    redline's connections have them, dropping a table first deletes its rows, which fails when
+    another table refers to them (a complaint to its decision) or, where the reference cascades,
+    deletes those rows too. So the checks are off while migrating, as SQLite's own procedure for
+    such changes says, and every reference is checked before the migration is committed.
+    """
     from alembic import command
 
     config = _config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Outside any transaction: SQLite ignores the pragma inside one.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            with connection.begin():
+                if sqlite:
+                    # Python's sqlite3 opens a transaction only before a data change, so a
+                    # migration's first CREATE or DROP would commit on its own: one failing
+                    # half-way would leave the schema half-changed. SQLite's DDL is
+                    # transactional once a transaction is open.
+                    connection.exec_driver_sql("BEGIN")
+                config.attributes["connection"] = connection
+                command.upgrade(config, revision)
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        tables = sorted({str(row[0]) for row in broken})
+                        raise BrokenReferences(
+                            f"the migration left {len(broken)} rows referring to missing rows"
+                            f" (in {', '.join(tables)}); nothing was committed"
+                        )
+        finally:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
 
 def current_revision(engine: Engine) -> str | None:
