@@ -139,6 +139,18 @@ def settings(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     return Settings(database_url=database_url, data_dir=data_dir)
 
 
+SEALING_KEY = "a passphrase that seals secrets at rest, for tests only"
+
+
+@pytest.fixture
+def sealing_key(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """REDLINE_SECRET_KEY set for this process and the commands it runs (``model.sealed``)."""
+    monkeypatch.setenv("REDLINE_SECRET_KEY", SEALING_KEY)
+    get_settings.cache_clear()
+    yield SEALING_KEY
+    get_settings.cache_clear()
+
+
 @pytest.fixture
 def engine(settings: Settings) -> Iterator[Engine]:
     engine = make_engine(settings.database_url)

@@ -220,6 +220,14 @@ class Settings(BaseSettings):
         default=True,
         description="A violating decision (which leads to removal) needs a second reviewer.",
     )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        min_length=32,
+        description="A passphrase of 32 characters or more that seals webhook signing secrets and"
+        " exchange tokens and passwords in the database (`redline db seal-secrets` seals those"
+        " stored before it was set). Every web and worker process needs the same one. Unset,"
+        " they are stored as they are.",
+    )
     secure_cookies: bool = Field(
         default=False,
         description="Mark session cookies Secure; set it when serving over HTTPS behind a proxy"

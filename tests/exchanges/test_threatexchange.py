@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 
 from redline.banks import manage as banks
 from redline.errors import Invalid
@@ -409,3 +409,22 @@ def test_the_cli_fetch_says_what_it_skipped(exchange: Engine, graph: GraphApi, c
     assert refused.code == 1
     said = " ".join(refused.err.split())  # the terminal wraps long lines
     assert "refused, nothing stored: threat_updates page 1: the source answered HTTP 502" in said
+
+
+def test_with_a_secret_key_the_token_is_sealed_in_the_database_and_still_used(
+    sealing_key: str, exchange: Engine, graph: GraphApi
+) -> None:
+    """REDLINE_SECRET_KEY set: the exchange's settings are sealed as a whole (``model.sealed``),
+    so a copy of the database does not give the organisation's ThreatExchange token away; the
+    fetch still sends it, and listings still hide it."""
+    with exchange.connect() as connection:
+        stored = str(connection.execute(text("SELECT settings FROM exchanges")).scalar())
+    assert "sealed:v1:" in stored
+    assert TOKEN not in stored and GROUP not in stored
+    seed(graph)
+    done = fetch(exchange)
+    assert done.error is None and done.added == 3
+    assert graph.pages_asked()[0]["access_token"] == [TOKEN]
+    with exchange.connect() as connection:
+        status = run.get_exchange(connection, "te-tvec")
+    assert status.settings["token"] == run.HIDDEN and status.settings["privacy_group"] == GROUP

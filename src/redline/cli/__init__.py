@@ -25,9 +25,11 @@ from redline.cli import designations
 from redline.cli.common import _fail, err, out
 from redline.cli.root import app
 from redline.ingest.records import UsageProblem
+from redline.model.sealed import SecretUnavailable
 from redline.review.errors import Invalid, ReviewError
 from redline.store import SchemaOutOfDate
 from redline.store.media import MediaStoreError
+from redline.store.migrate import BrokenReferences
 
 __all__ = ["app", "err", "main", "out"]
 
@@ -77,7 +79,7 @@ def main(argv: list[str] | None = None) -> None:
         _fail(f"error: {where}{error.strerror or error}", 1)
     except MediaStoreError as error:
         _fail(f"error: media store: {error}", 1)
-    except SchemaOutOfDate as error:
+    except (SchemaOutOfDate, BrokenReferences, SecretUnavailable) as error:
         _fail(f"error: {error}", 1)
     except OperationalError as error:
         _fail(f"error: database error: {str(error.orig or error).splitlines()[0]}", 1)

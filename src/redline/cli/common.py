@@ -45,9 +45,13 @@ def _database() -> Iterator[tuple[Settings, Engine]]:
 @contextmanager
 def _store() -> Iterator[tuple[Settings, Engine]]:
     """Settings and an engine on a database with redline's schema (created when empty)."""
+    from redline.store.sealing import check_key
+
     with _database() as (settings, engine):
         if ensure_schema(engine):
             err.print(f"Created a new redline database at {_safe_url(settings.database_url)}")
+        with engine.connect() as connection:
+            check_key(connection)  # a process without the secrets' key stops here, saying so
         yield settings, engine
 
 

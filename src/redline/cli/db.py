@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from redline.cli.common import _database, _safe_url, out
+from redline.cli.common import _database, _fail, _print_json, _safe_url, out
 from redline.store import migrate
 
 db_app = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
@@ -29,3 +29,30 @@ def db_current() -> None:
     """Print the schema revision the database is at."""
     with _database() as (_settings, engine):
         out.print(migrate.current_revision(engine) or "none")
+
+
+@db_app.command("seal-secrets")
+def db_seal_secrets(
+    json_out: bool = typer.Option(False, "--json", help="Print the counts as JSON."),
+) -> None:
+    """Seal the webhook signing secrets and exchange settings (tokens, passwords) stored before
+    REDLINE_SECRET_KEY was set; those written after it are sealed already. Run it once after
+    setting the key (the same key on every web and worker process). Running it again seals
+    nothing more.
+
+    Exit status: 0 when done; 2 when REDLINE_SECRET_KEY is not set."""
+    from redline.store.sealing import seal_stored
+
+    with _database() as (settings, engine):
+        if settings.secret_key is None:
+            _fail("REDLINE_SECRET_KEY is not set: there is nothing to seal with", 2)
+        migrate.ensure_schema(engine)
+        with engine.begin() as connection:
+            done = seal_stored(connection)
+    if json_out:
+        _print_json(done.as_dict())
+        return
+    out.print(
+        f"sealed {done.webhook_secrets} webhook secrets and {done.exchange_settings} exchanges'"
+        f" settings ({done.already_sealed} sealed already)"
+    )

@@ -14,6 +14,7 @@ from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from redline.model.base import Base, BigId, utcnow
+from redline.model.sealed import SealedJson
 
 
 class Exchange(Base):
@@ -25,7 +26,8 @@ class Exchange(Base):
     name: Mapped[str] = mapped_column(String(100), unique=True)
     bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(40))  # the module in redline.exchanges.EXCHANGES
-    settings: Mapped[dict[str, Any]]  # the module's own (a URL, a token, a public key)
+    # The module's own (a URL, a token, a public key); sealed with REDLINE_SECRET_KEY when set.
+    settings: Mapped[dict[str, Any]] = mapped_column(SealedJson)
     enabled: Mapped[bool] = mapped_column(default=True)
     # An untrusted exchange's entries never open a case on their own: their matches are kept
     # and shown beside a case another signal opened (pipeline/protect.py).

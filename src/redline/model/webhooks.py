@@ -9,19 +9,21 @@ from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from redline.model.base import Base, BigId, JsonDoc
+from redline.model.sealed import SealedText
 
 
 class WebhookSubscription(Base):
     """An endpoint of the platform's that receives some of redline's events, signed with its
-    secret. The secret is kept as it is (an HMAC is made with the secret itself, unlike an API
-    token that is only compared), shown once when the subscription is made and never again."""
+    secret. The secret is kept whole (an HMAC is made with the secret itself, unlike an API
+    token that is only compared), sealed with ``REDLINE_SECRET_KEY`` when one is set
+    (``model.sealed``), shown once when the subscription is made and never again."""
 
     __tablename__ = "webhook_subscriptions"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
     url: Mapped[str] = mapped_column(Text)
-    secret: Mapped[str] = mapped_column(String(100))
+    secret: Mapped[str] = mapped_column(SealedText)
     events: Mapped[list[str]] = mapped_column(JsonDoc)
     active: Mapped[bool] = mapped_column(default=True)
     created_by: Mapped[str] = mapped_column(String(200))

@@ -16,7 +16,7 @@ VERSION_TABLE = "alembic_version"
 
 # The revision this code expects. tests/store/test_schema.py checks it is Alembic's head, so
 # start-up can compare one string instead of loading every migration script.
-SCHEMA_REVISION = "0018"
+SCHEMA_REVISION = "0019"
 
 
 class SchemaOutOfDate(RuntimeError):
