@@ -228,6 +228,12 @@ class Settings(BaseSettings):
         " stored before it was set). Every web and worker process needs the same one. Unset,"
         " they are stored as they are.",
     )
+    secret_key_previous: SecretStr | None = Field(
+        default=None,
+        min_length=32,
+        description="The key being replaced, while REDLINE_SECRET_KEY is a new one: what it"
+        " sealed still opens, and `redline db seal-secrets` seals it again with the new key.",
+    )
     secure_cookies: bool = Field(
         default=False,
         description="Mark session cookies Secure; set it when serving over HTTPS behind a proxy"

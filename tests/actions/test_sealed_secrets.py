@@ -118,3 +118,37 @@ def test_a_process_without_the_key_stops_at_start_up_saying_so(
     use_key(monkeypatch, "another passphrase of thirty-two characters or more")
     other = cli("status")
     assert other.code == 1 and "another REDLINE_SECRET_KEY" in other.err
+
+
+def test_a_key_is_replaced_through_the_previous_key_setting(
+    sealing_key: str,
+    desk: Desk,
+    hook: HookReceiver,
+    cli: Callable[..., CliResult],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    subscribe(desk.engine, hook)
+    old = stored_secret(desk.engine)
+    new_key = "the passphrase that replaces the first one, 2027"
+    # The new key alone cannot open what the old one sealed: every process would stop.
+    use_key(monkeypatch, new_key)
+    refused = cli("status")
+    assert refused.code == 1 and "REDLINE_SECRET_KEY_PREVIOUS" in refused.err
+    # Both, during the rotation: the old secrets open, and the command seals them again.
+    monkeypatch.setenv("REDLINE_SECRET_KEY_PREVIOUS", sealing_key)
+    get_settings.cache_clear()
+    assert cli("status").code == 0
+    resealed = cli("db", "seal-secrets", "--json")
+    assert json.loads(resealed.out) == {
+        "webhook_secrets": 1,
+        "exchange_settings": 0,
+        "already_sealed": 0,
+    }
+    assert stored_secret(desk.engine) != old
+    # The old key can go: the new one alone opens everything and signs deliveries.
+    monkeypatch.delenv("REDLINE_SECRET_KEY_PREVIOUS")
+    get_settings.cache_clear()
+    assert cli("status").code == 0
+    with desk.engine.begin() as connection:
+        decide(connection, desk.users["lead1"], desk.cases["p3"], VIOLATING, NOW, four_eyes=False)
+    assert deliver(desk.engine, NOW).delivered == 1 and hook.bad_signatures == 0

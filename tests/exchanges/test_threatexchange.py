@@ -6,6 +6,7 @@ recorded and nothing stored; reviewer feedback as reactions; the token never sho
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from http.server import ThreadingHTTPServer
@@ -16,6 +17,7 @@ import pytest
 from sqlalchemy import Engine, select, text
 
 from redline.banks import manage as banks
+from redline.config import get_settings
 from redline.errors import Invalid
 from redline.exchanges import fetching, run
 from redline.exchanges.base import Feedback, TakesFeedback
@@ -428,3 +430,22 @@ def test_with_a_secret_key_the_token_is_sealed_in_the_database_and_still_used(
     with exchange.connect() as connection:
         status = run.get_exchange(connection, "te-tvec")
     assert status.settings["token"] == run.HIDDEN and status.settings["privacy_group"] == GROUP
+
+
+def test_settings_stored_before_the_key_are_sealed_by_the_command(
+    exchange: Engine, graph: GraphApi, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def stored() -> str:
+        with exchange.connect() as connection:
+            return str(connection.execute(text("SELECT settings FROM exchanges")).scalar())
+
+    assert TOKEN in stored()  # no key when the exchange was added
+    monkeypatch.setenv("REDLINE_SECRET_KEY", "the deployment's passphrase, set after the fact")
+    get_settings.cache_clear()
+    done = cli("db", "seal-secrets", "--json")
+    assert done.code == 0, done.err
+    assert json.loads(done.out)["exchange_settings"] == 1
+    assert "sealed:v1:" in stored() and TOKEN not in stored()
+    seed(graph)
+    assert fetch(exchange).added == 3
+    assert graph.pages_asked()[0]["access_token"] == [TOKEN]

@@ -38,7 +38,9 @@ def db_seal_secrets(
     """Seal the webhook signing secrets and exchange settings (tokens, passwords) stored before
     REDLINE_SECRET_KEY was set; those written after it are sealed already. Run it once after
     setting the key (the same key on every web and worker process). Running it again seals
-    nothing more.
+    nothing more. To replace the key: the new one in REDLINE_SECRET_KEY, the old one in
+    REDLINE_SECRET_KEY_PREVIOUS on every process, then this command seals everything again
+    with the new one, and the old one can go.
 
     Exit status: 0 when done; 2 when REDLINE_SECRET_KEY is not set."""
     from redline.store.sealing import seal_stored

@@ -9,8 +9,10 @@ or the organisation's ThreatExchange token. The columns do it themselves (``Seal
 ``SealedJson``): every read and write of them goes through the same two functions.
 
 A value written before a key was set stays readable as it is, and ``redline db seal-secrets``
-seals it. Every process that reads them (web, workers, the CLI) needs the same key: one without
-it, or with another, is told which setting is missing instead of sending an unsigned request.
+seals it. To replace the key, the old one goes in ``REDLINE_SECRET_KEY_PREVIOUS`` beside the new
+one: values sealed with either open, and ``seal-secrets`` seals them again with the new one.
+Every process that reads them (web, workers, the CLI) needs the same key: one without it, or
+with another, is told which setting is missing instead of sending an unsigned request.
 """
 
 from __future__ import annotations
@@ -54,6 +56,11 @@ def _key() -> Fernet | None:
     return _fernet(secret.get_secret_value()) if secret is not None else None
 
 
+def _previous_key() -> Fernet | None:
+    secret = get_settings().secret_key_previous
+    return _fernet(secret.get_secret_value()) if secret is not None else None
+
+
 def is_sealed(value: object) -> bool:
     return isinstance(value, str) and value.startswith(PREFIX)
 
@@ -66,23 +73,42 @@ def seal(text: str) -> str:
     return PREFIX + key.encrypt(text.encode("utf-8")).decode("ascii")
 
 
+def sealed_with_current_key(stored: str) -> bool:
+    """Whether ``stored`` is sealed with REDLINE_SECRET_KEY itself (not with the previous key
+    of a rotation, nor stored as it is)."""
+    key = _key()
+    if key is None or not is_sealed(stored):
+        return False
+    try:
+        key.decrypt(stored[len(PREFIX) :].encode("ascii"))
+    except InvalidToken:
+        return False
+    return True
+
+
 def unseal(stored: str, what: str) -> str:
     """The text ``stored`` holds (``what`` names it in an error); a value stored before a key
-    was set is returned as it is."""
+    was set is returned as it is. During a key rotation, a value sealed with
+    REDLINE_SECRET_KEY_PREVIOUS opens too, until `redline db seal-secrets` seals it again."""
     if not is_sealed(stored):
         return stored
-    key = _key()
-    if key is None:
+    keys = [key for key in (_key(), _previous_key()) if key is not None]
+    if not keys:
         raise SecretUnavailable(
             f"{what} is sealed with REDLINE_SECRET_KEY, which this process does not have:"
             " set the same key on every web and worker process"
         )
-    try:
-        return key.decrypt(stored[len(PREFIX) :].encode("ascii")).decode("utf-8")
-    except InvalidToken:
-        raise SecretUnavailable(
-            f"{what} was sealed with another REDLINE_SECRET_KEY than this process's"
-        ) from None
+    token = stored[len(PREFIX) :].encode("ascii")
+    for key in keys:
+        try:
+            return key.decrypt(token).decode("utf-8")
+        except InvalidToken:
+            continue
+    raise SecretUnavailable(
+        f"{what} was sealed with another REDLINE_SECRET_KEY than this process's (a key"
+        " being replaced goes in REDLINE_SECRET_KEY_PREVIOUS until `redline db seal-secrets`"
+        " has run)"
+    )
 
 
 class SealedText(TypeDecorator[str]):

@@ -3,6 +3,7 @@ seal-secrets``); the columns seal every value written after it themselves (``mod
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -10,7 +11,7 @@ from sqlalchemy import Connection, Text, select, type_coerce, update
 
 from redline.model import Exchange, WebhookSubscription
 from redline.model.base import JsonDoc
-from redline.model.sealed import PREFIX, is_sealed, unseal
+from redline.model.sealed import PREFIX, is_sealed, sealed_with_current_key, unseal
 
 
 @dataclass(slots=True)
@@ -19,14 +20,15 @@ class SealedNow:
 
     webhook_secrets: int = 0
     exchange_settings: int = 0
-    already_sealed: int = 0
+    already_sealed: int = 0  # with REDLINE_SECRET_KEY itself
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 def seal_stored(connection: Connection) -> SealedNow:
-    """Seal every webhook secret and exchange's settings still stored as they are, in the
+    """Seal every webhook secret and exchange's settings still stored as they are, or sealed
+    with REDLINE_SECRET_KEY_PREVIOUS (a key rotation), with REDLINE_SECRET_KEY, in the
     caller's transaction. The caller has checked that a key is set: without one the columns
     would write the values back as they are."""
     done = SealedNow()
@@ -35,13 +37,13 @@ def seal_stored(connection: Connection) -> SealedNow:
         select(WebhookSubscription.id, type_coerce(WebhookSubscription.secret, Text))
     ).all()
     for subscription_id, stored in secrets:
-        if is_sealed(stored):
+        if sealed_with_current_key(stored):
             done.already_sealed += 1
             continue
         connection.execute(
             update(WebhookSubscription)
             .where(WebhookSubscription.id == subscription_id)
-            .values(secret=stored)
+            .values(secret=unseal(stored, "a webhook subscription's secret"))
         )
         done.webhook_secrets += 1
     exchanges = connection.execute(
@@ -49,8 +51,10 @@ def seal_stored(connection: Connection) -> SealedNow:
     ).all()
     for exchange_id, document in exchanges:
         if is_sealed(document):
-            done.already_sealed += 1
-            continue
+            if sealed_with_current_key(str(document)):
+                done.already_sealed += 1
+                continue
+            document = json.loads(unseal(str(document), "an exchange's settings"))
         connection.execute(
             update(Exchange).where(Exchange.id == exchange_id).values(settings=document)
         )
