@@ -75,7 +75,17 @@ def crop_hashes(rgb: np.ndarray) -> list[Hash]:
 
 
 def trim_borders(rgb: np.ndarray) -> np.ndarray | None:
-    """The image without uniform borders, or None when it has none worth trimming.
+    """The image without uniform borders, or None when it has none worth trimming."""
+    box = border_box(rgb)
+    if box is None:
+        return None
+    top, bottom, left, right = box
+    return np.ascontiguousarray(rgb[top:bottom, left:right])
+
+
+def border_box(rgb: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(top, bottom, left, right) of the image without uniform borders, or None when it has
+    none worth trimming (``trim_borders``; a query hashes the box of the luminance it has).
 
     Works on a copy subsampled to about 256 pixels a side: borders are many pixels thick, and the
     full-size pass took longer than hashing itself.
@@ -104,7 +114,7 @@ def trim_borders(rgb: np.ndarray) -> np.ndarray | None:
     trimmed_share = max((top + height - bottom) / height, (left + width - right) / width)
     if trimmed_share < MIN_TRIM:
         return None
-    return np.ascontiguousarray(rgb[top:bottom, left:right])
+    return top, bottom, left, right
 
 
 # Locating a picture inside a screenshot or under a caption strip (``locate_pictures``).
