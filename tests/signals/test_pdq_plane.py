@@ -81,7 +81,8 @@ def test_plane_hashes_are_pdqhash_bits(name: str) -> None:
         rgb = np.asarray(picture.resize(size, Image.Resampling.BILINEAR))
         grey = np.asarray(picture.resize(size, Image.Resampling.BILINEAR).convert("L"))
         shown = np.broadcast_to(grey[..., None], (*grey.shape, 3))
-        for array in (rgb, shown):
+        # Colour, a JPEG's luminance shown as three channels, and grey copied into three.
+        for array in (rgb, shown, np.ascontiguousarray(shown)):
             computed = pdq.hash_array(array)
             assert (computed.value, computed.quality) == pdqhash_hash(array), size
             vectors, _quality = pdqhash.compute_dihedral(np.ascontiguousarray(array))

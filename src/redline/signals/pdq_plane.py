@@ -82,14 +82,25 @@ NATIVE = _C is not None
 def luma(rgb: np.ndarray) -> np.ndarray:
     """The float32 luminance plane ``pdqhash`` hashes an (H, W, 3) uint8 array by.
 
-    A JPEG's luminance shown as three equal channels (``pdq.load_for_pdq``, no channel stride)
-    is its own plane: pdqhash's weights sum to one, and for each of the 256 grey levels v,
-    float32(v * 0.299 + v * 0.587 + v * 0.114) is v (checked in the tests).
+    A grey image's plane is its one channel: pdqhash's weights sum to one, and for each of the
+    256 grey levels v, float32(v * 0.299 + v * 0.587 + v * 0.114) is v (checked in the tests).
+    A JPEG's luminance shown as three channels (``pdq.load_for_pdq``, no channel stride) is one.
     """
-    if rgb.strides[2] == 0:
-        return rgb[..., 0].astype(np.float32)
+    red = rgb[..., 0]
+    if rgb.strides[2] == 0 or (_same(red, rgb[..., 1]) and _same(red, rgb[..., 2])):
+        # Grey pixels in three channels too: the crops and located pictures of a JPEG's
+        # luminance are copies of it in three channels (comparing bytes costs a tenth of the
+        # weighted sum).
+        return red.astype(np.float32)
     # pdqhash's own expression, in its order: the same float64 products and sums.
     return (rgb[:, :, 0] * 0.299 + rgb[:, :, 1] * 0.587 + rgb[:, :, 2] * 0.114).astype(np.float32)
+
+
+def _same(first: np.ndarray, second: np.ndarray) -> bool:
+    """Whether two channels are equal; a colour image usually differs in its first row."""
+    if first.shape[0] and not np.array_equal(first[0], second[0]):
+        return False
+    return bool(np.array_equal(first, second))
 
 
 def _pointer(array: np.ndarray) -> int:
