@@ -14,7 +14,14 @@ import pytest
 from PIL import Image
 
 from redline.signals import pdq, pdq_plane
-from redline.signals.pdq_crop import border_box, locate_pictures, trim_borders
+from redline.signals.pdq_crop import (
+    CROPS,
+    PdqCropSignal,
+    border_box,
+    crop,
+    locate_pictures,
+    trim_borders,
+)
 from tests.media_fixtures import generated, photo
 from tests.pipeline.test_reframed_images import app_screenshot, captioned
 
@@ -142,3 +149,17 @@ def test_a_decoded_file_hashes_as_before(tmp_path: Path) -> None:
     path = tmp_path / "photo.jpg"
     path.write_bytes(buffer.getvalue())
     assert pdq.hash_image(path) == straightforward_query(pdq.load_for_pdq(path))
+
+
+def test_bank_crop_hashes_are_pdqhash_bits(tmp_path: Path) -> None:
+    """A bank upload's 64 crop hashes, cut from the luminance plane, are pdqhash's of the crops
+    cut from the pixels (a JPEG's luminance, and a colour PNG)."""
+    for fmt in ("JPEG", "PNG"):
+        rgb = decoded(photo("coffee").resize((900, 600)), tmp_path, "bank", fmt)
+        stored = PdqCropSignal.compute_array(rgb)
+        expected = [pdqhash_hash(crop(rgb, *sides)) for _name, *sides in CROPS]
+        trimmed = trim_borders(rgb)
+        if trimmed is not None:
+            expected.append(pdqhash_hash(trimmed))
+        assert [(h.value, h.quality) for h in stored] == expected
+        assert [h.meta for h in stored[: len(CROPS)]] == [{"crop": name} for name, *_ in CROPS]

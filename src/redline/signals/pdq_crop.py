@@ -22,6 +22,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from redline.signals import pdq_plane
 from redline.signals.base import Comparison, Hash, Indexed, SignalType
 from redline.signals.pdq import (
     MATCH_THRESHOLD,
@@ -66,10 +67,18 @@ def crop(rgb: np.ndarray, left: float, top: float, right: float, bottom: float) 
 
 
 def crop_hashes(rgb: np.ndarray) -> list[Hash]:
-    """PDQ hashes of the crop grid of an image, each named in its meta."""
+    """PDQ hashes of the crop grid of an image, each named in its meta.
+
+    The crops are cut from the luminance plane, made once (``pdq_plane``), not from the pixels:
+    luminance is per pixel, so the same hashes, without 64 copies and conversions."""
+    plane = pdq_plane.luma(rgb) if pdq_plane.NATIVE else None
     hashes = []
     for name, *sides in CROPS:
-        computed = hash_array(crop(rgb, *sides))
+        if plane is not None:
+            value, quality = pdq_plane.hash_plane(crop(plane, *sides))
+            computed = Hash(value, quality)
+        else:
+            computed = hash_array(crop(rgb, *sides))
         hashes.append(Hash(computed.value, computed.quality, {"crop": name}))
     return hashes
 
