@@ -6,6 +6,9 @@ enlarged hashes, on real photographs decoded as the scan decodes them."""
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -163,3 +166,23 @@ def test_bank_crop_hashes_are_pdqhash_bits(tmp_path: Path) -> None:
             expected.append(pdqhash_hash(trimmed))
         assert [(h.value, h.quality) for h in stored] == expected
         assert [h.meta for h in stored[: len(CROPS)]] == [{"crop": name} for name, *_ in CROPS]
+
+
+def test_a_process_that_never_called_pdqhash_hashes_the_same() -> None:
+    """pdqhash's DCT matrix is filled when its module loads, not on its first compute: a fresh
+    process hashing through the plane path alone gets pdqhash's bits."""
+    rgb = np.asarray(photo("rocket").resize((700, 500)))
+    script = (
+        "import sys, numpy as np\n"
+        "from redline.signals import pdq\n"
+        "rgb = np.frombuffer(sys.stdin.buffer.read(), np.uint8).reshape(500, 700, 3)\n"
+        "print(pdq.hash_array(rgb).value)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        input=rgb.tobytes(),
+        capture_output=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    assert done.stdout.decode().strip() == pdqhash_hash(rgb)[0]
