@@ -109,9 +109,10 @@ def load_for_pdq(path: Path) -> np.ndarray:
     """
     with open_image(path, draft=("L", DRAFT_SIZE)) as image:
         # The draft makes an RGB or grey JPEG decode as L; anything else keeps its own mode.
+        # An image already in the mode wanted is read as it is: converting it would copy it.
         if image.format != "JPEG" or image.mode != "L":
-            return np.asarray(image.convert("RGB"))
-        luma = np.asarray(image.convert("L"))
+            return np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
+        luma = np.asarray(image)
         return np.broadcast_to(luma[..., None], (*luma.shape, 3))
 
 
