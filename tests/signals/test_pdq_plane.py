@@ -28,7 +28,7 @@ from redline.signals.pdq_crop import (
 from tests.media_fixtures import generated, photo
 from tests.pipeline.test_reframed_images import app_screenshot, captioned
 
-pytestmark = pytest.mark.skipif(
+plane_path = pytest.mark.skipif(
     not pdq_plane.NATIVE, reason="this pdqhash build does not export its C functions"
 )
 
@@ -75,6 +75,7 @@ def decoded(image: Image.Image, tmp_path: Path, name: str, fmt: str = "JPEG") ->
     return pdq.load_for_pdq(path)
 
 
+@plane_path
 def test_each_grey_level_is_its_own_luminance() -> None:
     levels = np.arange(256, dtype=np.uint8)
     weighted = (levels * 0.299 + levels * 0.587 + levels * 0.114).astype(np.float32)
@@ -84,6 +85,7 @@ def test_each_grey_level_is_its_own_luminance() -> None:
 
 
 @pytest.mark.parametrize("name", PHOTOS)
+@plane_path
 def test_plane_hashes_are_pdqhash_bits(name: str) -> None:
     picture = photo(name)
     sizes = [(640, 480), (1280, 960), (2000, 1500), (517, 333), (64, 999), (7, 5), (5, 4)]
@@ -99,6 +101,7 @@ def test_plane_hashes_are_pdqhash_bits(name: str) -> None:
             assert pdq.dihedral_hashes(array) == [pdq.to_hex(v) for v in vectors], size
 
 
+@plane_path
 def test_scan_queries_are_the_straightforward_ones(tmp_path: Path) -> None:
     """Every kind of query a scan makes, from files: big and small photographs (mirror reduced
     or not, enlarged hash), letterboxed (trimmed), a screenshot and a captioned meme (located
@@ -130,6 +133,7 @@ def test_scan_queries_are_the_straightforward_ones(tmp_path: Path) -> None:
     assert arrays["colour-png"].strides[2] != 0
 
 
+@plane_path
 def test_border_box_is_the_trimmed_picture() -> None:
     picture = np.asarray(photo("coffee").resize((400, 300)))
     framed = np.zeros((400, 500, 3), dtype=np.uint8)
@@ -144,6 +148,7 @@ def test_border_box_is_the_trimmed_picture() -> None:
     assert border_box(picture) is None
 
 
+@plane_path
 def test_a_decoded_file_hashes_as_before(tmp_path: Path) -> None:
     """The whole of ``hash_image`` (decode, then the plane path) against pdqhash on the same
     decoded pixels."""
@@ -154,6 +159,7 @@ def test_a_decoded_file_hashes_as_before(tmp_path: Path) -> None:
     assert pdq.hash_image(path) == straightforward_query(pdq.load_for_pdq(path))
 
 
+@plane_path
 def test_bank_crop_hashes_are_pdqhash_bits(tmp_path: Path) -> None:
     """A bank upload's 64 crop hashes, cut from the luminance plane, are pdqhash's of the crops
     cut from the pixels (a JPEG's luminance, and a colour PNG)."""
@@ -168,6 +174,7 @@ def test_bank_crop_hashes_are_pdqhash_bits(tmp_path: Path) -> None:
         assert [h.meta for h in stored[: len(CROPS)]] == [{"crop": name} for name, *_ in CROPS]
 
 
+@plane_path
 def test_a_process_that_never_called_pdqhash_hashes_the_same() -> None:
     """pdqhash's DCT matrix is filled when its module loads, not on its first compute: a fresh
     process hashing through the plane path alone gets pdqhash's bits."""
@@ -186,3 +193,11 @@ def test_a_process_that_never_called_pdqhash_hashes_the_same() -> None:
         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
     )
     assert done.stdout.decode().strip() == pdqhash_hash(rgb)[0]
+
+
+def test_the_plane_path_is_taken_with_the_pinned_pdqhash() -> None:
+    """The pinned pdqhash (Linux wheels) exports its C functions and agrees with this path on
+    the import-time check: an upgrade that breaks either falls back to pdqhash, correct but
+    slower, and this says so."""
+    assert pdq_plane.NATIVE, "pdq_plane is off: hashing falls back to pdqhash.compute"
+    assert pdq_plane._agrees_with_pdqhash()

@@ -12,8 +12,9 @@ row passes, decimation, quality, DCT and bits (its extension module exports them
 calls them), the column passes in numpy with the same float32 operations in the same order,
 and the last column pass only on the 64 columns the decimation samples. Same arithmetic, so
 the same bits: ``tests/signals/test_pdq_plane.py`` pins it against ``pdqhash`` on photographs.
-``NATIVE`` is False on a pdqhash build whose module does not export them (the callers then use
-``pdqhash`` itself).
+``NATIVE`` is False on a pdqhash build whose module does not export them, or whose hashes of a
+test image differ from this path's (checked on import: a pdqhash whose PDQ changed), and the
+callers then use ``pdqhash`` itself.
 """
 
 from __future__ import annotations
@@ -201,3 +202,19 @@ def dihedral_plane(plane: np.ndarray) -> tuple[list[str], int]:
         _C[name](_pointer(buffer16), _pointer(turned))
         hexes.append(_hex(turned))
     return hexes, quality
+
+
+def _agrees_with_pdqhash() -> bool:
+    """Whether this path gives the installed pdqhash's hashes and quality on a test image (odd
+    sizes, colour, every orientation)."""
+    import pdqhash
+
+    rgb = np.random.default_rng(16).integers(0, 256, (97, 131, 3), dtype=np.uint8)
+    rgb[30:70, 40:100] //= 3  # a darker block, so the hash is not of noise alone
+    vectors, quality = pdqhash.compute_dihedral(rgb)
+    expected = [np.packbits(v.astype(np.uint8)).tobytes().hex() for v in vectors]
+    return dihedral_plane(luma(rgb)) == (expected, int(quality))
+
+
+if NATIVE and not _agrees_with_pdqhash():
+    _C, NATIVE = None, False
