@@ -22,6 +22,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from redline.signals import pdq_plane
 from redline.signals.base import Comparison, Hash, Indexed, SignalType
 from redline.signals.pdq import (
     MATCH_THRESHOLD,
@@ -66,16 +67,34 @@ def crop(rgb: np.ndarray, left: float, top: float, right: float, bottom: float) 
 
 
 def crop_hashes(rgb: np.ndarray) -> list[Hash]:
-    """PDQ hashes of the crop grid of an image, each named in its meta."""
+    """PDQ hashes of the crop grid of an image, each named in its meta.
+
+    The crops are cut from the luminance plane, made once (``pdq_plane``), not from the pixels:
+    luminance is per pixel, so the same hashes, without 64 copies and conversions."""
+    plane = pdq_plane.luma(rgb) if pdq_plane.NATIVE else None
     hashes = []
     for name, *sides in CROPS:
-        computed = hash_array(crop(rgb, *sides))
+        if plane is not None:
+            value, quality = pdq_plane.hash_plane(crop(plane, *sides))
+            computed = Hash(value, quality)
+        else:
+            computed = hash_array(crop(rgb, *sides))
         hashes.append(Hash(computed.value, computed.quality, {"crop": name}))
     return hashes
 
 
 def trim_borders(rgb: np.ndarray) -> np.ndarray | None:
-    """The image without uniform borders, or None when it has none worth trimming.
+    """The image without uniform borders, or None when it has none worth trimming."""
+    box = border_box(rgb)
+    if box is None:
+        return None
+    top, bottom, left, right = box
+    return np.ascontiguousarray(rgb[top:bottom, left:right])
+
+
+def border_box(rgb: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(top, bottom, left, right) of the image without uniform borders, or None when it has
+    none worth trimming (``trim_borders``; a query hashes the box of the luminance it has).
 
     Works on a copy subsampled to about 256 pixels a side: borders are many pixels thick, and the
     full-size pass took longer than hashing itself.
@@ -104,7 +123,7 @@ def trim_borders(rgb: np.ndarray) -> np.ndarray | None:
     trimmed_share = max((top + height - bottom) / height, (left + width - right) / width)
     if trimmed_share < MIN_TRIM:
         return None
-    return np.ascontiguousarray(rgb[top:bottom, left:right])
+    return top, bottom, left, right
 
 
 # Locating a picture inside a screenshot or under a caption strip (``locate_pictures``).
