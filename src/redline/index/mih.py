@@ -398,6 +398,166 @@ def _search(
     return queries.shape[0] - first, written
 
 
+BATCH_MIN = 64  # queries from which a search walks the tables part by part (measured)
+BATCH_BLOCK = 4096  # queries walked together: their probes of one part are sorted as one
+BIN_BITS = 12  # probes are sorted by their key's top bits only: near enough to sequential
+AHEAD = 24  # reads prefetched this many probes or candidates before they are used
+CANDIDATES = 1 << 15  # candidates gathered before they are checked
+
+
+@nb.njit(cache=True)
+def _part_probes(key: int, length: int, radius: int, out: np.ndarray) -> int:
+    """Write every key within ``radius`` of ``key`` (a ``length``-bit part) to ``out``."""
+    out[0] = key
+    n = 1
+    if radius >= 1:
+        for a in range(length):
+            k1 = key ^ (1 << a)
+            out[n] = k1
+            n += 1
+            if radius >= 2:
+                for b in range(a + 1, length):
+                    k2 = k1 ^ (1 << b)
+                    out[n] = k2
+                    n += 1
+                    if radius >= 3:
+                        for c in range(b + 1, length):
+                            out[n] = k2 ^ (1 << c)
+                            n += 1
+    return n
+
+
+@nb.njit(cache=True)
+def _check(
+    queries: np.ndarray,
+    radius: int,
+    codes: np.ndarray,
+    candidate_rows: np.ndarray,
+    candidate_queries: np.ndarray,
+    count: int,
+    hits: list[int],
+) -> None:
+    """Keep the candidates within ``radius`` of their query, as (query, row, distance) packed
+    in one integer so sorting the hits orders them by query, then row."""
+    for i in range(count):
+        if i + AHEAD < count:
+            _prefetch(codes, candidate_rows[i + AHEAD])
+        row = candidate_rows[i]
+        qi = candidate_queries[i]
+        d = _distance(codes, row, queries[qi])
+        if d <= radius:
+            hits.append((qi << 41) | (row << 9) | d)
+
+
+@nb.njit(cache=True)
+def _search_batch(
+    queries: np.ndarray,
+    radius: int,
+    starts: np.ndarray,
+    lengths: np.ndarray,
+    radii: np.ndarray,
+    offsets: np.ndarray,
+    rows_by_part: np.ndarray,
+    table_starts: np.ndarray,
+    codes: np.ndarray,
+) -> np.ndarray:
+    """Hits of a block of queries, walked part by part: (query << 41 | row << 9 | distance),
+    sorted, each hash once per query.
+
+    A query on its own reads its probes' bucket offsets, row numbers and hashes at random
+    places, each a likely DRAM miss. Here all the block's probes of one part are sorted by key
+    first (by the key's top ``BIN_BITS`` bits: a counting sort in two passes that generate the
+    probes twice rather than store them unsorted), so the part's offsets and row numbers are
+    read in order, from lines the queries share and the hardware streams; only the hashes of
+    candidates remain random reads (prefetched ``AHEAD`` candidates early).
+    """
+    size = codes.shape[0]
+    count = queries.shape[0]
+    most = 0
+    for j in range(starts.shape[0]):
+        if radii[j] >= 0:
+            most = max(most, _ball_size(int(lengths[j]), int(radii[j])))
+    scratch = np.empty(most, dtype=np.int64)
+    keys = np.empty(count, dtype=np.int64)
+    candidate_rows = np.empty(CANDIDATES, dtype=np.int64)
+    candidate_queries = np.empty(CANDIDATES, dtype=np.int64)
+    hits: list[int] = [0]
+    hits.pop()
+    for j in range(starts.shape[0]):
+        part_radius = int(radii[j])
+        if part_radius < 0:
+            continue
+        length = int(lengths[j])
+        base = table_starts[j]
+        shift = max(length - BIN_BITS, 0)
+        bins = np.zeros((1 << (length - shift)) + 1, dtype=np.int64)
+        for qi in range(count):
+            keys[qi] = _part_value(queries[qi], starts[j], length)
+            n = _part_probes(keys[qi], length, part_radius, scratch)
+            for p in range(n):
+                bins[(scratch[p] >> shift) + 1] += 1
+        for b in range(1, bins.shape[0]):
+            bins[b] += bins[b - 1]
+        total = bins[-1]
+        probe_keys = np.empty(total, dtype=np.int64)
+        probe_queries = np.empty(total, dtype=np.int64)
+        for qi in range(count):
+            n = _part_probes(keys[qi], length, part_radius, scratch)
+            for p in range(n):
+                slot = bins[scratch[p] >> shift]
+                bins[scratch[p] >> shift] = slot + 1
+                probe_keys[slot] = scratch[p]
+                probe_queries[slot] = qi
+        # Walk the probes in key order: offsets AHEAD probes early, row numbers half as early.
+        rows_shift = (j - 1) * size
+        gathered = 0
+        for i in range(total):
+            if i + AHEAD < total:
+                _prefetch(offsets, base + probe_keys[i + AHEAD])
+            if j > 0 and i + AHEAD // 2 < total:
+                _prefetch(rows_by_part, rows_shift + offsets[base + probe_keys[i + AHEAD // 2]])
+            slot = base + probe_keys[i]
+            lo = int(offsets[slot])
+            hi = int(offsets[slot + 1])
+            if hi == lo:
+                continue
+            if gathered + hi - lo > CANDIDATES:
+                _check(queries, radius, codes, candidate_rows, candidate_queries, gathered, hits)
+                gathered = 0
+            qi = probe_queries[i]
+            while lo < hi:  # a bucket bigger than the buffer goes in pieces
+                piece = min(hi, lo + CANDIDATES - gathered)
+                for p in range(lo, piece):
+                    candidate_rows[gathered] = p if j == 0 else rows_by_part[rows_shift + p]
+                    candidate_queries[gathered] = qi
+                    gathered += 1
+                lo = piece
+                if lo < hi:
+                    _check(
+                        queries, radius, codes, candidate_rows, candidate_queries, gathered, hits
+                    )
+                    gathered = 0
+        _check(queries, radius, codes, candidate_rows, candidate_queries, gathered, hits)
+    # A hash close in several parts is found once per part: keep it once.
+    packed = np.sort(np.array(hits, dtype=np.int64))
+    kept = 0
+    for i in range(packed.shape[0]):
+        if kept == 0 or (packed[i] >> 9) != (packed[kept - 1] >> 9):
+            packed[kept] = packed[i]
+            kept += 1
+    return packed[:kept]
+
+
+@nb.njit(cache=True)
+def _ball_size(bits: int, radius: int) -> int:
+    total = 1
+    term = 1
+    for i in range(1, radius + 1):
+        term = term * (bits - i + 1) // i
+        total += term
+    return total
+
+
 @nb.njit(cache=True)
 def _scan(
     queries: np.ndarray, radius: int, codes: np.ndarray
@@ -548,6 +708,8 @@ class MihIndex:
             # Beyond what the parts can probe (radius > 47 with 12 parts): exact, by a scan.
             return brute_force(self.codes, self.ids, queries, radius)
         radii, slots, spans = probes
+        if count >= BATCH_MIN:
+            return self._search_batch(queries, radius, radii)
         table_ends = np.empty(len(self.starts), dtype=np.int64)
         if self._found.shape[0] < 4 * count:
             self._found = np.empty(4 * count, dtype=np.int64)
@@ -598,6 +760,33 @@ class MihIndex:
         offsets = np.zeros(count + 1, dtype=np.int64)
         offsets[1:] = ends
         return Results(offsets, self.ids[np.concatenate(rows)], np.concatenate(dists))
+
+    def _search_batch(self, queries: np.ndarray, radius: int, radii: np.ndarray) -> Results:
+        """Many queries, walked part by part in blocks (see ``_search_batch``)."""
+        count = queries.shape[0]
+        hit_queries: list[np.ndarray] = []
+        hit_rows: list[np.ndarray] = []
+        hit_distances: list[np.ndarray] = []
+        for first in range(0, count, BATCH_BLOCK):
+            block = queries[first : first + BATCH_BLOCK]
+            packed = _search_batch(
+                block,
+                radius,
+                self.starts,
+                self.lengths,
+                radii,
+                self.offsets,
+                self.rows_by_part,
+                self.table_starts,
+                self.codes,
+            )
+            hit_queries.append((packed >> 41) + first)
+            hit_rows.append((packed >> 9) & 0xFFFFFFFF)
+            hit_distances.append((packed & 0x1FF).astype(np.int32))
+        found = np.concatenate(hit_queries)
+        offsets = np.zeros(count + 1, dtype=np.int64)
+        np.cumsum(np.bincount(found, minlength=count), out=offsets[1:])
+        return Results(offsets, self.ids[np.concatenate(hit_rows)], np.concatenate(hit_distances))
 
     def save(self, folder: Path, meta: dict[str, object]) -> None:
         """Write the index as .npy files (memory-mappable) and ``meta`` as JSON."""
