@@ -399,10 +399,13 @@ def _search(
 
 
 BATCH_MIN = 64  # queries from which a search walks the tables part by part (measured)
-BATCH_BLOCK = 4096  # queries walked together: their probes of one part are sorted as one
+QUERY_BITS = 12  # probes and candidates are packed as (key or row) << QUERY_BITS | query
+BATCH_BLOCK = 1 << QUERY_BITS  # queries walked together: their probes of a part sorted as one
 BIN_BITS = 12  # probes are sorted by their key's top bits only: near enough to sequential
 AHEAD = 24  # reads prefetched this many probes or candidates before they are used
-CANDIDATES = 1 << 15  # candidates gathered before they are checked
+CANDIDATES = 1 << 20  # candidates gathered, then sorted by row, before they are checked
+ROW_BINS_BITS = 8  # candidates are sorted by their row's top bits only
+SORT_CANDIDATES = True
 
 
 @nb.njit(cache=True)
@@ -432,18 +435,33 @@ def _check(
     queries: np.ndarray,
     radius: int,
     codes: np.ndarray,
-    candidate_rows: np.ndarray,
-    candidate_queries: np.ndarray,
+    pending: np.ndarray,
     count: int,
+    ordered: np.ndarray,
+    row_shift: int,
     hits: list[int],
 ) -> None:
-    """Keep the candidates within ``radius`` of their query, as (query, row, distance) packed
-    in one integer so sorting the hits orders them by query, then row."""
+    """Keep the candidates (row << QUERY_BITS | query) within ``radius`` of their query, as
+    (query << 41 | row << 9 | distance), so that sorting the hits orders them by query, then
+    row. With ``row_shift >= 0`` the candidates are first sorted by ``row >> row_shift``."""
+    mask = (1 << QUERY_BITS) - 1
+    if row_shift >= 0:
+        shift = QUERY_BITS + row_shift
+        bins = np.zeros(((codes.shape[0] - 1) >> row_shift) + 2, dtype=np.int64)
+        for i in range(count):
+            bins[(pending[i] >> shift) + 1] += 1
+        for b in range(1, bins.shape[0]):
+            bins[b] += bins[b - 1]
+        for i in range(count):
+            b = pending[i] >> shift
+            ordered[bins[b]] = pending[i]
+            bins[b] += 1
+        pending = ordered
     for i in range(count):
         if i + AHEAD < count:
-            _prefetch(codes, candidate_rows[i + AHEAD])
-        row = candidate_rows[i]
-        qi = candidate_queries[i]
+            _prefetch(codes, pending[i + AHEAD] >> QUERY_BITS)
+        row = pending[i] >> QUERY_BITS
+        qi = pending[i] & mask
         d = _distance(codes, row, queries[qi])
         if d <= radius:
             hits.append((qi << 41) | (row << 9) | d)
@@ -460,6 +478,10 @@ def _search_batch(
     rows_by_part: np.ndarray,
     table_starts: np.ndarray,
     codes: np.ndarray,
+    probes: np.ndarray,
+    pending: np.ndarray,
+    ordered: np.ndarray,
+    row_shift: int,
 ) -> np.ndarray:
     """Hits of a block of queries, walked part by part: (query << 41 | row << 9 | distance),
     sorted, each hash once per query.
@@ -468,8 +490,10 @@ def _search_batch(
     places, each a likely DRAM miss. Here all the block's probes of one part are sorted by key
     first (by the key's top ``BIN_BITS`` bits: a counting sort in two passes that generate the
     probes twice rather than store them unsorted), so the part's offsets and row numbers are
-    read in order, from lines the queries share and the hardware streams; only the hashes of
-    candidates remain random reads (prefetched ``AHEAD`` candidates early).
+    read in order, from lines the queries share; the candidates found are then sorted by row
+    (``row_shift``) so the hashes too are read in order. ``probes``, ``pending`` and
+    ``ordered`` are working space, kept by the caller: allocating them anew each call costs
+    page faults.
     """
     size = codes.shape[0]
     count = queries.shape[0]
@@ -479,8 +503,9 @@ def _search_batch(
             most = max(most, _ball_size(int(lengths[j]), int(radii[j])))
     scratch = np.empty(most, dtype=np.int64)
     keys = np.empty(count, dtype=np.int64)
-    candidate_rows = np.empty(CANDIDATES, dtype=np.int64)
-    candidate_queries = np.empty(CANDIDATES, dtype=np.int64)
+    mask = (1 << QUERY_BITS) - 1
+    limit = pending.shape[0]
+    gathered = 0
     hits: list[int] = [0]
     hits.pop()
     for j in range(starts.shape[0]):
@@ -499,45 +524,32 @@ def _search_batch(
         for b in range(1, bins.shape[0]):
             bins[b] += bins[b - 1]
         total = bins[-1]
-        probe_keys = np.empty(total, dtype=np.int64)
-        probe_queries = np.empty(total, dtype=np.int64)
         for qi in range(count):
             n = _part_probes(keys[qi], length, part_radius, scratch)
             for p in range(n):
-                slot = bins[scratch[p] >> shift]
-                bins[scratch[p] >> shift] = slot + 1
-                probe_keys[slot] = scratch[p]
-                probe_queries[slot] = qi
+                b = scratch[p] >> shift
+                probes[bins[b]] = (scratch[p] << QUERY_BITS) | qi
+                bins[b] += 1
         # Walk the probes in key order: offsets AHEAD probes early, row numbers half as early.
         rows_shift = (j - 1) * size
-        gathered = 0
         for i in range(total):
             if i + AHEAD < total:
-                _prefetch(offsets, base + probe_keys[i + AHEAD])
+                _prefetch(offsets, base + (probes[i + AHEAD] >> QUERY_BITS))
             if j > 0 and i + AHEAD // 2 < total:
-                _prefetch(rows_by_part, rows_shift + offsets[base + probe_keys[i + AHEAD // 2]])
-            slot = base + probe_keys[i]
+                ahead = offsets[base + (probes[i + AHEAD // 2] >> QUERY_BITS)]
+                _prefetch(rows_by_part, rows_shift + ahead)
+            slot = base + (probes[i] >> QUERY_BITS)
             lo = int(offsets[slot])
             hi = int(offsets[slot + 1])
-            if hi == lo:
-                continue
-            if gathered + hi - lo > CANDIDATES:
-                _check(queries, radius, codes, candidate_rows, candidate_queries, gathered, hits)
-                gathered = 0
-            qi = probe_queries[i]
-            while lo < hi:  # a bucket bigger than the buffer goes in pieces
-                piece = min(hi, lo + CANDIDATES - gathered)
-                for p in range(lo, piece):
-                    candidate_rows[gathered] = p if j == 0 else rows_by_part[rows_shift + p]
-                    candidate_queries[gathered] = qi
-                    gathered += 1
-                lo = piece
-                if lo < hi:
-                    _check(
-                        queries, radius, codes, candidate_rows, candidate_queries, gathered, hits
-                    )
+            qi = probes[i] & mask
+            for p in range(lo, hi):
+                if gathered == limit:
+                    _check(queries, radius, codes, pending, gathered, ordered, row_shift, hits)
                     gathered = 0
-        _check(queries, radius, codes, candidate_rows, candidate_queries, gathered, hits)
+                row = p if j == 0 else int(rows_by_part[rows_shift + p])
+                pending[gathered] = (row << QUERY_BITS) | qi
+                gathered += 1
+    _check(queries, radius, codes, pending, gathered, ordered, row_shift, hits)
     # A hash close in several parts is found once per part: keep it once.
     packed = np.sort(np.array(hits, dtype=np.int64))
     kept = 0
@@ -626,6 +638,9 @@ class MihIndex:
         self._buffer = np.empty(1 << 16, dtype=np.uint32)
         self._found = np.empty(1024, dtype=np.int64)
         self._found_d = np.empty(1024, dtype=np.int32)
+        self._probe_space = np.empty(0, dtype=np.int64)
+        self._pending = np.empty(0, dtype=np.int64)
+        self._ordered = np.empty(0, dtype=np.int64)
         self._radii: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         # The working space is shared, so searches take turns (the compiled search holds the
         # GIL anyway: threads would not run it in parallel).
@@ -764,13 +779,22 @@ class MihIndex:
     def _search_batch(self, queries: np.ndarray, radius: int, radii: np.ndarray) -> Results:
         """Many queries, walked part by part in blocks (see ``_search_batch``)."""
         count = queries.shape[0]
+        block = min(count, BATCH_BLOCK)
+        most = max(
+            _ball(int(bits), int(r)) for bits, r in zip(self.lengths, radii, strict=True) if r >= 0
+        )
+        if self._probe_space.shape[0] < block * most:
+            self._probe_space = np.empty(block * most, dtype=np.int64)
+        if self._pending.shape[0] == 0:
+            self._pending = np.empty(CANDIDATES, dtype=np.int64)
+            self._ordered = np.empty(CANDIDATES, dtype=np.int64)
+        row_shift = max(int(len(self) - 1).bit_length() - ROW_BINS_BITS, 0)
         hit_queries: list[np.ndarray] = []
         hit_rows: list[np.ndarray] = []
         hit_distances: list[np.ndarray] = []
         for first in range(0, count, BATCH_BLOCK):
-            block = queries[first : first + BATCH_BLOCK]
             packed = _search_batch(
-                block,
+                queries[first : first + BATCH_BLOCK],
                 radius,
                 self.starts,
                 self.lengths,
@@ -779,6 +803,10 @@ class MihIndex:
                 self.rows_by_part,
                 self.table_starts,
                 self.codes,
+                self._probe_space,
+                self._pending,
+                self._ordered,
+                row_shift if SORT_CANDIDATES else -1,
             )
             hit_queries.append((packed >> 41) + first)
             hit_rows.append((packed >> 9) & 0xFFFFFFFF)
