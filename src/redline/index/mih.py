@@ -18,6 +18,11 @@ query runs in stages, each issuing software prefetches for every read of the nex
 any of them is needed (probe keys -> offsets -> row numbers -> hashes), so the misses overlap
 instead of stalling one after the other. Part lengths and how many parts are chosen per index
 size by counting those reads (``layout_for``), within 128 bytes a hash.
+
+A batch of queries (``BATCH_MIN`` or more: a scan matches chunks of hashes) is walked part by
+part instead, all its probes of a part sorted by bucket first (``_search_batch``): the part's
+offsets and row numbers are then read in order, shared by the queries, and only the candidates'
+hashes remain random reads. At 1M hashes, 1,000 queries: 57 -> 37 us a query.
 """
 
 from __future__ import annotations
@@ -398,14 +403,13 @@ def _search(
     return queries.shape[0] - first, written
 
 
-BATCH_MIN = 64  # queries from which a search walks the tables part by part (measured)
+BATCH_MIN = 16  # queries from which a search walks the tables part by part (measured)
 QUERY_BITS = 12  # probes and candidates are packed as (key or row) << QUERY_BITS | query
 BATCH_BLOCK = 1 << QUERY_BITS  # queries walked together: their probes of a part sorted as one
 BIN_BITS = 12  # probes are sorted by their key's top bits only: near enough to sequential
 AHEAD = 24  # reads prefetched this many probes or candidates before they are used
-CANDIDATES = 1 << 20  # candidates gathered, then sorted by row, before they are checked
-ROW_BINS_BITS = 8  # candidates are sorted by their row's top bits only
-SORT_CANDIDATES = True
+PROBE_SPACE = 1 << 21  # most probes of a part held at once (16 MB)
+RING = 32  # a candidate's hash is checked this many candidates after it is prefetched
 
 
 @nb.njit(cache=True)
@@ -430,41 +434,17 @@ def _part_probes(key: int, length: int, radius: int, out: np.ndarray) -> int:
     return n
 
 
-@nb.njit(cache=True)
-def _check(
-    queries: np.ndarray,
-    radius: int,
-    codes: np.ndarray,
-    pending: np.ndarray,
-    count: int,
-    ordered: np.ndarray,
-    row_shift: int,
-    hits: list[int],
+@nb.njit(cache=True, inline="always")
+def _check_one(
+    queries: np.ndarray, radius: int, codes: np.ndarray, candidate: int, hits: list[int]
 ) -> None:
-    """Keep the candidates (row << QUERY_BITS | query) within ``radius`` of their query, as
-    (query << 41 | row << 9 | distance), so that sorting the hits orders them by query, then
-    row. With ``row_shift >= 0`` the candidates are first sorted by ``row >> row_shift``."""
-    mask = (1 << QUERY_BITS) - 1
-    if row_shift >= 0:
-        shift = QUERY_BITS + row_shift
-        bins = np.zeros(((codes.shape[0] - 1) >> row_shift) + 2, dtype=np.int64)
-        for i in range(count):
-            bins[(pending[i] >> shift) + 1] += 1
-        for b in range(1, bins.shape[0]):
-            bins[b] += bins[b - 1]
-        for i in range(count):
-            b = pending[i] >> shift
-            ordered[bins[b]] = pending[i]
-            bins[b] += 1
-        pending = ordered
-    for i in range(count):
-        if i + AHEAD < count:
-            _prefetch(codes, pending[i + AHEAD] >> QUERY_BITS)
-        row = pending[i] >> QUERY_BITS
-        qi = pending[i] & mask
-        d = _distance(codes, row, queries[qi])
-        if d <= radius:
-            hits.append((qi << 41) | (row << 9) | d)
+    """Keep a candidate (row << QUERY_BITS | query) if within ``radius`` of its query, as
+    (query << 41 | row << 9 | distance): sorting the hits orders them by query, then row."""
+    row = candidate >> QUERY_BITS
+    qi = candidate & ((1 << QUERY_BITS) - 1)
+    d = _distance(codes, row, queries[qi])
+    if d <= radius:
+        hits.append((qi << 41) | (row << 9) | d)
 
 
 @nb.njit(cache=True)
@@ -479,21 +459,18 @@ def _search_batch(
     table_starts: np.ndarray,
     codes: np.ndarray,
     probes: np.ndarray,
-    pending: np.ndarray,
-    ordered: np.ndarray,
-    row_shift: int,
 ) -> np.ndarray:
     """Hits of a block of queries, walked part by part: (query << 41 | row << 9 | distance),
     sorted, each hash once per query.
 
-    A query on its own reads its probes' bucket offsets, row numbers and hashes at random
-    places, each a likely DRAM miss. Here all the block's probes of one part are sorted by key
-    first (by the key's top ``BIN_BITS`` bits: a counting sort in two passes that generate the
-    probes twice rather than store them unsorted), so the part's offsets and row numbers are
-    read in order, from lines the queries share; the candidates found are then sorted by row
-    (``row_shift``) so the hashes too are read in order. ``probes``, ``pending`` and
-    ``ordered`` are working space, kept by the caller: allocating them anew each call costs
-    page faults.
+    A query on its own reads its probes' bucket offsets and row numbers at random places, each
+    a likely DRAM miss. Here the block's probes of one part are sorted by key first (by the
+    key's top ``BIN_BITS`` bits: a counting sort in two passes that generate the probes twice
+    rather than store them unsorted), so the part's offsets and row numbers are read in order,
+    from lines the queries share and the hardware streams. The hashes of the candidates stay
+    random reads: each is prefetched when found and checked ``RING`` candidates later.
+    ``probes`` is working space (block size x most probes of a part) kept by the caller:
+    allocating it anew each call costs page faults.
     """
     size = codes.shape[0]
     count = queries.shape[0]
@@ -504,7 +481,7 @@ def _search_batch(
     scratch = np.empty(most, dtype=np.int64)
     keys = np.empty(count, dtype=np.int64)
     mask = (1 << QUERY_BITS) - 1
-    limit = pending.shape[0]
+    ring = np.empty(RING, dtype=np.int64)
     gathered = 0
     hits: list[int] = [0]
     hits.pop()
@@ -531,6 +508,7 @@ def _search_batch(
                 probes[bins[b]] = (scratch[p] << QUERY_BITS) | qi
                 bins[b] += 1
         # Walk the probes in key order: offsets AHEAD probes early, row numbers half as early.
+        # Each candidate's hash is prefetched when found and checked RING candidates later.
         rows_shift = (j - 1) * size
         for i in range(total):
             if i + AHEAD < total:
@@ -543,13 +521,14 @@ def _search_batch(
             hi = int(offsets[slot + 1])
             qi = probes[i] & mask
             for p in range(lo, hi):
-                if gathered == limit:
-                    _check(queries, radius, codes, pending, gathered, ordered, row_shift, hits)
-                    gathered = 0
                 row = p if j == 0 else int(rows_by_part[rows_shift + p])
-                pending[gathered] = (row << QUERY_BITS) | qi
+                _prefetch(codes, row)
+                if gathered >= RING:
+                    _check_one(queries, radius, codes, ring[gathered & (RING - 1)], hits)
+                ring[gathered & (RING - 1)] = (row << QUERY_BITS) | qi
                 gathered += 1
-    _check(queries, radius, codes, pending, gathered, ordered, row_shift, hits)
+    for i in range(max(gathered - RING, 0), gathered):
+        _check_one(queries, radius, codes, ring[i & (RING - 1)], hits)
     # A hash close in several parts is found once per part: keep it once.
     packed = np.sort(np.array(hits, dtype=np.int64))
     kept = 0
@@ -639,8 +618,6 @@ class MihIndex:
         self._found = np.empty(1024, dtype=np.int64)
         self._found_d = np.empty(1024, dtype=np.int32)
         self._probe_space = np.empty(0, dtype=np.int64)
-        self._pending = np.empty(0, dtype=np.int64)
-        self._ordered = np.empty(0, dtype=np.int64)
         self._radii: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         # The working space is shared, so searches take turns (the compiled search holds the
         # GIL anyway: threads would not run it in parallel).
@@ -779,22 +756,19 @@ class MihIndex:
     def _search_batch(self, queries: np.ndarray, radius: int, radii: np.ndarray) -> Results:
         """Many queries, walked part by part in blocks (see ``_search_batch``)."""
         count = queries.shape[0]
-        block = min(count, BATCH_BLOCK)
         most = max(
             _ball(int(bits), int(r)) for bits, r in zip(self.lengths, radii, strict=True) if r >= 0
         )
+        # Big radii probe thousands of keys a part: fewer queries a block bound the space.
+        block = min(count, BATCH_BLOCK, max(PROBE_SPACE // most, 1))
         if self._probe_space.shape[0] < block * most:
             self._probe_space = np.empty(block * most, dtype=np.int64)
-        if self._pending.shape[0] == 0:
-            self._pending = np.empty(CANDIDATES, dtype=np.int64)
-            self._ordered = np.empty(CANDIDATES, dtype=np.int64)
-        row_shift = max(int(len(self) - 1).bit_length() - ROW_BINS_BITS, 0)
         hit_queries: list[np.ndarray] = []
         hit_rows: list[np.ndarray] = []
         hit_distances: list[np.ndarray] = []
-        for first in range(0, count, BATCH_BLOCK):
+        for first in range(0, count, block):
             packed = _search_batch(
-                queries[first : first + BATCH_BLOCK],
+                queries[first : first + block],
                 radius,
                 self.starts,
                 self.lengths,
@@ -804,9 +778,6 @@ class MihIndex:
                 self.table_starts,
                 self.codes,
                 self._probe_space,
-                self._pending,
-                self._ordered,
-                row_shift if SORT_CANDIDATES else -1,
             )
             hit_queries.append((packed >> 41) + first)
             hit_rows.append((packed >> 9) & 0xFFFFFFFF)
