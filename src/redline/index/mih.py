@@ -459,6 +459,7 @@ def _search_batch(
     table_starts: np.ndarray,
     codes: np.ndarray,
     probes: np.ndarray,
+    scratch: np.ndarray,
 ) -> np.ndarray:
     """Hits of a block of queries, walked part by part: (query << 41 | row << 9 | distance),
     sorted, each hash once per query.
@@ -469,16 +470,12 @@ def _search_batch(
     rather than store them unsorted), so the part's offsets and row numbers are read in order,
     from lines the queries share and the hardware streams. The hashes of the candidates stay
     random reads: each is prefetched when found and checked ``RING`` candidates later.
-    ``probes`` is working space (block size x most probes of a part) kept by the caller:
-    allocating it anew each call costs page faults.
+    ``probes`` (block size x most probes of a query in a part) and ``scratch`` (most probes of a
+    query in a part) are working space kept by the caller: allocating them anew each call costs
+    page faults.
     """
     size = codes.shape[0]
     count = queries.shape[0]
-    most = 0
-    for j in range(starts.shape[0]):
-        if radii[j] >= 0:
-            most = max(most, _ball_size(int(lengths[j]), int(radii[j])))
-    scratch = np.empty(most, dtype=np.int64)
     keys = np.empty(count, dtype=np.int64)
     mask = (1 << QUERY_BITS) - 1
     ring = np.empty(RING, dtype=np.int64)
@@ -537,16 +534,6 @@ def _search_batch(
             packed[kept] = packed[i]
             kept += 1
     return packed[:kept]
-
-
-@nb.njit(cache=True)
-def _ball_size(bits: int, radius: int) -> int:
-    total = 1
-    term = 1
-    for i in range(1, radius + 1):
-        term = term * (bits - i + 1) // i
-        total += term
-    return total
 
 
 @nb.njit(cache=True)
@@ -763,6 +750,7 @@ class MihIndex:
         block = min(count, BATCH_BLOCK, max(PROBE_SPACE // most, 1))
         if self._probe_space.shape[0] < block * most:
             self._probe_space = np.empty(block * most, dtype=np.int64)
+        scratch = np.empty(most, dtype=np.int64)
         hit_queries: list[np.ndarray] = []
         hit_rows: list[np.ndarray] = []
         hit_distances: list[np.ndarray] = []
@@ -778,6 +766,7 @@ class MihIndex:
                 self.table_starts,
                 self.codes,
                 self._probe_space,
+                scratch,
             )
             hit_queries.append((packed >> 41) + first)
             hit_rows.append((packed >> 9) & 0xFFFFFFFF)
