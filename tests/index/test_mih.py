@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ from redline.index.mih import (
     BATCH_BLOCK,
     BATCH_MIN,
     MAX_BYTES_PER_HASH,
+    PROBE_SPACE,
     MihIndex,
     brute_force,
     codes_to_hex,
@@ -85,7 +87,9 @@ def test_a_wide_radius_batch_is_walked_in_smaller_blocks() -> None:
     codes[:300] = near(rng, codes[300:303], 300, 30)
     ids = np.arange(3000) * 3
     index = MihIndex.build(codes, ids, parts=(24, 24, 22, 22, 21, 21, 21, 21) + (20,) * 4)
-    queries = np.concatenate([near(rng, codes, 1500, 50), random_codes(rng, 500)])
+    queries = np.concatenate([near(rng, codes, 1500, 50), random_codes(rng, 1000)])
+    probes_of_a_24_bit_part = sum(math.comb(24, flips) for flips in range(4))  # radius 3 each
+    assert len(queries) > PROBE_SPACE // probes_of_a_24_bit_part  # so more than one block
     got, expected = index.search(queries, 47), brute_force(codes, ids, queries, 47)
     for query in range(len(queries)):
         assert sorted(got.of(query)) == sorted(expected.of(query))
