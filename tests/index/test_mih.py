@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from redline.index.mih import (
+    BATCH_BLOCK,
+    BATCH_MIN,
     MAX_BYTES_PER_HASH,
+    PROBE_SPACE,
     MihIndex,
     brute_force,
     codes_to_hex,
@@ -33,9 +37,10 @@ def near(rng: np.random.Generator, codes: np.ndarray, count: int, max_flips: int
     return picked
 
 
+@pytest.mark.parametrize("one_at_a_time", [False, True])
 @pytest.mark.parametrize("parts", [16, 12])
 @pytest.mark.parametrize("radius", [0, 8, 31, 47, 63])
-def test_results_equal_brute_force(parts: int, radius: int) -> None:
+def test_results_equal_brute_force(parts: int, radius: int, one_at_a_time: bool) -> None:
     rng = np.random.default_rng(radius * 100 + parts)
     codes = random_codes(rng, 6000)
     # Real hashes cluster: a thousand near-copies of a few images, and exact duplicates.
@@ -44,10 +49,51 @@ def test_results_equal_brute_force(parts: int, radius: int) -> None:
     ids = np.arange(len(codes)) * 7 + 3
     index = MihIndex.build(codes, ids, parts=parts)
     queries = np.concatenate([near(rng, codes, 150, radius + 5), random_codes(rng, 50)])
+    expected = brute_force(codes, ids, queries, radius)
+    if one_at_a_time:  # each query on its own: the path of small batches
+        answers = [index.search(queries[q : q + 1], radius).of(0) for q in range(len(queries))]
+    else:  # the batch walked part by part
+        assert len(queries) >= BATCH_MIN
+        got = index.search(queries, radius)
+        answers = [got.of(q) for q in range(len(queries))]
+    for query in range(len(queries)):
+        assert sorted(answers[query]) == sorted(expected.of(query))
+    assert len(expected.ids) > 0
+
+
+@pytest.mark.parametrize("radius", [0, 16, 31, 40])
+def test_a_batch_of_several_blocks_equals_brute_force(radius: int) -> None:
+    # More queries than one block walks at once; the blocks' hits must join in query order.
+    rng = np.random.default_rng(radius + 40)
+    codes = random_codes(rng, 5000)
+    codes[:500] = near(rng, codes[500:505], 500, 16)  # clusters of near-copies
+    codes[500:540] = codes[900]  # and exact duplicates
+    ids = rng.permutation(10**7)[:5000]
+    index = MihIndex.build(codes, ids, parts=layout_for(1_000_000))
+    count = BATCH_BLOCK + 1500
+    queries = np.concatenate([near(rng, codes, count // 2, radius + 3), random_codes(rng, 50)])
+    queries = np.concatenate([queries, codes[rng.integers(0, 5000, count - len(queries))]])
     got, expected = index.search(queries, radius), brute_force(codes, ids, queries, radius)
+    assert got.offsets.tolist() == expected.offsets.tolist()
     for query in range(len(queries)):
         assert sorted(got.of(query)) == sorted(expected.of(query))
-    assert len(expected.ids) > 0
+
+
+def test_a_wide_radius_batch_is_walked_in_smaller_blocks() -> None:
+    # Radius 47 on parts of 20-24 bits probes thousands of keys a part and query: a block then
+    # holds fewer queries, so this batch takes several.
+    rng = np.random.default_rng(47)
+    codes = random_codes(rng, 3000)
+    codes[:300] = near(rng, codes[300:303], 300, 30)
+    ids = np.arange(3000) * 3
+    index = MihIndex.build(codes, ids, parts=(24, 24, 22, 22, 21, 21, 21, 21) + (20,) * 4)
+    queries = np.concatenate([near(rng, codes, 1500, 50), random_codes(rng, 1000)])
+    probes_of_a_24_bit_part = sum(math.comb(24, flips) for flips in range(4))  # radius 3 each
+    assert len(queries) > PROBE_SPACE // probes_of_a_24_bit_part  # so more than one block
+    got, expected = index.search(queries, 47), brute_force(codes, ids, queries, 47)
+    for query in range(len(queries)):
+        assert sorted(got.of(query)) == sorted(expected.of(query))
+    assert len(expected.ids) > 1500
 
 
 # The layouts chosen for 1M and 10M hashes (parts of two lengths), and one with a part longer
@@ -133,6 +179,12 @@ def test_crowded_buckets_grow_the_buffers() -> None:
     index = MihIndex.build(codes, np.arange(10000))
     result = index.search(codes[:3], 0)
     assert [len(result.of(q)) for q in range(3)] == [10000, 10000, 10000]
+    # A batch, walked part by part, meets each of them in every part and keeps it once (the
+    # last queries, every bit flipped, meet none).
+    batch = np.concatenate([codes[:20], ~codes[:5]])
+    result = index.search(batch, 31)
+    assert [len(result.of(q)) for q in range(25)] == [10000] * 20 + [0] * 5
+    assert sorted(result.ids[:10000].tolist()) == list(range(10000))
 
 
 def test_hex_round_trip_keeps_python_threatexchange_bit_order() -> None:
