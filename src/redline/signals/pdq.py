@@ -55,7 +55,7 @@ MIN_TRIMMED_SIDE = 32  # a trimmed picture smaller than this is mostly border: n
 # under a caption strip (``pdq_crop.locate_pictures``), and a small image enlarged before hashing.
 # "located_inset": the picture with chrome all round it; "located_spanning": across the frame's
 # width or height, with strips above and below or beside it.
-LOCATED = ("located_inset", "located_spanning")
+LOCATED = ("located_inset", "located_spanning", "stripped")
 ENLARGED = "enlarged"
 # The query hashes also looked up among crops (the upright ones).
 UPRIGHT = frozenset({"original", "trimmed", *LOCATED, ENLARGED})
@@ -159,7 +159,11 @@ def query_of_array(rgb: np.ndarray) -> PdqQuery:
     (the mirror hashed from the mirrored pixels), when it has uniform borders the hash of the
     image without them (letterboxed re-uploads), when it sits in a screenshot's chrome or under a
     caption strip the hash of the picture found there, and when it is small its enlarged hash."""
-    from redline.signals.pdq_crop import locate_pictures, trim_borders  # they build on this module
+    from redline.signals.pdq_crop import (  # they build on this module
+        locate_pictures,
+        strip_bands,
+        trim_borders,
+    )
 
     vectors, quality = pdqhash.compute_dihedral(rgb)
     hexes = [to_hex(v) for v in vectors]
@@ -170,11 +174,15 @@ def query_of_array(rgb: np.ndarray) -> PdqQuery:
     if trimmed is not None and min(trimmed.shape[:2]) >= MIN_TRIMMED_SIDE:
         trimmed_hex = hash_array(trimmed).value
     variants: list[tuple[str, str]] = []
-    for reading, picture in locate_pictures(rgb):
+    found = [(f"located_{reading}", picture) for reading, picture in locate_pictures(rgb)]
+    stripped = strip_bands(rgb)
+    if stripped is not None:
+        found.append(("stripped", stripped))
+    for name, picture in found:
         small = min(picture.shape[:2]) < SMALL_SIDE
         located = hash_array(enlarged(picture) if small else picture)
         if (located.quality or 0) >= QUALITY_THRESHOLD and located.value != trimmed_hex:
-            variants.append((f"located_{reading}", located.value))
+            variants.append((name, located.value))
     if min(rgb.shape[:2]) < SMALL_SIDE:
         larger = enlarged(rgb)
         if larger is not rgb:  # a thin strip cannot be enlarged within bounds
