@@ -54,7 +54,8 @@ MIN_TRIMMED_SIDE = 32  # a trimmed picture smaller than this is mostly border: n
 # Query-time variants beside the plain hash: the picture found inside a screenshot's chrome or
 # under a caption strip (``pdq_crop.locate_pictures``), and a small image enlarged before hashing.
 # "located_inset": the picture with chrome all round it; "located_spanning": across the frame's
-# width or height, with strips above and below or beside it.
+# width or height, with strips above and below or beside it; "stripped": the frame without the
+# plain bands along its sides (``pdq_crop.strip_bands``), where the picture's own edges are faint.
 LOCATED = ("located_inset", "located_spanning", "stripped")
 ENLARGED = "enlarged"
 # The query hashes also looked up among crops (the upright ones).
@@ -158,7 +159,8 @@ def query_of_array(rgb: np.ndarray) -> PdqQuery:
     """PDQ of an RGB array with what a look-up can use besides: its other seven orientations
     (the mirror hashed from the mirrored pixels), when it has uniform borders the hash of the
     image without them (letterboxed re-uploads), when it sits in a screenshot's chrome or under a
-    caption strip the hash of the picture found there, and when it is small its enlarged hash."""
+    caption strip the hash of the picture found there (by its edges, and by stripping the plain
+    bands around it), and when it is small its enlarged hash."""
     from redline.signals.pdq_crop import (  # they build on this module
         locate_pictures,
         strip_bands,
@@ -178,7 +180,11 @@ def query_of_array(rgb: np.ndarray) -> PdqQuery:
     stripped = strip_bands(rgb)
     if stripped is not None:
         found.append(("stripped", stripped))
+    hashed = [] if trimmed_hex is None or trimmed is None else [trimmed]
     for name, picture in found:
+        if any(np.array_equal(picture, seen) for seen in hashed):
+            continue  # the bands and the edges found the same picture: one hash
+        hashed.append(picture)
         small = min(picture.shape[:2]) < SMALL_SIDE
         located = hash_array(enlarged(picture) if small else picture)
         if (located.quality or 0) >= QUALITY_THRESHOLD and located.value != trimmed_hex:

@@ -265,7 +265,7 @@ BAND_MAX = 0.45  # a band takes at most this share of the frame's side
 BAND_MIN = 0.03  # thinner plain lines along a side are the picture's own margin (posters' frames)
 BAND_CLEAN = 0.75  # share of a band's plain line in its shade (the rest: icons, a header across)
 BAND_GAP = 0.2  # a line with less of the band's shade than this is past the band, not its text
-BAND_INK = 0.5  # the picture's first line is less than this share in the band's colour
+BAND_INK = 0.3  # the picture's first lines are less than this share in the band's colour
 JPEG_BLUR = 8  # pixels a JPEG smears a sharp boundary over (its block)
 BAND_STEP = (
     24  # mean colour change (summed over R, G, B) from a band's last line to the picture's first
