@@ -263,13 +263,11 @@ def _frames_picture(
 # band, an app's header, footer and margins.
 BAND_MAX = 0.45  # a band takes at most this share of the frame's side
 BAND_MIN = 0.03  # thinner plain lines along a side are the picture's own margin (posters' frames)
-BAND_CLEAN = 0.75  # share of a band's plain line in its shade (the rest: icons, a header across)
-BAND_GAP = 0.2  # a line with less of the band's shade than this is past the band, not its text
+BAND_CLEAN = 0.75  # share of a band's plain line in its colour (the rest: icons, a header across)
+BAND_GAP = 0.2  # a line with less of the band's colour than this is past the band, not its text
 BAND_INK = 0.3  # the picture's first lines are less than this share in the band's colour
 JPEG_BLUR = 8  # pixels a JPEG smears a sharp boundary over (its block)
-BAND_STEP = (
-    24  # mean colour change (summed over R, G, B) from a band's last line to the picture's first
-)
+BAND_STEP = 24  # mean change (R + G + B) from a band's last line to the picture's first ones
 
 
 def _in_colour(lines: np.ndarray, colour: np.ndarray) -> np.ndarray:
