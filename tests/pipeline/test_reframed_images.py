@@ -16,7 +16,7 @@ from redline.config import Settings
 from redline.index.store import IndexStore
 from redline.model.base import utcnow
 from redline.pipeline.scan import scan
-from redline.signals import pdq
+from redline.signals import pdq, pdq_crop
 from redline.store.matches import list_matches
 from redline.store.media import FolderStore
 from tests.helpers import run_ingest
@@ -181,3 +181,96 @@ def test_small_images_are_enlarged_within_bounds() -> None:
     assert pdq.enlarged(longer) is longer
     assert [name for name, _ in pdq.query_of_array(small).variants] == ["enlarged"]
     assert pdq.query_of_array(np.zeros((1, 5000, 3), dtype=np.uint8)).variants == ()
+
+
+def channel_band(picture: Image.Image, handle: str = "@somechannel") -> Image.Image:
+    """A reposting channel's mark: a dark band below the picture with its handle in light text."""
+    shown = picture.convert("RGB")
+    band = shown.height // 8
+    canvas = Image.new("RGB", (shown.width, shown.height + band), (20, 20, 20))
+    canvas.paste(shown, (0, 0))
+    draw = ImageDraw.Draw(canvas)
+    size = band // 2
+    span = draw.textlength(handle, font_size=size)
+    draw.text(
+        ((shown.width - span) / 2, shown.height + band // 4),
+        handle,
+        fill=(240, 240, 240),
+        font_size=size,
+    )
+    return canvas
+
+
+def dark_app_post(picture: Image.Image) -> Image.Image:
+    """A post in a dark-headed app: a dark header with an avatar and a name, the picture at 0.9x
+    between light margins, a light row of buttons below."""
+    shown = picture.convert("RGB")
+    width, height = shown.size
+    shown = shown.resize((round(width * 0.9), round(height * 0.9)), Image.Resampling.LANCZOS)
+    header, footer = height // 8, height // 10
+    canvas = Image.new("RGB", (width, header + shown.height + footer), (250, 250, 250))
+    draw = ImageDraw.Draw(canvas)
+    draw.rectangle([0, 0, width, header], fill=(32, 36, 44))
+    draw.ellipse([header // 5, header // 5, header * 4 // 5, header * 4 // 5], fill=(90, 140, 200))
+    draw.text((header, header // 4), "channel name", fill=(235, 235, 235), font_size=header // 3)
+    canvas.paste(shown, ((width - shown.width) // 2, header))
+    below = header + shown.height
+    for number in range(4):
+        x = width * (2 * number + 1) // 8
+        draw.ellipse(
+            [x - footer // 4, below + footer // 4, x + footer // 4, below + footer * 3 // 4],
+            outline=(120, 120, 120),
+            width=2,
+        )
+    return canvas
+
+
+def test_pictures_whose_edges_fade_into_the_bands_around_them_match(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """A dark photograph above a dark channel band (the coat and the band are one shade: no
+    straight edge along the boundary), and a photograph whose dark sky runs into an app's dark
+    header, are found by stripping the plain bands around them; a different photograph under
+    the same band is not taken for either."""
+    known = tmp_path / "known"
+    known.mkdir()
+    for name in ("camera", "rocket"):
+        photo(name).save(known / f"{name}.png")
+    bank_files(engine, settings, [known / "camera.png", known / "rocket.png"])
+
+    posts = tmp_path / "posts"
+    posts.mkdir()
+    channel_band(photo("camera")).save(posts / "banded.jpg", quality=90)
+    dark_app_post(photo("rocket")).save(posts / "post.jpg", quality=85)
+    channel_band(photo("coffee")).save(posts / "banded-other.jpg", quality=90)
+    # The picture's own edges do not show: locating it by them finds nothing near the original.
+    for name, original in (("banded.jpg", "camera"), ("post.jpg", "rocket")):
+        with Image.open(posts / name) as copy:
+            query = pdq.query_of_array(np.asarray(copy.convert("RGB")))
+        reference = pdq.hash_array(np.asarray(photo(original))).value
+        located = [value for kind, value in query.variants if kind.startswith("located_")]
+        assert all(pdq.distance(v, reference) > pdq.MATCH_THRESHOLD for v in located), name
+
+    run_ingest(posts, "channel", engine, settings)
+    run_scan(engine, settings)
+
+    found = matches_by_file(engine)
+    assert set(found) == {"banded.jpg", "post.jpg"}
+    assert ("pdq", "stripped") in found["banded.jpg"]
+    assert any(transform == "stripped" for _signal, transform in found["post.jpg"])
+
+
+def test_bands_are_stripped_only_from_frames_that_have_them() -> None:
+    """The stripped picture is exactly the picture under a channel's band, and a frame with no
+    band pays no extra hash: a photograph with a plain dark sky along its top (its colour drifts
+    into the picture), a gradient with shapes, a poster-like image with a thin frame of its own."""
+    camera = np.asarray(photo("camera").convert("RGB"))
+    banded = np.asarray(channel_band(photo("camera")))
+    stripped = pdq_crop.strip_bands(banded)
+    assert stripped is not None
+    assert np.array_equal(stripped, camera)
+    framed = Image.new("RGB", (640, 480), (40, 90, 160))
+    ImageDraw.Draw(framed).rectangle([8, 8, 631, 471], outline=(20, 150, 140), width=8)
+    framed.paste(photo("astronaut").resize((600, 440)), (20, 20))
+    for plain in (photo("rocket"), generated(8), framed):
+        assert pdq_crop.strip_bands(np.asarray(plain.convert("RGB"))) is None

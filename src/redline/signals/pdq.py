@@ -55,8 +55,9 @@ MIN_TRIMMED_SIDE = 32  # a trimmed picture smaller than this is mostly border: n
 # Query-time variants beside the plain hash: the picture found inside a screenshot's chrome or
 # under a caption strip (``pdq_crop.locate_pictures``), and a small image enlarged before hashing.
 # "located_inset": the picture with chrome all round it; "located_spanning": across the frame's
-# width or height, with strips above and below or beside it.
-LOCATED = ("located_inset", "located_spanning")
+# width or height, with strips above and below or beside it; "stripped": the frame without the
+# plain bands along its sides (``pdq_crop.strip_bands``), where the picture's own edges are faint.
+LOCATED = ("located_inset", "located_spanning", "stripped")
 ENLARGED = "enlarged"
 # The query hashes also looked up among crops (the upright ones).
 UPRIGHT = frozenset({"original", "trimmed", *LOCATED, ENLARGED})
@@ -167,13 +168,18 @@ def query_of_array(rgb: np.ndarray) -> PdqQuery:
     """PDQ of an RGB array with what a look-up can use besides: its other seven orientations
     (the mirror hashed from the mirrored pixels), when it has uniform borders the hash of the
     image without them (letterboxed re-uploads), when it sits in a screenshot's chrome or under a
-    caption strip the hash of the picture found there, and when it is small its enlarged hash.
+    caption strip the hash of the picture found there (by its edges, and by stripping the plain
+    bands around it), and when it is small its enlarged hash.
 
     The luminance plane PDQ hashes is made once (``pdq_plane``) and the orientations, the
     mirror of a small image and the border-trimmed hash taken from it: the same hashes as
     hashing each array with pdqhash, at a fraction of the cost.
     """
-    from redline.signals.pdq_crop import border_box, locate_pictures  # they build on this module
+    from redline.signals.pdq_crop import (  # they build on this module
+        border_box,
+        locate_pictures,
+        strip_bands,
+    )
 
     plane = pdq_plane.luma(rgb) if pdq_plane.NATIVE else None
     if plane is not None:
@@ -190,19 +196,29 @@ def query_of_array(rgb: np.ndarray) -> PdqQuery:
         rotations[MIRROR] = hash_array(np.ascontiguousarray(mirror_source[:, ::-1])).value
     box = border_box(rgb)
     trimmed_hex = None
+    trimmed: np.ndarray | None = None
     if box is not None:
         top, bottom, left, right = box
         if min(bottom - top, right - left) >= MIN_TRIMMED_SIDE:
+            trimmed = rgb[top:bottom, left:right]
             if plane is not None:
                 trimmed_hex = pdq_plane.hash_plane(plane[top:bottom, left:right])[0]
             else:
                 trimmed_hex = hash_array(np.ascontiguousarray(rgb[top:bottom, left:right])).value
     variants: list[tuple[str, str]] = []
-    for reading, picture in locate_pictures(rgb):
+    found = [(f"located_{reading}", picture) for reading, picture in locate_pictures(rgb)]
+    stripped = strip_bands(rgb)
+    if stripped is not None:
+        found.append(("stripped", stripped))
+    hashed = [] if trimmed_hex is None or trimmed is None else [trimmed]
+    for name, picture in found:
+        if any(np.array_equal(picture, seen) for seen in hashed):
+            continue  # the bands and the edges found the same picture: one hash
+        hashed.append(picture)
         small = min(picture.shape[:2]) < SMALL_SIDE
         located = hash_array(enlarged(picture) if small else picture)
         if (located.quality or 0) >= QUALITY_THRESHOLD and located.value != trimmed_hex:
-            variants.append((f"located_{reading}", located.value))
+            variants.append((name, located.value))
     if min(rgb.shape[:2]) < SMALL_SIDE:
         larger = enlarged(rgb)
         if larger is not rgb:  # a thin strip cannot be enlarged within bounds

@@ -278,6 +278,143 @@ def _frames_picture(
     return True
 
 
+# Stripping plain bands off a frame (``strip_bands``): a caption strip, a channel's watermark
+# band, an app's header, footer and margins.
+BAND_MAX = 0.45  # a band takes at most this share of the frame's side
+BAND_MIN = 0.03  # thinner plain lines along a side are the picture's own margin (posters' frames)
+BAND_CLEAN = 0.75  # share of a band's plain line in its colour (the rest: icons, a header across)
+BAND_GAP = 0.2  # a line with less of the band's colour than this is past the band, not its text
+BAND_INK = 0.3  # the picture's first lines are less than this share in the band's colour
+JPEG_BLUR = 8  # pixels a JPEG smears a sharp boundary over (its block)
+BAND_STEP = 24  # mean change (R + G + B) from a band's last line to the picture's first ones
+
+
+def _in_colour(lines: np.ndarray, colour: np.ndarray) -> np.ndarray:
+    """Each line's share of pixels in ``colour`` (channel by channel: numpy sums a short last
+    axis slowly, and this runs on every frame whose edge is plain)."""
+    off = np.abs(lines[..., 0] - colour[0])
+    off += np.abs(lines[..., 1] - colour[1])
+    off += np.abs(lines[..., 2] - colour[2])
+    return np.asarray((off <= 3 * BORDER_TOLERANCE).mean(axis=-1))
+
+
+def _shares_until_gap(lines: np.ndarray, colour: np.ndarray) -> np.ndarray:
+    """``_in_colour`` of the lines up to the first one under ``BAND_GAP`` (a band has ended by
+    then), a block at a time: most frames with a plain edge have no band, and stop early."""
+    found: list[np.ndarray] = []
+    for start in range(0, len(lines), 32):
+        found.append(_in_colour(lines[start : start + 32], colour))
+        if found[-1].min() < BAND_GAP:
+            break
+    return np.concatenate(found)
+
+
+def _band_depth(lines: np.ndarray, least: int, step: int = 1) -> int:
+    """How many of ``lines`` (RGB, the frame's edge first, ``step`` pixels apart) are a plain band
+    with a sharp boundary after it: 0 when there is none, or it is thinner than ``least``.
+
+    A band is lines in the colour of the frame's outer line, and between them lines of its text
+    (big caption letters can cover half a line); it ends after its last line in its colour before
+    a line that is hardly the band at all, and the lines after it must be mostly another colour
+    (a dark coat may cross the boundary, not most of the width). Colours, not grey levels: a
+    poster's teal frame line on its blue ground has the same grey. A band is flat, its colour
+    near its end the colour of its first line, and ends at a step: a gradient sky that drifts
+    from the outer row's colour is picture. JPEG blurs the boundary over a few pixels (colour
+    over 16): the lines just past it and the band's last block are read past that blur."""
+    if len(lines) <= least:
+        return 0
+    shares = _shares_until_gap(lines, _colour(lines[0]))
+    if shares[0] < BAND_CLEAN:
+        return 0
+    ended = np.flatnonzero(shares < BAND_GAP)
+    if ended.size == 0:
+        return 0  # in its colour all the way in: a plain picture, or more band than picture
+    depth = int(np.flatnonzero(shares[: ended[0]] >= BAND_CLEAN)[-1]) + 1
+    blur = -(-JPEG_BLUR // step)  # lines
+    past = lines[depth : depth + blur + 1]
+    inside = lines[max(0, depth - 1 - blur)]
+    if (
+        depth < least
+        or shares[depth : depth + blur + 1].min() >= BAND_INK
+        or np.abs(past - lines[depth - 1].astype(np.int16)).sum(axis=2).mean(axis=1).max()
+        < BAND_STEP
+        or np.abs(_colour(inside) - _colour(lines[0])).sum() > BORDER_TOLERANCE
+    ):
+        return 0  # too thin, the picture's side still mostly the band, no step, or a drift
+    return depth
+
+
+def _colour(line: np.ndarray) -> np.ndarray:
+    """A line's dominant colour: the median of each channel."""
+    return np.asarray(np.median(line, axis=0), dtype=np.int16)
+
+
+def _band_edge(lines: np.ndarray, depth: int, step: int) -> int:
+    """The full-resolution boundary of a band ``depth`` subsampled lines deep: the first line
+    near it no longer in the band's colour. ``lines``: the frame's lines from that side, at full
+    resolution, subsampled along each line."""
+    if depth == 0 or step == 1:
+        return depth * step
+    low = (depth - 1) * step + 1
+    shares = _in_colour(lines[low : depth * step + 1], _colour(lines[0]))
+    below = np.flatnonzero(shares < BAND_CLEAN)
+    return low + int(below[0]) if below.size else depth * step
+
+
+def _margin_rows(margins: np.ndarray) -> np.ndarray:
+    """The rows where margin columns (RGB, columns x rows) are in their own colour."""
+    colour = np.median(margins, axis=1, keepdims=True).astype(np.int16)
+    plain = np.abs(margins - colour).sum(axis=2, dtype=np.int16) <= 3 * BORDER_TOLERANCE
+    return np.flatnonzero(plain.mean(axis=0) >= BAND_CLEAN)
+
+
+def strip_bands(rgb: np.ndarray) -> np.ndarray | None:
+    """The picture without the plain bands around it, or None when it has none worth stripping.
+
+    A meme's caption strip, a reposting channel's watermark band, an app's header, footer and
+    margins in a screenshot: each is a band along a side of the frame, mostly one colour (its
+    text, an avatar or buttons on it), ending at a sharp boundary where the picture starts.
+    Unlike ``trim_borders`` each side has its own colour and the bands may carry text; unlike
+    ``locate_pictures`` the picture needs no straight edge of its own: a dark photograph above a
+    dark band, or a picture that blends into a margin somewhere along its side, still ends where
+    the band's lines stop being mostly the band. The top and bottom bands are read across the
+    whole width, the margins beside the picture between them; where margins were found, the
+    picture's top and bottom are also where the margins start and end (a dark sky under a dark
+    app header shows no boundary, the light margins beside it do). Found on a subsample of about
+    256 lines a side, each boundary then placed at full resolution.
+    """
+    height, width = rgb.shape[:2]
+    step = max(1, min(height, width) // 256)
+    small = rgb[::step, ::step]
+    outer = (small[0], small[-1], small[:, 0], small[:, -1])
+    if not any(_in_colour(line, _colour(line)) >= BAND_CLEAN for line in outer):
+        return None  # no side starts with a plain line: the common case, at almost no cost
+    rows, cols = small.shape[:2]
+    across = np.swapaxes(small, 0, 1)  # columns as lines
+    most, least = int(rows * BAND_MAX), max(2, int(rows * BAND_MIN))
+    top = _band_depth(small[:most], least, step)
+    bottom = _band_depth(small[: rows - most - 1 : -1], least, step)
+    down = slice(top, rows - bottom)
+    most, least = int(cols * BAND_MAX), max(2, int(cols * BAND_MIN))
+    left = _band_depth(across[:most, down], least, step)
+    right = _band_depth(across[: cols - most - 1 : -1, down], least, step)
+    if left or right:
+        margins = np.concatenate((across[:left, down], across[cols - right :, down]))
+        plain = _margin_rows(margins)
+        if plain.size:
+            top = max(top, down.start + int(plain[0]))
+            bottom = max(bottom, rows - down.start - int(plain[-1]) - 1)
+    full_rows, full_cols = rgb[:, ::step], np.swapaxes(rgb, 0, 1)[:, ::step]
+    top = _band_edge(full_rows, top, step)
+    bottom = height - _band_edge(full_rows[::-1], bottom, step)
+    left = _band_edge(full_cols, left, step)
+    right = width - _band_edge(full_cols[::-1], right, step)
+    stripped = max((top + height - bottom) / height, (left + width - right) / width)
+    if stripped < MIN_TRIM or min(bottom - top, right - left) < MIN_TRIMMED_SIDE:
+        return None
+    return np.ascontiguousarray(rgb[top:bottom, left:right])
+
+
 class PdqCropSignal(SignalType):
     """PDQ hashes of crops of a banked image (bank side only; queries use their plain PDQ)."""
 
