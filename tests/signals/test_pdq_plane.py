@@ -23,6 +23,7 @@ from redline.signals.pdq_crop import (
     border_box,
     crop,
     locate_pictures,
+    strip_bands,
     trim_borders,
 )
 from tests.media_fixtures import generated, photo
@@ -56,11 +57,19 @@ def straightforward_query(rgb: np.ndarray) -> pdq.PdqQuery:
     if trimmed is not None and min(trimmed.shape[:2]) >= pdq.MIN_TRIMMED_SIDE:
         trimmed_hex = pdqhash_hash(trimmed)[0]
     variants = []
-    for reading, picture in locate_pictures(rgb):
+    found = [(f"located_{reading}", picture) for reading, picture in locate_pictures(rgb)]
+    stripped = strip_bands(rgb)
+    if stripped is not None:
+        found.append(("stripped", stripped))
+    hashed = [] if trimmed_hex is None or trimmed is None else [trimmed]
+    for name, picture in found:
+        if any(np.array_equal(picture, seen) for seen in hashed):
+            continue
+        hashed.append(picture)
         small = min(picture.shape[:2]) < pdq.SMALL_SIDE
         value, located_quality = pdqhash_hash(pdq.enlarged(picture) if small else picture)
         if located_quality >= pdq.QUALITY_THRESHOLD and value != trimmed_hex:
-            variants.append((f"located_{reading}", value))
+            variants.append((name, value))
     if min(rgb.shape[:2]) < pdq.SMALL_SIDE:
         larger = pdq.enlarged(rgb)
         if larger is not rgb:
@@ -129,7 +138,7 @@ def test_scan_queries_are_the_straightforward_ones(tmp_path: Path) -> None:
         if query.trimmed:
             readings.add("trimmed")
     # The corpus did exercise every variant the plane path takes a shortcut for.
-    assert {"trimmed", "enlarged", "located_inset", "located_spanning"} <= readings
+    assert {"trimmed", "enlarged", "located_inset", "located_spanning", "stripped"} <= readings
     assert arrays["colour-png"].strides[2] != 0
 
 
