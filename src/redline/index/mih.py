@@ -276,7 +276,8 @@ def _probe_keys(
     table_ends: np.ndarray,
 ) -> None:
     """Every bucket a query probes, as positions in ``offsets`` (the part's keys within its
-    radius), table by table; each bucket's offsets are prefetched as its key is found."""
+    radius, ``_part_probes``), table by table; each bucket's offsets are prefetched as soon as
+    its part's keys are written."""
     n = 0
     for j in range(starts.shape[0]):
         length = lengths[j]
@@ -286,27 +287,11 @@ def _probe_keys(
             table_ends[j] = n
             continue
         key = _part_value(q, starts[j], length)
-        slots[n] = base + key
-        _prefetch(offsets, base + key)
-        n += 1
-        if radius >= 1:
-            for a in range(length):
-                k1 = key ^ (1 << a)
-                slots[n] = base + k1
-                _prefetch(offsets, base + k1)
-                n += 1
-                if radius >= 2:
-                    for b in range(a + 1, length):
-                        k2 = k1 ^ (1 << b)
-                        slots[n] = base + k2
-                        _prefetch(offsets, base + k2)
-                        n += 1
-                        if radius >= 3:
-                            for c in range(b + 1, length):
-                                k3 = k2 ^ (1 << c)
-                                slots[n] = base + k3
-                                _prefetch(offsets, base + k3)
-                                n += 1
+        found = _part_probes(key, length, radius, slots[n:])
+        for i in range(n, n + found):
+            slots[i] += base
+            _prefetch(offsets, slots[i])
+        n += found
         table_ends[j] = n
 
 
