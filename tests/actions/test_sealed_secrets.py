@@ -28,6 +28,12 @@ def stored_secret(engine: Engine) -> str:
         return str(connection.execute(text("SELECT secret FROM webhook_subscriptions")).scalar())
 
 
+def decided(desk: Desk, case: str) -> None:
+    """A lead's final decision on the seeded ``case``: an event in the webhook outbox."""
+    with desk.engine.begin() as connection:
+        decide(connection, desk.users["lead1"], desk.cases[case], VIOLATING, NOW, four_eyes=False)
+
+
 def use_key(monkeypatch: pytest.MonkeyPatch, key: str | None) -> None:
     """This process as one started with REDLINE_SECRET_KEY=key (None: without one)."""
     if key is None:
@@ -43,14 +49,12 @@ def test_a_sealed_secret_signs_deliveries_and_is_not_in_the_database(
     subscribe(desk.engine, hook)
     stored = stored_secret(desk.engine)
     assert stored.startswith(PREFIX) and hook.secret not in stored
-    with desk.engine.begin() as connection:
-        decide(connection, desk.users["lead1"], desk.cases["p3"], VIOLATING, NOW, four_eyes=False)
+    decided(desk, "p3")
     done = deliver(desk.engine, NOW)
     assert done.delivered == 1 and hook.bad_signatures == 0
     assert [event["type"] for event in hook.accepted] == ["decision.made"]
     # A worker started without the key, or with another, cannot sign: it says which setting.
-    with desk.engine.begin() as connection:
-        decide(connection, desk.users["lead1"], desk.cases["p1"], VIOLATING, NOW, four_eyes=False)
+    decided(desk, "p1")
     use_key(monkeypatch, None)
     with pytest.raises(SecretUnavailable, match="REDLINE_SECRET_KEY, which this process"):
         deliver(desk.engine, NOW)
@@ -86,8 +90,7 @@ def test_seal_secrets_seals_what_was_stored_before_the_key(
         "already_sealed": 1,
     }
     assert stored_secret(desk.engine) == stored
-    with desk.engine.begin() as connection:
-        decide(connection, desk.users["lead1"], desk.cases["p3"], VIOLATING, NOW, four_eyes=False)
+    decided(desk, "p3")
     assert deliver(desk.engine, NOW).delivered == 1 and hook.bad_signatures == 0
 
 
@@ -149,6 +152,5 @@ def test_a_key_is_replaced_through_the_previous_key_setting(
     monkeypatch.delenv("REDLINE_SECRET_KEY_PREVIOUS")
     get_settings.cache_clear()
     assert cli("status").code == 0
-    with desk.engine.begin() as connection:
-        decide(connection, desk.users["lead1"], desk.cases["p3"], VIOLATING, NOW, four_eyes=False)
+    decided(desk, "p3")
     assert deliver(desk.engine, NOW).delivered == 1 and hook.bad_signatures == 0
