@@ -111,6 +111,20 @@ def unseal(stored: str, what: str) -> str:
     )
 
 
+def open_secret(stored: str) -> str:
+    """A webhook subscription's secret as the column stores it, opened."""
+    return unseal(stored, "a webhook subscription's secret")
+
+
+def open_settings(stored: Any) -> dict[str, Any]:
+    """An exchange's settings as the column stores them (a document, or one sealed string),
+    opened."""
+    if is_sealed(stored):
+        opened: dict[str, Any] = json.loads(unseal(stored, "an exchange's settings"))
+        return opened
+    return stored  # type: ignore[no-any-return]
+
+
 class SealedText(TypeDecorator[str]):
     """A text column sealed at rest (a webhook's signing secret)."""
 
@@ -121,7 +135,7 @@ class SealedText(TypeDecorator[str]):
         return None if value is None else seal(value)
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
-        return None if value is None else unseal(value, "a webhook subscription's secret")
+        return None if value is None else open_secret(value)
 
 
 class SealedJson(TypeDecorator[dict[str, Any]]):
@@ -137,7 +151,4 @@ class SealedJson(TypeDecorator[dict[str, Any]]):
         return seal(json.dumps(value, sort_keys=True))
 
     def process_result_value(self, value: Any, dialect: Dialect) -> dict[str, Any] | None:
-        if is_sealed(value):
-            opened: dict[str, Any] = json.loads(unseal(value, "an exchange's settings"))
-            return opened
-        return value  # type: ignore[no-any-return]
+        return None if value is None else open_settings(value)

@@ -3,7 +3,6 @@ seal-secrets``); the columns seal every value written after it themselves (``mod
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -11,7 +10,13 @@ from sqlalchemy import Connection, Text, select, type_coerce, update
 
 from redline.model import Exchange, WebhookSubscription
 from redline.model.base import JsonDoc
-from redline.model.sealed import PREFIX, is_sealed, sealed_with_current_key, unseal
+from redline.model.sealed import (
+    PREFIX,
+    is_sealed,
+    open_secret,
+    open_settings,
+    sealed_with_current_key,
+)
 
 
 @dataclass(slots=True)
@@ -43,20 +48,20 @@ def seal_stored(connection: Connection) -> SealedNow:
         connection.execute(
             update(WebhookSubscription)
             .where(WebhookSubscription.id == subscription_id)
-            .values(secret=unseal(stored, "a webhook subscription's secret"))
+            .values(secret=open_secret(stored))
         )
         done.webhook_secrets += 1
     exchanges = connection.execute(
         select(Exchange.id, type_coerce(Exchange.settings, JsonDoc))
     ).all()
     for exchange_id, document in exchanges:
-        if is_sealed(document):
-            if sealed_with_current_key(str(document)):
-                done.already_sealed += 1
-                continue
-            document = json.loads(unseal(str(document), "an exchange's settings"))
+        if is_sealed(document) and sealed_with_current_key(str(document)):
+            done.already_sealed += 1
+            continue
         connection.execute(
-            update(Exchange).where(Exchange.id == exchange_id).values(settings=document)
+            update(Exchange)
+            .where(Exchange.id == exchange_id)
+            .values(settings=open_settings(document))
         )
         done.exchange_settings += 1
     return done
@@ -72,8 +77,8 @@ def check_key(connection: Connection) -> None:
         .limit(1)
     )
     if sealed is not None:
-        unseal(sealed, "a webhook subscription's secret")
+        open_secret(sealed)
     for (document,) in connection.execute(select(type_coerce(Exchange.settings, JsonDoc))):
         if is_sealed(document):
-            unseal(str(document), "an exchange's settings")
+            open_settings(document)
             return
