@@ -8,6 +8,7 @@ import io
 import re
 from pathlib import Path
 
+import httpx
 from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import func, select
@@ -161,6 +162,23 @@ def test_a_lead_sees_the_count_and_disables_the_entry_with_a_reason(
     )
 
 
+def video_case_page(
+    desk: Desk, original: Path, posts: Path, post: str
+) -> tuple[banks.HashedMedia, TestClient, httpx.Response]:
+    """The posts in ``posts`` ingested, ``original`` banked from its file, a scan; the banked
+    media, a reviewer's client and the case page of the ``post`` file as they see it."""
+    run_ingest(posts, "videos", desk.engine, desk.settings)
+    known = banks.hash_media(FolderStore(desk.settings.data_dir), original)
+    with desk.engine.begin() as connection:
+        banks.create_bank(connection, "known-video", actor="t", now=utcnow())
+        banks.add_media(connection, "known-video", known, actor="t", now=utcnow())
+    run_scan(desk.engine, desk.settings)
+    client, _csrf = signed_in(desk, "rev1")
+    page = client.get(f"/cases/{case_of(desk.engine, post)}")
+    assert page.status_code == 200
+    return known, client, page
+
+
 def test_a_video_match_shows_its_matched_segment_as_a_frame_strip(
     desk: Desk, tmp_path: Path
 ) -> None:
@@ -169,15 +187,7 @@ def test_a_video_match_shows_its_matched_segment_as_a_frame_strip(
     posts = tmp_path / "posts"
     posts.mkdir()
     make_video(posts / "clip.mp4", [*frames, generated(40)])
-    run_ingest(posts, "videos", desk.engine, desk.settings)
-    known = banks.hash_media(FolderStore(desk.settings.data_dir), original)
-    with desk.engine.begin() as connection:
-        banks.create_bank(connection, "known-video", actor="t", now=utcnow())
-        banks.add_media(connection, "known-video", known, actor="t", now=utcnow())
-    run_scan(desk.engine, desk.settings)
-    client, _csrf = signed_in(desk, "rev1")
-    page = client.get(f"/cases/{case_of(desk.engine, 'clip.mp4')}")
-    assert page.status_code == 200
+    known, client, page = video_case_page(desk, original, posts, "clip.mp4")
     assert "<strong>83.33%</strong> of the post's 6 usable frames matched" in page.text
     strip = page.text.split('class="frame-strip small"')[1].split("</ol>")[0]
     assert "0:00.0–0:04.0" in strip and "(5 frames:" in strip
@@ -248,15 +258,7 @@ def test_a_banked_video_inside_a_longer_post_shows_both_time_ranges(
     posts = tmp_path / "posts"
     posts.mkdir()
     joined(filler, original, posts / "longer.mp4")
-    run_ingest(posts, "videos", desk.engine, desk.settings)
-    known = banks.hash_media(FolderStore(desk.settings.data_dir), original)
-    with desk.engine.begin() as connection:
-        banks.create_bank(connection, "known-video", actor="t", now=utcnow())
-        banks.add_media(connection, "known-video", known, actor="t", now=utcnow())
-    run_scan(desk.engine, desk.settings)
-    client, _csrf = signed_in(desk, "rev1")
-    page = client.get(f"/cases/{case_of(desk.engine, 'longer.mp4')}")
-    assert page.status_code == 200
+    _known, _client, page = video_case_page(desk, original, posts, "longer.mp4")
     assert "The banked video was found inside a longer post." in page.text
     assert "the banked video inside the post" in page.text  # the measure line
     strip = page.text.split('class="frame-strip small"')[1].split("</ol>")[0]
