@@ -94,6 +94,33 @@ def test_processes_told_of_the_same_change_reload_at_different_times(
     assert len(set(loaded_at)) > 1
 
 
+def test_checking_often_does_not_bring_a_pending_reload_forward(
+    engine: Engine, settings: Settings
+) -> None:
+    # A process that reads the counter at every look-up keeps the one delay it drew: keeping
+    # the earliest of many draws would have it reload almost at once, with every other process.
+    bank_with(engine, H1)
+    now = [1000.0]
+    store = IndexStore(
+        engine, settings.data_dir, Freshness(check_every=0, jitter=600), clock=lambda: now[0]
+    )
+    assert len(store.get("pdq")) == 1
+    add(engine, H2)
+    first = store.serving().reload_in
+    assert first is not None and 0 <= first <= 600
+    for _ in range(200):
+        now[0] += first / 400  # never reaching the delay drawn
+        assert len(store.get("pdq")) == 1  # still the old index: the delay has not passed
+    due = 1000.0 + first
+    assert store.serving().reload_in == max(0.0, due - now[0])
+    # A second change while one is pending keeps the same turn; the reload loads both.
+    add(engine, H1.replace("f8", "07", 1))
+    assert store.serving().reload_in == max(0.0, due - now[0])
+    now[0] = due
+    assert len(store.get("pdq")) == 3
+    assert store.serving().reload_in is None
+
+
 @only_on("postgresql")  # holds a reload midway with a PostgreSQL table lock
 def test_look_ups_during_a_reload_answer_from_the_old_index(
     engine: Engine, settings: Settings

@@ -329,7 +329,8 @@ class IndexStore:
         return version
 
     def _check(self, now: float) -> None:
-        """Read the counter; on a change not yet pending, set when its reload may start."""
+        """Read the counter; on a change not yet pending, set when its reload may start (at once
+        after a change this process made)."""
         prompt, self._prompt = self._prompt, False
         version = self._read_counter(now)
         loaded = self._loaded
@@ -337,9 +338,13 @@ class IndexStore:
             return
         if self._behind_since is None:
             self._behind_since = now
-        jitter = 0.0 if prompt else self.freshness.jitter
-        due = now + (self._random.uniform(0.0, jitter) if jitter > 0 else 0.0)
-        self._due = due if self._due is None else min(self._due, due)
+        if prompt or self.freshness.jitter <= 0:
+            self._due = now
+        elif self._due is None:
+            # One delay per pending reload, drawn once: drawing again at every check and keeping
+            # the earliest would pull each process's reload towards the change the more often it
+            # checks, and the fleet would reload together again.
+            self._due = now + self._random.uniform(0.0, self.freshness.jitter)
 
     def _reload(self, now: float) -> None:
         """Load the types served now at the counter's current version, beside the old ones,
