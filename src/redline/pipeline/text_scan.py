@@ -109,6 +109,18 @@ def _mark(
 ) -> None:
     if not shas:
         return
+    if connection.dialect.name == "postgresql":
+        # One statement over an array: an executemany is a statement per row on psycopg
+        # (pipelined), parsed and planned each time, and this is the most written table of the
+        # text stages (a row per text and stage). Binary (%b): no per-element escaping.
+        connection.exec_driver_sql(
+            "INSERT INTO text_scans (text_sha256, stage, version, done_at) "
+            "SELECT sha, %s, %s, %s FROM unnest(%b::text[]) AS t(sha) "
+            "ON CONFLICT (text_sha256, stage) DO UPDATE "
+            "SET version = excluded.version, done_at = excluded.done_at",
+            (stage, version, now, list(shas)),
+        )
+        return
     insert = dialect_insert(connection, TextScan)
     connection.execute(
         insert.on_conflict_do_update(
