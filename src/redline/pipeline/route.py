@@ -33,7 +33,7 @@ from redline.signals import excerpt
 from redline.signals.base import BankMatch
 from redline.signals.textnorm import NEAR_IDENTICAL
 from redline.store import outbox
-from redline.store.engine import dialect_insert
+from redline.store.engine import dialect_insert, one_of
 
 K = TypeVar("K")
 CHUNK = 500
@@ -119,7 +119,7 @@ def near_identical_texts(connection: Connection, shas: list[str]) -> dict[str, s
         for sha, value in connection.execute(
             select(Signal.text_sha256, Signal.value).where(
                 Signal.signal_type == NEAR_IDENTICAL,
-                Signal.text_sha256.in_(shas[start : start + CHUNK]),
+                one_of(Signal.text_sha256, shas[start : start + CHUNK], connection.dialect),
             )
         ):
             keys[str(sha)] = value
@@ -129,7 +129,7 @@ def near_identical_texts(connection: Connection, shas: list[str]) -> dict[str, s
         for sha, value in connection.execute(
             select(Signal.text_sha256, Signal.value).where(
                 Signal.signal_type == NEAR_IDENTICAL,
-                Signal.value.in_(values[start : start + CHUNK]),
+                one_of(Signal.value, values[start : start + CHUNK], connection.dialect),
             )
         ):
             by_key.setdefault(value, set()).add(str(sha))
@@ -151,7 +151,9 @@ def _open_by(
     keys = list(reasons)
     for start in range(0, len(keys), CHUNK):
         rows = connection.execute(
-            select(item_id, content).where(content.in_(keys[start : start + CHUNK]))
+            select(item_id, content).where(
+                one_of(content, keys[start : start + CHUNK], connection.dialect)
+            )
         )
         for item, key in rows:
             keep_strongest(by_item, item, reasons[str(key)])
@@ -188,7 +190,7 @@ def open_twin_cases(connection: Connection, shas: list[str], now: datetime) -> i
                 Case.lang,
             )
             .join(Case, Case.item_id == Item.id)
-            .where(Item.text_sha256.in_(others[start : start + CHUNK]))
+            .where(one_of(Item.text_sha256, others[start : start + CHUNK], connection.dialect))
         ):
             under_review = row.status in OPEN_STATUSES
             reason = CaseReason(
@@ -210,7 +212,7 @@ def open_twin_cases(connection: Connection, shas: list[str], now: datetime) -> i
     for start in range(0, len(keys), CHUNK):
         for item, text in connection.execute(
             select(Item.id, Item.text_sha256).where(
-                Item.text_sha256.in_(keys[start : start + CHUNK])
+                one_of(Item.text_sha256, keys[start : start + CHUNK], connection.dialect)
             )
         ):
             by_item[int(item)] = by_text[str(text)]
@@ -276,7 +278,7 @@ def _priorities(connection: Connection, item_ids: list[int]) -> dict[int, int]:
     for start in range(0, len(item_ids), CHUNK):
         for item_id, priority in connection.execute(
             select(Case.item_id, Case.priority).where(
-                Case.item_id.in_(item_ids[start : start + CHUNK])
+                one_of(Case.item_id, item_ids[start : start + CHUNK], connection.dialect)
             )
         ):
             found[int(item_id)] = int(priority)

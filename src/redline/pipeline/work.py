@@ -28,6 +28,7 @@ from typing import Any, Final
 
 from sqlalchemy import (
     Connection,
+    Dialect,
     Engine,
     Select,
     String,
@@ -55,7 +56,7 @@ from redline.pipeline.scan import (
     record_exact_signals,
 )
 from redline.pipeline.text_scan import TextSummary, run_text_stages
-from redline.store.engine import Database, OneConnection
+from redline.store.engine import Database, OneConnection, one_of
 from redline.store.quarantine import WORK_FORMAT
 
 HASH: Final = "hash"
@@ -77,9 +78,12 @@ def _quiet_advance(_n: int) -> None:
     pass
 
 
-def items_by_id(item_ids: Sequence[int]) -> Select[Any]:
-    """The scope of the given items (a scan's scope is a query of item ids)."""
-    return select(Item.id).where(Item.id.in_(list(item_ids)))
+def items_by_id(item_ids: Sequence[int], dialect: Dialect | None = None) -> Select[Any]:
+    """The scope of the given items (a scan's scope is a query of item ids), for ``dialect``'s
+    database (None: any)."""
+    if dialect is None:
+        return select(Item.id).where(Item.id.in_(list(item_ids)))
+    return select(Item.id).where(one_of(Item.id, item_ids, dialect))
 
 
 def items_to_scan(
@@ -114,7 +118,9 @@ def carried(connection: Connection, item_ids: Sequence[int]) -> Carried:
         part = ids[start : start + 1000]
         has_media = exists().where(ItemMedia.item_id == Item.id)
         rows = connection.execute(
-            select(Item.id, Item.text_sha256.is_not(None), has_media).where(Item.id.in_(part))
+            select(Item.id, Item.text_sha256.is_not(None), has_media).where(
+                one_of(Item.id, part, connection.dialect)
+            )
         )
         for item_id, has_text, with_media in rows:
             if has_text:
@@ -129,7 +135,9 @@ def mark_queued(connection: Connection, item_ids: Sequence[int], now: datetime) 
     ids = list(dict.fromkeys(item_ids))
     for start in range(0, len(ids), 1000):
         connection.execute(
-            update(Item).where(Item.id.in_(ids[start : start + 1000])).values(queued_at=now)
+            update(Item)
+            .where(one_of(Item.id, ids[start : start + 1000], connection.dialect))
+            .values(queued_at=now)
         )
 
 
@@ -183,7 +191,7 @@ def hash_items(engine: Database, settings: Settings, item_ids: Sequence[int]) ->
     (a worker is one process per slot already). A file that cannot be hashed is quarantined and
     marked, as by the scan; it does not fail the stage."""
     summary = ScanSummary()
-    scope = media_in_scope(items_by_id(item_ids))
+    scope = media_in_scope(items_by_id(item_ids, engine.dialect))
     record_exact_signals(engine, scope)
     hash_new_media(engine, settings, scope, 1, summary, _quiet_stage, _quiet_advance)
     return summary
@@ -193,7 +201,8 @@ def match_items(engine: Database, matcher: Matcher, item_ids: Sequence[int]) -> 
     """Look the items' media signals up in the banks; new matches open or raise Cases, and so
     do the matches their media had before they arrived."""
     summary = ScanSummary()
-    match_and_route(engine, matcher, items_by_id(item_ids), summary, _quiet_stage, _quiet_advance)
+    scope = items_by_id(item_ids, engine.dialect)
+    match_and_route(engine, matcher, scope, summary, _quiet_stage, _quiet_advance)
     return summary
 
 
@@ -208,7 +217,8 @@ def text_items(
     """Outlinks, classifier score and text-bank matches of the items' texts; flagged or matched
     texts open or raise Cases."""
     summary = TextSummary()
-    run_text_stages(engine, matcher, items_by_id(item_ids), summary, model=model, score=score)
+    scope = items_by_id(item_ids, engine.dialect)
+    run_text_stages(engine, matcher, scope, summary, model=model, score=score)
     return summary
 
 
