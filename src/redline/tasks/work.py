@@ -282,12 +282,14 @@ def submit(
     if not item_ids:
         return Submitted(in_process=not settings.broker_url)
     if settings.broker_url:
-        with _database(settings, site) as engine:
-            with engine.connect() as connection:
-                what = carried(connection, item_ids)
+        # One connection for the look-up and the mark (the items API submits every POST: a
+        # pool check-out is a ping, and its return a rollback).
+        with _database(settings, site) as engine, engine.connect() as connection:
+            what = carried(connection, item_ids)
+            connection.rollback()  # not held open while the broker takes the messages
             sent = send(_celery(settings), settings, item_ids, what)
             # After the send: a crash between the two sends them again (harmless), never less.
-            with engine.begin() as connection:
+            with connection.begin():
                 mark_queued(connection, item_ids, utcnow())
         return Submitted(items=len(set(item_ids)), messages=sent)
     if site is None:
