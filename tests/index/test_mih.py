@@ -15,7 +15,6 @@ from redline.index.mih import (
     BATCH_MIN,
     MAX_BYTES_PER_HASH,
     OVERFLOW,
-    PLANES_MAX_LOAD,
     PROBE_SPACE,
     MihIndex,
     brute_force,
@@ -128,11 +127,8 @@ def test_layouts_cover_every_bit_within_the_memory_goal() -> None:
         lengths = layout_for(count)
         assert sum(lengths) == 256 and list(lengths) == sorted(lengths, reverse=True)
         if count >= 1_000_000:
-            # A table is 4 bytes a bucket dense, half a byte in planes (sparse parts).
-            tables = sum(
-                (1 << b) / 2 if count <= PLANES_MAX_LOAD * 2**b else 4 << b for b in lengths
-            )
-            index_bytes = 40 + 4 * (len(lengths) - 1) + tables / count
+            # Within the budget even with every table dense (planes only take less).
+            index_bytes = 40 + 4 * (len(lengths) - 1) + sum(4 << b for b in lengths) / count
             assert index_bytes <= MAX_BYTES_PER_HASH
     rng = np.random.default_rng(5)
     codes = random_codes(rng, 2000)
@@ -162,38 +158,43 @@ def test_an_index_saved_before_planes_is_rebuilt_not_misread(tmp_path: Path) -> 
         MihIndex.load(tmp_path / "idx")
 
 
-def part_codes(part_values: list[np.ndarray]) -> np.ndarray:
-    """Hashes of 16 parts of 16 bits with the given value of each part (part 0 first)."""
-    parts = np.stack(part_values, axis=1).astype(np.uint64)
-    words = np.zeros((parts.shape[0], 4), dtype=np.uint64)
-    for j in range(16):
-        words[:, j // 4] |= parts[:, j] << np.uint64(48 - 16 * (j % 4))
-    return words
+def part_codes(lengths: tuple[int, ...], part_values: list[np.ndarray]) -> np.ndarray:
+    """Hashes whose parts (of these bit lengths, the first the most significant) have the
+    given values."""
+    hexes = []
+    for row in range(part_values[0].shape[0]):
+        value = 0
+        for bits, values in zip(lengths, part_values, strict=True):
+            value = (value << bits) | int(values[row])
+        hexes.append(format(value, "064x"))
+    return hex_to_codes(hexes)
 
 
 @pytest.mark.parametrize("one_at_a_time", [False, True])
 @pytest.mark.parametrize("radius", [0, 3, 16, 31])
 def test_blocks_of_every_fill_equal_brute_force(radius: int, one_at_a_time: bool) -> None:
-    # Sparse 16-bit parts keep their tables in planes (32 buckets a block). Every part gets the
-    # same crafted buckets: a block's first and last bucket, sizes 1 to 6 (each bit of the size
-    # planes before a bucket), a block overflowing with 7 in one bucket, the table's last
-    # block; the other hashes are spread at random. At radius 0 only the first part is probed,
-    # so each of its buckets must be read right.
+    # Sparse 22-bit parts keep their tables in planes (32 buckets a block), the 21-bit ones
+    # dense offsets. Every part gets the same crafted buckets: a block's first and last bucket,
+    # sizes 1 to 6 (each bit of the size planes before a bucket), a block overflowing with 7
+    # in one bucket, the table's last block; the other hashes are spread at random. At radius
+    # 0 only the first part is probed, so each of its buckets must be read right.
+    lengths = (22,) * 4 + (21,) * 8
+    last = (1 << 22) - 1
     crafted = {0: 2, 5: 5, 30: 1, 31: 6, 32: 7, 33: 1, 64: 4, 65: 3, 95: 6, 127: 1}
-    crafted |= {65504: 1, 65530: 6, 65535: 3}
+    crafted |= {last - 31: 1, last - 5: 6, last: 3}
     keys = np.repeat(np.array(list(crafted)), list(crafted.values()))
     rng = np.random.default_rng(radius)
     size = 2000
     part_values = []
-    for _ in range(16):
-        values = rng.integers(0, 1 << 16, size=size)
-        values[: len(keys)] = rng.permutation(keys)
+    for bits in lengths:
+        values = rng.integers(0, 1 << bits, size=size)
+        values[: len(keys)] = rng.permutation(keys) >> (22 - bits)
         part_values.append(values)
-    codes = part_codes(part_values)
+    codes = part_codes(lengths, part_values)
     ids = np.arange(size) + 100
-    index = MihIndex.build(codes, ids, parts=(16,) * 16)
-    assert index.in_planes.all() and index.overflow.shape[0] >= 33  # one block overflowed
-    assert max(crafted.values()) >= OVERFLOW
+    index = MihIndex.build(codes, ids, parts=lengths)
+    assert index.in_planes.tolist() == [1] * 4 + [0] * 8
+    assert index.overflow.shape[0] >= 33 and max(crafted.values()) >= OVERFLOW  # one overflowed
     queries = np.concatenate([near(rng, codes[: len(keys)], 40, radius), random_codes(rng, 10)])
     expected = brute_force(codes, ids, queries, radius)
     if one_at_a_time:

@@ -10,13 +10,14 @@ missed, so results equal a brute-force scan (the tests check this), unlike appro
 Tables are stored as CSR arrays (where each bucket starts, then row numbers sorted by part
 value). The hashes themselves are stored in the order of the first table, so that table needs no
 row numbers and its buckets are runs of hashes read in sequence. Where each bucket starts is kept
-one of two ways per part (``_span``): dense offsets, 4 bytes a bucket, for crowded parts (more
-than ``PLANES_MAX_LOAD`` hashes a bucket); or, for sparse ones, in planes: per block of 32
-buckets 16 bytes, where the block starts and each bucket's size (0-6) as three 32-bit planes, a
-bucket's start being the block's plus the sizes before it (three popcounts); a block with a
-bucket of 7 or more lists its 33 offsets instead (``_fill_planes``). Memory is the hashes (32
-bytes each) and their ids (8), 4 bytes per hash per part but the first, and the tables: at 10M
-hashes 8 bytes a hash in planes where dense offsets took 45 (127 -> 86 bytes a hash in all).
+one of two ways per part (``_span``): dense offsets, 4 bytes a bucket; or, for long sparse parts
+(``_in_planes``: 22 bits or more, at most ``PLANES_MAX_LOAD`` hashes a bucket), in planes: per
+block of 32 buckets 16 bytes, where the block starts and each bucket's size (0-6) as three
+32-bit planes, a bucket's start being the block's plus the sizes before it (three popcounts); a
+block with a bucket of 7 or more lists its 33 offsets instead (``_fill_planes``). Memory is the
+hashes (32 bytes each) and their ids (8), 4 bytes per hash per part but the first, and the
+tables: at 10M hashes 6 bytes a hash in planes where dense offsets took 45 (127 -> 86 bytes a
+hash in all).
 
 On a large index the cost of a query is random memory reads: one bucket offset per probe, one
 row number line per non-empty bucket, one hash per candidate, each a likely cache miss. The
@@ -31,9 +32,10 @@ offsets and row numbers are then read in order, shared by the queries, and only 
 hashes remain random reads. CPU time a query, same process, main's search -> this one: 1M
 hashes, calls of 1,000 queries, 59 -> 38 us; 10M, 145 -> 114 us, and 138 -> 77 us in calls of
 16,384 (the more queries a call, the more of the tables' lines they share). Planes, 8 times
-smaller than dense offsets, are shared far more: at 10M a query reads about 2,900 bucket tables,
-1,700 row number lines and 2,900 hashes (this machine does about one random read per 9 ns at
-best), and the tables' reads mostly hit the cache now.
+smaller than dense offsets, share far more lines: at 10M, calls of 1,000, 106 -> 87 us a query
+(``benchmarks/pdq_index.py``, alternated runs). What is left there: about 2,900 bucket look-ups,
+1,700 row number lines and 2,900 hashes a query, the last two random reads (this machine does
+one per 9 ns at best, prefetched).
 """
 
 from __future__ import annotations
@@ -116,8 +118,8 @@ def _reads(lengths: tuple[int, ...], count: int, radius: int) -> float:
 
     Per probe: its bucket's table entry (dense offsets or planes: one read either way), and
     its row numbers when the bucket is not empty; per candidate: its hash. Measured on this
-    machine each costs about the same (a DRAM miss); planes, smaller, are more often cached, but
-    the layouts this picks at 1M and 10M measured as fast as any other tried.
+    machine each costs about the same (a DRAM miss); planes, smaller, are more often cached,
+    which this leaves out (see ``_bytes_per_hash``).
     """
     radii = part_radii(len(lengths), radius)
     total = 0.0
@@ -134,8 +136,8 @@ def layout_for(count: int, radius: int = DESIGN_RADIUS) -> tuple[int, ...]:
     Longer parts mean fewer candidates per probe but more probes per query, and bigger tables.
     Below 500k hashes the tables fit in cache and 16 parts of 16 bits are fastest (measured);
     above, the layout with the fewest expected memory reads (``_reads``) among those of at most
-    two part lengths within ``MAX_BYTES_PER_HASH``. For radius 31 this gives 12 parts (8 of 22
-    bits, 4 of 20) at 1M hashes and 11 (3 of 24 bits, 8 of 23) at 10M, all in planes.
+    two part lengths within ``MAX_BYTES_PER_HASH`` (as if dense). For radius 31 this gives 14
+    parts (6 of 20 bits, 8 of 17) at 1M hashes and 11 (3 of 24 bits, 8 of 23, in planes) at 10M.
     """
     if count < 500_000:
         return (16,) * 16
@@ -149,7 +151,7 @@ def layout_for(count: int, radius: int = DESIGN_RADIUS) -> tuple[int, ...]:
                 lengths = (long,) * longs + (short,) * (rest // short)
                 if len(lengths) > 16:
                     continue
-                if _bytes_per_hash(lengths, count) > MAX_BYTES_PER_HASH:
+                if _bytes_per_hash(lengths, count, planes=False) > MAX_BYTES_PER_HASH:
                     continue
                 try:
                     cost = _reads(lengths, count, radius)
@@ -159,20 +161,31 @@ def layout_for(count: int, radius: int = DESIGN_RADIUS) -> tuple[int, ...]:
     return best[1]
 
 
-def _bytes_per_hash(lengths: tuple[int, ...], count: int) -> float:
+def _bytes_per_hash(lengths: tuple[int, ...], count: int, planes: bool = True) -> float:
     """Memory of an index of this layout per hash: hash, id, row numbers, bucket tables (4
-    bytes a bucket dense, half a byte in planes; the few blocks that overflow are left out)."""
+    bytes a bucket dense, half a byte in planes; the few blocks that overflow are left out).
+
+    ``planes=False``: as if every table were dense, the budget ``layout_for`` keeps. The
+    longer parts planes would fit measured no faster: at 1M hashes 8 parts of 22 bits and 4 of
+    20, all in planes, took 32.1-33.4 us a query in a batch against 30.8 for 6 of 20 and 8 of
+    17, dense (``benchmarks/pdq_index.py``, separate runs); at 10M the layout is the same.
+    """
     tables = sum(
-        16 * (((1 << bits) + 31) >> 5) if _in_planes(bits, count) else 4 * ((1 << bits) + 1)
+        16 * (((1 << bits) + 31) >> 5)
+        if planes and _in_planes(bits, count)
+        else 4 * ((1 << bits) + 1)
         for bits in lengths
     )
     return 32 + 8 + 4 * (len(lengths) - 1) + tables / count
 
 
 def _in_planes(bits: int, count: int) -> bool:
-    """Whether a part of ``bits`` bits over ``count`` hashes keeps its table in planes: when its
-    buckets are sparse enough that few blocks overflow (``_fill_planes``)."""
-    return count <= PLANES_MAX_LOAD * 2.0**bits
+    """Whether a part of ``bits`` bits over ``count`` hashes keeps its table in planes: when
+    its dense offsets would be large (``PLANES_MIN_BITS``), so their reads miss the caches, and
+    its buckets sparse enough that few blocks overflow (``_fill_planes``). Small dense tables
+    are cached anyway, and read with less work: at 1M hashes, 20-bit parts (4 MB of offsets)
+    in planes made a batch 7% slower."""
+    return bits >= PLANES_MIN_BITS and count <= PLANES_MAX_LOAD * 2.0**bits
 
 
 def part_layout(parts: int | tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
@@ -286,6 +299,7 @@ def _counting_sort(values: np.ndarray, offsets: np.ndarray, order: np.ndarray) -
 
 
 PLANES_MAX_LOAD = 1.5  # hashes a bucket up to which a part's table is stored in planes
+PLANES_MIN_BITS = 22  # shorter parts keep dense offsets (16 MB at most: often cached)
 OVERFLOW = 7  # a bucket size the planes cannot hold: its block lists its 33 offsets instead
 FULL = np.uint32(0xFFFFFFFF)  # all three planes full: the mark of a block that overflowed
 
