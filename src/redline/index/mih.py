@@ -32,10 +32,10 @@ offsets and row numbers are then read in order, shared by the queries, and only 
 hashes remain random reads. CPU time a query, same process, main's search -> this one: 1M
 hashes, calls of 1,000 queries, 59 -> 38 us; 10M, 145 -> 114 us, and 138 -> 77 us in calls of
 16,384 (the more queries a call, the more of the tables' lines they share). Planes, 8 times
-smaller than dense offsets, share far more lines: at 10M, calls of 1,000, 106 -> 87 us a query
-(``benchmarks/pdq_index.py``, alternated runs). What is left there: about 2,900 bucket look-ups,
-1,700 row number lines and 2,900 hashes a query, the last two random reads (this machine does
-one per 9 ns at best, prefetched).
+smaller than dense offsets, share far more lines: at 10M, calls of 1,000, 106 -> 90 us a query
+(medians of alternated runs of ``benchmarks/pdq_index.py``: 143x -> 165x faiss flat). What is
+left there: about 2,900 bucket look-ups, 1,700 row number lines and 2,900 hashes a query, the
+last two random reads (this machine does one per 9 ns at best, prefetched).
 """
 
 from __future__ import annotations
