@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -127,3 +128,27 @@ def test_deleting_the_newest_entry_then_adding_another_keeps_the_index_right(
     assert [m.entry_id for m in match_pdq(matcher, ["0" * 64])[0]] == [new.id]
     assert [m.entry_id for m in match_pdq(matcher, [near(H1, 60)])[0]] == []
     assert [m.entry_id for m in match_pdq(matcher, [H1])[0]] == [keep.id]
+
+
+def test_an_index_saved_in_the_format_before_planes_is_rebuilt(
+    engine: Engine, settings: Settings
+) -> None:
+    with engine.begin() as connection:
+        banks.create_bank(connection, "b", actor="t", now=utcnow())
+    with engine.begin() as connection:
+        entry = banks.add_entry(connection, "b", {"pdq": H1}, actor="t", now=utcnow())
+    IndexStore(engine, settings.data_dir).get("pdq")  # built and saved
+    folder = settings.data_dir / "index" / "pdq"
+    # As that format saved it: dense offsets only (its offsets.npy held every table, which
+    # this one would misread as the dense tables alone), and no format in the meta.
+    for name in ("headers", "overflow", "in_planes"):
+        (folder / f"{name}.npy").unlink()
+    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    del meta["mih_format"]
+    (folder / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+    fresh = IndexStore(engine, settings.data_dir)
+    (hits,) = match_pdq(Matcher(engine, fresh), [near(H1, 3)])
+    assert [(m.entry_id, m.distance) for m in hits] == [(entry.id, 3.0)]
+    # Rebuilt and saved again in this format.
+    assert json.loads((folder / "meta.json").read_text(encoding="utf-8"))["mih_format"] == 2
+    assert (folder / "headers.npy").exists()

@@ -14,6 +14,7 @@ from redline.index.mih import (
     BATCH_BLOCK,
     BATCH_MIN,
     MAX_BYTES_PER_HASH,
+    OVERFLOW,
     PROBE_SPACE,
     MihIndex,
     brute_force,
@@ -126,6 +127,7 @@ def test_layouts_cover_every_bit_within_the_memory_goal() -> None:
         lengths = layout_for(count)
         assert sum(lengths) == 256 and list(lengths) == sorted(lengths, reverse=True)
         if count >= 1_000_000:
+            # Within the budget even with every table dense (planes only take less).
             index_bytes = 40 + 4 * (len(lengths) - 1) + sum(4 << b for b in lengths) / count
             assert index_bytes <= MAX_BYTES_PER_HASH
     rng = np.random.default_rng(5)
@@ -142,6 +144,89 @@ def test_an_index_saved_by_the_older_layout_is_rebuilt_not_misread(tmp_path: Pat
     (tmp_path / "idx" / "rows_by_part.npy").rename(tmp_path / "idx" / "orders.npy")
     with pytest.raises(FileNotFoundError):
         MihIndex.load(tmp_path / "idx")
+
+
+def test_an_index_saved_before_planes_is_rebuilt_not_misread(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    index = MihIndex.build(random_codes(rng, 500), np.arange(500))
+    index.save(tmp_path / "idx", {"generation": 2})
+    # That format kept every table as dense offsets, and no format in its meta.
+    for name in ("headers", "overflow", "in_planes"):
+        (tmp_path / "idx" / f"{name}.npy").unlink()
+    (tmp_path / "idx" / "meta.json").write_text('{"generation": 2}', encoding="utf-8")
+    with pytest.raises(ValueError, match="another format"):
+        MihIndex.load(tmp_path / "idx")
+
+
+def part_codes(lengths: tuple[int, ...], part_values: list[np.ndarray]) -> np.ndarray:
+    """Hashes whose parts (of these bit lengths, the first the most significant) have the
+    given values."""
+    hexes = []
+    for row in range(part_values[0].shape[0]):
+        value = 0
+        for bits, values in zip(lengths, part_values, strict=True):
+            value = (value << bits) | int(values[row])
+        hexes.append(format(value, "064x"))
+    return hex_to_codes(hexes)
+
+
+@pytest.mark.parametrize("one_at_a_time", [False, True])
+@pytest.mark.parametrize("radius", [0, 3, 16, 31])
+def test_blocks_of_every_fill_equal_brute_force(radius: int, one_at_a_time: bool) -> None:
+    # Sparse 22-bit parts keep their tables in planes (32 buckets a block), the 21-bit ones
+    # dense offsets. Every part gets the same crafted buckets: a block's first and last bucket,
+    # sizes 1 to 6 (each bit of the size planes before a bucket), a block overflowing with 7
+    # in one bucket, the table's last block; the other hashes are spread at random. At radius
+    # 0 only the first part is probed, so each of its buckets must be read right.
+    lengths = (22,) * 4 + (21,) * 8
+    last = (1 << 22) - 1
+    crafted = {0: 2, 5: 5, 30: 1, 31: 6, 32: 7, 33: 1, 64: 4, 65: 3, 95: 6, 127: 1}
+    crafted |= {last - 31: 1, last - 5: 6, last: 3}
+    keys = np.repeat(np.array(list(crafted)), list(crafted.values()))
+    rng = np.random.default_rng(radius)
+    size = 2000
+    part_values = []
+    for bits in lengths:
+        values = rng.integers(0, 1 << bits, size=size)
+        values[: len(keys)] = rng.permutation(keys) >> (22 - bits)
+        part_values.append(values)
+    codes = part_codes(lengths, part_values)
+    ids = np.arange(size) + 100
+    index = MihIndex.build(codes, ids, parts=lengths)
+    assert index.in_planes.tolist() == [1] * 4 + [0] * 8
+    assert index.overflow.shape[0] >= 33 and max(crafted.values()) >= OVERFLOW  # one overflowed
+    queries = np.concatenate([near(rng, codes[: len(keys)], 40, radius), random_codes(rng, 10)])
+    expected = brute_force(codes, ids, queries, radius)
+    if one_at_a_time:
+        answers = [index.search(queries[q : q + 1], radius).of(0) for q in range(len(queries))]
+    else:
+        got = index.search(queries, radius)
+        answers = [got.of(q) for q in range(len(queries))]
+    for query in range(len(queries)):
+        assert sorted(answers[query]) == sorted(expected.of(query))
+    assert len(expected.ids) >= 40
+
+
+@pytest.mark.parametrize("one_at_a_time", [False, True])
+def test_a_layout_of_dense_and_planes_tables_equals_brute_force(one_at_a_time: bool) -> None:
+    # 4,000 hashes: the 24-bit parts are sparse (tables in planes), the 8-bit ones crowded
+    # (dense offsets), and one search walks both kinds.
+    rng = np.random.default_rng(8)
+    codes = random_codes(rng, 4000)
+    codes[:200] = near(rng, codes[200:204], 200, 20)
+    ids = np.arange(4000) * 5
+    index = MihIndex.build(codes, ids, parts=(24,) * 8 + (8,) * 8)
+    assert index.in_planes.tolist() == [1] * 8 + [0] * 8
+    queries = np.concatenate([near(rng, codes, 40, 31), random_codes(rng, 10)])
+    expected = brute_force(codes, ids, queries, 31)
+    if one_at_a_time:
+        answers = [index.search(queries[q : q + 1], 31).of(0) for q in range(len(queries))]
+    else:
+        got = index.search(queries, 31)
+        answers = [got.of(q) for q in range(len(queries))]
+    for query in range(len(queries)):
+        assert sorted(answers[query]) == sorted(expected.of(query))
+    assert len(expected.ids) >= 40
 
 
 def test_pigeonhole_radii_cover_the_radius() -> None:

@@ -7,10 +7,17 @@ its value to the hashes having it; a query looks up every value within that radi
 parts, gathers the hashes found and keeps those really within ``r``. Nothing within ``r`` can be
 missed, so results equal a brute-force scan (the tests check this), unlike approximate indexes.
 
-Tables are stored as CSR arrays (bucket offsets, then row numbers sorted by part value). The
-hashes themselves are stored in the order of the first table, so that table needs no row numbers
-and its buckets are runs of hashes read in sequence. Memory is the hashes (32 bytes each) and
-their ids (8), 4 bytes per hash per part but the first, and ``2^bits`` offsets per part.
+Tables are stored as CSR arrays (where each bucket starts, then row numbers sorted by part
+value). The hashes themselves are stored in the order of the first table, so that table needs no
+row numbers and its buckets are runs of hashes read in sequence. Where each bucket starts is kept
+one of two ways per part (``_span``): dense offsets, 4 bytes a bucket; or, for long sparse parts
+(``_in_planes``: 22 bits or more, at most ``PLANES_MAX_LOAD`` hashes a bucket), in planes: per
+block of 32 buckets 16 bytes, where the block starts and each bucket's size (0-6) as three
+32-bit planes, a bucket's start being the block's plus the sizes before it (three popcounts); a
+block with a bucket of 7 or more lists its 33 offsets instead (``_fill_planes``). Memory is the
+hashes (32 bytes each) and their ids (8), 4 bytes per hash per part but the first, and the
+tables: at 10M hashes 6 bytes a hash in planes where dense offsets took 45 (127 -> 86 bytes a
+hash in all).
 
 On a large index the cost of a query is random memory reads: one bucket offset per probe, one
 row number line per non-empty bucket, one hash per candidate, each a likely cache miss. The
@@ -24,7 +31,11 @@ part instead, all its probes of a part sorted by bucket first (``_search_batch``
 offsets and row numbers are then read in order, shared by the queries, and only the candidates'
 hashes remain random reads. CPU time a query, same process, main's search -> this one: 1M
 hashes, calls of 1,000 queries, 59 -> 38 us; 10M, 145 -> 114 us, and 138 -> 77 us in calls of
-16,384 (the more queries a call, the more of the tables' lines they share).
+16,384 (the more queries a call, the more of the tables' lines they share). Planes, 8 times
+smaller than dense offsets, share far more lines: at 10M, calls of 1,000, 106 -> 90 us a query
+(medians of alternated runs of ``benchmarks/pdq_index.py``: 143x -> 165x faiss flat). What is
+left there: about 2,900 bucket look-ups, 1,700 row number lines and 2,900 hashes a query, the
+last two random reads (this machine does one per 9 ns at best, prefetched).
 """
 
 from __future__ import annotations
@@ -105,8 +116,10 @@ def _ball(bits: int, radius: int) -> int:
 def _reads(lengths: tuple[int, ...], count: int, radius: int) -> float:
     """Expected random cache-line reads of one query (a non-match, the usual case).
 
-    Per probe: its bucket's offsets, and its row numbers when the bucket is not empty; per
-    candidate: its hash. Measured on this machine each costs about the same (a DRAM miss).
+    Per probe: its bucket's table entry (dense offsets or planes: one read either way), and
+    its row numbers when the bucket is not empty; per candidate: its hash. Measured on this
+    machine each costs about the same (a DRAM miss); planes, smaller, are more often cached,
+    which this leaves out (see ``_bytes_per_hash``).
     """
     radii = part_radii(len(lengths), radius)
     total = 0.0
@@ -120,11 +133,11 @@ def _reads(lengths: tuple[int, ...], count: int, radius: int) -> float:
 def layout_for(count: int, radius: int = DESIGN_RADIUS) -> tuple[int, ...]:
     """Bit lengths of the parts (longest first, summing to 256) for an index of ``count`` hashes.
 
-    Longer parts mean fewer candidates per probe but more probes per query, and bigger offset
-    tables. Below 500k hashes the tables fit in cache and 16 parts of 16 bits are fastest
-    (measured); above, the layout with the fewest expected memory reads (``_reads``) among those
-    of at most two part lengths within ``MAX_BYTES_PER_HASH``. For radius 31 this gives 14 parts
-    (6 of 20 bits, 8 of 17) at 1M hashes and 11 (3 of 24 bits, 8 of 23) at 10M.
+    Longer parts mean fewer candidates per probe but more probes per query, and bigger tables.
+    Below 500k hashes the tables fit in cache and 16 parts of 16 bits are fastest (measured);
+    above, the layout with the fewest expected memory reads (``_reads``) among those of at most
+    two part lengths within ``MAX_BYTES_PER_HASH`` (as if dense). For radius 31 this gives 14
+    parts (6 of 20 bits, 8 of 17) at 1M hashes and 11 (3 of 24 bits, 8 of 23, in planes) at 10M.
     """
     if count < 500_000:
         return (16,) * 16
@@ -138,7 +151,7 @@ def layout_for(count: int, radius: int = DESIGN_RADIUS) -> tuple[int, ...]:
                 lengths = (long,) * longs + (short,) * (rest // short)
                 if len(lengths) > 16:
                     continue
-                if _bytes_per_hash(lengths, count) > MAX_BYTES_PER_HASH:
+                if _bytes_per_hash(lengths, count, planes=False) > MAX_BYTES_PER_HASH:
                     continue
                 try:
                     cost = _reads(lengths, count, radius)
@@ -148,10 +161,31 @@ def layout_for(count: int, radius: int = DESIGN_RADIUS) -> tuple[int, ...]:
     return best[1]
 
 
-def _bytes_per_hash(lengths: tuple[int, ...], count: int) -> float:
-    """Memory of an index of this layout per hash: hash, id, row numbers, offsets."""
-    offsets = sum(4 * ((1 << bits) + 1) for bits in lengths)
-    return 32 + 8 + 4 * (len(lengths) - 1) + offsets / count
+def _bytes_per_hash(lengths: tuple[int, ...], count: int, planes: bool = True) -> float:
+    """Memory of an index of this layout per hash: hash, id, row numbers, bucket tables (4
+    bytes a bucket dense, half a byte in planes; the few blocks that overflow are left out).
+
+    ``planes=False``: as if every table were dense, the budget ``layout_for`` keeps. The
+    longer parts planes would fit measured no faster: at 1M hashes 8 parts of 22 bits and 4 of
+    20, all in planes, took 32.1-33.4 us a query in a batch against 30.8 for 6 of 20 and 8 of
+    17, dense (``benchmarks/pdq_index.py``, separate runs); at 10M the layout is the same.
+    """
+    tables = sum(
+        16 * (((1 << bits) + 31) >> 5)
+        if planes and _in_planes(bits, count)
+        else 4 * ((1 << bits) + 1)
+        for bits in lengths
+    )
+    return 32 + 8 + 4 * (len(lengths) - 1) + tables / count
+
+
+def _in_planes(bits: int, count: int) -> bool:
+    """Whether a part of ``bits`` bits over ``count`` hashes keeps its table in planes: when
+    its dense offsets would be large (``PLANES_MIN_BITS``), so their reads miss the caches, and
+    its buckets sparse enough that few blocks overflow (``_fill_planes``). Small dense tables
+    are cached anyway, and read with less work: at 1M hashes, 20-bit parts (4 MB of offsets)
+    in planes made a batch 7% slower."""
+    return bits >= PLANES_MIN_BITS and count <= PLANES_MAX_LOAD * 2.0**bits
 
 
 def part_layout(parts: int | tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
@@ -264,6 +298,143 @@ def _counting_sort(values: np.ndarray, offsets: np.ndarray, order: np.ndarray) -
         position[value] += 1
 
 
+PLANES_MAX_LOAD = 1.5  # hashes a bucket up to which a part's table is stored in planes
+PLANES_MIN_BITS = 22  # shorter parts keep dense offsets (16 MB at most: often cached)
+OVERFLOW = 7  # a bucket size the planes cannot hold: its block lists its 33 offsets instead
+FULL = np.uint32(0xFFFFFFFF)  # all three planes full: the mark of a block that overflowed
+
+
+@nb.njit(cache=True)
+def _fill_planes(offsets: np.ndarray, headers: np.ndarray, first_overflow: int) -> np.ndarray:
+    """One part's table in planes, from its dense bucket ``offsets``; returns the offsets of the
+    blocks that overflowed.
+
+    Per block of 32 buckets, 16 bytes: where its first bucket starts, then each bucket's size
+    (0-6) as three bit planes (bit ``i`` of plane ``k`` is bit ``k`` of bucket ``i``'s size). A
+    block with a bucket of 7 hashes or more has full planes instead, and its first word says
+    where its 33 offsets are listed (``first_overflow`` + its number among those blocks).
+    """
+    buckets = offsets.shape[0] - 1
+    overflowed = 0
+    for block in range(headers.shape[0]):
+        for i in range(block * 32, min(block * 32 + 32, buckets)):
+            if int(offsets[i + 1]) - int(offsets[i]) >= OVERFLOW:
+                overflowed += 1
+                break
+    listed = np.empty(overflowed * 33, dtype=np.uint32)
+    k = 0
+    for block in range(headers.shape[0]):
+        first = block * 32
+        planes = np.zeros(3, dtype=np.uint32)
+        over = False
+        for i in range(32):
+            size = np.int64(0)
+            if first + i < buckets:
+                size = np.int64(offsets[first + i + 1]) - np.int64(offsets[first + i])
+            if size >= OVERFLOW:
+                over = True
+                break
+            for plane in range(3):
+                if size & (1 << plane):
+                    planes[plane] |= np.uint32(1) << np.uint32(i)
+        if over:
+            headers[block, 0] = first_overflow + k
+            headers[block, 1] = FULL
+            headers[block, 2] = FULL
+            headers[block, 3] = FULL
+            for i in range(33):
+                listed[k * 33 + i] = offsets[min(first + i, buckets)]
+            k += 1
+        else:
+            headers[block, 0] = offsets[min(first, buckets)]
+            headers[block, 1] = planes[0]
+            headers[block, 2] = planes[1]
+            headers[block, 3] = planes[2]
+    return listed
+
+
+@nb.njit(cache=True)
+def _span(
+    offsets: Any, headers: Any, overflow: np.ndarray, start: int, key: int
+) -> tuple[int, int]:
+    """Where the hashes of bucket ``key`` of a part (whose table starts at ``start``) are in
+    the part's order: from its dense ``offsets``, or, when those are None, from its block's
+    header (the sizes of the buckets before it summed by popcounts) or the block's listed
+    offsets if it overflowed.
+
+    Callers pass None for the table the part does not have, so numba compiles a version for
+    each kind with the other branch pruned: a kind tested at every probe costs 12% at 1M.
+    """
+    if offsets is not None:
+        return int(offsets[start + key]), int(offsets[start + key + 1])
+    if headers is None:
+        return 0, 0
+    block = start + (key >> 5)
+    bit = np.uint32(key & 31)
+    low = headers[block, 1]
+    middle = headers[block, 2]
+    high = headers[block, 3]
+    if low & middle & high == FULL:
+        at = int(headers[block, 0]) * 33 + (key & 31)
+        return int(overflow[at]), int(overflow[at + 1])
+    below = np.uint64((np.uint32(1) << bit) - np.uint32(1))
+    lo = (
+        int(headers[block, 0])
+        + int(_popcount(np.uint64(low) & below))
+        + 2 * int(_popcount(np.uint64(middle) & below))
+        + 4 * int(_popcount(np.uint64(high) & below))
+    )
+    size = ((low >> bit) & 1) + 2 * ((middle >> bit) & 1) + 4 * ((high >> bit) & 1)
+    return lo, lo + int(size)
+
+
+@nb.njit(cache=True)
+def _prefetch_bucket(offsets: Any, headers: Any, start: int, key: int) -> None:
+    """Prefetch what ``_span`` of this bucket reads first (None: as in ``_span``)."""
+    if offsets is not None:
+        _prefetch(offsets, start + key)
+    if headers is not None:
+        _prefetch(headers, start + (key >> 5))
+
+
+@nb.njit(cache=True)
+def _prefetch_buckets(offsets: Any, headers: Any, start: int, keys: np.ndarray) -> None:
+    for i in range(keys.shape[0]):
+        _prefetch_bucket(offsets, headers, start, keys[i])
+
+
+@nb.njit(cache=True)
+def _spans(
+    offsets: Any,
+    headers: Any,
+    overflow: np.ndarray,
+    start: int,
+    keys: np.ndarray,
+    spans: np.ndarray,
+    first: bool,
+    shift: int,
+    rows_by_part: np.ndarray,
+    codes: np.ndarray,
+) -> int:
+    """Each key's bucket span (``_span``) into ``spans``: rows of ``codes`` in the ``first``
+    part, else positions in ``rows_by_part`` (``shift`` on); prefetches the next reads and
+    returns the candidates found."""
+    candidates = 0
+    for s in range(keys.shape[0]):
+        lo, hi = _span(offsets, headers, overflow, start, keys[s])
+        if hi > lo:
+            if first:
+                _prefetch(codes, lo)
+            else:
+                lo += shift
+                hi += shift
+                _prefetch(rows_by_part, lo)
+            candidates += hi - lo
+        spans[s, 0] = lo
+        spans[s, 1] = hi
+    return candidates
+
+
 @nb.njit(cache=True)
 def _probe_keys(
     q: np.ndarray,
@@ -271,26 +442,30 @@ def _probe_keys(
     lengths: np.ndarray,
     radii: np.ndarray,
     table_starts: np.ndarray,
+    in_planes: np.ndarray,
     offsets: np.ndarray,
+    headers: np.ndarray,
     slots: np.ndarray,
     table_ends: np.ndarray,
 ) -> None:
-    """Every bucket a query probes, as positions in ``offsets`` (the part's keys within its
-    radius, ``_part_probes``), table by table; each bucket's offsets are prefetched as soon as
-    its part's keys are written."""
+    """Every bucket a query probes, as the part's keys within its radius (``_part_probes``),
+    table by table; what each bucket's look-up reads first is prefetched as soon as its part's
+    keys are written."""
     n = 0
     for j in range(starts.shape[0]):
         length = lengths[j]
         base = table_starts[j]
+        planes = in_planes[j] != 0
         radius = radii[j]
         if radius < 0:  # a part the pigeonhole does not need at this radius
             table_ends[j] = n
             continue
         key = _part_value(q, starts[j], length)
         found = _part_probes(key, length, radius, slots[n:])
-        for i in range(n, n + found):
-            slots[i] += base
-            _prefetch(offsets, slots[i])
+        if planes:
+            _prefetch_buckets(None, headers, base, slots[n : n + found])
+        else:
+            _prefetch_buckets(offsets, None, base, slots[n : n + found])
         n += found
         table_ends[j] = n
 
@@ -304,6 +479,9 @@ def _search(
     lengths: np.ndarray,
     radii: np.ndarray,
     offsets: np.ndarray,
+    headers: np.ndarray,
+    overflow: np.ndarray,
+    in_planes: np.ndarray,
     rows_by_part: np.ndarray,
     table_starts: np.ndarray,
     codes: np.ndarray,
@@ -327,26 +505,44 @@ def _search(
     written = 0
     for qi in range(first, queries.shape[0]):
         q = queries[qi]
-        _probe_keys(q, starts, lengths, radii, table_starts, offsets, slots, table_ends)
+        _probe_keys(
+            q, starts, lengths, radii, table_starts, in_planes, offsets, headers, slots, table_ends
+        )
         # Bucket spans (rows of table 0, positions of the others); prefetch the next reads.
         candidates = 0
         previous_end = 0
         for j in range(starts.shape[0]):
             shift = (j - 1) * size
-            for s in range(previous_end, table_ends[j]):
-                slot = slots[s]
-                lo = int(offsets[slot])
-                hi = int(offsets[slot + 1])
-                if hi > lo:
-                    if j == 0:
-                        _prefetch(codes, lo)
-                    else:
-                        lo += shift
-                        hi += shift
-                        _prefetch(rows_by_part, lo)
-                    candidates += hi - lo
-                spans[s, 0] = lo
-                spans[s, 1] = hi
+            keys = slots[previous_end : table_ends[j]]
+            part_spans = spans[previous_end : table_ends[j]]
+            base = table_starts[j]
+            if in_planes[j]:
+                found_here = _spans(
+                    None,
+                    headers,
+                    overflow,
+                    base,
+                    keys,
+                    part_spans,
+                    j == 0,
+                    shift,
+                    rows_by_part,
+                    codes,
+                )
+            else:
+                found_here = _spans(
+                    offsets,
+                    None,
+                    overflow,
+                    base,
+                    keys,
+                    part_spans,
+                    j == 0,
+                    shift,
+                    rows_by_part,
+                    codes,
+                )
+            candidates += found_here
             previous_end = table_ends[j]
         if candidates > buffer.shape[0]:
             return qi - first, written
@@ -435,6 +631,47 @@ def _check_one(
 
 
 @nb.njit(cache=True)
+def _walk(
+    queries: np.ndarray,
+    radius: int,
+    probes: np.ndarray,
+    total: int,
+    offsets: Any,
+    headers: Any,
+    overflow: np.ndarray,
+    base: int,
+    rows_by_part: np.ndarray,
+    rows_shift: int,
+    first: bool,
+    codes: np.ndarray,
+    ring: np.ndarray,
+    gathered: int,
+    hits: list[int],
+) -> int:
+    """Walk one part's probes in key order: bucket tables AHEAD probes early, row numbers half
+    as early. Each candidate's hash is prefetched when found and checked RING candidates
+    later. Returns the candidates gathered so far (None tables: as in ``_span``)."""
+    mask = (1 << QUERY_BITS) - 1
+    for i in range(total):
+        if i + AHEAD < total:
+            _prefetch_bucket(offsets, headers, base, probes[i + AHEAD] >> QUERY_BITS)
+        if not first and i + AHEAD // 2 < total:
+            key = probes[i + AHEAD // 2] >> QUERY_BITS
+            ahead, _ = _span(offsets, headers, overflow, base, key)
+            _prefetch(rows_by_part, rows_shift + ahead)
+        lo, hi = _span(offsets, headers, overflow, base, probes[i] >> QUERY_BITS)
+        qi = probes[i] & mask
+        for p in range(lo, hi):
+            row = p if first else int(rows_by_part[rows_shift + p])
+            _prefetch(codes, row)
+            if gathered >= RING:
+                _check_one(queries, radius, codes, ring[gathered & (RING - 1)], hits)
+            ring[gathered & (RING - 1)] = (row << QUERY_BITS) | qi
+            gathered += 1
+    return gathered
+
+
+@nb.njit(cache=True)
 def _search_batch(
     queries: np.ndarray,
     radius: int,
@@ -442,6 +679,9 @@ def _search_batch(
     lengths: np.ndarray,
     radii: np.ndarray,
     offsets: np.ndarray,
+    headers: np.ndarray,
+    overflow: np.ndarray,
+    in_planes: np.ndarray,
     rows_by_part: np.ndarray,
     table_starts: np.ndarray,
     codes: np.ndarray,
@@ -464,7 +704,6 @@ def _search_batch(
     size = codes.shape[0]
     count = queries.shape[0]
     keys = np.empty(count, dtype=np.int64)
-    mask = (1 << QUERY_BITS) - 1
     ring = np.empty(RING, dtype=np.int64)
     gathered = 0
     hits: list[int] = [0]
@@ -475,6 +714,7 @@ def _search_batch(
             continue
         length = int(lengths[j])
         base = table_starts[j]
+        planes = in_planes[j] != 0
         shift = max(length - BIN_BITS, 0)
         bins = np.zeros((1 << (length - shift)) + 1, dtype=np.int64)
         for qi in range(count):
@@ -491,26 +731,43 @@ def _search_batch(
                 b = scratch[p] >> shift
                 probes[bins[b]] = (scratch[p] << QUERY_BITS) | qi
                 bins[b] += 1
-        # Walk the probes in key order: offsets AHEAD probes early, row numbers half as early.
-        # Each candidate's hash is prefetched when found and checked RING candidates later.
         rows_shift = (j - 1) * size
-        for i in range(total):
-            if i + AHEAD < total:
-                _prefetch(offsets, base + (probes[i + AHEAD] >> QUERY_BITS))
-            if j > 0 and i + AHEAD // 2 < total:
-                ahead = offsets[base + (probes[i + AHEAD // 2] >> QUERY_BITS)]
-                _prefetch(rows_by_part, rows_shift + ahead)
-            slot = base + (probes[i] >> QUERY_BITS)
-            lo = int(offsets[slot])
-            hi = int(offsets[slot + 1])
-            qi = probes[i] & mask
-            for p in range(lo, hi):
-                row = p if j == 0 else int(rows_by_part[rows_shift + p])
-                _prefetch(codes, row)
-                if gathered >= RING:
-                    _check_one(queries, radius, codes, ring[gathered & (RING - 1)], hits)
-                ring[gathered & (RING - 1)] = (row << QUERY_BITS) | qi
-                gathered += 1
+        if planes:
+            gathered = _walk(
+                queries,
+                radius,
+                probes,
+                total,
+                None,
+                headers,
+                overflow,
+                base,
+                rows_by_part,
+                rows_shift,
+                j == 0,
+                codes,
+                ring,
+                gathered,
+                hits,
+            )
+        else:
+            gathered = _walk(
+                queries,
+                radius,
+                probes,
+                total,
+                offsets,
+                None,
+                overflow,
+                base,
+                rows_by_part,
+                rows_shift,
+                j == 0,
+                codes,
+                ring,
+                gathered,
+                hits,
+            )
     for i in range(max(gathered - RING, 0), gathered):
         _check_one(queries, radius, codes, ring[i & (RING - 1)], hits)
     # A hash close in several parts is found once per part: keep it once.
@@ -561,7 +818,20 @@ class Results:
         return list(zip(self.ids[lo:hi].tolist(), self.distances[lo:hi].tolist(), strict=True))
 
 
-ARRAYS = ("codes", "ids", "starts", "lengths", "offsets", "table_starts", "rows_by_part")
+_NO_OFFSETS = np.zeros(0, dtype=np.uint32)
+ARRAYS = (
+    "codes",
+    "ids",
+    "starts",
+    "lengths",
+    "offsets",
+    "headers",
+    "overflow",
+    "in_planes",
+    "table_starts",
+    "rows_by_part",
+)
+FORMAT = 2  # of saved indexes; 1 (dense offsets only) had no headers, overflow nor in_planes
 
 
 class MihIndex:
@@ -569,7 +839,9 @@ class MihIndex:
 
     ``codes`` and ``ids`` are stored in the order of the first part's value (not the order
     given to ``build``); ``rows_by_part`` holds, for each other part, the rows sorted by that
-    part's value, one run of ``len(codes)`` per part.
+    part's value, one run of ``len(codes)`` per part. Part ``j``'s bucket table is dense
+    (``offsets`` from ``table_starts[j]``) or, where ``in_planes[j]``, blocks of ``headers``
+    from ``table_starts[j]`` (with ``overflow``): see the module doc.
     """
 
     def __init__(
@@ -579,14 +851,20 @@ class MihIndex:
         starts: np.ndarray,
         lengths: np.ndarray,
         offsets: np.ndarray,
+        headers: np.ndarray,
+        overflow: np.ndarray,
+        in_planes: np.ndarray,
         table_starts: np.ndarray,
         rows_by_part: np.ndarray,
     ) -> None:
         if rows_by_part.shape != ((len(starts) - 1) * codes.shape[0],):
             raise ValueError("rows_by_part does not match the parts and hashes")
+        if in_planes.shape != starts.shape or headers.shape[1:] != (4,):
+            raise ValueError("the bucket tables do not match the parts")
         self.codes, self.ids = codes, ids
         self.starts, self.lengths = starts, lengths
-        self.offsets, self.table_starts, self.rows_by_part = offsets, table_starts, rows_by_part
+        self.offsets, self.headers, self.overflow = offsets, headers, overflow
+        self.in_planes, self.table_starts, self.rows_by_part = in_planes, table_starts, rows_by_part
         # Working space reused by every search (grown when a search needs more).
         self._buffer = np.empty(1 << 16, dtype=np.uint32)
         self._found = np.empty(1024, dtype=np.int64)
@@ -613,15 +891,25 @@ class MihIndex:
             raise ValueError("at most 2^32 - 1 hashes per index")
         starts, lengths = part_layout(parts or layout_for(codes.shape[0]))
         parts = len(lengths)
-        table_sizes = (1 << lengths) + 1
-        table_starts = np.concatenate([[0], np.cumsum(table_sizes)]).astype(np.int64)
-        offsets = np.zeros(int(table_starts[-1]), dtype=np.uint32)
         size = codes.shape[0]
+        in_planes = np.array([_in_planes(int(bits), size) for bits in lengths], dtype=np.int8)
+        # Each part's table starts at: its first offset (dense), or its first block (planes).
+        dense_sizes = np.where(in_planes, 0, (1 << lengths) + 1)
+        block_counts = np.where(in_planes, ((1 << lengths) + 31) >> 5, 0)
+        dense_starts = np.concatenate([[0], np.cumsum(dense_sizes)]).astype(np.int64)
+        block_starts = np.concatenate([[0], np.cumsum(block_counts)]).astype(np.int64)
+        table_starts = np.where(in_planes, block_starts[:-1], dense_starts[:-1]).astype(np.int64)
+        offsets = np.zeros(int(dense_starts[-1]), dtype=np.uint32)
+        headers = np.zeros((int(block_starts[-1]), 4), dtype=np.uint32)
+        overflow: list[np.ndarray] = []
         rows_by_part = np.empty((parts - 1) * size, dtype=np.uint32)
         for j in range(parts):
             values = _part_values(codes, int(starts[j]), int(lengths[j]))
             counts = np.bincount(values, minlength=1 << int(lengths[j]))
-            table = offsets[table_starts[j] : table_starts[j + 1]]
+            if in_planes[j]:
+                table = np.zeros((1 << int(lengths[j])) + 1, dtype=np.uint32)
+            else:
+                table = offsets[dense_starts[j] : dense_starts[j + 1]]
             np.cumsum(counts, out=table[1:])
             if j == 0:
                 # Store the hashes in this part's order: its buckets become runs of rows.
@@ -630,9 +918,25 @@ class MihIndex:
                 codes, ids = codes[order], ids[order]
             else:
                 _counting_sort(values, table, rows_by_part[(j - 1) * size : j * size])
-        big = (codes, ids, offsets, rows_by_part)
-        codes, ids, offsets, rows_by_part = (in_huge_pages(a) for a in big)
-        return cls(codes, ids, starts, lengths, offsets, table_starts, rows_by_part)
+            if in_planes[j]:
+                part_headers = headers[block_starts[j] : block_starts[j + 1]]
+                listed = sum(o.shape[0] for o in overflow) // 33
+                overflow.append(_fill_planes(table, part_headers, listed))
+        listed_offsets = np.concatenate([*overflow, _NO_OFFSETS])
+        big = (codes, ids, offsets, headers, listed_offsets, rows_by_part)
+        codes, ids, offsets, headers, listed_offsets, rows_by_part = (in_huge_pages(a) for a in big)
+        return cls(
+            codes,
+            ids,
+            starts,
+            lengths,
+            offsets,
+            headers,
+            listed_offsets,
+            in_planes,
+            table_starts,
+            rows_by_part,
+        )
 
     def __len__(self) -> int:
         return int(self.codes.shape[0])
@@ -640,7 +944,8 @@ class MihIndex:
     @property
     def nbytes(self) -> int:
         """Memory the index holds."""
-        return sum(a.nbytes for a in (self.codes, self.ids, self.offsets, self.rows_by_part))
+        tables = (self.offsets, self.headers, self.overflow)
+        return sum(a.nbytes for a in (self.codes, self.ids, *tables, self.rows_by_part))
 
     def search(self, queries: np.ndarray, radius: int) -> Results:
         """Every indexed hash within ``radius`` of each query, exactly (thread-safe)."""
@@ -693,6 +998,9 @@ class MihIndex:
                 self.lengths,
                 radii,
                 self.offsets,
+                self.headers,
+                self.overflow,
+                self.in_planes,
                 self.rows_by_part,
                 self.table_starts,
                 self.codes,
@@ -749,6 +1057,9 @@ class MihIndex:
                 self.lengths,
                 radii,
                 self.offsets,
+                self.headers,
+                self.overflow,
+                self.in_planes,
                 self.rows_by_part,
                 self.table_starts,
                 self.codes,
@@ -768,21 +1079,25 @@ class MihIndex:
         folder.mkdir(parents=True, exist_ok=True)
         for name in ARRAYS:
             np.save(folder / f"{name}.npy", getattr(self, name))
-        (folder / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+        saved = {**meta, "mih_format": FORMAT}
+        (folder / "meta.json").write_text(json.dumps(saved), encoding="utf-8")
 
     @classmethod
     def load(cls, folder: Path) -> tuple[MihIndex, dict[str, object]]:
         """An index saved by ``save``, memory-mapped, and its meta.
 
-        A folder saved by an older layout (no ``rows_by_part``) raises FileNotFoundError, so the
-        caller rebuilds it as it would a missing one.
+        A folder saved in an older format raises ValueError (another ``mih_format`` in its
+        meta) or FileNotFoundError (an array it did not have), so the caller rebuilds it as it
+        would a missing one instead of misreading it.
         """
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        if meta.pop("mih_format", 1) != FORMAT:
+            raise ValueError(f"{folder} holds an index of another format: rebuild it")
         arrays = {}
         for name in ARRAYS:
             path = folder / f"{name}.npy"
             # An empty array cannot be memory-mapped; it costs nothing to read.
             arrays[name] = np.load(path, mmap_mode="r" if path.stat().st_size > 4096 else None)
-        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
         return cls(**arrays), meta
 
 
