@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -108,3 +108,35 @@ def test_tokens_are_scoped_hashed_and_revocable(desk: Desk) -> None:
             tokens.create_token(connection, "rev1", "x", ["cases:delete"], "user:admin1")
     assert found is not None and found[0].username == "rev1"
     assert found[1] == frozenset({"cases:read"})
+
+
+def test_a_token_is_marked_used_at_most_once_a_minute(desk: Desk) -> None:
+    # "Last used" says which tokens are idle; marking it at every request would make every
+    # look-up a write. A use a minute or more after the mark moves it on.
+    start = utcnow()
+    with desk.engine.begin() as connection:
+        secret = tokens.create_token(connection, "rev1", "sync", ["cases:read"], "user:admin1")
+    assert marked(desk) is None
+
+    def use(at: datetime) -> None:
+        with desk.engine.begin() as connection:
+            assert tokens.token_user(connection, secret, at) is not None
+
+    use(start)
+    assert marked(desk) == start
+    for seconds in (1, 30, 59.9):
+        use(start + timedelta(seconds=seconds))
+        assert marked(desk) == start
+    use(start + timedelta(seconds=60))
+    assert marked(desk) == start + timedelta(seconds=60)
+    use(start + timedelta(seconds=61))
+    assert marked(desk) == start + timedelta(seconds=60)
+    # An older time (another process's clock) never moves it back.
+    use(start)
+    assert marked(desk) == start + timedelta(seconds=60)
+
+
+def marked(desk: Desk) -> datetime | None:
+    with desk.engine.connect() as connection:
+        (row,) = tokens.list_tokens(connection)
+    return row["last_used_at"]

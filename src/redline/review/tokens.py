@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Final, TypedDict
 
 from sqlalchemy import Connection, select, update
@@ -30,6 +30,10 @@ SCOPES: Final[dict[str, str]] = {
     "webhooks:write": "subscribe, change and remove webhook endpoints, replay deliveries (admins)",
 }
 PREFIX: Final = "rl_"
+# How fresh a token's "last used" is kept: written at most once a minute, not at every request
+# (an HMA look-up or a batch of items would otherwise be a write and a commit each), which is
+# as precise as a "last used" column is read (which tokens are idle, which to revoke).
+LAST_USED_EVERY: Final = timedelta(minutes=1)
 
 
 def create_token(
@@ -72,18 +76,27 @@ def create_token(
 def token_user(
     connection: Connection, secret: str, now: datetime
 ) -> tuple[Reviewer, frozenset[str]] | None:
-    """The user and scopes of a live token; None for unknown, revoked or disabled."""
+    """The user and scopes of a live token; None for unknown, revoked or disabled. Marks the
+    token used at ``now`` unless it was marked less than ``LAST_USED_EVERY`` before."""
     if not secret.startswith(PREFIX) or len(secret) > 200:
         return None
     row = connection.execute(
-        select(ApiToken.id, ApiToken.scopes, User.id.label("user_id"), User.username, User.role)
+        select(
+            ApiToken.id,
+            ApiToken.scopes,
+            ApiToken.last_used_at,
+            User.id.label("user_id"),
+            User.username,
+            User.role,
+        )
         .join(User, User.id == ApiToken.user_id)
         .where(ApiToken.token_sha256 == _sha256(secret))
         .where(ApiToken.revoked_at.is_(None), User.disabled.is_(False))
     ).first()
     if row is None:
         return None
-    connection.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
+    if row.last_used_at is None or now - row.last_used_at >= LAST_USED_EVERY:
+        connection.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
     return Reviewer(row.user_id, row.username, row.role), frozenset(row.scopes)
 
 
