@@ -338,7 +338,9 @@ def test_two_routers_of_one_new_item_at_once_make_one_case(
         assert write_cases(first, {b1: flag}, utcnow(), touch=False).opened == [b1]
         tell_opened(first, [b1], utcnow())
         other = threading.Thread(
-            target=lambda: routed.append(route_known_media(engine, work.items_by_id([b1])))
+            target=lambda: routed.append(
+                route_known_media(engine, work.items_by_id([b1], engine.dialect))
+            )
         )
         other.start()
         waiting = 0

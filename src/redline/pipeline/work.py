@@ -78,11 +78,9 @@ def _quiet_advance(_n: int) -> None:
     pass
 
 
-def items_by_id(item_ids: Sequence[int], dialect: Dialect | None = None) -> Select[Any]:
+def items_by_id(item_ids: Sequence[int], dialect: Dialect) -> Select[Any]:
     """The scope of the given items (a scan's scope is a query of item ids), for ``dialect``'s
-    database (None: any)."""
-    if dialect is None:
-        return select(Item.id).where(Item.id.in_(list(item_ids)))
+    database."""
     return select(Item.id).where(one_of(Item.id, item_ids, dialect))
 
 
