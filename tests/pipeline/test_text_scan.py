@@ -334,3 +334,43 @@ def test_text_banks_match_an_excerpt_by_containment(
     assert priority == 100  # a confirmed bank's match ranks first
     # The case says a text was quoted, with its containment (not a Jaccard it does not have).
     assert reason == f"text quotes bank statements entry {entry.id} (containment {100 / 104:.2f})"
+
+
+def test_pending_texts_lists_per_stage_what_is_not_done_at_its_version(
+    engine: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The look-up every text call starts with, across its chunks (3 texts a chunk here): a
+    stage done at another version is to do again, a stage done at its own is not, a text two
+    items share is listed once, a text every stage has done is counted but not read."""
+    from redline.pipeline import text_scan
+    from redline.pipeline.scan import items_in_scope
+
+    monkeypatch.setattr(text_scan, "BATCH", 3)
+    ingest_posts(engine, settings, tmp_path)
+    with engine.connect() as connection:
+        bodies = dict(connection.execute(select(TextBody.sha256, TextBody.body)).tuples().all())
+    shas = sorted(bodies)
+    assert len(shas) == 4  # p1 and p2 share one text
+    now = utcnow()
+    with engine.begin() as connection:
+        # Text 0: both stages done at their versions. Text 1: outlinks done, keys at an old
+        # version. Text 2: keys done only. Text 3: nothing done.
+        for sha, stage, version in [
+            (shas[0], text_scan.OUTLINKS, "o-2"),
+            (shas[0], text_scan.TEXT_KEY, "k-2"),
+            (shas[1], text_scan.OUTLINKS, "o-2"),
+            (shas[1], text_scan.TEXT_KEY, "k-1"),
+            (shas[2], text_scan.TEXT_KEY, "k-2"),
+            (shas[3], text_scan.CLASSIFIER, "k-2"),  # another stage's row, same version text
+        ]:
+            text_scan._mark(connection, [sha], stage, version, now)
+    versions = {text_scan.OUTLINKS: "o-2", text_scan.TEXT_KEY: "k-2"}
+    with engine.connect() as connection:
+        pending = text_scan.pending_texts(
+            connection, text_scan.texts_in_scope(items_in_scope(None, None)), versions
+        )
+    assert pending.texts == 4
+    assert pending.by_stage == {
+        text_scan.OUTLINKS: [(shas[2], bodies[shas[2]]), (shas[3], bodies[shas[3]])],
+        text_scan.TEXT_KEY: [(shas[1], bodies[shas[1]]), (shas[3], bodies[shas[3]])],
+    }
