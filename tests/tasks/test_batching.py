@@ -240,3 +240,88 @@ def test_a_worker_takes_its_share_of_the_waiting_messages_not_all(
         for connection in connections:
             connection.release()
         delete_queues(broker_settings)
+
+
+@pytest.mark.parametrize("linger", [0.0, 1.5])
+@pytest.mark.parametrize(
+    ("database_url", "broker"), [("postgresql", "rabbitmq"), ("postgresql", "redis")], indirect=True
+)
+def test_a_worker_keeping_up_waits_once_for_the_messages_that_follow(
+    engine: Engine,
+    broker_settings: Settings,
+    tmp_path: Path,
+    tiny_model: TextModel,
+    monkeypatch: pytest.MonkeyPatch,
+    linger: float,
+) -> None:
+    """A stream of small POSTs, the worker keeping up: its call would hold one message, so it
+    waits ``task_linger`` once and takes those that came meanwhile into the same call; without
+    the wait, each message is a call of its own. Every item processed once either way, and no
+    message taken before the wait is given back by the look after it (on Redis an emptied
+    queue does not exist, and a failed look used to drop the connection holding them)."""
+    lingering = broker_settings.model_copy(update={"task_linger": linger})
+    item_ids = posted(engine, lingering, tmp_path, 6)
+    calls = record_calls(monkeypatch)
+    started: list[float] = []
+    real_take = Gatherer.take
+
+    def take(self: Gatherer, queue: str, task_name: str, room: int) -> list[Any]:
+        started.append(time.monotonic())
+        return real_take(self, queue, task_name, room)
+
+    monkeypatch.setattr(Gatherer, "take", take)
+    here = site(engine, lingering, tiny_model)
+    try:
+        with worker(lingering, lambda: here, concurrency=1, keep_queues=True):
+            assert submit(lingering, item_ids[:2]).messages == 1
+            wait_for(lambda: bool(started), 30)  # the worker has it and took what waited
+            time.sleep(0.3)
+            for part in (item_ids[2:4], item_ids[4:6]):  # two more POSTs, after its look
+                assert submit(lingering, part).messages == 1
+            wait_for(lambda: sum(text_scans_per_item(engine).values()) >= TEXT_STAGES * 6)
+            time.sleep(2 * linger + 0.5)  # a message given back would be run again by now
+        time.sleep(1.0)
+        assert waiting(lingering)["text"] == 0
+    finally:
+        delete_queues(lingering)
+    if linger:
+        assert calls == [("text", sorted(item_ids), False)]  # one call for the three POSTs
+    else:
+        assert calls[0] == ("text", item_ids[:2], False)  # the first alone, the rest after it
+        assert sorted(i for _, ids, _ in calls for i in ids) == item_ids  # each once
+    assert text_scans_per_item(engine) == Counter({i: TEXT_STAGES for i in item_ids})
+
+
+@pytest.mark.parametrize(
+    ("database_url", "broker"), [("postgresql", "rabbitmq"), ("postgresql", "redis")], indirect=True
+)
+def test_the_messages_waiting_in_other_queues_are_counted_without_touching_those_taken(
+    engine: Engine, broker_settings: Settings, tmp_path: Path
+) -> None:
+    """What decides whether a worker may wait for more of one stage's messages: the messages
+    waiting in the other stages' queues, a queue no message went to counted as empty. Neither
+    counting nor a look at an emptied queue gives back the messages the worker holds."""
+    item_ids = posted(engine, broker_settings, tmp_path, 6)
+    texts, hashing = queue_name(broker_settings, TEXTS), queue_name(broker_settings, "hashing")
+    gatherer = Gatherer(str(broker_settings.broker_url), ["json"])
+    try:
+        in_messages(broker_settings, item_ids, 2)  # three text messages, no other queue made
+        taken = gatherer.take(texts, STAGE_TASK[work.TEXT], room=2)
+        assert [t.item_ids for t in taken] == [item_ids[0:2]]
+        assert gatherer.waiting([texts]) == 2
+        assert gatherer.waiting([hashing, texts]) == 2  # the missing queue: none, no error
+        assert gatherer.waiting([hashing]) == 0
+        taken += gatherer.take(texts, STAGE_TASK[work.TEXT], room=1000)
+        assert [t.item_ids for t in taken] == [item_ids[0:2], item_ids[2:4], item_ids[4:6]]
+        assert gatherer.take(texts, STAGE_TASK[work.TEXT], room=1000) == []  # emptied
+        assert gatherer.waiting([texts, hashing]) == 0
+        time.sleep(0.5)
+        assert waiting(broker_settings)["text"] == 0  # all three still held
+        for message in taken:
+            message.ack()
+        gatherer.close()
+        time.sleep(0.5)
+        assert waiting(broker_settings)["text"] == 0  # acknowledged: gone for good
+    finally:
+        gatherer.close()
+        delete_queues(broker_settings)

@@ -4,8 +4,10 @@ The items API sends a message per POST (100 items at most), and a stage call has
 (its look-ups of the banks and texts, its transactions, its connection) that a worker paid once
 per message, where ``redline scan`` pays it once per thousand items. So a worker given a message
 also takes the messages already waiting in the same queue (``Gathered``), up to
-``REDLINE_TASK_BATCH`` items, and runs the stage once for them all. It never waits for messages
-to come: an idle queue keeps its latency, a backlog gets the scan's batch.
+``REDLINE_TASK_BATCH`` items, and runs the stage once for them all. A backlog gets the scan's
+batch at once; a worker that keeps up with a stream of POSTs would get one POST a call, so when
+the call would hold less than half of ``REDLINE_TASK_BATCH`` it waits ``REDLINE_TASK_LINGER``
+seconds once (0.1 by default) and takes what came meanwhile (``tasks.work``).
 
 The guarantees of one message hold for each message of a batch:
 
@@ -122,6 +124,45 @@ class Gatherer:
             except Exception as error:
                 log.debug("closing the gathering connection: %s", error)
 
+    def waiting(self, queues: Sequence[str]) -> int:
+        """Messages waiting in ``queues`` (a missing queue has none), or 0 if the broker cannot
+        say."""
+        try:
+            return sum(self._declared(queue)[0] for queue in queues)
+        except Exception as error:
+            log.warning("could not count the messages waiting in %s: %s", list(queues), error)
+            return 0
+
+    def _declared(self, queue: str) -> tuple[int, int]:
+        """(messages waiting, consumers) of ``queue``; (0, 0) if there is no such queue (Redis
+        has none while it is empty). Asked on a connection of its own, a channel each time: a
+        declare of a missing queue closes its channel, and the channel or connection that took
+        messages gives them back when it closes."""
+        from kombu.connection import Connection
+        from kombu.exceptions import ChannelError
+
+        connection = getattr(self._local, "counting", None)
+        with self._lock:
+            if connection not in self._opened:
+                connection = None  # closed by ``close``
+        if connection is None:
+            connection = Connection(self.broker_url, heartbeat=0, connect_timeout=5)  # type: ignore[no-untyped-call]
+            self._local.counting = connection
+            with self._lock:
+                self._opened.append(connection)
+        try:
+            channel = connection.channel()
+        except Exception:
+            self._local.counting = None  # lost: a new one next time
+            raise
+        try:
+            _, waiting, consumers = channel.queue_declare(queue=queue, passive=True)
+            return int(waiting), int(consumers)
+        except ChannelError:
+            return 0, 0
+        finally:
+            _close_quietly(channel)
+
     def take(self, queue: str, task_name: str, room: int) -> list[Taken]:
         """Messages of ``task_name`` waiting in ``queue``, whole, while their items fit in
         ``room`` and they are at most this consumer's share of the waiting ones (the queue's
@@ -134,12 +175,14 @@ class Gatherer:
 
         taken: list[Taken] = []
         try:
-            channel = self._channel()
             # A fair share of what waits, not all of it: the other workers' consumers (busy, or
             # the messages would not be waiting) find the rest when they are done, instead of
             # idling while this one works through the whole queue.
-            _, waiting, consumers = channel.queue_declare(queue=queue, passive=True)
-            share = -(-int(waiting) // max(1, int(consumers)))
+            waiting, consumers = self._declared(queue)
+            share = -(-waiting // max(1, consumers))
+            if share == 0:
+                return []
+            channel = self._channel()
             bound = Queue(queue, no_declare=True)(channel)  # type: ignore[no-untyped-call]
             while room > 0 and len(taken) < share:
                 message = bound.get(no_ack=False, accept=self.accept)  # type: ignore[no-untyped-call]
@@ -160,3 +203,10 @@ class Gatherer:
             self._forget()
             return []
         return taken
+
+
+def _close_quietly(channel: Any) -> None:
+    try:
+        channel.close()
+    except Exception as error:  # closed by the broker already (a refused declare)
+        log.debug("closing a counting channel: %s", error)

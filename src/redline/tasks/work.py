@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -377,14 +378,25 @@ def register(app: Any, settings: Settings, site: Callable[[], Worksite]) -> Gath
     def attempt(task: Any, stage: str, item_ids: list[int]) -> dict[str, Any]:
         here = site()
         if gatherer is not None and stage in BATCHED:
-            batch = gatherer.take(
-                queue_name(settings, STAGE_QUEUE[stage]),
-                STAGE_TASK[stage],
-                settings.task_batch - len(item_ids),
-            )
+            batch = gather(stage, len(item_ids))
             if batch:
                 return in_batch(task, here, stage, item_ids, batch)
         return alone(task, here, stage, item_ids)
+
+    def gather(stage: str, held: int) -> list[Taken]:
+        """The waiting messages that fit beside ``held`` items; if that makes a small call
+        (less than half of ``task_batch``), once more after ``task_linger`` seconds, for those
+        that came meanwhile. A worker keeping up with a stream of POSTs then calls the stage
+        for several of them instead of each, at a cost of that wait in latency; a backlog
+        fills the call at once and never waits."""
+        assert gatherer is not None
+        queue, name = queue_name(settings, STAGE_QUEUE[stage]), STAGE_TASK[stage]
+        batch = gatherer.take(queue, name, settings.task_batch - held)
+        held += sum(len(taken.item_ids) for taken in batch)
+        if settings.task_linger > 0 and 2 * held < settings.task_batch and not other_work(stage):
+            time.sleep(settings.task_linger)
+            batch += gatherer.take(queue, name, settings.task_batch - held)
+        return batch
 
     def alone(task: Any, here: Worksite, stage: str, item_ids: list[int]) -> dict[str, Any]:
         try:
@@ -397,6 +409,13 @@ def register(app: Any, settings: Settings, site: Callable[[], Worksite]) -> Gath
                     exc=error, countdown=backoff(settings, tried), max_retries=None
                 ) from error
             return give_up(here, stage, item_ids, error, tried)
+
+    def other_work(stage: str) -> bool:
+        """Whether another stage's queue has messages waiting: a worker that serves it too must
+        not idle for this one's sake (a photo's hashing costs far more than a call's)."""
+        assert gatherer is not None
+        others = [queue_name(settings, STAGE_QUEUE[s]) for s in STAGES if s != stage]
+        return gatherer.waiting(others) > 0
 
     def in_batch(
         task: Any, here: Worksite, stage: str, item_ids: list[int], batch: list[Taken]
