@@ -1,7 +1,7 @@
 """CPU per item of a worker's stage calls, without Celery: what the stage code itself costs a
 worker, chunk by chunk as a worker gets the items, and what it costs PostgreSQL.
 
-    python benchmarks/stage_cpu.py [--kind text|image] [--items N] [--chunk N]
+    python benchmarks/stage_cpu.py [--kind text|image] [--items N] [--chunk N] [--history N]
 
 The same set-up as ``throughput.py`` (a fresh PostgreSQL database with its banks, about one item
 in ten matching), the items ingested from a file (not timed), a warm-up source processed first;
@@ -51,10 +51,12 @@ def server_cpu(admin: psycopg.Connection[Any], database: str) -> float:
     return ticks / TICKS
 
 
-def measure(kind: str, count: int, chunk: int, server: str, work: Path) -> dict[str, Any]:
+def measure(
+    kind: str, count: int, chunk: int, server: str, work: Path, history: int = 0
+) -> dict[str, Any]:
     scratch = ScratchDatabases(server)
     try:
-        corpus = make_corpus(kind, count, "b", work / f"{kind}-items")
+        corpus = make_corpus(kind, history + count, "b", work / f"{kind}-items")
         warmup = make_corpus(kind, 20, "w", work / f"{kind}-warmup", 12)
         url = scratch.new()
         database = url.rsplit("/", 1)[1]
@@ -67,6 +69,12 @@ def measure(kind: str, count: int, chunk: int, server: str, work: Path) -> dict[
             warm_ids = items_to_scan(connection, "warmup")
             item_ids = items_to_scan(connection, "bench")
         for part in chunks(warm_ids, chunk):
+            for stage in stages:
+                run_stage(worker, stage, part)
+        # Items processed before the measured ones (not measured), in the scan's chunks: the
+        # tables as a deployment has them after a while, not empty.
+        done_before, item_ids = item_ids[:history], item_ids[history:]
+        for part in chunks(done_before, 1000):
             for stage in stages:
                 run_stage(worker, stage, part)
         seen = {"statements": 0, "checkouts": 0}
@@ -96,6 +104,7 @@ def measure(kind: str, count: int, chunk: int, server: str, work: Path) -> dict[
         "kind": kind,
         "items": count,
         "chunk": chunk,
+        "history": history,
         "statements_per_call": round(seen["statements"] / calls, 1),
         "checkouts_per_call": round(seen["checkouts"] / calls, 1),
         "cpu_ms_per_item": {
@@ -118,11 +127,16 @@ def main() -> None:
     parser.add_argument(
         "--chunk", type=int, default=None, help="items a call (default: as the API sends them)"
     )
+    parser.add_argument(
+        "--history", type=int, default=0, help="items processed first, not measured"
+    )
     parser.add_argument("--pg", default=DEFAULT_PG, help="PostgreSQL server URL")
     args = parser.parse_args()
     chunk = args.chunk or (100 if args.kind == "text" else 10)
     work = Path(tempfile.mkdtemp(prefix="redline-stage-cpu-"))
-    json.dump(measure(args.kind, args.items, chunk, args.pg, work), sys.stdout, indent=2)
+    json.dump(
+        measure(args.kind, args.items, chunk, args.pg, work, args.history), sys.stdout, indent=2
+    )
     sys.stdout.write("\n")
 
 
