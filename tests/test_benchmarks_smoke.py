@@ -337,3 +337,39 @@ def test_throughput_processes_every_item_on_workers_and_in_the_scan(
         }
         assert {"workers_2_ge_1.7x_1", "p95_submit_to_case_le_2s"} <= set(section["goal_met"])
     assert "api_text_ge_2000_per_s" in result["text"]["goal_met"]
+
+
+def test_stage_cpu_measures_text_calls_after_a_history(
+    tmp_path: Path, tiny_model_path: Path
+) -> None:
+    """The worker's text call, measured after items processed first (``--history``): the
+    measured items alone are counted, and both the worker's and PostgreSQL's CPU are there."""
+    server = os.environ.get("REDLINE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+    completed = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "stage_cpu.py"),
+            *("--kind", "text", "--items", "30", "--history", "20", "--chunk", "10"),
+            *("--pg", server),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "REDLINE_BENCH_CACHE": str(tmp_path),
+            "REDLINE_TEXT_MODEL": str(tiny_model_path),
+        },
+    )
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    result = json.loads(completed.stdout)
+    assert (result["kind"], result["items"], result["history"], result["chunk"]) == (
+        "text",
+        30,
+        20,
+        10,
+    )
+    assert result["statements_per_call"] > 5
+    assert result["cpu_ms_per_item"]["text"]["worker"] > 0
+    assert result["cpu_ms_per_item"]["text"]["postgresql"] > 0
