@@ -73,6 +73,11 @@ def plain_items(message: Any, task_name: str) -> list[int] | None:
     return list(args[0])
 
 
+# This thread's two broker connections: the one that takes messages and holds them until they
+# are acknowledged, and one that only counts what waits (see ``Gatherer._declared``).
+GATHERING, COUNTING = "gathering", "counting"
+
+
 class Gatherer:
     """Takes waiting messages from a queue, on a broker connection of this process (one per
     thread: a threads pool runs several tasks at once), opened when first needed and opened
@@ -82,39 +87,49 @@ class Gatherer:
         self.broker_url = broker_url
         self.accept = list(accept)
         self._local = threading.local()
-        self._opened: list[Any] = []  # every thread's connection, for ``close``
+        self._opened: list[Any] = []  # every thread's connections, for ``close``
         self._lock = threading.Lock()
 
-    def _channel(self) -> Any:
+    def _connection(self, role: str) -> Any:
+        """This thread's connection for ``role`` (``GATHERING`` or ``COUNTING``), opened when
+        first needed, and again after ``close`` or ``_forget``."""
         from kombu.connection import Connection
 
-        channel = getattr(self._local, "channel", None)
+        connection = getattr(self._local, role, None)
         with self._lock:
-            if getattr(self._local, "connection", None) not in self._opened:
-                channel = None  # closed by ``close``
-        if channel is None:
+            if connection not in self._opened:
+                connection = None  # closed by ``close``
+        if connection is None:
             # No heartbeats: the connection idles between calls, and nothing runs to send them.
             connection = Connection(self.broker_url, heartbeat=0, connect_timeout=5)  # type: ignore[no-untyped-call]
-            channel = connection.channel()  # type: ignore[no-untyped-call]
-            self._local.connection, self._local.channel = connection, channel
+            setattr(self._local, role, connection)
             with self._lock:
                 self._opened.append(connection)
-        return channel
+        return connection
+
+    def _channel(self) -> Any:
+        """The gathering connection's channel: the one that takes the messages."""
+        connection = self._connection(GATHERING)
+        if getattr(self._local, "channel_of", None) is not connection:
+            self._local.channel = connection.channel()
+            self._local.channel_of = connection
+        return self._local.channel
 
     def close(self) -> None:
-        """Close every thread's connection (a process that exits closes them anyway)."""
+        """Close every thread's connections (a process that exits closes them anyway)."""
         with self._lock:
             opened, self._opened = self._opened, []
         for connection in opened:
             try:
                 connection.release()
             except Exception as error:
-                log.debug("closing a gathering connection: %s", error)
+                log.debug("closing a broker connection: %s", error)
 
-    def _forget(self) -> None:
-        """Close this thread's connection: the broker puts back what it held unacknowledged."""
-        connection = getattr(self._local, "connection", None)
-        self._local.connection = self._local.channel = None
+    def _forget(self, role: str = GATHERING) -> None:
+        """Close this thread's connection for ``role``: for the gathering one, the broker puts
+        back what it held unacknowledged."""
+        connection = getattr(self._local, role, None)
+        setattr(self._local, role, None)
         if connection is not None:
             with self._lock:
                 if connection in self._opened:
@@ -122,7 +137,7 @@ class Gatherer:
             try:
                 connection.release()
             except Exception as error:
-                log.debug("closing the gathering connection: %s", error)
+                log.debug("closing the %s connection: %s", role, error)
 
     def waiting(self, queues: Sequence[str]) -> int:
         """Messages waiting in ``queues`` (a missing queue has none), or 0 if the broker cannot
@@ -138,22 +153,12 @@ class Gatherer:
         has none while it is empty). Asked on a connection of its own, a channel each time: a
         declare of a missing queue closes its channel, and the channel or connection that took
         messages gives them back when it closes."""
-        from kombu.connection import Connection
         from kombu.exceptions import ChannelError
 
-        connection = getattr(self._local, "counting", None)
-        with self._lock:
-            if connection not in self._opened:
-                connection = None  # closed by ``close``
-        if connection is None:
-            connection = Connection(self.broker_url, heartbeat=0, connect_timeout=5)  # type: ignore[no-untyped-call]
-            self._local.counting = connection
-            with self._lock:
-                self._opened.append(connection)
         try:
-            channel = connection.channel()
+            channel = self._connection(COUNTING).channel()
         except Exception:
-            self._local.counting = None  # lost: a new one next time
+            self._forget(COUNTING)  # lost: a new one next time
             raise
         try:
             _, waiting, consumers = channel.queue_declare(queue=queue, passive=True)
