@@ -76,7 +76,7 @@ class Pending:
 
 def pending_texts(connection: Connection, scope: Select[Any], versions: dict[str, str]) -> Pending:
     """The scope's texts (a query of text shas) and, for every stage (stage -> its version),
-    those it has still to do, oldest sha first; each text's body is read once, and only when
+    those it has still to do, in sha order; each text's body is read once, and only when
     some stage has still to do it.
 
     Three plain look-ups by key (the texts, what ``text_scans`` says of them, the bodies)
@@ -84,7 +84,7 @@ def pending_texts(connection: Connection, scope: Select[Any], versions: dict[str
     not analysed yet (a new deployment's first minutes, every benchmark run), as a full scan of
     ``text_scans`` per check, 8 of them; a worker's call of 100 texts then cost 13-21 ms there
     instead of about 1, and more as the table grew."""
-    shas = sorted({str(sha) for sha in connection.scalars(scope)})
+    shas: list[str] = sorted(set(connection.scalars(scope)))
     found = Pending(len(shas), {stage: [] for stage in versions})
     for start in range(0, len(shas), BATCH):
         part = shas[start : start + BATCH]
