@@ -41,7 +41,7 @@ def broker_up(url: str) -> bool:
         return False
 
 
-def run_benchmark(script: str, *args: str, cache: Path) -> dict[str, Any]:
+def run_benchmark(script: str, *args: str, cache: Path, **env: str) -> dict[str, Any]:
     completed = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / script), *args],
         capture_output=True,
@@ -50,7 +50,7 @@ def run_benchmark(script: str, *args: str, cache: Path) -> dict[str, Any]:
         # passed 120 s in a full suite beside three benchmarking processes (load 10 on 2 cores).
         timeout=600,
         cwd=ROOT,
-        env={**os.environ, "REDLINE_BENCH_CACHE": str(cache)},
+        env={**os.environ, "REDLINE_BENCH_CACHE": str(cache), **env},
     )
     assert completed.returncode == 0, completed.stderr
     result: dict[str, Any] = json.loads(completed.stdout)
@@ -345,25 +345,13 @@ def test_stage_cpu_measures_text_calls_after_a_history(
     """The worker's text call, measured after items processed first (``--history``): the
     measured items alone are counted, and both the worker's and PostgreSQL's CPU are there."""
     server = os.environ.get("REDLINE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
-    completed = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "stage_cpu.py"),
-            *("--kind", "text", "--items", "30", "--history", "20", "--chunk", "10"),
-            *("--pg", server),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=ROOT,
-        env={
-            **os.environ,
-            "REDLINE_BENCH_CACHE": str(tmp_path),
-            "REDLINE_TEXT_MODEL": str(tiny_model_path),
-        },
+    result = run_benchmark(
+        "stage_cpu.py",
+        *("--kind", "text", "--items", "30", "--history", "20", "--chunk", "10"),
+        *("--pg", server),
+        cache=tmp_path,
+        REDLINE_TEXT_MODEL=str(tiny_model_path),
     )
-    assert completed.returncode == 0, completed.stderr[-4000:]
-    result = json.loads(completed.stdout)
     assert (result["kind"], result["items"], result["history"], result["chunk"]) == (
         "text",
         30,
