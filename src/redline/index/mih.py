@@ -732,6 +732,8 @@ def _search_batch(
                 probes[bins[b]] = (scratch[p] << QUERY_BITS) | qi
                 bins[b] += 1
         rows_shift = (j - 1) * size
+        # Two calls, not one with the table chosen: numba compiles ``_walk`` once per kind,
+        # with the other kind's branch pruned (``_span``).
         if planes:
             gathered = _walk(
                 queries,
