@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -15,9 +16,13 @@ from sqlalchemy import func, select
 
 from redline import banks
 from redline.classify.model import TextModel
-from redline.model import Item, Quarantine, Source
+from redline.ingest.jsonl import BadRecord, record_from_object
+from redline.ingest.records import Record, Rejection
+from redline.ingest.run import ingest_records
+from redline.model import AuditEvent, Item, Quarantine, Source
 from redline.model.base import utcnow
 from redline.signals.pdq import PdqSignal
+from redline.store.audit import verify
 from redline.store.media import FolderStore
 from redline.web.app import create_app
 from tests.review_desk import Desk
@@ -96,6 +101,89 @@ def test_a_batch_gets_a_status_per_record_and_bad_records_do_not_fail_it(
         "/api/v1/items", json={"source": "platform", "records": records[:4]}, headers=headers
     ).json()
     assert [r["status"] for r in again["records"]] == ["duplicate"] * 4
+
+
+def test_a_new_source_is_made_once_and_every_batch_is_audited_with_its_counts(
+    desk: Desk, tmp_path: Path
+) -> None:
+    """Four first batches to a source nobody has named yet, at once: one source, one creation
+    in the audit trail, and one ingest event per batch whose counts are what the batch did."""
+    batches = [
+        [
+            {"id": f"t{n}-{k}", "text": f"market day {n} {k}, the bus was late again"}
+            for k in range(5)
+        ]
+        + [{"id": "shared", "text": "the same post from every sender"}, {"id": "bad", "text": 7}]
+        for n in range(4)
+    ]
+    answers: dict[int, list[str]] = {}
+    failures: list[Exception] = []
+    start = threading.Barrier(len(batches))
+
+    def send(number: int) -> None:
+        reads: list[Record | Rejection] = []
+        for place, record in enumerate(batches[number], start=1):
+            raw = json.dumps(record).encode()
+            try:
+                reads.append(
+                    record_from_object(
+                        record, base_dir=tmp_path, file="api", location=f"record {place}", raw=raw
+                    )
+                )
+            except BadRecord as error:
+                reads.append(Rejection("api", f"record {place}", str(error), raw))
+        start.wait()
+        try:
+            outcomes = ingest_records(
+                reads,
+                "new-platform",
+                engine=desk.engine,
+                settings=desk.settings,
+                actor="api:lead1",
+                format_name="api",
+            )
+            answers[number] = [o.status for o in outcomes]
+        except Exception as error:  # reported below, in the test's thread
+            failures.append(error)
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(len(batches))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures, failures
+    with desk.engine.connect() as connection:
+        sources = connection.scalars(select(Source.id).where(Source.name == "new-platform")).all()
+        events = connection.execute(
+            select(AuditEvent.action, AuditEvent.actor, AuditEvent.detail)
+            .where(AuditEvent.subject_type == "source", AuditEvent.subject_id == "new-platform")
+            .order_by(AuditEvent.id)
+        ).all()
+        stored = connection.scalar(
+            select(func.count()).select_from(Item).where(Item.source_id == sources[0])
+        )
+        chain = verify(connection)
+    assert len(sources) == 1
+    assert [e.action for e in events] == ["source.create"] + ["ingest"] * 4
+    assert {e.actor for e in events} == {"api:lead1"}
+    # "shared" is stored by the first batch to commit and a duplicate in the three others.
+    assert sorted(tuple(sorted(e.detail.items())) for e in events[1:]) == sorted(
+        tuple(
+            sorted(
+                {
+                    "records": 7,
+                    "stored": statuses.count("stored"),
+                    "revision": 0,
+                    "duplicate": statuses.count("duplicate"),
+                    "quarantined": 1,
+                }.items()
+            )
+        )
+        for statuses in answers.values()
+    )
+    assert sum(a.count("duplicate") for a in answers.values()) == 3
+    assert stored == 4 * 5 + 1
+    assert chain.broken is None
 
 
 def test_a_batch_of_more_than_1000_records_is_refused_with_a_message(

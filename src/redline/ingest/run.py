@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -254,6 +255,9 @@ class RecordOutcome:
     revision: int | None = None
     reason: str | None = None  # why quarantined
     warnings: list[str] = field(default_factory=list)  # optional fields or media dropped
+    # What the stored item carries, so the stages it needs are known without a look-up.
+    text: bool = False
+    media: bool = False
 
     def as_dict(self) -> dict[str, object]:
         """Plain data, without the empty fields."""
@@ -279,7 +283,6 @@ def ingest_records(
     """Validate and store one batch of records read elsewhere (the items API), with the ingest
     run's rules: the same validation, media storage, deduplication, revisions and quarantine,
     in one transaction; one outcome per read, in order. A bad record never fails the batch."""
-    source = content.source_id(engine, source_name, format_name, actor)
     ctx = ReadContext(
         settings.max_field_bytes,
         protected=store_files(settings.database_url),
@@ -304,10 +307,33 @@ def ingest_records(
             continue
         rejected.extend(admitted.refused_media)
         outcome.external_id, outcome.warnings = admitted.item.external_id, admitted.warnings
+        outcome.text = admitted.item.text_sha256 is not None
+        outcome.media = bool(admitted.item.media)
         items.append(admitted.item)
         placed.append(outcome)
+
+    def event(written: content.BatchResult) -> dict[str, Any]:
+        counts = {status: 0 for status in (STORED, REVISION, DUPLICATE, QUARANTINED)}
+        for revision, _ in written.outcomes:
+            counts[DUPLICATE if revision == 0 else STORED if revision == 1 else REVISION] += 1
+        counts[QUARANTINED] = len(reads) - len(items)
+        return {
+            "actor": actor,
+            "action": "ingest",
+            "subject_type": "source",
+            "subject_id": source_name,
+            "detail": {"records": len(reads), **counts},
+        }
+
+    # One transaction: the source (created on its first batch), the items, the quarantined
+    # records and the audit event.
     written = content.write_batch(
-        engine, source, items, rejected, content.KnownContents(source_was_empty=False)
+        engine,
+        content.NamedSource(source_name, format_name, actor),
+        items,
+        rejected,
+        content.KnownContents(source_was_empty=False),
+        event=event,
     )
     duplicates: list[tuple[RecordOutcome, NewItem]] = []
     for item, outcome, (revision, item_id) in zip(items, placed, written.outcomes, strict=True):
@@ -317,19 +343,7 @@ def ingest_records(
         else:
             outcome.status = STORED if revision == 1 else REVISION
             outcome.item_id, outcome.revision = item_id, revision
-    content.name_duplicates(engine, source, duplicates)
-    with engine.begin() as connection:
-        counts = {status: 0 for status in (STORED, REVISION, DUPLICATE, QUARANTINED)}
-        for outcome in outcomes:
-            counts[outcome.status] += 1
-        record_event(
-            connection,
-            actor,
-            "ingest",
-            "source",
-            source_name,
-            detail={"records": len(reads), **counts},
-        )
+    content.name_duplicates(engine, written.source_id, duplicates)
     return outcomes
 
 

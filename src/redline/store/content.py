@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from redline.jsontext import storable_text
 from redline.model import Item, ItemMedia, Media, Quarantine, Signal, Source
 from redline.model.base import utcnow
-from redline.store.audit import record_event
+from redline.store.audit import append_events
 from redline.store.engine import dialect_insert
 
 # The kind of a media row for a file the platform hashed itself and never sent: no bytes, no path;
@@ -107,6 +107,21 @@ class BatchResult:
     quarantined: int = 0
     # Per rejected row, in the order given: whether it was new (False: quarantined before).
     quarantined_new: list[bool] = field(default_factory=list)
+    source_id: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class NamedSource:
+    """A source by its name, created (and audited, by ``actor``) by the first batch written to
+    it: the items API names its source in every request."""
+
+    name: str
+    format: str | None
+    actor: str
+
+
+# An audit event for a batch, made from what the batch changed: it commits with the batch.
+BatchEvent = Callable[[BatchResult], dict[str, Any]]
 
 
 def insert_ignoring_duplicates(
@@ -166,14 +181,50 @@ def source_id(engine: Engine, name: str, fmt: str | None, actor: str) -> int:
         found = connection.scalar(select(Source.id).where(Source.name == name))
         if found is not None:
             return int(found)
-        now = utcnow()
-        statement = dialect_insert(connection, Source.__table__).on_conflict_do_nothing()
-        connection.execute(statement, {"name": name, "format": fmt, "created_at": now})
-        created = int(connection.scalar(select(Source.id).where(Source.name == name)) or 0)
-        record_event(
-            connection, actor, "source.create", "source", name, after={"name": name, "format": fmt}
-        )
+        created, event = _create_source(connection, NamedSource(name, fmt, actor))
+        if event is not None:
+            append_events(connection, [event])
         return created
+
+
+def _create_source(
+    connection: Connection, source: NamedSource
+) -> tuple[int, dict[str, Any] | None]:
+    """The id of the source, inserted unless another transaction just did, and the audit event
+    of its creation (None when it was not ours); the caller appends the event last."""
+    table = Source.__table__
+    statement = dialect_insert(connection, table).on_conflict_do_nothing().returning(table.c.id)
+    row = {"name": source.name, "format": source.format, "created_at": utcnow()}
+    inserted = connection.execute(statement, row).scalar()
+    if inserted is not None:
+        created = int(inserted)
+    else:  # another transaction made it since our look-up (and has audited it)
+        created = int(connection.scalar(select(Source.id).where(Source.name == source.name)) or 0)
+    event = {
+        "actor": source.actor,
+        "action": "source.create",
+        "subject_type": "source",
+        "subject_id": source.name,
+        "after": {"name": source.name, "format": source.format},
+    }
+    return created, (event if inserted is not None else None)
+
+
+def _lock_source(
+    connection: Connection, source: int | NamedSource
+) -> tuple[int, dict[str, Any] | None]:
+    """Take the source's row lock (concurrent writes to one source go in turn), creating a named
+    source not there yet; its id, and the audit event of its creation if this made it."""
+    where = Source.id == source if isinstance(source, int) else Source.name == source.name
+    lock = update(Source).where(where).values(format=Source.format).returning(Source.id)
+    found = connection.scalar(lock)
+    if found is not None:
+        return int(found), None
+    if isinstance(source, int):
+        raise LookupError(f"no source with id {source}")
+    created, event = _create_source(connection, source)
+    connection.execute(lock)
+    return created, event
 
 
 class KnownContents:
@@ -383,15 +434,18 @@ def _write_texts_and_items(
 
 def write_batch(
     engine: Engine,
-    source: int,
+    source: int | NamedSource,
     items: Sequence[NewItem],
     rejected: Sequence[NewQuarantine],
     known: KnownContents,
+    *,
+    event: BatchEvent | None = None,
 ) -> BatchResult:
-    """Store one batch of items and quarantined records atomically."""
+    """Store one batch of items and quarantined records atomically, with the audit ``event``
+    made from what it changed (and a named source's creation, on its first batch)."""
     for attempt in range(3):
         try:
-            return _write_batch_once(engine, source, items, rejected, known)
+            return _write_batch_once(engine, source, items, rejected, known, event)
         except IntegrityError:
             # Another ingest wrote to this source since our look-ups: forget them and redo.
             if attempt == 2:
@@ -402,17 +456,19 @@ def write_batch(
 
 def _write_batch_once(
     engine: Engine,
-    source: int,
+    given: int | NamedSource,
     items: Sequence[NewItem],
     rejected: Sequence[NewQuarantine],
     known: KnownContents,
+    event: BatchEvent | None,
 ) -> BatchResult:
     result = BatchResult()
     now = utcnow()
     with engine.begin() as connection:
         # Take the source's row lock first: concurrent ingests into one source write their
         # batches in turn, so look-ups, revision numbers and SQLite's id range below are ours.
-        connection.execute(update(Source).where(Source.id == source).values(format=Source.format))
+        source, created = _lock_source(connection, given)
+        result.source_id = source
         known.load(connection, source, (item.external_id for item in items))
         fresh: list[tuple[NewItem, int]] = []
         revisions: list[int] = []
@@ -469,6 +525,10 @@ def _write_batch_once(
         result.outcomes = [(r, next(stored_ids) if r else None) for r in revisions]
         result.quarantined_new = _quarantine(connection, source, rejected, now)
         result.quarantined = sum(result.quarantined_new)
+        # Last: the audit chain's lock is held until the commit.
+        events = [e for e in (created, event(result) if event else None) if e is not None]
+        if events:
+            append_events(connection, events)
     known.forget_if_large()
     return result
 

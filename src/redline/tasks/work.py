@@ -273,12 +273,13 @@ def submit(
     item_ids: Sequence[int],
     *,
     site: Worksite | Callable[[], Worksite] | None = None,
+    carrying: Carried | None = None,
 ) -> Submitted:
     """Process the stored items: on the workers when a broker is set, else here and now.
 
     ``site`` is what in-process work runs with (a Worksite, or a function that makes one only
-    when needed); by default one on the settings' database. With a broker, its database says
-    which stages the items need.
+    when needed); by default one on the settings' database. With a broker, the stages the items
+    need are ``carrying`` (what the caller that stored them knows), else looked up.
     """
     if not item_ids:
         return Submitted(in_process=not settings.broker_url)
@@ -286,8 +287,10 @@ def submit(
         # One connection for the look-up and the mark (the items API submits every POST: a
         # pool check-out is a ping, and its return a rollback).
         with _database(settings, site) as engine, engine.connect() as connection:
-            what = carried(connection, item_ids)
-            connection.rollback()  # not held open while the broker takes the messages
+            what = carrying
+            if what is None:
+                what = carried(connection, item_ids)
+                connection.rollback()  # not held open while the broker takes the messages
             sent = send(_celery(settings), settings, item_ids, what)
             # After the send: a crash between the two sends them again (harmless), never less.
             with connection.begin():

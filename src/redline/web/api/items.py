@@ -32,6 +32,7 @@ from redline.errors import Forbidden, Invalid
 from redline.ingest.jsonl import BadRecord, json_error, record_from_object
 from redline.ingest.records import Record, Rejection
 from redline.ingest.run import RecordOutcome, ingest_records
+from redline.pipeline.work import Carried
 from redline.review.accounts import Reviewer
 from redline.review.item_record import item_record
 from redline.tasks.work import submit
@@ -191,10 +192,15 @@ async def post_items(
             actor=me.actor,
             format_name=API_FORMAT,
         )
-    stored = [o.item_id for o in outcomes if o.item_id and o.status in {"stored", "revision"}]
-    if stored:
+    kept = [o for o in outcomes if o.item_id and o.status in {"stored", "revision"}]
+    if kept:
+        stored = [o.item_id for o in kept if o.item_id]
+        carrying = Carried(
+            media=frozenset(o.item_id for o in kept if o.item_id and o.media),
+            text=frozenset(o.item_id for o in kept if o.item_id and o.text),
+        )
         # After the answer: on the workers with a broker, else here (the laptop's one process).
-        background.add_task(submit, app.settings, stored, site=app.worksite)
+        background.add_task(submit, app.settings, stored, site=app.worksite, carrying=carrying)
     counts: dict[str, int] = {}
     for outcome in outcomes:
         counts[outcome.status] = counts.get(outcome.status, 0) + 1
