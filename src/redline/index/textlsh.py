@@ -34,10 +34,15 @@ if TYPE_CHECKING:  # datasketch is imported where an LSH is built (see redline.s
 
 K = TypeVar("K", bound=Hashable)
 # A signature's text form (``mh1:128:...``) or a parsed MinHash.
-Signature: TypeAlias = "str | MinHash"
+# A signature's text form, a MinHash, or its 128 values (``minhash.signature_values``).
+Signature: TypeAlias = "str | MinHash | HashValues"
 
 
 def _values(signature: Signature) -> HashValues:
+    if isinstance(signature, np.ndarray):
+        if signature.shape != (NUM_PERM,) or signature.dtype != np.uint32:
+            raise ValueError(f"not {NUM_PERM} uint32 signature values: {signature.shape}")
+        return signature
     return parse_values(signature) if isinstance(signature, str) else values_of(signature)
 
 

@@ -31,11 +31,12 @@ import binascii
 from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
 
+from redline.signals import mh1
 from redline.signals.base import (
     BadSignal,
     BankLookup,
@@ -64,7 +65,6 @@ _EMPTY = np.uint32(0xFFFFFFFF)  # every value at its maximum: the signature of t
 _CHUNK = 4096
 
 HashValues = npt.NDArray[np.uint32]
-Item = TypeVar("Item")
 
 
 @cache
@@ -82,6 +82,11 @@ def _datasketch_mh1() -> tuple[type[MinHash], Any]:
     return MinHash, MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME).permutations
 
 
+@cache
+def _compiled_parameters() -> tuple[npt.NDArray[np.uint64], ...]:
+    return mh1.parameters(_datasketch_mh1()[1])
+
+
 def from_values(values: HashValues | None = None) -> MinHash:
     """A MinHash of signature version ``mh1``, empty or with the given 128 hash values."""
     minhash_class, permutations = _datasketch_mh1()
@@ -90,13 +95,19 @@ def from_values(values: HashValues | None = None) -> MinHash:
     )
 
 
-def shingles(text: str) -> set[str]:
-    """The character 5-grams of ``tokens_for_matching(text)``; BadSignal when nothing is left."""
+def _reduced(text: str) -> str:
+    """``tokens_for_matching(text)``, what is shingled; BadSignal when nothing is left."""
     reduced = tokens_for_matching(text)
     if not reduced:
         if not text.strip():
             raise BadSignal("nothing to hash: the text is empty")
         raise BadSignal("nothing to hash: the text has no words (only links, mentions or symbols)")
+    return reduced
+
+
+def shingles(text: str) -> set[str]:
+    """The character 5-grams of ``tokens_for_matching(text)``; BadSignal when nothing is left."""
+    reduced = _reduced(text)
     if len(reduced) <= SHINGLE:
         return {reduced}
     return {reduced[i : i + SHINGLE] for i in range(len(reduced) - SHINGLE + 1)}
@@ -104,10 +115,20 @@ def shingles(text: str) -> set[str]:
 
 def signature(text: str) -> MinHash:
     """The MinHash signature of ``text``; BadSignal when it has nothing to hash."""
-    return _signature(shingles(text))
+    return from_values(mh1.signatures([_reduced(text)], *_compiled_parameters())[0])
+
+
+def signature_values(texts: Sequence[str]) -> list[HashValues | None]:
+    """The signature values of each text, all in one compiled pass (see ``redline.signals.mh1``);
+    None for a text with nothing to hash (only links, mentions or emoji)."""
+    reduced = [tokens_for_matching(text) for text in texts]
+    hashable = [text for text in reduced if text]
+    rows = iter(mh1.signatures(hashable, *_compiled_parameters()) if hashable else ())
+    return [next(rows) if text else None for text in reduced]
 
 
 def _signature(shingle_set: set[str]) -> MinHash:
+    """datasketch's own signature of a set of shingles: what ``mh1.signatures`` must equal."""
     minhash = from_values()
     encoded = [s.encode("utf-8") for s in shingle_set]
     for start in range(0, len(encoded), _CHUNK):
@@ -195,7 +216,7 @@ class TextMinHashSignal(SignalType):
         """The signature of ``text`` (with its shingle count); BadSignal for nothing to hash."""
         shingle_set = shingles(text)
         # The count lets a caller refuse to bank very short texts, which match too easily.
-        return [Hash(serialise(_signature(shingle_set)), meta={"shingles": len(shingle_set)})]
+        return [Hash(serialise(signature(text)), meta={"shingles": len(shingle_set)})]
 
     @classmethod
     def compute(cls, path: Path) -> list[Hash]:
@@ -219,41 +240,37 @@ class TextMinHashSignal(SignalType):
         cls, lookup: BankLookup, queries: Sequence[Query], *, include_disabled_banks: bool = False
     ) -> list[list[BankMatch]]:
         """Matches of each signature: estimated Jaccard at or above the bank's threshold."""
-        return _match(lookup, queries, lambda q: parse(q.value), include_disabled_banks)
+        return _match(
+            lookup,
+            lambda: [parse_values(q.value) for q in queries],
+            len(queries),
+            include_disabled_banks,
+        )
 
     @classmethod
     def match_texts(
         cls, lookup: BankLookup, texts: Sequence[str], *, include_disabled_banks: bool = False
     ) -> list[list[BankMatch]]:
         """Matches of each text's signature (none for a text with nothing to hash)."""
-        return _match(lookup, texts, _signature_or_none, include_disabled_banks)
-
-
-def _signature_or_none(text: str) -> MinHash | None:
-    try:
-        return signature(text)
-    except BadSignal:
-        return None  # nothing to match on (only links, mentions or emoji)
+        return _match(lookup, lambda: signature_values(texts), len(texts), include_disabled_banks)
 
 
 def _match(
     lookup: BankLookup,
-    items: Sequence[Item],
-    signature_of: Callable[[Item], MinHash | None],
+    signatures_of: Callable[[], Sequence[HashValues | None]],
+    count: int,
     include_disabled_banks: bool,
 ) -> list[list[BankMatch]]:
+    """Matches of each of ``count`` signatures, made by ``signatures_of()`` only when there is a
+    text bank to match against (most scans have none)."""
     banks = lookup.banks()
     usable = [b for b in banks.values() if include_disabled_banks or b.enabled]
-    results: list[list[BankMatch]] = [[] for _ in items]
+    results: list[list[BankMatch]] = [[] for _ in range(count)]
     index = lookup.texts(SIGNAL_NAME)
-    # Checked before anything is hashed: most scans have no text banks to match against.
     if not usable or len(index) == 0:
         return results
     lowest = min(b.text_threshold for b in usable)
-    found: list[list[tuple[int, float]]] = []
-    for item in items:
-        minhash = signature_of(item)
-        found.append([] if minhash is None else index.search(minhash, lowest))
+    found = [[] if values is None else index.search(values, lowest) for values in signatures_of()]
     # One look-up of the entries behind all the hits: most texts have none, and a look-up per
     # text was a database round trip (and a pool check-out) per text.
     entries = lookup.entries(signal_id for hits in found for signal_id, _ in hits)
