@@ -10,6 +10,8 @@ import re
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from redline.index.excerpts import ExcerptIndex
 from redline.signals import excerpt
@@ -20,6 +22,7 @@ from redline.signals.excerpt import (
     banked_meta,
     containment,
     min_shared_shingles,
+    post_words,
     words,
 )
 
@@ -114,6 +117,31 @@ def test_a_shared_set_phrase_or_the_same_topic_never_matches() -> None:
         assert not found.matches(0.5), post
     assert containment(words(posts[2]), known).post_containment == 1.0
     assert containment(words(posts[2]), known).matched_words == 20 < MIN_WORDS
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    start=st.integers(0, 199),
+    length=st.integers(0, 40),
+    noise=st.lists(st.sampled_from(["#tag", "@user", "http://x.co/a", "...", "end.Next", "—"])),
+)
+def test_a_post_too_short_to_quote_skips_nothing_the_rule_would_match(
+    start: int, length: int, noise: list[str]
+) -> None:
+    """Matching hashes the shingles of posts of MIN_WORDS words or more only: a shorter post
+    never matches, and a longer one is shingled as ``words`` shingles it."""
+    known = banked()
+    post = " ".join([*noise, *STATEMENT.split()[start : start + length], *noise])
+    full, short = words(post), post_words(post)
+    if short is None:
+        assert full.count < MIN_WORDS
+        assert not containment(full, known).matches(0.01)
+    else:
+        assert short.count == full.count >= MIN_WORDS
+        assert np.array_equal(short.shingles, full.shingles)
+        assert np.array_equal(short.starts, full.starts)
+    if not noise and length >= MIN_WORDS and start + length <= 200:  # a quotation alone
+        assert short is not None and containment(short, known).matches(excerpt.DEFAULT_THRESHOLD)
 
 
 def test_what_a_bank_keeps_is_not_the_text() -> None:

@@ -99,6 +99,17 @@ def words(text: str) -> Words:
     it, so a word's offsets are those of the chunk it came from ("end.Next" gives two words,
     both at the chunk's offsets); a link or mention gives none.
     """
+    return _shingled(*_split(text))
+
+
+def post_words(text: str) -> Words | None:
+    """``words(text)``, or None for a post too short to quote anything (fewer than
+    ``MIN_WORDS`` words): most posts, which then cost no shingle hashing."""
+    found, starts, ends = _split(text)
+    return _shingled(found, starts, ends) if len(found) >= MIN_WORDS else None
+
+
+def _split(text: str) -> tuple[list[str], list[int], list[int]]:
     found: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
@@ -110,6 +121,10 @@ def words(text: str) -> Words:
             found.append(word)
             starts.append(chunk.start())
             ends.append(chunk.end())
+    return found, starts, ends
+
+
+def _shingled(found: list[str], starts: list[int], ends: list[int]) -> Words:
     shingles = [" ".join(found[i : i + WORDS]) for i in range(len(found) - WORDS + 1)]
     return Words(
         len(found),
@@ -380,9 +395,9 @@ def match_texts(
     lowest = min(b.containment_threshold for b in usable)
     found: list[list[tuple[int, Containment]]] = []
     for text in texts:
-        post = words(text)
+        post = post_words(text)
         hits = []
-        if post.count >= MIN_WORDS:
+        if post is not None:
             for signal_id, banked in index.candidates(post.shingles, min_shared_shingles()):
                 measured = containment(post, banked)
                 if measured.matches(lowest):
