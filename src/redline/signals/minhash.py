@@ -36,7 +36,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
-from redline.signals import mh1
 from redline.signals.base import (
     BadSignal,
     BankLookup,
@@ -82,8 +81,17 @@ def _datasketch_mh1() -> tuple[type[MinHash], Any]:
     return MinHash, MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME).permutations
 
 
+def _compiled(reduced: Sequence[str]) -> npt.NDArray[np.uint32]:
+    """``mh1.signatures`` of the reduced texts (numba, like datasketch, imported on first use)."""
+    from redline.signals import mh1
+
+    return mh1.signatures(reduced, *_compiled_parameters())
+
+
 @cache
 def _compiled_parameters() -> tuple[npt.NDArray[np.uint64], ...]:
+    from redline.signals import mh1
+
     return mh1.parameters(_datasketch_mh1()[1])
 
 
@@ -115,7 +123,7 @@ def shingles(text: str) -> set[str]:
 
 def signature(text: str) -> MinHash:
     """The MinHash signature of ``text``; BadSignal when it has nothing to hash."""
-    return from_values(mh1.signatures([_reduced(text)], *_compiled_parameters())[0])
+    return from_values(_compiled([_reduced(text)])[0])
 
 
 def signature_values(texts: Sequence[str]) -> list[HashValues | None]:
@@ -123,7 +131,7 @@ def signature_values(texts: Sequence[str]) -> list[HashValues | None]:
     None for a text with nothing to hash (only links, mentions or emoji)."""
     reduced = [tokens_for_matching(text) for text in texts]
     hashable = [text for text in reduced if text]
-    rows = iter(mh1.signatures(hashable, *_compiled_parameters()) if hashable else ())
+    rows = iter(_compiled(hashable) if hashable else ())
     return [next(rows) if text else None for text in reduced]
 
 

@@ -47,6 +47,7 @@ from redline.pipeline.work import (
     run_stage,
     unsent,
 )
+from redline.signals.minhash import signature_values
 from redline.store import make_engine
 from redline.store.quarantine import quarantine_work
 from redline.tasks.batch import Gatherer, Taken
@@ -110,11 +111,13 @@ def worksite_on(settings: Settings, engine: Engine) -> Worksite:
 
 def prepare(site: Worksite, queues: Collection[str]) -> None:
     """Load what a process taking ``queues`` (unprefixed names) needs before its first message:
-    the text model, with a first prediction (numba's compiled code and scipy load then). A
-    model that cannot be loaded is logged here and fails the first text task, which retries it
-    and quarantines the items after the last attempt, as any stage that fails."""
+    the text model, with a first prediction (numba's compiled code and scipy load then), and the
+    text banks' compiled signatures. A model that cannot be loaded is logged here and fails the
+    first text task, which retries it and quarantines the items after the last attempt, as any
+    stage that fails."""
     if TEXTS not in queues:
         return
+    signature_values(["A worker's first text, signed before it takes a message"])
     try:
         model = site.text_model()
         if model is not None:
