@@ -27,7 +27,10 @@ repeat; a PDQ bank of every tenth generated photo):
 - ``backlog_1`` / ``backlog_2``: on the same set-up after that run, the workers' own rate: their
   consumers are cancelled (Celery's remote control, by node name), another corpus of the same
   size is submitted, and the time runs from the moment they take the queues again until every
-  item is processed: the work tier without the API beside it on the same cores.
+  item is processed: the work tier without the API beside it on the same cores. The submission
+  itself, with nothing else running, is the API's own rate (``api_alone_items_per_s``, with its
+  CPU: the text goal of 2,000 items/s is read from it), against ``redline ingest`` of the same
+  records from a JSON Lines file (``file_ingest_items_per_s``, timed in the scan's set-up).
 
 Each figure carries ``cpu``: CPU milliseconds per item of each part (the workers or the scan,
 the API server, PostgreSQL, RabbitMQ, this process) in the timed window. On a 2-core machine
@@ -477,15 +480,25 @@ def measure_backlog(served: Running, site: Site, corpus: Corpus, batch: int) -> 
     for queue in queues:
         tell(control.cancel_consumer, queue)
     baseline = progress(site.engine)
+    items = len(corpus.records)
+    # The submission, with the workers taking nothing, is the API's own rate: nothing else
+    # runs beside it.
+    cpu_before, started = cpu_by_part(served.parts), time.perf_counter()
     with client_for(served.base, site) as client:
         post_all(client, corpus, "backlog", corpus.records, batch)
+    submitted = time.perf_counter() - started
+    api_cpu = cpu_used(cpu_before, cpu_by_part(served.parts), items)
     cpu_before = cpu_by_part(served.parts)
     started = time.perf_counter()
     for queue in queues:
         tell(control.add_consumer, queue)
-    finished, cases = wait_processed(site.engine, "backlog", len(corpus.records), baseline)
-    cpu = cpu_used(cpu_before, cpu_by_part(served.parts), len(corpus.records))
-    return run_figures(site.engine, "backlog", len(corpus.records), finished - started, cases, cpu)
+    finished, cases = wait_processed(site.engine, "backlog", items, baseline)
+    cpu = cpu_used(cpu_before, cpu_by_part(served.parts), items)
+    return {
+        **run_figures(site.engine, "backlog", items, finished - started, cases, cpu),
+        "api_alone_items_per_s": round(items / submitted, 1),
+        "api_alone_cpu": api_cpu,
+    }
 
 
 def measure_latency(
@@ -543,7 +556,9 @@ def measure_scan(site: Site, corpus: Corpus, warmup: Corpus, work: Path) -> dict
     --source bench`` runs, in this one process, after a scan of the warm-up source with the same
     text model (as the workers' figure comes after their warm-up)."""
     ingest_file(site, warmup, "warmup", work)
+    started = time.perf_counter()
     ingest_file(site, corpus, "bench", work)
+    ingested = time.perf_counter() - started
     indexes = IndexStore(site.engine, site.settings.data_dir)
     model = TextModel.load(site.settings.text_model)  # the workers' model (REDLINE_TEXT_MODEL)
     options: dict[str, Any] = {"actor": ACTOR, "workers": 1, "text_model": model}
@@ -555,7 +570,11 @@ def measure_scan(site: Site, corpus: Corpus, warmup: Corpus, work: Path) -> dict
     seconds = time.perf_counter() - started
     cpu = cpu_used(cpu_before, cpu_by_part(parts), len(corpus.records))
     items, _done, cases = processed(site.engine, "bench")
-    return run_figures(site.engine, "bench", items, seconds, cases, cpu)
+    return {
+        **run_figures(site.engine, "bench", items, seconds, cases, cpu),
+        # ``redline ingest`` of the same records from a file: the reference for the API's rate.
+        "file_ingest_items_per_s": round(len(corpus.records) / ingested, 1),
+    }
 
 
 # --- the run --------------------------------------------------------------------------------
@@ -634,8 +653,10 @@ def run_kind(
         "workers_1_ge_90pct_of_scan": result["ratios"]["workers_1_vs_scan"] >= 0.9,
     }
     if kind == "text":
-        goals["api_text_ge_2000_per_s"] = (
-            max(one["api_items_per_s"], two["api_items_per_s"]) >= 2000
+        # The API's own rate (while the workers take nothing), as the goal reads.
+        goals["api_text_ge_2000_per_s"] = result["backlog_1"]["api_alone_items_per_s"] >= 2000
+        result["ratios"]["api_alone_vs_file_ingest"] = round(
+            result["backlog_1"]["api_alone_items_per_s"] / scan["file_ingest_items_per_s"], 3
         )
     latency_p95 = result.get("latency_at_half_max", {}).get("p95_s")
     if latency_p95 is not None:

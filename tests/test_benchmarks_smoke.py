@@ -329,11 +329,16 @@ def test_throughput_processes_every_item_on_workers_and_in_the_scan(
         latency = section["latency_at_half_max"]
         assert latency["items"] == 20 and latency["cases"] >= latency["cases_expected"] == 2
         assert 0 < latency["p50_s"] <= latency["p95_s"] <= latency["max_s"]
+        # The API's own rate, while the workers took nothing, and the file ingest's beside it.
+        assert backlog[0]["api_alone_items_per_s"] > 0
+        assert backlog[0]["api_alone_cpu"]["ms_per_item"]["api"] > 0
+        assert section["scan"]["file_ingest_items_per_s"] > 0
         assert set(section["ratios"]) == {
             "workers_2_vs_1",
             "workers_1_vs_scan",
             "backlog_2_vs_1",
             "backlog_1_vs_scan",
+            *(["api_alone_vs_file_ingest"] if kind == "text" else []),
         }
         assert {"workers_2_ge_1.7x_1", "p95_submit_to_case_le_2s"} <= set(section["goal_met"])
     assert "api_text_ge_2000_per_s" in result["text"]["goal_met"]
