@@ -38,6 +38,22 @@ def _rotl(value: np.uint64, bits: int) -> np.uint64:
     return ((value << np.uint64(bits)) | (value >> np.uint64(32 - bits))) & _MASK
 
 
+@nb.njit(cache=True, inline="always")
+def _round(
+    a: np.uint64,
+    b: np.uint64,
+    c: np.uint64,
+    d: np.uint64,
+    e: np.uint64,
+    f: np.uint64,
+    k: np.uint64,
+    word: np.uint64,
+) -> tuple[np.uint64, np.uint64, np.uint64, np.uint64, np.uint64]:
+    """One SHA-1 round: the working words (a, b, c, d, e) after it, given the round's function
+    of b, c and d, its constant and the schedule's word."""
+    return (_rotl(a, 5) + f + e + k + word) & _MASK, a, _rotl(b, 30), c, d
+
+
 @nb.njit(cache=True)
 def _sha1_first_word(
     data: npt.NDArray[np.uint8], start: int, end: int, w: npt.NDArray[np.uint64]
@@ -61,21 +77,13 @@ def _sha1_first_word(
     a, b, c, d, e = h0, h1, h2, h3, h4
     # Four loops, one per round function, rather than a branch in each of 80 rounds.
     for i in range(20):
-        f = (b & c) | ((~b & _MASK) & d)
-        temp = (_rotl(a, 5) + f + e + _K1 + w[i]) & _MASK
-        a, b, c, d, e = temp, a, _rotl(b, 30), c, d
+        a, b, c, d, e = _round(a, b, c, d, e, (b & c) | ((~b & _MASK) & d), _K1, w[i])
     for i in range(20, 40):
-        f = b ^ c ^ d
-        temp = (_rotl(a, 5) + f + e + _K2 + w[i]) & _MASK
-        a, b, c, d, e = temp, a, _rotl(b, 30), c, d
+        a, b, c, d, e = _round(a, b, c, d, e, b ^ c ^ d, _K2, w[i])
     for i in range(40, 60):
-        f = (b & c) | (b & d) | (c & d)
-        temp = (_rotl(a, 5) + f + e + _K3 + w[i]) & _MASK
-        a, b, c, d, e = temp, a, _rotl(b, 30), c, d
+        a, b, c, d, e = _round(a, b, c, d, e, (b & c) | (b & d) | (c & d), _K3, w[i])
     for i in range(60, 80):
-        f = b ^ c ^ d
-        temp = (_rotl(a, 5) + f + e + _K4 + w[i]) & _MASK
-        a, b, c, d, e = temp, a, _rotl(b, 30), c, d
+        a, b, c, d, e = _round(a, b, c, d, e, b ^ c ^ d, _K4, w[i])
     return (h0 + a) & _MASK
 
 
