@@ -192,12 +192,12 @@ async def post_items(
             actor=me.actor,
             format_name=API_FORMAT,
         )
-    kept = [o for o in outcomes if o.item_id and o.status in {"stored", "revision"}]
+    kept = [(o.item_id, o) for o in outcomes if o.item_id and o.status in {"stored", "revision"}]
     if kept:
-        stored = [o.item_id for o in kept if o.item_id]
+        stored = [item_id for item_id, _ in kept]
         carrying = Carried(
-            media=frozenset(o.item_id for o in kept if o.item_id and o.media),
-            text=frozenset(o.item_id for o in kept if o.item_id and o.text),
+            media=frozenset(item_id for item_id, o in kept if o.media),
+            text=frozenset(item_id for item_id, o in kept if o.text),
         )
         # After the answer: on the workers with a broker, else here (the laptop's one process).
         background.add_task(submit, app.settings, stored, site=app.worksite, carrying=carrying)
