@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from redline.model import Case, Item, Media, Source
 from redline.store import make_engine
@@ -37,6 +37,19 @@ KNOWN_TEXT = (
     "Our choir is looking for new voices for the winter concert, rehearsals are on "
     "Tuesday evenings in the old school hall, no experience needed"
 )
+# The rows a failed run is explained by.
+STATE = {
+    name: text(query)
+    for name, query in {
+        "counters": "SELECT name, value FROM counters",
+        "bank_signals": "SELECT id, entry_id, signal_type, substr(value, 1, 40) FROM bank_signals",
+        "text_scans": "SELECT substr(text_sha256, 1, 12), stage, version FROM text_scans",
+        "matches": "SELECT id, bank_entry_id, signal_type, substr(text_sha256, 1, 12), held,"
+        " vetoed_by FROM matches",
+        "items": "SELECT id, external_id, substr(text_sha256, 1, 12) FROM items",
+        "cases": "SELECT id, item_id, status FROM cases",
+    }.items()
+}
 
 
 def test_one_worker_processes_what_ingest_stores(
@@ -108,6 +121,11 @@ def test_one_worker_processes_what_ingest_stores(
                 )
                 files = list(connection.scalars(select(Media.path)))
                 items = connection.scalar(select(func.count()).select_from(Item))
+                # What a failure needs to be understood (the run is not repeatable at will).
+                state = {
+                    table: [tuple(row) for row in connection.execute(query)]
+                    for table, query in STATE.items()
+                }
         finally:
             engine.dispose()
     finally:
@@ -117,8 +135,9 @@ def test_one_worker_processes_what_ingest_stores(
         except subprocess.TimeoutExpired:
             worker.kill()
             worker.wait()
-    assert items == 5
-    assert cased == {"export:e1", "export:e3", "export:e5"}
+    why = f"{state}\n{log.read_text()[-4000:]}"
+    assert items == 5, why
+    assert cased == {"export:e1", "export:e3", "export:e5"}, why
     # The worker did the work (each piece once), and read the media from the shared disk.
     reports = worker_reports(log.read_text())
     assert total(reports["redline.hash"], "hashed") == 2
