@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-from redline.model import Case, Item, Media, Source
+from redline.model import BankSignal, Case, Item, Media, Source
+from redline.signals.minhash import SIGNAL_NAME, _signature, serialise, shingles
 from redline.store import make_engine
 from tests.conftest import CliResult
 from tests.deploy.conftest import observer_url, redline, total, unprocessed, worker_reports
@@ -121,6 +122,11 @@ def test_one_worker_processes_what_ingest_stores(
                 )
                 files = list(connection.scalars(select(Media.path)))
                 items = connection.scalar(select(func.count()).select_from(Item))
+                banked = list(
+                    connection.scalars(
+                        select(BankSignal.value).where(BankSignal.signal_type == SIGNAL_NAME)
+                    )
+                )
                 # What a failure needs to be understood (the run is not repeatable at will).
                 state = {
                     table: [tuple(row) for row in connection.execute(query)]
@@ -137,6 +143,9 @@ def test_one_worker_processes_what_ingest_stores(
             worker.wait()
     why = f"{state}\n{log.read_text()[-4000:]}"
     assert items == 5, why
+    # The known text is banked as datasketch signs it (the compiled signatures must agree with it
+    # in every process: the worker signs the reposts, this process signed the banked text).
+    assert banked == [serialise(_signature(shingles(KNOWN_TEXT)))], why
     assert cased == {"export:e1", "export:e3", "export:e5"}, why
     # The worker did the work (each piece once), and read the media from the shared disk.
     reports = worker_reports(log.read_text())
