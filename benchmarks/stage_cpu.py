@@ -6,9 +6,10 @@ worker, chunk by chunk as a worker gets the items, and what it costs PostgreSQL.
 The same set-up as ``throughput.py`` (a fresh PostgreSQL database with its banks, about one item
 in ten matching), the items ingested from a file (not timed), a warm-up source processed first;
 then ``redline.pipeline.work.run_stage`` for each chunk and stage, in this process, as a worker
-runs it. CPU, not wall time: this process's own (``time.process_time``) and that of the
-database's server processes for this database (their /proc counters), so other work on the
-machine does not count. Also the SQL statements and pool check-outs per call. Run it with
+runs it. CPU: this process's own (``time.process_time``) and that of the database's server
+processes for this database (their /proc counters), so other work on the machine does not count.
+Beside it the calls' wall time, which also holds the waits for each commit's write to disk (and
+which other work does slow). Also the SQL statements and pool check-outs per call. Run it with
 PYTHONPATH set to the code to measure, before and after a change, alternately. Prints JSON.
 """
 
@@ -87,13 +88,15 @@ def measure(
 
         event.listen(site.engine, "before_cursor_execute", statement)
         event.listen(site.engine, "checkout", checkout)
-        used = {stage: [0.0, 0.0] for stage in stages}
+        used = {stage: [0.0, 0.0, 0.0] for stage in stages}
         calls = 0
         with psycopg.connect(url, autocommit=True) as admin:
             for part in chunks(item_ids, chunk):
                 for stage in stages:
                     cpu, server_before = time.process_time(), server_cpu(admin, database)
+                    started = time.perf_counter()
                     run_stage(worker, stage, part)
+                    used[stage][2] += time.perf_counter() - started
                     used[stage][0] += time.process_time() - cpu
                     used[stage][1] += server_cpu(admin, database) - server_before
                     calls += 1
@@ -112,7 +115,12 @@ def measure(
                 "worker": round(1000 * own / count, 3),
                 "postgresql": round(1000 * server / count, 3),
             }
-            for stage, (own, server) in used.items()
+            for stage, (own, server, _) in used.items()
+        },
+        # The worker's wall time: its CPU, the database's, and the waits for each commit's
+        # write to disk, which neither CPU figure shows.
+        "wall_ms_per_item": {
+            stage: round(1000 * wall / count, 3) for stage, (_, _, wall) in used.items()
         },
         "load": list(os.getloadavg()),
     }

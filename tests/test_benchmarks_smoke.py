@@ -366,3 +366,5 @@ def test_stage_cpu_measures_text_calls_after_a_history(
     assert result["statements_per_call"] > 5
     assert result["cpu_ms_per_item"]["text"]["worker"] > 0
     assert result["cpu_ms_per_item"]["text"]["postgresql"] > 0
+    # Wall time holds the worker's CPU at least (and the waits neither CPU figure shows).
+    assert result["wall_ms_per_item"]["text"] >= result["cpu_ms_per_item"]["text"]["worker"]
