@@ -216,7 +216,8 @@ dihedral_of: LastResults[list[str]] = LastResults(_corpus.pdq_dihedral)
 
 
 def _bank_hashes(image: Image.Image) -> list[str]:
-    """What a bank holds for an image added from its file: its PDQ and its crop grid."""
+    """What a bank holds for an image added from its file: its PDQ, its crop grid and its
+    middle-masked hash."""
     return [
         pdq_of(image).value,
         *(h.value for h in PdqCropSignal.compute_array(_corpus.rgb(image))),
@@ -234,7 +235,8 @@ scan_query_of: LastResults[pdq.PdqQuery] = LastResults(_scan_query)
 
 def query_of(image: Image.Image) -> list[str]:
     """The upright hashes scan looks up for an image: its PDQ, the PDQ without uniform borders,
-    of the picture located in a screenshot or under a caption strip, of the image enlarged."""
+    of the picture located in a screenshot or under a caption strip, of the image enlarged, of
+    the image with its middle band masked."""
     query = scan_query_of(image)
     trimmed = [] if query.trimmed is None else [query.trimmed]
     return [query.value, *trimmed, *(value for _name, value in query.variants)]

@@ -179,7 +179,7 @@ def test_small_images_are_enlarged_within_bounds() -> None:
     assert pdq.enlarged(thin).shape[:2] == (4, pdq.ENLARGED_MAX_SIDE)
     longer = np.zeros((2, 3000, 3), dtype=np.uint8)
     assert pdq.enlarged(longer) is longer
-    assert [name for name, _ in pdq.query_of_array(small).variants] == ["enlarged"]
+    assert [name for name, _ in pdq.query_of_array(small).variants] == ["enlarged", "middle_masked"]
     assert pdq.query_of_array(np.zeros((1, 5000, 3), dtype=np.uint8)).variants == ()
 
 
@@ -274,3 +274,65 @@ def test_bands_are_stripped_only_from_frames_that_have_them() -> None:
     framed.paste(photo("astronaut").resize((600, 440)), (20, 20))
     for plain in (photo("rocket"), generated(8), framed):
         assert pdq_crop.strip_bands(np.asarray(plain.convert("RGB"))) is None
+
+
+def caption_across(picture: Image.Image, text: str = "SHARE THIS NOW") -> Image.Image:
+    """A meme's caption laid over the middle of the picture: large white words with a dark
+    outline, a third transparent."""
+    base = picture.convert("RGBA")
+    layer = Image.new("RGBA", base.size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(layer)
+    size = max(14, base.width // 12)
+    span = draw.textlength(text, font_size=size)
+    draw.text(
+        ((base.width - span) / 2, (base.height - size) / 2),
+        text,
+        font_size=size,
+        fill=(255, 255, 255, 170),
+        stroke_width=max(1, size // 16),
+        stroke_fill=(0, 0, 0, 170),
+    )
+    return Image.alpha_composite(base, layer).convert("RGB")
+
+
+def test_a_caption_across_the_picture_matches_through_its_masked_middle(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """The caption changes the pixels PDQ sees; the query's hash with the middle band masked
+    finds the banked picture's own masked hash. The same caption over another picture does
+    not match it."""
+    known = tmp_path / "known"
+    known.mkdir()
+    photo("rocket").save(known / "rocket.jpg", quality=95)
+    bank_files(engine, settings, [known / "rocket.jpg"])
+    posts = tmp_path / "posts"
+    posts.mkdir()
+    caption_across(photo("rocket")).save(posts / "meme.jpg", quality=85)
+    caption_across(photo("coffee")).save(posts / "meme-other.jpg", quality=85)
+    caption_across(photo("hubble_deep_field")).save(posts / "meme-third.jpg", quality=85)
+    banked = pdq.hash_image(known / "rocket.jpg")
+    query = pdq.hash_image(posts / "meme.jpg")
+    assert pdq.distance(banked.value, query.value) > pdq.MATCH_THRESHOLD  # plain PDQ misses it
+
+    run_ingest(posts, "channel", engine, settings)
+    run_scan(engine, settings)
+
+    found = matches_by_file(engine)
+    assert set(found) == {"meme.jpg"}
+    # Through the masked query: the banked picture's masked hash, or its whole hash when the
+    # band it had there is close enough.
+    assert [transform for _signal, transform in found["meme.jpg"]] == ["middle_masked"]
+
+
+def test_the_middle_band_is_masked_only_where_rows_surround_it() -> None:
+    """An image too short to have a row above and below the band has no masked hash; the mask
+    reads the rows next to the band only, so pixels elsewhere keep the hash unchanged."""
+    assert pdq.middle_masked(np.zeros((2, 500, 3), dtype=np.uint8)) is None
+    picture = np.asarray(photo("rocket").convert("RGB"))
+    scribbled = picture.copy()
+    height = picture.shape[0]
+    top, bottom = (int(height * share) for share in pdq.MIDDLE_BAND)
+    scribbled[top:bottom, ::7] = 255  # anything inside the band
+    masked, again = pdq.middle_masked(picture), pdq.middle_masked(scribbled)
+    assert masked is not None and again is not None
+    assert masked.value == again.value

@@ -71,8 +71,12 @@ def test_unreadable_images_are_bad_signals(tmp_path: Path) -> None:
 
 def test_crop_grid_catches_crops_plain_pdq_misses() -> None:
     original = np.asarray(photo("astronaut"))
-    grid = [h.value for h in PdqCropSignal.compute_array(original)]
-    assert len(grid) == len(CROPS)
+    stored = PdqCropSignal.compute_array(original)
+    # The grid, then the middle-masked hash (a photograph without borders has no trimmed one).
+    assert [h.meta for h in stored] == [{"crop": n} for n, *_ in CROPS] + [
+        {"crop": "middle_masked"}
+    ]
+    grid = [h.value for h in stored]
     for sides in ((0.05, 0.05, 0.05, 0.05), (0.08, 0.0, 0.0, 0.0), (0.0, 0.06, 0.0, 0.06)):
         query = hash_array(crop(original, *sides)).value
         assert distance(query, hash_array(original).value) > 31

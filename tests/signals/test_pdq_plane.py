@@ -74,7 +74,27 @@ def straightforward_query(rgb: np.ndarray) -> pdq.PdqQuery:
         larger = pdq.enlarged(rgb)
         if larger is not rgb:
             variants.append((pdq.ENLARGED, pdqhash_hash(larger)[0]))
+    masked = masked_pixels(source)  # reduced first, as the mirror is
+    if masked is not None:
+        value, masked_quality = pdqhash_hash(masked)
+        if masked_quality >= pdq.QUALITY_THRESHOLD:
+            variants.append((pdq.MIDDLE_MASKED, value))
     return pdq.PdqQuery(hexes[0], int(quality), tuple(rotations), trimmed_hex, tuple(variants))
+
+
+def masked_pixels(rgb: np.ndarray) -> np.ndarray | None:
+    """The pixels with the middle band's rows blended, row by row, from the row above the band
+    to the row below it (what ``pdq.middle_masked`` hashes)."""
+    height = rgb.shape[0]
+    top, bottom = (int(height * share) for share in pdq.MIDDLE_BAND)
+    if top < 1 or bottom >= height:
+        return None
+    pixels = np.array(rgb)
+    above, below = rgb[top - 1].astype(np.float32), rgb[bottom].astype(np.float32)
+    for row in range(top, bottom):
+        share = np.float32(row - top + 1) / np.float32(bottom - top + 1)
+        pixels[row] = np.rint(above * (1 - share) + below * share).astype(np.uint8)
+    return pixels
 
 
 def decoded(image: Image.Image, tmp_path: Path, name: str, fmt: str = "JPEG") -> np.ndarray:
@@ -138,7 +158,14 @@ def test_scan_queries_are_the_straightforward_ones(tmp_path: Path) -> None:
         if query.trimmed:
             readings.add("trimmed")
     # The corpus did exercise every variant the plane path takes a shortcut for.
-    assert {"trimmed", "enlarged", "located_inset", "located_spanning", "stripped"} <= readings
+    assert {
+        "trimmed",
+        "enlarged",
+        "located_inset",
+        "located_spanning",
+        "stripped",
+        "middle_masked",
+    } <= readings
     assert arrays["colour-png"].strides[2] != 0
 
 
@@ -170,8 +197,8 @@ def test_a_decoded_file_hashes_as_before(tmp_path: Path) -> None:
 
 @plane_path
 def test_bank_crop_hashes_are_pdqhash_bits(tmp_path: Path) -> None:
-    """A bank upload's 64 crop hashes, cut from the luminance plane, are pdqhash's of the crops
-    cut from the pixels (a JPEG's luminance, and a colour PNG)."""
+    """A bank upload's 64 crop hashes and its middle-masked hash, cut from the luminance plane,
+    are pdqhash's of the crops cut from the pixels (a JPEG's luminance, and a colour PNG)."""
     for fmt in ("JPEG", "PNG"):
         rgb = decoded(photo("coffee").resize((900, 600)), tmp_path, "bank", fmt)
         stored = PdqCropSignal.compute_array(rgb)
@@ -179,6 +206,9 @@ def test_bank_crop_hashes_are_pdqhash_bits(tmp_path: Path) -> None:
         trimmed = trim_borders(rgb)
         if trimmed is not None:
             expected.append(pdqhash_hash(trimmed))
+        masked = masked_pixels(rgb)
+        assert masked is not None
+        expected.append(pdqhash_hash(masked))
         assert [(h.value, h.quality) for h in stored] == expected
         assert [h.meta for h in stored[: len(CROPS)]] == [{"crop": name} for name, *_ in CROPS]
 

@@ -7,7 +7,9 @@ redline also stores the PDQ hashes of a grid of 64 crops of it: centred (1% to 1
 side), one edge, two opposite edges, and corners, each from 2-3% to 10%. A re-upload cropped
 close to one of them hashes within the threshold of that crop's hash (measured: 12 to 32 bits
 where the whole-image hash was 44 to 136 bits away). Queries cost nothing extra: their ordinary
-PDQ hash is also looked up among the crop hashes.
+PDQ hash is also looked up among the crop hashes. Beside the crops, the image's hash with its
+middle band masked (``pdq.middle_masked``), which a query's own masked hash finds when a caption
+is laid across the picture.
 
 On the query side, uniform borders (letterboxing, pillarboxing, frames) are trimmed and the
 trimmed image hashed too, which catches the reverse: bars added around known content. Chrome
@@ -26,10 +28,12 @@ from redline.signals import pdq_plane
 from redline.signals.base import Comparison, Hash, Indexed, SignalType
 from redline.signals.pdq import (
     MATCH_THRESHOLD,
+    MIDDLE_MASKED,
     MIN_TRIMMED_SIDE,
     PdqSignal,
     hash_array,
     load_for_pdq,
+    middle_masked,
 )
 
 # (name, left, top, right, bottom) as fractions of width and height. PDQ moves by tens of bits
@@ -434,12 +438,16 @@ class PdqCropSignal(SignalType):
 
     @classmethod
     def compute_array(cls, rgb: np.ndarray) -> list[Hash]:
-        """The crop hashes (and the border-trimmed hash) of an RGB array."""
+        """The crop hashes, the border-trimmed hash and the middle-masked hash (what a caption
+        across the picture is matched by, ``pdq.MIDDLE_MASKED``) of an RGB array."""
         hashes = crop_hashes(rgb)
         trimmed = trim_borders(rgb)
         if trimmed is not None:
             computed = hash_array(trimmed)
             hashes.append(Hash(computed.value, computed.quality, {"crop": "trimmed"}))
+        masked = middle_masked(rgb)
+        if masked is not None:
+            hashes.append(Hash(masked.value, masked.quality, {"crop": MIDDLE_MASKED}))
         return hashes
 
     @classmethod
