@@ -330,7 +330,6 @@ def test_a_redirect_elsewhere_private_is_refused(server: Server, target: str) ->
         other.bind(("127.0.0.1", 0))
         other.listen()
         target = target.format(port=server.port, other=other.getsockname()[1])
-        start = time.monotonic()
         result = check(server, "/redirect?to=" + quote(target, safe=""))
     assert result.state == "error"
     assert result.error is not None
@@ -338,8 +337,10 @@ def test_a_redirect_elsewhere_private_is_refused(server: Server, target: str) ->
     assert result.redirects == (target,)
     assert result.final_url == f"{server.base}/redirect?to={quote(target, safe='')}"
     assert result.http_status == 302
+    # Refused before any attempt: an attempt would have reached the server (seen twice) or
+    # ended as a connection error or a time-out, not as a refusal. (No wall-clock bound: the
+    # suite's loaded machines once took 1.6 s over this check.)
     assert len(server.seen) == 1  # only the redirect itself
-    assert time.monotonic() - start < 1  # refused, not attempted and timed out
 
 
 def test_allow_private_trusts_every_address(server: Server) -> None:
@@ -363,9 +364,7 @@ def test_cookies_from_one_hop_are_not_sent_on_the_next(server: Server) -> None:
 
 
 def test_a_huge_body_is_cut_at_max_bytes(server: Server) -> None:
-    start = time.monotonic()
     result = check(server, "/huge", max_bytes=100_000)
-    assert time.monotonic() - start < 2
     assert (result.state, result.bytes_read) == ("up", 100_000)
     assert result.content_sha256 == hashlib.sha256((BLOCK * 2)[:100_000]).hexdigest()
 
@@ -383,7 +382,9 @@ def test_a_server_that_never_answers_times_out() -> None:
     assert result.state == "error"
     assert "timed out" in (result.error or "")
     assert result.http_status is None
-    assert 0.25 < elapsed < 1.0
+    # It waited out its timeout, and no more than a bound for a hung check (a loaded machine
+    # adds seconds to anything; the time-out itself is in the error).
+    assert 0.25 < elapsed < 10
 
 
 def test_a_trickling_server_is_cut_off_at_the_overall_deadline(server: Server) -> None:
@@ -395,8 +396,8 @@ def test_a_trickling_server_is_cut_off_at_the_overall_deadline(server: Server) -
     assert "timed out reading the body" in (result.error or "")
     assert result.http_status == 200
     assert result.content_sha256 is None
-    assert 0 < result.bytes_read < 100
-    assert 0.5 < elapsed < 1.2
+    assert 0 < result.bytes_read < 100  # cut off: the trickle sends a byte every 50 ms, endlessly
+    assert 0.5 < elapsed < 10  # at the deadline, not before; the upper bound only catches a hang
 
 
 def test_connection_refused_is_an_error() -> None:
@@ -490,10 +491,10 @@ def test_dns_failures_are_errors() -> None:
         "https://slow.test/",
         NOW,
         timeout=0.2,
-        resolver=Dns({"slow.test": ["93.184.215.14"]}, delay=2),
+        resolver=Dns({"slow.test": ["93.184.215.14"]}, delay=30),
     )
     assert slow.error == "timed out looking up slow.test in DNS"
-    assert time.monotonic() - start < 1
+    assert time.monotonic() - start < 15  # not the resolver's 30 s (its thread is a daemon)
 
 
 @pytest.mark.parametrize(
