@@ -70,12 +70,14 @@ def crop(rgb: np.ndarray, left: float, top: float, right: float, bottom: float) 
     )
 
 
-def crop_hashes(rgb: np.ndarray) -> list[Hash]:
+def crop_hashes(rgb: np.ndarray, plane: np.ndarray | None = None) -> list[Hash]:
     """PDQ hashes of the crop grid of an image, each named in its meta.
 
-    The crops are cut from the luminance plane, made once (``pdq_plane``), not from the pixels:
-    luminance is per pixel, so the same hashes, without 64 copies and conversions."""
-    plane = pdq_plane.luma(rgb) if pdq_plane.NATIVE else None
+    The crops are cut from the luminance plane, made once (``pdq_plane``; ``plane`` when the
+    caller has it), not from the pixels: luminance is per pixel, so the same hashes, without 64
+    copies and conversions."""
+    if plane is None and pdq_plane.NATIVE:
+        plane = pdq_plane.luma(rgb)
     hashes = []
     for name, *sides in CROPS:
         if plane is not None:
@@ -440,12 +442,14 @@ class PdqCropSignal(SignalType):
     def compute_array(cls, rgb: np.ndarray) -> list[Hash]:
         """The crop hashes, the border-trimmed hash and the middle-masked hash (what a caption
         across the picture is matched by, ``pdq.MIDDLE_MASKED``) of an RGB array."""
-        hashes = crop_hashes(rgb)
+        # One luminance plane for the grid and the masked hash (a 12 MP photo's is 48 MB).
+        plane = pdq_plane.luma(rgb) if pdq_plane.NATIVE else None
+        hashes = crop_hashes(rgb, plane)
         trimmed = trim_borders(rgb)
         if trimmed is not None:
             computed = hash_array(trimmed)
             hashes.append(Hash(computed.value, computed.quality, {"crop": "trimmed"}))
-        masked = middle_masked(rgb)
+        masked = middle_masked(rgb, plane)
         if masked is not None:
             hashes.append(Hash(masked.value, masked.quality, {"crop": MIDDLE_MASKED}))
         return hashes
